@@ -1,0 +1,65 @@
+// Every error a caller can see, declared once. A code never changes once shipped; texts are
+// templates whose {placeholders} are filled from the error's params.
+
+export type ErrorKind =
+  | 'badRequest'
+  | 'notFound'
+  | 'conflict'
+  | 'resourceExhausted'
+  | 'tooManyRequests'
+  | 'unavailable'
+  | 'unimplemented'
+  | 'internal';
+
+export const ERRORS = {
+  BAD_REQUEST: { kind: 'badRequest', text: '{reason}' },
+  ILLEGAL_TOPIC: { kind: 'badRequest', text: 'topic name {topic} is not valid: {reason}' },
+  ILLEGAL_CONSUMER_GROUP: { kind: 'badRequest', text: 'consumer group name {group} is not valid: {reason}' },
+  ILLEGAL_MESSAGE_TAG: { kind: 'badRequest', text: 'message tag {tag} is not valid: {reason}' },
+  ILLEGAL_MESSAGE_KEY: { kind: 'badRequest', text: 'message key {key} is not valid: {reason}' },
+  ILLEGAL_MESSAGE_PROPERTY: { kind: 'badRequest', text: 'message property {key} is not valid: {reason}' },
+  ILLEGAL_MESSAGE_TYPE: {
+    kind: 'badRequest',
+    text: 'topic {topic} accepts {accepted} messages, but this message is {actual}',
+  },
+  ILLEGAL_INVISIBLE_TIME: {
+    kind: 'badRequest',
+    text: 'invisible duration {durationMs} ms is out of range [{minMs}, {maxMs}] ms',
+  },
+  ILLEGAL_POLLING_TIME: {
+    kind: 'badRequest',
+    text: 'long polling timeout {durationMs} ms is out of range [{minMs}, {maxMs}] ms',
+  },
+  ILLEGAL_FILTER_EXPRESSION: { kind: 'badRequest', text: 'filter expression {expression} is not valid: {reason}' },
+  INVALID_RECEIPT_HANDLE: { kind: 'badRequest', text: 'receipt handle is not valid: {reason}' },
+  BODY_EMPTY: { kind: 'badRequest', text: 'message body is empty' },
+  BODY_TOO_LARGE: {
+    kind: 'resourceExhausted',
+    text: 'message body is {sizeBytes} bytes; the limit is {sizeBytesMax}',
+  },
+  PROPERTIES_TOO_LARGE: {
+    kind: 'resourceExhausted',
+    text: 'message properties take {sizeBytes} bytes; the limit is {sizeBytesMax}',
+  },
+  TOPIC_NOT_FOUND: {
+    kind: 'notFound',
+    text: 'topic {topic} does not exist; create it with `rmq topic create {topic}`',
+  },
+  CONSUMER_GROUP_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} does not exist' },
+  TOPIC_EXISTS: {
+    kind: 'conflict',
+    text: 'topic {topic} already exists with different settings ({existing})',
+  },
+  NOT_MASTER: {
+    kind: 'unavailable',
+    text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
+  },
+  STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
+  STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
+  TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  UNSUPPORTED: { kind: 'unimplemented', text: '{feature} is not supported by this broker yet' },
+  NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
+  INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },
+} as const satisfies Record<string, { kind: ErrorKind; text: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,5 @@
+export * from './assert';
+export * from './error-catalogue';
+export * from './rmq-error';
+export * from './time';
+export * from './names';

@@ -1,0 +1,156 @@
+// Serves and calls a protoc-gen-es service with @grpc/grpc-js, typed from the generated
+// descriptors: no proto-loader, no second set of generated stubs.
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+
+type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
+type Out<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
+type InInit<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
+
+/** The grpc-js handler type for each method of a generated service. */
+export type ServiceHandlers<S extends GenServiceMethods> = {
+  [K in keyof S]: S[K]['methodKind'] extends 'unary'
+    ? grpc.handleUnaryCall<In<S[K]>, Out<S[K]>>
+    : S[K]['methodKind'] extends 'server_streaming'
+      ? grpc.handleServerStreamingCall<In<S[K]>, Out<S[K]>>
+      : S[K]['methodKind'] extends 'client_streaming'
+        ? grpc.handleClientStreamingCall<In<S[K]>, Out<S[K]>>
+        : grpc.handleBidiStreamingCall<In<S[K]>, Out<S[K]>>;
+};
+
+export interface CallOptions {
+  deadlineMs?: number;
+  metadata?: grpc.Metadata;
+  signal?: AbortSignal;
+}
+
+/** A promise-based client: unary calls resolve to the reply; streams are grpc-js streams. */
+export type ServiceClient<S extends GenServiceMethods> = {
+  [K in keyof S]: S[K]['methodKind'] extends 'unary'
+    ? (request: InInit<S[K]>, options?: CallOptions) => Promise<Out<S[K]>>
+    : S[K]['methodKind'] extends 'server_streaming'
+      ? (request: InInit<S[K]>, options?: CallOptions) => grpc.ClientReadableStream<Out<S[K]>>
+      : S[K]['methodKind'] extends 'client_streaming'
+        ? (options?: CallOptions) => { stream: grpc.ClientWritableStream<In<S[K]>>; reply: Promise<Out<S[K]>> }
+        : (options?: CallOptions) => grpc.ClientDuplexStream<In<S[K]>, Out<S[K]>>;
+} & { close(): void; channel: grpc.Client };
+
+export function serviceDefinition<S extends GenServiceMethods>(service: GenService<S>): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<MessageShape<DescMessage>, MessageShape<DescMessage>>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      originalName: method.name,
+      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+      requestSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.input, message)),
+      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      responseSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, message)),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    };
+  }
+  return definition;
+}
+
+export function addService<S extends GenServiceMethods>(
+  server: grpc.Server,
+  service: GenService<S>,
+  handlers: ServiceHandlers<S>,
+): void {
+  server.addService(serviceDefinition(service), handlers as unknown as grpc.UntypedServiceImplementation);
+}
+
+/** Builds a reply message from a plain init object (nested messages included). */
+export function reply<D extends DescMessage>(schema: D, init: MessageInitShape<D>): MessageShape<D> {
+  return create(schema, init);
+}
+
+export function createClient<S extends GenServiceMethods>(
+  service: GenService<S>,
+  address: string,
+  channelOptions: grpc.ChannelOptions = {},
+): ServiceClient<S> {
+  const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
+  const raw = new Constructor(address, grpc.credentials.createInsecure(), channelOptions) as unknown as Record<
+    string,
+    (...args: unknown[]) => unknown
+  >;
+  const client: Record<string, unknown> = {
+    close: () => (raw as unknown as grpc.Client).close(),
+    channel: raw as unknown as grpc.Client,
+  };
+  for (const method of service.methods) {
+    const call = raw[method.localName].bind(raw);
+    const callOptionsOf = (options?: CallOptions): grpc.CallOptions =>
+      options?.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+    const withAbort = <T extends grpc.Call>(stream: T, options?: CallOptions): T => {
+      options?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+      return stream;
+    };
+    switch (method.methodKind) {
+      case 'unary':
+        client[method.localName] = (request: MessageInitShape<DescMessage>, options?: CallOptions) =>
+          new Promise((resolve, reject) => {
+            const pending = call(
+              create(method.input, request),
+              options?.metadata ?? new grpc.Metadata(),
+              callOptionsOf(options),
+              (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response)),
+            ) as grpc.ClientUnaryCall;
+            withAbort(pending, options);
+          });
+        break;
+      case 'server_streaming':
+        client[method.localName] = (request: MessageInitShape<DescMessage>, options?: CallOptions) =>
+          withAbort(
+            call(create(method.input, request), options?.metadata ?? new grpc.Metadata(), callOptionsOf(options)) as grpc.ClientReadableStream<unknown>,
+            options,
+          );
+        break;
+      case 'client_streaming':
+        client[method.localName] = (options?: CallOptions) => {
+          let stream!: grpc.ClientWritableStream<unknown>;
+          const replyPromise = new Promise((resolve, reject) => {
+            stream = call(options?.metadata ?? new grpc.Metadata(), callOptionsOf(options), (error: grpc.ServiceError | null, response: unknown) =>
+              error ? reject(error) : resolve(response),
+            ) as grpc.ClientWritableStream<unknown>;
+          });
+          return { stream: withAbort(stream, options), reply: replyPromise };
+        };
+        break;
+      case 'bidi_streaming':
+        client[method.localName] = (options?: CallOptions) =>
+          withAbort(call(options?.metadata ?? new grpc.Metadata(), callOptionsOf(options)) as grpc.ClientDuplexStream<unknown, unknown>, options);
+        break;
+    }
+  }
+  return client as ServiceClient<S>;
+}
+
+/** Starts a server on host:port (port 0 picks a free one) and resolves to the bound port. */
+export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    );
+  });
+}
+
+/** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts the rest. */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

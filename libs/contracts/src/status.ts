@@ -1,0 +1,84 @@
+// The one place that maps our domain errors to what a client sees: an in-band
+// apache.rocketmq.v2.Status for MessagingService, a gRPC status for our internal services.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { ERRORS, RmqError, type ErrorCode, type ErrorKind } from '@rmq/base';
+import { Code, StatusSchema, type Status } from './gen/apache/rocketmq/v2/definition_pb';
+
+const WIRE_CODE: Record<ErrorCode, Code> = {
+  BAD_REQUEST: Code.BAD_REQUEST,
+  ILLEGAL_TOPIC: Code.ILLEGAL_TOPIC,
+  ILLEGAL_CONSUMER_GROUP: Code.ILLEGAL_CONSUMER_GROUP,
+  ILLEGAL_MESSAGE_TAG: Code.ILLEGAL_MESSAGE_TAG,
+  ILLEGAL_MESSAGE_KEY: Code.ILLEGAL_MESSAGE_KEY,
+  ILLEGAL_MESSAGE_PROPERTY: Code.ILLEGAL_MESSAGE_PROPERTY_KEY,
+  ILLEGAL_MESSAGE_TYPE: Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE,
+  ILLEGAL_INVISIBLE_TIME: Code.ILLEGAL_INVISIBLE_TIME,
+  ILLEGAL_POLLING_TIME: Code.ILLEGAL_POLLING_TIME,
+  ILLEGAL_FILTER_EXPRESSION: Code.ILLEGAL_FILTER_EXPRESSION,
+  INVALID_RECEIPT_HANDLE: Code.INVALID_RECEIPT_HANDLE,
+  BODY_EMPTY: Code.MESSAGE_BODY_EMPTY,
+  BODY_TOO_LARGE: Code.MESSAGE_BODY_TOO_LARGE,
+  PROPERTIES_TOO_LARGE: Code.MESSAGE_PROPERTIES_TOO_LARGE,
+  TOPIC_NOT_FOUND: Code.TOPIC_NOT_FOUND,
+  CONSUMER_GROUP_NOT_FOUND: Code.CONSUMER_GROUP_NOT_FOUND,
+  TOPIC_EXISTS: Code.PRECONDITION_FAILED,
+  NOT_MASTER: Code.HA_NOT_AVAILABLE,
+  STORE_FULL: Code.INTERNAL_SERVER_ERROR,
+  STORE_CLOSED: Code.INTERNAL_SERVER_ERROR,
+  TOO_MANY_REQUESTS: Code.TOO_MANY_REQUESTS,
+  UNSUPPORTED: Code.UNSUPPORTED,
+  NO_ROUTE: Code.NOT_FOUND,
+  INTERNAL: Code.INTERNAL_ERROR,
+};
+
+const GRPC_STATUS: Record<ErrorKind, grpc.status> = {
+  badRequest: grpc.status.INVALID_ARGUMENT,
+  notFound: grpc.status.NOT_FOUND,
+  conflict: grpc.status.ALREADY_EXISTS,
+  resourceExhausted: grpc.status.RESOURCE_EXHAUSTED,
+  tooManyRequests: grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
+  unimplemented: grpc.status.UNIMPLEMENTED,
+  internal: grpc.status.INTERNAL,
+};
+
+export type ErrorLogger = (message: string, fields: Record<string, unknown>) => void;
+
+/**
+ * Turns anything thrown into an RmqError a client may see. Unknown errors become INTERNAL with
+ * a fresh error id; their stack goes to `log`, never to the client.
+ */
+export function toRmqError(error: unknown, log: ErrorLogger): RmqError {
+  if (error instanceof RmqError) return error;
+  const errorId = randomUUID();
+  log('unexpected error', { errorId, error: error instanceof Error ? error.stack : String(error) });
+  return new RmqError('INTERNAL', { errorId });
+}
+
+export function okStatus(message = 'OK'): Status {
+  return create(StatusSchema, { code: Code.OK, message });
+}
+
+export function statusOf(error: RmqError): Status {
+  return create(StatusSchema, { code: WIRE_CODE[error.code], message: error.message });
+}
+
+export function wireCodeOf(code: ErrorCode): Code {
+  return WIRE_CODE[code];
+}
+
+/** A grpc-js error object for our internal services; `rmq-error-code` carries the stable code. */
+export function toServiceError(error: RmqError): Partial<grpc.ServiceError> {
+  const metadata = new grpc.Metadata();
+  metadata.set('rmq-error-code', error.code);
+  return { code: GRPC_STATUS[ERRORS[error.code].kind], details: error.message, metadata };
+}
+
+/** Reads back the stable code of an error raised by one of our internal services. */
+export function errorCodeOf(error: unknown): string | undefined {
+  const metadata = (error as grpc.ServiceError | undefined)?.metadata;
+  const value = metadata?.get('rmq-error-code')[0];
+  return typeof value === 'string' ? value : undefined;
+}

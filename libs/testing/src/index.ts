@@ -1,0 +1,3 @@
+export * from './eventually';
+export * from './temp-dir';
+export * from './app-process';

@@ -1,0 +1,39 @@
+// Bundles each app into apps/<app>/dist/main.js with esbuild: workspace libs inlined, npm
+// packages left as require()s (OpenTelemetry's require hooks need them outside the bundle).
+// Usage: node tools/build-apps.mjs [app ...]   (no argument: every app)
+import { build } from 'esbuild';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const external = [...Object.keys(rootPackage.dependencies ?? {}), ...Object.keys(rootPackage.devDependencies ?? {})];
+
+export async function buildApps(apps) {
+  const all = readdirSync(join(root, 'apps')).filter((app) => existsSync(join(root, 'apps', app, 'src/main.ts')));
+  const chosen = apps.length > 0 ? apps : all;
+  await Promise.all(
+    chosen.map((app) =>
+      build({
+        entryPoints: [join(root, 'apps', app, 'src/main.ts')],
+        outfile: join(root, 'apps', app, 'dist/main.js'),
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        sourcemap: true,
+        external: external.flatMap((name) => [name, `${name}/*`]),
+        logLevel: 'warning',
+      }),
+    ),
+  );
+  return chosen;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  buildApps(process.argv.slice(2)).catch((error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,8 @@
+// Integration tests start the apps as real processes: bundle them once per jest run, from the
+// current sources, so a test never runs stale code.
+module.exports = async () => {
+  if (globalThis.__rmqAppsBuilt) return;
+  const { buildApps } = await import('./build-apps.mjs');
+  await buildApps([]);
+  globalThis.__rmqAppsBuilt = true;
+};

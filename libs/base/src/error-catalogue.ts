@@ -46,6 +46,7 @@ export const ERRORS = {
     text: 'topic {topic} does not exist; create it with `rmq topic create {topic}`',
   },
   CONSUMER_GROUP_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} does not exist' },
+  NOT_FOUND: { kind: 'notFound', text: '{what} {name} does not exist' },
   TOPIC_EXISTS: {
     kind: 'conflict',
     text: 'topic {topic} already exists with different settings ({existing})',

@@ -1,0 +1,56 @@
+// The metrics app: polls the cluster and shows cluster-wide views on /metrics and /api/cluster.
+import { systemClock } from '@rmq/base';
+import { parseHostPort } from '@rmq/config';
+import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
+import { clusterApiRoute } from './cluster-api';
+import { registerClusterMetrics } from './cluster-metrics';
+import { ClusterPoller } from './cluster-poller';
+import type { ClusterSnapshot } from './cluster-snapshot';
+import { readConfig } from './command-line';
+import { metricsOptions, parseNameServers } from './options';
+import { startPolling } from './poll-loop';
+
+async function main(): Promise<void> {
+  const config = readConfig(metricsOptions, 'metrics', (c) => parseNameServers(c.nameServers));
+  const log = createLogger({ app: 'metrics' }, { level: config.logLevel as LogLevel });
+
+  const registry = createRegistry({ app: 'metrics' });
+  const clusterMetrics = registerClusterMetrics(registry);
+  const poller = new ClusterPoller({
+    nameServers: parseNameServers(config.nameServers),
+    rpcTimeoutMs: config.rpcTimeoutMs,
+    clock: systemClock,
+    log,
+  });
+  let latest: ClusterSnapshot | undefined;
+  const polling = startPolling(
+    (signal) => poller.poll(signal),
+    config.pollIntervalMs,
+    (snapshot) => {
+      latest = snapshot;
+      clusterMetrics.update(snapshot);
+    },
+    log,
+  );
+
+  const httpAddress = parseHostPort(config.httpListen, '--http-listen');
+  const http = await startHttpServer({
+    host: httpAddress.host,
+    port: httpAddress.port,
+    registry,
+    health: () => [],
+    routes: { '/api/cluster': clusterApiRoute(() => latest) },
+  });
+
+  onShutdown(log, async () => {
+    await polling.stop();
+    poller.close();
+    await http.close();
+  });
+  announceReady(log, { http: `${httpAddress.host}:${http.port}` });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`metrics failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+// Name server: brokers register their topic tables under a lease; producers, consumers and
+// tools ask it for routes. State is memory only: after a restart every broker re-registers
+// within one heartbeat, so nothing is persisted.
+import * as grpc from '@grpc/grpc-js';
+import { systemClock } from '@rmq/base';
+import { parseHostPort } from '@rmq/config';
+import { addService, listen, namesrv, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
+import { RouteRegistry } from '@rmq/routing';
+import { readConfigOrExit } from './cli-config';
+import { startLeaseExpiry } from './lease-expiry';
+import { createNameServerMetrics } from './name-server-metrics';
+import { nameServerService } from './name-server-service';
+
+const GRPC_SHUTDOWN_GRACE_MS = 3_000;
+
+async function main(): Promise<void> {
+  const config = readConfigOrExit(process.argv.slice(2));
+  const log = createLogger({ app: 'name-server' }, { level: config.logLevel });
+  const clock = systemClock;
+
+  // The state and its numbers.
+  const routes = new RouteRegistry();
+  const metricsRegistry = createRegistry({ app: 'name-server' });
+  const metrics = createNameServerMetrics(metricsRegistry, routes);
+
+  // gRPC: NameServerService.
+  const grpcAddress = parseHostPort(config.listen, '--listen');
+  const grpcServer = new grpc.Server();
+  const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
+  addService(grpcServer, namesrv.NameServerService, unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog));
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+
+  // Leases.
+  const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });
+
+  // HTTP: /health and /metrics.
+  const httpAddress = parseHostPort(config.httpListen, '--http-listen');
+  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
+
+  onShutdown(log, async () => {
+    expiry.stop();
+    await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    await http.close();
+  });
+  announceReady(log, { grpc: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`name-server failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

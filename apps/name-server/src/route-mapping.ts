@@ -1,0 +1,90 @@
+// The one place that turns NameServerService messages into routing domain types and back.
+// Wire quirks stay here: int64 as bigint, enums as numbers, proto3's "unset" as 0.
+import { RmqError } from '@rmq/base';
+import { create, namesrv } from '@rmq/contracts';
+import {
+  PERM_READ_WRITE,
+  type BrokerEndpoint,
+  type BrokerIdentity,
+  type BrokerRegistration,
+  type LiveBroker,
+  type TopicConfig,
+  type TopicMessageType,
+  type TopicRoute,
+} from '@rmq/routing';
+
+const MESSAGE_TYPE_FROM_WIRE: Record<namesrv.TopicMessageType, TopicMessageType> = {
+  // RocketMQ treats a topic without a declared type as a normal one.
+  [namesrv.TopicMessageType.UNSPECIFIED]: 'NORMAL',
+  [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
+  [namesrv.TopicMessageType.FIFO]: 'FIFO',
+  [namesrv.TopicMessageType.DELAY]: 'DELAY',
+  [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
+};
+
+const MESSAGE_TYPE_TO_WIRE: Record<TopicMessageType, namesrv.TopicMessageType> = {
+  NORMAL: namesrv.TopicMessageType.NORMAL,
+  FIFO: namesrv.TopicMessageType.FIFO,
+  DELAY: namesrv.TopicMessageType.DELAY,
+  TRANSACTION: namesrv.TopicMessageType.TRANSACTION,
+};
+
+export function registrationFromWire(request: namesrv.RegisterBrokerRequest): BrokerRegistration {
+  return {
+    identity: identityFromWire(request.broker),
+    endpoint: request.endpoint,
+    zone: request.zone,
+    // proto3 cannot tell an unset broker_perm from 0; a broker that serves nothing unregisters.
+    brokerPerm: request.brokerPerm === 0 ? PERM_READ_WRITE : request.brokerPerm,
+    topics: request.topics.map(topicFromWire),
+    leaseMs: Number(request.leaseMs),
+  };
+}
+
+export function identityFromWire(identity: namesrv.BrokerIdentity | undefined): BrokerIdentity {
+  if (!identity) throw new RmqError('BAD_REQUEST', { reason: 'broker identity is missing' });
+  if (identity.brokerId < 0n || identity.brokerId > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RmqError('BAD_REQUEST', { reason: `broker id must be in 0..${Number.MAX_SAFE_INTEGER}, got ${identity.brokerId}` });
+  }
+  return { clusterName: identity.clusterName, brokerName: identity.brokerName, brokerId: Number(identity.brokerId) };
+}
+
+function topicFromWire(topic: namesrv.TopicConfig): TopicConfig {
+  const messageType = MESSAGE_TYPE_FROM_WIRE[topic.messageType] as TopicMessageType | undefined;
+  if (!messageType) throw new RmqError('BAD_REQUEST', { reason: `topic "${topic.name}" has unknown message type ${topic.messageType}` });
+  return {
+    name: topic.name,
+    readQueueCount: topic.readQueueCount,
+    writeQueueCount: topic.writeQueueCount,
+    perm: topic.perm,
+    messageType,
+  };
+}
+
+/** An unknown topic gets an empty route, not an error: the caller decides what that means. */
+export function routeToWire(topic: string, route: TopicRoute | undefined): namesrv.GetTopicRouteResponse {
+  return create(namesrv.GetTopicRouteResponseSchema, {
+    topic,
+    queues: (route?.queues ?? []).map((queue) => ({ ...queue, messageType: MESSAGE_TYPE_TO_WIRE[queue.messageType] })),
+    brokers: (route?.brokers ?? []).map(endpointToWire),
+  });
+}
+
+export function clusterInfoToWire(brokers: readonly LiveBroker[]): namesrv.GetClusterInfoResponse {
+  return create(namesrv.GetClusterInfoResponseSchema, {
+    brokers: brokers.map((broker) => ({
+      broker: endpointToWire(broker),
+      lastHeartbeatMs: BigInt(broker.lastHeartbeatMs),
+      topicCount: broker.topicCount,
+      brokerPerm: broker.brokerPerm,
+    })),
+  });
+}
+
+function endpointToWire(endpoint: BrokerEndpoint): namesrv.BrokerEndpoint {
+  return create(namesrv.BrokerEndpointSchema, {
+    broker: { ...endpoint.identity, brokerId: BigInt(endpoint.identity.brokerId) },
+    endpoint: endpoint.endpoint,
+    zone: endpoint.zone,
+  });
+}

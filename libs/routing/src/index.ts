@@ -1,0 +1,5 @@
+export * from './broker-registration';
+export * from './topic-route';
+export * from './limits';
+export * from './registration-problem';
+export * from './route-registry';

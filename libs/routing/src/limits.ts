@@ -1,0 +1,25 @@
+// Every bound of the route registry, with its unit and why.
+
+/** Shortest lease granted: below this a broker's heartbeat jitter alone could evict it. */
+export const LEASE_MS_MIN = 3_000;
+/** Longest lease granted: RocketMQ evicts a silent broker after 120 s; we never wait longer. */
+export const LEASE_MS_MAX = 120_000;
+/** Lease for a broker that asks for none (0): three of the registrar's default 10 s heartbeats. */
+export const LEASE_MS_DEFAULT = 30_000;
+
+/** Live brokers one name server tracks; a bound on memory and on route computation time. */
+export const BROKER_COUNT_MAX = 4_096;
+/** Topics in one registration; the whole table is resent on every heartbeat. */
+export const TOPIC_COUNT_PER_BROKER_MAX = 65_536;
+/** Queues of one topic on one broker (RocketMQ's defaults are 8 or 16). */
+export const QUEUE_COUNT_MAX = 1_024;
+/** Cluster, broker and zone names. */
+export const NAME_LENGTH_MAX = 127;
+/** Every permission bit RocketMQ defines: PRIORITY 8, READ 4, WRITE 2, INHERIT 1. */
+export const PERM_BITS_MAX = 0b1111;
+
+/** The lease the registry grants for a requested one. */
+export function clampLeaseMs(requestedMs: number): number {
+  if (!Number.isFinite(requestedMs) || requestedMs <= 0) return LEASE_MS_DEFAULT;
+  return Math.min(LEASE_MS_MAX, Math.max(LEASE_MS_MIN, Math.floor(requestedMs)));
+}

@@ -1,0 +1,118 @@
+// The index of one (topic, queueId): fixed 20-byte entries (logOffset u64, sizeBytes u32,
+// tagHash u32, reserved u32), so entry n sits at byte n * 20 and lookup is O(1).
+// Entries live in memory and are appended to the queue's file on persist(); the checkpoint
+// records how far of the log every queue file is complete, and recovery re-dispatches the rest.
+import { constants } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { assert } from '@rmq/base';
+
+export const CONSUME_QUEUE_ENTRY_BYTES = 20;
+
+export interface QueueEntry {
+  logOffset: number;
+  sizeBytes: number;
+  tagHash: number;
+}
+
+export class ConsumeQueue {
+  private entries: Buffer;
+  private countValue = 0;
+  private persistedCount = 0;
+  private file: FileHandle | undefined;
+
+  private constructor(
+    readonly topic: string,
+    readonly queueId: number,
+    private readonly path: string,
+    initial: Buffer,
+  ) {
+    this.entries = Buffer.alloc(Math.max(initial.length * 2, 64 * CONSUME_QUEUE_ENTRY_BYTES));
+    initial.copy(this.entries);
+    this.countValue = initial.length / CONSUME_QUEUE_ENTRY_BYTES;
+    this.persistedCount = this.countValue;
+  }
+
+  /** Loads the queue's file; entries at or beyond `logEndOffset` are dropped (not yet dispatched). */
+  static async load(topic: string, queueId: number, path: string, logEndOffset: number): Promise<ConsumeQueue> {
+    let bytes = Buffer.alloc(0);
+    try {
+      const file = await open(path, 'r');
+      try {
+        bytes = await file.readFile();
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    let count = Math.floor(bytes.length / CONSUME_QUEUE_ENTRY_BYTES);
+    while (count > 0 && Number(bytes.readBigUInt64BE((count - 1) * CONSUME_QUEUE_ENTRY_BYTES)) >= logEndOffset) count--;
+    const queue = new ConsumeQueue(topic, queueId, path, bytes.subarray(0, count * CONSUME_QUEUE_ENTRY_BYTES));
+    return queue;
+  }
+
+  static empty(topic: string, queueId: number, path: string): ConsumeQueue {
+    return new ConsumeQueue(topic, queueId, path, Buffer.alloc(0));
+  }
+
+  get count(): number {
+    return this.countValue;
+  }
+
+  append(entry: QueueEntry): number {
+    const at = this.countValue * CONSUME_QUEUE_ENTRY_BYTES;
+    if (at + CONSUME_QUEUE_ENTRY_BYTES > this.entries.length) {
+      const grown = Buffer.alloc(this.entries.length * 2);
+      this.entries.copy(grown, 0, 0, at);
+      this.entries = grown;
+    }
+    if (this.countValue > 0) {
+      const last = Number(this.entries.readBigUInt64BE(at - CONSUME_QUEUE_ENTRY_BYTES));
+      assert(entry.logOffset > last, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last, next: entry.logOffset });
+    }
+    this.entries.writeBigUInt64BE(BigInt(entry.logOffset), at);
+    this.entries.writeUInt32BE(entry.sizeBytes, at + 8);
+    this.entries.writeUInt32BE(entry.tagHash >>> 0, at + 12);
+    this.entries.writeUInt32BE(0, at + 16);
+    return this.countValue++;
+  }
+
+  entry(queueOffset: number): QueueEntry | undefined {
+    if (queueOffset < 0 || queueOffset >= this.countValue) return undefined;
+    const at = queueOffset * CONSUME_QUEUE_ENTRY_BYTES;
+    return {
+      logOffset: Number(this.entries.readBigUInt64BE(at)),
+      sizeBytes: this.entries.readUInt32BE(at + 8),
+      tagHash: this.entries.readUInt32BE(at + 12),
+    };
+  }
+
+  /** Drops entries at or beyond `logOffset` (the log was cut below them during recovery). */
+  truncateFromLogOffset(logOffset: number): void {
+    while (this.countValue > 0 && Number(this.entries.readBigUInt64BE((this.countValue - 1) * CONSUME_QUEUE_ENTRY_BYTES)) >= logOffset) this.countValue--;
+    this.persistedCount = Math.min(this.persistedCount, this.countValue);
+  }
+
+  /** Writes entries not yet in the file, then fsyncs it. */
+  async persist(): Promise<void> {
+    if (this.persistedCount === this.countValue) return;
+    if (!this.file) {
+      await mkdir(dirname(this.path), { recursive: true });
+      this.file = await open(this.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      // Drops a stale tail beyond the valid entries (entries past the recovered log end).
+      await this.file.truncate(this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES);
+    }
+    const from = this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES;
+    const to = this.countValue * CONSUME_QUEUE_ENTRY_BYTES;
+    await this.file.write(this.entries.subarray(from, to), 0, to - from, from);
+    await this.file.datasync();
+    this.persistedCount = this.countValue;
+  }
+
+  async close(): Promise<void> {
+    await this.persist();
+    await this.file?.close();
+    this.file = undefined;
+  }
+}

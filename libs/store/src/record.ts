@@ -1,0 +1,175 @@
+// The commit log record: one stored message, self-describing and CRC-protected so that recovery
+// can find the last valid record and a replica can verify shipped bytes.
+//
+// Layout (big-endian), RECORD_HEADER_BYTES fixed bytes, then variable parts:
+//   0 u32 totalSizeBytes      whole record, header included
+//   4 u32 magic               RECORD_MAGIC (format version 1) or BLANK_MAGIC (segment tail padding)
+//   8 u32 crc32c              of bytes [12, totalSizeBytes)
+//  12 u32 flags
+//  16 u64 logOffset           byte position of this record in the log
+//  24 u64 queueOffset         entry number in (topic, queueId)
+//  32 u64 bornTimestampMs
+//  40 u64 storeTimestampMs
+//  48 u32 queueId
+//  52 u32 tagHash
+//  56 u16 topicLength, topic (utf-8)
+//     u16 propertyCount, then per property: u16 keyLength, key, u32 valueLength, value
+//     u32 bodyLength, body
+import { crc32c } from '@node-rs/crc32';
+import { assert } from '@rmq/base';
+
+export const RECORD_MAGIC = 0x524d5131; // "RMQ1"
+export const BLANK_MAGIC = 0x424c4e4b; // "BLNK": the rest of the segment is empty
+export const RECORD_HEADER_BYTES = 56;
+/** A segment always keeps room for a blank record at its tail. */
+export const BLANK_RECORD_BYTES_MIN = 8;
+
+export interface RecordInput {
+  topic: string;
+  queueId: number;
+  tagHash: number;
+  flags: number;
+  bornTimestampMs: number;
+  properties: ReadonlyMap<string, string>;
+  body: Uint8Array;
+}
+
+export interface StoredRecord extends RecordInput {
+  logOffset: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+  sizeBytes: number;
+  properties: Map<string, string>;
+  body: Buffer;
+}
+
+export function encodedSizeBytes(input: RecordInput): number {
+  let size = RECORD_HEADER_BYTES + 2 + Buffer.byteLength(input.topic) + 2 + 4 + input.body.byteLength;
+  for (const [key, value] of input.properties) size += 2 + Buffer.byteLength(key) + 4 + Buffer.byteLength(value);
+  return size;
+}
+
+export function encodeRecord(
+  input: RecordInput,
+  placement: { logOffset: number; queueOffset: number; storeTimestampMs: number },
+  sizeBytes = encodedSizeBytes(input),
+): Buffer {
+  const buf = Buffer.allocUnsafe(sizeBytes);
+  buf.writeUInt32BE(sizeBytes, 0);
+  buf.writeUInt32BE(RECORD_MAGIC, 4);
+  buf.writeUInt32BE(input.flags >>> 0, 12);
+  buf.writeBigUInt64BE(BigInt(placement.logOffset), 16);
+  buf.writeBigUInt64BE(BigInt(placement.queueOffset), 24);
+  buf.writeBigUInt64BE(BigInt(input.bornTimestampMs), 32);
+  buf.writeBigUInt64BE(BigInt(placement.storeTimestampMs), 40);
+  buf.writeUInt32BE(input.queueId, 48);
+  buf.writeUInt32BE(input.tagHash >>> 0, 52);
+  let at = RECORD_HEADER_BYTES;
+  at = writeString16(buf, at, input.topic);
+  buf.writeUInt16BE(input.properties.size, at);
+  at += 2;
+  for (const [key, value] of input.properties) {
+    at = writeString16(buf, at, key);
+    const valueBytes = buf.write(value, at + 4);
+    buf.writeUInt32BE(valueBytes, at);
+    at += 4 + valueBytes;
+  }
+  buf.writeUInt32BE(input.body.byteLength, at);
+  at += 4;
+  buf.set(input.body, at);
+  at += input.body.byteLength;
+  assert(at === sizeBytes, 'record encoding size mismatch', { at, sizeBytes });
+  buf.writeUInt32BE(crc32c(buf.subarray(12)), 8);
+  return buf;
+}
+
+export function encodeBlank(sizeBytes: number): Buffer {
+  assert(sizeBytes >= BLANK_RECORD_BYTES_MIN, 'blank record too small', { sizeBytes });
+  const buf = Buffer.alloc(BLANK_RECORD_BYTES_MIN);
+  buf.writeUInt32BE(sizeBytes, 0);
+  buf.writeUInt32BE(BLANK_MAGIC, 4);
+  return buf;
+}
+
+export type RecordCheck =
+  | { kind: 'record'; sizeBytes: number }
+  | { kind: 'blank'; sizeBytes: number }
+  | { kind: 'end' }
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * Says what starts at `buf[at]`, where `buf` holds the log from `logOffsetOfBuf`: a whole valid
+ * record, a blank, the end of written data (zeros or too few bytes), or something invalid.
+ */
+export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number): RecordCheck {
+  if (buf.length - at < 8) return { kind: 'end' };
+  const sizeBytes = buf.readUInt32BE(at);
+  const magic = buf.readUInt32BE(at + 4);
+  if (sizeBytes === 0 && magic === 0) return { kind: 'end' };
+  if (magic === BLANK_MAGIC) return { kind: 'blank', sizeBytes };
+  if (magic !== RECORD_MAGIC) return { kind: 'invalid', reason: `bad magic 0x${magic.toString(16)}` };
+  if (sizeBytes < RECORD_HEADER_BYTES) return { kind: 'invalid', reason: `record size ${sizeBytes} is below the header size` };
+  if (buf.length - at < sizeBytes) return { kind: 'end' };
+  const crc = buf.readUInt32BE(at + 8);
+  if (crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
+  const logOffset = Number(buf.readBigUInt64BE(at + 16));
+  if (logOffset !== expectedLogOffset) return { kind: 'invalid', reason: `record says log offset ${logOffset}, found at ${expectedLogOffset}` };
+  return { kind: 'record', sizeBytes };
+}
+
+/** Decodes a record already checked (or read from a confirmed region). */
+export function decodeRecord(buf: Buffer): StoredRecord {
+  const sizeBytes = buf.readUInt32BE(0);
+  assert(buf.readUInt32BE(4) === RECORD_MAGIC, 'not a record', { magic: buf.readUInt32BE(4) });
+  assert(crc32c(buf.subarray(12, sizeBytes)) === buf.readUInt32BE(8), 'record CRC mismatch on read', {
+    logOffset: Number(buf.readBigUInt64BE(16)),
+  });
+  let at = RECORD_HEADER_BYTES;
+  const topicLength = buf.readUInt16BE(at);
+  const topic = buf.toString('utf8', at + 2, at + 2 + topicLength);
+  at += 2 + topicLength;
+  const propertyCount = buf.readUInt16BE(at);
+  at += 2;
+  const properties = new Map<string, string>();
+  for (let i = 0; i < propertyCount; i++) {
+    const keyLength = buf.readUInt16BE(at);
+    const key = buf.toString('utf8', at + 2, at + 2 + keyLength);
+    at += 2 + keyLength;
+    const valueLength = buf.readUInt32BE(at);
+    properties.set(key, buf.toString('utf8', at + 4, at + 4 + valueLength));
+    at += 4 + valueLength;
+  }
+  const bodyLength = buf.readUInt32BE(at);
+  at += 4;
+  return {
+    sizeBytes,
+    flags: buf.readUInt32BE(12),
+    logOffset: Number(buf.readBigUInt64BE(16)),
+    queueOffset: Number(buf.readBigUInt64BE(24)),
+    bornTimestampMs: Number(buf.readBigUInt64BE(32)),
+    storeTimestampMs: Number(buf.readBigUInt64BE(40)),
+    queueId: buf.readUInt32BE(48),
+    tagHash: buf.readUInt32BE(52),
+    topic,
+    properties,
+    body: buf.subarray(at, at + bodyLength),
+  };
+}
+
+function writeString16(buf: Buffer, at: number, text: string): number {
+  const length = buf.write(text, at + 2);
+  assert(length <= 0xffff, 'string too long for a u16 length', { length });
+  buf.writeUInt16BE(length, at);
+  return at + 2 + length;
+}
+
+/** FNV-1a of a tag: the consume queue keeps it so tag filters skip records without reading them. */
+export function tagHashOf(tag: string | undefined): number {
+  if (!tag) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < tag.length; i++) {
+    hash ^= tag.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) || 1;
+}

@@ -103,3 +103,21 @@ export function describeOptions(schema: Schema): string {
     })
     .join('\n');
 }
+
+/**
+ * For an app's main: parses argv and the environment, or prints why not (exit 2) or the help
+ * (exit 0). A bad option is a usage error, never a stack trace.
+ */
+export function readConfigOrExit<S extends Schema>(schema: S, app: string, argv: readonly string[] = process.argv.slice(2)): ConfigOf<S> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`usage: ${app} [options]\n\n${describeOptions(schema)}\n`);
+    process.exit(0);
+  }
+  try {
+    return loadConfig(schema, argv);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${app}: ${error.message}\n(see ${app} --help)\n`);
+    process.exit(2);
+  }
+}

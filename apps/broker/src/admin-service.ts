@@ -1,0 +1,62 @@
+// rmq.admin.v1.AdminService on the broker: topics and status, for the CLI and the metrics app.
+import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts';
+import { RmqError } from '@rmq/base';
+import type { MessageStore } from '@rmq/store';
+import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+
+export interface AdminDeps {
+  topics: TopicRegistry;
+  store: MessageStore;
+  identity: { clusterName: string; brokerName: string; brokerId: number };
+  role: () => string;
+  epoch: () => number;
+  /** Called after a topic is created, so name servers hear of it at once. */
+  onTopicCreated: () => void;
+}
+
+export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
+  return create(namesrv.TopicConfigSchema, {
+    name: topic.name,
+    readQueueCount: topic.queueCount,
+    writeQueueCount: topic.queueCount,
+    perm: topic.perm,
+    messageType: namesrv.TopicMessageType[topic.messageType],
+  });
+}
+
+export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
+  return {
+    createTopic: async (request) => {
+      let messageType: TopicMessageType = 'NORMAL';
+      if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {
+        const name = namesrv.TopicMessageType[request.messageType] as TopicMessageType | undefined;
+        if (!name || !TOPIC_MESSAGE_TYPES.includes(name)) throw new RmqError('BAD_REQUEST', { reason: `unknown message type ${request.messageType}` });
+        messageType = name;
+      }
+      const { topic, created } = await deps.topics.create(request.name, { queueCount: request.queueCount, perm: request.perm, messageType });
+      if (created) deps.onTopicCreated();
+      return create(admin.CreateTopicResponseSchema, { topic: topicToWire(topic), created });
+    },
+    getTopic: async (request) => {
+      const topic = deps.topics.require(request.name);
+      const queues = Array.from({ length: topic.queueCount }, (_, queueId) => {
+        const range = deps.store.queueRange(topic.name, queueId);
+        return { queueId, minOffset: BigInt(range.minQueueOffset), maxOffset: BigInt(range.maxQueueOffset) };
+      });
+      return create(admin.GetTopicResponseSchema, { topic: topicToWire(topic), queues });
+    },
+    listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
+    getBrokerStatus: async () => {
+      const stats = deps.store.stats();
+      return create(admin.GetBrokerStatusResponseSchema, {
+        broker: { clusterName: deps.identity.clusterName, brokerName: deps.identity.brokerName, brokerId: BigInt(deps.identity.brokerId) },
+        role: deps.role(),
+        epoch: BigInt(deps.epoch()),
+        logEndOffset: BigInt(stats.logEndOffset),
+        confirmedOffset: BigInt(stats.confirmedLogOffset),
+        flushMode: stats.flushMode,
+        topicCount: deps.topics.list().length,
+      });
+    },
+  };
+}

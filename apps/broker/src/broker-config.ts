@@ -1,0 +1,20 @@
+// The broker's options, declared once (flags, RMQ_* environment variables, defaults).
+export const brokerConfigSchema = {
+  listen: { type: 'hostPort', default: '127.0.0.1:8081', help: 'address of MessagingService and AdminService (port 0 picks one)' },
+  advertise: { type: 'string', default: '', help: 'host:port clients should dial, when it differs from --listen' },
+  httpListen: { type: 'hostPort', default: '127.0.0.1:5557', help: 'address of /health and /metrics (port 0 picks one)' },
+  dataDir: { type: 'string', help: 'folder for the commit log, indexes and state' },
+  nameServers: { type: 'string', default: '127.0.0.1:9876', help: 'comma-separated name servers to register with; empty for none' },
+  controller: { type: 'string', default: '', help: 'host:port of the replication controller; empty for none' },
+  clusterName: { type: 'string', default: 'DefaultCluster', help: 'cluster this broker belongs to' },
+  brokerName: { type: 'string', default: 'broker-a', help: 'broker group name (master and its slaves share it)' },
+  brokerId: { type: 'int', default: 0, min: 0, max: 1024, help: '0 for the master, 1 and up for slaves' },
+  role: { type: 'enum', default: 'master', values: ['master', 'slave'], help: 'a slave refuses writes' },
+  zone: { type: 'string', default: '', help: 'zone label, for zone-aware routing' },
+  flushMode: { type: 'enum', default: 'sync', values: ['sync', 'async'], help: 'sync acknowledges after fdatasync; async after the write reaches the OS' },
+  segmentSizeMib: { type: 'int', default: 256, min: 1, max: 4096, help: 'commit log segment size in MiB' },
+  autoCreateTopics: { type: 'bool', default: false, help: 'create unknown topics on first send or route query' },
+  defaultQueueCount: { type: 'int', default: 8, min: 1, max: 1024, help: 'queues of a topic created without a count' },
+  registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
+  logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
+} as const;

@@ -1,0 +1,54 @@
+// MessagingService answers every failure in-band: the reply's `status` carries an
+// apache.rocketmq.v2.Code and a readable message, and the gRPC call itself succeeds. This
+// wrapper does that mapping once for every unary handler, and logs the client and request ids.
+import type * as grpc from '@grpc/grpc-js';
+import { create, okStatus, statusOf, toRmqError, type v2 } from '@rmq/contracts';
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { Logger } from '@rmq/observability';
+
+export interface CallContext {
+  clientId: string;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext {
+  const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
+  const abort = new AbortController();
+  (call as unknown as NodeJS.EventEmitter).once('cancelled', () => abort.abort());
+  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), signal: abort.signal };
+}
+
+type WithStatus = DescMessage;
+
+/**
+ * Serves a unary RPC from `handler`, which returns the reply without its status (OK is added)
+ * or throws; a thrown error becomes the reply's status.
+ */
+export function inBand<Req, D extends WithStatus>(
+  name: string,
+  responseSchema: D,
+  handler: (request: Req, context: CallContext) => Promise<Omit<MessageInitShape<D>, 'status'>>,
+  log: Logger,
+  observe: (method: string, code: v2.Code, durationMs: number) => void,
+): grpc.handleUnaryCall<Req, MessageShape<D>> {
+  return (call, callback) => {
+    const startedMs = performance.now();
+    const context = callContextOf(call as grpc.ServerUnaryCall<unknown, unknown>);
+    handler(call.request, context).then(
+      (reply) => {
+        const response = create(responseSchema, { status: okStatus(), ...reply } as unknown as MessageInitShape<D>);
+        const status = (response as unknown as { status?: v2.Status }).status;
+        observe(name, status?.code ?? 0, performance.now() - startedMs);
+        callback(null, response);
+      },
+      (error: unknown) => {
+        const rmqError = toRmqError(error, (message, fields) => log.error(message, { ...fields, method: name, clientId: context.clientId, requestId: context.requestId }));
+        const status = statusOf(rmqError);
+        if (rmqError.kind !== 'internal') log.debug('request refused', { method: name, code: rmqError.code, reason: rmqError.message, clientId: context.clientId, requestId: context.requestId });
+        observe(name, status.code, performance.now() - startedMs);
+        callback(null, create(responseSchema, { status } as unknown as MessageInitShape<D>));
+      },
+    );
+  };
+}

@@ -1,0 +1,112 @@
+// Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
+// clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+import * as grpc from '@grpc/grpc-js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemClock } from '@rmq/base';
+import { parseHostPort, readConfigOrExit } from '@rmq/config';
+import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
+import { ConsumerService, MESSAGING_LIMITS, OffsetStore, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
+import { MessageStore } from '@rmq/store';
+import { adminService, topicToWire } from './admin-service';
+import { brokerConfigSchema } from './broker-config';
+import { createBrokerMetrics } from './broker-metrics';
+import { messagingService } from './messaging-service';
+import { NameServerRegistrar } from './name-server-registrar';
+import { loadReceiptSecret } from './receipt-secret';
+import { RouteResolver } from './route-resolver';
+
+const GRPC_SHUTDOWN_GRACE_MS = 3_000;
+/** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
+const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
+
+async function main(): Promise<void> {
+  const config = readConfigOrExit(brokerConfigSchema, 'broker');
+  const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
+  const clock = systemClock;
+  const nameServers = config.nameServers.split(',').map((s) => s.trim()).filter(Boolean);
+  nameServers.forEach((address) => parseHostPort(address, '--name-servers'));
+  await mkdir(join(config.dataDir, 'config'), { recursive: true });
+
+  // Storage and domain.
+  const store = await MessageStore.open({
+    dataDir: join(config.dataDir, 'store'),
+    flushMode: config.flushMode as 'sync' | 'async',
+    segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    clock,
+    onEvent: (event) => {
+      if (event.kind === 'recovered') log.info('store recovered', { ...event.report, durationMs: event.durationMs, cleanShutdown: event.cleanShutdown });
+      if (event.kind === 'recovered' && event.report.truncated) log.warn('commit log cut during recovery', event.report.truncated);
+      if (event.kind === 'writeFailed') log.error('store write failed; writes are refused from now on', { error: event.error });
+    },
+  });
+  log.info('store open', { flushMode: config.flushMode, logEndOffset: store.stats().logEndOffset });
+  const topics = await TopicRegistry.open(config.dataDir);
+  const offsets = await OffsetStore.open(config.dataDir);
+  const producer = new ProducerService(store, topics);
+  const consumer = new ConsumerService({ store, topics, offsets, clock, secret: await loadReceiptSecret(config.dataDir) });
+  const offsetTimer = setInterval(() => void offsets.persist().catch((error) => log.error('could not persist consumer offsets', { error })), MESSAGING_LIMITS.offsetPersistIntervalMs);
+  const role = () => config.role;
+  const epoch = () => 0;
+
+  // gRPC: MessagingService + AdminService.
+  const grpcAddress = parseHostPort(config.listen, '--listen');
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  const registrar = new NameServerRegistrar({
+    nameServers,
+    log,
+    intervalMs: config.registerIntervalMs,
+    registration: () => ({
+      broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
+      endpoint,
+      zone: config.zone,
+      topics: topics.list().map(topicToWire),
+    }),
+  });
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint }, log);
+  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, offsets });
+  const autoCreateTopic = config.autoCreateTopics
+    ? async (name: string) => {
+        const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
+        if (created) {
+          log.info('topic auto-created', { topic: name });
+          void registrar.registerNow();
+        }
+      }
+    : undefined;
+  addService(grpcServer, v2.MessagingService, messagingService({
+    topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic,
+  }));
+  addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
+    topics, store, role, epoch,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
+    onTopicCreated: () => void registrar.registerNow(),
+  }), (message, fields) => log.error(message, fields)));
+
+  // Cluster membership and the HTTP side.
+  await registrar.start();
+  const httpAddress = parseHostPort(config.httpListen, '--http-listen');
+  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
+
+  onShutdown(log, async () => {
+    await registrar.stop();
+    await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    consumer.close();
+    routes.close();
+    clearInterval(offsetTimer);
+    await offsets.persist();
+    await store.close();
+    await http.close();
+  });
+  announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`broker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

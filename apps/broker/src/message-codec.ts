@@ -1,0 +1,78 @@
+// Between the wire's apache.rocketmq.v2.Message and the messaging layer's domain messages.
+// Validation of what only the wire can get wrong (missing fields, unknown enums) happens here;
+// business rules (sizes, names, types) are checked by the messaging layer.
+import { create, durationFromMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
+import { RmqError } from '@rmq/base';
+import type { IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
+
+const MESSAGE_TYPE_FROM_WIRE: Partial<Record<v2.MessageType, MessageType>> = {
+  [v2.MessageType.NORMAL]: 'NORMAL',
+  [v2.MessageType.FIFO]: 'FIFO',
+  [v2.MessageType.DELAY]: 'DELAY',
+  [v2.MessageType.TRANSACTION]: 'TRANSACTION',
+};
+
+export const MESSAGE_TYPE_TO_WIRE: Record<MessageType, v2.MessageType> = {
+  NORMAL: v2.MessageType.NORMAL,
+  FIFO: v2.MessageType.FIFO,
+  DELAY: v2.MessageType.DELAY,
+  TRANSACTION: v2.MessageType.TRANSACTION,
+};
+
+export function fromWireMessage(message: v2.Message): OutgoingMessage {
+  const system = message.systemProperties;
+  if (!system) throw new RmqError('BAD_REQUEST', { reason: 'the message has no system properties' });
+  if (!system.messageId) throw new RmqError('BAD_REQUEST', { reason: 'the message has no message id' });
+  if (system.bodyEncoding === v2.Encoding.GZIP) throw new RmqError('UNSUPPORTED', { feature: 'gzip-encoded message bodies' });
+  let messageType = MESSAGE_TYPE_FROM_WIRE[system.messageType];
+  if (system.messageType === v2.MessageType.MESSAGE_TYPE_UNSPECIFIED) messageType = system.messageGroup ? 'FIFO' : system.deliveryTimestamp ? 'DELAY' : 'NORMAL';
+  if (!messageType) throw new RmqError('UNSUPPORTED', { feature: `message type ${v2.MessageType[system.messageType] ?? system.messageType}` });
+  if (system.deliveryTimestamp && messageType !== 'DELAY') messageType = 'DELAY';
+  return {
+    topic: message.topic?.name ?? '',
+    body: message.body,
+    messageId: system.messageId,
+    messageType,
+    tag: system.tag,
+    keys: system.keys,
+    messageGroup: system.messageGroup,
+    bornTimestampMs: system.bornTimestamp ? timestampMs(system.bornTimestamp) : Date.now(),
+    bornHost: system.bornHost,
+    traceContext: system.traceContext,
+    userProperties: new Map(Object.entries(message.userProperties)),
+  };
+}
+
+export interface DeliveryFields {
+  receiptHandle: string;
+  deliveryAttempt: number;
+  invisibleMs: number;
+  storeHost: string;
+}
+
+export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields, namespace: string): v2.Message {
+  return create(v2.MessageSchema, {
+    topic: { name: message.topic, resourceNamespace: namespace },
+    userProperties: Object.fromEntries(message.userProperties),
+    body: message.body,
+    systemProperties: {
+      tag: message.tag,
+      keys: message.keys,
+      messageId: message.messageId,
+      bodyDigest: { type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
+      bodyEncoding: v2.Encoding.IDENTITY,
+      messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
+      bornTimestamp: timestampFromMs(message.bornTimestampMs),
+      bornHost: message.bornHost,
+      storeTimestamp: timestampFromMs(message.storeTimestampMs),
+      storeHost: delivery.storeHost,
+      receiptHandle: delivery.receiptHandle,
+      queueId: message.queueId,
+      queueOffset: BigInt(message.queueOffset),
+      invisibleDuration: durationFromMs(delivery.invisibleMs),
+      deliveryAttempt: delivery.deliveryAttempt,
+      messageGroup: message.messageGroup,
+      traceContext: message.traceContext,
+    },
+  });
+}

@@ -1,0 +1,234 @@
+// apache.rocketmq.v2.MessagingService: one function per RPC, registered in one table. Each
+// turns the wire request into domain calls and back; failures become the reply's status
+// through `inBand` (unary) or a final status frame (ReceiveMessage).
+import type * as grpc from '@grpc/grpc-js';
+import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
+import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError } from '@rmq/base';
+import {
+  checkInvisibleMs,
+  fromStoredRecord,
+  MESSAGING_LIMITS,
+  parseTagExpression,
+  PERM_READ,
+  PERM_WRITE,
+  type ConsumerService,
+  type ProducerService,
+  type TopicRegistry,
+} from '@rmq/messaging';
+import type { Logger } from '@rmq/observability';
+import { callContextOf, inBand } from './in-band';
+import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
+import type { BrokerQueues, RouteResolver } from './route-resolver';
+import { telemetryHandler } from './telemetry-handler';
+import type { BrokerMetrics } from './broker-metrics';
+
+export interface MessagingDeps {
+  topics: TopicRegistry;
+  producer: ProducerService;
+  consumer: ConsumerService;
+  routes: RouteResolver;
+  log: Logger;
+  metrics: BrokerMetrics;
+  /** This broker's client endpoint, host:port. */
+  endpoint: string;
+  isMaster: () => boolean;
+  brokerName: string;
+  epoch: () => number;
+  /** Creates a topic on first use when auto-create is on; undefined when it is off. */
+  autoCreateTopic?: (name: string) => Promise<void>;
+}
+
+type Service = typeof v2.MessagingService.method;
+
+export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> {
+  const { log } = deps;
+  const observe = (method: string, code: v2.Code, durationMsValue: number) => deps.metrics.observeRpc(method, code, durationMsValue);
+  const unsupported = (feature: string) => async () => {
+    throw new RmqError('UNSUPPORTED', { feature });
+  };
+
+  const topicFor = async (name: string) => {
+    const known = deps.topics.get(name);
+    if (known || !deps.autoCreateTopic || nameProblem(name, 127)) return deps.topics.require(name);
+    await deps.autoCreateTopic(name);
+    return deps.topics.require(name);
+  };
+
+  return {
+    queryRoute: inBand('QueryRoute', v2.QueryRouteResponseSchema, async (request: v2.QueryRouteRequest) => {
+      const name = request.topic?.name ?? '';
+      const local = deps.topics.get(name) ?? (deps.autoCreateTopic ? await topicFor(name) : undefined);
+      const route = await deps.routes.resolve(name, local);
+      if (route.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
+      return { messageQueues: route.flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
+    }, log, observe),
+
+    heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async () => ({}), log, observe),
+
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
+      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+      const messages = request.messages.map(fromWireMessage);
+      for (const message of messages) await topicFor(message.topic);
+      const results = await deps.producer.send(messages);
+      for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
+      return {
+        entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
+      };
+    }, log, observe),
+
+    queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest) => {
+      requireGroup(request.group?.name);
+      const name = request.topic?.name ?? '';
+      const route = await deps.routes.resolve(name, deps.topics.get(name));
+      if (route.length === 0) deps.topics.require(name);
+      // Any member may receive from any queue (server-side balancing), so each member is
+      // assigned every readable broker of the topic, as one queue.
+      return {
+        assignments: route
+          .filter((broker) => (broker.perm & PERM_READ) !== 0)
+          .map((broker) => ({ messageQueue: messageQueuesOf(name, { ...broker, queueCount: 1 }, request.topic?.resourceNamespace ?? '')[0] })),
+      };
+    }, log, observe),
+
+    receiveMessage: receiveHandler(deps),
+
+    ackMessage: inBand('AckMessage', v2.AckMessageResponseSchema, async (request: v2.AckMessageRequest) => {
+      const group = requireGroup(request.group?.name);
+      const topic = request.topic?.name ?? '';
+      if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
+      const entries = request.entries.map((entry) => {
+        try {
+          deps.consumer.ack(group, topic, entry.receiptHandle);
+          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
+        } catch (error) {
+          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
+        }
+      });
+      const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
+      if (failed.length === 0) return { entries };
+      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return { status: failed[0].status, entries };
+      return { status: create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }), entries };
+    }, log, observe),
+
+    forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest) => {
+      const group = requireGroup(request.group?.name);
+      await deps.consumer.forwardToDeadLetter(group, request.topic?.name ?? '', request.receiptHandle);
+      return {};
+    }, log, observe),
+
+    changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest) => {
+      const group = requireGroup(request.group?.name);
+      if (!request.invisibleDuration) throw new RmqError('BAD_REQUEST', { reason: 'invisible_duration is required' });
+      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration));
+      return { receiptHandle };
+    }, log, observe),
+
+    notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async () => ({}), log, observe),
+
+    telemetry: telemetryHandler({
+      log,
+      bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
+      deliveryAttemptsMax: MESSAGING_LIMITS.deliveryAttemptsMax,
+      longPollingMs: MESSAGING_LIMITS.longPollingMsDefault,
+    }),
+
+    endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
+    recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, unsupported('recalling delayed messages'), log, observe),
+    updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, unsupported('UpdateOffset (pull consumers)'), log, observe),
+    getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, unsupported('GetOffset (pull consumers)'), log, observe),
+    queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, unsupported('QueryOffset (pull consumers)'), log, observe),
+    syncLiteSubscription: inBand('SyncLiteSubscription', v2.SyncLiteSubscriptionResponseSchema, unsupported('lite topics'), log, observe),
+    pullMessage: (call) => {
+      const status = statusOf(new RmqError('UNSUPPORTED', { feature: 'PullMessage (pull consumers)' }));
+      call.write(create(v2.PullMessageResponseSchema, { content: { case: 'status', value: status } }));
+      call.end();
+    },
+  };
+}
+
+function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.ReceiveMessageRequest, v2.ReceiveMessageResponse> {
+  return (call) => {
+    const startedMs = performance.now();
+    const context = callContextOf(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+    const finish = (status: v2.Status) => {
+      deps.metrics.observeRpc('ReceiveMessage', status.code, performance.now() - startedMs);
+      if (call.writableEnded || call.destroyed) return;
+      call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'status', value: status } }));
+      call.end();
+    };
+    receive(call.request, context.signal, deps).then(
+      (messages) => {
+        if (context.signal.aborted) return;
+        for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
+        finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
+      },
+      (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
+    );
+  };
+}
+
+async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, deps: MessagingDeps): Promise<v2.Message[]> {
+  const group = requireGroup(request.group?.name);
+  const topic = request.messageQueue?.topic?.name ?? '';
+  const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
+  const expression = request.filterExpression;
+  if (expression?.type === v2.FilterType.SQL) throw new RmqError('UNSUPPORTED', { feature: 'SQL92 filters' });
+  const filter = parseTagExpression(expression?.expression ?? '*');
+  if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
+    throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
+  }
+  const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : MESSAGING_LIMITS.invisibleMsDefault;
+  checkInvisibleMs(invisibleMs);
+  const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : MESSAGING_LIMITS.longPollingMsDefault;
+  if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
+    throw new RmqError('ILLEGAL_POLLING_TIME', { durationMs: longPollingMs, minMs: MESSAGING_LIMITS.longPollingMsMin, maxMs: MESSAGING_LIMITS.longPollingMsMax });
+  }
+  const deliveries = await deps.consumer.receive({
+    group,
+    topic,
+    filter,
+    countMax: request.batchSize || 32,
+    invisibleMs,
+    longPollingMs,
+    signal,
+  });
+  return deliveries.map((delivery) => {
+    const message = fromStoredRecord(delivery.record);
+    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
+  });
+}
+
+function requireGroup(name: string | undefined): string {
+  const problem = nameProblem(name ?? '', GROUP_NAME_LENGTH_MAX);
+  if (problem) throw new RmqError('ILLEGAL_CONSUMER_GROUP', { group: JSON.stringify(name ?? ''), reason: problem });
+  return name!;
+}
+
+function messageQueuesOf(topic: string, broker: BrokerQueues, namespace: string): v2.MessageQueue[] {
+  const [host, port] = splitEndpoint(broker.endpoint);
+  const permission =
+    (broker.perm & PERM_READ) !== 0 && (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.READ_WRITE
+    : (broker.perm & PERM_READ) !== 0 ? v2.Permission.READ
+    : (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.WRITE
+    : v2.Permission.NONE;
+  return Array.from({ length: broker.queueCount }, (_, id) =>
+    create(v2.MessageQueueSchema, {
+      topic: { name: topic, resourceNamespace: namespace },
+      id,
+      permission,
+      broker: {
+        name: broker.brokerName,
+        id: 0,
+        endpoints: { scheme: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? v2.AddressScheme.IPv4 : v2.AddressScheme.DOMAIN_NAME, addresses: [{ host, port }] },
+      },
+      acceptMessageTypes: [MESSAGE_TYPE_TO_WIRE[broker.messageType]],
+    }),
+  );
+}
+
+function splitEndpoint(endpoint: string): [string, number] {
+  const at = endpoint.lastIndexOf(':');
+  return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
+}

@@ -1,0 +1,77 @@
+// Answers "which brokers serve this topic" for QueryRoute and QueryAssignment: the name
+// servers' view of the cluster, plus this broker itself when it has the topic (so a route is
+// right even before the name servers have heard of a topic created a moment ago).
+import { createClient, namesrv } from '@rmq/contracts';
+import type { Logger } from '@rmq/observability';
+import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
+
+export interface BrokerQueues {
+  brokerName: string;
+  endpoint: string;
+  queueCount: number;
+  perm: number;
+  messageType: TopicMessageType;
+}
+
+const NAME_SERVER_DEADLINE_MS = 2_000;
+const MESSAGE_TYPES: Record<number, TopicMessageType> = {
+  [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
+  [namesrv.TopicMessageType.FIFO]: 'FIFO',
+  [namesrv.TopicMessageType.DELAY]: 'DELAY',
+  [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
+};
+
+export class RouteResolver {
+  private readonly clients: ReturnType<typeof createClient<typeof namesrv.NameServerService.method>>[];
+
+  constructor(
+    nameServers: readonly string[],
+    private readonly self: { brokerName: string; endpoint: string },
+    private readonly log: Logger,
+  ) {
+    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
+  }
+
+  /** Brokers serving `topic`; this broker first when `localTopic` is given. */
+  async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
+    const route: BrokerQueues[] = [];
+    if (localTopic) {
+      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm, messageType: localTopic.messageType });
+    }
+    for (const entry of await this.askNameServers(topic)) {
+      if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);
+    }
+    return route;
+  }
+
+  close(): void {
+    for (const client of this.clients) client.close();
+  }
+
+  /** The first name server that answers decides; none answering is logged, not fatal. */
+  private async askNameServers(topic: string): Promise<BrokerQueues[]> {
+    for (const client of this.clients) {
+      try {
+        const reply = await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS });
+        const master = new Map<string, string>();
+        for (const broker of reply.brokers) {
+          if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, broker.endpoint);
+        }
+        return reply.queues.flatMap((queue) => {
+          const endpoint = master.get(queue.brokerName);
+          if (!endpoint) return [];
+          return [{
+            brokerName: queue.brokerName,
+            endpoint,
+            queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
+            perm: queue.perm & (PERM_READ | PERM_WRITE),
+            messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
+          }];
+        });
+      } catch (error) {
+        this.log.warn('name server did not answer a route query', { topic, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return [];
+  }
+}

@@ -1,0 +1,108 @@
+// The Telemetry stream: clients announce their settings and wait for ours before they start.
+// We answer each settings command twice, at once and a second later, because the Node client
+// can miss a reply that arrives before it starts waiting (it then waits minutes for a resend).
+import type * as grpc from '@grpc/grpc-js';
+import { create, durationFromMs, okStatus, v2 } from '@rmq/contracts';
+import { MESSAGING_LIMITS } from '@rmq/messaging';
+import type { Logger } from '@rmq/observability';
+
+const SETTINGS_REPEAT_DELAY_MS = 1_000;
+const REQUEST_TIMEOUT_MS = 3_000;
+const PUSH_RECEIVE_BATCH_SIZE = 32;
+
+export interface TelemetryOptions {
+  log: Logger;
+  bodySizeBytesMax: number;
+  deliveryAttemptsMax: number;
+  longPollingMs: number;
+}
+
+export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStreamingCall<v2.TelemetryCommand, v2.TelemetryCommand> {
+  return (call) => {
+    const timers = new Set<NodeJS.Timeout>();
+    const clientId = String(call.metadata.get('x-mq-client-id')[0] ?? '');
+    const send = (command: v2.TelemetryCommand) => {
+      if (!call.writableEnded && !call.destroyed) call.write(command);
+    };
+    call.on('data', (command: v2.TelemetryCommand) => {
+      if (command.command.case !== 'settings') return;
+      const reply = settingsReply(command.command.value, options);
+      if (!reply) {
+        send(create(v2.TelemetryCommandSchema, { status: { code: v2.Code.UNRECOGNIZED_CLIENT_TYPE, message: 'settings need a client type: producer, push consumer or simple consumer' } }));
+        return;
+      }
+      send(reply);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        send(reply);
+      }, SETTINGS_REPEAT_DELAY_MS);
+      timers.add(timer);
+      options.log.debug('client settings', { clientId, clientType: v2.ClientType[command.command.value.clientType ?? 0] });
+    });
+    const stop = () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    };
+    call.on('end', () => {
+      stop();
+      call.end();
+    });
+    call.on('cancelled', stop);
+    call.on('error', stop);
+  };
+}
+
+/** Our settings for a client, mirroring what it told us; undefined for an unknown client type. */
+function settingsReply(client: v2.Settings, options: TelemetryOptions): v2.TelemetryCommand | undefined {
+  const common = {
+    clientType: client.clientType,
+    accessPoint: client.accessPoint,
+    requestTimeout: durationFromMs(REQUEST_TIMEOUT_MS),
+    userAgent: client.userAgent,
+    metric: { on: false },
+  };
+  switch (client.clientType) {
+    case v2.ClientType.PRODUCER:
+      return create(v2.TelemetryCommandSchema, {
+        status: okStatus(),
+        command: {
+          case: 'settings',
+          value: {
+            ...common,
+            // The producer requires an exponential policy; it retries a failed send on another broker.
+            backoffPolicy: { maxAttempts: 3, strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(10), max: durationFromMs(1_000), multiplier: 2 } } },
+            pubSub: { case: 'publishing', value: { topics: client.pubSub.case === 'publishing' ? client.pubSub.value.topics : [], maxBodySize: options.bodySizeBytesMax, validateMessageType: true } },
+          },
+        },
+      });
+    case v2.ClientType.PUSH_CONSUMER:
+    case v2.ClientType.SIMPLE_CONSUMER: {
+      const subscription = client.pubSub.case === 'subscription' ? client.pubSub.value : undefined;
+      return create(v2.TelemetryCommandSchema, {
+        status: okStatus(),
+        command: {
+          case: 'settings',
+          value: {
+            ...common,
+            // RocketMQ's redelivery schedule starts at 10 s; a push consumer nacks with this policy.
+            backoffPolicy: { maxAttempts: options.deliveryAttemptsMax, strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(1_000), max: durationFromMs(7_200_000), multiplier: 2 } } },
+            pubSub: {
+              case: 'subscription',
+              value: {
+                group: subscription?.group,
+                subscriptions: subscription?.subscriptions ?? [],
+                fifo: false,
+                receiveBatchSize: PUSH_RECEIVE_BATCH_SIZE,
+                longPollingTimeout: durationFromMs(options.longPollingMs),
+              },
+            },
+          },
+        },
+      });
+    }
+    default:
+      return undefined;
+  }
+}
+
+export const TELEMETRY_DEFAULTS = { longPollingMs: MESSAGING_LIMITS.longPollingMsDefault };

@@ -1,0 +1,52 @@
+// A name server and one broker as real processes on loopback, for broker tests.
+import { admin, createClient, namesrv } from '@rmq/contracts';
+import { makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+
+export interface LocalCluster {
+  nameServer: AppProcess;
+  broker: AppProcess;
+  dataDir: string;
+  /** The broker's client endpoint (host:port). */
+  endpoint: string;
+  admin: ReturnType<typeof createClient<typeof admin.AdminService.method>>;
+  createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
+  restartBroker(signal: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCluster(brokerArgs: string[] = []): Promise<LocalCluster> {
+  const temp = makeTempDir('cluster');
+  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+  const args = () => [
+    '--listen', cluster.endpoint || '127.0.0.1:0',
+    '--http-listen', '127.0.0.1:0',
+    '--data-dir', temp.path,
+    '--name-servers', nameServer.endpoints.grpc,
+    '--register-interval-ms', '1000',
+    ...brokerArgs,
+  ];
+  const cluster: LocalCluster = {
+    nameServer,
+    broker: undefined as unknown as AppProcess,
+    dataDir: temp.path,
+    endpoint: '',
+    admin: undefined as unknown as LocalCluster['admin'],
+    async createTopic(name, options = {}) {
+      await cluster.admin.createTopic({ name, queueCount: options.queueCount ?? 8, messageType: options.messageType ?? namesrv.TopicMessageType.NORMAL }, { deadlineMs: 5_000 });
+    },
+    async restartBroker(signal) {
+      await cluster.broker.kill(signal);
+      cluster.broker = await startApp('broker', args());
+    },
+    async stop() {
+      cluster.admin.close();
+      await cluster.broker.kill('SIGTERM');
+      await nameServer.kill('SIGTERM');
+      temp.remove();
+    },
+  };
+  cluster.broker = await startApp('broker', args());
+  cluster.endpoint = cluster.broker.endpoints.grpc;
+  cluster.admin = createClient(admin.AdminService, cluster.endpoint);
+  return cluster;
+}

@@ -1,0 +1,128 @@
+// The official rocketmq-client-nodejs against a real name server and broker: what a user of
+// the RocketMQ 5 Node.js client gets from our cluster.
+import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { eventually, killAllApps } from '@rmq/testing';
+import { startLocalCluster, type LocalCluster } from './local-cluster';
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+function simpleConsumer(endpoint: string, group: string, topic: string, tag = '*', awaitDurationMs = 3_000): SimpleConsumer {
+  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, tag]]), awaitDuration: awaitDurationMs, logger: quiet });
+}
+
+async function receiveAll(consumer: SimpleConsumer, count: number, invisibleMs = 30_000, timeoutMs = 60_000): Promise<MessageView[]> {
+  const received: MessageView[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (received.length < count && Date.now() < deadline) {
+    const batch = await consumer.receive(32, invisibleMs);
+    for (const message of batch) {
+      received.push(message);
+      await consumer.ack(message);
+    }
+  }
+  return received;
+}
+
+describe('official rocketmq-client-nodejs against the broker', () => {
+  let cluster: LocalCluster;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster();
+    await cluster.createTopic('SkeletonTopic');
+    await cluster.createTopic('RedeliveryTopic');
+    await cluster.createTopic('DurableTopic');
+    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
+    await producer.startup();
+  }, 60_000);
+
+  afterAll(async () => {
+    await producer?.shutdown().catch(() => undefined);
+    await cluster?.stop();
+    await killAllApps();
+  });
+
+  it('delivers 1,000 messages with keys, tag and properties intact, each exactly once', async () => {
+    const count = 1_000;
+    const sent = new Map<string, { body: string; keys: string[]; tag: string; properties: Record<string, string> }>();
+    for (let start = 0; start < count; start += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, count - start) }, async (_, j) => {
+          const i = start + j;
+          const message = { body: `body-${i}-${'x'.repeat(i % 200)}`, keys: [`key-${i}`, `order-${i % 7}`], tag: `Tag${i % 3}`, properties: { seq: String(i), source: 'skeleton-test' } };
+          const receipt = await producer.send({ topic: 'SkeletonTopic', body: Buffer.from(message.body), keys: message.keys, tag: message.tag, properties: new Map(Object.entries(message.properties)) });
+          sent.set(receipt.messageId, message);
+        }),
+      );
+    }
+    expect(sent.size).toBe(count);
+
+    const consumer = simpleConsumer(cluster.endpoint, 'skeleton-group', 'SkeletonTopic');
+    await consumer.startup();
+    try {
+      const received = await receiveAll(consumer, count);
+      const ids = received.map((m) => m.messageId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(received).toHaveLength(count);
+      for (const message of received) {
+        const original = sent.get(message.messageId);
+        expect(original).toBeDefined();
+        expect(message.body.toString()).toBe(original!.body);
+        expect(message.keys).toEqual(original!.keys);
+        expect(message.tag).toBe(original!.tag);
+        expect(Object.fromEntries(message.properties)).toEqual(original!.properties);
+        expect(message.corrupted).not.toBe(true); // the client sets it only on a digest mismatch
+        expect(message.deliveryAttempt).toBe(1);
+      }
+      // Everything was acked: nothing more comes.
+      expect(await consumer.receive(32, 30_000)).toEqual([]);
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 120_000);
+
+  it('redelivers a message not acked within its invisible duration, with delivery attempt 2', async () => {
+    const receipt = await producer.send({ topic: 'RedeliveryTopic', body: Buffer.from('come back'), tag: 'Retry' });
+    const consumer = simpleConsumer(cluster.endpoint, 'redelivery-group', 'RedeliveryTopic');
+    await consumer.startup();
+    try {
+      const [first] = await eventually(async () => {
+        const batch = await consumer.receive(1, 2_000);
+        expect(batch).toHaveLength(1);
+        return batch;
+      });
+      expect(first.messageId).toBe(receipt.messageId);
+      expect(first.deliveryAttempt).toBe(1);
+      // Not acked: after 2 s it is visible again.
+      const second = await eventually(async () => {
+        const [message] = await consumer.receive(1, 30_000);
+        expect(message?.messageId).toBe(receipt.messageId);
+        return message;
+      }, { timeoutMs: 15_000 });
+      expect(second.deliveryAttempt).toBe(2);
+      // The first delivery's handle is stale now; the second one acks.
+      await expect(consumer.ack(first)).rejects.toThrow(/acknowledged or delivered again/);
+      await consumer.ack(second);
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 60_000);
+
+  it('keeps acknowledged messages across a SIGKILL of the broker', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 100; i++) ids.add((await producer.send({ topic: 'DurableTopic', body: Buffer.from(`durable-${i}`) })).messageId);
+    await cluster.restartBroker('SIGKILL');
+    const consumer = simpleConsumer(cluster.endpoint, 'durable-group', 'DurableTopic');
+    await consumer.startup();
+    try {
+      const received = await receiveAll(consumer, ids.size);
+      expect(new Set(received.map((m) => m.messageId))).toEqual(ids);
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 90_000);
+
+  it('tells the producer clearly that a topic does not exist', async () => {
+    await expect(producer.send({ topic: 'NoSuchTopic', body: Buffer.from('x') })).rejects.toThrow(/topic NoSuchTopic does not exist/);
+  });
+});

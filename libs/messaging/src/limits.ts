@@ -1,0 +1,27 @@
+// Every bound of the messaging layer, with its unit and why.
+export const MESSAGING_LIMITS = {
+  /** RocketMQ's 4 MiB, less room for the reply envelope: a client's gRPC receive cap is 4 MiB per frame. */
+  bodySizeBytesMax: 4 * 1024 * 1024 - 64 * 1024,
+  /** The proxy's cap on user properties. */
+  propertiesSizeBytesMax: 16 * 1024,
+  /** Broker default for new topics (RocketMQ defaultTopicQueueNums). */
+  queueCountDefault: 8,
+  queueCountMax: 1024,
+  /** Receive batch bounds; the official SimpleConsumer asks for up to 32. */
+  receiveBatchCountMax: 1024,
+  /** Invisible duration bounds for ReceiveMessage (RocketMQ proxy minimum 10 s for receive, allows less on change). */
+  invisibleMsMin: 0,
+  invisibleMsMax: 12 * 60 * 60 * 1000,
+  /** Used when a receive does not say (the push consumer never does); the Java proxy also uses 60 s. */
+  invisibleMsDefault: 60_000,
+  /** Long-polling bounds for ReceiveMessage. */
+  longPollingMsMin: 0,
+  longPollingMsMax: 60_000,
+  longPollingMsDefault: 20_000,
+  /** RocketMQ's default: 16 retries after the first delivery. */
+  deliveryAttemptsMax: 17,
+  /** In-flight (received, not yet acked) messages per group and queue before receives return nothing new. */
+  inflightPerQueueMax: 20_000,
+  /** How often committed offsets are persisted (RocketMQ flushConsumerOffsetInterval). */
+  offsetPersistIntervalMs: 5_000,
+} as const;

@@ -1,0 +1,101 @@
+// How a message's attributes are kept in a record's property map: system attributes under
+// "s.", user properties under "u.", so neither can shadow the other.
+import { createHash } from 'node:crypto';
+import type { AppendInput, StoredRecord } from '@rmq/store';
+import { tagHashOf } from '@rmq/store';
+
+export const SYSTEM_PROPERTY = {
+  messageId: 's.id',
+  tag: 's.tag',
+  keys: 's.keys',
+  messageType: 's.type',
+  messageGroup: 's.group',
+  bornHost: 's.bornHost',
+  traceContext: 's.trace',
+  deliveryTimestampMs: 's.deliverAt',
+  bodyMd5: 's.md5',
+  dlqOriginTopic: 's.dlqOrigin',
+} as const;
+
+const USER_PREFIX = 'u.';
+
+export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+/** A message as a producer hands it to the broker. */
+export interface OutgoingMessage {
+  topic: string;
+  body: Uint8Array;
+  messageId: string;
+  messageType: MessageType;
+  tag?: string;
+  keys: string[];
+  messageGroup?: string;
+  bornTimestampMs: number;
+  bornHost: string;
+  traceContext?: string;
+  userProperties: ReadonlyMap<string, string>;
+}
+
+/** A stored message read back, in domain terms. */
+export interface IncomingMessage extends OutgoingMessage {
+  queueId: number;
+  queueOffset: number;
+  logOffset: number;
+  storeTimestampMs: number;
+  bodyMd5Hex: string;
+  body: Buffer;
+}
+
+export function toAppendInput(message: OutgoingMessage, queueId: number): AppendInput {
+  const properties = new Map<string, string>();
+  properties.set(SYSTEM_PROPERTY.messageId, message.messageId);
+  properties.set(SYSTEM_PROPERTY.messageType, message.messageType);
+  properties.set(SYSTEM_PROPERTY.bornHost, message.bornHost);
+  properties.set(SYSTEM_PROPERTY.bodyMd5, createHash('md5').update(message.body).digest('hex').toUpperCase());
+  if (message.tag !== undefined) properties.set(SYSTEM_PROPERTY.tag, message.tag);
+  if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
+  if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
+  if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
+  for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
+  return {
+    topic: message.topic,
+    queueId,
+    tagHash: tagHashOf(message.tag),
+    flags: 0,
+    bornTimestampMs: message.bornTimestampMs,
+    properties,
+    body: message.body,
+  };
+}
+
+export function fromStoredRecord(record: StoredRecord): IncomingMessage {
+  const system = (name: string) => record.properties.get(name);
+  const userProperties = new Map<string, string>();
+  for (const [key, value] of record.properties) if (key.startsWith(USER_PREFIX)) userProperties.set(key.slice(USER_PREFIX.length), value);
+  const keys = system(SYSTEM_PROPERTY.keys);
+  return {
+    topic: record.topic,
+    queueId: record.queueId,
+    queueOffset: record.queueOffset,
+    logOffset: record.logOffset,
+    storeTimestampMs: record.storeTimestampMs,
+    body: record.body,
+    bodyMd5Hex: system(SYSTEM_PROPERTY.bodyMd5) ?? createHash('md5').update(record.body).digest('hex').toUpperCase(),
+    messageId: system(SYSTEM_PROPERTY.messageId) ?? '',
+    messageType: (system(SYSTEM_PROPERTY.messageType) as MessageType | undefined) ?? 'NORMAL',
+    tag: system(SYSTEM_PROPERTY.tag),
+    keys: keys ? (JSON.parse(keys) as string[]) : [],
+    messageGroup: system(SYSTEM_PROPERTY.messageGroup),
+    bornTimestampMs: record.bornTimestampMs,
+    bornHost: system(SYSTEM_PROPERTY.bornHost) ?? '',
+    traceContext: system(SYSTEM_PROPERTY.traceContext),
+    userProperties,
+  };
+}
+
+/** Bytes the user properties take, as the size limit counts them. */
+export function userPropertiesSizeBytes(properties: ReadonlyMap<string, string>): number {
+  let size = 0;
+  for (const [key, value] of properties) size += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return size;
+}

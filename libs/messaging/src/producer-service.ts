@@ -1,0 +1,84 @@
+// Accepting messages: validation, queue choice and one store append per batch.
+// The broker chooses the queue: FIFO messages by a hash of their message group (so one group
+// stays on one queue, in order), others round robin over the topic's queues.
+import { RmqError } from '@rmq/base';
+import type { MessageStore } from '@rmq/store';
+import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
+import { toAppendInput, userPropertiesSizeBytes, type OutgoingMessage } from './message-properties';
+import { MESSAGING_LIMITS } from './limits';
+
+export interface SendResult {
+  messageId: string;
+  queueId: number;
+  queueOffset: number;
+  logOffset: number;
+}
+
+const KEY_PATTERN = /^[^\s]+$/;
+
+export class ProducerService {
+  private roundRobin = 0;
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly topics: TopicRegistry,
+    private readonly bodySizeBytesMax: number = MESSAGING_LIMITS.bodySizeBytesMax,
+  ) {}
+
+  /** Throws the first problem found; nothing is stored unless every message is valid. */
+  validate(message: OutgoingMessage): TopicConfig {
+    const topic = this.topics.require(message.topic);
+    if ((topic.perm & PERM_WRITE) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is read-only on this broker` });
+    if (message.body.byteLength === 0) throw new RmqError('BODY_EMPTY');
+    if (message.body.byteLength > this.bodySizeBytesMax) {
+      throw new RmqError('BODY_TOO_LARGE', { sizeBytes: message.body.byteLength, sizeBytesMax: this.bodySizeBytesMax });
+    }
+    if (message.messageType === 'DELAY' || message.messageType === 'TRANSACTION') {
+      throw new RmqError('UNSUPPORTED', { feature: `${message.messageType.toLowerCase()} messages` });
+    }
+    if (topic.messageType !== message.messageType) {
+      throw new RmqError('ILLEGAL_MESSAGE_TYPE', { topic: topic.name, accepted: topic.messageType, actual: message.messageType });
+    }
+    if (message.messageType === 'FIFO' && !message.messageGroup) {
+      throw new RmqError('BAD_REQUEST', { reason: 'a FIFO message needs a message group' });
+    }
+    if (message.tag !== undefined && (message.tag.length === 0 || /[|\s]/.test(message.tag) || message.tag === '*')) {
+      throw new RmqError('ILLEGAL_MESSAGE_TAG', { tag: JSON.stringify(message.tag), reason: 'a tag is non-empty, without spaces or |, and not *' });
+    }
+    for (const key of message.keys) {
+      if (!KEY_PATTERN.test(key)) throw new RmqError('ILLEGAL_MESSAGE_KEY', { key: JSON.stringify(key), reason: 'a key is non-empty and without spaces' });
+    }
+    for (const key of message.userProperties.keys()) {
+      if (key.length === 0) throw new RmqError('ILLEGAL_MESSAGE_PROPERTY', { key: '""', reason: 'property names are non-empty' });
+    }
+    const propertiesSizeBytes = userPropertiesSizeBytes(message.userProperties);
+    if (propertiesSizeBytes > MESSAGING_LIMITS.propertiesSizeBytesMax) {
+      throw new RmqError('PROPERTIES_TOO_LARGE', { sizeBytes: propertiesSizeBytes, sizeBytesMax: MESSAGING_LIMITS.propertiesSizeBytesMax });
+    }
+    return topic;
+  }
+
+  /** Stores valid messages in one append; resolves once they are durable. */
+  async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
+    const inputs = messages.map((message) => toAppendInput(message, this.queueFor(message, this.validate(message))));
+    const results = await this.store.append(inputs);
+    return results.map((result, i) => ({
+      messageId: messages[i].messageId,
+      queueId: inputs[i].queueId,
+      queueOffset: result.queueOffset,
+      logOffset: result.logOffset,
+    }));
+  }
+
+  private queueFor(message: OutgoingMessage, topic: TopicConfig): number {
+    if (message.messageGroup !== undefined) return stableHash(message.messageGroup) % topic.queueCount;
+    return this.roundRobin++ % topic.queueCount;
+  }
+}
+
+/** FNV-1a: the same message group lands on the same queue on every broker start. */
+function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}

@@ -1,0 +1,46 @@
+// Receipt handles: opaque to clients, minted per delivery, and signed with the broker's secret
+// so a forged or altered handle is refused instead of acking someone else's message. The
+// delivery id ties a handle to one delivery: after a redelivery the old handle is stale.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { RmqError } from '@rmq/base';
+
+export interface ReceiptHandle {
+  group: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  deliveryId: string;
+}
+
+const VERSION = 'r1';
+const MAC_BYTES = 16;
+
+export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): string {
+  const payload = Buffer.from(JSON.stringify([VERSION, handle.group, handle.topic, handle.queueId, handle.queueOffset, handle.deliveryId])).toString('base64url');
+  return `${payload}.${mac(payload, secret)}`;
+}
+
+export function decodeReceiptHandle(text: string, secret: Buffer): ReceiptHandle {
+  const [payload, signature, extra] = text.split('.');
+  if (!payload || !signature || extra !== undefined) throw invalid('it is not a handle this broker issued');
+  const expected = Buffer.from(mac(payload, secret));
+  const given = Buffer.from(signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid('its signature does not match (forged, altered, or from another broker)');
+  let fields: unknown;
+  try {
+    fields = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('it cannot be read');
+  }
+  if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length !== 6) throw invalid('it has an unknown format');
+  const [, group, topic, queueId, queueOffset, deliveryId] = fields as [string, string, string, number, number, string];
+  return { group, topic, queueId, queueOffset, deliveryId };
+}
+
+function mac(payload: string, secret: Buffer): string {
+  return createHmac('sha256', secret).update(payload).digest().subarray(0, MAC_BYTES).toString('base64url');
+}
+
+function invalid(reason: string): RmqError {
+  return new RmqError('INVALID_RECEIPT_HANDLE', { reason });
+}

@@ -1,0 +1,31 @@
+// Tag subscriptions: "*" (or empty) takes everything; "TagA || TagB" takes those tags. The
+// index's tag hash rejects most non-matching messages without reading them; the tag itself is
+// compared afterwards because hashes can collide.
+import { RmqError } from '@rmq/base';
+import { tagHashOf } from '@rmq/store';
+
+export interface TagFilter {
+  acceptsAll: boolean;
+  acceptTagHash(tagHash: number): boolean;
+  acceptTag(tag: string | undefined): boolean;
+}
+
+const TAG_PATTERN = /^[^|\s*]+$/;
+
+export function parseTagExpression(expression: string): TagFilter {
+  const text = expression.trim();
+  if (text === '' || text === '*') return { acceptsAll: true, acceptTagHash: () => true, acceptTag: () => true };
+  const tags = text.split('||').map((tag) => tag.trim());
+  for (const tag of tags) {
+    if (!TAG_PATTERN.test(tag)) {
+      throw new RmqError('ILLEGAL_FILTER_EXPRESSION', { expression: JSON.stringify(expression), reason: 'use * or tags joined by ||, e.g. "TagA || TagB"' });
+    }
+  }
+  const tagSet = new Set(tags);
+  const hashes = new Set(tags.map(tagHashOf));
+  return {
+    acceptsAll: false,
+    acceptTagHash: (tagHash) => hashes.has(tagHash),
+    acceptTag: (tag) => tag !== undefined && tagSet.has(tag),
+  };
+}

@@ -1,0 +1,90 @@
+// The broker's topics: their queue counts, permissions and accepted message type, persisted
+// atomically in <dataDir>/config/topics.json.
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { nameProblem, RmqError, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
+import { readJson, writeJsonAtomic } from '@rmq/store';
+import { MESSAGING_LIMITS } from './limits';
+
+export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+export const TOPIC_MESSAGE_TYPES: readonly TopicMessageType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
+
+/** RocketMQ's permission bits. */
+export const PERM_READ = 4;
+export const PERM_WRITE = 2;
+
+export interface TopicConfig {
+  name: string;
+  queueCount: number;
+  perm: number;
+  messageType: TopicMessageType;
+}
+
+export interface CreateTopicOptions {
+  queueCount?: number;
+  perm?: number;
+  messageType?: TopicMessageType;
+}
+
+export class TopicRegistry {
+  private constructor(
+    private readonly path: string,
+    private readonly topics: Map<string, TopicConfig>,
+  ) {}
+
+  static async open(dataDir: string): Promise<TopicRegistry> {
+    await mkdir(join(dataDir, 'config'), { recursive: true });
+    const path = join(dataDir, 'config', 'topics.json');
+    const saved = (await readJson<{ topics: TopicConfig[] }>(path))?.topics ?? [];
+    return new TopicRegistry(path, new Map(saved.map((topic) => [topic.name, topic])));
+  }
+
+  get(name: string): TopicConfig | undefined {
+    return this.topics.get(name);
+  }
+
+  /** The topic, or TOPIC_NOT_FOUND (ILLEGAL_TOPIC when the name itself is wrong). */
+  require(name: string): TopicConfig {
+    const problem = nameProblem(name, TOPIC_NAME_LENGTH_MAX);
+    if (problem) throw new RmqError('ILLEGAL_TOPIC', { topic: JSON.stringify(name), reason: problem });
+    const topic = this.topics.get(name);
+    if (!topic) throw new RmqError('TOPIC_NOT_FOUND', { topic: name });
+    return topic;
+  }
+
+  list(): TopicConfig[] {
+    return [...this.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Creates a topic; creating one that exists with the same settings is a no-op (`created` false). */
+  async create(name: string, options: CreateTopicOptions = {}): Promise<{ topic: TopicConfig; created: boolean }> {
+    const problem = nameProblem(name, TOPIC_NAME_LENGTH_MAX);
+    if (problem) throw new RmqError('ILLEGAL_TOPIC', { topic: JSON.stringify(name), reason: problem });
+    const queueCount = options.queueCount || MESSAGING_LIMITS.queueCountDefault;
+    if (!Number.isInteger(queueCount) || queueCount < 1 || queueCount > MESSAGING_LIMITS.queueCountMax) {
+      throw new RmqError('BAD_REQUEST', { reason: `queue count must be between 1 and ${MESSAGING_LIMITS.queueCountMax}, got ${queueCount}` });
+    }
+    const perm = options.perm || PERM_READ | PERM_WRITE;
+    if ((perm & ~(PERM_READ | PERM_WRITE)) !== 0) {
+      throw new RmqError('BAD_REQUEST', { reason: `permission must combine READ (4) and WRITE (2), got ${perm}` });
+    }
+    const topic: TopicConfig = { name, queueCount, perm, messageType: options.messageType ?? 'NORMAL' };
+    const existing = this.topics.get(name);
+    if (existing) {
+      const same = existing.queueCount === topic.queueCount && existing.perm === topic.perm && existing.messageType === topic.messageType;
+      if (!same) throw new RmqError('TOPIC_EXISTS', { topic: name, existing: describe(existing) });
+      return { topic: existing, created: false };
+    }
+    this.topics.set(name, topic);
+    await this.save();
+    return { topic, created: true };
+  }
+
+  private async save(): Promise<void> {
+    await writeJsonAtomic(this.path, { topics: this.list() });
+  }
+}
+
+function describe(topic: TopicConfig): string {
+  return `${topic.queueCount} queues, ${topic.messageType}, perm ${topic.perm}`;
+}

@@ -58,7 +58,7 @@ export const ERRORS = {
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
-  UNSUPPORTED: { kind: 'unimplemented', text: '{feature} is not supported by this broker yet' },
+  UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },
 } as const satisfies Record<string, { kind: ErrorKind; text: string }>;

@@ -1,0 +1,57 @@
+// The broker as a process: health, metrics, auto-create, clean shutdown.
+import { createClient, v2 } from '@rmq/contracts';
+import { killAllApps } from '@rmq/testing';
+import { startLocalCluster, type LocalCluster } from './local-cluster';
+
+describe('broker process', () => {
+  let cluster: LocalCluster;
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster(['--auto-create-topics', '--default-queue-count', '4']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await killAllApps();
+  });
+
+  it('creates an unknown topic on first send when auto-create is on, and routes it', async () => {
+    const client = createClient(v2.MessagingService, cluster.endpoint);
+    try {
+      const sent = await client.sendMessage({ messages: [{ topic: { name: 'AutoTopic' }, body: Buffer.from('x'), systemProperties: { messageId: 'auto-1', messageType: v2.MessageType.NORMAL } }] });
+      expect(sent.status?.code).toBe(v2.Code.OK);
+      expect(sent.entries[0].messageId).toBe('auto-1');
+      const route = await client.queryRoute({ topic: { name: 'AutoTopic' } });
+      expect(route.messageQueues.map((q) => q.id)).toEqual([0, 1, 2, 3]);
+      expect(route.messageQueues[0].broker?.endpoints?.addresses[0]).toMatchObject({ host: '127.0.0.1', port: Number(cluster.endpoint.split(':')[1]) });
+      expect(route.messageQueues[0].permission).toBe(v2.Permission.READ_WRITE);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('serves /health and RocketMQ-named series on /metrics', async () => {
+    const http = `http://${cluster.broker.endpoints.http}`;
+    expect((await fetch(`${http}/health`)).status).toBe(200);
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    expect(metrics).toMatch(/rocketmq_messages_in_total\{topic="AutoTopic",message_type="normal".*\} 1/);
+    expect(metrics).toContain('rocketmq_rpc_latency_bucket');
+    expect(metrics).toMatch(/rmq_store_flush_mode\{mode="sync".*\} 1/);
+  });
+
+  it('stops cleanly on SIGTERM and starts again from a clean shutdown', async () => {
+    const exit = await cluster.broker.kill('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    await cluster.restartBroker('SIGTERM');
+    const recovered = cluster.broker.logs.find((line) => line.msg === 'store recovered');
+    expect(recovered).toMatchObject({ cleanShutdown: true, recordsReplayed: 0 });
+  });
+
+  it('exits with code 2 and names the option when an option is bad', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { appMainPath } = await import('@rmq/testing');
+    const run = spawnSync(process.execPath, [appMainPath('broker'), '--data-dir', cluster.dataDir, '--flush-mode', 'maybe'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--flush-mode must be one of sync, async, got "maybe"');
+  });
+});

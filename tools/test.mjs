@@ -3,8 +3,8 @@
 //   node tools/test.mjs            everything
 //   node tools/test.mjs --unit     skip *.int.test.ts
 //   node tools/test.mjs <jest args> passed through (e.g. a path pattern)
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,23 @@ rmSync(resultsFile, { force: true });
 
 const jestArgs = ['jest', '--ci', '--json', `--outputFile=${resultsFile}`, ...passThrough];
 if (unitOnly) jestArgs.push('--testPathIgnorePatterns', '\\.int\\.test\\.ts$', '\\.chaos\\.test\\.ts$');
-const run = spawnSync('npx', jestArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+// Jest writes the results file when the run is over. If it is still alive some time after that,
+// a test leaked a handle: say so and stop it, rather than let CI hang until its deadline.
+const EXIT_GRACE_MS = 20_000;
+const jest = spawn('npx', jestArgs, { cwd: root, stdio: 'inherit', detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
+let leaked = false;
+const watchdog = setInterval(() => {
+  if (!existsSync(resultsFile)) return;
+  clearInterval(watchdog);
+  setTimeout(() => {
+    leaked = true;
+    console.error(`\ntest: jest did not exit ${EXIT_GRACE_MS / 1000} s after the run ended (a test leaks a timer, socket or process); stopping it`);
+    process.kill(-jest.pid, 'SIGKILL');
+  }, EXIT_GRACE_MS).unref();
+}, 500);
+const status = await new Promise((resolve) => jest.on('exit', (code, signal) => resolve(leaked ? 0 : (code ?? (signal ? 1 : 0)))));
+clearInterval(watchdog);
+const run = { status };
 
 let passed = 0;
 let failed = 0;

@@ -4,7 +4,7 @@ export const brokerConfigSchema = {
   advertise: { type: 'string', default: '', help: 'host:port clients should dial, when it differs from --listen' },
   httpListen: { type: 'hostPort', default: '127.0.0.1:5557', help: 'address of /health and /metrics (port 0 picks one)' },
   dataDir: { type: 'string', help: 'folder for the commit log, indexes and state' },
-  nameServers: { type: 'string', default: '127.0.0.1:9876', help: 'comma-separated name servers to register with; empty for none' },
+  nameServers: { type: 'hostPortList', default: '127.0.0.1:9876', help: 'comma-separated name servers to register with; empty for none' },
   controller: { type: 'string', default: '', help: 'host:port of the replication controller; empty for none' },
   clusterName: { type: 'string', default: 'DefaultCluster', help: 'cluster this broker belongs to' },
   brokerName: { type: 'string', default: 'broker-a', help: 'broker group name (master and its slaves share it)' },

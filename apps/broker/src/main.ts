@@ -25,8 +25,7 @@ async function main(): Promise<void> {
   const config = readConfigOrExit(brokerConfigSchema, 'broker');
   const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
   const clock = systemClock;
-  const nameServers = config.nameServers.split(',').map((s) => s.trim()).filter(Boolean);
-  nameServers.forEach((address) => parseHostPort(address, '--name-servers'));
+  const nameServers = config.nameServers;
   await mkdir(join(config.dataDir, 'config'), { recursive: true });
 
   // Storage and domain.

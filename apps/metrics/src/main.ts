@@ -1,23 +1,22 @@
 // The metrics app: polls the cluster and shows cluster-wide views on /metrics and /api/cluster.
 import { systemClock } from '@rmq/base';
-import { parseHostPort } from '@rmq/config';
+import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { clusterApiRoute } from './cluster-api';
 import { registerClusterMetrics } from './cluster-metrics';
 import { ClusterPoller } from './cluster-poller';
 import type { ClusterSnapshot } from './cluster-snapshot';
-import { readConfig } from './command-line';
-import { metricsOptions, parseNameServers } from './options';
+import { checkMetricsOptions, metricsOptions } from './options';
 import { startPolling } from './poll-loop';
 
 async function main(): Promise<void> {
-  const config = readConfig(metricsOptions, 'metrics', (c) => parseNameServers(c.nameServers));
+  const config = readConfigOrExit(metricsOptions, 'metrics', { check: checkMetricsOptions });
   const log = createLogger({ app: 'metrics' }, { level: config.logLevel as LogLevel });
 
   const registry = createRegistry({ app: 'metrics' });
   const clusterMetrics = registerClusterMetrics(registry);
   const poller = new ClusterPoller({
-    nameServers: parseNameServers(config.nameServers),
+    nameServers: config.nameServers,
     rpcTimeoutMs: config.rpcTimeoutMs,
     clock: systemClock,
     log,

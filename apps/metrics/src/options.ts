@@ -1,21 +1,15 @@
 // Every knob of the metrics app, declared once (flags, RMQ_* env, defaults, --help).
-import { ConfigError, parseHostPort, type Schema } from '@rmq/config';
+import { ConfigError, type ConfigOf, type Schema } from '@rmq/config';
 
 export const metricsOptions = {
   httpListen: { type: 'hostPort', help: 'where /metrics, /health and /api/cluster listen (port 0 picks a free port)', default: '127.0.0.1:7070' },
-  nameServers: { type: 'string', help: 'name servers as host:port, comma-separated; the first that answers is used', default: '127.0.0.1:9876' },
+  nameServers: { type: 'hostPortList', help: 'name servers as host:port, comma-separated; the first that answers is used', default: '127.0.0.1:9876' },
   pollIntervalMs: { type: 'int', help: 'pause between two polls of the cluster', default: 5_000, min: 50, max: 3_600_000 },
   rpcTimeoutMs: { type: 'int', help: 'deadline of every call to a name server or broker', default: 3_000, min: 10, max: 60_000 },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
 } as const satisfies Schema;
 
-/** Splits and checks --name-servers; throws a ConfigError naming the bad entry. */
-export function parseNameServers(text: string): string[] {
-  const addresses = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0);
-  if (addresses.length === 0) throw new ConfigError('--name-servers needs at least one host:port');
-  for (const address of addresses) parseHostPort(address, '--name-servers entry');
-  return addresses;
+/** Rules the schema cannot express. */
+export function checkMetricsOptions(config: ConfigOf<typeof metricsOptions>): void {
+  if (config.nameServers.length === 0) throw new ConfigError('--name-servers needs at least one host:port');
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { appMainPath, eventually, killAllApps, startApp, type AppProcess } from '@rmq/testing';
-import { sampleValue } from './prometheus-text';
+import { sampleValue } from '@rmq/testing';
 import { StandInBroker, StandInNameServer } from './stand-in-cluster';
 import type { ClusterSnapshot } from '../src/cluster-snapshot';
 
@@ -115,7 +115,7 @@ describe('metrics command line', () => {
   it('exits 2 with a message on stderr for a bad name server address', () => {
     const run = spawnSync(process.execPath, [appMainPath('metrics'), '--name-servers', '127.0.0.1:9876,nowhere'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('--name-servers entry must look like host:port, got "nowhere"');
+    expect(run.stderr).toContain('--name-servers must look like host:port, got "nowhere"');
   });
 
   it('prints its options for --help', () => {

@@ -1,6 +1,6 @@
 // The name server's options, declared once; --help prints them, a bad value stops the start
 // with exit code 2 and a message that names the option.
-import { ConfigError, describeOptions, loadConfig, type ConfigOf } from '@rmq/config';
+import { readConfigOrExit, type ConfigOf } from '@rmq/config';
 import type { LogLevel } from '@rmq/observability';
 
 export const configSchema = {
@@ -13,18 +13,8 @@ export const configSchema = {
 export type NameServerConfig = Omit<ConfigOf<typeof configSchema>, 'logLevel'> & { logLevel: LogLevel };
 
 /** Parses argv and the environment, or prints why not (or the help) and exits. */
-export function readConfigOrExit(argv: readonly string[]): NameServerConfig {
-  if (argv.includes('--help')) {
-    process.stdout.write(`Usage: name-server [options]\n\n${describeOptions(configSchema)}\n`);
-    process.exit(0);
-  }
-  try {
-    const config = loadConfig(configSchema, argv);
-    // loadConfig has checked the value against the enum's values.
-    return { ...config, logLevel: config.logLevel as LogLevel };
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`name-server: ${error.message}\n`);
-    process.exit(2);
-  }
+export function readNameServerConfig(argv: readonly string[]): NameServerConfig {
+  const config = readConfigOrExit(configSchema, 'name-server', { argv });
+  // loadConfig has checked the value against the enum's values.
+  return { ...config, logLevel: config.logLevel as LogLevel };
 }

@@ -7,7 +7,7 @@ import { parseHostPort } from '@rmq/config';
 import { addService, listen, namesrv, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
-import { readConfigOrExit } from './cli-config';
+import { readNameServerConfig } from './cli-config';
 import { startLeaseExpiry } from './lease-expiry';
 import { createNameServerMetrics } from './name-server-metrics';
 import { nameServerService } from './name-server-service';
@@ -15,7 +15,7 @@ import { nameServerService } from './name-server-service';
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(process.argv.slice(2));
+  const config = readNameServerConfig(process.argv.slice(2));
   const log = createLogger({ app: 'name-server' }, { level: config.logLevel });
   const clock = systemClock;
 

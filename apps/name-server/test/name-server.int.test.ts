@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, errorCodeOf, namesrv, type ServiceClient } from '@rmq/contracts';
-import { appMainPath, eventually, killAllApps, startApp, type AppProcess } from '@rmq/testing';
+import { appMainPath, eventually, killAllApps, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
-import { READ_WRITE, registrationInit, topicInit } from './broker-registration';
 
 type NameServerMethods = typeof namesrv.NameServerService extends GenService<infer M> ? M : never;
 

@@ -1,10 +1,9 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
-import { parseHostPort } from '@rmq/config';
+import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, controller, listen, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
-import { readConfig } from './command-line';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
 import { GRPC_SHUTDOWN_GRACE_MS } from './limits';
@@ -13,7 +12,7 @@ import { ReplicaController } from './replica-controller';
 import { StateFile } from './state-file';
 
 async function main(): Promise<void> {
-  const config = readConfig(replicationOptions, 'replication');
+  const config = readConfigOrExit(replicationOptions, 'replication');
   const log = createLogger({ app: 'replication' }, { level: config.logLevel as LogLevel });
 
   const stateFile = new StateFile(config.dataDir);

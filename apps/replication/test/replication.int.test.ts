@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { controller, createClient, errorCodeOf } from '@rmq/contracts';
 import { appMainPath, eventually, killAllApps, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
-import { sampleValue } from './prometheus-text';
+import { sampleValue } from '@rmq/testing';
 
 type ControllerClient = ReturnType<typeof createControllerClient>;
 

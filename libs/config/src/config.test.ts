@@ -6,12 +6,18 @@ const schema = {
   queueCount: { type: 'int', help: 'queues', default: 8, min: 1, max: 1024 },
   autoCreateTopics: { type: 'bool', help: 'auto-create', default: false },
   flushMode: { type: 'enum', help: 'durability', default: 'sync', values: ['sync', 'async'] },
+  nameServers: { type: 'hostPortList', help: 'name servers', default: '127.0.0.1:9876' },
 } as const;
 
 describe('loadConfig', () => {
   it('takes flags first, then RMQ_* environment variables, then defaults', () => {
     const config = loadConfig(schema, ['--data-dir', '/tmp/x', '--auto-create-topics'], { RMQ_QUEUE_COUNT: '4' });
-    expect(config).toEqual({ listen: '127.0.0.1:8081', dataDir: '/tmp/x', queueCount: 4, autoCreateTopics: true, flushMode: 'sync' });
+    expect(config).toEqual({ listen: '127.0.0.1:8081', dataDir: '/tmp/x', queueCount: 4, autoCreateTopics: true, flushMode: 'sync', nameServers: ['127.0.0.1:9876'] });
+  });
+
+  it('reads a comma-separated address list, and an empty one as none', () => {
+    expect(loadConfig(schema, ['--data-dir', 'd', '--name-servers', 'a:1, b:2']).nameServers).toEqual(['a:1', 'b:2']);
+    expect(loadConfig(schema, ['--data-dir', 'd', '--name-servers', '']).nameServers).toEqual([]);
   });
 
   it.each([
@@ -21,6 +27,7 @@ describe('loadConfig', () => {
     [['--data-dir', 'd', '--listen', 'nowhere'], 'host:port'],
     [['--data-dir', 'd', '--flush-mode', 'maybe'], 'one of sync, async'],
     [[], '--data-dir (or RMQ_DATA_DIR) is required'],
+    [['--data-dir', 'd', '--name-servers', 'a:1,b'], '--name-servers must look like host:port, got "b"'],
   ])('rejects %j with a message naming the option', (argv, text) => {
     expect(() => loadConfig(schema, argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(schema, argv, {})).toThrow(text);

@@ -2,7 +2,7 @@
 // come from command-line flags, then RMQ_* environment variables, then defaults. Unknown flags
 // and invalid values fail at start with a message that names the option.
 
-export type OptionType = 'string' | 'int' | 'bool' | 'hostPort' | 'enum';
+export type OptionType = 'string' | 'int' | 'bool' | 'hostPort' | 'hostPortList' | 'enum';
 
 export interface OptionSpec {
   type: OptionType;
@@ -15,7 +15,13 @@ export interface OptionSpec {
 
 export type Schema = Record<string, OptionSpec>;
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'int' ? number : S['type'] extends 'bool' ? boolean : string;
+type ValueOf<S extends OptionSpec> = S['type'] extends 'int'
+  ? number
+  : S['type'] extends 'bool'
+    ? boolean
+    : S['type'] extends 'hostPortList'
+      ? string[]
+      : string;
 export type ConfigOf<S extends Schema> = { [K in keyof S]: ValueOf<S[K]> };
 
 export class ConfigError extends Error {
@@ -54,7 +60,7 @@ export function loadConfig<S extends Schema>(
     const text = raw.get(key) ?? env[envName(key)];
     if (text === undefined) {
       if (spec.default === undefined) throw new ConfigError(`option --${flagName(key)} (or ${envName(key)}) is required: ${spec.help}`);
-      config[key] = spec.default;
+      config[key] = spec.type === 'hostPortList' ? parseValue(key, spec, String(spec.default)) : spec.default;
       continue;
     }
     config[key] = parseValue(key, spec, text);
@@ -62,7 +68,7 @@ export function loadConfig<S extends Schema>(
   return config as ConfigOf<S>;
 }
 
-function parseValue(key: string, spec: OptionSpec, text: string): string | number | boolean {
+function parseValue(key: string, spec: OptionSpec, text: string): string | number | boolean | string[] {
   const name = `--${flagName(key)}`;
   switch (spec.type) {
     case 'string':
@@ -81,6 +87,11 @@ function parseValue(key: string, spec: OptionSpec, text: string): string | numbe
     case 'hostPort':
       parseHostPort(text, name);
       return text;
+    case 'hostPortList': {
+      const addresses = text.split(',').map((part) => part.trim()).filter(Boolean);
+      for (const address of addresses) parseHostPort(address, name);
+      return addresses;
+    }
     case 'enum':
       if (!spec.values?.includes(text)) throw new ConfigError(`${name} must be one of ${spec.values?.join(', ')}, got "${text}"`);
       return text;
@@ -106,15 +117,23 @@ export function describeOptions(schema: Schema): string {
 
 /**
  * For an app's main: parses argv and the environment, or prints why not (exit 2) or the help
- * (exit 0). A bad option is a usage error, never a stack trace.
+ * (exit 0). A bad option is a usage error, never a stack trace. `check` may throw a ConfigError
+ * for rules the schema cannot express.
  */
-export function readConfigOrExit<S extends Schema>(schema: S, app: string, argv: readonly string[] = process.argv.slice(2)): ConfigOf<S> {
+export function readConfigOrExit<S extends Schema>(
+  schema: S,
+  app: string,
+  options: { argv?: readonly string[]; check?: (config: ConfigOf<S>) => void } = {},
+): ConfigOf<S> {
+  const argv = options.argv ?? process.argv.slice(2);
   if (argv.includes('--help')) {
     process.stdout.write(`usage: ${app} [options]\n\n${describeOptions(schema)}\n`);
     process.exit(0);
   }
   try {
-    return loadConfig(schema, argv);
+    const config = loadConfig(schema, argv);
+    options.check?.(config);
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${app}: ${error.message}\n(see ${app} --help)\n`);

@@ -84,9 +84,15 @@ export function createClient<S extends GenServiceMethods>(
     const call = raw[method.localName].bind(raw);
     const callOptionsOf = (options?: CallOptions): grpc.CallOptions =>
       options?.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
-    const withAbort = <T extends grpc.Call>(stream: T, options?: CallOptions): T => {
-      options?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
-      return stream;
+    // Cancels the call when the signal aborts; the listener goes once the call is over, so one
+    // long-lived signal can serve any number of calls.
+    const withAbort = <T extends grpc.Call>(call: T, options?: CallOptions): T => {
+      const signal = options?.signal;
+      if (!signal) return call;
+      const cancel = () => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      call.once('status', () => signal.removeEventListener('abort', cancel));
+      return call;
     };
     switch (method.methodKind) {
       case 'unary':

@@ -1,3 +1,5 @@
 export * from './eventually';
 export * from './temp-dir';
 export * from './app-process';
+export * from './name-server-fixtures';
+export * from './prometheus-text';

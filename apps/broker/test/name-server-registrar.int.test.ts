@@ -1,12 +1,10 @@
-// The broker's NameServerRegistrar against a real name server process. It lives here, beside
-// the server it talks to, because the broker app is built in parallel; it imports the one file.
+// The broker's NameServerRegistrar against a real name server process.
 import { createServer } from 'node:net';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 import { createClient, namesrv, type ServiceClient } from '@rmq/contracts';
 import { createLogger } from '@rmq/observability';
-import { eventually, killAllApps, startApp, type AppProcess } from '@rmq/testing';
-import { NameServerRegistrar } from '../../broker/src/name-server-registrar';
-import { registrationInit, topicInit } from './broker-registration';
+import { eventually, killAllApps, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
+import { NameServerRegistrar } from '../src/name-server-registrar';
 
 type NameServerMethods = typeof namesrv.NameServerService extends GenService<infer M> ? M : never;
 

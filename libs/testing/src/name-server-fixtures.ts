@@ -1,4 +1,4 @@
-// Builders of RegisterBrokerRequest bodies for the name server's integration tests.
+// Builders of RegisterBrokerRequest bodies for tests of the name server and its clients.
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { namesrv } from '@rmq/contracts';
 

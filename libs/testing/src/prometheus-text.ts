@@ -1,5 +1,4 @@
 // Reads one sample out of a Prometheus text exposition, matching a subset of its labels.
-// (A candidate for libs/testing once a second app needs it there.)
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);

@@ -1,0 +1,55 @@
+// The rmq command tree and the one place that turns how a run ended into an exit code:
+// 0 done (help and --version included), 1 a call failed, 2 the command line was wrong.
+import { Command, CommanderError } from 'commander';
+import packageJson from '../package.json';
+import { registerBrokerCommands } from './broker-commands';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
+import { registerClusterCommands } from './cluster-commands';
+import type { Io } from './io';
+import { registerTopicCommands } from './topic-commands';
+
+const EXAMPLES = `
+Examples:
+  rmq topic create TestTopic            create a topic on the local broker (127.0.0.1:8081)
+  rmq topic show TestTopic --json       its queues and offsets, as JSON
+  rmq cluster status                    live brokers, as the name server sees them
+  rmq broker status --broker host:8081  one broker's role, epoch and log positions
+
+Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
+Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
+For the options of a command: rmq <command> <subcommand> --help (for example rmq topic create --help).`;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('rmq')
+    .description('Administer an rmq cluster (RocketMQ 5 compatible): topics, brokers and name servers.')
+    .version(packageJson.version, '-V, --version', 'print the version of rmq')
+    .helpOption('-h, --help', 'show help for the command')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXAMPLES);
+  registerTopicCommands(program, io);
+  registerClusterCommands(program, io);
+  registerBrokerCommands(program, io);
+  return program;
+}
+
+/** Runs one command line (without `node` and the script path) and returns the exit code. */
+export async function runCli(args: readonly string[], io: Io): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...args], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    // Commander has already printed its message (usage error) or the help text.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (error instanceof CliError) {
+      io.err(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    io.err(`error: unexpected failure, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT_FAILED;
+  }
+}

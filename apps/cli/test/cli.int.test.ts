@@ -1,0 +1,231 @@
+// The real rmq process (bin/rmq.js -> dist/main.js) against real app processes on loopback:
+// exit codes, what lands on stdout and stderr, and the text a person reads.
+import { execFile } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createClient, namesrv } from '@rmq/contracts';
+import { eventually, killAllApps, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+
+const RMQ_BIN = join(__dirname, '../bin/rmq.js');
+const RUN_TIMEOUT_MS = 20_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rmq(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  // The developer's own RMQ_* settings must not leak into the run.
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['RMQ_BROKER', 'RMQ_NAME_SERVER', 'RMQ_TIMEOUT_MS'].includes(name)));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [RMQ_BIN, ...args],
+      { timeout: RUN_TIMEOUT_MS, env: { ...baseEnv, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A TCP port nothing listens on: bind one, then close it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('rmq against a real name server', () => {
+  let nameServer: AppProcess;
+
+  beforeAll(async () => {
+    nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+  });
+
+  afterAll(async () => {
+    await killAllApps();
+  });
+
+  it('cluster status says so when no broker is registered', async () => {
+    const run = await rmq(['cluster', 'status', '--name-server', nameServer.endpoints.grpc]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`No brokers are registered with name server ${nameServer.endpoints.grpc}`);
+  });
+
+  describe('with a registered broker', () => {
+    beforeAll(async () => {
+      const client = createClient(namesrv.NameServerService, nameServer.endpoints.grpc);
+      try {
+        await client.registerBroker(
+          {
+            broker: { clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 0n },
+            endpoint: '127.0.0.1:18081',
+            zone: 'zone-1',
+            topics: [{ name: 'TestTopic', readQueueCount: 8, writeQueueCount: 8, perm: 6, messageType: namesrv.TopicMessageType.NORMAL }],
+            leaseMs: 60_000n,
+            brokerPerm: 6,
+          },
+          { deadlineMs: 5_000 },
+        );
+      } finally {
+        client.close();
+      }
+    });
+
+    it('cluster status shows it as a table row', async () => {
+      const run = await rmq(['cluster', 'status', '--name-server', nameServer.endpoints.grpc]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe(`Name server ${nameServer.endpoints.grpc}: 1 live broker`);
+      expect(lines[2]).toMatch(/^CLUSTER\s+BROKER\s+ID\s+ROLE\s+ENDPOINT\s+ZONE\s+PERM\s+TOPICS\s+LAST HEARTBEAT$/);
+      expect(lines[3]).toMatch(/^DefaultCluster\s+broker-a\s+0\s+master\s+127\.0\.0\.1:18081\s+zone-1\s+RW\s+1\s+\d+\.\d s ago$/);
+    });
+
+    it('cluster status --json prints the reply for scripts, reading the address from RMQ_NAME_SERVER', async () => {
+      const run = await rmq(['cluster', 'status', '--json'], { RMQ_NAME_SERVER: nameServer.endpoints.grpc });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      const reply = JSON.parse(run.stdout);
+      expect(reply.brokers).toHaveLength(1);
+      expect(reply.brokers[0].broker).toMatchObject({ broker: { brokerName: 'broker-a', brokerId: '0' }, endpoint: '127.0.0.1:18081' });
+      expect(reply.brokers[0].topicCount).toBe(1);
+    });
+  });
+});
+
+describe('rmq against a real broker', () => {
+  let nameServer: AppProcess;
+  let broker: AppProcess;
+  const dataDir = makeTempDir('cli-broker');
+
+  beforeAll(async () => {
+    nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+    broker = await startApp('broker', [
+      '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', dataDir.path, '--name-servers', nameServer.endpoints.grpc,
+    ]);
+  });
+
+  afterAll(async () => {
+    await killAllApps();
+    dataDir.remove();
+  });
+
+  it('topic create makes a topic, and says so when it already exists with the same settings', async () => {
+    const first = await rmq(['topic', 'create', 'Orders', '--queues', '4', '--type', 'fifo', '--broker', broker.endpoints.grpc]);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout.trim()).toBe(`Created topic Orders on broker ${broker.endpoints.grpc}: 4 queues, fifo messages, perm RW.`);
+
+    const again = await rmq(['topic', 'create', 'Orders', '--queues', '4', '--type', 'fifo'], { RMQ_BROKER: broker.endpoints.grpc });
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain('already exists');
+  });
+
+  it('topic create with different settings fails with exit code 1 and the stable error code', async () => {
+    await rmq(['topic', 'create', 'Payments', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const run = await rmq(['topic', 'create', 'Payments', '--queues', '3', '--broker', broker.endpoints.grpc]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot create topic Payments: topic Payments already exists .*\[TOPIC_EXISTS\]$/)]);
+  });
+
+  it('topic list and topic show read back what was created', async () => {
+    await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);
+    expect(list).toMatchObject({ code: 0, stderr: '' });
+    expect(list.stdout).toMatch(/^Listed\s+normal\s+2\s+RW$/m);
+
+    const show = await rmq(['topic', 'show', 'Listed', '--broker', broker.endpoints.grpc]);
+    expect(show).toMatchObject({ code: 0, stderr: '' });
+    expect(show.stdout).toMatch(/^Queues\s+2 read, 2 write$/m);
+    expect(show.stdout.trimEnd().split('\n').slice(-2).map((line) => line.trim().split(/\s+/))).toEqual([
+      ['0', '0', '0', '0'],
+      ['1', '0', '0', '0'],
+    ]);
+
+    const json = JSON.parse((await rmq(['topic', 'show', 'Listed', '--json', '--broker', broker.endpoints.grpc])).stdout);
+    expect(json.topic).toMatchObject({ name: 'Listed', readQueueCount: 2, writeQueueCount: 2, messageType: 'TOPIC_MESSAGE_TYPE_NORMAL' });
+    expect(json.queues).toEqual([
+      { queueId: 0, minOffset: '0', maxOffset: '0' },
+      { queueId: 1, minOffset: '0', maxOffset: '0' },
+    ]);
+  });
+
+  it('topic show of a missing topic exits 1 and says how to create it', async () => {
+    const run = await rmq(['topic', 'show', 'Missing', '--broker', broker.endpoints.grpc]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('error: cannot show topic Missing: topic Missing does not exist; create it with `rmq topic create Missing` [TOPIC_NOT_FOUND]');
+  });
+
+  it('broker status shows identity, role and flush mode', async () => {
+    const run = await rmq(['broker', 'status', '--broker', broker.endpoints.grpc]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^Broker\s+broker-a \(id 0, cluster DefaultCluster\)$/m);
+    expect(run.stdout).toMatch(/^Role\s+master$/m);
+    expect(run.stdout).toMatch(/^Flush mode\s+sync$/m);
+  });
+
+  it('cluster status lists the broker once it has registered with the name server', async () => {
+    await eventually(async () => {
+      const run = await rmq(['cluster', 'status', '--name-server', nameServer.endpoints.grpc]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^DefaultCluster\\s+broker-a\\s+0\\s+master\\s+${broker.endpoints.grpc.replace(/\./g, '\\.')}\\s`, 'm'));
+    });
+  });
+});
+
+describe('rmq without a server', () => {
+  it('reads like a well-kept CLI on --help', async () => {
+    const run = await rmq(['--help']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('Usage: rmq [options] [command]');
+    for (const command of ['topic', 'cluster', 'broker']) expect(run.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'));
+    expect(run.stdout).toContain('rmq topic create TestTopic');
+  });
+
+  it('documents topic create: argument, options with defaults, examples', async () => {
+    const run = await rmq(['topic', 'create', '--help']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('Usage: rmq topic create [options] <name>');
+    expect(run.stdout).toMatch(/-q, --queues <count>/);
+    expect(run.stdout).toMatch(/-b, --broker <host:port>[\s\S]*default:\s+"127\.0\.0\.1:8081"/);
+    expect(run.stdout).toContain('Examples:');
+  });
+
+  it('exits 2 on a bad argument, with one error line and a hint, before calling anyone', async () => {
+    const run = await rmq(['topic', 'create', 'no spaces please']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      "error: command-argument value 'no spaces please' is invalid for argument 'name'. not a valid topic name: only letters, digits, %, |, _ and - are allowed.",
+      '(add --help for usage)',
+    ]);
+  });
+
+  it('exits 1 with one line when the broker is not reachable', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const run = await rmq(['broker', 'status', '--broker', address]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      `error: cannot read the broker status: cannot reach the broker at ${address} (connect ECONNREFUSED ${address}); is it running? \`npm start\` starts a local stack`,
+    ]);
+  });
+
+  it('gives up at the deadline when a server accepts the connection but never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const startedMs = Date.now();
+      const run = await rmq(['topic', 'list', '--broker', address, '--timeout-ms', '300']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`error: cannot list topics: the broker at ${address} did not answer within 300 ms`);
+      expect(Date.now() - startedMs).toBeLessThan(RUN_TIMEOUT_MS / 2);
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});

@@ -1,0 +1,87 @@
+// The dependency rules of ARCHITECTURE.md, checked on every test run: apps depend on libs and
+// never on each other; domain libs know nothing of the network, protobuf or metrics libraries;
+// every workspace import is declared in the importing project's package.json.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+
+interface Project {
+  name: string;
+  dir: string;
+  layer: string;
+  declared: Set<string>;
+}
+
+const ALLOWED_LAYERS: Record<string, string[]> = {
+  'layer:base': [],
+  'layer:leaf': ['layer:base'],
+  'layer:domain': ['layer:base', 'layer:domain'],
+  'layer:wire': ['layer:base', 'layer:leaf', 'layer:domain', 'layer:wire'],
+  'layer:testing': ['layer:base', 'layer:leaf', 'layer:domain', 'layer:wire'],
+  'layer:app': ['layer:base', 'layer:leaf', 'layer:domain', 'layer:wire', 'layer:testing'],
+};
+const NETWORK_PACKAGES = /^(@grpc\/|@bufbuild\/|prom-client|@opentelemetry\/|etcd3)/;
+
+function projects(): Project[] {
+  return ['apps', 'libs'].flatMap((group) =>
+    readdirSync(join(ROOT, group)).map((name) => {
+      const dir = join(ROOT, group, name);
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      return {
+        name: pkg.name as string,
+        dir,
+        layer: (pkg.nx?.tags ?? []).find((tag: string) => tag.startsWith('layer:')) as string,
+        declared: new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})]),
+      };
+    }),
+  );
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'dist' || name === 'gen') return [];
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|require\(\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]);
+}
+
+const all = projects();
+const byName = new Map(all.map((project) => [project.name, project]));
+
+describe('dependency boundaries', () => {
+  it('gives every project a layer tag', () => {
+    expect(all.filter((project) => !ALLOWED_LAYERS[project.layer]).map((project) => project.name)).toEqual([]);
+  });
+
+  it.each(all.map((project) => [project.name, project] as const))('%s imports only what its layer allows, and declares it', (_name, project) => {
+    const problems: string[] = [];
+    const production = (file: string) => !/\.test\.ts$/.test(file) && !file.includes('/test/');
+    for (const file of sourceFiles(project.dir)) {
+      for (const target of importsOf(file)) {
+        const where = relative(ROOT, file);
+        if (target.startsWith('.')) {
+          if (relative(project.dir, resolve(dirname(file), target)).startsWith('..')) problems.push(`${where}: reaches outside its project with ${target}`);
+          continue;
+        }
+        const packageName = target.startsWith('@') ? target.split('/').slice(0, 2).join('/') : target.split('/')[0];
+        const dependency = byName.get(packageName);
+        if (dependency) {
+          if (dependency !== project && !project.declared.has(packageName)) problems.push(`${where}: imports ${packageName} without declaring it in package.json`);
+          if (dependency !== project && production(file) && !ALLOWED_LAYERS[project.layer].includes(dependency.layer)) {
+            problems.push(`${where}: ${project.layer} may not import ${packageName} (${dependency.layer})`);
+          }
+        } else if (project.layer === 'layer:domain' && production(file) && NETWORK_PACKAGES.test(target)) {
+          problems.push(`${where}: a domain lib may not import ${target}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});

@@ -4,5 +4,7 @@ module.exports = async () => {
   if (globalThis.__rmqAppsBuilt) return;
   const { buildApps } = await import('./build-apps.mjs');
   await buildApps([]);
+  // esbuild keeps a service process; stop it so jest's own process can exit when the run ends.
+  (await import('esbuild')).stop();
   globalThis.__rmqAppsBuilt = true;
 };

@@ -2,7 +2,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
-import type { OffsetStore, TopicRegistry } from '@rmq/messaging';
+import type { ConsumptionStore, TopicRegistry } from '@rmq/messaging';
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
@@ -10,7 +10,7 @@ export interface BrokerMetrics {
   messageOut(topic: string, group: string, sizeBytes: number): void;
 }
 
-export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; offsets: OffsetStore }): BrokerMetrics {
+export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; consumption: ConsumptionStore }): BrokerMetrics {
   const rpcLatency = new Histogram({
     name: 'rocketmq_rpc_latency',
     help: 'RPC latency in milliseconds',
@@ -65,12 +65,12 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
     registers: [registry],
     collect() {
       this.reset();
-      for (const group of sources.offsets.groups()) {
+      for (const group of sources.consumption.groups()) {
         for (const topic of sources.topics.list()) {
           let lag = 0;
           let known = false;
           for (let queueId = 0; queueId < topic.queueCount; queueId++) {
-            const committed = sources.offsets.get(group, topic.name, queueId);
+            const committed = sources.consumption.committedOffset(group, topic.name, queueId);
             if (committed === undefined) continue;
             known = true;
             lag += sources.store.queueRange(topic.name, queueId).maxQueueOffset - committed;

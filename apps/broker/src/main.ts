@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { systemClock } from '@rmq/base';
 import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, OffsetStore, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
@@ -42,10 +42,10 @@ async function main(): Promise<void> {
   });
   log.info('store open', { flushMode: config.flushMode, logEndOffset: store.stats().logEndOffset });
   const topics = await TopicRegistry.open(config.dataDir);
-  const offsets = await OffsetStore.open(config.dataDir);
+  const consumption = await ConsumptionStore.open(config.dataDir);
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, offsets, clock, secret: await loadReceiptSecret(config.dataDir) });
-  const offsetTimer = setInterval(() => void offsets.persist().catch((error) => log.error('could not persist consumer offsets', { error })), MESSAGING_LIMITS.offsetPersistIntervalMs);
+  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir) });
+  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
   const role = () => config.role;
   const epoch = () => 0;
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   });
   const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint }, log);
   const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, offsets });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -97,8 +97,8 @@ async function main(): Promise<void> {
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     routes.close();
-    clearInterval(offsetTimer);
-    await offsets.persist();
+    clearInterval(consumptionTimer);
+    await consumption.persist();
     await store.close();
     await http.close();
   });

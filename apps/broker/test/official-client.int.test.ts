@@ -1,5 +1,7 @@
 // The official rocketmq-client-nodejs against a real name server and broker: what a user of
 // the RocketMQ 5 Node.js client gets from our cluster.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { eventually, killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
@@ -121,6 +123,32 @@ describe('official rocketmq-client-nodejs against the broker', () => {
       await consumer.shutdown();
     }
   }, 90_000);
+
+  it('keeps in-flight deliveries across a broker restart: the old handle still acks, nothing is delivered twice', async () => {
+    await cluster.createTopic('InflightTopic');
+    const receipt = await producer.send({ topic: 'InflightTopic', body: Buffer.from('in flight') });
+    const consumer = simpleConsumer(cluster.endpoint, 'inflight-group', 'InflightTopic');
+    await consumer.startup();
+    try {
+      const [message] = await eventually(async () => {
+        const batch = await consumer.receive(1, 60_000);
+        expect(batch).toHaveLength(1);
+        return batch;
+      });
+      expect(message.messageId).toBe(receipt.messageId);
+      // The consumer state is written at least every second; wait until it holds this delivery.
+      await eventually(() => {
+        const state = JSON.parse(readFileSync(join(cluster.dataDir, 'config', 'consumer-state.json'), 'utf8'));
+        const queues = Object.values(state.groups['inflight-group']?.InflightTopic ?? {}) as { inflight: unknown[] }[];
+        expect(queues.some((queue) => queue.inflight.length === 1)).toBe(true);
+      });
+      await cluster.restartBroker('SIGKILL');
+      expect(await consumer.receive(1, 60_000)).toEqual([]);
+      await consumer.ack(message);
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 60_000);
 
   it('tells the producer clearly that a topic does not exist', async () => {
     await expect(producer.send({ topic: 'NoSuchTopic', body: Buffer.from('x') })).rejects.toThrow(/topic NoSuchTopic does not exist/);

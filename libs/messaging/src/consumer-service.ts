@@ -7,7 +7,7 @@ import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 import { QueueConsumption } from './queue-consumption';
-import { OffsetStore } from './offset-store';
+import { ConsumptionStore } from './consumption-store';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
 import type { TagFilter } from './tag-filter';
 import { MESSAGING_LIMITS } from './limits';
@@ -33,7 +33,7 @@ export interface Delivery {
 export interface ConsumerServiceOptions {
   store: MessageStore;
   topics: TopicRegistry;
-  offsets: OffsetStore;
+  consumption: ConsumptionStore;
   clock: Clock;
   /** Signs receipt handles; kept across restarts so handles stay verifiable. */
   secret: Buffer;
@@ -71,7 +71,7 @@ export class ConsumerService {
     const handle = this.decode(group, topic, receiptHandle);
     const state = this.state(group, topic, handle.queueId);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
-    this.options.offsets.set(group, topic, handle.queueId, state.committedOffset);
+    this.options.consumption.touch();
   }
 
   /** Makes a received message invisible for `invisibleMs` from now; returns its new handle. */
@@ -83,6 +83,7 @@ export class ConsumerService {
     const deliveryId = this.nextDeliveryId();
     const renewed = { deliveryId, visibleAtMs: this.options.clock.nowMs() + invisibleMs, attempt: current?.attempt ?? 1 };
     if (!current || !state.renew(handle.queueOffset, handle.deliveryId, renewed)) throw staleHandle();
+    this.options.consumption.touch();
     if (invisibleMs === 0) this.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
@@ -96,7 +97,7 @@ export class ConsumerService {
     const [record] = (await this.options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
     await this.deadLetter(group, record);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
-    this.options.offsets.set(group, topic, handle.queueId, state.committedOffset);
+    this.options.consumption.touch();
   }
 
   close(): void {
@@ -110,9 +111,11 @@ export class ConsumerService {
     for (let i = 0; i < queueCount && deliveries.length < request.countMax; i++) {
       const queueId = (first + i) % queueCount;
       const state = this.state(request.group, request.topic, queueId);
+      const before = deliveries.length;
+      const committedBefore = state.committedOffset;
       await this.redeliverDue(request, queueId, state, deliveries);
       await this.deliverNew(request, queueId, state, deliveries);
-      this.options.offsets.set(request.group, request.topic, queueId, state.committedOffset);
+      if (deliveries.length !== before || state.committedOffset !== committedBefore) this.options.consumption.touch();
     }
     return deliveries;
   }
@@ -170,9 +173,13 @@ export class ConsumerService {
     const key = `${group}\u0000${topic}\u0000${queueId}`;
     let state = this.states.get(key);
     if (!state) {
+      const range = this.options.store.queueRange(topic, queueId);
+      const saved = this.options.consumption.saved(group, topic, queueId);
       // A group new to this queue starts at the queue's first message.
-      state = new QueueConsumption(this.options.offsets.get(group, topic, queueId) ?? this.options.store.queueRange(topic, queueId).minQueueOffset);
-      this.states.set(key, state);
+      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset) : new QueueConsumption(range.minQueueOffset);
+      this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
+      this.states.set(key, created);
+      state = created;
     }
     return state;
   }

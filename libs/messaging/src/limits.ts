@@ -22,6 +22,9 @@ export const MESSAGING_LIMITS = {
   deliveryAttemptsMax: 17,
   /** In-flight (received, not yet acked) messages per group and queue before receives return nothing new. */
   inflightPerQueueMax: 20_000,
-  /** How often committed offsets are persisted (RocketMQ flushConsumerOffsetInterval). */
-  offsetPersistIntervalMs: 5_000,
+  /**
+   * How often consumer state (offsets and in-flight deliveries) is persisted. RocketMQ persists
+   * offsets every 5 s; in-flight state changes faster, and what is lost is redelivered.
+   */
+  consumptionPersistIntervalMs: 1_000,
 } as const;

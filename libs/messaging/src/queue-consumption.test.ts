@@ -43,4 +43,39 @@ describe('QueueConsumption', () => {
       { numRuns: 300 },
     );
   });
+
+  it('restores what it saved, so acks with handles issued before a restart still work', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('deliver', 'skip', 'ack'), { maxLength: 60 }), (steps) => {
+        const state = new QueueConsumption(0);
+        let offset = 0;
+        const inflight: number[] = [];
+        for (const step of steps) {
+          if (step === 'deliver') {
+            state.deliver(offset, { deliveryId: `d${offset}`, visibleAtMs: 1_000 + offset, attempt: 1 });
+            inflight.push(offset++);
+          } else if (step === 'skip') state.skipTo(++offset);
+          else if (inflight.length > 0) {
+            const acked = inflight.shift()!;
+            state.complete(acked, `d${acked}`);
+          }
+        }
+        const restored = QueueConsumption.restore(JSON.parse(JSON.stringify(state.snapshot())), offset);
+        expect(restored.snapshot()).toEqual(state.snapshot());
+        for (const queueOffset of inflight) {
+          if (state.current(queueOffset)) expect(restored.complete(queueOffset, `d${queueOffset}`)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('clamps a restored state to a queue that lost its tail', () => {
+    const state = new QueueConsumption(0);
+    for (const offset of [0, 1, 2, 3]) state.deliver(offset, { deliveryId: `d${offset}`, visibleAtMs: 5, attempt: 1 });
+    const restored = QueueConsumption.restore(state.snapshot(), 2);
+    expect(restored.nextOffset).toBe(2);
+    expect(restored.current(3)).toBeUndefined();
+    expect(restored.current(1)?.deliveryId).toBe('d1');
+  });
 });

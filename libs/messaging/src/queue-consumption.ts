@@ -9,6 +9,16 @@ export interface InflightEntry {
   attempt: number;
 }
 
+/** What survives a restart: written by ConsumptionStore, read back by QueueConsumption.restore. */
+export interface QueueConsumptionSnapshot {
+  committedOffset: number;
+  nextOffset: number;
+  /** [queueOffset, deliveryId, visibleAtMs, attempt] */
+  inflight: [number, string, number, number][];
+  /** Offsets above committedOffset that are already done. */
+  done: number[];
+}
+
 export class QueueConsumption {
   private committed: number;
   private next: number;
@@ -18,6 +28,30 @@ export class QueueConsumption {
   constructor(committedOffset: number) {
     this.committed = committedOffset;
     this.next = committedOffset;
+  }
+
+  /**
+   * Rebuilds the state saved before a restart, clamped to what the queue holds now (a store in
+   * async mode may have lost its tail in a machine crash).
+   */
+  static restore(snapshot: QueueConsumptionSnapshot, queueEndOffset: number): QueueConsumption {
+    const state = new QueueConsumption(Math.min(snapshot.committedOffset, queueEndOffset));
+    state.next = Math.max(state.committed, Math.min(snapshot.nextOffset, queueEndOffset));
+    for (const [queueOffset, deliveryId, visibleAtMs, attempt] of snapshot.inflight) {
+      if (queueOffset >= state.committed && queueOffset < state.next) state.inflight.set(queueOffset, { deliveryId, visibleAtMs, attempt });
+    }
+    for (const offset of snapshot.done) if (offset >= state.committed && offset < state.next && !state.inflight.has(offset)) state.doneAbove.add(offset);
+    state.advance();
+    return state;
+  }
+
+  snapshot(): QueueConsumptionSnapshot {
+    return {
+      committedOffset: this.committed,
+      nextOffset: this.next,
+      inflight: [...this.inflight].map(([queueOffset, entry]) => [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]),
+      done: [...this.doneAbove],
+    };
   }
 
   get committedOffset(): number {
@@ -96,3 +130,4 @@ export class QueueConsumption {
     }
   }
 }
+

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const topics = await TopicRegistry.open(config.dataDir);
   const consumption = await ConsumptionStore.open(config.dataDir);
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir) });
+  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax,
+    onDeadLetter: (group, record) => log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset }),
+    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
   const role = () => config.role;
   const epoch = () => 0;
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,

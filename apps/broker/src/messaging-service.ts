@@ -34,6 +34,7 @@ export interface MessagingDeps {
   isMaster: () => boolean;
   brokerName: string;
   epoch: () => number;
+  deliveryAttemptsMax: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
 }
@@ -129,7 +130,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     telemetry: telemetryHandler({
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
-      deliveryAttemptsMax: MESSAGING_LIMITS.deliveryAttemptsMax,
+      deliveryAttemptsMax: deps.deliveryAttemptsMax,
       longPollingMs: MESSAGING_LIMITS.longPollingMsDefault,
     }),
 

@@ -30,7 +30,7 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    cluster = await startLocalCluster(['--delivery-attempts-max', '3']);
     await cluster.createTopic('SkeletonTopic');
     await cluster.createTopic('RedeliveryTopic');
     await cluster.createTopic('DurableTopic');
@@ -147,6 +147,38 @@ describe('official rocketmq-client-nodejs against the broker', () => {
       await consumer.ack(message);
     } finally {
       await consumer.shutdown();
+    }
+  }, 60_000);
+
+  it('moves a message that is never acked to %DLQ%<group> after the maximum delivery attempts', async () => {
+    await cluster.createTopic('PoisonTopic');
+    const receipt = await producer.send({ topic: 'PoisonTopic', body: Buffer.from('poison'), keys: ['poison-key'] });
+    const consumer = simpleConsumer(cluster.endpoint, 'poison-group', 'PoisonTopic', '*', 1_000);
+    await consumer.startup();
+    const attempts: number[] = [];
+    try {
+      // Attempts 1..3, each left to expire after 1 s; the fourth delivery never happens.
+      await eventually(async () => {
+        for (const message of await consumer.receive(1, 1_000)) attempts.push(message.deliveryAttempt!);
+        expect(attempts).toEqual([1, 2, 3]);
+      }, { timeoutMs: 20_000 });
+    } finally {
+      await consumer.shutdown();
+    }
+    const dlqReader = simpleConsumer(cluster.endpoint, 'dlq-reader', '%DLQ%poison-group');
+    await dlqReader.startup();
+    try {
+      const [dead] = await eventually(async () => {
+        const batch = await dlqReader.receive(1, 30_000);
+        expect(batch).toHaveLength(1);
+        return batch;
+      }, { timeoutMs: 15_000 });
+      expect(dead.messageId).toBe(receipt.messageId);
+      expect(dead.body.toString()).toBe('poison');
+      expect(dead.keys).toEqual(['poison-key']);
+      await dlqReader.ack(dead);
+    } finally {
+      await dlqReader.shutdown();
     }
   }, 60_000);
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
-import { QueueConsumption } from './queue-consumption';
+import { QueueConsumption, type InflightEntry } from './queue-consumption';
 import { ConsumptionStore } from './consumption-store';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
 import type { TagFilter } from './tag-filter';
@@ -39,7 +39,13 @@ export interface ConsumerServiceOptions {
   secret: Buffer;
   deliveryAttemptsMax?: number;
   onDeadLetter?: (group: string, record: StoredRecord) => void;
+  onSweepError?: (error: unknown) => void;
 }
+
+/** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
+const SWEEP_INTERVAL_MS = 1_000;
+/** How long a message being moved to the dead-letter topic stays claimed before a retry. */
+const DEAD_LETTER_RETRY_MS = 30_000;
 
 export class ConsumerService {
   private readonly states = new Map<string, QueueConsumption>();
@@ -49,8 +55,16 @@ export class ConsumerService {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
 
+  private readonly queueLocks = new Map<string, Promise<void>>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly deliveryAttemptsMax: number;
+
   constructor(private readonly options: ConsumerServiceOptions) {
+    this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
     this.unsubscribe = options.store.onConfirmed((topic) => this.wake(topic));
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((error: unknown) => options.onSweepError?.(error));
+    }, SWEEP_INTERVAL_MS).unref();
   }
 
   /** Waits up to the long-polling time for at least one message; returns what it found. */
@@ -94,13 +108,15 @@ export class ConsumerService {
     const state = this.state(group, topic, handle.queueId);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    const nowMs = this.options.clock.nowMs();
+    const deliveryId = this.nextDeliveryId();
+    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
     const [record] = (await this.options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
-    await this.deadLetter(group, record);
-    if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
-    this.options.consumption.touch();
+    await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
   }
 
   close(): void {
+    clearInterval(this.sweepTimer);
     this.unsubscribe();
     for (const topicWaiters of this.waiters.values()) for (const wake of topicWaiters) wake();
   }
@@ -120,44 +136,98 @@ export class ConsumerService {
     return deliveries;
   }
 
+  /**
+   * Hands out again the messages whose invisible time is over. Each is claimed (given a new
+   * delivery id) before anything is awaited, so a concurrent receive, ack or sweep never sees it
+   * half-done; one past its last attempt goes to the dead-letter topic instead.
+   */
   private async redeliverDue(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     const nowMs = this.options.clock.nowMs();
-    for (const { queueOffset, entry } of state.due(nowMs, request.countMax - out.length)) {
-      const [record] = (await this.options.store.read(request.topic, queueId, queueOffset, { countMax: 1 })).records;
-      const attempt = entry.attempt + 1;
-      if (attempt > (this.options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax)) {
-        await this.deadLetter(request.group, record);
-        state.complete(queueOffset, entry.deliveryId);
+    const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
+    for (const claim of claims) {
+      const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
+      if (!record) {
+        // Deleted by retention while in flight: nothing left to deliver.
+        state.complete(claim.queueOffset, claim.deliveryId);
         continue;
       }
-      out.push(this.deliver(request, queueId, state, record, attempt, nowMs));
+      if (claim.deadLetter) await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
+      else out.push(this.delivery(request.group, request.topic, queueId, record, claim.deliveryId, claim.attempt, request.invisibleMs));
     }
+  }
+
+  /** Moves messages past their last attempt to the dead-letter topic even when no consumer polls. */
+  private async sweep(): Promise<void> {
+    const nowMs = this.options.clock.nowMs();
+    for (const [key, state] of this.states) {
+      const [group, topic, queueIdText] = key.split('\u0000');
+      const claims = state
+        .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
+        .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
+        .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
+      for (const claim of claims) {
+        const [record] = (await this.options.store.read(topic, Number(queueIdText), claim.queueOffset, { countMax: 1 })).records;
+        if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
+        else state.complete(claim.queueOffset, claim.deliveryId);
+      }
+    }
+  }
+
+  private claim(state: QueueConsumption, queueOffset: number, entry: InflightEntry, nowMs: number, invisibleMs: number) {
+    const deliveryId = this.nextDeliveryId();
+    const attempt = entry.attempt + 1;
+    const deadLetter = attempt > this.deliveryAttemptsMax;
+    // A dead-letter claim holds the message back for a while; if the move fails it is retried then.
+    const visibleAtMs = nowMs + (deadLetter ? DEAD_LETTER_RETRY_MS : invisibleMs);
+    state.deliver(queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt });
+    this.options.consumption.touch();
+    return { queueOffset, deliveryId, attempt, deadLetter };
+  }
+
+  private async completeAsDeadLetter(group: string, state: QueueConsumption, queueOffset: number, deliveryId: string, record: StoredRecord): Promise<void> {
+    await this.deadLetter(group, record);
+    state.complete(queueOffset, deliveryId);
+    this.options.consumption.touch();
   }
 
   private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
-    const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
-    if (room <= 0) return;
-    const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
-      countMax: room,
-      acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
+    // One reader of new messages per queue at a time: two would read the same offsets.
+    await this.withQueueLock(`${request.group}\u0000${request.topic}\u0000${queueId}`, async () => {
+      const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
+      if (room <= 0) return;
+      const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
+        countMax: room,
+        acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
+      });
+      const nowMs = this.options.clock.nowMs();
+      for (const record of records) {
+        if (!request.filter.acceptTag(record.properties.get(SYSTEM_PROPERTY.tag))) continue;
+        state.skipTo(record.queueOffset);
+        const deliveryId = this.nextDeliveryId();
+        state.deliver(record.queueOffset, { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 });
+        out.push(this.delivery(request.group, request.topic, queueId, record, deliveryId, 1, request.invisibleMs));
+      }
+      state.skipTo(nextQueueOffset);
     });
-    const nowMs = this.options.clock.nowMs();
-    for (const record of records) {
-      if (!request.filter.acceptTag(record.properties.get(SYSTEM_PROPERTY.tag))) continue;
-      state.skipTo(record.queueOffset);
-      out.push(this.deliver(request, queueId, state, record, 1, nowMs));
-    }
-    state.skipTo(nextQueueOffset);
   }
 
-  private deliver(request: ReceiveRequest, queueId: number, state: QueueConsumption, record: StoredRecord, attempt: number, nowMs: number): Delivery {
-    const deliveryId = this.nextDeliveryId();
-    state.deliver(record.queueOffset, { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt });
-    const receiptHandle = encodeReceiptHandle(
-      { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId },
-      this.options.secret,
-    );
-    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
+  private delivery(group: string, topic: string, queueId: number, record: StoredRecord, deliveryId: string, attempt: number, invisibleMs: number): Delivery {
+    const receiptHandle = encodeReceiptHandle({ group, topic, queueId, queueOffset: record.queueOffset, deliveryId }, this.options.secret);
+    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs };
+  }
+
+  private async withQueueLock(key: string, fn: () => Promise<void>): Promise<void> {
+    const previous = this.queueLocks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+    this.queueLocks.set(key, mine);
+    await previous;
+    try {
+      await fn();
+    } finally {
+      release();
+      if (this.queueLocks.get(key) === mine) this.queueLocks.delete(key);
+    }
   }
 
   private async deadLetter(group: string, record: StoredRecord): Promise<void> {

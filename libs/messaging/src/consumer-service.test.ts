@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { makeTempDir } from '@rmq/testing';
+import { MessageStore } from '@rmq/store';
+import { ConsumerService } from './consumer-service';
+import { ConsumptionStore } from './consumption-store';
+import { ProducerService } from './producer-service';
+import { parseTagExpression } from './tag-filter';
+import { TopicRegistry } from './topic-registry';
+import { SYSTEM_PROPERTY } from './message-properties';
+
+describe('ConsumerService', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let store: MessageStore;
+  let topics: TopicRegistry;
+  let consumer: ConsumerService;
+  let nowMs = 1_000_000;
+  const clock = { nowMs: () => nowMs };
+
+  beforeEach(async () => {
+    temp = makeTempDir('consumer');
+    store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
+    topics = await TopicRegistry.open(temp.path);
+    await topics.create('T', { queueCount: 8 });
+    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3 });
+  });
+
+  afterEach(async () => {
+    consumer.close();
+    await store.close();
+    temp.remove();
+  });
+
+  async function send(count: number, tag?: string): Promise<void> {
+    const producer = new ProducerService(store, topics);
+    await producer.send(Array.from({ length: count }, (_, i) => ({
+      topic: 'T', body: Buffer.from(`m${i}`), messageId: `id-${tag ?? ''}${i}`, messageType: 'NORMAL' as const, tag, keys: [], bornTimestampMs: 0, bornHost: 'h', userProperties: new Map(),
+    })));
+  }
+
+  const receive = (group: string, countMax = 16, invisibleMs = 10_000, expression = '*') =>
+    consumer.receive({ group, topic: 'T', filter: parseTagExpression(expression), countMax, invisibleMs, longPollingMs: 0 });
+  const idOf = (delivery: { record: { properties: Map<string, string> } }) => delivery.record.properties.get(SYSTEM_PROPERTY.messageId)!;
+
+  it('gives concurrent members of one group disjoint messages whose union is everything', async () => {
+    await send(300);
+    const seen: string[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        for (;;) {
+          const batch = await receive('g', 7);
+          if (batch.length === 0) return;
+          for (const delivery of batch) {
+            seen.push(idOf(delivery));
+            consumer.ack('g', 'T', delivery.receiptHandle);
+          }
+        }
+      }),
+    );
+    expect(seen).toHaveLength(300);
+    expect(new Set(seen).size).toBe(300);
+  });
+
+  it('gives every group every message, each with its own progress', async () => {
+    await send(20);
+    const a = await receive('a', 100);
+    const b = await receive('b', 100);
+    expect(a.map(idOf).sort()).toEqual(b.map(idOf).sort());
+    expect(a).toHaveLength(20);
+  });
+
+  it('filters by tag and counts filtered messages as done', async () => {
+    await send(5, 'A');
+    await send(5, 'B');
+    const only = await receive('g', 100, 10_000, 'B');
+    expect(only.map(idOf).sort()).toEqual(['id-B0', 'id-B1', 'id-B2', 'id-B3', 'id-B4']);
+  });
+
+  it('redelivers after the invisible time with the next attempt, refuses the stale handle, and dead-letters after the last attempt', async () => {
+    await send(1);
+    const [first] = await receive('g', 1, 5_000);
+    expect(first.deliveryAttempt).toBe(1);
+    expect(await receive('g')).toEqual([]);
+    nowMs += 5_000;
+    const [second] = await receive('g', 1, 5_000);
+    expect(second.deliveryAttempt).toBe(2);
+    expect(() => consumer.ack('g', 'T', first.receiptHandle)).toThrow(/acknowledged or delivered again/);
+    nowMs += 5_000;
+    const [third] = await receive('g', 1, 5_000);
+    expect(third.deliveryAttempt).toBe(3);
+    nowMs += 5_000;
+    expect(await receive('g')).toEqual([]);
+    const dead = await consumer.receive({ group: 'reader', topic: '%DLQ%g', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
+    expect(dead.map(idOf)).toEqual(['id-0']);
+    expect(dead[0].record.properties.get(SYSTEM_PROPERTY.dlqOriginTopic)).toBe('T');
+  });
+
+  it('refuses handles that are forged, of another group, or of another topic', async () => {
+    await send(1);
+    const [delivery] = await receive('g');
+    expect(() => consumer.ack('g', 'T', delivery.receiptHandle.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))).toThrow(/signature does not match/);
+    expect(() => consumer.ack('other', 'T', delivery.receiptHandle)).toThrow(/belongs to consumer group g/);
+    expect(() => consumer.ack('g', 'U', delivery.receiptHandle)).toThrow(/belongs to topic T/);
+    expect(() => consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, -1)).toThrow(/out of range/);
+    consumer.ack('g', 'T', delivery.receiptHandle);
+  });
+
+  it('makes a message visible at once with a zero invisible duration, under a new handle', async () => {
+    await send(1);
+    const [delivery] = await receive('g');
+    const renewed = consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 0);
+    expect(renewed).not.toBe(delivery.receiptHandle);
+    const [again] = await receive('g');
+    expect(idOf(again)).toBe(idOf(delivery));
+    expect(again.deliveryAttempt).toBe(2);
+  });
+});

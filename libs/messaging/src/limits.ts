@@ -27,4 +27,8 @@ export const MESSAGING_LIMITS = {
    * offsets every 5 s; in-flight state changes faster, and what is lost is redelivered.
    */
   consumptionPersistIntervalMs: 1_000,
+  /** SQL92 filter text, in characters: far above any real subscription, small enough to parse on every receive. */
+  filterExpressionLengthMax: 4096,
+  /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */
+  filterNestingDepthMax: 64,
 } as const;

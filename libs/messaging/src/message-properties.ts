@@ -70,8 +70,7 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
 
 export function fromStoredRecord(record: StoredRecord): IncomingMessage {
   const system = (name: string) => record.properties.get(name);
-  const userProperties = new Map<string, string>();
-  for (const [key, value] of record.properties) if (key.startsWith(USER_PREFIX)) userProperties.set(key.slice(USER_PREFIX.length), value);
+  const userProperties = new Map(userPropertiesOf(record.properties));
   const keys = system(SYSTEM_PROPERTY.keys);
   return {
     topic: record.topic,
@@ -98,4 +97,50 @@ export function userPropertiesSizeBytes(properties: ReadonlyMap<string, string>)
   let size = 0;
   for (const [key, value] of properties) size += Buffer.byteLength(key) + Buffer.byteLength(value);
   return size;
+}
+
+/**
+ * A record's user properties without their storage prefix, as a read-only view (nothing is
+ * copied: filters look up a few keys of every record they read).
+ */
+export function userPropertiesOf(properties: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  return new UserPropertiesView(properties);
+}
+
+class UserPropertiesView implements ReadonlyMap<string, string> {
+  constructor(private readonly properties: ReadonlyMap<string, string>) {}
+
+  get size(): number {
+    let count = 0;
+    for (const key of this.properties.keys()) if (key.startsWith(USER_PREFIX)) count++;
+    return count;
+  }
+
+  get(key: string): string | undefined {
+    return this.properties.get(USER_PREFIX + key);
+  }
+
+  has(key: string): boolean {
+    return this.properties.has(USER_PREFIX + key);
+  }
+
+  forEach(callback: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+
+  *entries(): MapIterator<[string, string]> {
+    for (const [key, value] of this.properties) if (key.startsWith(USER_PREFIX)) yield [key.slice(USER_PREFIX.length), value];
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): MapIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
 }

@@ -3,10 +3,9 @@
 // compared afterwards because hashes can collide.
 import { RmqError } from '@rmq/base';
 import { tagHashOf } from '@rmq/store';
+import type { MessageFilter } from './message-filter';
 
-export interface TagFilter {
-  acceptsAll: boolean;
-  acceptTagHash(tagHash: number): boolean;
+export interface TagFilter extends MessageFilter {
   acceptTag(tag: string | undefined): boolean;
 }
 
@@ -14,7 +13,7 @@ const TAG_PATTERN = /^[^|\s*]+$/;
 
 export function parseTagExpression(expression: string): TagFilter {
   const text = expression.trim();
-  if (text === '' || text === '*') return { acceptsAll: true, acceptTagHash: () => true, acceptTag: () => true };
+  if (text === '' || text === '*') return { acceptsAll: true, acceptTagHash: () => true, acceptTag: () => true, accept: () => true };
   const tags = text.split('||').map((tag) => tag.trim());
   for (const tag of tags) {
     if (!TAG_PATTERN.test(tag)) {
@@ -23,9 +22,11 @@ export function parseTagExpression(expression: string): TagFilter {
   }
   const tagSet = new Set(tags);
   const hashes = new Set(tags.map(tagHashOf));
+  const acceptTag = (tag: string | undefined) => tag !== undefined && tagSet.has(tag);
   return {
     acceptsAll: false,
     acceptTagHash: (tagHash) => hashes.has(tagHash),
-    acceptTag: (tag) => tag !== undefined && tagSet.has(tag),
+    acceptTag,
+    accept: (tag) => acceptTag(tag),
   };
 }

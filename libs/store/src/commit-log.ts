@@ -2,10 +2,11 @@
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assert } from '@rmq/base';
-import { BLANK_RECORD_BYTES_MIN, checkRecord, decodeRecord, encodeBlank, type StoredRecord } from './record';
+import { assert, RmqError } from '@rmq/base';
+import { BLANK_RECORD_BYTES_MIN, encodeBlank, type StoredRecord } from './record';
+import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 
 const SEGMENT_NAME = /^\d{20}$/;
 
@@ -22,22 +23,40 @@ export interface RecoveryReport {
   truncated?: { atLogOffset: number; reason: string; segmentsRemoved: number };
 }
 
+/** A segment file as retention sees it (retention.ts). */
+export interface SegmentInfo {
+  startLogOffset: number;
+  sizeBytes: number;
+  lastModifiedMs: number;
+}
+
 export class CommitLog {
   private readonly segments = new Map<number, FileHandle>();
+  private readonly opening = new Map<number, Promise<FileHandle>>();
   private reservedEnd: number;
+  /** Start of the oldest segment on disk; retention moves it forward (see the section below). */
+  private firstSegmentStart: number;
+  /** Handles of deleted segments, closed on the next retention pass so reads in flight finish. */
+  private retiredHandles: FileHandle[] = [];
+  /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
+  onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
 
   private constructor(
     private readonly dir: string,
     readonly segmentSizeBytes: number,
     logEndOffset: number,
+    firstSegmentStart: number,
   ) {
     this.reservedEnd = logEndOffset;
+    this.firstSegmentStart = firstSegmentStart;
   }
 
   /**
    * Opens the log and replays every valid record from `replayFromLogOffset` through `onRecord`.
    * The first torn or corrupt record ends the log: the segment is cut there and later segments
-   * are removed, so nothing half-written can ever be read.
+   * are removed, so nothing half-written can ever be read. When `replayFromLogOffset` lies past
+   * the data on disk (a checkpoint ahead of what a machine crash kept), the scan starts at the
+   * beginning of the last segment at or below it instead, so the real end is found.
    */
   static async open(
     dir: string,
@@ -48,43 +67,23 @@ export class CommitLog {
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
     for (const start of starts) assert(start % segmentSizeBytes === 0, 'segment start is not a multiple of the segment size; was the segment size changed?', { start, segmentSizeBytes });
-    const firstStart = starts[0] ?? 0;
-    let at = Math.max(replayFromLogOffset, firstStart);
-    const report: RecoveryReport = { scannedFromLogOffset: at, logEndOffset: at, recordsReplayed: 0 };
-    if (starts.length === 0) return { log: new CommitLog(dir, segmentSizeBytes, 0), report };
-
-    let truncated: { atLogOffset: number; reason: string } | undefined;
-    scan: for (;;) {
-      const segmentStart = at - (at % segmentSizeBytes);
-      if (!starts.includes(segmentStart)) break;
-      const bytes = await readFrom(join(dir, segmentName(segmentStart)), at - segmentStart);
-      let position = 0;
-      for (;;) {
-        const check = checkRecord(bytes, position, at);
-        if (check.kind === 'record') {
-          onRecord(decodeRecord(bytes.subarray(position, position + check.sizeBytes)));
-          report.recordsReplayed++;
-          position += check.sizeBytes;
-          at += check.sizeBytes;
-        } else if (check.kind === 'blank') {
-          at = segmentStart + segmentSizeBytes;
-          continue scan;
-        } else {
-          if (check.kind === 'invalid') truncated = { atLogOffset: at, reason: check.reason };
-          else if (position < bytes.length) truncated = { atLogOffset: at, reason: 'incomplete record at the end (torn write)' };
-          break scan;
-        }
-      }
+    if (starts.length === 0) {
+      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
     }
-    report.logEndOffset = at;
-    const log = new CommitLog(dir, segmentSizeBytes, at);
+    const firstStart = starts[0];
+    const startSet = new Set(starts);
+    const scanFrom = await scanStart(dir, starts, segmentSizeBytes, Math.max(replayFromLogOffset, firstStart));
+    const end = await scanToValidEnd(startSet, segmentSizeBytes, segmentFilePath(dir), scanFrom, onRecord);
+    const at = end.logEndOffset;
+    const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
+    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart);
     const lastStart = at - (at % segmentSizeBytes);
     let segmentsRemoved = 0;
     for (const start of starts.filter((start) => start > lastStart)) {
       await rm(join(dir, segmentName(start)));
       segmentsRemoved++;
     }
-    if (starts.includes(lastStart)) {
+    if (startSet.has(lastStart)) {
       const file = await log.segment(lastStart);
       const { size } = await file.stat();
       if (size > at - lastStart) {
@@ -92,7 +91,7 @@ export class CommitLog {
         await file.datasync();
       }
     }
-    if (truncated) report.truncated = { ...truncated, segmentsRemoved };
+    if (end.cut) report.truncated = { ...end.cut, segmentsRemoved };
     return { log, report };
   }
 
@@ -142,12 +141,17 @@ export class CommitLog {
   }
 
   async datasync(segmentStarts: number[]): Promise<void> {
-    for (const start of segmentStarts) await (await this.segment(start)).datasync();
+    for (const start of segmentStarts) {
+      if (start < this.firstSegmentStart) continue; // deleted by retention: nothing left to sync
+      const startedMs = performance.now();
+      await (await this.segment(start)).datasync();
+      this.onDatasync?.(start, performance.now() - startedMs);
+    }
   }
 
   async read(logOffset: number, sizeBytes: number): Promise<Buffer> {
     const segmentStart = logOffset - (logOffset % this.segmentSizeBytes);
-    const file = await this.segment(segmentStart);
+    const file = await this.segment(segmentStart, false);
     const bytes = Buffer.allocUnsafe(sizeBytes);
     const { bytesRead } = await file.read(bytes, 0, sizeBytes, logOffset - segmentStart);
     assert(bytesRead === sizeBytes, 'short read from the commit log', { logOffset, sizeBytes, bytesRead });
@@ -160,30 +164,117 @@ export class CommitLog {
       await file.close();
     }
     this.segments.clear();
+    await this.releaseRetiredHandles();
   }
 
-  private async segment(start: number): Promise<FileHandle> {
-    let file = this.segments.get(start);
-    if (!file) {
-      file = await open(join(this.dir, segmentName(start)), constants.O_RDWR | constants.O_CREAT, 0o644);
-      this.segments.set(start, file);
+  // --- Retention and scanning support (retention.ts, log-scan.ts) -------------------------------
+  // Segments are deleted oldest first and never the active one, so the log on disk is always
+  // one contiguous range [minOffset, endOffset).
+
+  /** The first log offset still on disk: the start of the oldest segment. */
+  get minOffset(): number {
+    return this.firstSegmentStart;
+  }
+
+  /** Segment files in log order, with size and last write time; the last one is the active segment. */
+  async segmentInfos(): Promise<SegmentInfo[]> {
+    const starts = (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
+    const infos: SegmentInfo[] = [];
+    for (const start of starts) {
+      if (start < this.firstSegmentStart) continue; // deleted while we listed
+      try {
+        const { size, mtimeMs } = await stat(join(this.dir, segmentName(start)));
+        infos.push({ startLogOffset: start, sizeBytes: size, lastModifiedMs: mtimeMs });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     }
+    return infos;
+  }
+
+  /**
+   * Deletes the oldest segment, which must be `start` and must not hold the log end. Reads of it
+   * fail with NOT_FOUND from now on; a read already holding its handle still completes.
+   */
+  async deleteOldestSegment(start: number): Promise<void> {
+    const activeStart = Math.max(0, this.reservedEnd - 1) - (Math.max(0, this.reservedEnd - 1) % this.segmentSizeBytes);
+    assert(start === this.firstSegmentStart, 'only the oldest segment may be deleted', { start, firstSegmentStart: this.firstSegmentStart });
+    assert(start < activeStart, 'the active segment must never be deleted', { start, activeStart, logEndOffset: this.reservedEnd });
+    this.firstSegmentStart = start + this.segmentSizeBytes;
+    const file = this.segments.get(start);
+    if (file) {
+      this.segments.delete(start);
+      this.retiredHandles.push(file);
+    }
+    await rm(join(this.dir, segmentName(start)), { force: true });
+  }
+
+  /** Closes the handles of segments deleted earlier (call between retention passes). */
+  async releaseRetiredHandles(): Promise<void> {
+    const retired = this.retiredHandles;
+    this.retiredHandles = [];
+    for (const file of retired) await file.close();
+  }
+
+  /** Reads up to `sizeBytesMax` bytes from `logOffset`, within one segment; fewer at the segment file's end. */
+  async readUpTo(logOffset: number, sizeBytesMax: number): Promise<Buffer> {
+    const segmentStart = logOffset - (logOffset % this.segmentSizeBytes);
+    const sizeBytes = Math.min(sizeBytesMax, segmentStart + this.segmentSizeBytes - logOffset);
+    const file = await this.segment(segmentStart, false);
+    const bytes = Buffer.allocUnsafe(sizeBytes);
+    const { bytesRead } = await file.read(bytes, 0, sizeBytes, logOffset - segmentStart);
+    return bytes.subarray(0, bytesRead);
+  }
+
+  /** The handle of a segment; only the write path may create one. A deleted segment is NOT_FOUND. */
+  private async segment(start: number, create = true): Promise<FileHandle> {
+    const file = this.segments.get(start);
+    if (file) return file;
+    // Concurrent callers share one open, so no handle is opened twice and leaked.
+    let opening = this.opening.get(start);
+    if (!opening) {
+      opening = this.openSegment(start, create).finally(() => this.opening.delete(start));
+      this.opening.set(start, opening);
+    }
+    return opening;
+  }
+
+  private async openSegment(start: number, create: boolean): Promise<FileHandle> {
+    if (start < this.firstSegmentStart) throw segmentGone(start);
+    let file: FileHandle;
+    try {
+      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o644);
+    } catch (error) {
+      if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT' && start < this.firstSegmentStart) throw segmentGone(start);
+      throw error;
+    }
+    if (start < this.firstSegmentStart) {
+      await file.close(); // deleted while it was being opened
+      throw segmentGone(start);
+    }
+    this.segments.set(start, file);
     return file;
   }
 }
 
-export function segmentName(start: number): string {
-  return String(start).padStart(20, '0');
+function segmentGone(start: number): RmqError {
+  return new RmqError('NOT_FOUND', { what: 'commit log segment', name: `${segmentName(start)} (deleted by retention)` });
 }
 
-async function readFrom(path: string, position: number): Promise<Buffer> {
-  const file = await open(path, 'r');
-  try {
-    const { size } = await file.stat();
-    const bytes = Buffer.alloc(Math.max(0, size - position));
-    if (bytes.length > 0) await file.read(bytes, 0, bytes.length, position);
-    return bytes;
-  } finally {
-    await file.close();
+export const segmentName = segmentFileName;
+
+/**
+ * Where recovery starts reading: `at` itself when its segment exists and holds data up to it (or
+ * `at` is the boundary right after an existing segment); otherwise the start of the last segment
+ * at or below `at` (or the first segment).
+ */
+async function scanStart(dir: string, starts: number[], segmentSizeBytes: number, at: number): Promise<number> {
+  const segmentStart = at - (at % segmentSizeBytes);
+  if (starts.includes(segmentStart)) {
+    const { size } = await stat(join(dir, segmentName(segmentStart)));
+    if (size >= at - segmentStart) return at;
+  } else if (at === segmentStart && starts.includes(segmentStart - segmentSizeBytes)) {
+    return at; // the log ends exactly at a segment boundary; the next segment is not made yet
   }
+  return starts.filter((start) => start <= at).at(-1) ?? starts[0];
 }

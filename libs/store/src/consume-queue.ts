@@ -2,6 +2,8 @@
 // tagHash u32, reserved u32), so entry n sits at byte n * 20 and lookup is O(1).
 // Entries live in memory and are appended to the queue's file on persist(); the checkpoint
 // records how far of the log every queue file is complete, and recovery re-dispatches the rest.
+// Retention: entries whose record was deleted are below minQueueOffset; they stay in the file
+// (queue offsets are file positions) but are dropped from memory once persisted.
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -16,9 +18,14 @@ export interface QueueEntry {
 }
 
 export class ConsumeQueue {
+  /** Entries [baseQueueOffset, countValue); entry n sits at (n - baseQueueOffset) * 20. */
   private entries: Buffer;
   private countValue = 0;
   private persistedCount = 0;
+  /** Retention: the first entry whose record still exists. */
+  private minQueueOffsetValue = 0;
+  /** Retention: the first entry still held in memory (≤ minQueueOffsetValue). */
+  private baseQueueOffset = 0;
   private file: FileHandle | undefined;
 
   private constructor(
@@ -60,14 +67,19 @@ export class ConsumeQueue {
     return this.countValue;
   }
 
+  /** The first readable entry: entries below it point at records retention deleted. */
+  get minQueueOffset(): number {
+    return this.minQueueOffsetValue;
+  }
+
   append(entry: QueueEntry): number {
-    const at = this.countValue * CONSUME_QUEUE_ENTRY_BYTES;
+    const at = (this.countValue - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
     if (at + CONSUME_QUEUE_ENTRY_BYTES > this.entries.length) {
       const grown = Buffer.alloc(this.entries.length * 2);
       this.entries.copy(grown, 0, 0, at);
       this.entries = grown;
     }
-    if (this.countValue > 0) {
+    if (this.countValue > this.baseQueueOffset) {
       const last = Number(this.entries.readBigUInt64BE(at - CONSUME_QUEUE_ENTRY_BYTES));
       assert(entry.logOffset > last, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last, next: entry.logOffset });
     }
@@ -79,8 +91,8 @@ export class ConsumeQueue {
   }
 
   entry(queueOffset: number): QueueEntry | undefined {
-    if (queueOffset < 0 || queueOffset >= this.countValue) return undefined;
-    const at = queueOffset * CONSUME_QUEUE_ENTRY_BYTES;
+    if (queueOffset < this.minQueueOffsetValue || queueOffset >= this.countValue) return undefined;
+    const at = (queueOffset - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
     return {
       logOffset: Number(this.entries.readBigUInt64BE(at)),
       sizeBytes: this.entries.readUInt32BE(at + 8),
@@ -90,8 +102,39 @@ export class ConsumeQueue {
 
   /** Drops entries at or beyond `logOffset` (the log was cut below them during recovery). */
   truncateFromLogOffset(logOffset: number): void {
-    while (this.countValue > 0 && Number(this.entries.readBigUInt64BE((this.countValue - 1) * CONSUME_QUEUE_ENTRY_BYTES)) >= logOffset) this.countValue--;
+    while (this.countValue > this.baseQueueOffset && this.logOffsetAt(this.countValue - 1) >= logOffset) this.countValue--;
     this.persistedCount = Math.min(this.persistedCount, this.countValue);
+    this.minQueueOffsetValue = Math.min(this.minQueueOffsetValue, this.countValue);
+  }
+
+  /**
+   * Retention: the log now starts at `logOffsetMin`, so the queue starts at its first entry at or
+   * above it (every entry if none is). Only moves forward. Persisted entries below it leave memory.
+   */
+  advanceMinToLogOffset(logOffsetMin: number): number {
+    let low = this.minQueueOffsetValue;
+    let high = this.countValue;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.logOffsetAt(middle) < logOffsetMin) low = middle + 1;
+      else high = middle;
+    }
+    this.minQueueOffsetValue = low;
+    const droppable = Math.min(this.minQueueOffsetValue, this.persistedCount) - this.baseQueueOffset;
+    // Compacts only when it frees at least half the buffer, so the copy cost stays amortised.
+    if (droppable >= 1024 && droppable * 2 >= this.countValue - this.baseQueueOffset) {
+      const keepFrom = droppable * CONSUME_QUEUE_ENTRY_BYTES;
+      const keepTo = (this.countValue - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
+      const kept = Buffer.alloc(Math.max((keepTo - keepFrom) * 2, 64 * CONSUME_QUEUE_ENTRY_BYTES));
+      this.entries.copy(kept, 0, keepFrom, keepTo);
+      this.entries = kept;
+      this.baseQueueOffset += droppable;
+    }
+    return this.minQueueOffsetValue;
+  }
+
+  private logOffsetAt(queueOffset: number): number {
+    return Number(this.entries.readBigUInt64BE((queueOffset - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES));
   }
 
   /** Writes entries not yet in the file, then fsyncs it. */
@@ -103,11 +146,13 @@ export class ConsumeQueue {
       // Drops a stale tail beyond the valid entries (entries past the recovered log end).
       await this.file.truncate(this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES);
     }
-    const from = this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES;
-    const to = this.countValue * CONSUME_QUEUE_ENTRY_BYTES;
-    await this.file.write(this.entries.subarray(from, to), 0, to - from, from);
+    // Entries appended while this write is in flight are not in it: remember where it ends.
+    const countWritten = this.countValue;
+    const from = (this.persistedCount - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
+    const to = (countWritten - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
+    await this.file.write(this.entries.subarray(from, to), 0, to - from, this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES);
     await this.file.datasync();
-    this.persistedCount = this.countValue;
+    this.persistedCount = Math.min(countWritten, this.countValue);
   }
 
   async close(): Promise<void> {

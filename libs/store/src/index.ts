@@ -1,5 +1,19 @@
 export * from './message-store';
 export { tagHashOf, type RecordInput, type StoredRecord } from './record';
-export type { RecoveryReport } from './commit-log';
+export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';
+export { MessageIndex, indexKeysOf, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
+export {
+  decideRetention,
+  diskUsageOf,
+  usedRatioOf,
+  type DiskUsage,
+  type RetentionDecision,
+  type RetentionEvent,
+  type RetentionInput,
+  type RetentionPolicy,
+  type RetentionReason,
+  type RetentionStats,
+} from './retention';
+export type { ScanReport } from './log-scan';

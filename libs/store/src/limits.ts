@@ -6,8 +6,40 @@ export const STORE_LIMITS = {
   flushIntervalMsDefault: 500,
   /** How far queue files may lag the log; recovery replays at most this much. */
   checkpointIntervalMsDefault: 1000,
+  /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */
+  recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */
   readSizeBytesMax: 8 * 1024 * 1024,
   /** A filtered read scans at most this many index entries before returning what it has. */
   readScanEntriesMax: 10_000,
+
+  // Retention (retention.ts). Defaults are RocketMQ's (MessageStoreConfig).
+  /** fileReservedTime: a segment last written longer ago than this is deleted. */
+  retentionMsDefault: 72 * 60 * 60 * 1000,
+  /** diskMaxUsedSpaceRatio: above this disk usage the oldest segments go before they expire. */
+  diskUsageHighWaterRatioDefault: 0.75,
+  /** diskSpaceWarningLevelRatio: above this disk usage appends are refused (STORE_FULL). */
+  diskUsageHardLimitRatioDefault: 0.9,
+  /** cleanResourceInterval: how often usage is measured and segments are considered for deletion. */
+  retentionCheckIntervalMsDefault: 10_000,
+  /** deleteFileBatchMax: one pass deletes at most this many segments, so a pass stays short. */
+  retentionDeleteSegmentCountMax: 10,
+
+  // Message index (message-index.ts).
+  /**
+   * Records the id/key index remembers; the oldest are forgotten first. About 200-300 bytes of
+   * heap each (id string, key strings, map slots), so the default costs roughly 100-150 MiB.
+   */
+  indexEntryCountMaxDefault: 500_000,
+  /**
+   * At start the index is rebuilt from the newest part of the log: scanning starts at the segment
+   * holding (log end - this). Bounds the extra start-up read; 0 turns the rebuild off.
+   */
+  indexRebuildScanBytesMaxDefault: 512 * 1024 * 1024,
+  /** How much of a segment one rebuild read takes (records are at most a few MiB). */
+  indexRebuildReadBytes: 8 * 1024 * 1024,
+  /** RocketMQ's defaultQueryMaxNum: records a key query returns when the caller names no count. */
+  queryCountDefault: 32,
+  /** A key or id query never returns more records than this (each is a log read). */
+  queryCountMax: 1000,
 } as const;

@@ -5,15 +5,20 @@
 //   - a record is indexed, and so readable, only once confirmed: readers never see data that a
 //     crash could take back;
 //   - queue offsets of one queue are consecutive and follow log order.
+// Retention (retention.ts) deletes old segments; the message index (message-index.ts) answers
+// lookups by id and key. Both hook in at a few marked places ("retention:", "index:").
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert, RmqError, systemClock, type Clock } from '@rmq/base';
+import { assert, isRmqError, RmqError, systemClock, type Clock } from '@rmq/base';
 import { CommitLog, type Chunk, type RecoveryReport } from './commit-log';
 import { ConsumeQueue } from './consume-queue';
 import { decodeRecord, encodeRecord, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 import { readJson, writeJsonAtomic } from './state-file';
 import { STORE_LIMITS } from './limits';
+import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
+import { diskUsageOf, retentionPolicyOf, RetentionRunner, type DiskUsage, type RetentionDecision, type RetentionEvent, type RetentionStats } from './retention';
+import { rebuildIndex, type ScanReport } from './log-scan';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -27,12 +32,37 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
+
+  // Retention (retention.ts); defaults in STORE_LIMITS are RocketMQ's.
+  /** A segment last written longer ago than this is deleted (RocketMQ fileReservedTime, 72 h). */
+  retentionMs?: number;
+  /** Above this disk usage the oldest segments are deleted before they expire (0.75). */
+  diskUsageHighWaterRatio?: number;
+  /** At or above this disk usage appends fail with STORE_FULL until it drops (0.90). */
+  diskUsageHardLimitRatio?: number;
+  retentionCheckIntervalMs?: number;
+  /** Usage of the disk holding the store; statfs of dataDir unless given (tests fake a full disk). */
+  diskUsage?: () => Promise<DiskUsage>;
+
+  // Message index (message-index.ts).
+  /** The record properties holding the message id and keys; without them there is no index. */
+  indexedProperties?: IndexedProperties;
+  indexEntryCountMax?: number;
+  /** How much of the newest log is scanned at start to refill the index (0: none). */
+  indexRebuildScanBytesMax?: number;
 }
+
+type OptionalSettings = 'onEvent' | 'indexedProperties';
+type StoreSettings = Required<Omit<StoreOptions, OptionalSettings>> & Pick<StoreOptions, OptionalSettings>;
 
 export type StoreEvent =
   | { kind: 'recovered'; report: RecoveryReport; durationMs: number; cleanShutdown: boolean }
   | { kind: 'flushed'; durationMs: number }
-  | { kind: 'writeFailed'; error: unknown };
+  | { kind: 'writeFailed'; error: unknown }
+  /** One per fdatasync of a commit log segment (group commit or periodic flush): fsync latency. */
+  | { kind: 'fsync'; segmentStartLogOffset: number; durationMs: number }
+  | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
+  | RetentionEvent;
 
 export type AppendInput = RecordInput;
 
@@ -63,11 +93,26 @@ export interface StoreStats {
   queueCount: number;
   appendedRecords: number;
   lastRecovery?: { durationMs: number; recordsReplayed: number; cleanShutdown: boolean };
+  /** First log offset still on disk (retention moves it). */
+  logMinOffset: number;
+  /** Bytes of log on disk: logEndOffset - logMinOffset (segment tails included). */
+  logSizeBytes: number;
+  /** Confirmed but not yet fdatasynced (async mode; 0 in sync mode). */
+  flushLagBytes: number;
+  /** Reserved and being written, not yet confirmed, so not yet in the queues and index. */
+  dispatchLagBytes: number;
+  /** Confirmed but not yet covered by the checkpoint (what recovery would replay). */
+  checkpointLagBytes: number;
+  retention: RetentionStats;
+  index?: { entryCount: number; entryCountMax: number; evictedEntryCount: number };
 }
 
 interface PendingAppend {
   chunks: Chunk[];
-  placements: { queue: ConsumeQueue; logOffset: number; sizeBytes: number; tagHash: number; queueOffset: number }[];
+  placements: {
+    queue: ConsumeQueue; logOffset: number; sizeBytes: number; tagHash: number; queueOffset: number;
+    storeTimestampMs: number; indexKeys: IndexKeys | undefined; // index: added at confirm
+  }[];
   results: AppendResult[];
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
@@ -92,22 +137,46 @@ export class MessageStore {
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
   private lastRecovery: StoreStats['lastRecovery'];
+  // retention / index / observability (see the section at the end of the class)
+  private checkpointedLogOffset: number;
+  private checkpointing: Promise<void> | undefined;
+  private readonly retention: RetentionRunner;
+  private readonly index: MessageIndex | undefined;
 
   private constructor(
-    private readonly options: Required<Omit<StoreOptions, 'onEvent'>> & Pick<StoreOptions, 'onEvent'>,
+    private readonly options: StoreSettings,
     private readonly log: CommitLog,
   ) {
     this.confirmedLogOffsetValue = log.endOffset;
     this.flushedLogOffsetValue = log.endOffset;
+    this.checkpointedLogOffset = 0;
+    log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
+    this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;
+    this.retention = new RetentionRunner({
+      log,
+      policy: retentionPolicyOf(options),
+      clock: options.clock,
+      diskUsage: options.diskUsage,
+      deletableBelowLogOffset: () => Math.min(this.checkpointedLogOffset, this.confirmedLogOffsetValue),
+      onLogMinAdvanced: (minLogOffset) => this.dropBelowLogOffset(minLogOffset),
+      onEvent: (event) => options.onEvent?.(event),
+    });
   }
 
   static async open(options: StoreOptions): Promise<MessageStore> {
-    const settings = {
+    const settings: StoreSettings = {
       segmentSizeBytes: STORE_LIMITS.segmentSizeBytesDefault,
       flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
       checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
       clock: systemClock,
-      ...options,
+      retentionMs: STORE_LIMITS.retentionMsDefault,
+      diskUsageHighWaterRatio: STORE_LIMITS.diskUsageHighWaterRatioDefault,
+      diskUsageHardLimitRatio: STORE_LIMITS.diskUsageHardLimitRatioDefault,
+      retentionCheckIntervalMs: STORE_LIMITS.retentionCheckIntervalMsDefault,
+      diskUsage: () => diskUsageOf(options.dataDir),
+      indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
+      indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+      ...withoutUndefined(options),
     };
     const startedMs = Date.now();
     await mkdir(settings.dataDir, { recursive: true });
@@ -116,12 +185,24 @@ export class MessageStore {
     const checkpoint = (await readJson<Checkpoint>(join(settings.dataDir, 'checkpoint.json'))) ?? { dispatchedLogOffset: 0 };
 
     const queues = await loadQueues(join(settings.dataDir, 'consumequeue'), checkpoint.dispatchedLogOffset);
+    // After an unclean stop, the segment holding the checkpoint is re-read from its start: the
+    // data below the checkpoint may be gone (async mode and a machine crash), and only a scan
+    // finds the real end. Records the queue files already hold are checked, not added twice.
+    const dispatched = checkpoint.dispatchedLogOffset;
+    const replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
     const { log, report } = await CommitLog.open(
       join(settings.dataDir, 'commitlog'),
       settings.segmentSizeBytes,
-      checkpoint.dispatchedLogOffset,
+      replayFromLogOffset,
       (record) => {
         const queue = queueIn(queues, settings.dataDir, record.topic, record.queueId);
+        if (record.queueOffset < queue.count) {
+          const entry = queue.entry(record.queueOffset);
+          assert(entry === undefined || entry.logOffset === record.logOffset, 'replayed record disagrees with its queue entry', {
+            topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset, logOffset: record.logOffset, entryLogOffset: entry?.logOffset,
+          });
+          return;
+        }
         assert(record.queueOffset === queue.count, 'replayed record does not continue its queue', {
           topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset, expected: queue.count,
         });
@@ -141,7 +222,10 @@ export class MessageStore {
     const durationMs = Date.now() - startedMs;
     store.lastRecovery = { durationMs, recordsReplayed: report.recordsReplayed, cleanShutdown };
     settings.onEvent?.({ kind: 'recovered', report, durationMs, cleanShutdown });
-    store.timers.push(setInterval(() => void store.checkpoint().catch((error) => store.fail(error)), settings.checkpointIntervalMs).unref());
+    await store.startRetentionAndIndex(); // retention / index
+    const checkpointTick = () => store.checkpointing ?? store.checkpoint().catch((error) => store.fail(error));
+    store.timers.push(setInterval(checkpointTick, settings.checkpointIntervalMs).unref());
+    store.timers.push(setInterval(() => void store.retention.run(), settings.retentionCheckIntervalMs).unref()); // retention
     if (settings.flushMode === 'async') {
       store.timers.push(setInterval(() => void store.flushDirty().catch((error) => store.fail(error)), settings.flushIntervalMs).unref());
     }
@@ -152,6 +236,7 @@ export class MessageStore {
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
     if (this.failure) return Promise.reject(this.failure);
+    if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal); // retention: disk past the hard limit
     const storeTimestampMs = this.options.clock.nowMs();
     const entry: PendingAppend = { chunks: [], placements: [], results: [], resolve: () => {}, reject: () => {} };
     for (const input of inputs) {
@@ -163,7 +248,8 @@ export class MessageStore {
       this.nextQueueOffsets.set(key, queueOffset + 1);
       entry.chunks.push({ logOffset, bytes: encodeRecord(input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes) });
       const queue = queueIn(this.queues, this.options.dataDir, input.topic, input.queueId);
-      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset });
+      const indexKeys = this.options.indexedProperties && indexKeysOf(input.properties, this.options.indexedProperties);
+      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });
     }
     const done = new Promise<AppendResult[]>((resolve, reject) => {
@@ -179,13 +265,15 @@ export class MessageStore {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return { records: [], nextQueueOffset: fromQueueOffset };
     const sizeBytesMax = options.sizeBytesMax ?? STORE_LIMITS.readSizeBytesMax;
-    const scanEnd = Math.min(queue.count, fromQueueOffset + STORE_LIMITS.readScanEntriesMax);
+    // retention: a read below the queue's first entry starts at that entry.
+    let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
+    const scanEnd = Math.min(queue.count, queueOffset + STORE_LIMITS.readScanEntriesMax);
     const records: StoredRecord[] = [];
     let sizeBytes = 0;
-    let queueOffset = Math.max(0, fromQueueOffset);
     while (queueOffset < scanEnd && records.length < options.countMax && sizeBytes < sizeBytesMax) {
-      const entry = queue.entry(queueOffset)!;
+      const entry = queue.entry(queueOffset);
       queueOffset++;
+      if (!entry || entry.logOffset < this.log.minOffset) continue; // retention: deleted meanwhile
       if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
       records.push(decodeRecord(await this.log.read(entry.logOffset, entry.sizeBytes)));
       sizeBytes += entry.sizeBytes;
@@ -196,12 +284,14 @@ export class MessageStore {
   /** Reads the record at a log offset (from a receipt handle, for one). */
   async readAt(logOffset: number, sizeBytes: number): Promise<StoredRecord> {
     assert(logOffset + sizeBytes <= this.confirmedLogOffsetValue, 'read beyond the confirmed log', { logOffset, sizeBytes });
+    if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
   }
 
   /** Queue offsets [min, max) readable now; max is the offset the next message will get. */
   queueRange(topic: string, queueId: number): { minQueueOffset: number; maxQueueOffset: number } {
-    return { minQueueOffset: 0, maxQueueOffset: this.queues.get(queueKey(topic, queueId))?.count ?? 0 };
+    const queue = this.queues.get(queueKey(topic, queueId));
+    return { minQueueOffset: queue?.minQueueOffset ?? 0, maxQueueOffset: queue?.count ?? 0 };
   }
 
   queueList(): { topic: string; queueId: number; count: number }[] {
@@ -227,6 +317,13 @@ export class MessageStore {
       queueCount: this.queues.size,
       appendedRecords: this.appendedRecords,
       lastRecovery: this.lastRecovery,
+      logMinOffset: this.log.minOffset,
+      logSizeBytes: this.log.endOffset - this.log.minOffset,
+      flushLagBytes: this.confirmedLogOffsetValue - this.flushedLogOffsetValue,
+      dispatchLagBytes: this.log.endOffset - this.confirmedLogOffsetValue,
+      checkpointLagBytes: Math.max(0, this.confirmedLogOffsetValue - this.checkpointedLogOffset),
+      retention: this.retention.stats(),
+      index: this.index && { entryCount: this.index.entryCount, entryCountMax: this.index.entryCountMax, evictedEntryCount: this.index.evictedEntryCount },
     };
   }
 
@@ -235,6 +332,7 @@ export class MessageStore {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    await this.retention.whenIdle(); // retention: lets a pass in flight finish
     await this.writing;
     await this.flushDirty();
     await this.checkpoint();
@@ -275,6 +373,7 @@ export class MessageStore {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
+        if (placement.indexKeys) this.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
         this.confirmedLogOffsetValue = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }
@@ -296,12 +395,24 @@ export class MessageStore {
     this.options.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }
 
+  /** Checkpoints one at a time: a caller waits for the one in flight, then writes a fresh one. */
   private async checkpoint(): Promise<void> {
-    // In async mode the index may only run ahead of what is on disk by what a crash of the
-    // process (not the machine) keeps: the page cache. Recovery re-validates the log anyway.
-    const dispatchedLogOffset = this.confirmedLogOffsetValue;
+    while (this.checkpointing) await this.checkpointing;
+    this.checkpointing = this.writeCheckpoint();
+    try {
+      await this.checkpointing;
+    } finally {
+      this.checkpointing = undefined;
+    }
+  }
+
+  private async writeCheckpoint(): Promise<void> {
+    // The checkpoint never covers log bytes that are not on disk yet (async mode: the flushed
+    // offset), so a machine crash cannot leave queue entries below it pointing at lost data.
+    const dispatchedLogOffset = Math.min(this.confirmedLogOffsetValue, this.flushedLogOffsetValue);
     for (const queue of this.queues.values()) await queue.persist();
     await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset } satisfies Checkpoint);
+    this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
   }
 
   private fail(error: unknown): void {
@@ -310,6 +421,68 @@ export class MessageStore {
     this.failure = code === 'ENOSPC' ? new RmqError('STORE_FULL', { reason: 'no space left on device' }) : new RmqError('STORE_CLOSED');
     this.options.onEvent?.({ kind: 'writeFailed', error });
   }
+
+  // --- Index, retention and observability (message-index.ts, retention.ts, log-scan.ts) ---------
+
+  /** Records stored with this message id, newest first (usually one). Empty without an index. */
+  async findById(messageId: string, options: { topic?: string; countMax?: number } = {}): Promise<StoredRecord[]> {
+    if (!this.index) return [];
+    const countMax = Math.min(options.countMax ?? STORE_LIMITS.queryCountDefault, STORE_LIMITS.queryCountMax);
+    return this.readLocations(this.index.findById(messageId, { topic: options.topic, countMax }));
+  }
+
+  /** Records of `topic` stored with `key` within [beginMs, endMs], newest first. Empty without an index. */
+  async findByKey(topic: string, key: string, query: KeyQuery = {}): Promise<StoredRecord[]> {
+    if (!this.index) return [];
+    const countMax = Math.min(query.countMax ?? STORE_LIMITS.queryCountDefault, STORE_LIMITS.queryCountMax);
+    return this.readLocations(this.index.findByKey(topic, key, { ...query, countMax }));
+  }
+
+  /** Whether a confirmed record with this id is still remembered (duplicate checks; no log read). */
+  hasMessageId(messageId: string, topic?: string): boolean {
+    return (this.index?.findById(messageId, { topic, countMax: 1 }).length ?? 0) > 0;
+  }
+
+  /** Runs a retention pass now (it also runs every retentionCheckIntervalMs). Undefined if it failed. */
+  runRetention(): Promise<RetentionDecision | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    return this.retention.run();
+  }
+
+  private async readLocations(locations: IndexLocation[]): Promise<StoredRecord[]> {
+    const records: StoredRecord[] = [];
+    for (const location of locations) {
+      if (location.logOffset < this.log.minOffset) continue; // its segment was deleted meanwhile
+      try {
+        records.push(decodeRecord(await this.log.read(location.logOffset, location.sizeBytes)));
+      } catch (error) {
+        if (!(isRmqError(error, 'NOT_FOUND') && location.logOffset < this.log.minOffset)) throw error; // else: deleted during the read
+      }
+    }
+    return records;
+  }
+
+  /** At open, after recovery: queues skip what retention deleted, one pass runs, the index refills. */
+  private async startRetentionAndIndex(): Promise<void> {
+    this.dropBelowLogOffset(this.log.minOffset);
+    await this.retention.run();
+    if (this.index && this.options.indexedProperties) {
+      const startedMs = Date.now();
+      const report = await rebuildIndex(this.log, this.index, this.options.indexedProperties, this.confirmedLogOffsetValue, this.options.indexRebuildScanBytesMax);
+      if (report) this.options.onEvent?.({ kind: 'indexRebuilt', report, durationMs: Date.now() - startedMs, entryCount: this.index.entryCount });
+    }
+  }
+
+  /** Retention deleted the log below `minLogOffset`: queues and index forget what pointed there. */
+  private dropBelowLogOffset(minLogOffset: number): void {
+    for (const queue of this.queues.values()) queue.advanceMinToLogOffset(minLogOffset);
+    this.index?.dropBelow(minLogOffset);
+  }
+}
+
+/** Options left undefined take their defaults instead of overriding them. */
+function withoutUndefined<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
 }
 
 function queueKey(topic: string, queueId: number): string {

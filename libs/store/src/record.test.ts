@@ -1,0 +1,141 @@
+// Properties of the record format: what is encoded decodes to the same record, the size is known
+// before encoding, and damage (a changed byte, a missing tail) is never mistaken for a record.
+// fast-check prints the seed and the shrunk counterexample when a property fails.
+import fc from 'fast-check';
+import {
+  BLANK_RECORD_BYTES_MIN,
+  RECORD_HEADER_BYTES,
+  checkRecord,
+  decodeRecord,
+  encodeBlank,
+  encodeRecord,
+  encodedSizeBytes,
+  tagHashOf,
+  type RecordInput,
+} from './record';
+
+const NUM_RUNS = 300;
+const U32_MAX = 0xffff_ffff;
+
+// Well-formed unicode only: topics and properties arrive as protobuf strings, which are valid
+// UTF-8, so lone surrogates (which UTF-8 cannot carry) are not inputs the store can get.
+const text = (maxLength: number) =>
+  fc.oneof(fc.string({ unit: 'grapheme', maxLength }), fc.string({ unit: 'binary', maxLength }), fc.string({ maxLength }));
+
+const recordInput: fc.Arbitrary<RecordInput> = fc.record({
+  topic: text(40),
+  queueId: fc.integer({ min: 0, max: U32_MAX }),
+  tagHash: fc.integer({ min: 0, max: U32_MAX }),
+  flags: fc.integer({ min: 0, max: U32_MAX }),
+  bornTimestampMs: fc.maxSafeNat(),
+  properties: fc
+    .uniqueArray(fc.tuple(text(16), text(64)), { selector: ([key]) => key, maxLength: 8 })
+    .map((entries) => new Map(entries)),
+  body: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 1000, maxLength: 5000 })),
+});
+
+const placement = fc.record({
+  logOffset: fc.maxSafeNat(),
+  queueOffset: fc.maxSafeNat(),
+  storeTimestampMs: fc.maxSafeNat(),
+});
+
+describe('record encoding', () => {
+  it('decodes every encoded record to the same fields, properties and body', () => {
+    fc.assert(
+      fc.property(recordInput, placement, (input, where) => {
+        const bytes = encodeRecord(input, where);
+        const record = decodeRecord(bytes);
+        expect(record).toMatchObject({
+          topic: input.topic,
+          queueId: input.queueId,
+          tagHash: input.tagHash,
+          flags: input.flags,
+          bornTimestampMs: input.bornTimestampMs,
+          logOffset: where.logOffset,
+          queueOffset: where.queueOffset,
+          storeTimestampMs: where.storeTimestampMs,
+          sizeBytes: bytes.length,
+        });
+        expect(record.properties).toEqual(input.properties);
+        expect(Buffer.compare(record.body, Buffer.from(input.body))).toBe(0);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('knows the encoded size before encoding, and checkRecord accepts the record at its log offset', () => {
+    fc.assert(
+      fc.property(recordInput, placement, fc.uint8Array({ maxLength: 32 }), (input, where, before) => {
+        const sizeBytes = encodedSizeBytes(input);
+        const bytes = encodeRecord(input, where);
+        expect(bytes.length).toBe(sizeBytes);
+        expect(sizeBytes).toBeGreaterThanOrEqual(RECORD_HEADER_BYTES);
+        // The record found after other bytes, with more bytes behind it, as in a segment.
+        const segment = Buffer.concat([before, bytes, Buffer.alloc(16)]);
+        expect(checkRecord(segment, before.length, where.logOffset)).toEqual({ kind: 'record', sizeBytes });
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('rejects a record found at a log offset other than the one it was written for', () => {
+    fc.assert(
+      fc.property(recordInput, placement, fc.maxSafeNat(), (input, where, otherLogOffset) => {
+        fc.pre(otherLogOffset !== where.logOffset);
+        const check = checkRecord(encodeRecord(input, where), 0, otherLogOffset);
+        expect(check.kind).toBe('invalid');
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('never accepts a record with any single byte in [4, size) changed', () => {
+    fc.assert(
+      fc.property(recordInput, placement, fc.nat(), fc.integer({ min: 1, max: 255 }), (input, where, position, xor) => {
+        const bytes = encodeRecord(input, where);
+        const at = 4 + (position % (bytes.length - 4));
+        const damaged = Buffer.from(bytes);
+        damaged[at] ^= xor;
+        const check = checkRecord(damaged, 0, where.logOffset);
+        // Only 'invalid' or 'end' may come back: a 'blank' would silently skip the segment's rest.
+        expect(['invalid', 'end']).toContain(check.kind);
+      }),
+      { numRuns: NUM_RUNS * 3 },
+    );
+  });
+
+  it('says end of data, never invalid or record, for a record cut short anywhere', () => {
+    fc.assert(
+      fc.property(recordInput, placement, fc.nat(), (input, where, cut) => {
+        const bytes = encodeRecord(input, where);
+        const lengthKept = cut % bytes.length;
+        expect(checkRecord(bytes.subarray(0, lengthKept), 0, where.logOffset)).toEqual({ kind: 'end' });
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('reads zeros as the end of written data and a blank as the segment tail', () => {
+    expect(checkRecord(Buffer.alloc(4096), 0, 0)).toEqual({ kind: 'end' });
+    fc.assert(
+      fc.property(fc.integer({ min: BLANK_RECORD_BYTES_MIN, max: 1 << 30 }), (sizeBytes) => {
+        expect(checkRecord(encodeBlank(sizeBytes), 0, 12_345)).toEqual({ kind: 'blank', sizeBytes });
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('hashes a tag to a non-zero u32 and no tag to 0', () => {
+    expect(tagHashOf(undefined)).toBe(0);
+    expect(tagHashOf('')).toBe(0);
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 64 }), (tag) => {
+        const hash = tagHashOf(tag);
+        expect(Number.isInteger(hash) && hash > 0 && hash <= U32_MAX).toBe(true);
+        expect(tagHashOf(tag)).toBe(hash);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});

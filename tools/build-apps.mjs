@@ -10,23 +10,26 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(rootPackage.dependencies ?? {}), ...Object.keys(rootPackage.devDependencies ?? {})];
 
+/** Bundles one TypeScript entry point into a CommonJS file, workspace libs inlined. */
+export async function bundleEntry(entryPoint, outfile) {
+  await build({
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    external: external.flatMap((name) => [name, `${name}/*`]),
+    logLevel: 'warning',
+  });
+}
+
 export async function buildApps(apps) {
   const all = readdirSync(join(root, 'apps')).filter((app) => existsSync(join(root, 'apps', app, 'src/main.ts')));
   const chosen = apps.length > 0 ? apps : all;
   await Promise.all(
-    chosen.map((app) =>
-      build({
-        entryPoints: [join(root, 'apps', app, 'src/main.ts')],
-        outfile: join(root, 'apps', app, 'dist/main.js'),
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        sourcemap: true,
-        external: external.flatMap((name) => [name, `${name}/*`]),
-        logLevel: 'warning',
-      }),
-    ),
+    chosen.map((app) => bundleEntry(join(root, 'apps', app, 'src/main.ts'), join(root, 'apps', app, 'dist/main.js'))),
   );
   return chosen;
 }

@@ -28,6 +28,10 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
   if (system.messageType === v2.MessageType.MESSAGE_TYPE_UNSPECIFIED) messageType = system.messageGroup ? 'FIFO' : system.deliveryTimestamp ? 'DELAY' : 'NORMAL';
   if (!messageType) throw new RmqError('UNSUPPORTED', { feature: `message type ${v2.MessageType[system.messageType] ?? system.messageType}` });
   if (system.deliveryTimestamp && messageType !== 'DELAY') messageType = 'DELAY';
+  const bornTimestampMs = system.bornTimestamp ? timestampMs(system.bornTimestamp) : Date.now();
+  if (!Number.isSafeInteger(bornTimestampMs) || bornTimestampMs < 0) {
+    throw new RmqError('BAD_REQUEST', { reason: `the born timestamp (${bornTimestampMs} ms since 1970) is out of range` });
+  }
   return {
     topic: message.topic?.name ?? '',
     body: message.body,
@@ -36,7 +40,7 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
     tag: system.tag,
     keys: system.keys,
     messageGroup: system.messageGroup,
-    bornTimestampMs: system.bornTimestamp ? timestampMs(system.bornTimestamp) : Date.now(),
+    bornTimestampMs,
     bornHost: system.bornHost,
     traceContext: system.traceContext,
     userProperties: new Map(Object.entries(message.userProperties)),

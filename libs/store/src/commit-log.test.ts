@@ -4,7 +4,7 @@ import { openSync, readdirSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
 import { CommitLog, segmentName, type Chunk } from './commit-log';
-import { encodeRecord, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
+import { encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 
 const SEGMENT_BYTES = 4096;
 
@@ -21,7 +21,7 @@ async function appendSizes(log: CommitLog, sizes: number[], firstQueueOffset = 0
   const logOffsets: number[] = [];
   sizes.forEach((sizeBytes, i) => {
     const { logOffset, blank } = log.reserve(sizeBytes);
-    if (blank) chunks.push(blank);
+    if (blank) chunks.push({ logOffset: blank.logOffset, bytes: encodeBlank(blank.sizeBytes) });
     chunks.push({ logOffset, bytes: encodeRecord(inputOfSize(sizeBytes), { logOffset, queueOffset: firstQueueOffset + i, storeTimestampMs: 2 }) });
     logOffsets.push(logOffset);
   });

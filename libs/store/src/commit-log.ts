@@ -1,11 +1,11 @@
 // The commit log: one append-only byte sequence shared by every topic and queue, cut into
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
-import { constants } from 'node:fs';
+import { constants, writevSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
-import { BLANK_RECORD_BYTES_MIN, encodeBlank, type StoredRecord } from './record';
+import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 
 const SEGMENT_NAME = /^\d{20}$/;
@@ -104,14 +104,14 @@ export class CommitLog {
    * Reserves room for a record of `sizeBytes`. When it does not fit in the current segment, a
    * blank chunk fills the segment's tail first and the record starts the next segment.
    */
-  reserve(sizeBytes: number): { logOffset: number; blank?: Chunk } {
+  reserve(sizeBytes: number): { logOffset: number; blank?: { logOffset: number; sizeBytes: number } } {
     assert(sizeBytes + BLANK_RECORD_BYTES_MIN <= this.segmentSizeBytes, 'record larger than a segment', { sizeBytes, segmentSizeBytes: this.segmentSizeBytes });
     const used = this.reservedEnd % this.segmentSizeBytes;
     const free = this.segmentSizeBytes - used;
-    let blank: Chunk | undefined;
+    let blank: { logOffset: number; sizeBytes: number } | undefined;
     const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
     if (!fits) {
-      blank = { logOffset: this.reservedEnd, bytes: encodeBlank(free) };
+      blank = { logOffset: this.reservedEnd, sizeBytes: free };
       this.reservedEnd += free;
     }
     const logOffset = this.reservedEnd;
@@ -119,7 +119,11 @@ export class CommitLog {
     return { logOffset, blank };
   }
 
-  /** Writes contiguous chunks (in log order) with one write per segment touched. */
+  /**
+   * Writes contiguous chunks (in log order) with one pwritev per segment touched. The write is
+   * synchronous: it only reaches the page cache, and a batch of tens of KiB takes less time than
+   * the thread-pool round trip of an asynchronous write. fdatasync (milliseconds) stays async.
+   */
   async write(chunks: Chunk[]): Promise<number[]> {
     const touched: number[] = [];
     let i = 0;
@@ -127,12 +131,15 @@ export class CommitLog {
       const segmentStart = chunks[i].logOffset - (chunks[i].logOffset % this.segmentSizeBytes);
       let j = i + 1;
       while (j < chunks.length && chunks[j].logOffset - (chunks[j].logOffset % this.segmentSizeBytes) === segmentStart) j++;
-      const bytes = j - i === 1 ? chunks[i].bytes : Buffer.concat(chunks.slice(i, j).map((chunk) => chunk.bytes));
       const file = await this.segment(segmentStart);
-      let written = 0;
-      while (written < bytes.length) {
-        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, chunks[i].logOffset - segmentStart + written);
-        written += bytesWritten;
+      let buffers = chunks.slice(i, j).map((chunk) => chunk.bytes);
+      let position = chunks[i].logOffset - segmentStart;
+      for (;;) {
+        let written = writevSync(file.fd, buffers, position);
+        position += written;
+        while (buffers.length > 0 && written >= buffers[0].length) written -= buffers.shift()!.length;
+        if (buffers.length === 0) break;
+        buffers = [buffers[0].subarray(written), ...buffers.slice(1)]; // a short write: go on from there
       }
       touched.push(segmentStart);
       i = j;

@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { assert } from '@rmq/base';
+import { readU64, writeU64 } from './record';
 
 export const CONSUME_QUEUE_ENTRY_BYTES = 20;
 
@@ -54,7 +55,7 @@ export class ConsumeQueue {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     let count = Math.floor(bytes.length / CONSUME_QUEUE_ENTRY_BYTES);
-    while (count > 0 && Number(bytes.readBigUInt64BE((count - 1) * CONSUME_QUEUE_ENTRY_BYTES)) >= logEndOffset) count--;
+    while (count > 0 && readU64(bytes, (count - 1) * CONSUME_QUEUE_ENTRY_BYTES) >= logEndOffset) count--;
     const queue = new ConsumeQueue(topic, queueId, path, bytes.subarray(0, count * CONSUME_QUEUE_ENTRY_BYTES));
     return queue;
   }
@@ -80,10 +81,10 @@ export class ConsumeQueue {
       this.entries = grown;
     }
     if (this.countValue > this.baseQueueOffset) {
-      const last = Number(this.entries.readBigUInt64BE(at - CONSUME_QUEUE_ENTRY_BYTES));
+      const last = readU64(this.entries, at - CONSUME_QUEUE_ENTRY_BYTES);
       assert(entry.logOffset > last, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last, next: entry.logOffset });
     }
-    this.entries.writeBigUInt64BE(BigInt(entry.logOffset), at);
+    writeU64(this.entries, at, entry.logOffset);
     this.entries.writeUInt32BE(entry.sizeBytes, at + 8);
     this.entries.writeUInt32BE(entry.tagHash >>> 0, at + 12);
     this.entries.writeUInt32BE(0, at + 16);
@@ -94,7 +95,7 @@ export class ConsumeQueue {
     if (queueOffset < this.minQueueOffsetValue || queueOffset >= this.countValue) return undefined;
     const at = (queueOffset - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
     return {
-      logOffset: Number(this.entries.readBigUInt64BE(at)),
+      logOffset: readU64(this.entries, at),
       sizeBytes: this.entries.readUInt32BE(at + 8),
       tagHash: this.entries.readUInt32BE(at + 12),
     };
@@ -134,7 +135,7 @@ export class ConsumeQueue {
   }
 
   private logOffsetAt(queueOffset: number): number {
-    return Number(this.entries.readBigUInt64BE((queueOffset - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES));
+    return readU64(this.entries, (queueOffset - this.baseQueueOffset) * CONSUME_QUEUE_ENTRY_BYTES);
   }
 
   /** Writes entries not yet in the file, then fsyncs it. */

@@ -6,6 +6,8 @@ export const STORE_LIMITS = {
   flushIntervalMsDefault: 500,
   /** How far queue files may lag the log; recovery replays at most this much. */
   checkpointIntervalMsDefault: 1000,
+  /** Appends are encoded into slabs of this size; a batch is written as a few such buffers. */
+  appendSlabBytes: 4 * 1024 * 1024,
   /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */

@@ -11,9 +11,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, isRmqError, RmqError, systemClock, type Clock } from '@rmq/base';
-import { CommitLog, type Chunk, type RecoveryReport } from './commit-log';
+import { CommitLog, type RecoveryReport } from './commit-log';
 import { ConsumeQueue } from './consume-queue';
-import { decodeRecord, encodeRecord, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
+import { BLANK_RECORD_BYTES_MIN, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
+import { AppendBuffer } from './append-buffer';
 import { readJson, writeJsonAtomic } from './state-file';
 import { STORE_LIMITS } from './limits';
 import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
@@ -108,7 +109,6 @@ export interface StoreStats {
 }
 
 interface PendingAppend {
-  chunks: Chunk[];
   placements: {
     queue: ConsumeQueue; logOffset: number; sizeBytes: number; tagHash: number; queueOffset: number;
     storeTimestampMs: number; indexKeys: IndexKeys | undefined; // index: added at confirm
@@ -128,6 +128,7 @@ export class MessageStore {
   private readonly nextQueueOffsets = new Map<string, number>();
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
   private pending: PendingAppend[] = [];
+  private readonly appendBuffer = new AppendBuffer();
   private writing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
   private confirmedLogOffsetValue: number;
@@ -238,15 +239,19 @@ export class MessageStore {
     if (this.failure) return Promise.reject(this.failure);
     if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal); // retention: disk past the hard limit
     const storeTimestampMs = this.options.clock.nowMs();
-    const entry: PendingAppend = { chunks: [], placements: [], results: [], resolve: () => {}, reject: () => {} };
+    const entry: PendingAppend = { placements: [], results: [], resolve: () => {}, reject: () => {} };
     for (const input of inputs) {
       const sizeBytes = encodedSizeBytes(input);
       const { logOffset, blank } = this.log.reserve(sizeBytes);
-      if (blank) entry.chunks.push(blank);
+      if (blank) {
+        const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+        encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+      }
       const key = queueKey(input.topic, input.queueId);
       const queueOffset = this.nextQueueOffsets.get(key) ?? 0;
       this.nextQueueOffsets.set(key, queueOffset + 1);
-      entry.chunks.push({ logOffset, bytes: encodeRecord(input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes) });
+      const room = this.appendBuffer.claim(logOffset, sizeBytes);
+      encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
       const queue = queueIn(this.queues, this.options.dataDir, input.topic, input.queueId);
       const indexKeys = this.options.indexedProperties && indexKeysOf(input.properties, this.options.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
@@ -347,12 +352,13 @@ export class MessageStore {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        const chunks = this.appendBuffer.take();
         if (this.failure) {
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
         try {
-          const touched = await this.log.write(batch.flatMap((entry) => entry.chunks));
+          const touched = await this.log.write(chunks);
           if (this.options.flushMode === 'sync') await this.log.datasync(touched);
           else for (const start of touched) this.dirtySegments.add(start);
         } catch (error) {

@@ -49,19 +49,29 @@ export function encodedSizeBytes(input: RecordInput): number {
   return size;
 }
 
-export function encodeRecord(
-  input: RecordInput,
-  placement: { logOffset: number; queueOffset: number; storeTimestampMs: number },
-  sizeBytes = encodedSizeBytes(input),
-): Buffer {
+export interface RecordPlacement {
+  logOffset: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+}
+
+export function encodeRecord(input: RecordInput, placement: RecordPlacement, sizeBytes = encodedSizeBytes(input)): Buffer {
   const buf = Buffer.allocUnsafe(sizeBytes);
+  encodeRecordInto(buf, 0, input, placement, sizeBytes);
+  return buf;
+}
+
+/** Encodes a record into `target` at `start` (the write path encodes a batch into one buffer). */
+export function encodeRecordInto(target: Buffer, start: number, input: RecordInput, placement: RecordPlacement, sizeBytes: number): void {
+  const buf = target.subarray(start, start + sizeBytes);
+  assert(buf.length === sizeBytes, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
   buf.writeUInt32BE(sizeBytes, 0);
   buf.writeUInt32BE(RECORD_MAGIC, 4);
   buf.writeUInt32BE(input.flags >>> 0, 12);
-  buf.writeBigUInt64BE(BigInt(placement.logOffset), 16);
-  buf.writeBigUInt64BE(BigInt(placement.queueOffset), 24);
-  buf.writeBigUInt64BE(BigInt(input.bornTimestampMs), 32);
-  buf.writeBigUInt64BE(BigInt(placement.storeTimestampMs), 40);
+  writeU64(buf, 16, placement.logOffset);
+  writeU64(buf, 24, placement.queueOffset);
+  writeU64(buf, 32, input.bornTimestampMs);
+  writeU64(buf, 40, placement.storeTimestampMs);
   buf.writeUInt32BE(input.queueId, 48);
   buf.writeUInt32BE(input.tagHash >>> 0, 52);
   let at = RECORD_HEADER_BYTES;
@@ -80,15 +90,31 @@ export function encodeRecord(
   at += input.body.byteLength;
   assert(at === sizeBytes, 'record encoding size mismatch', { at, sizeBytes });
   buf.writeUInt32BE(crc32c(buf.subarray(12)), 8);
-  return buf;
+}
+
+/** Offsets and timestamps are u64 on disk; as JS numbers they stay below 2^53 (asserted). */
+export function writeU64(buf: Buffer, at: number, value: number): void {
+  assert(Number.isSafeInteger(value) && value >= 0, 'u64 field out of range', { value });
+  buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
+  buf.writeUInt32BE(value >>> 0, at + 4);
+}
+
+/** Exact below 2^53; a larger (damaged) value comes back rounded and fails the caller's checks. */
+export function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 
 export function encodeBlank(sizeBytes: number): Buffer {
-  assert(sizeBytes >= BLANK_RECORD_BYTES_MIN, 'blank record too small', { sizeBytes });
   const buf = Buffer.alloc(BLANK_RECORD_BYTES_MIN);
-  buf.writeUInt32BE(sizeBytes, 0);
-  buf.writeUInt32BE(BLANK_MAGIC, 4);
+  encodeBlankInto(buf, 0, sizeBytes);
   return buf;
+}
+
+/** Writes the BLANK_RECORD_BYTES_MIN bytes of a blank covering `sizeBytes` of log at `target[at]`. */
+export function encodeBlankInto(target: Buffer, at: number, sizeBytes: number): void {
+  assert(sizeBytes >= BLANK_RECORD_BYTES_MIN, 'blank record too small', { sizeBytes });
+  target.writeUInt32BE(sizeBytes, at);
+  target.writeUInt32BE(BLANK_MAGIC, at + 4);
 }
 
 export type RecordCheck =
@@ -112,7 +138,7 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number):
   if (buf.length - at < sizeBytes) return { kind: 'end' };
   const crc = buf.readUInt32BE(at + 8);
   if (crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
-  const logOffset = Number(buf.readBigUInt64BE(at + 16));
+  const logOffset = readU64(buf, at + 16);
   if (logOffset !== expectedLogOffset) return { kind: 'invalid', reason: `record says log offset ${logOffset}, found at ${expectedLogOffset}` };
   return { kind: 'record', sizeBytes };
 }
@@ -122,7 +148,7 @@ export function decodeRecord(buf: Buffer): StoredRecord {
   const sizeBytes = buf.readUInt32BE(0);
   assert(buf.readUInt32BE(4) === RECORD_MAGIC, 'not a record', { magic: buf.readUInt32BE(4) });
   assert(crc32c(buf.subarray(12, sizeBytes)) === buf.readUInt32BE(8), 'record CRC mismatch on read', {
-    logOffset: Number(buf.readBigUInt64BE(16)),
+    logOffset: readU64(buf, 16),
   });
   let at = RECORD_HEADER_BYTES;
   const topicLength = buf.readUInt16BE(at);
@@ -144,10 +170,10 @@ export function decodeRecord(buf: Buffer): StoredRecord {
   return {
     sizeBytes,
     flags: buf.readUInt32BE(12),
-    logOffset: Number(buf.readBigUInt64BE(16)),
-    queueOffset: Number(buf.readBigUInt64BE(24)),
-    bornTimestampMs: Number(buf.readBigUInt64BE(32)),
-    storeTimestampMs: Number(buf.readBigUInt64BE(40)),
+    logOffset: readU64(buf, 16),
+    queueOffset: readU64(buf, 24),
+    bornTimestampMs: readU64(buf, 32),
+    storeTimestampMs: readU64(buf, 40),
     queueId: buf.readUInt32BE(48),
     tagHash: buf.readUInt32BE(52),
     topic,

@@ -1,0 +1,46 @@
+// The bytes of appends not yet written to the log. Records are encoded where they will sit, into
+// large slabs, so a batch reaches the log as a few big buffers (one pwritev per segment) rather
+// than one allocation and one copy per record. A slab region once handed out is never reused.
+import { assert } from '@rmq/base';
+import type { Chunk } from './commit-log';
+import { STORE_LIMITS } from './limits';
+
+export class AppendBuffer {
+  private chunks: Chunk[] = [];
+  private slab = Buffer.alloc(0);
+  private slabUsed = 0;
+  /** The chunk being filled: its first log offset and where it starts in the slab. */
+  private open: { logOffset: number; slabStart: number } | undefined;
+  private nextLogOffset = -1;
+
+  /** Room for `sizeBytes` at `logOffset`, which must not go back; write them at `buffer[at]`. */
+  claim(logOffset: number, sizeBytes: number): { buffer: Buffer; at: number } {
+    assert(logOffset >= this.nextLogOffset, 'append buffer claims must follow log order', { logOffset, nextLogOffset: this.nextLogOffset });
+    if (!this.open || logOffset !== this.nextLogOffset || this.slabUsed + sizeBytes > this.slab.length) {
+      this.closeChunk();
+      if (this.slabUsed + sizeBytes > this.slab.length) {
+        this.slab = Buffer.allocUnsafe(Math.max(STORE_LIMITS.appendSlabBytes, sizeBytes));
+        this.slabUsed = 0;
+      }
+      this.open = { logOffset, slabStart: this.slabUsed };
+    }
+    const at = this.slabUsed;
+    this.slabUsed += sizeBytes;
+    this.nextLogOffset = logOffset + sizeBytes;
+    return { buffer: this.slab, at };
+  }
+
+  /** Everything claimed since the last take, in log order. */
+  take(): Chunk[] {
+    this.closeChunk();
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+
+  private closeChunk(): void {
+    if (!this.open) return;
+    this.chunks.push({ logOffset: this.open.logOffset, bytes: this.slab.subarray(this.open.slabStart, this.slabUsed) });
+    this.open = undefined;
+  }
+}

@@ -13,10 +13,14 @@ export class AppendBuffer {
   private open: { logOffset: number; slabStart: number } | undefined;
   private nextLogOffset = -1;
 
+  /** A chunk never crosses a segment boundary: each chunk is written into one segment file. */
+  constructor(private readonly segmentSizeBytes: number) {}
+
   /** Room for `sizeBytes` at `logOffset`, which must not go back; write them at `buffer[at]`. */
   claim(logOffset: number, sizeBytes: number): { buffer: Buffer; at: number } {
     assert(logOffset >= this.nextLogOffset, 'append buffer claims must follow log order', { logOffset, nextLogOffset: this.nextLogOffset });
-    if (!this.open || logOffset !== this.nextLogOffset || this.slabUsed + sizeBytes > this.slab.length) {
+    const startsSegment = logOffset % this.segmentSizeBytes === 0;
+    if (!this.open || logOffset !== this.nextLogOffset || startsSegment || this.slabUsed + sizeBytes > this.slab.length) {
       this.closeChunk();
       if (this.slabUsed + sizeBytes > this.slab.length) {
         this.slab = Buffer.allocUnsafe(Math.max(STORE_LIMITS.appendSlabBytes, sizeBytes));

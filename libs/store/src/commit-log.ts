@@ -134,6 +134,8 @@ export class CommitLog {
       const file = await this.segment(segmentStart);
       let buffers = chunks.slice(i, j).map((chunk) => chunk.bytes);
       let position = chunks[i].logOffset - segmentStart;
+      const last = chunks[j - 1];
+      assert(last.logOffset + last.bytes.length <= segmentStart + this.segmentSizeBytes, 'a write runs past the end of its segment', { segmentStart, logOffset: last.logOffset, sizeBytes: last.bytes.length });
       for (;;) {
         let written = writevSync(file.fd, buffers, position);
         position += written;

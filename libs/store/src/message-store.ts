@@ -128,7 +128,7 @@ export class MessageStore {
   private readonly nextQueueOffsets = new Map<string, number>();
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
   private pending: PendingAppend[] = [];
-  private readonly appendBuffer = new AppendBuffer();
+  private readonly appendBuffer: AppendBuffer;
   private writing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
   private confirmedLogOffsetValue: number;
@@ -150,6 +150,7 @@ export class MessageStore {
   ) {
     this.confirmedLogOffsetValue = log.endOffset;
     this.flushedLogOffsetValue = log.endOffset;
+    this.appendBuffer = new AppendBuffer(log.segmentSizeBytes);
     this.checkpointedLogOffset = 0;
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
     this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;

@@ -60,8 +60,26 @@ export class ConsumeQueue {
     return queue;
   }
 
-  static empty(topic: string, queueId: number, path: string): ConsumeQueue {
-    return new ConsumeQueue(topic, queueId, path, Buffer.alloc(0));
+  /**
+   * A queue with no entries yet. `firstQueueOffset` > 0 when it is rebuilt from a log whose
+   * start retention deleted: its file then has a hole (zeros) below that entry.
+   */
+  static empty(topic: string, queueId: number, path: string, firstQueueOffset = 0): ConsumeQueue {
+    const queue = new ConsumeQueue(topic, queueId, path, Buffer.alloc(0));
+    queue.countValue = queue.persistedCount = queue.minQueueOffsetValue = queue.baseQueueOffset = firstQueueOffset;
+    return queue;
+  }
+
+  /** Entries whose record starts below `logOffset` (entries are in log order). */
+  countBelowLogOffset(logOffset: number): number {
+    let low = this.baseQueueOffset;
+    let high = this.countValue;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.logOffsetAt(middle) < logOffset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   get count(): number {

@@ -1,7 +1,7 @@
 // Recovery of the whole store from damaged or interrupted states that a crash or a bad disk can
 // leave: a corrupted record in the middle of the log, a segment filled exactly, queue files and a
 // checkpoint written while appends were running. The SIGKILL crash test is test/crash.chaos.test.ts.
-import { closeSync, existsSync, openSync, readdirSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
 import { segmentName } from './commit-log';
@@ -171,6 +171,50 @@ describe('MessageStore recovery from damage', () => {
       const [next] = await reopened.append([message(0, 'next')]);
       expect(next).toMatchObject({ queueOffset: 5, logOffset: results[5].logOffset });
       expect(await readAll(reopened, 0)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'next']);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it.each([
+    { damage: 'deleted', harm: (path: string) => rmSync(path) },
+    { damage: 'cut short', harm: (path: string) => truncateSync(path, 20 * 3 + 7) },
+  ])('rebuilds a queue file that was $damage from the log, even after a clean stop', async ({ harm }) => {
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES });
+    for (let i = 0; i < 30; i++) await store.append([message(i % 2, `m${i}`)]);
+    await store.close();
+    harm(join(temp.path, 'consumequeue', 'T', '1'));
+    const events: StoreEvent[] = [];
+    const reopened = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, onEvent: (event) => events.push(event) });
+    try {
+      expect(events.find((event) => event.kind === 'queuesRebuilding')).toEqual({ kind: 'queuesRebuilding', queues: ['T/1'] });
+      for (const queueId of [0, 1]) {
+        const expected = Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 2 === queueId).map((i) => `m${i}`);
+        expect(await readAll(reopened, queueId)).toEqual(expected);
+      }
+      const [next] = await reopened.append([message(1, 'after')]);
+      expect(next.queueOffset).toBe(15);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('rebuilds a deleted queue file when retention already deleted the start of the log', async () => {
+    const aged = { nowMs: () => Date.now() + 100 * 60 * 60 * 1000 }; // past the 72 h retention
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES });
+    for (let i = 0; i < 40; i++) await store.append([message(0, `m${i}-${'x'.repeat(300)}`)]);
+    await store.close();
+    const trimmed = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, clock: aged });
+    const { minQueueOffset } = trimmed.queueRange('T', 0);
+    expect(minQueueOffset).toBeGreaterThan(0);
+    await trimmed.close();
+    rmSync(join(temp.path, 'consumequeue', 'T', '0'));
+    const reopened = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, clock: aged });
+    try {
+      expect(reopened.queueRange('T', 0)).toEqual({ minQueueOffset, maxQueueOffset: 40 });
+      const { records } = await reopened.read('T', 0, 0, { countMax: 100 });
+      expect(records.map((record) => record.queueOffset)).toEqual(Array.from({ length: 40 - minQueueOffset }, (_, i) => minQueueOffset + i));
+      expect((await reopened.append([message(0, 'after')]))[0].queueOffset).toBe(40);
     } finally {
       await reopened.close();
     }

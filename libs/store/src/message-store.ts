@@ -63,6 +63,8 @@ export type StoreEvent =
   /** One per fdatasync of a commit log segment (group commit or periodic flush): fsync latency. */
   | { kind: 'fsync'; segmentStartLogOffset: number; durationMs: number }
   | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
+  /** Queue files ("topic/queueId") were missing or short: recovery re-reads the whole log. */
+  | { kind: 'queuesRebuilding'; queues: string[] }
   | RetentionEvent;
 
 export type AppendInput = RecordInput;
@@ -121,6 +123,11 @@ interface PendingAppend {
 interface Checkpoint {
   /** Every queue file holds all entries of records below this log offset. */
   dispatchedLogOffset: number;
+  /**
+   * Per queue ("topic/queueId"), how many entries lie below dispatchedLogOffset: a queue file
+   * found with fewer (deleted, cut short) is rebuilt from the log. Absent in older checkpoints.
+   */
+  queueCounts?: Record<string, number>;
 }
 
 export class MessageStore {
@@ -189,15 +196,22 @@ export class MessageStore {
     const queues = await loadQueues(join(settings.dataDir, 'consumequeue'), checkpoint.dispatchedLogOffset);
     // After an unclean stop, the segment holding the checkpoint is re-read from its start: the
     // data below the checkpoint may be gone (async mode and a machine crash), and only a scan
-    // finds the real end. Records the queue files already hold are checked, not added twice.
+    // finds the real end. A queue file behind the checkpoint makes the scan start at the
+    // beginning of the log. Records the queue files already hold are checked, not added twice.
     const dispatched = checkpoint.dispatchedLogOffset;
-    const replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
+    const queuesBehind = queuesBehindCheckpoint(queues, checkpoint);
+    let replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
+    if (queuesBehind.length > 0) {
+      replayFromLogOffset = 0;
+      settings.onEvent?.({ kind: 'queuesRebuilding', queues: queuesBehind });
+    }
     const { log, report } = await CommitLog.open(
       join(settings.dataDir, 'commitlog'),
       settings.segmentSizeBytes,
       replayFromLogOffset,
       (record) => {
-        const queue = queueIn(queues, settings.dataDir, record.topic, record.queueId);
+        // A queue rebuilt after retention starts at its first surviving record.
+        const queue = queueIn(queues, settings.dataDir, record.topic, record.queueId, record.queueOffset);
         if (record.queueOffset < queue.count) {
           const entry = queue.entry(record.queueOffset);
           assert(entry === undefined || entry.logOffset === record.logOffset, 'replayed record disagrees with its queue entry', {
@@ -417,8 +431,10 @@ export class MessageStore {
     // The checkpoint never covers log bytes that are not on disk yet (async mode: the flushed
     // offset), so a machine crash cannot leave queue entries below it pointing at lost data.
     const dispatchedLogOffset = Math.min(this.confirmedLogOffsetValue, this.flushedLogOffsetValue);
+    const queueCounts: Record<string, number> = {};
+    for (const queue of this.queues.values()) queueCounts[`${queue.topic}/${queue.queueId}`] = queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of this.queues.values()) await queue.persist();
-    await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset } satisfies Checkpoint);
+    await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
   }
 
@@ -496,14 +512,25 @@ function queueKey(topic: string, queueId: number): string {
   return `${topic}\u0000${queueId}`;
 }
 
-function queueIn(queues: Map<string, ConsumeQueue>, dataDir: string, topic: string, queueId: number): ConsumeQueue {
+function queueIn(queues: Map<string, ConsumeQueue>, dataDir: string, topic: string, queueId: number, firstQueueOffset = 0): ConsumeQueue {
   const key = queueKey(topic, queueId);
   let queue = queues.get(key);
   if (!queue) {
-    queue = ConsumeQueue.empty(topic, queueId, join(dataDir, 'consumequeue', topic, String(queueId)));
+    queue = ConsumeQueue.empty(topic, queueId, join(dataDir, 'consumequeue', topic, String(queueId)), firstQueueOffset);
     queues.set(key, queue);
   }
   return queue;
+}
+
+/** Queues ("topic/queueId") whose file holds fewer entries than the checkpoint says it must. */
+function queuesBehindCheckpoint(queues: Map<string, ConsumeQueue>, checkpoint: Checkpoint): string[] {
+  const behind: string[] = [];
+  for (const [name, count] of Object.entries(checkpoint.queueCounts ?? {})) {
+    const slash = name.lastIndexOf('/');
+    const queue = queues.get(queueKey(name.slice(0, slash), Number(name.slice(slash + 1))));
+    if ((queue?.count ?? 0) < count) behind.push(name);
+  }
+  return behind;
 }
 
 async function loadQueues(dir: string, logEndOffset: number): Promise<Map<string, ConsumeQueue>> {

@@ -31,34 +31,6 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
     },
   });
   new Gauge({
-    name: 'rmq_store_log_end_offset_bytes',
-    help: 'end of the commit log (bytes written since the first message)',
-    registers: [registry],
-    collect() {
-      this.set(sources.store.stats().logEndOffset);
-    },
-  });
-  new Gauge({
-    name: 'rocketmq_storage_flush_behind_bytes',
-    help: 'bytes written but not yet fdatasynced',
-    registers: [registry],
-    collect() {
-      const stats = sources.store.stats();
-      this.set(stats.confirmedLogOffset - stats.flushedLogOffset);
-    },
-  });
-  new Gauge({
-    name: 'rmq_store_flush_mode',
-    help: 'the durability mode: 1 on the active mode',
-    labelNames: ['mode'],
-    registers: [registry],
-    collect() {
-      const mode = sources.store.stats().flushMode;
-      this.set({ mode: 'sync' }, mode === 'sync' ? 1 : 0);
-      this.set({ mode: 'async' }, mode === 'async' ? 1 : 0);
-    },
-  });
-  new Gauge({
     name: 'rocketmq_consumer_lag_messages',
     help: 'messages not yet acknowledged by a consumer group (max offset - committed offset)',
     labelNames: ['topic', 'consumer_group'],

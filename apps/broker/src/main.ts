@@ -12,6 +12,8 @@ import { MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
+import { logStoreEvent } from './store-events';
+import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { loadReceiptSecret } from './receipt-secret';
@@ -28,19 +30,30 @@ async function main(): Promise<void> {
   const nameServers = config.nameServers;
   await mkdir(join(config.dataDir, 'config'), { recursive: true });
 
+  if (config.diskHardLimitPercent <= config.diskHighWaterPercent) {
+    process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
+    process.exit(2);
+  }
+  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const storeMetrics = createStoreMetrics(metricsRegistry);
+
   // Storage and domain.
   const store = await MessageStore.open({
     dataDir: join(config.dataDir, 'store'),
     flushMode: config.flushMode as 'sync' | 'async',
+    flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    retentionMs: config.retentionHours * 60 * 60 * 1000,
+    diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
+    diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
     clock,
     onEvent: (event) => {
-      if (event.kind === 'recovered') log.info('store recovered', { ...event.report, durationMs: event.durationMs, cleanShutdown: event.cleanShutdown });
-      if (event.kind === 'recovered' && event.report.truncated) log.warn('commit log cut during recovery', event.report.truncated);
-      if (event.kind === 'writeFailed') log.error('store write failed; writes are refused from now on', { error: event.error });
+      storeMetrics.onStoreEvent(event);
+      logStoreEvent(log, event);
     },
   });
-  log.info('store open', { flushMode: config.flushMode, logEndOffset: store.stats().logEndOffset });
+  storeMetrics.watch(store);
+  log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   const topics = await TopicRegistry.open(config.dataDir);
   const consumption = await ConsumptionStore.open(config.dataDir);
   const producer = new ProducerService(store, topics);
@@ -68,7 +81,6 @@ async function main(): Promise<void> {
     }),
   });
   const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint }, log);
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {

@@ -1,4 +1,6 @@
 // The broker as a process: health, metrics, auto-create, clean shutdown.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient, v2 } from '@rmq/contracts';
 import { killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
@@ -37,6 +39,11 @@ describe('broker process', () => {
     expect(metrics).toMatch(/rocketmq_messages_in_total\{topic="AutoTopic",message_type="normal".*\} 1/);
     expect(metrics).toContain('rocketmq_rpc_latency_bucket');
     expect(metrics).toMatch(/rmq_store_flush_mode\{mode="sync".*\} 1/);
+    // The send above was fdatasynced (sync mode): the fsync histogram has counted it.
+    expect(Number(/rmq_store_fsync_latency_ms_count\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/rocketmq_storage_size\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/rocketmq_storage_dispatch_behind_bytes\{[^}]*\} 0/);
+    expect(metrics).toMatch(/rmq_store_writes_refused\{[^}]*\} 0/);
   });
 
   it('stops cleanly on SIGTERM and starts again from a clean shutdown', async () => {
@@ -47,11 +54,33 @@ describe('broker process', () => {
     expect(recovered).toMatchObject({ cleanShutdown: true, recordsReplayed: 0 });
   });
 
+  it('after a SIGKILL, cuts the log at a corrupted record, says where and why, and keeps serving', async () => {
+    const client = createClient(v2.MessagingService, cluster.endpoint);
+    const send = (id: string) => client.sendMessage({ messages: [{ topic: { name: 'AutoTopic' }, body: Buffer.from(`body of ${id}`), systemProperties: { messageId: id, messageType: v2.MessageType.NORMAL } }] });
+    try {
+      for (const id of ['kept-1', 'kept-2', 'damaged']) expect((await send(id)).status?.code).toBe(v2.Code.OK);
+      const segment = join(cluster.dataDir, 'store', 'commitlog', '0'.repeat(20));
+      await cluster.restartBroker('SIGKILL', () => {
+        const bytes = readFileSync(segment);
+        bytes[bytes.length - 3] ^= 0xff; // inside the body of the last record
+        writeFileSync(segment, bytes);
+      });
+      const cut = cluster.broker.logs.find((line) => line.msg?.toString().startsWith('commit log cut during recovery'));
+      expect(cut).toMatchObject({ level: 'warn', reason: 'CRC mismatch' });
+      expect((await send('after-restart')).status?.code).toBe(v2.Code.OK);
+    } finally {
+      client.close();
+    }
+  });
+
   it('exits with code 2 and names the option when an option is bad', async () => {
     const { spawnSync } = await import('node:child_process');
     const { appMainPath } = await import('@rmq/testing');
     const run = spawnSync(process.execPath, [appMainPath('broker'), '--data-dir', cluster.dataDir, '--flush-mode', 'maybe'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--flush-mode must be one of sync, async, got "maybe"');
+    const limits = spawnSync(process.execPath, [appMainPath('broker'), '--data-dir', cluster.dataDir, '--disk-high-water-percent', '90', '--disk-hard-limit-percent', '80'], { encoding: 'utf8' });
+    expect(limits.status).toBe(2);
+    expect(limits.stderr).toContain('--disk-hard-limit-percent (80) must be above --disk-high-water-percent (90)');
   });
 });

@@ -10,7 +10,8 @@ export interface LocalCluster {
   endpoint: string;
   admin: ReturnType<typeof createClient<typeof admin.AdminService.method>>;
   createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
-  restartBroker(signal: NodeJS.Signals): Promise<void>;
+  /** Stops the broker with `signal`, runs `whileStopped` (e.g. to damage its files), starts it again. */
+  restartBroker(signal: NodeJS.Signals, whileStopped?: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,8 +35,9 @@ export async function startLocalCluster(brokerArgs: string[] = []): Promise<Loca
     async createTopic(name, options = {}) {
       await cluster.admin.createTopic({ name, queueCount: options.queueCount ?? 8, messageType: options.messageType ?? namesrv.TopicMessageType.NORMAL }, { deadlineMs: 5_000 });
     },
-    async restartBroker(signal) {
+    async restartBroker(signal, whileStopped) {
       await cluster.broker.kill(signal);
+      whileStopped?.();
       cluster.broker = await startApp('broker', args());
     },
     async stop() {

@@ -95,8 +95,8 @@ async function readStore(dataDir: string, from: Map<string, number>): Promise<Ve
 }
 
 describe.each<{ flushMode: FlushMode; rounds: number; seconds: number }>([
-  { flushMode: 'sync', rounds: LONG ? 2000 : 120, seconds: LONG ? 900 : 40 },
-  { flushMode: 'async', rounds: LONG ? 500 : 30, seconds: LONG ? 300 : 12 },
+  { flushMode: 'sync', rounds: LONG ? 2000 : 200, seconds: LONG ? 900 : 60 },
+  { flushMode: 'async', rounds: LONG ? 500 : 60, seconds: LONG ? 300 : 20 },
 ])('store under SIGKILL ($flushMode mode)', ({ flushMode, rounds, seconds }) => {
   it(`keeps every acknowledged record whole and once, over up to ${rounds} kills`, async () => {
     const temp = makeTempDir(`crash-${flushMode}`);

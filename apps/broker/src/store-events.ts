@@ -1,0 +1,36 @@
+// What the broker logs of the store's events: recovery, cuts, failures, retention.
+import type { Logger } from '@rmq/observability';
+import type { StoreEvent } from '@rmq/store';
+
+export function logStoreEvent(log: Logger, event: StoreEvent): void {
+  switch (event.kind) {
+    case 'recovered':
+      log.info('store recovered', { ...event.report, durationMs: event.durationMs, cleanShutdown: event.cleanShutdown });
+      if (event.report.truncated) log.warn('commit log cut during recovery: the bytes from here on were not a valid record', event.report.truncated);
+      break;
+    case 'queuesRebuilding':
+      log.warn('queue index files missing or short; rebuilding them from the whole commit log', { queues: event.queues });
+      break;
+    case 'writeFailed':
+      log.error('store write failed; writes are refused from now on', { error: event.error });
+      break;
+    case 'segmentDeleted':
+      log.info('commit log segment deleted by retention', { segmentStartLogOffset: event.segmentStartLogOffset, sizeBytes: event.sizeBytes, reason: event.reason });
+      break;
+    case 'writesRefused':
+      log.error('disk past its hard limit: sends are refused until space is freed', { usedRatio: event.usedRatio, hardLimitRatio: event.hardLimitRatio });
+      break;
+    case 'writesResumed':
+      log.warn('disk usage back below the hard limit: sends accepted again', { usedRatio: event.usedRatio });
+      break;
+    case 'retentionFailed':
+      log.error('retention pass failed; retrying on the next pass', { error: event.error });
+      break;
+    case 'indexRebuilt':
+      log.info('message index rebuilt', { ...event.report, durationMs: event.durationMs, entryCount: event.entryCount });
+      break;
+    case 'fsync':
+    case 'flushed':
+      break; // metrics only
+  }
+}

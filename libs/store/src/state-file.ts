@@ -1,10 +1,23 @@
 // Small JSON state files (topics, consumer offsets, checkpoints) written atomically: a temp file
 // is written and fsynced, then renamed over the old one, then the folder is fsynced. A crash
-// leaves either the old or the new file, never half of one.
+// leaves either the old or the new file, never half of one. Writes of one path are serialised.
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** Writes in flight per path: a second write of the same file waits for the first (one temp file each). */
+const writesInFlight = new Map<string, Promise<void>>();
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const previous = writesInFlight.get(path) ?? Promise.resolve();
+  const write = previous.catch(() => undefined).then(() => replaceFile(path, data));
+  writesInFlight.set(path, write);
+  void write.catch(() => undefined).finally(() => {
+    if (writesInFlight.get(path) === write) writesInFlight.delete(path);
+  });
+  return write;
+}
+
+async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
   const temp = `${path}.tmp`;
   const file = await open(temp, 'w');
   try {

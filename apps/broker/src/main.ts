@@ -8,6 +8,7 @@ import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
+import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
 import { brokerConfigSchema } from './broker-config';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,

@@ -3,7 +3,8 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError } from '@rmq/base';
+import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { assignQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
   fromStoredRecord,
@@ -16,7 +17,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { callContextOf, inBand } from './in-band';
+import { callContextOf, inBand, type CallContext } from './in-band';
 import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
@@ -37,6 +38,11 @@ export interface MessagingDeps {
   deliveryAttemptsMax: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
+  /** Consumer group members as this broker hears them (heartbeats, telemetry, terminations). */
+  membership: GroupMembership;
+  clock: Clock;
+  /** The long-polling time PushConsumers are told in their settings. */
+  pushLongPollingMs: number;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -64,7 +70,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { messageQueues: route.flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
     }, log, observe),
 
-    heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async () => ({}), log, observe),
+    heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
+      noteMember(deps, request.group?.name, context.clientId, request.clientType);
+      return {};
+    }, log, observe),
 
     sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
@@ -78,18 +87,23 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       };
     }, log, observe),
 
-    queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest) => {
-      requireGroup(request.group?.name);
+    queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
+      const group = requireGroup(request.group?.name);
       const name = request.topic?.name ?? '';
+      const namespace = request.topic?.resourceNamespace ?? '';
       const route = await deps.routes.resolve(name, deps.topics.get(name));
       if (route.length === 0) deps.topics.require(name);
-      // Any member may receive from any queue (server-side balancing), so each member is
-      // assigned every readable broker of the topic, as one queue.
-      return {
-        assignments: route
-          .filter((broker) => (broker.perm & PERM_READ) !== 0)
-          .map((broker) => ({ messageQueue: messageQueuesOf(name, { ...broker, queueCount: 1 }, request.topic?.resourceNamespace ?? '')[0] })),
-      };
+      const queues = route
+        .filter((broker) => (broker.perm & PERM_READ) !== 0)
+        .flatMap((broker) => Array.from({ length: broker.queueCount }, (_, queueId) => ({ brokerName: broker.brokerName, queueId, broker })));
+      // The group's push members share the queues; without a client id (not an official
+      // client) the caller gets every queue and the broker still hands each message out once.
+      let assigned = queues;
+      if (context.clientId) {
+        deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
+        assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
+      }
+      return { assignments: assigned.map((queue) => ({ messageQueue: messageQueueOf(name, queue.broker, queue.queueId, namespace) })) };
     }, log, observe),
 
     receiveMessage: receiveHandler(deps),
@@ -125,13 +139,20 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { receiptHandle };
     }, log, observe),
 
-    notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async () => ({}), log, observe),
+    notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async (_request: v2.NotifyClientTerminationRequest, context) => {
+      if (context.clientId) deps.membership.left(context.clientId);
+      return {};
+    }, log, observe),
 
     telemetry: telemetryHandler({
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
       deliveryAttemptsMax: deps.deliveryAttemptsMax,
-      longPollingMs: MESSAGING_LIMITS.longPollingMsDefault,
+      longPollingMs: deps.pushLongPollingMs,
+      onSettings: (clientId, settings) => {
+        if (settings.pubSub.case === 'subscription') noteMember(deps, settings.pubSub.value.group?.name, clientId, settings.clientType);
+      },
+      onClosed: (clientId) => deps.membership.left(clientId),
     }),
 
     endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
@@ -158,7 +179,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
       call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'status', value: status } }));
       call.end();
     };
-    receive(call.request, context.signal, deps).then(
+    receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
         for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
@@ -169,7 +190,8 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
   };
 }
 
-async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, deps: MessagingDeps): Promise<v2.Message[]> {
+async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+  const { signal } = context;
   const group = requireGroup(request.group?.name);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
@@ -193,6 +215,9 @@ async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, d
     invisibleMs,
     longPollingMs,
     signal,
+    // A PushConsumer reads the queue QueryAssignment gave it; a SimpleConsumer names queue 0
+    // of each broker but reads the whole broker (server-side balancing).
+    queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
   return deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
@@ -208,25 +233,45 @@ function requireGroup(name: string | undefined): string {
 }
 
 function messageQueuesOf(topic: string, broker: BrokerQueues, namespace: string): v2.MessageQueue[] {
+  return Array.from({ length: broker.queueCount }, (_, id) => messageQueueOf(topic, broker, id, namespace));
+}
+
+function messageQueueOf(topic: string, broker: BrokerQueues, id: number, namespace: string): v2.MessageQueue {
   const [host, port] = splitEndpoint(broker.endpoint);
   const permission =
     (broker.perm & PERM_READ) !== 0 && (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.READ_WRITE
     : (broker.perm & PERM_READ) !== 0 ? v2.Permission.READ
     : (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.WRITE
     : v2.Permission.NONE;
-  return Array.from({ length: broker.queueCount }, (_, id) =>
-    create(v2.MessageQueueSchema, {
-      topic: { name: topic, resourceNamespace: namespace },
-      id,
-      permission,
-      broker: {
-        name: broker.brokerName,
-        id: 0,
-        endpoints: { scheme: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? v2.AddressScheme.IPv4 : v2.AddressScheme.DOMAIN_NAME, addresses: [{ host, port }] },
-      },
-      acceptMessageTypes: [MESSAGE_TYPE_TO_WIRE[broker.messageType]],
-    }),
-  );
+  return create(v2.MessageQueueSchema, {
+    topic: { name: topic, resourceNamespace: namespace },
+    id,
+    permission,
+    broker: {
+      name: broker.brokerName,
+      id: 0,
+      endpoints: { scheme: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? v2.AddressScheme.IPv4 : v2.AddressScheme.DOMAIN_NAME, addresses: [{ host, port }] },
+    },
+    acceptMessageTypes: [MESSAGE_TYPE_TO_WIRE[broker.messageType]],
+  });
+}
+
+const MEMBER_KINDS: Partial<Record<v2.ClientType, MemberKind>> = {
+  [v2.ClientType.PUSH_CONSUMER]: 'push',
+  [v2.ClientType.SIMPLE_CONSUMER]: 'simple',
+};
+
+/** A consumer told us it is alive (heartbeat or telemetry settings). */
+function noteMember(deps: MessagingDeps, group: string | undefined, clientId: string, clientType: v2.ClientType | undefined): void {
+  const kind = MEMBER_KINDS[clientType ?? v2.ClientType.CLIENT_TYPE_UNSPECIFIED];
+  if (!kind || !clientId || !group || nameProblem(group, GROUP_NAME_LENGTH_MAX)) return;
+  deps.membership.seen(group, clientId, kind, deps.clock.nowMs());
+}
+
+/** PushConsumers ask for the queue they were assigned (and auto-renew; SimpleConsumers do not). */
+function isPushMember(deps: MessagingDeps, group: string, clientId: string, request: v2.ReceiveMessageRequest): boolean {
+  const kind = clientId ? deps.membership.kindOf(group, clientId) : undefined;
+  return kind ? kind === 'push' : request.autoRenew === true;
 }
 
 function splitEndpoint(endpoint: string): [string, number] {

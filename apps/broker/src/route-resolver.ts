@@ -32,7 +32,10 @@ export class RouteResolver {
     this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
   }
 
-  /** Brokers serving `topic`; this broker first when `localTopic` is given. */
+  /**
+   * Brokers serving `topic`, sorted by broker name: every broker answers the same order, so
+   * clients that take "the route's first broker" (PushConsumer's QueryAssignment) agree on it.
+   */
   async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
     const route: BrokerQueues[] = [];
     if (localTopic) {
@@ -41,7 +44,7 @@ export class RouteResolver {
     for (const entry of await this.askNameServers(topic)) {
       if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);
     }
-    return route;
+    return route.sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
   }
 
   close(): void {

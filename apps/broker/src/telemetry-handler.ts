@@ -12,6 +12,10 @@ const PUSH_RECEIVE_BATCH_SIZE = 32;
 
 export interface TelemetryOptions {
   log: Logger;
+  /** A client told us its settings (it is alive and, for consumers, in a group). */
+  onSettings?: (clientId: string, settings: v2.Settings) => void;
+  /** The client's stream to this broker closed (it shut down, or its connection broke). */
+  onClosed?: (clientId: string) => void;
   bodySizeBytesMax: number;
   deliveryAttemptsMax: number;
   longPollingMs: number;
@@ -32,6 +36,7 @@ export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStre
         return;
       }
       send(reply);
+      options.onSettings?.(clientId, command.command.value);
       const timer = setTimeout(() => {
         timers.delete(timer);
         send(reply);
@@ -39,9 +44,12 @@ export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStre
       timers.add(timer);
       options.log.debug('client settings', { clientId, clientType: v2.ClientType[command.command.value.clientType ?? 0] });
     });
+    let closed = false;
     const stop = () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      if (!closed) options.onClosed?.(clientId);
+      closed = true;
     };
     call.on('end', () => {
       stop();

@@ -21,6 +21,8 @@ export interface ReceiveRequest {
   invisibleMs: number;
   longPollingMs: number;
   signal?: AbortSignal;
+  /** Only this queue (a PushConsumer reads the queues assigned to it); every queue when absent. */
+  queueId?: number;
 }
 
 export interface Delivery {
@@ -71,12 +73,16 @@ export class ConsumerService {
   async receive(request: ReceiveRequest): Promise<Delivery[]> {
     const topic = this.options.topics.require(request.topic);
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
+    if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
+      throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
+    }
+    const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
-      const deliveries = await this.receiveNow(request, topic.queueCount);
+      const deliveries = await this.receiveNow(request, queueIds);
       const nowMs = this.options.clock.nowMs();
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
-      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, topic.queueCount) ?? deadlineMs);
+      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, queueIds) ?? deadlineMs);
       await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
   }
@@ -121,11 +127,11 @@ export class ConsumerService {
     for (const topicWaiters of this.waiters.values()) for (const wake of topicWaiters) wake();
   }
 
-  private async receiveNow(request: ReceiveRequest, queueCount: number): Promise<Delivery[]> {
+  private async receiveNow(request: ReceiveRequest, queueIds: readonly number[]): Promise<Delivery[]> {
     const deliveries: Delivery[] = [];
-    const first = this.rotation++ % queueCount;
-    for (let i = 0; i < queueCount && deliveries.length < request.countMax; i++) {
-      const queueId = (first + i) % queueCount;
+    const first = this.rotation++ % queueIds.length;
+    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax; i++) {
+      const queueId = queueIds[(first + i) % queueIds.length];
       const state = this.state(request.group, request.topic, queueId);
       const before = deliveries.length;
       const committedBefore = state.committedOffset;
@@ -254,9 +260,9 @@ export class ConsumerService {
     return state;
   }
 
-  private nextVisibleAtMs(group: string, topic: string, queueCount: number): number | undefined {
+  private nextVisibleAtMs(group: string, topic: string, queueIds: readonly number[]): number | undefined {
     let earliest: number | undefined;
-    for (let queueId = 0; queueId < queueCount; queueId++) {
+    for (const queueId of queueIds) {
       const at = this.states.get(`${group}\u0000${topic}\u0000${queueId}`)?.nextVisibleAtMs();
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }

@@ -3,3 +3,5 @@ export * from './topic-route';
 export * from './limits';
 export * from './registration-problem';
 export * from './route-registry';
+export * from './queue-assignment';
+export * from './group-membership';

@@ -18,6 +18,14 @@ export const NAME_LENGTH_MAX = 127;
 /** Every permission bit RocketMQ defines: PRIORITY 8, READ 4, WRITE 2, INHERIT 1. */
 export const PERM_BITS_MAX = 0b1111;
 
+/**
+ * A consumer group member not heard from for this long is gone: three of the official clients'
+ * 10 s heartbeats, so one lost heartbeat never moves queues.
+ */
+export const MEMBER_EXPIRY_MS = 30_000;
+/** Members one broker tracks per group; a bound on memory and on assignment time. */
+export const GROUP_MEMBER_COUNT_MAX = 10_000;
+
 /** The lease the registry grants for a requested one. */
 export function clampLeaseMs(requestedMs: number): number {
   if (!Number.isFinite(requestedMs) || requestedMs <= 0) return LEASE_MS_DEFAULT;

@@ -1,0 +1,62 @@
+// A name server and two broker groups (broker-a, broker-b) as real processes on loopback, for
+// tests of routing, load balancing and consumer assignment across brokers.
+import { admin, createClient, namesrv } from '@rmq/contracts';
+import { eventually, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+
+export type BrokerName = 'broker-a' | 'broker-b';
+
+export interface TwoBrokerCluster {
+  nameServer: AppProcess;
+  brokers: Record<BrokerName, AppProcess>;
+  /** Client endpoint (host:port) of each broker. */
+  endpoints: Record<BrokerName, string>;
+  /** Creates the topic on both brokers and waits until the name server routes it to both. */
+  createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const BROKERS: BrokerName[] = ['broker-a', 'broker-b'];
+
+export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<TwoBrokerCluster> {
+  const temp = makeTempDir('two-brokers');
+  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+  const brokers = {} as Record<BrokerName, AppProcess>;
+  for (const brokerName of BROKERS) {
+    brokers[brokerName] = await startApp('broker', [
+      '--listen', '127.0.0.1:0',
+      '--http-listen', '127.0.0.1:0',
+      '--data-dir', `${temp.path}/${brokerName}`,
+      '--name-servers', nameServer.endpoints.grpc,
+      '--broker-name', brokerName,
+      '--register-interval-ms', '500',
+      ...brokerArgs,
+    ], { label: brokerName });
+  }
+  const endpoints = Object.fromEntries(BROKERS.map((name) => [name, brokers[name].endpoints.grpc])) as Record<BrokerName, string>;
+  const nameServerClient = createClient(namesrv.NameServerService, nameServer.endpoints.grpc);
+  return {
+    nameServer,
+    brokers,
+    endpoints,
+    async createTopic(name, options = {}) {
+      for (const brokerName of BROKERS) {
+        const client = createClient(admin.AdminService, endpoints[brokerName]);
+        try {
+          await client.createTopic({ name, queueCount: options.queueCount ?? 4, messageType: options.messageType ?? namesrv.TopicMessageType.NORMAL }, { deadlineMs: 5_000 });
+        } finally {
+          client.close();
+        }
+      }
+      await eventually(async () => {
+        const route = await nameServerClient.getTopicRoute({ topic: name }, { deadlineMs: 2_000 });
+        expect(route.queues.map((queue) => queue.brokerName).sort()).toEqual(BROKERS);
+      }, { timeoutMs: 10_000 });
+    },
+    async stop() {
+      nameServerClient.close();
+      for (const brokerName of BROKERS) if (brokers[brokerName].child.exitCode === null && brokers[brokerName].child.signalCode === null) await brokers[brokerName].kill('SIGTERM');
+      await nameServer.kill('SIGTERM');
+      temp.remove();
+    },
+  };
+}

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ConsumeResult, Producer, PushConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient, v2 } from '@rmq/contracts';
 import { eventually, killAllApps } from '@rmq/testing';
-import { startTwoBrokerCluster, type TwoBrokerCluster } from './two-broker-cluster';
+import { startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 

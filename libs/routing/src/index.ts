@@ -5,3 +5,5 @@ export * from './registration-problem';
 export * from './route-registry';
 export * from './queue-assignment';
 export * from './group-membership';
+export * from './producer-selection';
+export * from './broker-health';

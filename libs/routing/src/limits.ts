@@ -26,6 +26,20 @@ export const MEMBER_EXPIRY_MS = 30_000;
 /** Members one broker tracks per group; a bound on memory and on assignment time. */
 export const GROUP_MEMBER_COUNT_MAX = 10_000;
 
+// Producer load balancing (broker-health.ts).
+/** A broker whose send failed is avoided this long, doubling per further failure... */
+export const AVOID_MS_INITIAL = 1_000;
+/** ...up to this: a broker back from a restart is tried again within half a minute. */
+export const AVOID_MS_MAX = 30_000;
+/** Weight of the newest sample in a broker's latency average. */
+export const LATENCY_EWMA_WEIGHT = 0.2;
+/** A broker is slow when its average latency is this many times the fastest broker's... */
+export const SLOW_FACTOR = 4;
+/** ...and above this: below it every broker is fast enough and balance matters more. */
+export const SLOW_LATENCY_MS_MIN = 50;
+/** A slow broker still gets one of this many selections, so its average can recover. */
+export const SLOW_PROBE_EVERY = 20;
+
 /** The lease the registry grants for a requested one. */
 export function clampLeaseMs(requestedMs: number): number {
   if (!Number.isFinite(requestedMs) || requestedMs <= 0) return LEASE_MS_DEFAULT;

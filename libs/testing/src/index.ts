@@ -3,3 +3,4 @@ export * from './temp-dir';
 export * from './app-process';
 export * from './name-server-fixtures';
 export * from './prometheus-text';
+export * from './two-broker-cluster';

@@ -1,7 +1,9 @@
 // A name server and two broker groups (broker-a, broker-b) as real processes on loopback, for
 // tests of routing, load balancing and consumer assignment across brokers.
 import { admin, createClient, namesrv } from '@rmq/contracts';
-import { eventually, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+import { eventually } from './eventually';
+import { makeTempDir } from './temp-dir';
+import { startApp, type AppProcess } from './app-process';
 
 export type BrokerName = 'broker-a' | 'broker-b';
 
@@ -12,6 +14,8 @@ export interface TwoBrokerCluster {
   endpoints: Record<BrokerName, string>;
   /** Creates the topic on both brokers and waits until the name server routes it to both. */
   createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
+  /** Starts a broker again (after a kill) on its old address and data. */
+  restart(brokerName: BrokerName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -21,9 +25,9 @@ export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<
   const temp = makeTempDir('two-brokers');
   const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
   const brokers = {} as Record<BrokerName, AppProcess>;
-  for (const brokerName of BROKERS) {
-    brokers[brokerName] = await startApp('broker', [
-      '--listen', '127.0.0.1:0',
+  const start = (brokerName: BrokerName, listen: string) =>
+    startApp('broker', [
+      '--listen', listen,
       '--http-listen', '127.0.0.1:0',
       '--data-dir', `${temp.path}/${brokerName}`,
       '--name-servers', nameServer.endpoints.grpc,
@@ -31,7 +35,7 @@ export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<
       '--register-interval-ms', '500',
       ...brokerArgs,
     ], { label: brokerName });
-  }
+  for (const brokerName of BROKERS) brokers[brokerName] = await start(brokerName, '127.0.0.1:0');
   const endpoints = Object.fromEntries(BROKERS.map((name) => [name, brokers[name].endpoints.grpc])) as Record<BrokerName, string>;
   const nameServerClient = createClient(namesrv.NameServerService, nameServer.endpoints.grpc);
   return {
@@ -49,8 +53,12 @@ export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<
       }
       await eventually(async () => {
         const route = await nameServerClient.getTopicRoute({ topic: name }, { deadlineMs: 2_000 });
-        expect(route.queues.map((queue) => queue.brokerName).sort()).toEqual(BROKERS);
+        const routed = route.queues.map((queue) => queue.brokerName).sort();
+        if (routed.join() !== BROKERS.join()) throw new Error(`topic ${name} is routed to [${routed.join(', ')}], not yet to both brokers`);
       }, { timeoutMs: 10_000 });
+    },
+    async restart(brokerName) {
+      brokers[brokerName] = await start(brokerName, endpoints[brokerName]);
     },
     async stop() {
       nameServerClient.close();

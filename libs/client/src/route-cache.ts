@@ -1,0 +1,97 @@
+// The brokers of each topic, from QueryRoute on any known broker, kept for ROUTE_REFRESH_MS and
+// refreshed in the background after that (a stale route keeps serving meanwhile), so brokers
+// added to a topic and queue count changes are picked up without a restart.
+import { v2 } from '@rmq/contracts';
+import { ClientError, isOk } from './client-error';
+import type { Connections } from './connections';
+import { CLIENT_LIMITS } from './limits';
+
+export interface BrokerRoute {
+  brokerName: string;
+  endpoint: string;
+  readable: boolean;
+  writable: boolean;
+  /** Queue ids this broker lists for the topic. */
+  queueIds: number[];
+}
+
+interface Entry {
+  brokers: BrokerRoute[];
+  fetchedAtMs: number;
+  refreshing?: Promise<BrokerRoute[]>;
+}
+
+export class RouteCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly accessPoints: readonly string[],
+    private readonly namespace: string,
+  ) {}
+
+  /** The topic's brokers; the first call for a topic waits for QueryRoute. */
+  async brokers(topic: string): Promise<BrokerRoute[]> {
+    const entry = this.entries.get(topic);
+    if (!entry) return this.refresh(topic);
+    if (Date.now() - entry.fetchedAtMs > CLIENT_LIMITS.routeRefreshMs) void this.refresh(topic).catch(() => undefined);
+    return entry.brokers;
+  }
+
+  /** Asks again now (after a send found the route stale). */
+  refresh(topic: string): Promise<BrokerRoute[]> {
+    const entry = this.entries.get(topic);
+    if (entry?.refreshing) return entry.refreshing;
+    const refreshing = this.query(topic).then(
+      (brokers) => {
+        this.entries.set(topic, { brokers, fetchedAtMs: Date.now() });
+        return brokers;
+      },
+      (error: unknown) => {
+        if (entry) entry.refreshing = undefined;
+        throw error;
+      },
+    );
+    if (entry) entry.refreshing = refreshing;
+    return refreshing;
+  }
+
+  /** Every broker endpoint known from any route, then the access points. */
+  knownEndpoints(): string[] {
+    const known = [...this.entries.values()].flatMap((entry) => entry.brokers.map((broker) => broker.endpoint));
+    return [...new Set([...known, ...this.accessPoints])];
+  }
+
+  private async query(topic: string): Promise<BrokerRoute[]> {
+    let lastError: unknown;
+    for (const endpoint of [...new Set([...this.accessPoints, ...this.knownEndpoints()])]) {
+      try {
+        const reply = await this.connections.to(endpoint).queryRoute(
+          { topic: { name: topic, resourceNamespace: this.namespace } },
+          { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
+        );
+        if (!isOk(reply.status)) throw ClientError.of(reply.status, `route of topic ${topic}`);
+        return brokersOf(reply.messageQueues);
+      } catch (error) {
+        if (error instanceof ClientError) throw error; // the broker answered: the topic itself is the problem
+        lastError = error;
+      }
+    }
+    throw new ClientError('TRANSPORT', `no broker answered the route query for topic ${topic}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  }
+}
+
+function brokersOf(queues: v2.MessageQueue[]): BrokerRoute[] {
+  const brokers = new Map<string, BrokerRoute>();
+  for (const queue of queues) {
+    const name = queue.broker?.name ?? '';
+    const address = queue.broker?.endpoints?.addresses[0];
+    if (!name || !address) continue;
+    let broker = brokers.get(name);
+    if (!broker) brokers.set(name, (broker = { brokerName: name, endpoint: `${address.host}:${address.port}`, readable: false, writable: false, queueIds: [] }));
+    broker.readable ||= queue.permission === v2.Permission.READ || queue.permission === v2.Permission.READ_WRITE;
+    broker.writable ||= queue.permission === v2.Permission.WRITE || queue.permission === v2.Permission.READ_WRITE;
+    broker.queueIds.push(queue.id);
+  }
+  return [...brokers.values()];
+}

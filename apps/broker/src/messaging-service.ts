@@ -35,6 +35,10 @@ export interface MessagingDeps {
   brokerName: string;
   epoch: () => number;
   deliveryAttemptsMax: number;
+  /** The retry schedule told to consumers and applied to push consumers' nacks. */
+  retryDelaysMs: readonly number[];
+  /** Long-polling time told to push consumers. */
+  pushLongPollingMs: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
 }
@@ -131,7 +135,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
       deliveryAttemptsMax: deps.deliveryAttemptsMax,
-      longPollingMs: MESSAGING_LIMITS.longPollingMsDefault,
+      retryDelaysMs: deps.retryDelaysMs,
+      isFifoTopic: (name) => deps.topics.get(name)?.messageType === 'FIFO',
+      longPollingMs: deps.pushLongPollingMs,
     }),
 
     endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
@@ -192,6 +198,7 @@ async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, d
     countMax: request.batchSize || 32,
     invisibleMs,
     longPollingMs,
+    push: request.autoRenew,
     signal,
   });
   return deliveries.map((delivery) => {

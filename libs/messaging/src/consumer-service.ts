@@ -12,6 +12,7 @@ import { PERM_READ, type TopicRegistry } from './topic-registry';
 import type { TagFilter } from './tag-filter';
 import { MESSAGING_LIMITS } from './limits';
 import { SYSTEM_PROPERTY } from './message-properties';
+import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
 
 export interface ReceiveRequest {
   group: string;
@@ -20,6 +21,8 @@ export interface ReceiveRequest {
   countMax: number;
   invisibleMs: number;
   longPollingMs: number;
+  /** A push consumer's receive (auto-renew): its later ChangeInvisibleDuration is a nack. */
+  push?: boolean;
   signal?: AbortSignal;
 }
 
@@ -38,6 +41,8 @@ export interface ConsumerServiceOptions {
   /** Signs receipt handles; kept across restarts so handles stay verifiable. */
   secret: Buffer;
   deliveryAttemptsMax?: number;
+  /** The group's retry schedule for nacked messages (RocketMQ's by default). */
+  retryDelaysMs?: readonly number[];
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
 }
@@ -58,9 +63,11 @@ export class ConsumerService {
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly deliveryAttemptsMax: number;
+  private readonly retryDelaysMs: readonly number[];
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
+    this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS_DEFAULT;
     this.unsubscribe = options.store.onConfirmed((topic) => this.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
@@ -88,17 +95,26 @@ export class ConsumerService {
     this.options.consumption.touch();
   }
 
-  /** Makes a received message invisible for `invisibleMs` from now; returns its new handle. */
+  /**
+   * Makes a received message invisible for `invisibleMs` from now; returns its new handle. For a
+   * push consumer's delivery this is its nack: the message comes back after the group's retry
+   * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
+   * dead-letter topic at once instead.
+   */
   changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number): string {
     checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle);
     const state = this.state(group, topic, handle.queueId);
     const current = state.current(handle.queueOffset);
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    const nowMs = this.options.clock.nowMs();
+    const lastAttempt = current.attempt >= this.deliveryAttemptsMax;
+    const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryDelayMs(this.retryDelaysMs, current.attempt, invisibleMs);
     const deliveryId = this.nextDeliveryId();
-    const renewed = { deliveryId, visibleAtMs: this.options.clock.nowMs() + invisibleMs, attempt: current?.attempt ?? 1 };
-    if (!current || !state.renew(handle.queueOffset, handle.deliveryId, renewed)) throw staleHandle();
+    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + delayMs, attempt: current.attempt });
     this.options.consumption.touch();
-    if (invisibleMs === 0) this.wake(topic);
+    // Long polls waiting on this queue recompute when to look again.
+    this.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
 
@@ -152,7 +168,7 @@ export class ConsumerService {
         continue;
       }
       if (claim.deadLetter) await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
-      else out.push(this.delivery(request.group, request.topic, queueId, record, claim.deliveryId, claim.attempt, request.invisibleMs));
+      else out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
     }
   }
 
@@ -205,15 +221,15 @@ export class ConsumerService {
         state.skipTo(record.queueOffset);
         const deliveryId = this.nextDeliveryId();
         state.deliver(record.queueOffset, { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 });
-        out.push(this.delivery(request.group, request.topic, queueId, record, deliveryId, 1, request.invisibleMs));
+        out.push(this.delivery(request, queueId, record, deliveryId, 1));
       }
       state.skipTo(nextQueueOffset);
     });
   }
 
-  private delivery(group: string, topic: string, queueId: number, record: StoredRecord, deliveryId: string, attempt: number, invisibleMs: number): Delivery {
-    const receiptHandle = encodeReceiptHandle({ group, topic, queueId, queueOffset: record.queueOffset, deliveryId }, this.options.secret);
-    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs };
+  private delivery(request: ReceiveRequest, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push };
+    return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
   private async withQueueLock(key: string, fn: () => Promise<void>): Promise<void> {

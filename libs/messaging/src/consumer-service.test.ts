@@ -146,4 +146,25 @@ describe('ConsumerService', () => {
     const [again] = await receive('g');
     expect(again.deliveryAttempt).toBe(2);
   });
+
+  it('on a FIFO topic, holds the next message of a group until the previous one is dead-lettered after its last attempt', async () => {
+    await topics.create('F', { queueCount: 2, messageType: 'FIFO' });
+    const producer = new ProducerService(store, topics);
+    await producer.send(['x', 'x', 'y'].map((messageGroup, i) => ({
+      topic: 'F', body: Buffer.from(`f${i}`), messageId: `f${i}`, messageType: 'FIFO' as const, messageGroup, keys: [], bornTimestampMs: 0, bornHost: 'h', userProperties: new Map(),
+    })));
+    const fifoReceive = () => consumer.receive({ group: 'g', topic: 'F', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
+    const firsts = await fifoReceive();
+    expect(firsts.map(idOf).sort()).toEqual(['f0', 'f2']);
+    consumer.ack('g', 'F', firsts.find((d) => idOf(d) === 'f2')!.receiptHandle);
+    for (const attempt of [2, 3]) {
+      nowMs += 1_000;
+      const again = await fifoReceive();
+      expect(again.map((d) => [idOf(d), d.deliveryAttempt])).toEqual([['f0', attempt]]);
+    }
+    nowMs += 1_000;
+    // f0 is past its last attempt: it moves to the dead-letter topic, and f1 follows at once.
+    const next = await fifoReceive();
+    expect(next.map((d) => [idOf(d), d.deliveryAttempt])).toEqual([['f1', 1]]);
+  });
 });

@@ -49,6 +49,8 @@ export interface ConsumerServiceOptions {
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
 const SWEEP_INTERVAL_MS = 1_000;
+/** Looks for due messages per queue and receive (FIFO: a settled message releases the next of its group). */
+const REDELIVERY_PASSES_MAX = 4;
 /** How long a message being moved to the dead-letter topic stays claimed before a retry. */
 const DEAD_LETTER_RETRY_MS = 30_000;
 
@@ -58,6 +60,8 @@ export class ConsumerService {
   private deliverySequence = 0;
   private rotation = 0;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Per topic, how many wakes so far: a receive that saw one during its look does not sleep. */
+  private readonly wakeCount = new Map<string, number>();
   private readonly unsubscribe: () => void;
 
   private readonly queueLocks = new Map<string, Promise<void>>();
@@ -80,9 +84,12 @@ export class ConsumerService {
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
+      const wakesBefore = this.wakeCount.get(request.topic) ?? 0;
       const deliveries = await this.receiveNow(request, topic.queueCount);
       const nowMs = this.options.clock.nowMs();
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
+      // Something arrived (or was released) while we were looking: look again before sleeping.
+      if ((this.wakeCount.get(request.topic) ?? 0) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, topic.queueCount) ?? deadlineMs);
       await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
@@ -93,6 +100,8 @@ export class ConsumerService {
     const state = this.state(group, topic, handle.queueId);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
+    // FIFO: the next message of the group may be due now.
+    if (state.fifo) this.wake(topic);
   }
 
   /**
@@ -128,7 +137,9 @@ export class ConsumerService {
     const deliveryId = this.nextDeliveryId();
     state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
     const [record] = (await this.options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
-    await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
+    // Deleted by retention while in flight: nothing left to move.
+    if (!record) state.complete(handle.queueOffset, deliveryId);
+    else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
   }
 
   close(): void {
@@ -158,17 +169,26 @@ export class ConsumerService {
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
   private async redeliverDue(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
-    const nowMs = this.options.clock.nowMs();
-    const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
-    for (const claim of claims) {
-      const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
-      if (!record) {
-        // Deleted by retention while in flight: nothing left to deliver.
-        state.complete(claim.queueOffset, claim.deliveryId);
-        continue;
+    // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
+    // look again, a bounded number of times, so it goes out in this same receive.
+    for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
+      const nowMs = this.options.clock.nowMs();
+      const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
+      let settled = 0;
+      for (const claim of claims) {
+        const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
+        if (!record) {
+          // Deleted by retention while in flight: nothing left to deliver.
+          state.complete(claim.queueOffset, claim.deliveryId);
+          settled++;
+        } else if (claim.deadLetter) {
+          await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
+          settled++;
+        } else {
+          out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+        }
       }
-      if (claim.deadLetter) await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
-      else out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+      if (settled === 0 || !state.fifo) return;
     }
   }
 
@@ -204,6 +224,7 @@ export class ConsumerService {
     await this.deadLetter(group, record);
     state.complete(queueOffset, deliveryId);
     this.options.consumption.touch();
+    if (state.fifo) this.wake(record.topic);
   }
 
   private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
@@ -220,8 +241,9 @@ export class ConsumerService {
         if (!request.filter.acceptTag(record.properties.get(SYSTEM_PROPERTY.tag))) continue;
         state.skipTo(record.queueOffset);
         const deliveryId = this.nextDeliveryId();
-        state.deliver(record.queueOffset, { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 });
-        out.push(this.delivery(request, queueId, record, deliveryId, 1));
+        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
+        // FIFO: held (not handed out) while an earlier message of its message group is not done.
+        if (state.admit(record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry)) out.push(this.delivery(request, queueId, record, deliveryId, 1));
       }
       state.skipTo(nextQueueOffset);
     });
@@ -262,7 +284,9 @@ export class ConsumerService {
       const range = this.options.store.queueRange(topic, queueId);
       const saved = this.options.consumption.saved(group, topic, queueId);
       // A group new to this queue starts at the queue's first message.
-      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset) : new QueueConsumption(range.minQueueOffset);
+      // A FIFO topic is consumed in message-group order by every group.
+      const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
+      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset, { fifo }) : new QueueConsumption(range.minQueueOffset, { fifo });
       this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
       this.states.set(key, created);
       state = created;
@@ -307,6 +331,7 @@ export class ConsumerService {
   }
 
   private wake(topic: string): void {
+    this.wakeCount.set(topic, ((this.wakeCount.get(topic) ?? 0) + 1) % Number.MAX_SAFE_INTEGER);
     for (const wake of [...(this.waiters.get(topic) ?? [])]) wake();
   }
 }

@@ -8,6 +8,7 @@ import {
   checkInvisibleMs,
   fromStoredRecord,
   MESSAGING_LIMITS,
+  parseSqlFilter,
   parseTagExpression,
   PERM_READ,
   PERM_WRITE,
@@ -180,8 +181,7 @@ async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, d
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
   const expression = request.filterExpression;
-  if (expression?.type === v2.FilterType.SQL) throw new RmqError('UNSUPPORTED', { feature: 'SQL92 filters' });
-  const filter = parseTagExpression(expression?.expression ?? '*');
+  const filter = expression?.type === v2.FilterType.SQL ? parseSqlFilter(expression.expression) : parseTagExpression(expression?.expression ?? '*');
   if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
     throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
   }

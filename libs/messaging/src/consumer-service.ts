@@ -9,15 +9,15 @@ import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 import { QueueConsumption, type InflightEntry } from './queue-consumption';
 import { ConsumptionStore } from './consumption-store';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
-import type { TagFilter } from './tag-filter';
+import type { MessageFilter } from './message-filter';
 import { MESSAGING_LIMITS } from './limits';
-import { SYSTEM_PROPERTY } from './message-properties';
+import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
 
 export interface ReceiveRequest {
   group: string;
   topic: string;
-  filter: TagFilter;
+  filter: MessageFilter;
   countMax: number;
   invisibleMs: number;
   longPollingMs: number;
@@ -238,7 +238,7 @@ export class ConsumerService {
       });
       const nowMs = this.options.clock.nowMs();
       for (const record of records) {
-        if (!request.filter.acceptTag(record.properties.get(SYSTEM_PROPERTY.tag))) continue;
+        if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
         state.skipTo(record.queueOffset);
         const deliveryId = this.nextDeliveryId();
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };

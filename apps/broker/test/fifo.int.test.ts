@@ -1,6 +1,7 @@
 // FIFO consumption with the official client: on a FIFO topic, the messages of one message group
 // reach a consumer group strictly in send order, the next only after the previous is acked or
-// dead-lettered; different message groups proceed in parallel.
+// dead-lettered; different message groups proceed in parallel. (As in push-consumer.int.test.ts,
+// jest needs the runner's watchdog to exit: the client's consume service leaks a logger timer.)
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { namesrv } from '@rmq/contracts';
 import { delay } from '@rmq/base';

@@ -1,9 +1,13 @@
 // The official PushConsumer against the broker: assignments, shared consumption, retries with
-// the group's backoff, dead letters. The broker runs with a short retry schedule so the suite
-// stays fast; the default schedule (10 s up to 2 h) is unit-tested in libs/messaging.
+// the group's backoff, dead letters, and the retry policy told in the Telemetry settings. The
+// broker runs with a short retry schedule so the suite stays fast; the default schedule (10 s up
+// to 2 h) is unit-tested in libs/messaging. (Jest needs the runner's watchdog to exit after this
+// suite: the client's consume service creates a file logger whose 1 s flush interval is never
+// cleared.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
 import { eventually, killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
@@ -121,4 +125,40 @@ describe('official PushConsumer against the broker', () => {
     }
     expect(attempts).toEqual([1, 2, 3, 4]);
   }, 60_000);
+
+  it("tells consumers the group's retry policy in the Telemetry settings: the schedule for standard topics, exponential and fifo for FIFO topics", async () => {
+    await cluster.createTopic('FifoSettingsTopic', { messageType: namesrv.TopicMessageType.FIFO });
+    const client = createClient(v2.MessagingService, cluster.endpoint);
+    try {
+      const settingsFor = async (topic: string): Promise<v2.Settings> => {
+        const stream = client.telemetry({ deadlineMs: 10_000 });
+        const reply = new Promise<v2.TelemetryCommand>((resolve, reject) => {
+          stream.once('data', resolve);
+          stream.once('error', reject);
+        });
+        stream.write(create(v2.TelemetryCommandSchema, {
+          command: { case: 'settings', value: { clientType: v2.ClientType.PUSH_CONSUMER, pubSub: { case: 'subscription', value: { group: { name: 'settings-group' }, subscriptions: [{ topic: { name: topic }, expression: { type: v2.FilterType.TAG, expression: '*' } }] } } } },
+        }));
+        const command = await reply;
+        stream.end();
+        stream.cancel();
+        if (command.command.case !== 'settings') throw new Error(`expected settings, got ${command.command.case}`);
+        return command.command.value;
+      };
+      const standard = await settingsFor('RetryTopic');
+      expect(standard.backoffPolicy?.maxAttempts).toBe(4);
+      expect(standard.backoffPolicy?.strategy.case).toBe('customizedBackoff');
+      const next = standard.backoffPolicy?.strategy.case === 'customizedBackoff' ? standard.backoffPolicy.strategy.value.next : [];
+      expect(next.map(durationMs)).toEqual(RETRY_DELAYS_MS);
+      expect(standard.pubSub.case === 'subscription' && standard.pubSub.value.fifo).toBe(false);
+
+      const fifo = await settingsFor('FifoSettingsTopic');
+      expect(fifo.backoffPolicy?.maxAttempts).toBe(4);
+      expect(fifo.pubSub.case === 'subscription' && fifo.pubSub.value.fifo).toBe(true);
+      const exponential = fifo.backoffPolicy?.strategy.case === 'exponentialBackoff' ? fifo.backoffPolicy.strategy.value : undefined;
+      expect(exponential && [durationMs(exponential.initial!), durationMs(exponential.max!), exponential.multiplier]).toEqual([RETRY_DELAYS_MS[0], RETRY_DELAYS_MS[RETRY_DELAYS_MS.length - 1], 2]);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -120,10 +120,11 @@ export class ConsumerService {
     const lastAttempt = current.attempt >= this.deliveryAttemptsMax;
     const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryDelayMs(this.retryDelaysMs, current.attempt, invisibleMs);
     const deliveryId = this.nextDeliveryId();
-    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + delayMs, attempt: current.attempt });
+    const visibleAtMs = nowMs + delayMs;
+    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
     this.options.consumption.touch();
-    // Long polls waiting on this queue recompute when to look again.
-    this.wake(topic);
+    // Visible sooner than before: long polls sleeping until the old deadline must look again.
+    if (visibleAtMs < current.visibleAtMs) this.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
 

@@ -4,9 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock } from '@rmq/base';
-import { parseHostPort, readConfigOrExit } from '@rmq/config';
+import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -25,7 +25,16 @@ const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(brokerConfigSchema, 'broker');
+  let retryDelaysMs: number[] = [];
+  const config = readConfigOrExit(brokerConfigSchema, 'broker', {
+    check: (options) => {
+      try {
+        retryDelaysMs = parseRetryDelays(options.retryDelays);
+      } catch (error) {
+        throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
+      }
+    },
+  });
   const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
   const clock = systemClock;
   const nameServers = config.nameServers;
@@ -58,7 +67,7 @@ async function main(): Promise<void> {
   const topics = await TopicRegistry.open(config.dataDir);
   const consumption = await ConsumptionStore.open(config.dataDir);
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax,
+  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     onDeadLetter: (group, record) => log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset }),
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({

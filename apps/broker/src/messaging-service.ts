@@ -9,6 +9,7 @@ import {
   checkInvisibleMs,
   fromStoredRecord,
   MESSAGING_LIMITS,
+  parseSqlFilter,
   parseTagExpression,
   PERM_READ,
   PERM_WRITE,
@@ -36,13 +37,15 @@ export interface MessagingDeps {
   brokerName: string;
   epoch: () => number;
   deliveryAttemptsMax: number;
+  /** The retry schedule told to consumers and applied to push consumers' nacks. */
+  retryDelaysMs: readonly number[];
+  /** Long-polling time told to push consumers. */
+  pushLongPollingMs: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
   /** Consumer group members as this broker hears them (heartbeats, telemetry, terminations). */
   membership: GroupMembership;
   clock: Clock;
-  /** The long-polling time PushConsumers are told in their settings. */
-  pushLongPollingMs: number;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -148,6 +151,8 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
       deliveryAttemptsMax: deps.deliveryAttemptsMax,
+      retryDelaysMs: deps.retryDelaysMs,
+      isFifoTopic: (name) => deps.topics.get(name)?.messageType === 'FIFO',
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
         if (settings.pubSub.case === 'subscription') noteMember(deps, settings.pubSub.value.group?.name, clientId, settings.clientType);
@@ -196,8 +201,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
   const expression = request.filterExpression;
-  if (expression?.type === v2.FilterType.SQL) throw new RmqError('UNSUPPORTED', { feature: 'SQL92 filters' });
-  const filter = parseTagExpression(expression?.expression ?? '*');
+  const filter = expression?.type === v2.FilterType.SQL ? parseSqlFilter(expression.expression) : parseTagExpression(expression?.expression ?? '*');
   if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
     throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
   }
@@ -214,6 +218,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     countMax: request.batchSize || 32,
     invisibleMs,
     longPollingMs,
+    push: request.autoRenew,
     signal,
     // A PushConsumer reads the queue QueryAssignment gave it; a SimpleConsumer names queue 0
     // of each broker but reads the whole broker (server-side balancing).

@@ -18,6 +18,9 @@ export interface TelemetryOptions {
   onClosed?: (clientId: string) => void;
   bodySizeBytesMax: number;
   deliveryAttemptsMax: number;
+  retryDelaysMs: readonly number[];
+  /** FIFO topics make a FIFO subscription: messages of one message group in order. */
+  isFifoTopic: (topic: string) => boolean;
   longPollingMs: number;
 }
 
@@ -86,20 +89,21 @@ function settingsReply(client: v2.Settings, options: TelemetryOptions): v2.Telem
     case v2.ClientType.PUSH_CONSUMER:
     case v2.ClientType.SIMPLE_CONSUMER: {
       const subscription = client.pubSub.case === 'subscription' ? client.pubSub.value : undefined;
+      const topics = (subscription?.subscriptions ?? []).map((entry) => entry.topic?.name ?? '');
+      const fifo = topics.length > 0 && topics.every(options.isFifoTopic);
       return create(v2.TelemetryCommandSchema, {
         status: okStatus(),
         command: {
           case: 'settings',
           value: {
             ...common,
-            // RocketMQ's redelivery schedule starts at 10 s; a push consumer nacks with this policy.
-            backoffPolicy: { maxAttempts: options.deliveryAttemptsMax, strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(1_000), max: durationFromMs(7_200_000), multiplier: 2 } } },
+            backoffPolicy: consumerRetryPolicy(fifo, options),
             pubSub: {
               case: 'subscription',
               value: {
                 group: subscription?.group,
                 subscriptions: subscription?.subscriptions ?? [],
-                fifo: false,
+                fifo,
                 receiveBatchSize: PUSH_RECEIVE_BATCH_SIZE,
                 longPollingTimeout: durationFromMs(options.longPollingMs),
               },
@@ -111,6 +115,26 @@ function settingsReply(client: v2.Settings, options: TelemetryOptions): v2.Telem
     default:
       return undefined;
   }
+}
+
+/**
+ * The group's retry policy as consumers are told it. A standard group gets the broker's schedule
+ * as a customized backoff: the broker applies it to every nack itself (the Node push consumer
+ * ignores a customized policy and nacks with 0, a Java one nacks with the same delays). A FIFO
+ * push consumer re-runs a failed message locally, then forwards it to the dead-letter topic, and
+ * reads only an exponential policy: it gets the schedule's first and last delay, doubling.
+ */
+function consumerRetryPolicy(fifo: boolean, options: TelemetryOptions): v2.RetryPolicy {
+  const delays = options.retryDelaysMs;
+  if (!fifo) {
+    return create(v2.RetryPolicySchema, { maxAttempts: options.deliveryAttemptsMax, strategy: { case: 'customizedBackoff', value: { next: delays.map(durationFromMs) } } });
+  }
+  const initialMs = delays[0] ?? 0;
+  const maxMs = delays[delays.length - 1] ?? 0;
+  return create(v2.RetryPolicySchema, {
+    maxAttempts: options.deliveryAttemptsMax,
+    strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(initialMs), max: durationFromMs(Math.max(initialMs, maxMs)), multiplier: 2 } },
+  });
 }
 
 export const TELEMETRY_DEFAULTS = { longPollingMs: MESSAGING_LIMITS.longPollingMsDefault };

@@ -1,9 +1,11 @@
 // Bad input gets a clear status and the broker keeps serving.
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { createClient, v2 } from '@rmq/contracts';
+import { createClient, durationFromMs, v2 } from '@rmq/contracts';
 import { killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
+
+const topicOf = (group: string) => `Handle_${group}`;
 
 function message(topic: string, body: Buffer, extra: Partial<{ tag: string; messageType: v2.MessageType }> = {}) {
   return {
@@ -20,6 +22,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   beforeAll(async () => {
     cluster = await startLocalCluster();
     await cluster.createTopic('GoodTopic');
+    for (const group of ['owner', 'expiry', 'duration', 'forgery']) await cluster.createTopic(topicOf(group));
     client = createClient(v2.MessagingService, cluster.endpoint);
   }, 60_000);
 
@@ -62,12 +65,126 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     expect((await receive({ group: { name: 'g' }, messageQueue: { topic: { name: 'Missing' } }, batchSize: 1 }))?.code).toBe(v2.Code.TOPIC_NOT_FOUND);
   });
 
+  /** Status of a receive, and the messages it got. */
+  async function receive(request: Parameters<typeof client.receiveMessage>[0]): Promise<{ status?: v2.Status; messages: v2.Message[] }> {
+    const frames: v2.ReceiveMessageResponse[] = [];
+    for await (const frame of client.receiveMessage(request, { deadlineMs: 10_000 })) frames.push(frame as v2.ReceiveMessageResponse);
+    return {
+      status: frames.map((frame) => (frame.content.case === 'status' ? frame.content.value : undefined)).find(Boolean),
+      messages: frames.flatMap((frame) => (frame.content.case === 'message' ? [frame.content.value] : [])),
+    };
+  }
+
+  /** Sends one message to the group's own topic and receives it for `group`. */
+  async function inFlight(group: string, invisibleMs = 30_000): Promise<v2.Message> {
+    const sent = await client.sendMessage({ messages: [message(topicOf(group), Buffer.from(`for ${group}`))] }, { deadlineMs: 5_000 });
+    expect(sent.status?.code).toBe(v2.Code.OK);
+    const { messages } = await receive({ group: { name: group }, messageQueue: { topic: { name: topicOf(group) } }, batchSize: 1, invisibleDuration: durationFromMs(invisibleMs), longPollingTimeout: durationFromMs(2_000) });
+    expect(messages).toHaveLength(1);
+    return messages[0];
+  }
+  /** Acks `handle` as `group`, on the topic of the handle's owner group. */
+  const ackOf = (group: string, handle: string, owner = group) =>
+    client.ackMessage({ group: { name: group }, topic: { name: topicOf(owner) }, entries: [{ messageId: 'm', receiptHandle: handle }] }, { deadlineMs: 5_000 });
+
+  it('refuses a malformed SQL filter with the reason and position, and the refused receive takes nothing', async () => {
+    await client.sendMessage({ messages: [message('GoodTopic', Buffer.from('for sql'))] }, { deadlineMs: 5_000 });
+    const bad = await receive({ group: { name: 'sql-bad' }, messageQueue: { topic: { name: 'GoodTopic' } }, batchSize: 32, filterExpression: { type: v2.FilterType.SQL, expression: 'price > > 5' } });
+    expect(bad.status?.code).toBe(v2.Code.ILLEGAL_FILTER_EXPRESSION);
+    expect(bad.status?.message).toBe('filter expression "price > > 5" is not valid: expected a property name, a number, a \'string\', TRUE or FALSE at position 9, found ">"');
+    expect(bad.messages).toEqual([]);
+    // The group starts from the first message as if the bad receive never happened.
+    const good = await receive({ group: { name: 'sql-bad' }, messageQueue: { topic: { name: 'GoodTopic' } }, batchSize: 32, filterExpression: { type: v2.FilterType.SQL, expression: 'TRUE' }, longPollingTimeout: durationFromMs(1_000) });
+    expect(good.messages.map((m) => m.body.toString())).toContain('for sql');
+  });
+
+  it('refuses an illegal consumer group on every consumer method', async () => {
+    const group = { name: 'bad group!' };
+    const topic = { name: 'GoodTopic' };
+    const replies = [
+      await client.ackMessage({ group, topic, entries: [{ messageId: 'm', receiptHandle: 'h' }] }),
+      await client.changeInvisibleDuration({ group, topic, receiptHandle: 'h', invisibleDuration: { seconds: 1n } }),
+      await client.forwardMessageToDeadLetterQueue({ group, topic, receiptHandle: 'h', messageId: 'm' }),
+      await client.queryAssignment({ group, topic }),
+    ];
+    for (const reply of replies) {
+      expect(reply.status?.code).toBe(v2.Code.ILLEGAL_CONSUMER_GROUP);
+      expect(reply.status?.message).toMatch(/consumer group name "bad group!" is not valid/);
+    }
+  });
+
+  it("refuses another group's receipt handle, a stale (redelivered) one and an already acked one, and the real delivery is unaffected", async () => {
+    const delivered = await inFlight('owner');
+    const handle = delivered.systemProperties!.receiptHandle!;
+    // Another group, even one the broker never saw: the handle is not theirs.
+    for (const group of ['intruder', 'never-seen-group']) {
+      const reply = await ackOf(group, handle, 'owner');
+      expect(reply.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+      expect(reply.status?.message).toBe(`receipt handle is not valid: it belongs to consumer group owner, not ${group}`);
+      const change = await client.changeInvisibleDuration({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, invisibleDuration: { seconds: 0n } });
+      expect(change.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+      const forward = await client.forwardMessageToDeadLetterQueue({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' });
+      expect(forward.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    }
+    // Another topic.
+    const otherTopic = await client.ackMessage({ group: { name: 'owner' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: handle }] });
+    expect(otherTopic.status?.message).toBe('receipt handle is not valid: it belongs to topic Handle_owner, not GoodTopic');
+    // Nothing changed: the owner's message is still in flight (not visible) and its handle acks.
+    expect((await receive({ group: { name: 'owner' }, messageQueue: { topic: { name: topicOf('owner') } }, batchSize: 1, longPollingTimeout: durationFromMs(500) })).messages).toEqual([]);
+    expect((await ackOf('owner', handle)).status?.code).toBe(v2.Code.OK);
+    // Acked: the same handle is refused now, for ack, change and forward alike.
+    const again = await ackOf('owner', handle);
+    expect(again.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    expect(again.status?.message).toMatch(/acknowledged or delivered again since this handle was issued/);
+    expect((await client.forwardMessageToDeadLetterQueue({ group: { name: 'owner' }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' })).status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+  });
+
+  it('refuses the handle of an expired delivery once the message was delivered again; the new delivery keeps its own', async () => {
+    const first = await inFlight('expiry', 1_000);
+    const { messages } = await receive({ group: { name: 'expiry' }, messageQueue: { topic: { name: topicOf('expiry') } }, batchSize: 1, invisibleDuration: durationFromMs(30_000), longPollingTimeout: durationFromMs(5_000) });
+    expect(messages).toHaveLength(1);
+    const second = messages[0];
+    expect(second.systemProperties?.messageId).toBe(first.systemProperties?.messageId);
+    expect(second.systemProperties?.deliveryAttempt).toBe(2);
+    const stale = first.systemProperties!.receiptHandle!;
+    for (const reply of [
+      await ackOf('expiry', stale),
+      await client.changeInvisibleDuration({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, invisibleDuration: { seconds: 0n } }),
+      await client.forwardMessageToDeadLetterQueue({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, messageId: 'm' }),
+    ]) {
+      expect(reply.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    }
+    expect((await ackOf('expiry', second.systemProperties!.receiptHandle!)).status?.code).toBe(v2.Code.OK);
+  });
+
+  it('refuses an invisible duration out of range on ChangeInvisibleDuration and keeps the handle valid', async () => {
+    const delivered = await inFlight('duration');
+    const handle = delivered.systemProperties!.receiptHandle!;
+    for (const invisibleDuration of [{ seconds: 13n * 3600n }, { seconds: -1n }]) {
+      const reply = await client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle, invisibleDuration });
+      expect(reply.status?.code).toBe(v2.Code.ILLEGAL_INVISIBLE_TIME);
+      expect(reply.status?.message).toMatch(/^invisible duration -?\d+ ms is out of range \[0, 43200000\] ms$/);
+    }
+    const missing = await client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle });
+    expect(missing.status?.code).toBe(v2.Code.BAD_REQUEST);
+    expect((await ackOf('duration', handle)).status?.code).toBe(v2.Code.OK);
+  });
+
   it('refuses forged and foreign receipt handles without changing anything', async () => {
     const forged = await client.ackMessage({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: 'not-a-handle' }] });
     expect(forged.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     expect(forged.status?.message).toMatch(/receipt handle is not valid/);
     const change = await client.changeInvisibleDuration({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', invisibleDuration: { seconds: 1n } });
     expect(change.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    const forward = await client.forwardMessageToDeadLetterQueue({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', messageId: 'm' });
+    expect(forward.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    expect(forward.status?.message).toMatch(/signature does not match/);
+    // A real handle with one character changed.
+    const delivered = await inFlight('forgery');
+    const handle = delivered.systemProperties!.receiptHandle!;
+    const altered = handle.slice(0, 5) + (handle[5] === 'A' ? 'B' : 'A') + handle.slice(6);
+    expect((await ackOf('forgery', altered)).status?.message).toBe('receipt handle is not valid: its signature does not match (forged, altered, or from another broker)');
+    expect((await ackOf('forgery', handle)).status?.code).toBe(v2.Code.OK);
   });
 
   it('answers a method we do not implement with UNSUPPORTED and a reason', async () => {

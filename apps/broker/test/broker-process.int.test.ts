@@ -83,4 +83,12 @@ describe('broker process', () => {
     expect(limits.status).toBe(2);
     expect(limits.stderr).toContain('--disk-hard-limit-percent (80) must be above --disk-high-water-percent (90)');
   });
+
+  it('exits with code 2 and names the bad part of a retry schedule', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { appMainPath } = await import('@rmq/testing');
+    const run = spawnSync(process.execPath, [appMainPath('broker'), '--data-dir', cluster.dataDir, '--retry-delays', '10s,soon'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--retry-delays: retry delays "10s,soon" are not valid: "soon" is not a duration such as 500ms, 10s, 1m or 2h');
+  });
 });

@@ -182,6 +182,42 @@ describe('official rocketmq-client-nodejs against the broker', () => {
     }
   }, 60_000);
 
+  it('shares a topic between two SimpleConsumers of one group (disjoint sets, union is everything) and gives another group everything', async () => {
+    await cluster.createTopic('SharedTopic');
+    const ids = new Set<string>();
+    for (let start = 0; start < 300; start += 50) {
+      const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic: 'SharedTopic', body: Buffer.from(`shared-${start + i}`) })));
+      for (const receipt of receipts) ids.add(receipt.messageId);
+    }
+    const members = [simpleConsumer(cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000), simpleConsumer(cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000)];
+    const other = simpleConsumer(cluster.endpoint, 'other-group', 'SharedTopic', '*', 1_000);
+    await Promise.all([...members, other].map((consumer) => consumer.startup()));
+    try {
+      const got: string[][] = [[], []];
+      // Both members receive at the same time, in small batches, until everything is taken.
+      await Promise.all(members.map(async (member, index) => {
+        const deadline = Date.now() + 20_000;
+        while (got[0].length + got[1].length < ids.size && Date.now() < deadline) {
+          for (const message of await member.receive(8, 30_000)) {
+            got[index].push(message.messageId);
+            await member.ack(message);
+          }
+        }
+      }));
+      const [a, b] = got.map((list) => new Set(list));
+      expect(a.size + b.size).toBe(ids.size);
+      expect([...a].filter((id) => b.has(id))).toEqual([]);
+      expect(new Set([...a, ...b])).toEqual(ids);
+      expect(a.size).toBeGreaterThan(0);
+      expect(b.size).toBeGreaterThan(0);
+      // Another group has its own progress: it gets every message too.
+      const received = await receiveAll(other, ids.size, 30_000, 20_000);
+      expect(new Set(received.map((m) => m.messageId))).toEqual(ids);
+    } finally {
+      await Promise.all([...members, other].map((consumer) => consumer.shutdown()));
+    }
+  }, 60_000);
+
   it('tells the producer clearly that a topic does not exist', async () => {
     await expect(producer.send({ topic: 'NoSuchTopic', body: Buffer.from('x') })).rejects.toThrow(/topic NoSuchTopic does not exist/);
   });

@@ -18,11 +18,11 @@ export interface BrokerRoute {
 interface Entry {
   brokers: BrokerRoute[];
   fetchedAtMs: number;
-  refreshing?: Promise<BrokerRoute[]>;
 }
 
 export class RouteCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<BrokerRoute[]>>();
 
   constructor(
     private readonly connections: Connections,
@@ -38,21 +38,18 @@ export class RouteCache {
     return entry.brokers;
   }
 
-  /** Asks again now (after a send found the route stale). */
+  /** Asks again now (after a send found the route stale); concurrent callers share one query. */
   refresh(topic: string): Promise<BrokerRoute[]> {
-    const entry = this.entries.get(topic);
-    if (entry?.refreshing) return entry.refreshing;
-    const refreshing = this.query(topic).then(
-      (brokers) => {
-        this.entries.set(topic, { brokers, fetchedAtMs: Date.now() });
-        return brokers;
-      },
-      (error: unknown) => {
-        if (entry) entry.refreshing = undefined;
-        throw error;
-      },
-    );
-    if (entry) entry.refreshing = refreshing;
+    let refreshing = this.inFlight.get(topic);
+    if (!refreshing) {
+      refreshing = this.query(topic)
+        .then((brokers) => {
+          this.entries.set(topic, { brokers, fetchedAtMs: Date.now() });
+          return brokers;
+        })
+        .finally(() => this.inFlight.delete(topic));
+      this.inFlight.set(topic, refreshing);
+    }
     return refreshing;
   }
 

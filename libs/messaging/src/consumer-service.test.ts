@@ -21,7 +21,7 @@ describe('ConsumerService', () => {
     store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
     topics = await TopicRegistry.open(temp.path);
     await topics.create('T', { queueCount: 8 });
-    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3 });
+    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3, retryDelaysMs: [1_000, 3_000] });
   });
 
   afterEach(async () => {
@@ -112,5 +112,59 @@ describe('ConsumerService', () => {
     const [again] = await receive('g');
     expect(idOf(again)).toBe(idOf(delivery));
     expect(again.deliveryAttempt).toBe(2);
+  });
+
+  it("brings a push consumer's nacked message back after the retry delay of its attempt, growing, then dead-letters it after the last attempt", async () => {
+    await send(1);
+    const pushReceive = () => consumer.receive({ group: 'p', topic: 'T', filter: parseTagExpression('*'), countMax: 1, invisibleMs: 60_000, longPollingMs: 0, push: true });
+    const [first] = await pushReceive();
+    // The Node client nacks with a tiny duration (its backoff in seconds, sent as milliseconds).
+    consumer.changeInvisibleDuration('p', 'T', first.receiptHandle, 1);
+    nowMs += 999;
+    expect(await pushReceive()).toEqual([]);
+    nowMs += 1;
+    const [second] = await pushReceive();
+    expect(second.deliveryAttempt).toBe(2);
+    consumer.changeInvisibleDuration('p', 'T', second.receiptHandle, 0);
+    nowMs += 2_999;
+    expect(await pushReceive()).toEqual([]);
+    nowMs += 1;
+    const [third] = await pushReceive();
+    expect(third.deliveryAttempt).toBe(3);
+    // The last attempt failed: no further delay, the next look moves it to the dead-letter topic.
+    consumer.changeInvisibleDuration('p', 'T', third.receiptHandle, 0);
+    expect(await pushReceive()).toEqual([]);
+    const dead = await consumer.receive({ group: 'reader', topic: '%DLQ%p', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
+    expect(dead.map(idOf)).toEqual(['id-0']);
+  });
+
+  it("honours a simple consumer's own invisible duration on change, without the retry schedule", async () => {
+    await send(1);
+    const [delivery] = await receive('g');
+    consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 10);
+    nowMs += 10;
+    const [again] = await receive('g');
+    expect(again.deliveryAttempt).toBe(2);
+  });
+
+  it('on a FIFO topic, holds the next message of a group until the previous one is dead-lettered after its last attempt', async () => {
+    await topics.create('F', { queueCount: 2, messageType: 'FIFO' });
+    const producer = new ProducerService(store, topics);
+    await producer.send(['x', 'x', 'y'].map((messageGroup, i) => ({
+      topic: 'F', body: Buffer.from(`f${i}`), messageId: `f${i}`, messageType: 'FIFO' as const, messageGroup, keys: [], bornTimestampMs: 0, bornHost: 'h', userProperties: new Map(),
+    })));
+    const fifoReceive = () => consumer.receive({ group: 'g', topic: 'F', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
+    const firsts = await fifoReceive();
+    expect(firsts.map(idOf).sort()).toEqual(['f0', 'f2']);
+    consumer.ack('g', 'F', firsts.find((d) => idOf(d) === 'f2')!.receiptHandle);
+    for (const attempt of [2, 3]) {
+      nowMs += 1_000;
+      const again = await fifoReceive();
+      expect(again.map((d) => [idOf(d), d.deliveryAttempt])).toEqual([['f0', attempt]]);
+    }
+    nowMs += 1_000;
+    // f0 is past its last attempt: it moves to the dead-letter topic, and f1 follows at once.
+    const next = await fifoReceive();
+    expect(next.map((d) => [idOf(d), d.deliveryAttempt])).toEqual([['f1', 1]]);
   });
 });

@@ -9,17 +9,20 @@ import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 import { QueueConsumption, type InflightEntry } from './queue-consumption';
 import { ConsumptionStore } from './consumption-store';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
-import type { TagFilter } from './tag-filter';
+import type { MessageFilter } from './message-filter';
 import { MESSAGING_LIMITS } from './limits';
-import { SYSTEM_PROPERTY } from './message-properties';
+import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
+import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
 
 export interface ReceiveRequest {
   group: string;
   topic: string;
-  filter: TagFilter;
+  filter: MessageFilter;
   countMax: number;
   invisibleMs: number;
   longPollingMs: number;
+  /** A push consumer's receive (auto-renew): its later ChangeInvisibleDuration is a nack. */
+  push?: boolean;
   signal?: AbortSignal;
   /** Only this queue (a PushConsumer reads the queues assigned to it); every queue when absent. */
   queueId?: number;
@@ -40,12 +43,16 @@ export interface ConsumerServiceOptions {
   /** Signs receipt handles; kept across restarts so handles stay verifiable. */
   secret: Buffer;
   deliveryAttemptsMax?: number;
+  /** The group's retry schedule for nacked messages (RocketMQ's by default). */
+  retryDelaysMs?: readonly number[];
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
 const SWEEP_INTERVAL_MS = 1_000;
+/** Looks for due messages per queue and receive (FIFO: a settled message releases the next of its group). */
+const REDELIVERY_PASSES_MAX = 4;
 /** How long a message being moved to the dead-letter topic stays claimed before a retry. */
 const DEAD_LETTER_RETRY_MS = 30_000;
 
@@ -55,14 +62,18 @@ export class ConsumerService {
   private deliverySequence = 0;
   private rotation = 0;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Per topic, how many wakes so far: a receive that saw one during its look does not sleep. */
+  private readonly wakeCount = new Map<string, number>();
   private readonly unsubscribe: () => void;
 
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly deliveryAttemptsMax: number;
+  private readonly retryDelaysMs: readonly number[];
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
+    this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS_DEFAULT;
     this.unsubscribe = options.store.onConfirmed((topic) => this.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
@@ -79,9 +90,12 @@ export class ConsumerService {
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
+      const wakesBefore = this.wakeCount.get(request.topic) ?? 0;
       const deliveries = await this.receiveNow(request, queueIds);
       const nowMs = this.options.clock.nowMs();
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
+      // Something arrived (or was released) while we were looking: look again before sleeping.
+      if ((this.wakeCount.get(request.topic) ?? 0) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, queueIds) ?? deadlineMs);
       await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
@@ -92,19 +106,31 @@ export class ConsumerService {
     const state = this.state(group, topic, handle.queueId);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
+    // FIFO: the next message of the group may be due now.
+    if (state.fifo) this.wake(topic);
   }
 
-  /** Makes a received message invisible for `invisibleMs` from now; returns its new handle. */
+  /**
+   * Makes a received message invisible for `invisibleMs` from now; returns its new handle. For a
+   * push consumer's delivery this is its nack: the message comes back after the group's retry
+   * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
+   * dead-letter topic at once instead.
+   */
   changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number): string {
     checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle);
     const state = this.state(group, topic, handle.queueId);
     const current = state.current(handle.queueOffset);
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    const nowMs = this.options.clock.nowMs();
+    const lastAttempt = current.attempt >= this.deliveryAttemptsMax;
+    const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryDelayMs(this.retryDelaysMs, current.attempt, invisibleMs);
     const deliveryId = this.nextDeliveryId();
-    const renewed = { deliveryId, visibleAtMs: this.options.clock.nowMs() + invisibleMs, attempt: current?.attempt ?? 1 };
-    if (!current || !state.renew(handle.queueOffset, handle.deliveryId, renewed)) throw staleHandle();
+    const visibleAtMs = nowMs + delayMs;
+    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
     this.options.consumption.touch();
-    if (invisibleMs === 0) this.wake(topic);
+    // Visible sooner than before: long polls sleeping until the old deadline must look again.
+    if (visibleAtMs < current.visibleAtMs) this.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
 
@@ -118,7 +144,9 @@ export class ConsumerService {
     const deliveryId = this.nextDeliveryId();
     state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
     const [record] = (await this.options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
-    await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
+    // Deleted by retention while in flight: nothing left to move.
+    if (!record) state.complete(handle.queueOffset, deliveryId);
+    else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
   }
 
   close(): void {
@@ -148,17 +176,26 @@ export class ConsumerService {
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
   private async redeliverDue(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
-    const nowMs = this.options.clock.nowMs();
-    const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
-    for (const claim of claims) {
-      const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
-      if (!record) {
-        // Deleted by retention while in flight: nothing left to deliver.
-        state.complete(claim.queueOffset, claim.deliveryId);
-        continue;
+    // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
+    // look again, a bounded number of times, so it goes out in this same receive.
+    for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
+      const nowMs = this.options.clock.nowMs();
+      const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
+      let settled = 0;
+      for (const claim of claims) {
+        const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
+        if (!record) {
+          // Deleted by retention while in flight: nothing left to deliver.
+          state.complete(claim.queueOffset, claim.deliveryId);
+          settled++;
+        } else if (claim.deadLetter) {
+          await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
+          settled++;
+        } else {
+          out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+        }
       }
-      if (claim.deadLetter) await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
-      else out.push(this.delivery(request.group, request.topic, queueId, record, claim.deliveryId, claim.attempt, request.invisibleMs));
+      if (settled === 0 || !state.fifo) return;
     }
   }
 
@@ -194,6 +231,7 @@ export class ConsumerService {
     await this.deadLetter(group, record);
     state.complete(queueOffset, deliveryId);
     this.options.consumption.touch();
+    if (state.fifo) this.wake(record.topic);
   }
 
   private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
@@ -207,19 +245,20 @@ export class ConsumerService {
       });
       const nowMs = this.options.clock.nowMs();
       for (const record of records) {
-        if (!request.filter.acceptTag(record.properties.get(SYSTEM_PROPERTY.tag))) continue;
+        if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
         state.skipTo(record.queueOffset);
         const deliveryId = this.nextDeliveryId();
-        state.deliver(record.queueOffset, { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 });
-        out.push(this.delivery(request.group, request.topic, queueId, record, deliveryId, 1, request.invisibleMs));
+        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
+        // FIFO: held (not handed out) while an earlier message of its message group is not done.
+        if (state.admit(record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry)) out.push(this.delivery(request, queueId, record, deliveryId, 1));
       }
       state.skipTo(nextQueueOffset);
     });
   }
 
-  private delivery(group: string, topic: string, queueId: number, record: StoredRecord, deliveryId: string, attempt: number, invisibleMs: number): Delivery {
-    const receiptHandle = encodeReceiptHandle({ group, topic, queueId, queueOffset: record.queueOffset, deliveryId }, this.options.secret);
-    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs };
+  private delivery(request: ReceiveRequest, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push };
+    return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
   private async withQueueLock(key: string, fn: () => Promise<void>): Promise<void> {
@@ -252,7 +291,9 @@ export class ConsumerService {
       const range = this.options.store.queueRange(topic, queueId);
       const saved = this.options.consumption.saved(group, topic, queueId);
       // A group new to this queue starts at the queue's first message.
-      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset) : new QueueConsumption(range.minQueueOffset);
+      // A FIFO topic is consumed in message-group order by every group.
+      const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
+      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset, { fifo }) : new QueueConsumption(range.minQueueOffset, { fifo });
       this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
       this.states.set(key, created);
       state = created;
@@ -297,6 +338,7 @@ export class ConsumerService {
   }
 
   private wake(topic: string): void {
+    this.wakeCount.set(topic, ((this.wakeCount.get(topic) ?? 0) + 1) % Number.MAX_SAFE_INTEGER);
     for (const wake of [...(this.waiters.get(topic) ?? [])]) wake();
   }
 }

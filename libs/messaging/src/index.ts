@@ -6,3 +6,6 @@ export * from './tag-filter';
 export * from './receipt-handle';
 export * from './message-properties';
 export { MESSAGING_LIMITS } from './limits';
+export * from './retry-policy';
+export * from './message-filter';
+export { parseSqlFilter } from './sql-filter';

@@ -1,20 +1,30 @@
 // How far one consumer group has got in one queue, pop-style: every queue offset below
 // `committedOffset` is done; offsets in flight are invisible until their deadline passes, then
 // they are handed out again with the next delivery attempt. Pure: time comes in as nowMs.
+// In FIFO mode a message whose message group has an earlier message not yet done is *held*: in
+// flight with attempt 0 and no deadline, until that earlier one is done; then it becomes due at
+// once and is handed out with attempt 1.
 import { assert } from '@rmq/base';
+import { MessageGroupOrder } from './message-group-order';
 
 export interface InflightEntry {
   deliveryId: string;
   visibleAtMs: number;
+  /** Deliveries so far; 0 for a FIFO message held behind an earlier one of its group. */
   attempt: number;
+  /** FIFO mode: the message's group (kept across redeliveries of the offset). */
+  messageGroup?: string;
 }
+
+/** The deadline of a held message: never, until it is released. */
+export const HELD_VISIBLE_AT_MS = Number.MAX_SAFE_INTEGER;
 
 /** What survives a restart: written by ConsumptionStore, read back by QueueConsumption.restore. */
 export interface QueueConsumptionSnapshot {
   committedOffset: number;
   nextOffset: number;
-  /** [queueOffset, deliveryId, visibleAtMs, attempt] */
-  inflight: [number, string, number, number][];
+  /** [queueOffset, deliveryId, visibleAtMs, attempt, messageGroup (FIFO only)] */
+  inflight: ([number, string, number, number] | [number, string, number, number, string])[];
   /** Offsets above committedOffset that are already done. */
   done: number[];
 }
@@ -24,21 +34,37 @@ export class QueueConsumption {
   private next: number;
   private readonly inflight = new Map<number, InflightEntry>();
   private readonly doneAbove = new Set<number>();
+  /** Present in FIFO mode only. */
+  private readonly order: MessageGroupOrder | undefined;
 
-  constructor(committedOffset: number) {
+  constructor(committedOffset: number, options: { fifo?: boolean } = {}) {
     this.committed = committedOffset;
     this.next = committedOffset;
+    this.order = options.fifo ? new MessageGroupOrder() : undefined;
+  }
+
+  get fifo(): boolean {
+    return this.order !== undefined;
   }
 
   /**
    * Rebuilds the state saved before a restart, clamped to what the queue holds now (a store in
    * async mode may have lost its tail in a machine crash).
    */
-  static restore(snapshot: QueueConsumptionSnapshot, queueEndOffset: number): QueueConsumption {
-    const state = new QueueConsumption(Math.min(snapshot.committedOffset, queueEndOffset));
+  static restore(snapshot: QueueConsumptionSnapshot, queueEndOffset: number, options: { fifo?: boolean } = {}): QueueConsumption {
+    const state = new QueueConsumption(Math.min(snapshot.committedOffset, queueEndOffset), options);
     state.next = Math.max(state.committed, Math.min(snapshot.nextOffset, queueEndOffset));
-    for (const [queueOffset, deliveryId, visibleAtMs, attempt] of snapshot.inflight) {
-      if (queueOffset >= state.committed && queueOffset < state.next) state.inflight.set(queueOffset, { deliveryId, visibleAtMs, attempt });
+    const kept = snapshot.inflight.filter(([queueOffset]) => queueOffset >= state.committed && queueOffset < state.next).sort((a, b) => a[0] - b[0]);
+    for (const [queueOffset, deliveryId, visibleAtMs, attempt, messageGroup] of kept) {
+      const entry: InflightEntry = messageGroup === undefined ? { deliveryId, visibleAtMs, attempt } : { deliveryId, visibleAtMs, attempt, messageGroup };
+      state.inflight.set(queueOffset, entry);
+      if (state.order && messageGroup !== undefined) state.order.admit(messageGroup, queueOffset);
+    }
+    if (state.order) {
+      // A group's oldest message may not stay held (its predecessor was done before the save).
+      for (const [queueOffset, entry] of state.inflight) {
+        if (entry.messageGroup !== undefined && entry.attempt === 0 && state.order.head(entry.messageGroup) === queueOffset) entry.visibleAtMs = 0;
+      }
     }
     for (const offset of snapshot.done) if (offset >= state.committed && offset < state.next && !state.inflight.has(offset)) state.doneAbove.add(offset);
     state.advance();
@@ -49,7 +75,11 @@ export class QueueConsumption {
     return {
       committedOffset: this.committed,
       nextOffset: this.next,
-      inflight: [...this.inflight].map(([queueOffset, entry]) => [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]),
+      inflight: [...this.inflight].map(([queueOffset, entry]) =>
+        entry.messageGroup === undefined
+          ? [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]
+          : [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt, entry.messageGroup],
+      ),
       done: [...this.doneAbove],
     };
   }
@@ -90,7 +120,22 @@ export class QueueConsumption {
       assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
     }
-    this.inflight.set(queueOffset, entry);
+    this.inflight.set(queueOffset, this.withGroupOf(queueOffset, entry));
+  }
+
+  /**
+   * Takes the next new message of the queue (at `nextOffset`, after skipTo). In FIFO mode, one of
+   * a message group whose earlier message is not done yet is held instead: false, nothing to
+   * hand out now. Otherwise it is delivered with `entry`: true.
+   */
+  admit(queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): boolean {
+    if (!this.order || messageGroup === undefined) {
+      this.deliver(queueOffset, entry);
+      return true;
+    }
+    const now = this.order.admit(messageGroup, queueOffset);
+    this.deliver(queueOffset, now ? { ...entry, messageGroup } : { deliveryId: '', visibleAtMs: HELD_VISIBLE_AT_MS, attempt: 0, messageGroup });
+    return now;
   }
 
   /** Marks every offset from `nextOffset` up to `toOffset` as done without delivery (filtered out). */
@@ -107,6 +152,14 @@ export class QueueConsumption {
     this.inflight.delete(queueOffset);
     this.doneAbove.add(queueOffset);
     this.advance();
+    if (this.order && entry.messageGroup !== undefined) {
+      const released = this.order.settle(entry.messageGroup, queueOffset);
+      const next = released === undefined ? undefined : this.inflight.get(released);
+      if (next) {
+        assert(next.attempt === 0, 'only a held message is released', { queueOffset: released, attempt: next.attempt });
+        next.visibleAtMs = 0;
+      }
+    }
     return true;
   }
 
@@ -114,13 +167,19 @@ export class QueueConsumption {
   renew(queueOffset: number, deliveryId: string, next: InflightEntry): boolean {
     const entry = this.inflight.get(queueOffset);
     if (!entry || entry.deliveryId !== deliveryId) return false;
-    this.inflight.set(queueOffset, next);
+    this.inflight.set(queueOffset, this.withGroupOf(queueOffset, next));
     return true;
   }
 
   /** The current delivery of an offset, if it is in flight. */
   current(queueOffset: number): InflightEntry | undefined {
     return this.inflight.get(queueOffset);
+  }
+
+  /** The message group belongs to the offset: a new delivery of it keeps it. */
+  private withGroupOf(queueOffset: number, entry: InflightEntry): InflightEntry {
+    const messageGroup = this.inflight.get(queueOffset)?.messageGroup;
+    return messageGroup === undefined || entry.messageGroup !== undefined ? entry : { ...entry, messageGroup };
   }
 
   private advance(): void {

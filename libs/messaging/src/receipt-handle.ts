@@ -10,13 +10,20 @@ export interface ReceiptHandle {
   queueId: number;
   queueOffset: number;
   deliveryId: string;
+  /**
+   * Received by a push consumer (auto-renew): its ChangeInvisibleDuration is a nack, and the
+   * group's retry schedule decides when the message comes back.
+   */
+  push?: boolean;
 }
 
 const VERSION = 'r1';
 const MAC_BYTES = 16;
 
 export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): string {
-  const payload = Buffer.from(JSON.stringify([VERSION, handle.group, handle.topic, handle.queueId, handle.queueOffset, handle.deliveryId])).toString('base64url');
+  const fields: unknown[] = [VERSION, handle.group, handle.topic, handle.queueId, handle.queueOffset, handle.deliveryId];
+  if (handle.push) fields.push(1);
+  const payload = Buffer.from(JSON.stringify(fields)).toString('base64url');
   return `${payload}.${mac(payload, secret)}`;
 }
 
@@ -32,9 +39,10 @@ export function decodeReceiptHandle(text: string, secret: Buffer): ReceiptHandle
   } catch {
     throw invalid('it cannot be read');
   }
-  if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length !== 6) throw invalid('it has an unknown format');
-  const [, group, topic, queueId, queueOffset, deliveryId] = fields as [string, string, string, number, number, string];
-  return { group, topic, queueId, queueOffset, deliveryId };
+  // Six fields, or seven with the push flag (handles issued before the flag existed have six).
+  if (!Array.isArray(fields) || fields[0] !== VERSION || (fields.length !== 6 && fields.length !== 7)) throw invalid('it has an unknown format');
+  const [, group, topic, queueId, queueOffset, deliveryId, push] = fields as [string, string, string, number, number, string, number | undefined];
+  return push === 1 ? { group, topic, queueId, queueOffset, deliveryId, push: true } : { group, topic, queueId, queueOffset, deliveryId };
 }
 
 function mac(payload: string, secret: Buffer): string {

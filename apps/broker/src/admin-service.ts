@@ -2,6 +2,7 @@
 import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
+import type { BrokerPermission } from './broker-permission';
 import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 
 export interface AdminDeps {
@@ -10,8 +11,9 @@ export interface AdminDeps {
   identity: { clusterName: string; brokerName: string; brokerId: number };
   role: () => string;
   epoch: () => number;
-  /** Called after a topic is created, so name servers hear of it at once. */
-  onTopicCreated: () => void;
+  permission: BrokerPermission;
+  /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
+  onRouteChanged: () => void;
 }
 
 export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
@@ -34,7 +36,7 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
         messageType = name;
       }
       const { topic, created } = await deps.topics.create(request.name, { queueCount: request.queueCount, perm: request.perm, messageType });
-      if (created) deps.onTopicCreated();
+      if (created) deps.onRouteChanged();
       return create(admin.CreateTopicResponseSchema, { topic: topicToWire(topic), created });
     },
     getTopic: async (request) => {
@@ -44,6 +46,16 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
         return { queueId, minOffset: BigInt(range.minQueueOffset), maxOffset: BigInt(range.maxQueueOffset) };
       });
       return create(admin.GetTopicResponseSchema, { topic: topicToWire(topic), queues });
+    },
+    updateTopic: async (request) => {
+      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm });
+      deps.onRouteChanged();
+      return create(admin.UpdateTopicResponseSchema, { topic: topicToWire(topic) });
+    },
+    setBrokerPermission: async (request) => {
+      await deps.permission.set(request.perm);
+      deps.onRouteChanged();
+      return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
     },
     listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
     getBrokerStatus: async () => {
@@ -56,6 +68,7 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
         confirmedOffset: BigInt(stats.confirmedLogOffset),
         flushMode: stats.flushMode,
         topicCount: deps.topics.list().length,
+        brokerPerm: deps.permission.value,
       });
     },
   };

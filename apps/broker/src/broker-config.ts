@@ -10,6 +10,7 @@ export const brokerConfigSchema = {
   brokerName: { type: 'string', default: 'broker-a', help: 'broker group name (master and its slaves share it)' },
   brokerId: { type: 'int', default: 0, min: 0, max: 1024, help: '0 for the master, 1 and up for slaves' },
   role: { type: 'enum', default: 'master', values: ['master', 'slave'], help: 'a slave refuses writes' },
+  permission: { type: 'enum', default: '', values: ['read-write', 'read', 'write'], help: 'what the whole broker allows: read-write, read (drain it: no new messages) or write; unset keeps the last setting (read-write at first start)' },
   zone: { type: 'string', default: '', help: 'zone label, for zone-aware routing' },
   flushMode: { type: 'enum', default: 'sync', values: ['sync', 'async'], help: 'sync acknowledges after fdatasync; async after the write reaches the OS' },
   flushIntervalMs: { type: 'int', default: 500, min: 1, max: 60_000, help: 'async mode: how often written data is fdatasynced (RocketMQ flushIntervalCommitLog)' },

@@ -11,6 +11,7 @@ import { announceReady, createLogger, createRegistry, onShutdown, startHttpServe
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
+import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { logStoreEvent } from './store-events';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   const topics = await TopicRegistry.open(config.dataDir);
+  const permission = await BrokerPermission.open(config.dataDir, config.permission);
   const consumption = await ConsumptionStore.open(config.dataDir);
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
@@ -87,10 +89,11 @@ async function main(): Promise<void> {
       broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
       endpoint,
       zone: config.zone,
+      brokerPerm: permission.value,
       topics: topics.list().map(topicToWire),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint }, log);
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, perm: () => permission.value }, log);
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
@@ -104,12 +107,13 @@ async function main(): Promise<void> {
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, permission,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
-    onTopicCreated: () => void registrar.registerNow(),
+    permission,
+    onRouteChanged: () => void registrar.registerNow(),
   }), (message, fields) => log.error(message, fields)));
 
   // Cluster membership and the HTTP side.

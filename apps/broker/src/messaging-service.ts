@@ -22,6 +22,7 @@ import { callContextOf, inBand, type CallContext } from './in-band';
 import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
+import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
 
 export interface MessagingDeps {
@@ -46,6 +47,8 @@ export interface MessagingDeps {
   /** Consumer group members as this broker hears them (heartbeats, telemetry, terminations). */
   membership: GroupMembership;
   clock: Clock;
+  /** The broker-wide permission: sends and receives it does not allow are refused. */
+  permission: BrokerPermission;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -80,6 +83,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
       const messages = request.messages.map(fromWireMessage);
       for (const message of messages) await topicFor(message.topic);
@@ -198,6 +202,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
   const { signal } = context;
   const group = requireGroup(request.group?.name);
+  deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
   const expression = request.filterExpression;

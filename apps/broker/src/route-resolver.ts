@@ -26,7 +26,8 @@ export class RouteResolver {
 
   constructor(
     nameServers: readonly string[],
-    private readonly self: { brokerName: string; endpoint: string },
+    /** `perm`: the broker-wide permission, which limits what the local topics allow. */
+    private readonly self: { brokerName: string; endpoint: string; perm: () => number },
     private readonly log: Logger,
   ) {
     this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
@@ -39,7 +40,7 @@ export class RouteResolver {
   async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
     const route: BrokerQueues[] = [];
     if (localTopic) {
-      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm, messageType: localTopic.messageType });
+      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm & this.self.perm(), messageType: localTopic.messageType });
     }
     for (const entry of await this.askNameServers(topic)) {
       if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);

@@ -23,6 +23,8 @@ describe('two broker groups', () => {
     await cluster.createTopic('Rebalanced');
     await cluster.createTopic('Spread');
     await cluster.createTopic('Failover');
+    await cluster.createTopic('Drained');
+    await cluster.createTopic('Grown');
   }, 60_000);
 
   afterAll(async () => {
@@ -148,6 +150,74 @@ describe('two broker groups', () => {
     expect(stored[0] + stored[1]).toBe(40);
     expect(stored[0]).toBeGreaterThanOrEqual(10);
     expect(stored[1]).toBeGreaterThanOrEqual(10);
+  }, 30_000);
+
+  it('honours a read-only broker: routes offer it for reading only, sends go elsewhere, consumers still read it', async () => {
+    const adminB = createClient(admin.AdminService, cluster.endpoints['broker-b']);
+    const messagingB = createClient(v2.MessagingService, cluster.endpoints['broker-b']);
+    const messagingA = createClient(v2.MessagingService, cluster.endpoints['broker-a']);
+    const permissionsOf = async () => {
+      const route = await messagingA.queryRoute({ topic: { name: 'Drained' } }, { deadlineMs: 5_000 });
+      return Object.fromEntries(route.messageQueues.map((queue) => [queue.broker?.name, v2.Permission[queue.permission]]));
+    };
+    try {
+      const stored = await messagingB.sendMessage({ messages: [{ topic: { name: 'Drained' }, body: Buffer.from('stored before'), systemProperties: { messageId: 'drain-0', messageType: v2.MessageType.NORMAL } }] }, { deadlineMs: 5_000 });
+      expect(stored.status?.code).toBe(v2.Code.OK);
+      expect((await adminB.setBrokerPermission({ perm: 4 }, { deadlineMs: 5_000 })).perm).toBe(4);
+      expect((await adminB.getBrokerStatus({}, { deadlineMs: 5_000 })).brokerPerm).toBe(4);
+      await eventually(async () => expect(await permissionsOf()).toEqual({ 'broker-a': 'READ_WRITE', 'broker-b': 'READ' }), { timeoutMs: 10_000 });
+
+      const refused = await messagingB.sendMessage({ messages: [{ topic: { name: 'Drained' }, body: Buffer.from('x'), systemProperties: { messageId: 'drain-1', messageType: v2.MessageType.NORMAL } }] }, { deadlineMs: 5_000 });
+      expect(refused.status?.code).toBe(v2.Code.FORBIDDEN);
+      expect(refused.status?.message).toMatch(/broker broker-b does not accept messages now \(its permission is read\); send to another broker/);
+
+      const producer = new Producer({ endpoints: cluster.endpoints['broker-a'], namespace: '', logger: quiet });
+      await producer.startup();
+      try {
+        for (let i = 0; i < 10; i++) await producer.send({ topic: 'Drained', body: Buffer.from(`drained-${i}`) });
+      } finally {
+        await producer.shutdown().catch(() => undefined);
+      }
+      const { queues } = await adminB.getTopic({ name: 'Drained' }, { deadlineMs: 5_000 });
+      expect(queues.reduce((sum, queue) => sum + Number(queue.maxOffset), 0)).toBe(1); // only the one stored before
+
+      const received = messagingB.receiveMessage(
+        { group: { name: 'DrainGroup' }, messageQueue: { topic: { name: 'Drained' }, id: 0 }, batchSize: 8, invisibleDuration: { seconds: 30n }, longPollingTimeout: { seconds: 1n } },
+        { deadlineMs: 10_000 },
+      );
+      const bodies: string[] = [];
+      for await (const frame of received as AsyncIterable<v2.ReceiveMessageResponse>) if (frame.content.case === 'message') bodies.push(Buffer.from(frame.content.value.body).toString());
+      expect(bodies).toEqual(['stored before']);
+
+      await adminB.setBrokerPermission({ perm: 6 }, { deadlineMs: 5_000 });
+      await eventually(async () => expect(await permissionsOf()).toEqual({ 'broker-a': 'READ_WRITE', 'broker-b': 'READ_WRITE' }), { timeoutMs: 10_000 });
+      const invalid = await adminB.setBrokerPermission({ perm: 0 }, { deadlineMs: 5_000 }).catch((error: Error) => error);
+      expect(String(invalid)).toMatch(/a broker permission is READ \(4\), WRITE \(2\) or both \(6\), got 0/);
+    } finally {
+      adminB.close();
+      messagingB.close();
+      messagingA.close();
+    }
+  }, 60_000);
+
+  it('routes and assigns the new queues of a topic whose queue count grew, without restarts', async () => {
+    const adminA = createClient(admin.AdminService, cluster.endpoints['broker-a']);
+    const messaging = createClient(v2.MessagingService, cluster.endpoints['broker-b']);
+    const queuesOfBrokerA = async () => (await messaging.queryRoute({ topic: { name: 'Grown' } }, { deadlineMs: 5_000 })).messageQueues.filter((queue) => queue.broker?.name === 'broker-a').length;
+    try {
+      expect(await queuesOfBrokerA()).toBe(4);
+      const { topic } = await adminA.updateTopic({ name: 'Grown', queueCount: 6 }, { deadlineMs: 5_000 });
+      expect(topic?.readQueueCount).toBe(6);
+      await eventually(async () => expect(await queuesOfBrokerA()).toBe(6), { timeoutMs: 10_000 });
+      await messaging.heartbeat({ group: { name: 'GrownGroup' }, clientType: v2.ClientType.PUSH_CONSUMER }, asClient('only-member'));
+      const assigned = await messaging.queryAssignment({ topic: { name: 'Grown' }, group: { name: 'GrownGroup' } }, asClient('only-member'));
+      expect(assigned.assignments).toHaveLength(10);
+      const shrink = await adminA.updateTopic({ name: 'Grown', queueCount: 2 }, { deadlineMs: 5_000 }).catch((error: Error) => error);
+      expect(String(shrink)).toMatch(/a queue count can only grow/);
+    } finally {
+      adminA.close();
+      messaging.close();
+    }
   }, 30_000);
 
   it('keeps an official producer sending when one of the two brokers is killed', async () => {

@@ -1,13 +1,13 @@
-// rmq broker status: one broker's identity, role, epoch and log positions.
-import type { Command } from 'commander';
+// rmq broker status|permission: one broker's identity, role, epoch and log positions; its permission.
+import { Argument, type Command } from 'commander';
 import { admin } from '@rmq/contracts';
 import { callOnce } from './call';
-import { brokerStatusText, jsonText } from './format';
+import { brokerPermissionText, brokerStatusText, jsonText } from './format';
 import type { Io } from './io';
-import { brokerOption, jsonOption, timeoutOption, type BrokerCallOptions, type OutputOptions } from './options';
+import { brokerOption, jsonOption, PERMISSIONS, timeoutOption, type BrokerCallOptions, type OutputOptions, type PermissionName } from './options';
 
 export function registerBrokerCommands(program: Command, io: Io): void {
-  const broker = program.command('broker').description('inspect one broker');
+  const broker = program.command('broker').description('inspect one broker and set its permission');
 
   broker
     .command('status')
@@ -20,5 +20,18 @@ export function registerBrokerCommands(program: Command, io: Io): void {
       const target = { what: 'cannot read the broker status', role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
       const reply = await callOnce(admin.AdminService, target, (client, deadline) => client.getBrokerStatus({}, deadline));
       io.out(options.json ? jsonText(admin.GetBrokerStatusResponseSchema, reply) : brokerStatusText(reply, options.broker));
+    });
+
+  broker
+    .command('permission')
+    .description('set what the whole broker allows: read (drain it: no new messages), write, or read-write')
+    .addArgument(new Argument('<permission>', 'the new permission').choices(Object.keys(PERMISSIONS)))
+    .addOption(brokerOption())
+    .addOption(timeoutOption())
+    .addHelpText('after', '\nExamples:\n  rmq broker permission read        # before maintenance: producers move to other brokers\n  rmq broker permission read-write')
+    .action(async (permission: PermissionName, options: BrokerCallOptions) => {
+      const target = { what: 'cannot set the broker permission', role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
+      const reply = await callOnce(admin.AdminService, target, (client, deadline) => client.setBrokerPermission({ perm: PERMISSIONS[permission] }, deadline));
+      io.out(brokerPermissionText(reply, options.broker));
     });
 }

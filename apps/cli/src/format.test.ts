@@ -123,6 +123,6 @@ describe('broker status text and JSON', () => {
 
   it('prints JSON with every field, int64 as strings (proto3 JSON), so scripts need no defaults', () => {
     const json = JSON.parse(jsonText(admin.GetBrokerStatusResponseSchema, create(admin.GetBrokerStatusResponseSchema, { role: 'slave', epoch: 9n })));
-    expect(json).toEqual({ role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0 });
+    expect(json).toEqual({ role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0, brokerPerm: 0 });
   });
 });

@@ -146,5 +146,16 @@ export function brokerStatusText(reply: admin.GetBrokerStatusResponse, address: 
     ['Confirmed offset', String(reply.confirmedOffset)],
     ['Flush mode', reply.flushMode || '(not reported)'],
     ['Topics', String(reply.topicCount)],
+    ['Permission', permText(reply.brokerPerm)],
   ]);
+}
+
+export function updatedTopicText(reply: admin.UpdateTopicResponse, broker: string): string {
+  const topic = reply.topic;
+  if (!topic) return `broker ${broker} updated the topic but returned no settings`;
+  return `Updated topic ${topic.name} on broker ${broker}: ${queuesText(topic)} queues, ${messageTypeText(topic.messageType)} messages, perm ${permText(topic.perm)}.`;
+}
+
+export function brokerPermissionText(reply: admin.SetBrokerPermissionResponse, broker: string): string {
+  return `Broker ${broker} now has permission ${permText(reply.perm)}.`;
 }

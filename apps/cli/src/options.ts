@@ -23,6 +23,10 @@ export const TOPIC_TYPES = {
 export type TopicTypeName = keyof typeof TOPIC_TYPES;
 
 /** host:port with a port in 1..65535; IPv6 hosts in brackets ([::1]:8081). */
+/** Permission names the CLI takes, as RocketMQ's bits (READ 4, WRITE 2). */
+export const PERMISSIONS = { 'read-write': 6, read: 4, write: 2 } as const;
+export type PermissionName = keyof typeof PERMISSIONS;
+
 export function parseAddress(text: string): string {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[2]) : NaN;

@@ -1,18 +1,21 @@
-// rmq topic create|list|show: AdminService calls on one broker.
+// rmq topic create|update|list|show: AdminService calls on one broker.
 import { Argument, Option, type Command } from 'commander';
 import { admin } from '@rmq/contracts';
 import { callOnce } from './call';
-import { createdTopicText, jsonText, topicListText, topicText } from './format';
+import { CliError, EXIT_USAGE } from './cli-error';
+import { createdTopicText, jsonText, topicListText, topicText, updatedTopicText } from './format';
 import type { Io } from './io';
 import {
   brokerOption,
   jsonOption,
   parseQueueCount,
   parseTopicName,
+  PERMISSIONS,
   timeoutOption,
   TOPIC_TYPES,
   type BrokerCallOptions,
   type OutputOptions,
+  type PermissionName,
   type TopicTypeName,
 } from './options';
 
@@ -58,6 +61,23 @@ export function registerTopicCommands(program: Command, io: Io): void {
         client.createTopic({ name, queueCount: options.queues, messageType: TOPIC_TYPES[options.type] }, deadline),
       );
       io.out(createdTopicText(reply, options.broker));
+    });
+
+  topic
+    .command('update')
+    .description("grow a topic's queue count or change its permission; clients pick it up with their next route refresh")
+    .addArgument(topicNameArgument())
+    .addOption(new Option('-q, --queues <count>', 'the new number of queues (queues are never removed)').argParser(parseQueueCount))
+    .addOption(new Option('-p, --perm <permission>', 'what the topic allows on this broker').choices(Object.keys(PERMISSIONS)))
+    .addOption(brokerOption())
+    .addOption(timeoutOption())
+    .addHelpText('after', ['', 'Examples:', '  rmq topic update Orders --queues 16', '  rmq topic update Orders --perm read     # stop new messages, keep serving consumers'].join('\n'))
+    .action(async (name: string, options: BrokerCallOptions & { queues?: number; perm?: PermissionName }) => {
+      if (options.queues === undefined && options.perm === undefined) throw new CliError('nothing to update: give --queues and/or --perm', EXIT_USAGE);
+      const reply = await callOnce(admin.AdminService, target(`cannot update topic ${name}`, options), (client, deadline) =>
+        client.updateTopic({ name, queueCount: options.queues ?? 0, perm: options.perm === undefined ? undefined : PERMISSIONS[options.perm] }, deadline),
+      );
+      io.out(updatedTopicText(reply, options.broker));
     });
 
   topic

@@ -129,6 +129,29 @@ describe('rmq against a real broker', () => {
     expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot create topic Payments: topic Payments already exists .*\[TOPIC_EXISTS\]$/)]);
   });
 
+  it('topic update grows the queue count and changes the permission; shrinking fails with the reason', async () => {
+    await rmq(['topic', 'create', 'Growing', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const grown = await rmq(['topic', 'update', 'Growing', '--queues', '6', '--perm', 'read', '--broker', broker.endpoints.grpc]);
+    expect(grown).toMatchObject({ code: 0, stderr: '' });
+    expect(grown.stdout.trim()).toBe(`Updated topic Growing on broker ${broker.endpoints.grpc}: 6 queues, normal messages, perm R-.`);
+    const shrink = await rmq(['topic', 'update', 'Growing', '--queues', '3', '--broker', broker.endpoints.grpc]);
+    expect(shrink.code).toBe(1);
+    expect(shrink.stderr).toMatch(/^error: cannot update topic Growing: topic Growing has 6 queues; a queue count can only grow .*\[BAD_REQUEST\]\n$/);
+    const nothing = await rmq(['topic', 'update', 'Growing', '--broker', broker.endpoints.grpc]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('nothing to update: give --queues and/or --perm');
+  });
+
+  it('broker permission makes the broker read-only and back, and broker status shows it', async () => {
+    const readOnly = await rmq(['broker', 'permission', 'read', '--broker', broker.endpoints.grpc]);
+    expect(readOnly).toMatchObject({ code: 0, stderr: '' });
+    expect(readOnly.stdout.trim()).toBe(`Broker ${broker.endpoints.grpc} now has permission R-.`);
+    expect((await rmq(['broker', 'status', '--broker', broker.endpoints.grpc])).stdout).toMatch(/Permission\s+R-/);
+    expect((await rmq(['broker', 'permission', 'read-write', '--broker', broker.endpoints.grpc])).stdout.trim()).toBe(`Broker ${broker.endpoints.grpc} now has permission RW.`);
+    const wrong = await rmq(['broker', 'permission', 'none', '--broker', broker.endpoints.grpc]);
+    expect(wrong.code).toBe(2);
+  });
+
   it('topic list and topic show read back what was created', async () => {
     await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
     const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);

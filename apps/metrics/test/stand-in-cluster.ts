@@ -50,6 +50,8 @@ export class StandInBroker {
     const topicConfig = (name: string) => ({ name, readQueueCount: this.spec.topics[name].length, writeQueueCount: this.spec.topics[name].length, perm: 6 });
     return {
       createTopic: unsupported,
+      updateTopic: unsupported,
+      setBrokerPermission: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

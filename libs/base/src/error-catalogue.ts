@@ -55,6 +55,7 @@ export const ERRORS = {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
   },
+  BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },

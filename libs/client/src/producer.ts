@@ -23,6 +23,8 @@ export interface ProducerOptions {
   batchBytesMax?: number;
   inFlightPerBrokerMax?: number;
   sendAttemptsMax?: number;
+  /** How often a topic's route is asked again (default 30 s): new brokers are used after that. */
+  routeRefreshMs?: number;
 }
 
 export interface Message {
@@ -67,7 +69,7 @@ export class Producer {
   private readonly lanes = new Map<string, Lane>();
   private rotation = 0;
   private closed = false;
-  private readonly settings: Required<Omit<ProducerOptions, 'endpoints'>>;
+  private readonly settings: Required<Omit<ProducerOptions, 'endpoints' | 'routeRefreshMs'>>;
 
   private constructor(
     private readonly connections: Connections,
@@ -87,7 +89,8 @@ export class Producer {
   static start(options: ProducerOptions): Producer {
     const accessPoints = parseEndpoints(options.endpoints);
     const connections = new Connections({ namespace: options.namespace ?? '', zone: options.zone ?? '' });
-    return new Producer(connections, new RouteCache(connections, accessPoints, options.namespace ?? ''), options);
+    const refreshMs = positive(options.routeRefreshMs ?? CLIENT_LIMITS.routeRefreshMs, 'routeRefreshMs');
+    return new Producer(connections, new RouteCache(connections, accessPoints, options.namespace ?? '', refreshMs), options);
   }
 
   get clientId(): string {

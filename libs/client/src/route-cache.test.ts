@@ -12,7 +12,7 @@ describe('RouteCache', () => {
     server = new grpc.Server();
     // A real gRPC server that answers QueryRoute only (the rest is never called here).
     addService(server, v2.MessagingService, {
-      queryRoute: (_call, callback) => {
+      queryRoute: (_call: unknown, callback: (error: null, reply: v2.QueryRouteResponse) => void) => {
         queries++;
         setTimeout(() => callback(null, create(v2.QueryRouteResponseSchema, {
           status: { code: v2.Code.OK },

@@ -1,4 +1,4 @@
-// The brokers of each topic, from QueryRoute on any known broker, kept for ROUTE_REFRESH_MS and
+// The brokers of each topic, from QueryRoute on any known broker, kept for `refreshMs` (30 s) and
 // refreshed in the background after that (a stale route keeps serving meanwhile), so brokers
 // added to a topic and queue count changes are picked up without a restart.
 import { v2 } from '@rmq/contracts';
@@ -28,13 +28,14 @@ export class RouteCache {
     private readonly connections: Connections,
     private readonly accessPoints: readonly string[],
     private readonly namespace: string,
+    private readonly refreshMs: number = CLIENT_LIMITS.routeRefreshMs,
   ) {}
 
   /** The topic's brokers; the first call for a topic waits for QueryRoute. */
   async brokers(topic: string): Promise<BrokerRoute[]> {
     const entry = this.entries.get(topic);
     if (!entry) return this.refresh(topic);
-    if (Date.now() - entry.fetchedAtMs > CLIENT_LIMITS.routeRefreshMs) void this.refresh(topic).catch(() => undefined);
+    if (Date.now() - entry.fetchedAtMs > this.refreshMs) void this.refresh(topic).catch(() => undefined);
     return entry.brokers;
   }
 

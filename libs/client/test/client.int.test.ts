@@ -1,5 +1,6 @@
 // Our SDK against two real broker groups: batching, spreading, message groups, a bad message in
 // a batch, failover and recovery of a broker, and the SimpleConsumer round trip.
+import { admin, createClient } from '@rmq/contracts';
 import { killAllApps, startTwoBrokerCluster, eventually, type TwoBrokerCluster } from '@rmq/testing';
 import { ClientError, Producer, SimpleConsumer, type ReceivedMessage, type SendReceipt } from '../src';
 
@@ -96,6 +97,30 @@ describe('the rmq SDK against two broker groups', () => {
     await expect(producer.send({ topic: 'SdkTopic', body: '' })).rejects.toMatchObject({ code: 'MESSAGE_BODY_EMPTY' });
     await expect(producer.send({ topic: 'NoSuchTopic', body: 'x' })).rejects.toMatchObject({ code: 'TOPIC_NOT_FOUND' });
   });
+
+  it('starts using a broker that took the topic on later, at its next route refresh', async () => {
+    const createOn = async (broker: 'broker-a' | 'broker-b') => {
+      const client = createClient(admin.AdminService, cluster.endpoints[broker]);
+      try {
+        await client.createTopic({ name: 'SdkGrowing', queueCount: 2 }, { deadlineMs: 5_000 });
+      } finally {
+        client.close();
+      }
+    };
+    await createOn('broker-a');
+    const growing = Producer.start({ endpoints: cluster.endpoints['broker-a'], routeRefreshMs: 200 });
+    try {
+      const first = await Promise.all(Array.from({ length: 10 }, (_, i) => growing.send({ topic: 'SdkGrowing', body: `first-${i}` })));
+      expect(new Set(first.map((receipt) => receipt.brokerName))).toEqual(new Set(['broker-a']));
+      await createOn('broker-b');
+      await eventually(async () => {
+        const receipts = await Promise.all(Array.from({ length: 10 }, (_, i) => growing.send({ topic: 'SdkGrowing', body: `later-${i}` })));
+        expect(receipts.some((receipt) => receipt.brokerName === 'broker-b')).toBe(true);
+      }, { timeoutMs: 15_000, intervalMs: 100 });
+    } finally {
+      await growing.close();
+    }
+  }, 30_000);
 
   it('keeps sending when a broker dies, and uses it again once it is back', async () => {
     const failoverProducer = Producer.start({ endpoints: cluster.endpoints['broker-a'] });

@@ -80,6 +80,29 @@ export class TopicRegistry {
     return { topic, created: true };
   }
 
+  /**
+   * Grows a topic's queue count and/or changes its permission. Queues are never removed: the
+   * messages in them would be stranded.
+   */
+  async update(name: string, changes: { queueCount?: number; perm?: number }): Promise<TopicConfig> {
+    const existing = this.require(name);
+    const queueCount = changes.queueCount || existing.queueCount;
+    if (!Number.isInteger(queueCount) || queueCount > MESSAGING_LIMITS.queueCountMax) {
+      throw new RmqError('BAD_REQUEST', { reason: `queue count must be at most ${MESSAGING_LIMITS.queueCountMax}, got ${queueCount}` });
+    }
+    if (queueCount < existing.queueCount) {
+      throw new RmqError('BAD_REQUEST', { reason: `topic ${name} has ${existing.queueCount} queues; a queue count can only grow (the messages in queues ${queueCount} to ${existing.queueCount - 1} would be stranded)` });
+    }
+    const perm = changes.perm ?? existing.perm;
+    if ((perm & ~(PERM_READ | PERM_WRITE)) !== 0) {
+      throw new RmqError('BAD_REQUEST', { reason: `permission must combine READ (4) and WRITE (2), got ${perm}` });
+    }
+    const topic: TopicConfig = { ...existing, queueCount, perm };
+    this.topics.set(name, topic);
+    await this.save();
+    return topic;
+  }
+
   private async save(): Promise<void> {
     await writeJsonAtomic(this.path, { topics: this.list() });
   }

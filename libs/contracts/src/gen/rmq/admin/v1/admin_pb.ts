@@ -14,7 +14,91 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJ9ChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRI2CgxtZXNzYWdlX3R5cGUYAyABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlEgwKBHBlcm0YBCABKA0iUgoTQ3JlYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiHwoPR2V0VG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoLUXVldWVTdGF0dXMSEAoIcXVldWVfaWQYASABKAUSEgoKbWluX29mZnNldBgCIAEoAxISCgptYXhfb2Zmc2V0GAMgASgDImkKEEdldFRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIpCgZxdWV1ZXMYAiADKAsyGS5ybXEuYWRtaW4udjEuUXVldWVTdGF0dXMiEwoRTGlzdFRvcGljc1JlcXVlc3QiQQoSTGlzdFRvcGljc1Jlc3BvbnNlEisKBnRvcGljcxgBIAMoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIhgKFkdldEJyb2tlclN0YXR1c1JlcXVlc3QiwQEKF0dldEJyb2tlclN0YXR1c1Jlc3BvbnNlEi4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5EgwKBHJvbGUYAiABKAkSDQoFZXBvY2gYAyABKAMSFgoObG9nX2VuZF9vZmZzZXQYBCABKAMSGAoQY29uZmlybWVkX29mZnNldBgFIAEoAxISCgpmbHVzaF9tb2RlGAYgASgJEhMKC3RvcGljX2NvdW50GAcgASgFMt4CCgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKeBAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateTopicRequest
+ */
+export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * 0 keeps the count; otherwise at least the current count (queues are never removed).
+   *
+   * @generated from field: int32 queue_count = 2;
+   */
+  queueCount: number;
+
+  /**
+   * READ 4 | WRITE 2; absent keeps the permission.
+   *
+   * @generated from field: optional uint32 perm = 3;
+   */
+  perm?: number | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateTopicRequest.
+ * Use `create(UpdateTopicRequestSchema)` to create a new message.
+ */
+export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 0);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateTopicResponse
+ */
+export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & {
+  /**
+   * @generated from field: rmq.namesrv.v1.TopicConfig topic = 1;
+   */
+  topic?: TopicConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateTopicResponse.
+ * Use `create(UpdateTopicResponseSchema)` to create a new message.
+ */
+export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
+ */
+export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissionRequest"> & {
+  /**
+   * READ 4 | WRITE 2, at least one of them.
+   *
+   * @generated from field: uint32 perm = 1;
+   */
+  perm: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerPermissionRequest.
+ * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
+ */
+export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 2);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
+ */
+export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermissionResponse"> & {
+  /**
+   * @generated from field: uint32 perm = 1;
+   */
+  perm: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerPermissionResponse.
+ * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
+ */
+export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 3);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -50,7 +134,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 0);
+  messageDesc(file_rmq_admin_v1_admin, 4);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -74,7 +158,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
+  messageDesc(file_rmq_admin_v1_admin, 5);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -91,7 +175,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 6);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -118,7 +202,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 7);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -140,7 +224,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 8);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -153,7 +237,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -170,7 +254,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 10);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -183,7 +267,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 11);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -223,6 +307,13 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
    * @generated from field: int32 topic_count = 7;
    */
   topicCount: number;
+
+  /**
+   * READ 4 | WRITE 2.
+   *
+   * @generated from field: uint32 broker_perm = 8;
+   */
+  brokerPerm: number;
 };
 
 /**
@@ -230,7 +321,7 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -267,6 +358,28 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetBrokerStatusRequestSchema;
     output: typeof GetBrokerStatusResponseSchema;
+  },
+  /**
+   * Grows a topic's queue count and/or changes its permission; clients pick it up with their
+   * next route refresh.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.UpdateTopic
+   */
+  updateTopic: {
+    methodKind: "unary";
+    input: typeof UpdateTopicRequestSchema;
+    output: typeof UpdateTopicResponseSchema;
+  },
+  /**
+   * Makes the whole broker read-only, write-only or both (RocketMQ's brokerPermission), e.g. to
+   * drain it before maintenance: routes stop offering what it refuses.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.SetBrokerPermission
+   */
+  setBrokerPermission: {
+    methodKind: "unary";
+    input: typeof SetBrokerPermissionRequestSchema;
+    output: typeof SetBrokerPermissionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_rmq_admin_v1_admin, 0);

@@ -9,6 +9,8 @@ import type { Logger } from '@rmq/observability';
 export interface CallContext {
   clientId: string;
   requestId: string;
+  /** The zone a client of ours declares (`x-rmq-zone`); '' for none and for official clients. */
+  zone: string;
   signal: AbortSignal;
 }
 
@@ -16,7 +18,7 @@ export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grp
   const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
   const abort = new AbortController();
   (call as unknown as NodeJS.EventEmitter).once('cancelled', () => abort.abort());
-  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), signal: abort.signal };
+  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), zone: header('x-rmq-zone'), signal: abort.signal };
 }
 
 type WithStatus = DescMessage;

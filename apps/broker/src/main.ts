@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       topics: topics.list().map(topicToWire),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, perm: () => permission.value }, log);
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {

@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
-import { assignQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
+import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
   fromStoredRecord,
@@ -68,12 +68,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
   };
 
   return {
-    queryRoute: inBand('QueryRoute', v2.QueryRouteResponseSchema, async (request: v2.QueryRouteRequest) => {
+    queryRoute: inBand('QueryRoute', v2.QueryRouteResponseSchema, async (request: v2.QueryRouteRequest, context) => {
       const name = request.topic?.name ?? '';
       const local = deps.topics.get(name) ?? (deps.autoCreateTopic ? await topicFor(name) : undefined);
       const route = await deps.routes.resolve(name, local);
       if (route.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
-      return { messageQueues: route.flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
+      // A client that declares its zone is offered that zone's brokers for writing, while one is writable.
+      return { messageQueues: preferZone(route, context.zone).flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
     }, log, observe),
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {

@@ -11,6 +11,8 @@ export interface BrokerQueues {
   queueCount: number;
   perm: number;
   messageType: TopicMessageType;
+  /** The broker's zone label ('' for none). */
+  zone: string;
 }
 
 const NAME_SERVER_DEADLINE_MS = 2_000;
@@ -27,7 +29,7 @@ export class RouteResolver {
   constructor(
     nameServers: readonly string[],
     /** `perm`: the broker-wide permission, which limits what the local topics allow. */
-    private readonly self: { brokerName: string; endpoint: string; perm: () => number },
+    private readonly self: { brokerName: string; endpoint: string; zone: string; perm: () => number },
     private readonly log: Logger,
   ) {
     this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
@@ -40,7 +42,7 @@ export class RouteResolver {
   async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
     const route: BrokerQueues[] = [];
     if (localTopic) {
-      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm & this.self.perm(), messageType: localTopic.messageType });
+      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm & this.self.perm(), messageType: localTopic.messageType, zone: this.self.zone });
     }
     for (const entry of await this.askNameServers(topic)) {
       if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);
@@ -57,12 +59,12 @@ export class RouteResolver {
     for (const client of this.clients) {
       try {
         const reply = await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS });
-        const master = new Map<string, string>();
+        const master = new Map<string, { endpoint: string; zone: string }>();
         for (const broker of reply.brokers) {
-          if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, broker.endpoint);
+          if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, { endpoint: broker.endpoint, zone: broker.zone });
         }
         return reply.queues.flatMap((queue) => {
-          const endpoint = master.get(queue.brokerName);
+          const { endpoint, zone } = master.get(queue.brokerName) ?? {};
           if (!endpoint) return [];
           return [{
             brokerName: queue.brokerName,
@@ -70,6 +72,7 @@ export class RouteResolver {
             queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
             perm: queue.perm & (PERM_READ | PERM_WRITE),
             messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
+            zone: zone ?? '',
           }];
         });
       } catch (error) {

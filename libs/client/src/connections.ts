@@ -27,7 +27,8 @@ export class Connections {
     return client;
   }
 
-  metadata(): grpc.Metadata {
+  /** `withZone` false: as a client without a zone (to see every broker a topic has). */
+  metadata(withZone = true): grpc.Metadata {
     const metadata = new grpc.Metadata();
     metadata.set('x-mq-protocol', 'v2');
     metadata.set('x-mq-client-id', this.clientId);
@@ -35,8 +36,12 @@ export class Connections {
     metadata.set('x-mq-language', 'NODE_JS');
     metadata.set('x-mq-client-version', CLIENT_VERSION);
     if (this.settings.namespace) metadata.set('x-mq-namespace', this.settings.namespace);
-    if (this.settings.zone) metadata.set(ZONE_HEADER, this.settings.zone);
+    if (this.settings.zone && withZone) metadata.set(ZONE_HEADER, this.settings.zone);
     return metadata;
+  }
+
+  get zone(): string {
+    return this.settings.zone;
   }
 
   close(): void {

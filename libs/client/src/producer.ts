@@ -137,7 +137,8 @@ export class Producer {
       return;
     }
     const choice = selectBroker({
-      brokers: brokers.map((broker) => ({ brokerName: broker.brokerName, endpoint: broker.endpoint, zone: '' })),
+      // The route marks the brokers of our zone as preferred; selectBroker falls back to the rest.
+      brokers: brokers.map((broker) => ({ brokerName: broker.brokerName, endpoint: broker.endpoint, zone: broker.preferred ? this.settings.zone : '' })),
       messageGroup: pending.messageGroup,
       avoided: this.health.avoided(Date.now()),
       tried: pending.tried,

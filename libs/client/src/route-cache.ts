@@ -11,6 +11,8 @@ export interface BrokerRoute {
   endpoint: string;
   readable: boolean;
   writable: boolean;
+  /** Writable in the route offered to the client's zone (brokers of that zone while one is writable). */
+  preferred: boolean;
   /** Queue ids this broker lists for the topic. */
   queueIds: number[];
 }
@@ -60,13 +62,21 @@ export class RouteCache {
     return [...new Set([...known, ...this.accessPoints])];
   }
 
+  /** With a zone, two views: every broker (the fallback) and the zone's (the preference). */
   private async query(topic: string): Promise<BrokerRoute[]> {
+    if (!this.connections.zone) return this.queryOnce(topic, false);
+    const [all, zoned] = await Promise.all([this.queryOnce(topic, false), this.queryOnce(topic, true)]);
+    const preferred = new Set(zoned.filter((broker) => broker.writable).map((broker) => broker.brokerName));
+    return all.map((broker) => ({ ...broker, preferred: preferred.has(broker.brokerName) }));
+  }
+
+  private async queryOnce(topic: string, withZone: boolean): Promise<BrokerRoute[]> {
     let lastError: unknown;
     for (const endpoint of [...new Set([...this.accessPoints, ...this.knownEndpoints()])]) {
       try {
         const reply = await this.connections.to(endpoint).queryRoute(
           { topic: { name: topic, resourceNamespace: this.namespace } },
-          { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
+          { metadata: this.connections.metadata(withZone), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
         );
         if (!isOk(reply.status)) throw ClientError.of(reply.status, `route of topic ${topic}`);
         return brokersOf(reply.messageQueues);
@@ -86,9 +96,10 @@ function brokersOf(queues: v2.MessageQueue[]): BrokerRoute[] {
     const address = queue.broker?.endpoints?.addresses[0];
     if (!name || !address) continue;
     let broker = brokers.get(name);
-    if (!broker) brokers.set(name, (broker = { brokerName: name, endpoint: `${address.host}:${address.port}`, readable: false, writable: false, queueIds: [] }));
+    if (!broker) brokers.set(name, (broker = { brokerName: name, endpoint: `${address.host}:${address.port}`, readable: false, writable: false, preferred: false, queueIds: [] }));
     broker.readable ||= queue.permission === v2.Permission.READ || queue.permission === v2.Permission.READ_WRITE;
     broker.writable ||= queue.permission === v2.Permission.WRITE || queue.permission === v2.Permission.READ_WRITE;
+    broker.preferred = broker.writable;
     broker.queueIds.push(queue.id);
   }
   return [...brokers.values()];

@@ -7,3 +7,4 @@ export * from './queue-assignment';
 export * from './group-membership';
 export * from './producer-selection';
 export * from './broker-health';
+export * from './zone-preference';

@@ -21,7 +21,8 @@ export interface TwoBrokerCluster {
 
 const BROKERS: BrokerName[] = ['broker-a', 'broker-b'];
 
-export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<TwoBrokerCluster> {
+/** `brokerArgs` go to both brokers, `perBroker` to one (e.g. its --zone). */
+export async function startTwoBrokerCluster(brokerArgs: string[] = [], perBroker: Partial<Record<BrokerName, string[]>> = {}): Promise<TwoBrokerCluster> {
   const temp = makeTempDir('two-brokers');
   const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
   const brokers = {} as Record<BrokerName, AppProcess>;
@@ -34,6 +35,7 @@ export async function startTwoBrokerCluster(brokerArgs: string[] = []): Promise<
       '--broker-name', brokerName,
       '--register-interval-ms', '500',
       ...brokerArgs,
+      ...(perBroker[brokerName] ?? []),
     ], { label: brokerName });
   for (const brokerName of BROKERS) brokers[brokerName] = await start(brokerName, '127.0.0.1:0');
   const endpoints = Object.fromEntries(BROKERS.map((name) => [name, brokers[name].endpoints.grpc])) as Record<BrokerName, string>;

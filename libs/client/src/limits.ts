@@ -16,6 +16,8 @@ export const CLIENT_LIMITS = {
   invisibleMsDefault: 30_000,
   /** SimpleConsumer: default long-polling time of a receive. */
   awaitMsDefault: 20_000,
+  /** PushConsumer: how long a received message stays invisible while the listener runs (the broker renews it while the client lives). */
+  pushInvisibleMs: 60_000,
   /** A receive asks for at most this many messages (the broker's limit too). */
   receiveCountMax: 32,
 } as const;

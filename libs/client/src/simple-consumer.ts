@@ -2,11 +2,12 @@
 // changes how long it stays invisible). Each receive long-polls one readable broker of one
 // subscribed topic, rotating over all of them; acks go to the broker that delivered the message,
 // many entries per AckMessage when given together.
-import { durationFromMs, timestampMs, v2 } from '@rmq/contracts';
+import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
 import { Connections, parseEndpoints } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache } from './route-cache';
+import { receivedMessage, type ReceivedMessage } from './received-message';
 
 export interface SimpleConsumerOptions {
   endpoints: string;
@@ -16,25 +17,6 @@ export interface SimpleConsumerOptions {
   subscriptions: Record<string, string>;
   /** How long a receive waits for messages when there are none (default 20 s). */
   awaitMs?: number;
-}
-
-export interface ReceivedMessage {
-  messageId: string;
-  topic: string;
-  tag?: string;
-  keys: string[];
-  messageGroup?: string;
-  properties: Record<string, string>;
-  body: Buffer;
-  deliveryAttempt: number;
-  bornTimestampMs?: number;
-  queueId: number;
-  queueOffset: number;
-  /** Which broker delivered it; acks go back there. */
-  brokerName: string;
-  endpoint: string;
-  /** Current receipt handle; changeInvisibleDuration replaces it. */
-  receiptHandle: string;
 }
 
 export class SimpleConsumer {
@@ -81,7 +63,7 @@ export class SimpleConsumer {
     let status: v2.Status | undefined;
     for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
       if (frame.content.case === 'status') status = frame.content.value;
-      if (frame.content.case === 'message') messages.push(received(frame.content.value, broker.brokerName, broker.endpoint));
+      if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, broker.brokerName, broker.endpoint));
     }
     if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from broker ${broker.brokerName}`);
     return messages;
@@ -138,24 +120,4 @@ export class SimpleConsumer {
     ));
     this.connections.close();
   }
-}
-
-function received(message: v2.Message, brokerName: string, endpoint: string): ReceivedMessage {
-  const system = message.systemProperties;
-  return {
-    messageId: system?.messageId ?? '',
-    topic: message.topic?.name ?? '',
-    tag: system?.tag,
-    keys: system?.keys ?? [],
-    messageGroup: system?.messageGroup,
-    properties: { ...message.userProperties },
-    body: Buffer.from(message.body),
-    deliveryAttempt: system?.deliveryAttempt ?? 1,
-    bornTimestampMs: system?.bornTimestamp ? timestampMs(system.bornTimestamp) : undefined,
-    queueId: system?.queueId ?? 0,
-    queueOffset: Number(system?.queueOffset ?? 0n),
-    brokerName,
-    endpoint,
-    receiptHandle: system?.receiptHandle ?? '',
-  };
 }

@@ -1,0 +1,221 @@
+// Our PushConsumer: messages are handed to a listener as they arrive. The group's queues are
+// shared out by the brokers (QueryAssignment on the topic's first broker, asked again every
+// assignmentIntervalMs); one long-polling receive loop runs per assigned queue. A listener's
+// 'success' acks the message, 'failure' (or a throw) nacks it, and the broker brings it back
+// after the group's retry delay (dead-lettering it after the last attempt). At most
+// `concurrency` messages are in the listener at once. close() cancels the long polls at once,
+// waits for the listener calls in progress, then tells the brokers the client is leaving.
+import { durationFromMs, v2 } from '@rmq/contracts';
+import { ClientError, isOk } from './client-error';
+import { Connections, parseEndpoints } from './connections';
+import { CLIENT_LIMITS } from './limits';
+import { RouteCache, type BrokerRoute } from './route-cache';
+import { receivedMessage, type ReceivedMessage } from './received-message';
+
+export type ConsumeResult = 'success' | 'failure';
+
+export interface PushConsumerOptions {
+  endpoints: string;
+  namespace?: string;
+  group: string;
+  /** Topic -> tag expression (`*`, `TagA || TagB`). */
+  subscriptions: Record<string, string>;
+  listener: (message: ReceivedMessage) => ConsumeResult | Promise<ConsumeResult>;
+  /** Messages in the listener at once (default 16). */
+  concurrency?: number;
+  /** How often the assignment is asked again (default 2 s): the delay before a rebalance is seen. */
+  assignmentIntervalMs?: number;
+  /** How long a receive waits for new messages (default 20 s); close() does not wait for it. */
+  longPollingMs?: number;
+}
+
+interface QueueLoop {
+  topic: string;
+  broker: BrokerRoute;
+  queueId: number;
+  abort: AbortController;
+}
+
+export class PushConsumer {
+  private readonly loops = new Map<string, QueueLoop>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private inListener = 0;
+  private capacityWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly concurrency: number;
+
+  private constructor(
+    private readonly connections: Connections,
+    private readonly routes: RouteCache,
+    private readonly options: PushConsumerOptions,
+  ) {
+    if (Object.keys(options.subscriptions).length === 0) throw new Error('a PushConsumer needs at least one subscription');
+    if (!options.group) throw new Error('a PushConsumer needs a consumer group');
+    this.concurrency = options.concurrency ?? 16;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
+  }
+
+  /** Starts consuming; resolves once the first assignment was asked for. */
+  static async start(options: PushConsumerOptions): Promise<PushConsumer> {
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '' });
+    const consumer = new PushConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
+    await consumer.heartbeat();
+    await consumer.rebalance();
+    consumer.timers.push(setInterval(() => void consumer.rebalance(), options.assignmentIntervalMs ?? 2_000));
+    consumer.timers.push(setInterval(() => void consumer.heartbeat(), 10_000));
+    return consumer;
+  }
+
+  get clientId(): string {
+    return this.connections.clientId;
+  }
+
+  /** Queues this member reads now, as "brokerName/queueId" per topic. */
+  assignedQueues(): string[] {
+    return [...this.loops.values()].map((loop) => `${loop.topic}@${loop.broker.brokerName}/${loop.queueId}`).sort();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const loop of this.loops.values()) loop.abort.abort();
+    this.loops.clear();
+    for (const wake of this.capacityWaiters.splice(0)) wake();
+    await Promise.allSettled([...this.running]);
+    await Promise.all(this.routes.knownEndpoints().map((endpoint) =>
+      this.connections.to(endpoint).notifyClientTermination(
+        { group: this.group() },
+        { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
+      ).catch(() => undefined),
+    ));
+    this.connections.close();
+  }
+
+  private group() {
+    return { name: this.options.group, resourceNamespace: this.options.namespace ?? '' };
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.routes.knownEndpoints().map((endpoint) =>
+      this.connections.to(endpoint).heartbeat(
+        { group: this.group(), clientType: v2.ClientType.PUSH_CONSUMER },
+        { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
+      ).catch(() => undefined), // best effort: the next one comes in 10 s
+    ));
+  }
+
+  /** Asks each topic's first broker for this member's queues; starts and stops loops to match. */
+  private async rebalance(): Promise<void> {
+    if (this.closed) return;
+    for (const topic of Object.keys(this.options.subscriptions)) {
+      try {
+        const brokers = await this.routes.brokers(topic);
+        if (brokers.length === 0) continue;
+        const reply = await this.connections.to(brokers[0].endpoint).queryAssignment(
+          { topic: { name: topic, resourceNamespace: this.options.namespace ?? '' }, group: this.group() },
+          { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
+        );
+        if (!isOk(reply.status)) throw ClientError.of(reply.status, `assignment of topic ${topic}`);
+        const wanted = new Map<string, { broker: BrokerRoute; queueId: number }>();
+        for (const assignment of reply.assignments) {
+          const broker = brokers.find((candidate) => candidate.brokerName === assignment.messageQueue?.broker?.name);
+          if (broker && assignment.messageQueue) wanted.set(`${topic}@${broker.brokerName}/${assignment.messageQueue.id}`, { broker, queueId: assignment.messageQueue.id });
+        }
+        for (const [key, loop] of this.loops) {
+          if (loop.topic === topic && !wanted.has(key)) {
+            loop.abort.abort();
+            this.loops.delete(key);
+          }
+        }
+        for (const [key, { broker, queueId }] of wanted) {
+          if (this.loops.has(key) || this.closed) continue;
+          const loop: QueueLoop = { topic, broker, queueId, abort: new AbortController() };
+          this.loops.set(key, loop);
+          this.track(this.receiveLoop(loop));
+        }
+      } catch {
+        // The next rebalance tries again; the queues held so far keep being read meanwhile.
+      }
+    }
+  }
+
+  private async receiveLoop(loop: QueueLoop): Promise<void> {
+    const longPollingMs = this.options.longPollingMs ?? CLIENT_LIMITS.awaitMsDefault;
+    while (!loop.abort.signal.aborted) {
+      const free = await this.capacity(loop.abort.signal);
+      if (free === 0) return;
+      try {
+        const messages: ReceivedMessage[] = [];
+        const stream = this.connections.to(loop.broker.endpoint).receiveMessage(
+          {
+            group: this.group(),
+            messageQueue: { topic: { name: loop.topic, resourceNamespace: this.options.namespace ?? '' }, id: loop.queueId, broker: { name: loop.broker.brokerName } },
+            filterExpression: { type: v2.FilterType.TAG, expression: this.options.subscriptions[loop.topic] },
+            batchSize: Math.min(free, CLIENT_LIMITS.receiveCountMax),
+            invisibleDuration: durationFromMs(CLIENT_LIMITS.pushInvisibleMs),
+            longPollingTimeout: durationFromMs(longPollingMs),
+            autoRenew: true, // a push receive: a later ChangeInvisibleDuration is a nack
+          },
+          { metadata: this.connections.metadata(), deadlineMs: longPollingMs + CLIENT_LIMITS.requestTimeoutMs, signal: loop.abort.signal },
+        );
+        for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
+          if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
+        }
+        for (const message of messages) this.track(this.consume(message));
+      } catch {
+        if (loop.abort.signal.aborted) return;
+        await sleep(1_000, loop.abort.signal); // broker unreachable: try again in a second
+      }
+    }
+  }
+
+  private async consume(message: ReceivedMessage): Promise<void> {
+    this.inListener++;
+    try {
+      let result: ConsumeResult;
+      try {
+        result = await this.options.listener(message);
+      } catch {
+        result = 'failure';
+      }
+      const client = this.connections.to(message.endpoint);
+      const options = { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs };
+      if (result === 'success') {
+        await client.ackMessage({ group: this.group(), topic: { name: message.topic }, entries: [{ messageId: message.messageId, receiptHandle: message.receiptHandle }] }, options).catch(() => undefined);
+      } else {
+        // The broker picks the delay from the group's retry schedule for this attempt.
+        await client.changeInvisibleDuration({ group: this.group(), topic: { name: message.topic }, receiptHandle: message.receiptHandle, invisibleDuration: durationFromMs(0), messageId: message.messageId }, options).catch(() => undefined);
+      }
+    } finally {
+      this.inListener--;
+      this.capacityWaiters.shift()?.();
+    }
+  }
+
+  /** Free listener slots, waiting for one if none is free; 0 once aborted. */
+  private async capacity(signal: AbortSignal): Promise<number> {
+    while (this.concurrency - this.inListener <= 0) {
+      if (signal.aborted) return 0;
+      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+    }
+    return signal.aborted ? 0 : this.concurrency - this.inListener;
+  }
+
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,41 @@
+// A message as our consumers hand it to the application, read from the wire once.
+import { timestampMs, type v2 } from '@rmq/contracts';
+
+export interface ReceivedMessage {
+  messageId: string;
+  topic: string;
+  tag?: string;
+  keys: string[];
+  messageGroup?: string;
+  properties: Record<string, string>;
+  body: Buffer;
+  deliveryAttempt: number;
+  bornTimestampMs?: number;
+  queueId: number;
+  queueOffset: number;
+  /** Which broker delivered it; acks go back there. */
+  brokerName: string;
+  endpoint: string;
+  /** Current receipt handle; changeInvisibleDuration replaces it. */
+  receiptHandle: string;
+}
+
+export function receivedMessage(message: v2.Message, brokerName: string, endpoint: string): ReceivedMessage {
+  const system = message.systemProperties;
+  return {
+    messageId: system?.messageId ?? '',
+    topic: message.topic?.name ?? '',
+    tag: system?.tag,
+    keys: system?.keys ?? [],
+    messageGroup: system?.messageGroup,
+    properties: { ...message.userProperties },
+    body: Buffer.from(message.body),
+    deliveryAttempt: system?.deliveryAttempt ?? 1,
+    bornTimestampMs: system?.bornTimestamp ? timestampMs(system.bornTimestamp) : undefined,
+    queueId: system?.queueId ?? 0,
+    queueOffset: Number(system?.queueOffset ?? 0n),
+    brokerName,
+    endpoint,
+    receiptHandle: system?.receiptHandle ?? '',
+  };
+}

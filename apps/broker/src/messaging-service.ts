@@ -17,7 +17,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { callContextOf, inBand } from './in-band';
+import { callContextOf, inBand, type CallContext } from './in-band';
 import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
@@ -99,13 +99,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     receiveMessage: receiveHandler(deps),
 
-    ackMessage: inBand('AckMessage', v2.AckMessageResponseSchema, async (request: v2.AckMessageRequest) => {
+    ackMessage: inBand('AckMessage', v2.AckMessageResponseSchema, async (request: v2.AckMessageRequest, context) => {
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
       const entries = request.entries.map((entry) => {
         try {
-          deps.consumer.ack(group, topic, entry.receiptHandle);
+          deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
         } catch (error) {
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
@@ -117,16 +117,16 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { status: create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }), entries };
     }, log, observe),
 
-    forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest) => {
+    forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest, context) => {
       const group = requireGroup(request.group?.name);
-      await deps.consumer.forwardToDeadLetter(group, request.topic?.name ?? '', request.receiptHandle);
+      await deps.consumer.forwardToDeadLetter(group, request.topic?.name ?? '', request.receiptHandle, context.clientId);
       return {};
     }, log, observe),
 
-    changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest) => {
+    changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest, context) => {
       const group = requireGroup(request.group?.name);
       if (!request.invisibleDuration) throw new RmqError('BAD_REQUEST', { reason: 'invisible_duration is required' });
-      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration));
+      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
       return { receiptHandle };
     }, log, observe),
 
@@ -165,7 +165,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
       call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'status', value: status } }));
       call.end();
     };
-    receive(call.request, context.signal, deps).then(
+    receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
         for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
@@ -176,7 +176,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
   };
 }
 
-async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, deps: MessagingDeps): Promise<v2.Message[]> {
+async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
   const group = requireGroup(request.group?.name);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
@@ -199,7 +199,8 @@ async function receive(request: v2.ReceiveMessageRequest, signal: AbortSignal, d
     invisibleMs,
     longPollingMs,
     push: request.autoRenew,
-    signal,
+    member: context.clientId,
+    signal: context.signal,
   });
   return deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);

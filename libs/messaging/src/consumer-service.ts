@@ -1,7 +1,8 @@
 // Receive / ack / change-invisible-duration for consumer groups (RocketMQ 5 "pop" consumption):
 // any member may take from any queue of the topic on this broker; a received message stays
 // invisible to the group until acked or until its invisible duration ends, then it comes back
-// with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>.
+// with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>. A broadcast
+// group keeps progress per member (client id) instead, so every member gets every message.
 import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
@@ -13,6 +14,7 @@ import type { MessageFilter } from './message-filter';
 import { MESSAGING_LIMITS } from './limits';
 import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
+import { BroadcastMembers } from './broadcast-members';
 
 export interface ReceiveRequest {
   group: string;
@@ -23,6 +25,8 @@ export interface ReceiveRequest {
   longPollingMs: number;
   /** A push consumer's receive (auto-renew): its later ChangeInvisibleDuration is a nack. */
   push?: boolean;
+  /** The receiving client's id: whose progress it is in a broadcast group (ignored otherwise). */
+  member?: string;
   signal?: AbortSignal;
 }
 
@@ -43,6 +47,8 @@ export interface ConsumerServiceOptions {
   deliveryAttemptsMax?: number;
   /** The group's retry schedule for nacked messages (RocketMQ's by default). */
   retryDelaysMs?: readonly number[];
+  /** Groups consumed in broadcast mode: every member gets every message, progress per member. */
+  broadcastGroups?: ReadonlySet<string>;
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
 }
@@ -68,6 +74,7 @@ export class ConsumerService {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly deliveryAttemptsMax: number;
   private readonly retryDelaysMs: readonly number[];
+  private readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
@@ -79,8 +86,9 @@ export class ConsumerService {
   }
 
   /** Waits up to the long-polling time for at least one message; returns what it found. */
-  async receive(request: ReceiveRequest): Promise<Delivery[]> {
-    const topic = this.options.topics.require(request.topic);
+  async receive(received: ReceiveRequest): Promise<Delivery[]> {
+    const topic = this.options.topics.require(received.topic);
+    const request = { ...received, member: this.memberOf(received.group, received.member) };
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
@@ -90,14 +98,14 @@ export class ConsumerService {
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
       // Something arrived (or was released) while we were looking: look again before sleeping.
       if ((this.wakeCount.get(request.topic) ?? 0) !== wakesBefore) continue;
-      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, topic.queueCount) ?? deadlineMs);
+      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, topic.queueCount) ?? deadlineMs);
       await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
   }
 
-  ack(group: string, topic: string, receiptHandle: string): void {
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+  ack(group: string, topic: string, receiptHandle: string, member?: string): void {
+    const handle = this.decode(group, topic, receiptHandle, member);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
     // FIFO: the next message of the group may be due now.
@@ -110,10 +118,10 @@ export class ConsumerService {
    * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
    * dead-letter topic at once instead.
    */
-  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number): string {
+  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, member?: string): string {
     checkInvisibleMs(invisibleMs);
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+    const handle = this.decode(group, topic, receiptHandle, member);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
     const nowMs = this.options.clock.nowMs();
@@ -129,9 +137,9 @@ export class ConsumerService {
   }
 
   /** Moves a received message to the group's dead-letter topic now (FIFO consumers give up this way). */
-  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string): Promise<void> {
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, member?: string): Promise<void> {
+    const handle = this.decode(group, topic, receiptHandle, member);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
     const nowMs = this.options.clock.nowMs();
@@ -141,6 +149,11 @@ export class ConsumerService {
     // Deleted by retention while in flight: nothing left to move.
     if (!record) state.complete(handle.queueOffset, deliveryId);
     else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
+  }
+
+  /** Broadcast members followed now (each one's progress is in memory only). */
+  get broadcastMemberCount(): number {
+    return this.broadcast.memberCount;
   }
 
   close(): void {
@@ -154,7 +167,7 @@ export class ConsumerService {
     const first = this.rotation++ % queueCount;
     for (let i = 0; i < queueCount && deliveries.length < request.countMax; i++) {
       const queueId = (first + i) % queueCount;
-      const state = this.state(request.group, request.topic, queueId);
+      const state = this.state(request.group, request.topic, queueId, request.member);
       const before = deliveries.length;
       const committedBefore = state.committedOffset;
       await this.redeliverDue(request, queueId, state, deliveries);
@@ -193,20 +206,29 @@ export class ConsumerService {
     }
   }
 
-  /** Moves messages past their last attempt to the dead-letter topic even when no consumer polls. */
+  /**
+   * Moves messages past their last attempt to the dead-letter topic even when no consumer polls,
+   * and forgets broadcast members that went away.
+   */
   private async sweep(): Promise<void> {
     const nowMs = this.options.clock.nowMs();
+    this.broadcast.expire(nowMs);
     for (const [key, state] of this.states) {
       const [group, topic, queueIdText] = key.split('\u0000');
-      const claims = state
-        .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
-        .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
-        .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
-      for (const claim of claims) {
-        const [record] = (await this.options.store.read(topic, Number(queueIdText), claim.queueOffset, { countMax: 1 })).records;
-        if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
-        else state.complete(claim.queueOffset, claim.deliveryId);
-      }
+      await this.sweepQueue(group, topic, Number(queueIdText), state, nowMs);
+    }
+    for (const { group, topic, queueId, state } of [...this.broadcast.queues()]) await this.sweepQueue(group, topic, queueId, state, nowMs);
+  }
+
+  private async sweepQueue(group: string, topic: string, queueId: number, state: QueueConsumption, nowMs: number): Promise<void> {
+    const claims = state
+      .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
+      .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
+      .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
+    for (const claim of claims) {
+      const [record] = (await this.options.store.read(topic, queueId, claim.queueOffset, { countMax: 1 })).records;
+      if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
+      else state.complete(claim.queueOffset, claim.deliveryId);
     }
   }
 
@@ -230,7 +252,7 @@ export class ConsumerService {
 
   private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     // One reader of new messages per queue at a time: two would read the same offsets.
-    await this.withQueueLock(`${request.group}\u0000${request.topic}\u0000${queueId}`, async () => {
+    await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
       if (room <= 0) return;
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
@@ -251,7 +273,7 @@ export class ConsumerService {
   }
 
   private delivery(request: ReceiveRequest, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
-    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push };
+    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
     return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
@@ -278,15 +300,22 @@ export class ConsumerService {
     this.options.onDeadLetter?.(group, record);
   }
 
-  private state(group: string, topic: string, queueId: number): QueueConsumption {
+  /** A group's progress in a queue, or a broadcast member's (`member` set). */
+  private state(group: string, topic: string, queueId: number, member?: string): QueueConsumption {
+    // A FIFO topic is consumed in message-group order by every group.
+    const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
+    if (member !== undefined) {
+      // A new broadcast member starts at the end of the queue: its client id is new on every
+      // client start, and history is not replayed to it.
+      return this.broadcast.state(group, member, topic, queueId, this.options.clock.nowMs(), () =>
+        new QueueConsumption(this.options.store.queueRange(topic, queueId).maxQueueOffset, { fifo }));
+    }
     const key = `${group}\u0000${topic}\u0000${queueId}`;
     let state = this.states.get(key);
     if (!state) {
       const range = this.options.store.queueRange(topic, queueId);
       const saved = this.options.consumption.saved(group, topic, queueId);
       // A group new to this queue starts at the queue's first message.
-      // A FIFO topic is consumed in message-group order by every group.
-      const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
       const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset, { fifo }) : new QueueConsumption(range.minQueueOffset, { fifo });
       this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
       this.states.set(key, created);
@@ -295,19 +324,33 @@ export class ConsumerService {
     return state;
   }
 
-  private nextVisibleAtMs(group: string, topic: string, queueCount: number): number | undefined {
+  /** The progress owner within a group: the client for a broadcast group, nobody otherwise. */
+  private memberOf(group: string, member: string | undefined): string | undefined {
+    if (!this.options.broadcastGroups?.has(group)) return undefined;
+    if (!member) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${group} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
+    return member;
+  }
+
+  private nextVisibleAtMs(request: ReceiveRequest, queueCount: number): number | undefined {
     let earliest: number | undefined;
     for (let queueId = 0; queueId < queueCount; queueId++) {
-      const at = this.states.get(`${group}\u0000${topic}\u0000${queueId}`)?.nextVisibleAtMs();
+      const state =
+        request.member === undefined ? this.states.get(`${request.group}\u0000${request.topic}\u0000${queueId}`) : this.broadcast.peek(request.group, request.member, request.topic, queueId);
+      const at = state?.nextVisibleAtMs();
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }
     return earliest;
   }
 
-  private decode(group: string, topic: string, receiptHandle: string) {
+  private decode(group: string, topic: string, receiptHandle: string, member?: string) {
     const handle = decodeReceiptHandle(receiptHandle, this.options.secret);
     if (handle.group !== group) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to consumer group ${handle.group}, not ${group}` });
     if (handle.topic !== topic) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to topic ${handle.topic}, not ${topic}` });
+    const expected = this.memberOf(group, member);
+    if (handle.member !== expected) {
+      const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
+      throw new RmqError('INVALID_RECEIPT_HANDLE', { reason });
+    }
     return handle;
   }
 

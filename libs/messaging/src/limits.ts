@@ -27,6 +27,10 @@ export const MESSAGING_LIMITS = {
    * offsets every 5 s; in-flight state changes faster, and what is lost is redelivered.
    */
   consumptionPersistIntervalMs: 1_000,
+  /** A broadcast member not heard from for this long is forgotten (RocketMQ 5 expires broadcast offsets after 2 to 5 min). */
+  broadcastMemberIdleMsMax: 5 * 60_000,
+  /** Broadcast members followed at once per broker: each holds progress for every queue it reads. */
+  broadcastMembersMax: 10_000,
   /** SQL92 filter text, in characters: far above any real subscription, small enough to parse on every receive. */
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */

@@ -58,9 +58,14 @@ async function main(): Promise<void> {
   log.info('store open', { flushMode: config.flushMode, logEndOffset: store.stats().logEndOffset });
   const topics = await TopicRegistry.open(config.dataDir);
   const consumption = await ConsumptionStore.open(config.dataDir);
+  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
-    onDeadLetter: (group, record) => log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset }),
+    onDeadLetter: (group, record) => {
+      metrics.deadLettered(record.topic, group);
+      log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
+    },
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
   const role = () => config.role;
@@ -83,8 +88,6 @@ async function main(): Promise<void> {
     }),
   });
   const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint }, log);
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });

@@ -124,6 +124,8 @@ describe('official PushConsumer against the broker', () => {
       await reader.shutdown();
     }
     expect(attempts).toEqual([1, 2, 3, 4]);
+    const metrics = await (await fetch(`http://${cluster.broker.endpoints.http}/metrics`)).text();
+    expect(metrics).toMatch(/rocketmq_send_to_dlq_messages_total\{topic="PoisonPushTopic",consumer_group="poison-push-group".*\} 1/);
   }, 60_000);
 
   it("tells consumers the group's retry policy in the Telemetry settings: the schedule for standard topics, exponential and fifo for FIFO topics", async () => {

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    pushLongPollingMs: config.pushLongPollingMs,
+    pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,

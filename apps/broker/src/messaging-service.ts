@@ -40,6 +40,8 @@ export interface MessagingDeps {
   retryDelaysMs: readonly number[];
   /** Long-polling time told to push consumers. */
   pushLongPollingMs: number;
+  /** Invisible duration of a receive that does not give one (push consumers). */
+  pushInvisibleMs: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
 }
@@ -69,7 +71,11 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { messageQueues: route.flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
     }, log, observe),
 
-    heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async () => ({}), log, observe),
+    heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (_request: v2.HeartbeatRequest, context) => {
+      // A live client: its push deliveries keep being renewed.
+      if (context.clientId) deps.consumer.clientSeen(context.clientId);
+      return {};
+    }, log, observe),
 
     sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
@@ -130,7 +136,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { receiptHandle };
     }, log, observe),
 
-    notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async () => ({}), log, observe),
+    notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async (_request: v2.NotifyClientTerminationRequest, context) => {
+      if (context.clientId) deps.consumer.clientGone(context.clientId);
+      return {};
+    }, log, observe),
 
     telemetry: telemetryHandler({
       log,
@@ -185,7 +194,8 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
   if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
     throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
   }
-  const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : MESSAGING_LIMITS.invisibleMsDefault;
+  // The push consumer never says: it gets --push-invisible-ms, renewed while it is alive.
+  const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : deps.pushInvisibleMs;
   checkInvisibleMs(invisibleMs);
   const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : MESSAGING_LIMITS.longPollingMsDefault;
   if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
@@ -199,7 +209,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     invisibleMs,
     longPollingMs,
     push: request.autoRenew,
-    member: context.clientId,
+    clientId: context.clientId,
     signal: context.signal,
   });
   return deliveries.map((delivery) => {

@@ -170,7 +170,7 @@ describe('ConsumerService', () => {
 
   describe('broadcast groups', () => {
     const memberReceive = (member: string | undefined, countMax = 100) =>
-      consumer.receive({ group: 'bc', topic: 'T', filter: parseTagExpression('*'), countMax, invisibleMs: 1_000, longPollingMs: 0, member });
+      consumer.receive({ group: 'bc', topic: 'T', filter: parseTagExpression('*'), countMax, invisibleMs: 1_000, longPollingMs: 0, clientId: member });
 
     it('gives every member every message, each member with its own progress, new members from the end', async () => {
       expect(await memberReceive('m1')).toEqual([]);
@@ -208,6 +208,37 @@ describe('ConsumerService', () => {
       await eventually(() => expect(consumer.broadcastMemberCount).toBe(0), { timeoutMs: 3_000, intervalMs: 100 });
       // Forgotten: the message it had not received yet is not replayed to it.
       expect(await memberReceive('m1')).toEqual([]);
+    });
+  });
+
+  describe('server-side renewal of push deliveries', () => {
+    const pushReceive = (clientId: string) =>
+      consumer.receive({ group: 'renew', topic: 'T', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 4_000, longPollingMs: 0, push: true, clientId });
+
+    it("keeps a live push consumer's message invisible past its invisible time, until the client goes away", async () => {
+      await send(1);
+      const [delivery] = await pushReceive('c1');
+      expect(consumer.renewalCount).toBe(1);
+      // Half of the invisible time left: the sweep (every second of real time) pushes it back.
+      nowMs += 2_500;
+      consumer.clientSeen('c1');
+      await eventually(() => expect(consumer.renewedTotal).toBe(1), { timeoutMs: 3_000, intervalMs: 100 });
+      nowMs += 3_000;
+      expect(await pushReceive('c2')).toEqual([]);
+      // The client says goodbye: no more renewal, the message comes back after its invisible time.
+      consumer.clientGone('c1');
+      await eventually(() => expect(consumer.renewalCount).toBe(0), { timeoutMs: 3_000, intervalMs: 100 });
+      nowMs += 4_000;
+      const [again] = await pushReceive('c2');
+      expect(again.deliveryAttempt).toBe(2);
+      // The first delivery's handle still acks until then; now it is stale.
+      expect(() => consumer.ack('renew', 'T', delivery.receiptHandle)).toThrow(/acknowledged or delivered again/);
+    });
+
+    it('does not renew a simple consumer\'s delivery', async () => {
+      await send(1);
+      await consumer.receive({ group: 'simple', topic: 'T', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 4_000, longPollingMs: 0, clientId: 'c1' });
+      expect(consumer.renewalCount).toBe(0);
     });
   });
 });

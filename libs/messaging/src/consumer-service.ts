@@ -15,6 +15,7 @@ import { MESSAGING_LIMITS } from './limits';
 import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
 import { BroadcastMembers } from './broadcast-members';
+import { AutoRenewals } from './auto-renew';
 
 export interface ReceiveRequest {
   group: string;
@@ -23,12 +24,18 @@ export interface ReceiveRequest {
   countMax: number;
   invisibleMs: number;
   longPollingMs: number;
-  /** A push consumer's receive (auto-renew): its later ChangeInvisibleDuration is a nack. */
+  /**
+   * A push consumer's receive (auto-renew): the broker renews the deliveries while the client is
+   * alive, and a ChangeInvisibleDuration on one is a nack.
+   */
   push?: boolean;
-  /** The receiving client's id: whose progress it is in a broadcast group (ignored otherwise). */
-  member?: string;
+  /** The receiving client's id: whose progress it is in a broadcast group; whose deliveries are renewed. */
+  clientId?: string;
   signal?: AbortSignal;
 }
+
+/** A receive with the broadcast member it is for (undefined outside broadcast groups). */
+type Receive = ReceiveRequest & { member?: string };
 
 export interface Delivery {
   record: StoredRecord;
@@ -64,6 +71,7 @@ export class ConsumerService {
   private readonly states = new Map<string, QueueConsumption>();
   private readonly runId = randomBytes(4).toString('hex');
   private deliverySequence = 0;
+  private renewedCount = 0;
   private rotation = 0;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Per topic, how many wakes so far: a receive that saw one during its look does not sleep. */
@@ -75,6 +83,7 @@ export class ConsumerService {
   private readonly deliveryAttemptsMax: number;
   private readonly retryDelaysMs: readonly number[];
   private readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
+  private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax);
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
@@ -88,7 +97,8 @@ export class ConsumerService {
   /** Waits up to the long-polling time for at least one message; returns what it found. */
   async receive(received: ReceiveRequest): Promise<Delivery[]> {
     const topic = this.options.topics.require(received.topic);
-    const request = { ...received, member: this.memberOf(received.group, received.member) };
+    const request: Receive = { ...received, member: this.memberOf(received.group, received.clientId) };
+    if (received.clientId) this.clientSeen(received.clientId);
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
@@ -103,8 +113,8 @@ export class ConsumerService {
     }
   }
 
-  ack(group: string, topic: string, receiptHandle: string, member?: string): void {
-    const handle = this.decode(group, topic, receiptHandle, member);
+  ack(group: string, topic: string, receiptHandle: string, clientId?: string): void {
+    const handle = this.decode(group, topic, receiptHandle, clientId);
     const state = this.state(group, topic, handle.queueId, handle.member);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
@@ -118,9 +128,9 @@ export class ConsumerService {
    * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
    * dead-letter topic at once instead.
    */
-  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, member?: string): string {
+  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): string {
     checkInvisibleMs(invisibleMs);
-    const handle = this.decode(group, topic, receiptHandle, member);
+    const handle = this.decode(group, topic, receiptHandle, clientId);
     const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
@@ -137,8 +147,8 @@ export class ConsumerService {
   }
 
   /** Moves a received message to the group's dead-letter topic now (FIFO consumers give up this way). */
-  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, member?: string): Promise<void> {
-    const handle = this.decode(group, topic, receiptHandle, member);
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
+    const handle = this.decode(group, topic, receiptHandle, clientId);
     const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
@@ -149,6 +159,26 @@ export class ConsumerService {
     // Deleted by retention while in flight: nothing left to move.
     if (!record) state.complete(handle.queueOffset, deliveryId);
     else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
+  }
+
+  /** The client made a request: it is alive, and its deliveries keep being renewed. */
+  clientSeen(clientId: string): void {
+    this.renewals.clientSeen(clientId, this.options.clock.nowMs());
+  }
+
+  /** The client said goodbye: its deliveries are no longer renewed and come back after their invisible time. */
+  clientGone(clientId: string): void {
+    this.renewals.clientGone(clientId);
+  }
+
+  /** Deliveries renewed server-side now. */
+  get renewalCount(): number {
+    return this.renewals.count;
+  }
+
+  /** Deadlines pushed back by server-side renewal so far. */
+  get renewedTotal(): number {
+    return this.renewedCount;
   }
 
   /** Broadcast members followed now (each one's progress is in memory only). */
@@ -162,7 +192,7 @@ export class ConsumerService {
     for (const topicWaiters of this.waiters.values()) for (const wake of topicWaiters) wake();
   }
 
-  private async receiveNow(request: ReceiveRequest, queueCount: number): Promise<Delivery[]> {
+  private async receiveNow(request: Receive, queueCount: number): Promise<Delivery[]> {
     const deliveries: Delivery[] = [];
     const first = this.rotation++ % queueCount;
     for (let i = 0; i < queueCount && deliveries.length < request.countMax; i++) {
@@ -182,7 +212,7 @@ export class ConsumerService {
    * delivery id) before anything is awaited, so a concurrent receive, ack or sweep never sees it
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
-  private async redeliverDue(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async redeliverDue(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
     for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
@@ -213,11 +243,24 @@ export class ConsumerService {
   private async sweep(): Promise<void> {
     const nowMs = this.options.clock.nowMs();
     this.broadcast.expire(nowMs);
+    this.renew(nowMs);
     for (const [key, state] of this.states) {
       const [group, topic, queueIdText] = key.split('\u0000');
       await this.sweepQueue(group, topic, Number(queueIdText), state, nowMs);
     }
     for (const { group, topic, queueId, state } of [...this.broadcast.queues()]) await this.sweepQueue(group, topic, queueId, state, nowMs);
+  }
+
+  /** Pushes back the deadline of push consumers' deliveries that are still being worked on. */
+  private renew(nowMs: number): void {
+    const stateOf = (r: { group: string; member?: string; topic: string; queueId: number }) =>
+      r.member === undefined ? this.states.get(`${r.group}\u0000${r.topic}\u0000${r.queueId}`) : this.broadcast.peek(r.group, r.member, r.topic, r.queueId);
+    const due = this.renewals.due(nowMs, (renewal) => {
+      const entry = stateOf(renewal)?.current(renewal.queueOffset);
+      return entry && entry.deliveryId === renewal.deliveryId ? entry.visibleAtMs : undefined;
+    });
+    for (const { renewal, visibleAtMs } of due) if (stateOf(renewal)?.extend(renewal.queueOffset, renewal.deliveryId, visibleAtMs)) this.renewedCount++;
+    if (due.length > 0) this.options.consumption.touch();
   }
 
   private async sweepQueue(group: string, topic: string, queueId: number, state: QueueConsumption, nowMs: number): Promise<void> {
@@ -250,7 +293,7 @@ export class ConsumerService {
     if (state.fifo) this.wake(record.topic);
   }
 
-  private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async deliverNew(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     // One reader of new messages per queue at a time: two would read the same offsets.
     await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
@@ -272,8 +315,12 @@ export class ConsumerService {
     });
   }
 
-  private delivery(request: ReceiveRequest, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
     const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
+    if (request.push && request.clientId) {
+      const renewUntilMs = this.options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
+      this.renewals.track({ ...handle, clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs });
+    }
     return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
@@ -325,13 +372,13 @@ export class ConsumerService {
   }
 
   /** The progress owner within a group: the client for a broadcast group, nobody otherwise. */
-  private memberOf(group: string, member: string | undefined): string | undefined {
+  private memberOf(group: string, clientId: string | undefined): string | undefined {
     if (!this.options.broadcastGroups?.has(group)) return undefined;
-    if (!member) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${group} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
-    return member;
+    if (!clientId) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${group} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
+    return clientId;
   }
 
-  private nextVisibleAtMs(request: ReceiveRequest, queueCount: number): number | undefined {
+  private nextVisibleAtMs(request: Receive, queueCount: number): number | undefined {
     let earliest: number | undefined;
     for (let queueId = 0; queueId < queueCount; queueId++) {
       const state =
@@ -342,11 +389,12 @@ export class ConsumerService {
     return earliest;
   }
 
-  private decode(group: string, topic: string, receiptHandle: string, member?: string) {
+  private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
     const handle = decodeReceiptHandle(receiptHandle, this.options.secret);
     if (handle.group !== group) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to consumer group ${handle.group}, not ${group}` });
     if (handle.topic !== topic) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to topic ${handle.topic}, not ${topic}` });
-    const expected = this.memberOf(group, member);
+    if (clientId) this.clientSeen(clientId);
+    const expected = this.memberOf(group, clientId);
     if (handle.member !== expected) {
       const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
       throw new RmqError('INVALID_RECEIPT_HANDLE', { reason });

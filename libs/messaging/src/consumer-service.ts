@@ -16,6 +16,7 @@ import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
 import { BroadcastMembers } from './broadcast-members';
 import { AutoRenewals } from './auto-renew';
+import { TopicWakeups } from './topic-wakeups';
 
 export interface ReceiveRequest {
   group: string;
@@ -73,9 +74,7 @@ export class ConsumerService {
   private deliverySequence = 0;
   private renewedCount = 0;
   private rotation = 0;
-  private readonly waiters = new Map<string, Set<() => void>>();
-  /** Per topic, how many wakes so far: a receive that saw one during its look does not sleep. */
-  private readonly wakeCount = new Map<string, number>();
+  private readonly wakeups = new TopicWakeups();
   private readonly unsubscribe: () => void;
 
   private readonly queueLocks = new Map<string, Promise<void>>();
@@ -88,7 +87,7 @@ export class ConsumerService {
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
     this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS_DEFAULT;
-    this.unsubscribe = options.store.onConfirmed((topic) => this.wake(topic));
+    this.unsubscribe = options.store.onConfirmed((topic) => this.wakeups.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
     }, SWEEP_INTERVAL_MS).unref();
@@ -102,14 +101,14 @@ export class ConsumerService {
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
-      const wakesBefore = this.wakeCount.get(request.topic) ?? 0;
+      const wakesBefore = this.wakeups.count(request.topic);
       const deliveries = await this.receiveNow(request, topic.queueCount);
       const nowMs = this.options.clock.nowMs();
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
       // Something arrived (or was released) while we were looking: look again before sleeping.
-      if ((this.wakeCount.get(request.topic) ?? 0) !== wakesBefore) continue;
+      if (this.wakeups.count(request.topic) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, topic.queueCount) ?? deadlineMs);
-      await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
+      await this.wakeups.wait(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
   }
 
@@ -119,7 +118,7 @@ export class ConsumerService {
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
     // FIFO: the next message of the group may be due now.
-    if (state.fifo) this.wake(topic);
+    if (state.fifo) this.wakeups.wake(topic);
   }
 
   /**
@@ -142,7 +141,7 @@ export class ConsumerService {
     state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
     this.options.consumption.touch();
     // Visible sooner than before: long polls sleeping until the old deadline must look again.
-    if (visibleAtMs < current.visibleAtMs) this.wake(topic);
+    if (visibleAtMs < current.visibleAtMs) this.wakeups.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
 
@@ -189,7 +188,7 @@ export class ConsumerService {
   close(): void {
     clearInterval(this.sweepTimer);
     this.unsubscribe();
-    for (const topicWaiters of this.waiters.values()) for (const wake of topicWaiters) wake();
+    this.wakeups.wakeAll();
   }
 
   private async receiveNow(request: Receive, queueCount: number): Promise<Delivery[]> {
@@ -290,7 +289,7 @@ export class ConsumerService {
     await this.deadLetter(group, record);
     state.complete(queueOffset, deliveryId);
     this.options.consumption.touch();
-    if (state.fifo) this.wake(record.topic);
+    if (state.fifo) this.wakeups.wake(record.topic);
   }
 
   private async deliverNew(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
@@ -404,27 +403,6 @@ export class ConsumerService {
 
   private nextDeliveryId(): string {
     return `${this.runId}-${(this.deliverySequence++).toString(36)}`;
-  }
-
-  private waitForMessages(topic: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const topicWaiters = this.waiters.get(topic) ?? new Set();
-      this.waiters.set(topic, topicWaiters);
-      const done = () => {
-        topicWaiters.delete(done);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
-      topicWaiters.add(done);
-    });
-  }
-
-  private wake(topic: string): void {
-    this.wakeCount.set(topic, ((this.wakeCount.get(topic) ?? 0) + 1) % Number.MAX_SAFE_INTEGER);
-    for (const wake of [...(this.waiters.get(topic) ?? [])]) wake();
   }
 }
 

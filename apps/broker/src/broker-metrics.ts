@@ -8,6 +8,7 @@ export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
   messageIn(topic: string, messageType: string, sizeBytes: number): void;
   messageOut(topic: string, group: string, sizeBytes: number): void;
+  deadLettered(topic: string, group: string): void;
 }
 
 export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; consumption: ConsumptionStore }): BrokerMetrics {
@@ -22,6 +23,7 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
   const bytesIn = new Counter({ name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type'], registers: [registry] });
   const messagesOut = new Counter({ name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
   const bytesOut = new Counter({ name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
+  const sentToDlq = new Counter({ name: 'rocketmq_send_to_dlq_messages_total', help: 'messages moved to a dead-letter topic, by origin topic and group', labelNames: ['topic', 'consumer_group'], registers: [registry] });
   new Gauge({
     name: 'rocketmq_topic_number',
     help: 'topics on this broker',
@@ -62,5 +64,6 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
       messagesOut.inc({ topic, consumer_group: group });
       bytesOut.inc({ topic, consumer_group: group }, sizeBytes);
     },
+    deadLettered: (topic, group) => sentToDlq.inc({ topic, consumer_group: group }),
   };
 }

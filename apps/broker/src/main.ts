@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemClock } from '@rmq/base';
+import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
@@ -27,12 +27,18 @@ const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
   let retryDelaysMs: number[] = [];
+  const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
         retryDelaysMs = parseRetryDelays(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
+      }
+      for (const group of options.broadcastGroups.split(',').map((name) => name.trim()).filter(Boolean)) {
+        const problem = nameProblem(group, GROUP_NAME_LENGTH_MAX);
+        if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
+        broadcastGroups.add(group);
       }
     },
   });
@@ -68,9 +74,13 @@ async function main(): Promise<void> {
   const topics = await TopicRegistry.open(config.dataDir);
   const permission = await BrokerPermission.open(config.dataDir, config.permission);
   const consumption = await ConsumptionStore.open(config.dataDir);
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    onDeadLetter: (group, record) => log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset }),
+  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+    onDeadLetter: (group, record) => {
+      metrics.deadLettered(record.topic, group);
+      log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
+    },
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
   const role = () => config.role;
@@ -94,7 +104,6 @@ async function main(): Promise<void> {
     }),
   });
   const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -107,7 +116,7 @@ async function main(): Promise<void> {
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, permission,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,

@@ -42,6 +42,8 @@ export interface MessagingDeps {
   retryDelaysMs: readonly number[];
   /** Long-polling time told to push consumers. */
   pushLongPollingMs: number;
+  /** Invisible duration of a receive that does not give one (push consumers). */
+  pushInvisibleMs: number;
   /** Creates a topic on first use when auto-create is on; undefined when it is off. */
   autoCreateTopic?: (name: string) => Promise<void>;
   /** Consumer group members as this broker hears them (heartbeats, telemetry, terminations). */
@@ -49,6 +51,8 @@ export interface MessagingDeps {
   clock: Clock;
   /** The broker-wide permission: sends and receives it does not allow are refused. */
   permission: BrokerPermission;
+  /** Groups in broadcast mode: every member reads every queue. */
+  broadcastGroups: ReadonlySet<string>;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -79,6 +83,8 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
       noteMember(deps, request.group?.name, context.clientId, request.clientType);
+      // A live client: its push deliveries keep being renewed.
+      if (context.clientId) deps.consumer.clientSeen(context.clientId);
       return {};
     }, log, observe),
 
@@ -106,8 +112,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         .flatMap((broker) => Array.from({ length: broker.queueCount }, (_, queueId) => ({ brokerName: broker.brokerName, queueId, broker })));
       // The group's push members share the queues; without a client id (not an official
       // client) the caller gets every queue and the broker still hands each message out once.
+      // In a broadcast group every member reads every queue.
       let assigned = queues;
-      if (context.clientId) {
+      if (context.clientId && !deps.broadcastGroups.has(group)) {
         deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
         assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
       }
@@ -116,13 +123,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     receiveMessage: receiveHandler(deps),
 
-    ackMessage: inBand('AckMessage', v2.AckMessageResponseSchema, async (request: v2.AckMessageRequest) => {
+    ackMessage: inBand('AckMessage', v2.AckMessageResponseSchema, async (request: v2.AckMessageRequest, context) => {
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
       const entries = request.entries.map((entry) => {
         try {
-          deps.consumer.ack(group, topic, entry.receiptHandle);
+          deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
         } catch (error) {
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
@@ -134,21 +141,24 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return { status: create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }), entries };
     }, log, observe),
 
-    forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest) => {
+    forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest, context) => {
       const group = requireGroup(request.group?.name);
-      await deps.consumer.forwardToDeadLetter(group, request.topic?.name ?? '', request.receiptHandle);
+      await deps.consumer.forwardToDeadLetter(group, request.topic?.name ?? '', request.receiptHandle, context.clientId);
       return {};
     }, log, observe),
 
-    changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest) => {
+    changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest, context) => {
       const group = requireGroup(request.group?.name);
       if (!request.invisibleDuration) throw new RmqError('BAD_REQUEST', { reason: 'invisible_duration is required' });
-      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration));
+      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
       return { receiptHandle };
     }, log, observe),
 
     notifyClientTermination: inBand('NotifyClientTermination', v2.NotifyClientTerminationResponseSchema, async (_request: v2.NotifyClientTerminationRequest, context) => {
-      if (context.clientId) deps.membership.left(context.clientId);
+      if (context.clientId) {
+        deps.membership.left(context.clientId);
+        deps.consumer.clientGone(context.clientId);
+      }
       return {};
     }, log, observe),
 
@@ -201,7 +211,6 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 }
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
-  const { signal } = context;
   const group = requireGroup(request.group?.name);
   deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
@@ -211,7 +220,8 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
   if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
     throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
   }
-  const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : MESSAGING_LIMITS.invisibleMsDefault;
+  // The push consumer never says: it gets --push-invisible-ms, renewed while it is alive.
+  const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : deps.pushInvisibleMs;
   checkInvisibleMs(invisibleMs);
   const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : MESSAGING_LIMITS.longPollingMsDefault;
   if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
@@ -225,7 +235,8 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     invisibleMs,
     longPollingMs,
     push: request.autoRenew,
-    signal,
+    clientId: context.clientId,
+    signal: context.signal,
     // A PushConsumer reads the queue QueryAssignment gave it; a SimpleConsumer names queue 0
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,

@@ -8,14 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
+import { delay } from '@rmq/base';
 import { eventually, killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 const RETRY_DELAYS_MS = [400, 1_200, 2_000];
+/** Short, so that the renewal test needs a listener only a few seconds slow. */
+const PUSH_INVISIBLE_MS = 3_000;
 const RETRY_DELAYS = RETRY_DELAYS_MS.map((ms) => `${ms}ms`);
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
-function pushConsumer(endpoint: string, group: string, topic: string, consume: (message: MessageView) => ConsumeResult): PushConsumer {
+function pushConsumer(endpoint: string, group: string, topic: string, consume: (message: MessageView) => ConsumeResult | Promise<ConsumeResult>): PushConsumer {
   return new PushConsumer({
     endpoints: endpoint,
     namespace: '',
@@ -31,7 +34,7 @@ describe('official PushConsumer against the broker', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster(['--delivery-attempts-max', '4', '--retry-delays', RETRY_DELAYS.join(','), '--push-long-polling-ms', '2000']);
+    cluster = await startLocalCluster(['--delivery-attempts-max', '4', '--retry-delays', RETRY_DELAYS.join(','), '--push-long-polling-ms', '2000', '--push-invisible-ms', String(PUSH_INVISIBLE_MS)]);
     await cluster.createTopic('PushTopic');
     await cluster.createTopic('RetryTopic');
     producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
@@ -124,7 +127,37 @@ describe('official PushConsumer against the broker', () => {
       await reader.shutdown();
     }
     expect(attempts).toEqual([1, 2, 3, 4]);
+    const metrics = await (await fetch(`http://${cluster.broker.endpoints.http}/metrics`)).text();
+    expect(metrics).toMatch(/rocketmq_send_to_dlq_messages_total\{topic="PoisonPushTopic",consumer_group="poison-push-group".*\} 1/);
   }, 60_000);
+
+  it('keeps a message invisible while its listener works longer than the invisible time (server-side renewal): consumed once', async () => {
+    await cluster.createTopic('SlowTopic');
+    const deliveries: string[] = [];
+    let done = false;
+    const listener = (member: string) => async (message: MessageView) => {
+      deliveries.push(`${member}@${message.deliveryAttempt}`);
+      await delay(PUSH_INVISIBLE_MS * 2 + 1_000);
+      done = true;
+      return ConsumeResult.SUCCESS;
+    };
+    const members = [pushConsumer(cluster.endpoint, 'slow-group', 'SlowTopic', listener('a')), pushConsumer(cluster.endpoint, 'slow-group', 'SlowTopic', listener('b'))];
+    await Promise.all(members.map((member) => member.startup()));
+    try {
+      await producer.send({ topic: 'SlowTopic', body: Buffer.from('takes a while') });
+      await eventually(() => expect(done).toBe(true), { timeoutMs: 20_000 });
+      // Acked: the group's state shows it done, and it was never handed out a second time.
+      await eventually(() => {
+        const state = JSON.parse(readFileSync(join(cluster.dataDir, 'config', 'consumer-state.json'), 'utf8'));
+        const queues = Object.values(state.groups['slow-group']?.SlowTopic ?? {}) as { committedOffset: number }[];
+        expect(queues.reduce((sum, queue) => sum + queue.committedOffset, 0)).toBe(1);
+      }, { timeoutMs: 5_000 });
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0]).toMatch(/@1$/);
+    } finally {
+      await Promise.all(members.map((member) => member.shutdown()));
+    }
+  }, 40_000);
 
   it("tells consumers the group's retry policy in the Telemetry settings: the schedule for standard topics, exponential and fifo for FIFO topics", async () => {
     await cluster.createTopic('FifoSettingsTopic', { messageType: namesrv.TopicMessageType.FIFO });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { makeTempDir } from '@rmq/testing';
+import { eventually, makeTempDir } from '@rmq/testing';
 import { MessageStore } from '@rmq/store';
 import { ConsumerService } from './consumer-service';
 import { ConsumptionStore } from './consumption-store';
@@ -21,7 +21,7 @@ describe('ConsumerService', () => {
     store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
     topics = await TopicRegistry.open(temp.path);
     await topics.create('T', { queueCount: 8 });
-    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3, retryDelaysMs: [1_000, 3_000] });
+    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3, retryDelaysMs: [1_000, 3_000], broadcastGroups: new Set(['bc']) });
   });
 
   afterEach(async () => {
@@ -166,5 +166,79 @@ describe('ConsumerService', () => {
     // f0 is past its last attempt: it moves to the dead-letter topic, and f1 follows at once.
     const next = await fifoReceive();
     expect(next.map((d) => [idOf(d), d.deliveryAttempt])).toEqual([['f1', 1]]);
+  });
+
+  describe('broadcast groups', () => {
+    const memberReceive = (member: string | undefined, countMax = 100) =>
+      consumer.receive({ group: 'bc', topic: 'T', filter: parseTagExpression('*'), countMax, invisibleMs: 1_000, longPollingMs: 0, clientId: member });
+
+    it('gives every member every message, each member with its own progress, new members from the end', async () => {
+      expect(await memberReceive('m1')).toEqual([]);
+      expect(await memberReceive('m2')).toEqual([]);
+      await send(5);
+      const one = await memberReceive('m1');
+      const two = await memberReceive('m2');
+      expect(one.map(idOf).sort()).toEqual(['id-0', 'id-1', 'id-2', 'id-3', 'id-4']);
+      expect(two.map(idOf).sort()).toEqual(one.map(idOf).sort());
+      for (const delivery of one) consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
+      // m2 did not ack: its messages come back to m2 only.
+      nowMs += 1_000;
+      expect(await memberReceive('m1')).toEqual([]);
+      expect((await memberReceive('m2')).map((d) => d.deliveryAttempt)).toEqual([2, 2, 2, 2, 2]);
+      // A member that joins now starts at the end of the queues.
+      expect(await memberReceive('m3')).toEqual([]);
+    });
+
+    it("refuses one member's handle for another member, and a broadcast receive without a client id", async () => {
+      await memberReceive('m1');
+      await send(1);
+      const [delivery] = await memberReceive('m1');
+      expect(() => consumer.ack('bc', 'T', delivery.receiptHandle, 'm2')).toThrow(/issued to another member of broadcast group bc/);
+      consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
+      await expect(memberReceive(undefined)).rejects.toThrow(/broadcast mode, which needs the client id/);
+    });
+
+    it('forgets a member idle for longer than the limit: it starts again at the end', async () => {
+      await memberReceive('m1');
+      await send(2);
+      expect(await memberReceive('m1', 1)).toHaveLength(1);
+      expect(consumer.broadcastMemberCount).toBe(1);
+      nowMs += 5 * 60_000 + 1;
+      // The sweep runs every second of real time.
+      await eventually(() => expect(consumer.broadcastMemberCount).toBe(0), { timeoutMs: 3_000, intervalMs: 100 });
+      // Forgotten: the message it had not received yet is not replayed to it.
+      expect(await memberReceive('m1')).toEqual([]);
+    });
+  });
+
+  describe('server-side renewal of push deliveries', () => {
+    const pushReceive = (clientId: string) =>
+      consumer.receive({ group: 'renew', topic: 'T', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 4_000, longPollingMs: 0, push: true, clientId });
+
+    it("keeps a live push consumer's message invisible past its invisible time, until the client goes away", async () => {
+      await send(1);
+      const [delivery] = await pushReceive('c1');
+      expect(consumer.renewalCount).toBe(1);
+      // Half of the invisible time left: the sweep (every second of real time) pushes it back.
+      nowMs += 2_500;
+      consumer.clientSeen('c1');
+      await eventually(() => expect(consumer.renewedTotal).toBe(1), { timeoutMs: 3_000, intervalMs: 100 });
+      nowMs += 3_000;
+      expect(await pushReceive('c2')).toEqual([]);
+      // The client says goodbye: no more renewal, the message comes back after its invisible time.
+      consumer.clientGone('c1');
+      await eventually(() => expect(consumer.renewalCount).toBe(0), { timeoutMs: 3_000, intervalMs: 100 });
+      nowMs += 4_000;
+      const [again] = await pushReceive('c2');
+      expect(again.deliveryAttempt).toBe(2);
+      // The first delivery's handle still acks until then; now it is stale.
+      expect(() => consumer.ack('renew', 'T', delivery.receiptHandle)).toThrow(/acknowledged or delivered again/);
+    });
+
+    it('does not renew a simple consumer\'s delivery', async () => {
+      await send(1);
+      await consumer.receive({ group: 'simple', topic: 'T', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 4_000, longPollingMs: 0, clientId: 'c1' });
+      expect(consumer.renewalCount).toBe(0);
+    });
   });
 });

@@ -1,7 +1,8 @@
 // Receive / ack / change-invisible-duration for consumer groups (RocketMQ 5 "pop" consumption):
 // any member may take from any queue of the topic on this broker; a received message stays
 // invisible to the group until acked or until its invisible duration ends, then it comes back
-// with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>.
+// with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>. A broadcast
+// group keeps progress per member (client id) instead, so every member gets every message.
 import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
@@ -13,6 +14,9 @@ import type { MessageFilter } from './message-filter';
 import { MESSAGING_LIMITS } from './limits';
 import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
+import { BroadcastMembers } from './broadcast-members';
+import { AutoRenewals } from './auto-renew';
+import { TopicWakeups } from './topic-wakeups';
 
 export interface ReceiveRequest {
   group: string;
@@ -21,12 +25,20 @@ export interface ReceiveRequest {
   countMax: number;
   invisibleMs: number;
   longPollingMs: number;
-  /** A push consumer's receive (auto-renew): its later ChangeInvisibleDuration is a nack. */
+  /**
+   * A push consumer's receive (auto-renew): the broker renews the deliveries while the client is
+   * alive, and a ChangeInvisibleDuration on one is a nack.
+   */
   push?: boolean;
+  /** The receiving client's id: whose progress it is in a broadcast group; whose deliveries are renewed. */
+  clientId?: string;
   signal?: AbortSignal;
   /** Only this queue (a PushConsumer reads the queues assigned to it); every queue when absent. */
   queueId?: number;
 }
+
+/** A receive with the broadcast member it is for (undefined outside broadcast groups). */
+type Receive = ReceiveRequest & { member?: string };
 
 export interface Delivery {
   record: StoredRecord;
@@ -45,6 +57,8 @@ export interface ConsumerServiceOptions {
   deliveryAttemptsMax?: number;
   /** The group's retry schedule for nacked messages (RocketMQ's by default). */
   retryDelaysMs?: readonly number[];
+  /** Groups consumed in broadcast mode: every member gets every message, progress per member. */
+  broadcastGroups?: ReadonlySet<string>;
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
 }
@@ -60,29 +74,32 @@ export class ConsumerService {
   private readonly states = new Map<string, QueueConsumption>();
   private readonly runId = randomBytes(4).toString('hex');
   private deliverySequence = 0;
+  private renewedCount = 0;
   private rotation = 0;
-  private readonly waiters = new Map<string, Set<() => void>>();
-  /** Per topic, how many wakes so far: a receive that saw one during its look does not sleep. */
-  private readonly wakeCount = new Map<string, number>();
+  private readonly wakeups = new TopicWakeups();
   private readonly unsubscribe: () => void;
 
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly deliveryAttemptsMax: number;
   private readonly retryDelaysMs: readonly number[];
+  private readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
+  private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax);
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
     this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS_DEFAULT;
-    this.unsubscribe = options.store.onConfirmed((topic) => this.wake(topic));
+    this.unsubscribe = options.store.onConfirmed((topic) => this.wakeups.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
     }, SWEEP_INTERVAL_MS).unref();
   }
 
   /** Waits up to the long-polling time for at least one message; returns what it found. */
-  async receive(request: ReceiveRequest): Promise<Delivery[]> {
-    const topic = this.options.topics.require(request.topic);
+  async receive(received: ReceiveRequest): Promise<Delivery[]> {
+    const topic = this.options.topics.require(received.topic);
+    const request: Receive = { ...received, member: this.memberOf(received.group, received.clientId) };
+    if (received.clientId) this.clientSeen(received.clientId);
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
@@ -90,24 +107,24 @@ export class ConsumerService {
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
-      const wakesBefore = this.wakeCount.get(request.topic) ?? 0;
+      const wakesBefore = this.wakeups.count(request.topic);
       const deliveries = await this.receiveNow(request, queueIds);
       const nowMs = this.options.clock.nowMs();
       if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
       // Something arrived (or was released) while we were looking: look again before sleeping.
-      if ((this.wakeCount.get(request.topic) ?? 0) !== wakesBefore) continue;
-      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request.group, request.topic, queueIds) ?? deadlineMs);
-      await this.waitForMessages(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
+      if (this.wakeups.count(request.topic) !== wakesBefore) continue;
+      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
+      await this.wakeups.wait(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
     }
   }
 
-  ack(group: string, topic: string, receiptHandle: string): void {
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+  ack(group: string, topic: string, receiptHandle: string, clientId?: string): void {
+    const handle = this.decode(group, topic, receiptHandle, clientId);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
     this.options.consumption.touch();
     // FIFO: the next message of the group may be due now.
-    if (state.fifo) this.wake(topic);
+    if (state.fifo) this.wakeups.wake(topic);
   }
 
   /**
@@ -116,10 +133,10 @@ export class ConsumerService {
    * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
    * dead-letter topic at once instead.
    */
-  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number): string {
+  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): string {
     checkInvisibleMs(invisibleMs);
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+    const handle = this.decode(group, topic, receiptHandle, clientId);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
     const nowMs = this.options.clock.nowMs();
@@ -130,14 +147,14 @@ export class ConsumerService {
     state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
     this.options.consumption.touch();
     // Visible sooner than before: long polls sleeping until the old deadline must look again.
-    if (visibleAtMs < current.visibleAtMs) this.wake(topic);
+    if (visibleAtMs < current.visibleAtMs) this.wakeups.wake(topic);
     return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
   }
 
   /** Moves a received message to the group's dead-letter topic now (FIFO consumers give up this way). */
-  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string): Promise<void> {
-    const handle = this.decode(group, topic, receiptHandle);
-    const state = this.state(group, topic, handle.queueId);
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
+    const handle = this.decode(group, topic, receiptHandle, clientId);
+    const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
     const nowMs = this.options.clock.nowMs();
@@ -149,18 +166,43 @@ export class ConsumerService {
     else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
   }
 
+  /** The client made a request: it is alive, and its deliveries keep being renewed. */
+  clientSeen(clientId: string): void {
+    this.renewals.clientSeen(clientId, this.options.clock.nowMs());
+  }
+
+  /** The client said goodbye: its deliveries are no longer renewed and come back after their invisible time. */
+  clientGone(clientId: string): void {
+    this.renewals.clientGone(clientId);
+  }
+
+  /** Deliveries renewed server-side now. */
+  get renewalCount(): number {
+    return this.renewals.count;
+  }
+
+  /** Deadlines pushed back by server-side renewal so far. */
+  get renewedTotal(): number {
+    return this.renewedCount;
+  }
+
+  /** Broadcast members followed now (each one's progress is in memory only). */
+  get broadcastMemberCount(): number {
+    return this.broadcast.memberCount;
+  }
+
   close(): void {
     clearInterval(this.sweepTimer);
     this.unsubscribe();
-    for (const topicWaiters of this.waiters.values()) for (const wake of topicWaiters) wake();
+    this.wakeups.wakeAll();
   }
 
-  private async receiveNow(request: ReceiveRequest, queueIds: readonly number[]): Promise<Delivery[]> {
+  private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
     const deliveries: Delivery[] = [];
     const first = this.rotation++ % queueIds.length;
     for (let i = 0; i < queueIds.length && deliveries.length < request.countMax; i++) {
       const queueId = queueIds[(first + i) % queueIds.length];
-      const state = this.state(request.group, request.topic, queueId);
+      const state = this.state(request.group, request.topic, queueId, request.member);
       const before = deliveries.length;
       const committedBefore = state.committedOffset;
       await this.redeliverDue(request, queueId, state, deliveries);
@@ -175,7 +217,7 @@ export class ConsumerService {
    * delivery id) before anything is awaited, so a concurrent receive, ack or sweep never sees it
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
-  private async redeliverDue(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async redeliverDue(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
     for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
@@ -199,20 +241,42 @@ export class ConsumerService {
     }
   }
 
-  /** Moves messages past their last attempt to the dead-letter topic even when no consumer polls. */
+  /**
+   * Moves messages past their last attempt to the dead-letter topic even when no consumer polls,
+   * and forgets broadcast members that went away.
+   */
   private async sweep(): Promise<void> {
     const nowMs = this.options.clock.nowMs();
+    this.broadcast.expire(nowMs);
+    this.renew(nowMs);
     for (const [key, state] of this.states) {
       const [group, topic, queueIdText] = key.split('\u0000');
-      const claims = state
-        .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
-        .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
-        .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
-      for (const claim of claims) {
-        const [record] = (await this.options.store.read(topic, Number(queueIdText), claim.queueOffset, { countMax: 1 })).records;
-        if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
-        else state.complete(claim.queueOffset, claim.deliveryId);
-      }
+      await this.sweepQueue(group, topic, Number(queueIdText), state, nowMs);
+    }
+    for (const { group, topic, queueId, state } of [...this.broadcast.queues()]) await this.sweepQueue(group, topic, queueId, state, nowMs);
+  }
+
+  /** Pushes back the deadline of push consumers' deliveries that are still being worked on. */
+  private renew(nowMs: number): void {
+    const stateOf = (r: { group: string; member?: string; topic: string; queueId: number }) =>
+      r.member === undefined ? this.states.get(`${r.group}\u0000${r.topic}\u0000${r.queueId}`) : this.broadcast.peek(r.group, r.member, r.topic, r.queueId);
+    const due = this.renewals.due(nowMs, (renewal) => {
+      const entry = stateOf(renewal)?.current(renewal.queueOffset);
+      return entry && entry.deliveryId === renewal.deliveryId ? entry.visibleAtMs : undefined;
+    });
+    for (const { renewal, visibleAtMs } of due) if (stateOf(renewal)?.extend(renewal.queueOffset, renewal.deliveryId, visibleAtMs)) this.renewedCount++;
+    if (due.length > 0) this.options.consumption.touch();
+  }
+
+  private async sweepQueue(group: string, topic: string, queueId: number, state: QueueConsumption, nowMs: number): Promise<void> {
+    const claims = state
+      .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
+      .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
+      .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
+    for (const claim of claims) {
+      const [record] = (await this.options.store.read(topic, queueId, claim.queueOffset, { countMax: 1 })).records;
+      if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
+      else state.complete(claim.queueOffset, claim.deliveryId);
     }
   }
 
@@ -231,12 +295,12 @@ export class ConsumerService {
     await this.deadLetter(group, record);
     state.complete(queueOffset, deliveryId);
     this.options.consumption.touch();
-    if (state.fifo) this.wake(record.topic);
+    if (state.fifo) this.wakeups.wake(record.topic);
   }
 
-  private async deliverNew(request: ReceiveRequest, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async deliverNew(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
     // One reader of new messages per queue at a time: two would read the same offsets.
-    await this.withQueueLock(`${request.group}\u0000${request.topic}\u0000${queueId}`, async () => {
+    await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
       if (room <= 0) return;
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
@@ -256,8 +320,12 @@ export class ConsumerService {
     });
   }
 
-  private delivery(request: ReceiveRequest, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
-    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push };
+  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
+    if (request.push && request.clientId) {
+      const renewUntilMs = this.options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
+      this.renewals.track({ ...handle, clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs });
+    }
     return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
@@ -284,15 +352,22 @@ export class ConsumerService {
     this.options.onDeadLetter?.(group, record);
   }
 
-  private state(group: string, topic: string, queueId: number): QueueConsumption {
+  /** A group's progress in a queue, or a broadcast member's (`member` set). */
+  private state(group: string, topic: string, queueId: number, member?: string): QueueConsumption {
+    // A FIFO topic is consumed in message-group order by every group.
+    const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
+    if (member !== undefined) {
+      // A new broadcast member starts at the end of the queue: its client id is new on every
+      // client start, and history is not replayed to it.
+      return this.broadcast.state(group, member, topic, queueId, this.options.clock.nowMs(), () =>
+        new QueueConsumption(this.options.store.queueRange(topic, queueId).maxQueueOffset, { fifo }));
+    }
     const key = `${group}\u0000${topic}\u0000${queueId}`;
     let state = this.states.get(key);
     if (!state) {
       const range = this.options.store.queueRange(topic, queueId);
       const saved = this.options.consumption.saved(group, topic, queueId);
       // A group new to this queue starts at the queue's first message.
-      // A FIFO topic is consumed in message-group order by every group.
-      const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
       const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset, { fifo }) : new QueueConsumption(range.minQueueOffset, { fifo });
       this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
       this.states.set(key, created);
@@ -301,45 +376,39 @@ export class ConsumerService {
     return state;
   }
 
-  private nextVisibleAtMs(group: string, topic: string, queueIds: readonly number[]): number | undefined {
+  /** The progress owner within a group: the client for a broadcast group, nobody otherwise. */
+  private memberOf(group: string, clientId: string | undefined): string | undefined {
+    if (!this.options.broadcastGroups?.has(group)) return undefined;
+    if (!clientId) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${group} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
+    return clientId;
+  }
+
+  private nextVisibleAtMs(request: Receive, queueIds: readonly number[]): number | undefined {
     let earliest: number | undefined;
     for (const queueId of queueIds) {
-      const at = this.states.get(`${group}\u0000${topic}\u0000${queueId}`)?.nextVisibleAtMs();
+      const state =
+        request.member === undefined ? this.states.get(`${request.group}\u0000${request.topic}\u0000${queueId}`) : this.broadcast.peek(request.group, request.member, request.topic, queueId);
+      const at = state?.nextVisibleAtMs();
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }
     return earliest;
   }
 
-  private decode(group: string, topic: string, receiptHandle: string) {
+  private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
     const handle = decodeReceiptHandle(receiptHandle, this.options.secret);
     if (handle.group !== group) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to consumer group ${handle.group}, not ${group}` });
     if (handle.topic !== topic) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to topic ${handle.topic}, not ${topic}` });
+    if (clientId) this.clientSeen(clientId);
+    const expected = this.memberOf(group, clientId);
+    if (handle.member !== expected) {
+      const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
+      throw new RmqError('INVALID_RECEIPT_HANDLE', { reason });
+    }
     return handle;
   }
 
   private nextDeliveryId(): string {
     return `${this.runId}-${(this.deliverySequence++).toString(36)}`;
-  }
-
-  private waitForMessages(topic: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const topicWaiters = this.waiters.get(topic) ?? new Set();
-      this.waiters.set(topic, topicWaiters);
-      const done = () => {
-        topicWaiters.delete(done);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
-      topicWaiters.add(done);
-    });
-  }
-
-  private wake(topic: string): void {
-    this.wakeCount.set(topic, ((this.wakeCount.get(topic) ?? 0) + 1) % Number.MAX_SAFE_INTEGER);
-    for (const wake of [...(this.waiters.get(topic) ?? [])]) wake();
   }
 }
 

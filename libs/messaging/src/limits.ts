@@ -14,6 +14,12 @@ export const MESSAGING_LIMITS = {
   invisibleMsMax: 12 * 60 * 60 * 1000,
   /** Used when a receive does not say (the push consumer never does); the Java proxy also uses 60 s. */
   invisibleMsDefault: 60_000,
+  /** Push consumers' deliveries are renewed server-side for at most this long (RocketMQ's proxy: 3 h). */
+  autoRenewTotalMsMax: 3 * 60 * 60 * 1000,
+  /** A client not heard from for this long is gone: its deliveries are no longer renewed (the Node client heartbeats every 10 s). */
+  clientAliveMsMax: 30_000,
+  /** Deliveries renewed at once per broker; beyond it they simply expire. */
+  autoRenewalsMax: 100_000,
   /** Long-polling bounds for ReceiveMessage. */
   longPollingMsMin: 0,
   longPollingMsMax: 60_000,
@@ -27,6 +33,10 @@ export const MESSAGING_LIMITS = {
    * offsets every 5 s; in-flight state changes faster, and what is lost is redelivered.
    */
   consumptionPersistIntervalMs: 1_000,
+  /** A broadcast member not heard from for this long is forgotten (RocketMQ 5 expires broadcast offsets after 2 to 5 min). */
+  broadcastMemberIdleMsMax: 5 * 60_000,
+  /** Broadcast members followed at once per broker: each holds progress for every queue it reads. */
+  broadcastMembersMax: 10_000,
   /** SQL92 filter text, in characters: far above any real subscription, small enough to parse on every receive. */
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */

@@ -171,6 +171,14 @@ export class QueueConsumption {
     return true;
   }
 
+  /** Moves the deadline of a current delivery, keeping its id (server-side renewal); false when stale. */
+  extend(queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
+    const entry = this.inflight.get(queueOffset);
+    if (!entry || entry.deliveryId !== deliveryId) return false;
+    entry.visibleAtMs = visibleAtMs;
+    return true;
+  }
+
   /** The current delivery of an offset, if it is in flight. */
   current(queueOffset: number): InflightEntry | undefined {
     return this.inflight.get(queueOffset);

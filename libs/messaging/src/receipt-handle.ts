@@ -15,6 +15,8 @@ export interface ReceiptHandle {
    * group's retry schedule decides when the message comes back.
    */
   push?: boolean;
+  /** Broadcast groups: the member (client id) whose progress the delivery belongs to. */
+  member?: string;
 }
 
 const VERSION = 'r1';
@@ -22,7 +24,8 @@ const MAC_BYTES = 16;
 
 export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): string {
   const fields: unknown[] = [VERSION, handle.group, handle.topic, handle.queueId, handle.queueOffset, handle.deliveryId];
-  if (handle.push) fields.push(1);
+  if (handle.push || handle.member !== undefined) fields.push(handle.push ? 1 : 0);
+  if (handle.member !== undefined) fields.push(handle.member);
   const payload = Buffer.from(JSON.stringify(fields)).toString('base64url');
   return `${payload}.${mac(payload, secret)}`;
 }
@@ -39,10 +42,13 @@ export function decodeReceiptHandle(text: string, secret: Buffer): ReceiptHandle
   } catch {
     throw invalid('it cannot be read');
   }
-  // Six fields, or seven with the push flag (handles issued before the flag existed have six).
-  if (!Array.isArray(fields) || fields[0] !== VERSION || (fields.length !== 6 && fields.length !== 7)) throw invalid('it has an unknown format');
-  const [, group, topic, queueId, queueOffset, deliveryId, push] = fields as [string, string, string, number, number, string, number | undefined];
-  return push === 1 ? { group, topic, queueId, queueOffset, deliveryId, push: true } : { group, topic, queueId, queueOffset, deliveryId };
+  // Six fields, a seventh with the push flag (0 or 1), an eighth with a broadcast member.
+  if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length < 6 || fields.length > 8) throw invalid('it has an unknown format');
+  const [, group, topic, queueId, queueOffset, deliveryId, push, member] = fields as [string, string, string, number, number, string, number | undefined, string | undefined];
+  const handle: ReceiptHandle = { group, topic, queueId, queueOffset, deliveryId };
+  if (push === 1) handle.push = true;
+  if (typeof member === 'string') handle.member = member;
+  return handle;
 }
 
 function mac(payload: string, secret: Buffer): string {

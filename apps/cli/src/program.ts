@@ -6,6 +6,7 @@ import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { registerClusterCommands } from './cluster-commands';
 import type { Io } from './io';
+import { registerMessageCommands } from './message-commands';
 import { registerTopicCommands } from './topic-commands';
 
 const EXAMPLES = `
@@ -14,6 +15,7 @@ Examples:
   rmq topic show TestTopic --json       its queues and offsets, as JSON
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
+  rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
 
 Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
@@ -21,7 +23,7 @@ For the options of a command: rmq <command> <subcommand> --help (for example rmq
 
 export function buildProgram(io: Io): Command {
   const program = new Command('rmq')
-    .description('Administer an rmq cluster (RocketMQ 5 compatible): topics, brokers and name servers.')
+    .description('Administer an rmq cluster (RocketMQ 5 compatible): topics, brokers, name servers, messages.')
     .version(packageJson.version, '-V, --version', 'print the version of rmq')
     .helpOption('-h, --help', 'show help for the command')
     .exitOverride()
@@ -34,6 +36,7 @@ export function buildProgram(io: Io): Command {
   registerTopicCommands(program, io);
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
+  registerMessageCommands(program, io);
   return program;
 }
 

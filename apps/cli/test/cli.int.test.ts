@@ -152,6 +152,28 @@ describe('rmq against a real broker', () => {
     expect(wrong.code).toBe(2);
   });
 
+  it('message send stores messages and message receive prints and acknowledges them', async () => {
+    await rmq(['topic', 'create', 'Messages', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const sent = await rmq(['message', 'send', 'Messages', 'hello there', '--tag', 'greeting', '--key', 'k1', '--property', 'region=eu', '--count', '3', '--broker', broker.endpoints.grpc]);
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    expect(sent.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(sent.stdout).toMatch(/^Sent [0-9A-F]{34} to Messages on broker-a \(queue offset \d+\)\.$/m);
+
+    const received = await rmq(['message', 'receive', 'Messages', '--group', 'CliGroup', '--json', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    expect(received.code).toBe(0);
+    const messages = received.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toMatchObject({ topic: 'Messages', tag: 'greeting', keys: ['k1'], properties: { region: 'eu' }, body: 'hello there', deliveryAttempt: 1 });
+
+    const again = await rmq(['message', 'receive', 'Messages', '--group', 'CliGroup', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    expect(again).toMatchObject({ code: 0, stdout: '' });
+    expect(again.stderr.trim()).toBe('0 message(s) received and acknowledged.');
+
+    const missing = await rmq(['message', 'send', 'NoSuchTopic', 'x', '--broker', broker.endpoints.grpc]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot send to topic NoSuchTopic: .*topic NoSuchTopic does not exist.*\[TOPIC_NOT_FOUND\]$/)]);
+  });
+
   it('topic list and topic show read back what was created', async () => {
     await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
     const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);

@@ -7,9 +7,10 @@ export class ClientError extends Error {
   constructor(
     /** The status code's name, e.g. 'TOPIC_NOT_FOUND'; 'TRANSPORT' when the call itself failed. */
     readonly code: string,
-    message: string,
+    /** The text without the code, for a person. */
+    readonly reason: string,
   ) {
-    super(`[${code}] ${message}`);
+    super(`[${code}] ${reason}`);
   }
 
   static of(status: v2.Status | undefined, what: string): ClientError {

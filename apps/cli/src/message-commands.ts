@@ -1,0 +1,119 @@
+// rmq message send|receive: produce and consume from the command line, through our SDK
+// (@rmq/client), e.g. to check a topic end to end or to drain a dead-letter topic.
+import { Argument, Option, type Command } from 'commander';
+import { ClientError, Producer, SimpleConsumer, type ReceivedMessage } from '@rmq/client';
+import { CliError, EXIT_USAGE } from './cli-error';
+import type { Io } from './io';
+import { brokerOption, jsonOption, parseTopicName, type BrokerCallOptions, type OutputOptions } from './options';
+
+interface SendOptions extends BrokerCallOptions {
+  tag?: string;
+  key: string[];
+  group?: string;
+  property: string[];
+  count: number;
+}
+
+interface ReceiveOptions extends BrokerCallOptions, OutputOptions {
+  group: string;
+  tags: string;
+  count: number;
+  waitMs: number;
+  ack: boolean;
+}
+
+export function registerMessageCommands(program: Command, io: Io): void {
+  const message = program
+    .command('message')
+    .description('send and receive messages (through the rmq SDK)')
+    .addHelpText('after', '\nExamples:\n  rmq message send TestTopic "hello" --tag greeting\n  rmq message receive TestTopic --group TestGroup --count 10');
+
+  message
+    .command('send')
+    .description('send a message to a topic; prints its message id and where it was stored')
+    .addArgument(new Argument('<topic>', 'the topic').argParser(parseTopicName))
+    .addArgument(new Argument('<body>', 'the message body (text)'))
+    .addOption(new Option('-t, --tag <tag>', 'the message tag'))
+    .addOption(new Option('-k, --key <key>', 'a message key (repeat for more)').argParser(collect).default([]))
+    .addOption(new Option('-g, --group <messageGroup>', 'message group, for a FIFO topic'))
+    .addOption(new Option('-p, --property <name=value>', 'a user property (repeat for more)').argParser(collect).default([]))
+    .addOption(new Option('-c, --count <n>', 'send the message this many times').argParser(parseCount).default(1))
+    .addOption(brokerOption())
+    .action(async (topic: string, body: string, options: SendOptions) => {
+      const producer = Producer.start({ endpoints: options.broker });
+      try {
+        const properties = Object.fromEntries(options.property.map(parseProperty));
+        const receipts = await Promise.all(Array.from({ length: options.count }, () =>
+          producer.send({ topic, body, tag: options.tag, keys: options.key, messageGroup: options.group, properties }),
+        ));
+        for (const receipt of receipts) io.out(`Sent ${receipt.messageId} to ${topic} on ${receipt.brokerName} (queue offset ${receipt.queueOffset}).`);
+      } catch (error) {
+        throw asCliError(`cannot send to topic ${topic}`, error);
+      } finally {
+        await producer.close();
+      }
+    });
+
+  message
+    .command('receive')
+    .description('receive messages of a topic as a consumer group, print them, and acknowledge them')
+    .addArgument(new Argument('<topic>', 'the topic').argParser(parseTopicName))
+    .requiredOption('-g, --group <group>', 'the consumer group to receive as')
+    .addOption(new Option('--tags <expression>', 'tag filter, e.g. "TagA || TagB"').default('*'))
+    .addOption(new Option('-c, --count <n>', 'stop after this many messages').argParser(parseCount).default(16))
+    .addOption(new Option('--wait-ms <ms>', 'stop when nothing arrives for this long').argParser(parseCount).default(3_000))
+    .addOption(new Option('--no-ack', 'leave the messages unacknowledged (they come back after 30 s)'))
+    .addOption(jsonOption())
+    .addOption(brokerOption())
+    .action(async (topic: string, options: ReceiveOptions) => {
+      const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs) });
+      let received = 0;
+      try {
+        while (received < options.count) {
+          const messages = await consumer.receive({ countMax: Math.min(32, options.count - received) });
+          if (messages.length === 0) break;
+          for (const one of messages) io.out(options.json ? JSON.stringify(messageJson(one)) : messageLine(one));
+          if (options.ack) await consumer.ack(messages);
+          received += messages.length;
+        }
+        if (!options.json) io.err(`${received} message(s) received${options.ack ? ' and acknowledged' : ''}.`);
+      } catch (error) {
+        throw asCliError(`cannot receive from topic ${topic}`, error);
+      } finally {
+        await consumer.close();
+      }
+    });
+}
+
+function messageLine(message: ReceivedMessage): string {
+  const tag = message.tag ? ` tag=${message.tag}` : '';
+  const keys = message.keys.length > 0 ? ` keys=${message.keys.join(',')}` : '';
+  return `${message.messageId} ${message.brokerName}/${message.queueId}@${message.queueOffset} attempt=${message.deliveryAttempt}${tag}${keys} ${message.body.toString()}`;
+}
+
+function messageJson(message: ReceivedMessage) {
+  const { receiptHandle: _handle, endpoint: _endpoint, body, ...rest } = message;
+  return { ...rest, body: body.toString() };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseCount(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new CliError(`expected a whole number from 1 to 1000000, got "${text}"`, EXIT_USAGE);
+  return value;
+}
+
+function parseProperty(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new CliError(`a property is name=value, got "${text}"`, EXIT_USAGE);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+function asCliError(what: string, error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof ClientError) return new CliError(`${what}: ${error.reason} [${error.code}]`);
+  return new CliError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+}

@@ -12,6 +12,10 @@ export const STORE_LIMITS = {
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */
   readSizeBytesMax: 8 * 1024 * 1024,
+  /** Records of one read this close together in the log are fetched with one read (read-spans.ts)... */
+  readGapBytesMax: 64 * 1024,
+  /** ...of at most this many bytes. */
+  readSpanBytesMax: 1024 * 1024,
   /** A filtered read scans at most this many index entries before returning what it has. */
   readScanEntriesMax: 10_000,
 

@@ -15,6 +15,7 @@ import { CommitLog, type RecoveryReport } from './commit-log';
 import { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 import { AppendBuffer } from './append-buffer';
+import { planReadSpans, type RecordLocation } from './read-spans';
 import { readJson, writeJsonAtomic } from './state-file';
 import { STORE_LIMITS } from './limits';
 import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
@@ -288,15 +289,23 @@ export class MessageStore {
     // retention: a read below the queue's first entry starts at that entry.
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
     const scanEnd = Math.min(queue.count, queueOffset + STORE_LIMITS.readScanEntriesMax);
-    const records: StoredRecord[] = [];
+    const chosen: RecordLocation[] = [];
     let sizeBytes = 0;
-    while (queueOffset < scanEnd && records.length < options.countMax && sizeBytes < sizeBytesMax) {
+    while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
       const entry = queue.entry(queueOffset);
       queueOffset++;
       if (!entry || entry.logOffset < this.log.minOffset) continue; // retention: deleted meanwhile
       if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
-      records.push(decodeRecord(await this.log.read(entry.logOffset, entry.sizeBytes)));
+      chosen.push(entry);
       sizeBytes += entry.sizeBytes;
+    }
+    const records: StoredRecord[] = new Array(chosen.length);
+    for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
+      const bytes = await this.log.read(span.logOffset, span.sizeBytes);
+      for (const member of span.members) {
+        const at = chosen[member].logOffset - span.logOffset;
+        records[member] = decodeRecord(bytes.subarray(at, at + chosen[member].sizeBytes));
+      }
     }
     return { records, nextQueueOffset: queueOffset };
   }

@@ -69,6 +69,8 @@ export class Producer {
   private readonly lanes = new Map<string, Lane>();
   private rotation = 0;
   private closed = false;
+  /** Sends accepted and not yet settled; close() waits for them. */
+  private readonly unsettled = new Set<Promise<SendReceipt>>();
   private readonly settings: Required<Omit<ProducerOptions, 'endpoints' | 'routeRefreshMs'>>;
 
   private constructor(
@@ -103,7 +105,7 @@ export class Producer {
     const body = typeof message.body === 'string' ? Buffer.from(message.body) : message.body;
     if (!message.topic) return Promise.reject(new ClientError('ILLEGAL_TOPIC', 'the message has no topic'));
     if (body.byteLength === 0) return Promise.reject(new ClientError('MESSAGE_BODY_EMPTY', 'the message body is empty'));
-    return new Promise<SendReceipt>((resolve, reject) => {
+    const sent = new Promise<SendReceipt>((resolve, reject) => {
       const pending: PendingSend = {
         wire: wireMessage(message, body, this.settings.namespace),
         topic: message.topic,
@@ -117,14 +119,15 @@ export class Producer {
       };
       void this.dispatch(pending);
     });
+    this.unsettled.add(sent);
+    void sent.catch(() => undefined).finally(() => this.unsettled.delete(sent));
+    return sent;
   }
 
-  /** Waits for the sends in flight, then closes the connections. */
+  /** Refuses new sends, waits for the ones accepted so far to settle, then closes the connections. */
   async close(): Promise<void> {
     this.closed = true;
-    for (let i = 0; i < 1000 && [...this.lanes.values()].some((lane) => lane.pending.length > 0 || lane.inFlight > 0); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await Promise.allSettled([...this.unsettled]);
     this.connections.close();
   }
 

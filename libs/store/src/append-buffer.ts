@@ -34,6 +34,12 @@ export class AppendBuffer {
     return { buffer: this.slab, at };
   }
 
+  /** Forgets the log position (the log was cut back); nothing may be claimed and not taken. */
+  reset(): void {
+    assert(this.chunks.length === 0 && !this.open, 'append buffer reset with bytes not yet written');
+    this.nextLogOffset = -1;
+  }
+
   /** Everything claimed since the last take, in log order. */
   take(): Chunk[] {
     this.closeChunk();

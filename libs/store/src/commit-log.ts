@@ -105,18 +105,44 @@ export class CommitLog {
    * blank chunk fills the segment's tail first and the record starts the next segment.
    */
   reserve(sizeBytes: number): { logOffset: number; blank?: { logOffset: number; sizeBytes: number } } {
-    assert(sizeBytes + BLANK_RECORD_BYTES_MIN <= this.segmentSizeBytes, 'record larger than a segment', { sizeBytes, segmentSizeBytes: this.segmentSizeBytes });
+    const placement = placeRecord(this.reservedEnd, sizeBytes, this.segmentSizeBytes);
+    this.reservedEnd = placement.logOffset + sizeBytes;
+    return placement;
+  }
+
+  /** Fills the rest of the current segment with a blank (a replica copying one); undefined at a segment start. */
+  padSegment(): { logOffset: number; sizeBytes: number } | undefined {
     const used = this.reservedEnd % this.segmentSizeBytes;
-    const free = this.segmentSizeBytes - used;
-    let blank: { logOffset: number; sizeBytes: number } | undefined;
-    const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
-    if (!fits) {
-      blank = { logOffset: this.reservedEnd, sizeBytes: free };
-      this.reservedEnd += free;
+    if (used === 0) return undefined;
+    const blank = { logOffset: this.reservedEnd, sizeBytes: this.segmentSizeBytes - used };
+    this.reservedEnd += blank.sizeBytes;
+    return blank;
+  }
+
+  /**
+   * Cuts the log back to `logOffset` (a record boundary): later segments are deleted, the one
+   * holding it is truncated there. Nothing may be reserved and unwritten.
+   */
+  async truncateTo(logOffset: number): Promise<void> {
+    assert(logOffset >= this.firstSegmentStart && logOffset <= this.reservedEnd, 'truncation outside the log', { logOffset, minOffset: this.firstSegmentStart, endOffset: this.reservedEnd });
+    const keepStart = logOffset - (logOffset % this.segmentSizeBytes);
+    // At a segment boundary the segment starting there holds only what goes; otherwise the one
+    // holding logOffset is cut and the later ones go.
+    const atBoundary = logOffset === keepStart && logOffset > this.firstSegmentStart;
+    const deleteFrom = atBoundary ? logOffset : keepStart + this.segmentSizeBytes;
+    const starts = (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number);
+    for (const start of starts.filter((start) => start >= deleteFrom)) {
+      const file = this.segments.get(start);
+      this.segments.delete(start);
+      await file?.close();
+      await rm(join(this.dir, segmentName(start)), { force: true });
     }
-    const logOffset = this.reservedEnd;
-    this.reservedEnd += sizeBytes;
-    return { logOffset, blank };
+    if (!atBoundary && starts.includes(keepStart)) {
+      const file = await this.segment(keepStart);
+      await file.truncate(logOffset - keepStart);
+      await file.datasync();
+    }
+    this.reservedEnd = logOffset;
   }
 
   /**
@@ -271,6 +297,19 @@ function segmentGone(start: number): RmqError {
 }
 
 export const segmentName = segmentFileName;
+
+/**
+ * Where a record of `sizeBytes` goes when the log ends at `endOffset`: right there, or, when it
+ * does not fit in the segment, at the next segment's start behind a blank that fills the tail.
+ * A record may fill its segment exactly. Master and slave lay records out the same way with it.
+ */
+export function placeRecord(endOffset: number, sizeBytes: number, segmentSizeBytes: number): { logOffset: number; blank?: { logOffset: number; sizeBytes: number } } {
+  assert(sizeBytes + BLANK_RECORD_BYTES_MIN <= segmentSizeBytes, 'record larger than a segment', { sizeBytes, segmentSizeBytes });
+  const free = segmentSizeBytes - (endOffset % segmentSizeBytes);
+  const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
+  if (fits) return { logOffset: endOffset };
+  return { logOffset: endOffset + free, blank: { logOffset: endOffset, sizeBytes: free } };
+}
 
 /**
  * Where recovery starts reading: `at` itself when its segment exists and holds data up to it (or

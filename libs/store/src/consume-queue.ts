@@ -28,6 +28,8 @@ export class ConsumeQueue {
   /** Retention: the first entry still held in memory (≤ minQueueOffsetValue). */
   private baseQueueOffset = 0;
   private file: FileHandle | undefined;
+  /** The file may hold entries beyond persistedCount (a truncation since): cut it before writing. */
+  private fileTailStale = false;
 
   private constructor(
     readonly topic: string,
@@ -57,6 +59,7 @@ export class ConsumeQueue {
     let count = Math.floor(bytes.length / CONSUME_QUEUE_ENTRY_BYTES);
     while (count > 0 && readU64(bytes, (count - 1) * CONSUME_QUEUE_ENTRY_BYTES) >= logEndOffset) count--;
     const queue = new ConsumeQueue(topic, queueId, path, bytes.subarray(0, count * CONSUME_QUEUE_ENTRY_BYTES));
+    queue.fileTailStale = bytes.length !== count * CONSUME_QUEUE_ENTRY_BYTES;
     return queue;
   }
 
@@ -122,6 +125,7 @@ export class ConsumeQueue {
   /** Drops entries at or beyond `logOffset` (the log was cut below them during recovery). */
   truncateFromLogOffset(logOffset: number): void {
     while (this.countValue > this.baseQueueOffset && this.logOffsetAt(this.countValue - 1) >= logOffset) this.countValue--;
+    if (this.countValue < this.persistedCount) this.fileTailStale = true;
     this.persistedCount = Math.min(this.persistedCount, this.countValue);
     this.minQueueOffsetValue = Math.min(this.minQueueOffsetValue, this.countValue);
   }
@@ -158,12 +162,16 @@ export class ConsumeQueue {
 
   /** Writes entries not yet in the file, then fsyncs it. */
   async persist(): Promise<void> {
-    if (this.persistedCount === this.countValue) return;
+    if (this.persistedCount === this.countValue && !this.fileTailStale) return;
     if (!this.file) {
       await mkdir(dirname(this.path), { recursive: true });
       this.file = await open(this.path, constants.O_RDWR | constants.O_CREAT, 0o644);
-      // Drops a stale tail beyond the valid entries (entries past the recovered log end).
+    }
+    if (this.fileTailStale) {
+      // Drops a stale tail beyond the valid entries (entries past a recovered or truncated log end).
+      this.fileTailStale = false;
       await this.file.truncate(this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES);
+      if (this.persistedCount === this.countValue) return void (await this.file.datasync());
     }
     // Entries appended while this write is in flight are not in it: remember where it ends.
     const countWritten = this.countValue;

@@ -17,3 +17,5 @@ export {
   type RetentionStats,
 } from './retention';
 export type { ScanReport } from './log-scan';
+export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
+export { placeRecord } from './commit-log';

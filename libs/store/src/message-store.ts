@@ -11,9 +11,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, isRmqError, RmqError, systemClock, type Clock } from '@rmq/base';
-import { CommitLog, type RecoveryReport } from './commit-log';
+import { CommitLog, placeRecord, type RecoveryReport } from './commit-log';
+import { parseShippedRecords, type ShippedRecord } from './shipped-records';
 import { ConsumeQueue } from './consume-queue';
-import { BLANK_RECORD_BYTES_MIN, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
+import { BLANK_RECORD_BYTES_MIN, checkRecord, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 import { AppendBuffer } from './append-buffer';
 import { planReadSpans, type RecordLocation } from './read-spans';
 import { readJson, writeJsonAtomic } from './state-file';
@@ -149,6 +150,8 @@ export class MessageStore {
   // retention / index / observability (see the section at the end of the class)
   private checkpointedLogOffset: number;
   private checkpointing: Promise<void> | undefined;
+  /** truncateTo() is cutting the log back: appends are refused meanwhile. */
+  private truncating = false;
   private readonly retention: RetentionRunner;
   private readonly index: MessageIndex | undefined;
 
@@ -254,6 +257,7 @@ export class MessageStore {
     if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
     if (this.failure) return Promise.reject(this.failure);
     if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal); // retention: disk past the hard limit
+    if (this.truncating) return Promise.reject(truncatingError());
     const storeTimestampMs = this.options.clock.nowMs();
     const entry: PendingAppend = { placements: [], results: [], resolve: () => {}, reject: () => {} };
     for (const input of inputs) {
@@ -273,6 +277,10 @@ export class MessageStore {
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });
     }
+    return this.enqueue(entry);
+  }
+
+  private enqueue(entry: PendingAppend): Promise<AppendResult[]> {
     const done = new Promise<AppendResult[]>((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
@@ -280,6 +288,108 @@ export class MessageStore {
     this.pending.push(entry);
     this.writing ??= this.writeLoop();
     return done;
+  }
+
+  /**
+   * The slave's path (replication): appends a stretch of another store's log, shipped as its
+   * segment files hold it, from `atLogOffset`, which must be this log's end. Every record is
+   * checked (CRC, offsets) and must land where the master put it, at the next offset of its
+   * queue; then it is written byte for byte, durable and confirmed like any append.
+   */
+  appendReplicated(atLogOffset: number, bytes: Buffer): Promise<AppendResult[]> {
+    if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal);
+    if (this.truncating) return Promise.reject(truncatingError());
+    if (atLogOffset !== this.log.endOffset) {
+      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `replicated bytes start at log offset ${atLogOffset}, but this log ends at ${this.log.endOffset}` }));
+    }
+    let shipped: ShippedRecord[];
+    let shippedEnd: number;
+    try {
+      ({ records: shipped, endLogOffset: shippedEnd } = parseShippedRecords(bytes, atLogOffset, this.log.segmentSizeBytes));
+      // Checked in full before anything changes: offsets as this log would place them, queue offsets in sequence.
+      let end = atLogOffset;
+      const next = new Map<string, number>();
+      for (const { record } of shipped) {
+        const placed = placeRecord(end, record.sizeBytes, this.log.segmentSizeBytes).logOffset;
+        const key = queueKey(record.topic, record.queueId);
+        const expected = next.get(key) ?? this.nextQueueOffsets.get(key) ?? 0;
+        if (placed !== record.logOffset) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} would be placed at ${placed} here (different segment sizes?)` });
+        if (record.queueOffset !== expected) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} has queue offset ${record.queueOffset} in ${record.topic}/${record.queueId}; this store expects ${expected}` });
+        next.set(key, expected + 1);
+        end = record.logOffset + record.sizeBytes;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const entry: PendingAppend = { placements: [], results: [], resolve: () => {}, reject: () => {} };
+    for (const { record, bytes: recordBytes } of shipped) {
+      const { logOffset, blank } = this.log.reserve(record.sizeBytes);
+      assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
+      if (blank) {
+        const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+        encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+      }
+      const key = queueKey(record.topic, record.queueId);
+      this.nextQueueOffsets.set(key, record.queueOffset + 1);
+      const room = this.appendBuffer.claim(logOffset, record.sizeBytes);
+      recordBytes.copy(room.buffer, room.at);
+      const queue = queueIn(this.queues, this.options.dataDir, record.topic, record.queueId);
+      const indexKeys = this.options.indexedProperties && indexKeysOf(record.properties, this.options.indexedProperties);
+      entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
+      entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
+    }
+    if (shippedEnd > this.log.endOffset) {
+      // The stretch ended with a blank: this log's segment ends there too.
+      const blank = this.log.padSegment();
+      assert(blank !== undefined && this.log.endOffset === shippedEnd, 'replicated blank does not end the segment', { shippedEnd, logEndOffset: this.log.endOffset });
+      const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+      encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+    }
+    return this.enqueue(entry);
+  }
+
+  /**
+   * Cuts the log back to `logOffset`, a record boundary at or below the confirmed end (a slave
+   * whose log ran ahead of the new master's, after a failover): queues forget the entries from
+   * there, the index is rebuilt, and a checkpoint is written at once. Appends wait meanwhile.
+   */
+  async truncateTo(logOffset: number): Promise<void> {
+    if (this.closed) throw new RmqError('STORE_CLOSED');
+    await this.writing;
+    if (this.pending.length > 0 || this.writing || this.truncating) throw new RmqError('TOO_MANY_REQUESTS', { reason: 'the log can only be cut back while no append is in flight' });
+    this.truncating = true;
+    try {
+      const end = this.confirmedLogOffsetValue;
+      if (logOffset > end || logOffset < this.log.minOffset) {
+        throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is outside the log [${this.log.minOffset}, ${end}]` });
+      }
+      if (logOffset < end && logOffset % this.log.segmentSizeBytes !== 0) {
+        const header = await this.log.readUpTo(logOffset, 8);
+        const sizeBytes = header.length === 8 ? header.readUInt32BE(0) : 0;
+        const candidate = sizeBytes > 0 && logOffset + sizeBytes <= end ? await this.log.readUpTo(logOffset, sizeBytes) : Buffer.alloc(0);
+        const check = checkRecord(candidate, 0, logOffset);
+        if (check.kind !== 'record' && check.kind !== 'blank') throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is not where a record starts` });
+      }
+      await this.log.truncateTo(logOffset);
+      this.appendBuffer.reset();
+      for (const [key, queue] of this.queues) {
+        queue.truncateFromLogOffset(logOffset);
+        this.nextQueueOffsets.set(key, queue.count);
+      }
+      this.confirmedLogOffsetValue = logOffset;
+      this.flushedLogOffsetValue = Math.min(this.flushedLogOffsetValue, logOffset);
+      this.checkpointedLogOffset = Math.min(this.checkpointedLogOffset, logOffset);
+      this.dirtySegments.clear();
+      if (this.index && this.options.indexedProperties) {
+        this.index.dropBelow(Number.MAX_SAFE_INTEGER); // forget it all, then refill from the log that stays
+        await rebuildIndex(this.log, this.index, this.options.indexedProperties, logOffset, this.options.indexRebuildScanBytesMax);
+      }
+      await this.checkpoint();
+    } finally {
+      this.truncating = false;
+    }
   }
 
   async read(topic: string, queueId: number, fromQueueOffset: number, options: ReadOptions): Promise<ReadResult> {
@@ -515,6 +625,10 @@ export class MessageStore {
 /** Options left undefined take their defaults instead of overriding them. */
 function withoutUndefined<T extends object>(options: T): T {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+}
+
+function truncatingError(): RmqError {
+  return new RmqError('TOO_MANY_REQUESTS', { reason: 'the log is being cut back (after a failover); try again shortly' });
 }
 
 function queueKey(topic: string, queueId: number): string {

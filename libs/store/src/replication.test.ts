@@ -1,0 +1,103 @@
+// The store's replication hooks: a slave appends what a master ships (its log bytes as its
+// segment files hold them) and ends up byte for byte the same; bad bytes are refused whole; the
+// log can be cut back to a record boundary (after a failover) and goes on from there.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRmqError } from '@rmq/base';
+import { makeTempDir } from '@rmq/testing';
+import { MessageStore, type AppendInput, type AppendResult } from './message-store';
+
+const SEGMENT_BYTES = 4096;
+
+function message(queueId: number, body: string): AppendInput {
+  return { topic: 'R', queueId, tagHash: 7, flags: 0, bornTimestampMs: 1_700_000_000_000, properties: new Map([['id', body]]), body: Buffer.from(body) };
+}
+
+/** The master's log from its start, as its segment files hold it, one buffer per segment. */
+function shippedSegments(dataDir: string): Buffer[] {
+  const dir = join(dataDir, 'commitlog');
+  return readdirSync(dir).sort().map((name) => readFileSync(join(dir, name)));
+}
+
+async function bodies(store: MessageStore, queueId: number): Promise<string[]> {
+  const { records } = await store.read('R', queueId, 0, { countMax: 1000 });
+  return records.map((record) => record.body.toString());
+}
+
+describe('MessageStore replication hooks', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let master: MessageStore;
+  let slave: MessageStore;
+  const open = (name: string) => MessageStore.open({ dataDir: join(temp.path, name), flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES });
+
+  beforeEach(async () => {
+    temp = makeTempDir('replication');
+    master = await open('master');
+    slave = await open('slave');
+    // Sizes that cross segment boundaries, leave blanks and fill a segment exactly.
+    for (let i = 0; i < 40; i++) await master.append([message(i % 3, `m${i}-${'x'.repeat((i * 97) % 700)}`)]);
+  });
+
+  afterEach(async () => {
+    await master.close();
+    await slave.close();
+    temp.remove();
+  });
+
+  it('appends what the master shipped, segment by segment, and ends up byte for byte the same', async () => {
+    let at = 0;
+    const segments = shippedSegments(join(temp.path, 'master'));
+    for (const [index, bytes] of segments.entries()) {
+      await slave.appendReplicated(at, bytes);
+      at = index + 1 < segments.length ? (index + 1) * SEGMENT_BYTES : at + bytes.length;
+    }
+    expect(slave.stats().confirmedLogOffset).toBe(master.stats().confirmedLogOffset);
+    for (const queueId of [0, 1, 2]) {
+      expect(slave.queueRange('R', queueId)).toEqual(master.queueRange('R', queueId));
+      expect(await bodies(slave, queueId)).toEqual(await bodies(master, queueId));
+    }
+    expect(shippedSegments(join(temp.path, 'slave'))).toEqual(segments);
+  });
+
+  it('refuses bytes with one flipped bit, or shipped from the wrong offset, and appends nothing', async () => {
+    const [first] = shippedSegments(join(temp.path, 'master'));
+    const damaged = Buffer.from(first);
+    damaged[200] ^= 0x01;
+    const crc = await slave.appendReplicated(0, damaged).catch((error: unknown) => error);
+    expect(isRmqError(crc, 'BAD_REQUEST') && crc.message).toMatch(/replicated log bytes are not valid at log offset \d+: CRC mismatch/);
+    const misplaced = await slave.appendReplicated(100, first).catch((error: unknown) => error);
+    expect(isRmqError(misplaced, 'BAD_REQUEST') && misplaced.message).toMatch(/start at log offset 100, but this log ends at 0/);
+    const torn = await slave.appendReplicated(0, first.subarray(0, 70)).catch((error: unknown) => error);
+    expect(isRmqError(torn, 'BAD_REQUEST') && torn.message).toMatch(/the bytes end inside a record/);
+    expect(slave.stats().logEndOffset).toBe(0);
+    expect(slave.queueList()).toEqual([]);
+  });
+
+  it('cuts the log back to a record boundary, forgets what was after it, and goes on from there, also after a restart', async () => {
+    const kept: AppendResult[] = [];
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => master.append([message(0, `late-${i}`)])));
+    kept.push(results[2][0]);
+    const cutAt = results[3][0].logOffset;
+    const countBefore = master.queueRange('R', 0).maxQueueOffset;
+    await master.truncateTo(cutAt);
+    expect(master.stats().confirmedLogOffset).toBe(cutAt);
+    expect(master.queueRange('R', 0).maxQueueOffset).toBe(countBefore - 3);
+    expect((await bodies(master, 0)).slice(-1)).toEqual(['late-2']);
+    const [next] = await master.append([message(0, 'after-cut')]);
+    expect(next).toMatchObject({ logOffset: cutAt, queueOffset: kept[0].queueOffset + 1 });
+
+    await master.close();
+    master = await open('master');
+    expect((await bodies(master, 0)).slice(-2)).toEqual(['late-2', 'after-cut']);
+    expect(master.queueRange('R', 0).maxQueueOffset).toBe(countBefore - 2);
+  });
+
+  it('refuses to cut anywhere but a record boundary inside the log', async () => {
+    const [result] = await master.append([message(1, 'boundary')]);
+    for (const logOffset of [result.logOffset + 1, master.stats().confirmedLogOffset + 10]) {
+      const error = await master.truncateTo(logOffset).catch((caught: unknown) => caught);
+      expect(isRmqError(error, 'BAD_REQUEST')).toBe(true);
+    }
+    expect((await bodies(master, 1)).at(-1)).toBe('boundary');
+  });
+});

@@ -62,7 +62,8 @@ describe('dependency boundaries', () => {
 
   it.each(all.map((project) => [project.name, project] as const))('%s imports only what its layer allows, and declares it', (_name, project) => {
     const problems: string[] = [];
-    const production = (file: string) => !/\.test\.ts$/.test(file) && !file.includes('/test/');
+    // Tests and benchmarks (*.bench.ts, next to the code they measure) may start real processes.
+    const production = (file: string) => !/\.(test|bench)\.ts$/.test(file) && !file.includes('/test/');
     for (const file of sourceFiles(project.dir)) {
       for (const target of importsOf(file)) {
         const where = relative(ROOT, file);

@@ -7,17 +7,18 @@
 //   - queue offsets of one queue are consecutive and follow log order.
 // Retention (retention.ts) deletes old segments; the message index (message-index.ts) answers
 // lookups by id and key. Both hook in at a few marked places ("retention:", "index:").
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, isRmqError, RmqError, systemClock, type Clock } from '@rmq/base';
 import { CommitLog, placeRecord, type RecoveryReport } from './commit-log';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
-import { ConsumeQueue } from './consume-queue';
+import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, checkRecord, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 import { AppendBuffer } from './append-buffer';
 import { planReadSpans, type RecordLocation } from './read-spans';
-import { readJson, writeJsonAtomic } from './state-file';
+import { writeJsonAtomic } from './state-file';
+import { queueIn, queueKey } from './queue-table';
+import { recoverStore, type Checkpoint } from './store-recovery';
 import { STORE_LIMITS } from './limits';
 import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
 import { diskUsageOf, retentionPolicyOf, RetentionRunner, type DiskUsage, type RetentionDecision, type RetentionEvent, type RetentionStats } from './retention';
@@ -122,15 +123,6 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
-interface Checkpoint {
-  /** Every queue file holds all entries of records below this log offset. */
-  dispatchedLogOffset: number;
-  /**
-   * Per queue ("topic/queueId"), how many entries lie below dispatchedLogOffset: a queue file
-   * found with fewer (deleted, cut short) is rebuilt from the log. Absent in older checkpoints.
-   */
-  queueCounts?: Record<string, number>;
-}
 
 export class MessageStore {
   private readonly queues = new Map<string, ConsumeQueue>();
@@ -192,52 +184,13 @@ export class MessageStore {
       ...withoutUndefined(options),
     };
     const startedMs = Date.now();
-    await mkdir(settings.dataDir, { recursive: true });
-    const abortMarker = join(settings.dataDir, 'abort');
-    const cleanShutdown = !existsSync(abortMarker);
-    const checkpoint = (await readJson<Checkpoint>(join(settings.dataDir, 'checkpoint.json'))) ?? { dispatchedLogOffset: 0 };
-
-    const queues = await loadQueues(join(settings.dataDir, 'consumequeue'), checkpoint.dispatchedLogOffset);
-    // After an unclean stop, the segment holding the checkpoint is re-read from its start: the
-    // data below the checkpoint may be gone (async mode and a machine crash), and only a scan
-    // finds the real end. A queue file behind the checkpoint makes the scan start at the
-    // beginning of the log. Records the queue files already hold are checked, not added twice.
-    const dispatched = checkpoint.dispatchedLogOffset;
-    const queuesBehind = queuesBehindCheckpoint(queues, checkpoint);
-    let replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
-    if (queuesBehind.length > 0) {
-      replayFromLogOffset = 0;
-      settings.onEvent?.({ kind: 'queuesRebuilding', queues: queuesBehind });
-    }
-    const { log, report } = await CommitLog.open(
-      join(settings.dataDir, 'commitlog'),
-      settings.segmentSizeBytes,
-      replayFromLogOffset,
-      (record) => {
-        // A queue rebuilt after retention starts at its first surviving record.
-        const queue = queueIn(queues, settings.dataDir, record.topic, record.queueId, record.queueOffset);
-        if (record.queueOffset < queue.count) {
-          const entry = queue.entry(record.queueOffset);
-          assert(entry === undefined || entry.logOffset === record.logOffset, 'replayed record disagrees with its queue entry', {
-            topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset, logOffset: record.logOffset, entryLogOffset: entry?.logOffset,
-          });
-          return;
-        }
-        assert(record.queueOffset === queue.count, 'replayed record does not continue its queue', {
-          topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset, expected: queue.count,
-        });
-        queue.append({ logOffset: record.logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash });
-      },
-    );
-    if (report.logEndOffset < checkpoint.dispatchedLogOffset) {
-      for (const queue of queues.values()) queue.truncateFromLogOffset(report.logEndOffset);
-    }
+    const { log, queues, report, cleanShutdown } = await recoverStore(settings);
     const store = new MessageStore(settings, log);
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
     }
-    await writeFile(abortMarker, String(process.pid));
+    await writeFile(join(settings.dataDir, 'abort'), String(process.pid));
     await store.checkpoint();
     const durationMs = Date.now() - startedMs;
     store.lastRecovery = { durationMs, recordsReplayed: report.recordsReplayed, cleanShutdown };
@@ -629,42 +582,4 @@ function withoutUndefined<T extends object>(options: T): T {
 
 function truncatingError(): RmqError {
   return new RmqError('TOO_MANY_REQUESTS', { reason: 'the log is being cut back (after a failover); try again shortly' });
-}
-
-function queueKey(topic: string, queueId: number): string {
-  return `${topic}\u0000${queueId}`;
-}
-
-function queueIn(queues: Map<string, ConsumeQueue>, dataDir: string, topic: string, queueId: number, firstQueueOffset = 0): ConsumeQueue {
-  const key = queueKey(topic, queueId);
-  let queue = queues.get(key);
-  if (!queue) {
-    queue = ConsumeQueue.empty(topic, queueId, join(dataDir, 'consumequeue', topic, String(queueId)), firstQueueOffset);
-    queues.set(key, queue);
-  }
-  return queue;
-}
-
-/** Queues ("topic/queueId") whose file holds fewer entries than the checkpoint says it must. */
-function queuesBehindCheckpoint(queues: Map<string, ConsumeQueue>, checkpoint: Checkpoint): string[] {
-  const behind: string[] = [];
-  for (const [name, count] of Object.entries(checkpoint.queueCounts ?? {})) {
-    const slash = name.lastIndexOf('/');
-    const queue = queues.get(queueKey(name.slice(0, slash), Number(name.slice(slash + 1))));
-    if ((queue?.count ?? 0) < count) behind.push(name);
-  }
-  return behind;
-}
-
-async function loadQueues(dir: string, logEndOffset: number): Promise<Map<string, ConsumeQueue>> {
-  const queues = new Map<string, ConsumeQueue>();
-  if (!existsSync(dir)) return queues;
-  for (const topic of await readdir(dir)) {
-    for (const name of await readdir(join(dir, topic))) {
-      if (!/^\d+$/.test(name)) continue;
-      const queueId = Number(name);
-      queues.set(queueKey(topic, queueId), await ConsumeQueue.load(topic, queueId, join(dir, topic, name), logEndOffset));
-    }
-  }
-  return queues;
 }

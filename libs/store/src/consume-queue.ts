@@ -70,6 +70,7 @@ export class ConsumeQueue {
   static empty(topic: string, queueId: number, path: string, firstQueueOffset = 0): ConsumeQueue {
     const queue = new ConsumeQueue(topic, queueId, path, Buffer.alloc(0));
     queue.countValue = queue.persistedCount = queue.minQueueOffsetValue = queue.baseQueueOffset = firstQueueOffset;
+    queue.fileTailStale = true; // a file left from before (a rebuild) is cut to the first entry
     return queue;
   }
 

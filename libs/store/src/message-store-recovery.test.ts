@@ -199,7 +199,10 @@ describe('MessageStore recovery from damage', () => {
     }
   });
 
-  it('rebuilds a deleted queue file when retention already deleted the start of the log', async () => {
+  it.each([
+    { damage: 'deleted', harm: (path: string) => rmSync(path) },
+    { damage: 'cut short', harm: (path: string) => truncateSync(path, 20 * 2) },
+  ])('rebuilds a queue file that was $damage when retention already deleted the start of the log', async ({ harm }) => {
     const aged = { nowMs: () => Date.now() + 100 * 60 * 60 * 1000 }; // past the 72 h retention
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES });
     for (let i = 0; i < 40; i++) await store.append([message(0, `m${i}-${'x'.repeat(300)}`)]);
@@ -208,7 +211,7 @@ describe('MessageStore recovery from damage', () => {
     const { minQueueOffset } = trimmed.queueRange('T', 0);
     expect(minQueueOffset).toBeGreaterThan(0);
     await trimmed.close();
-    rmSync(join(temp.path, 'consumequeue', 'T', '0'));
+    harm(join(temp.path, 'consumequeue', 'T', '0'));
     const reopened = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, clock: aged });
     try {
       expect(reopened.queueRange('T', 0)).toEqual({ minQueueOffset, maxQueueOffset: 40 });

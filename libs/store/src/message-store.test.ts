@@ -34,6 +34,18 @@ describe.each<FlushMode>(['sync', 'async'])('MessageStore (%s)', (flushMode) => 
     await store.close();
   });
 
+  it('refuses a batch holding a record too large for a segment, whole, and goes on as if it never came', async () => {
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode, segmentSizeBytes: 4096 });
+    const refused = await store.append([message('T', 0, 'fits'), message('T', 0, 'x'.repeat(5000))]).catch((error: Error) => error);
+    expect(String(refused)).toMatch(/a record of \d+ bytes does not fit in a commit log segment of 4096 bytes/);
+    const [next] = await store.append([message('T', 0, 'after')]);
+    expect(next).toMatchObject({ logOffset: 0, queueOffset: 0 });
+    await store.close();
+    const reopened = await MessageStore.open({ dataDir: temp.path, flushMode, segmentSizeBytes: 4096 });
+    expect((await reopened.read('T', 0, 0, { countMax: 10 })).records.map((r) => r.body.toString())).toEqual(['after']);
+    await reopened.close();
+  });
+
   it('keeps every acknowledged record across a clean restart', async () => {
     let store = await MessageStore.open({ dataDir: temp.path, flushMode });
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.append([message('T', i % 3, `m${i}`)])));

@@ -18,7 +18,7 @@ import { AppendBuffer } from './append-buffer';
 import { planReadSpans, type RecordLocation } from './read-spans';
 import { writeJsonAtomic } from './state-file';
 import { queueIn, queueKey } from './queue-table';
-import { recoverStore, type Checkpoint } from './store-recovery';
+import { checkpointQueueName, recoverStore, type Checkpoint } from './store-recovery';
 import { STORE_LIMITS } from './limits';
 import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
 import { diskUsageOf, retentionPolicyOf, RetentionRunner, type DiskUsage, type RetentionDecision, type RetentionEvent, type RetentionStats } from './retention';
@@ -114,6 +114,8 @@ export interface StoreStats {
 }
 
 interface PendingAppend {
+  /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
+  endLogOffset?: number;
   placements: {
     queue: ConsumeQueue; logOffset: number; sizeBytes: number; tagHash: number; queueOffset: number;
     storeTimestampMs: number; indexKeys: IndexKeys | undefined; // index: added at confirm
@@ -142,8 +144,9 @@ export class MessageStore {
   // retention / index / observability (see the section at the end of the class)
   private checkpointedLogOffset: number;
   private checkpointing: Promise<void> | undefined;
-  /** truncateTo() is cutting the log back: appends are refused meanwhile. */
+  /** truncateTo() is cutting the log back: appends are refused and timers skip meanwhile. */
   private truncating = false;
+  private flushing: Promise<void> | undefined;
   private readonly retention: RetentionRunner;
   private readonly index: MessageIndex | undefined;
 
@@ -196,11 +199,11 @@ export class MessageStore {
     store.lastRecovery = { durationMs, recordsReplayed: report.recordsReplayed, cleanShutdown };
     settings.onEvent?.({ kind: 'recovered', report, durationMs, cleanShutdown });
     await store.startRetentionAndIndex(); // retention / index
-    const checkpointTick = () => store.checkpointing ?? store.checkpoint().catch((error) => store.fail(error));
+    const checkpointTick = () => store.checkpointing ?? (store.truncating ? undefined : store.checkpoint().catch((error) => store.fail(error)));
     store.timers.push(setInterval(checkpointTick, settings.checkpointIntervalMs).unref());
-    store.timers.push(setInterval(() => void store.retention.run(), settings.retentionCheckIntervalMs).unref()); // retention
+    store.timers.push(setInterval(() => void (store.truncating ? undefined : store.retention.run()), settings.retentionCheckIntervalMs).unref()); // retention
     if (settings.flushMode === 'async') {
-      store.timers.push(setInterval(() => void store.flushDirty().catch((error) => store.fail(error)), settings.flushIntervalMs).unref());
+      store.timers.push(setInterval(() => void (store.truncating ? undefined : store.flushDirty().catch((error) => store.fail(error))), settings.flushIntervalMs).unref());
     }
     return store;
   }
@@ -211,10 +214,17 @@ export class MessageStore {
     if (this.failure) return Promise.reject(this.failure);
     if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal); // retention: disk past the hard limit
     if (this.truncating) return Promise.reject(truncatingError());
+    // Every record is checked before anything is reserved: a batch is appended whole or not at all.
+    const sizes = inputs.map(encodedSizeBytes);
+    const recordBytesMax = this.log.segmentSizeBytes - BLANK_RECORD_BYTES_MIN;
+    const tooLarge = sizes.findIndex((sizeBytes) => sizeBytes > recordBytesMax);
+    if (tooLarge >= 0) {
+      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${this.log.segmentSizeBytes} bytes` }));
+    }
     const storeTimestampMs = this.options.clock.nowMs();
     const entry: PendingAppend = { placements: [], results: [], resolve: () => {}, reject: () => {} };
-    for (const input of inputs) {
-      const sizeBytes = encodedSizeBytes(input);
+    for (const [index, input] of inputs.entries()) {
+      const sizeBytes = sizes[index];
       const { logOffset, blank } = this.log.reserve(sizeBytes);
       if (blank) {
         const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
@@ -299,6 +309,7 @@ export class MessageStore {
       assert(blank !== undefined && this.log.endOffset === shippedEnd, 'replicated blank does not end the segment', { shippedEnd, logEndOffset: this.log.endOffset });
       const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
       encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+      entry.endLogOffset = shippedEnd;
     }
     return this.enqueue(entry);
   }
@@ -314,6 +325,9 @@ export class MessageStore {
     if (this.pending.length > 0 || this.writing || this.truncating) throw new RmqError('TOO_MANY_REQUESTS', { reason: 'the log can only be cut back while no append is in flight' });
     this.truncating = true;
     try {
+      await this.checkpointing; // no queue file or segment may be written while the log is cut
+      await this.flushing;
+      await this.retention.whenIdle();
       const end = this.confirmedLogOffsetValue;
       if (logOffset > end || logOffset < this.log.minOffset) {
         throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is outside the log [${this.log.minOffset}, ${end}]` });
@@ -362,15 +376,21 @@ export class MessageStore {
       chosen.push(entry);
       sizeBytes += entry.sizeBytes;
     }
-    const records: StoredRecord[] = new Array(chosen.length);
+    const records: (StoredRecord | undefined)[] = new Array(chosen.length);
     for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
-      const bytes = await this.log.read(span.logOffset, span.sizeBytes);
+      let bytes: Buffer;
+      try {
+        bytes = await this.log.read(span.logOffset, span.sizeBytes);
+      } catch (error) {
+        if (isRmqError(error, 'NOT_FOUND') && span.logOffset < this.log.minOffset) continue; // retention: deleted during the read
+        throw error;
+      }
       for (const member of span.members) {
         const at = chosen[member].logOffset - span.logOffset;
         records[member] = decodeRecord(bytes.subarray(at, at + chosen[member].sizeBytes));
       }
     }
-    return { records, nextQueueOffset: queueOffset };
+    return { records: records.filter((record): record is StoredRecord => record !== undefined), nextQueueOffset: queueOffset };
   }
 
   /** Reads the record at a log offset (from a receipt handle, for one). */
@@ -426,6 +446,7 @@ export class MessageStore {
     for (const timer of this.timers) clearInterval(timer);
     await this.retention.whenIdle(); // retention: lets a pass in flight finish
     await this.writing;
+    await this.flushing;
     await this.flushDirty();
     await this.checkpoint();
     for (const queue of this.queues.values()) await queue.close();
@@ -471,13 +492,20 @@ export class MessageStore {
         woken.add(placement.queue);
       }
       this.appendedRecords += entry.placements.length;
+      if (entry.endLogOffset !== undefined) this.confirmedLogOffsetValue = Math.max(this.confirmedLogOffsetValue, entry.endLogOffset);
     }
     if (this.options.flushMode === 'sync') this.flushedLogOffsetValue = this.confirmedLogOffsetValue;
     for (const entry of batch) entry.resolve(entry.results);
     for (const queue of woken) for (const listener of this.listeners) listener(queue.topic, queue.queueId);
   }
 
-  private async flushDirty(): Promise<void> {
+  /** Flushes one at a time, so the flushed offset never passes a sync still in flight. */
+  private flushDirty(): Promise<void> {
+    this.flushing ??= this.flushDirtyNow().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushDirtyNow(): Promise<void> {
     if (this.dirtySegments.size === 0) return;
     const startedMs = Date.now();
     const target = this.confirmedLogOffsetValue;
@@ -504,7 +532,7 @@ export class MessageStore {
     // offset), so a machine crash cannot leave queue entries below it pointing at lost data.
     const dispatchedLogOffset = Math.min(this.confirmedLogOffsetValue, this.flushedLogOffsetValue);
     const queueCounts: Record<string, number> = {};
-    for (const queue of this.queues.values()) queueCounts[`${queue.topic}/${queue.queueId}`] = queue.countBelowLogOffset(dispatchedLogOffset);
+    for (const queue of this.queues.values()) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of this.queues.values()) await queue.persist();
     await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this

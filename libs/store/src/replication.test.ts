@@ -50,6 +50,8 @@ describe('MessageStore replication hooks', () => {
     for (const [index, bytes] of segments.entries()) {
       await slave.appendReplicated(at, bytes);
       at = index + 1 < segments.length ? (index + 1) * SEGMENT_BYTES : at + bytes.length;
+      // A stretch that ends a segment (with a blank) is confirmed to the segment's end.
+      if (index + 1 < segments.length) expect(slave.stats()).toMatchObject({ confirmedLogOffset: at, dispatchLagBytes: 0 });
     }
     expect(slave.stats().confirmedLogOffset).toBe(master.stats().confirmedLogOffset);
     for (const queueId of [0, 1, 2]) {

@@ -45,6 +45,9 @@ export async function recoverStore(settings: {
   const queuesBehind = queuesBehindCheckpoint(queues, checkpoint);
   let replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
   if (queuesBehind.length > 0) {
+    // Rebuilt from scratch: a queue whose first entries retention deleted starts at its first
+    // surviving record (ConsumeQueue.empty with a first offset), whatever its file still held.
+    for (const name of queuesBehind) queues.delete(checkpointQueueKey(name));
     replayFromLogOffset = 0;
     settings.onEvent?.({ kind: 'queuesRebuilding', queues: queuesBehind });
   }
@@ -73,9 +76,17 @@ export async function recoverStore(settings: {
 function queuesBehindCheckpoint(queues: Map<string, ConsumeQueue>, checkpoint: Checkpoint): string[] {
   const behind: string[] = [];
   for (const [name, count] of Object.entries(checkpoint.queueCounts ?? {})) {
-    const slash = name.lastIndexOf('/');
-    const queue = queues.get(queueKey(name.slice(0, slash), Number(name.slice(slash + 1))));
-    if ((queue?.count ?? 0) < count) behind.push(name);
+    if ((queues.get(checkpointQueueKey(name))?.count ?? 0) < count) behind.push(name);
   }
   return behind;
+}
+
+/** The checkpoint names queues "topic/queueId" (readable JSON); the queue table keys them otherwise. */
+export function checkpointQueueName(topic: string, queueId: number): string {
+  return `${topic}/${queueId}`;
+}
+
+function checkpointQueueKey(name: string): string {
+  const slash = name.lastIndexOf('/');
+  return queueKey(name.slice(0, slash), Number(name.slice(slash + 1)));
 }

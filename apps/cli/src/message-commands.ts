@@ -69,9 +69,12 @@ export function registerMessageCommands(program: Command, io: Io): void {
       const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs) });
       let received = 0;
       try {
-        while (received < options.count) {
+        // Each receive asks one broker in turn: stop once every broker came back empty in a row.
+        const sources = await consumer.sourceCount();
+        for (let empty = 0; received < options.count && empty < sources; ) {
           const messages = await consumer.receive({ countMax: Math.min(32, options.count - received) });
-          if (messages.length === 0) break;
+          empty = messages.length === 0 ? empty + 1 : 0;
+          if (messages.length === 0) continue;
           for (const one of messages) io.out(options.json ? JSON.stringify(messageJson(one)) : messageLine(one));
           if (options.ack) await consumer.ack(messages);
           received += messages.length;

@@ -71,6 +71,8 @@ export class Producer {
   private closed = false;
   /** Sends accepted and not yet settled; close() waits for them. */
   private readonly unsettled = new Set<Promise<SendReceipt>>();
+  /** The last send of each message group still in flight. */
+  private readonly groupTails = new Map<string, Promise<SendReceipt>>();
   private readonly settings: Required<Omit<ProducerOptions, 'endpoints' | 'routeRefreshMs'>>;
 
   private constructor(
@@ -105,20 +107,30 @@ export class Producer {
     const body = typeof message.body === 'string' ? Buffer.from(message.body) : message.body;
     if (!message.topic) return Promise.reject(new ClientError('ILLEGAL_TOPIC', 'the message has no topic'));
     if (body.byteLength === 0) return Promise.reject(new ClientError('MESSAGE_BODY_EMPTY', 'the message body is empty'));
-    const sent = new Promise<SendReceipt>((resolve, reject) => {
-      const pending: PendingSend = {
-        wire: wireMessage(message, body, this.settings.namespace),
-        topic: message.topic,
-        messageGroup: message.messageGroup,
-        sizeBytes: body.byteLength,
-        tried: new Set(),
-        attempts: 0,
-        alone: false,
-        resolve,
-        reject,
-      };
-      void this.dispatch(pending);
-    });
+    const start = () =>
+      new Promise<SendReceipt>((resolve, reject) => {
+        const pending: PendingSend = {
+          wire: wireMessage(message, body, this.settings.namespace),
+          topic: message.topic,
+          messageGroup: message.messageGroup,
+          sizeBytes: body.byteLength,
+          tried: new Set(),
+          attempts: 0,
+          alone: false,
+          resolve,
+          reject,
+        };
+        void this.dispatch(pending);
+      });
+    // A message group's sends go one at a time, each after the one before settled: a retried
+    // send can then never land behind a later one of its group.
+    const group = message.messageGroup;
+    const previous = group ? this.groupTails.get(group) : undefined;
+    const sent = previous ? previous.catch(() => undefined).then(start) : start();
+    if (group) {
+      this.groupTails.set(group, sent);
+      void sent.catch(() => undefined).finally(() => this.groupTails.get(group) === sent && this.groupTails.delete(group));
+    }
     this.unsettled.add(sent);
     void sent.catch(() => undefined).finally(() => this.unsettled.delete(sent));
     return sent;

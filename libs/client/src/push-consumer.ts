@@ -5,6 +5,7 @@
 // after the group's retry delay (dead-lettering it after the last attempt). At most
 // `concurrency` messages are in the listener at once. close() cancels the long polls at once,
 // waits for the listener calls in progress, then tells the brokers the client is leaving.
+import { delay } from '@rmq/base';
 import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
 import { Connections, parseEndpoints } from './connections';
@@ -40,8 +41,9 @@ export class PushConsumer {
   private readonly loops = new Map<string, QueueLoop>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly running = new Set<Promise<void>>();
-  private inListener = 0;
-  private capacityWaiters: (() => void)[] = [];
+  /** Listener slots not taken: a receive reserves as many as it asks messages for. */
+  private freeSlots: number;
+  private readonly slotWaiters = new Set<() => void>();
   private closed = false;
   private readonly concurrency: number;
 
@@ -54,6 +56,7 @@ export class PushConsumer {
     if (!options.group) throw new Error('a PushConsumer needs a consumer group');
     this.concurrency = options.concurrency ?? 16;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
+    this.freeSlots = this.concurrency;
   }
 
   /** Starts consuming; resolves once the first assignment was asked for. */
@@ -82,7 +85,6 @@ export class PushConsumer {
     for (const timer of this.timers) clearInterval(timer);
     for (const loop of this.loops.values()) loop.abort.abort();
     this.loops.clear();
-    for (const wake of this.capacityWaiters.splice(0)) wake();
     await Promise.allSettled([...this.running]);
     await Promise.all(this.routes.knownEndpoints().map((endpoint) =>
       this.connections.to(endpoint).notifyClientTermination(
@@ -145,35 +147,43 @@ export class PushConsumer {
   private async receiveLoop(loop: QueueLoop): Promise<void> {
     const longPollingMs = this.options.longPollingMs ?? CLIENT_LIMITS.awaitMsDefault;
     while (!loop.abort.signal.aborted) {
-      const free = await this.capacity(loop.abort.signal);
-      if (free === 0) return;
+      const slots = await this.takeSlots(Math.min(this.concurrency, CLIENT_LIMITS.receiveCountMax), loop.abort.signal);
+      if (slots === 0) return;
+      let handedOut = 0;
       try {
-        const messages: ReceivedMessage[] = [];
         const stream = this.connections.to(loop.broker.endpoint).receiveMessage(
           {
             group: this.group(),
             messageQueue: { topic: { name: loop.topic, resourceNamespace: this.options.namespace ?? '' }, id: loop.queueId, broker: { name: loop.broker.brokerName } },
             filterExpression: { type: v2.FilterType.TAG, expression: this.options.subscriptions[loop.topic] },
-            batchSize: Math.min(free, CLIENT_LIMITS.receiveCountMax),
+            batchSize: slots,
             invisibleDuration: durationFromMs(CLIENT_LIMITS.pushInvisibleMs),
             longPollingTimeout: durationFromMs(longPollingMs),
             autoRenew: true, // a push receive: a later ChangeInvisibleDuration is a nack
           },
           { metadata: this.connections.metadata(), deadlineMs: longPollingMs + CLIENT_LIMITS.requestTimeoutMs, signal: loop.abort.signal },
         );
+        const messages: ReceivedMessage[] = [];
+        let status: v2.Status | undefined;
         for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
+          if (frame.content.case === 'status') status = frame.content.value;
           if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
         }
-        for (const message of messages) this.track(this.consume(message));
+        for (const message of messages.slice(0, slots)) {
+          handedOut++;
+          this.track(this.consume(message)); // each gives its slot back when done
+        }
+        if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from ${loop.topic}@${loop.broker.brokerName}/${loop.queueId}`);
       } catch {
-        if (loop.abort.signal.aborted) return;
-        await sleep(1_000, loop.abort.signal); // broker unreachable: try again in a second
+        // The broker refused (its status) or could not be reached: try again in a second.
+        if (!loop.abort.signal.aborted) await delay(1_000, loop.abort.signal).catch(() => undefined);
+      } finally {
+        this.giveSlots(slots - handedOut);
       }
     }
   }
 
   private async consume(message: ReceivedMessage): Promise<void> {
-    this.inListener++;
     try {
       let result: ConsumeResult;
       try {
@@ -190,32 +200,42 @@ export class PushConsumer {
         await client.changeInvisibleDuration({ group: this.group(), topic: { name: message.topic }, receiptHandle: message.receiptHandle, invisibleDuration: durationFromMs(0), messageId: message.messageId }, options).catch(() => undefined);
       }
     } finally {
-      this.inListener--;
-      this.capacityWaiters.shift()?.();
+      this.giveSlots(1);
     }
   }
 
-  /** Free listener slots, waiting for one if none is free; 0 once aborted. */
-  private async capacity(signal: AbortSignal): Promise<number> {
-    while (this.concurrency - this.inListener <= 0) {
-      if (signal.aborted) return 0;
-      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+  /** Takes up to `countMax` free listener slots, waiting for one if none is free; 0 once aborted. */
+  private async takeSlots(countMax: number, signal: AbortSignal): Promise<number> {
+    while (this.freeSlots === 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          this.slotWaiters.delete(wake);
+          resolve();
+        };
+        this.slotWaiters.add(wake);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
     }
-    return signal.aborted ? 0 : this.concurrency - this.inListener;
+    if (signal.aborted) return 0;
+    const taken = Math.min(countMax, this.freeSlots);
+    this.freeSlots -= taken;
+    return taken;
+  }
+
+  private giveSlots(count: number): void {
+    if (count <= 0) return;
+    this.freeSlots += count;
+    const waiters = [...this.slotWaiters];
+    this.slotWaiters.clear();
+    for (const wake of waiters) wake(); // each looks again; those that find none wait again
   }
 
   private track(work: Promise<void>): void {
     this.running.add(work);
     void work.finally(() => this.running.delete(work));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

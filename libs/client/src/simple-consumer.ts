@@ -38,6 +38,12 @@ export class SimpleConsumer {
     return new SimpleConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
   }
 
+  /** How many (topic, broker) pairs receive() rotates over: that many empty receives in a row read everything. */
+  async sourceCount(): Promise<number> {
+    const counts = await Promise.all(this.topics.map(async (topic) => (await this.routes.brokers(topic)).filter((broker) => broker.readable).length));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
   /** Up to `countMax` messages, invisible to the rest of the group for `invisibleMs`. */
   async receive(options: { countMax?: number; invisibleMs?: number; signal?: AbortSignal } = {}): Promise<ReceivedMessage[]> {
     const countMax = Math.min(options.countMax ?? 16, CLIENT_LIMITS.receiveCountMax);

@@ -70,9 +70,8 @@ describe('the rmq SDK against two broker groups', () => {
     }
   }, 120_000);
 
-  it('keeps a message group on one broker and one queue, in send order', async () => {
-    const receipts: SendReceipt[] = [];
-    for (let i = 0; i < 30; i++) receipts.push(await producer.send({ topic: 'SdkGroups', body: `g-${i}`, messageGroup: 'order-42' }));
+  it('keeps a message group on one broker and one queue, in send order, also when sent all at once', async () => {
+    const receipts = await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send({ topic: 'SdkGroups', body: `g-${i}`, messageGroup: 'order-42' })));
     expect(new Set(receipts.map((receipt) => receipt.brokerName)).size).toBe(1);
     const offsets = receipts.map((receipt) => receipt.queueOffset);
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));

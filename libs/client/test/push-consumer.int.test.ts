@@ -13,6 +13,7 @@ describe('the SDK PushConsumer', () => {
     cluster = await startTwoBrokerCluster(['--retry-delays', '200ms']);
     await cluster.createTopic('PushShared');
     await cluster.createTopic('PushRetried');
+    await cluster.createTopic('PushBounded');
     producer = Producer.start({ endpoints: cluster.endpoints['broker-a'] });
   }, 60_000);
 
@@ -49,6 +50,30 @@ describe('the SDK PushConsumer', () => {
     expect([...seen[0].keys(), ...seen[1].keys()].sort()).toEqual([...bodies].sort());
     expect(seen[0].size).toBeGreaterThan(0);
     expect(seen[1].size).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('never has more messages in the listener than its concurrency, over many queues', async () => {
+    let inListener = 0;
+    let most = 0;
+    let done = 0;
+    const consumer = await PushConsumer.start({
+      endpoints: cluster.endpoints['broker-a'],
+      group: 'SdkBoundedGroup',
+      subscriptions: { PushBounded: '*' },
+      concurrency: 2,
+      listener: async () => {
+        most = Math.max(most, ++inListener);
+        await new Promise((resolve) => setImmediate(resolve));
+        inListener--;
+        done++;
+        return 'success';
+      },
+    });
+    consumers.push(consumer);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => producer.send({ topic: 'PushBounded', body: `b-${i}` })));
+    await eventually(() => expect(done).toBe(200), { timeoutMs: 20_000 });
+    expect(most).toBeLessThanOrEqual(2);
+    expect(consumer.assignedQueues()).toHaveLength(8); // the only member reads every queue of both brokers
   }, 60_000);
 
   it('brings back a message whose listener failed, with the next delivery attempt, until it succeeds', async () => {

@@ -2,7 +2,7 @@
 // every message is consumed; a failing listener's message comes back with the next attempt;
 // close() does not wait out a long poll.
 import { killAllApps, startTwoBrokerCluster, eventually, type TwoBrokerCluster } from '@rmq/testing';
-import { Producer, PushConsumer, type ReceivedMessage } from '../src';
+import { Producer, PushConsumer, type ConsumeResult, type ReceivedMessage } from '../src';
 
 describe('the SDK PushConsumer', () => {
   let cluster: TwoBrokerCluster;
@@ -61,7 +61,7 @@ describe('the SDK PushConsumer', () => {
       group: 'SdkBoundedGroup',
       subscriptions: { PushBounded: '*' },
       concurrency: 2,
-      listener: async () => {
+      listener: async (): Promise<ConsumeResult> => {
         most = Math.max(most, ++inListener);
         await new Promise((resolve) => setImmediate(resolve));
         inListener--;

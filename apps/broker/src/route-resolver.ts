@@ -4,6 +4,7 @@
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
+import { effectivePerm } from '@rmq/routing';
 
 export interface BrokerQueues {
   brokerName: string;
@@ -42,7 +43,7 @@ export class RouteResolver {
   async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
     const route: BrokerQueues[] = [];
     if (localTopic) {
-      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: localTopic.perm & this.self.perm(), messageType: localTopic.messageType, zone: this.self.zone });
+      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: effectivePerm(localTopic.perm, this.self.perm()), messageType: localTopic.messageType, zone: this.self.zone });
     }
     for (const entry of await this.askNameServers(topic)) {
       if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);

@@ -1,4 +1,5 @@
 import { GroupMembership } from './group-membership';
+import { GROUP_COUNT_MAX } from './limits';
 
 describe('GroupMembership', () => {
   it('lists the live members of a group, sorted, and forgets one that falls silent past the expiry', () => {
@@ -21,6 +22,15 @@ describe('GroupMembership', () => {
     membership.left('x');
     expect(membership.members('G1', 1)).toEqual(['y']);
     expect(membership.members('G2', 1)).toEqual([]);
+  });
+
+  it('tracks at most GROUP_COUNT_MAX groups, making room by expiring silent ones', () => {
+    const membership = new GroupMembership(30_000);
+    for (let i = 0; i < GROUP_COUNT_MAX; i++) membership.seen(`G${i}`, 'c', 'push', 0);
+    membership.seen('OneTooMany', 'c', 'push', 1_000);
+    expect(membership.members('OneTooMany', 1_000)).toEqual([]);
+    membership.seen('OneTooMany', 'c', 'push', 40_000); // the others fell silent meanwhile
+    expect(membership.members('OneTooMany', 40_000)).toEqual(['c']);
   });
 
   it('filters by member kind and tells the kind of a member', () => {

@@ -3,7 +3,7 @@
 // telemetry stream closes, and expire when they fall silent. No I/O, no timers: time comes in
 // as `nowMs`.
 import { assert } from '@rmq/base';
-import { GROUP_MEMBER_COUNT_MAX, MEMBER_EXPIRY_MS } from './limits';
+import { GROUP_COUNT_MAX, GROUP_MEMBER_COUNT_MAX, MEMBER_EXPIRY_MS } from './limits';
 
 export type MemberKind = 'push' | 'simple';
 
@@ -22,7 +22,11 @@ export class GroupMembership {
   /** The member is alive now (a heartbeat or a settings command). */
   seen(group: string, clientId: string, kind: MemberKind, nowMs: number): void {
     let members = this.groups.get(group);
-    if (!members) this.groups.set(group, (members = new Map()));
+    if (!members) {
+      if (this.groups.size >= GROUP_COUNT_MAX) this.expireAll(nowMs);
+      if (this.groups.size >= GROUP_COUNT_MAX) return; // as many live groups as we track: not tracked
+      this.groups.set(group, (members = new Map()));
+    }
     if (!members.has(clientId) && members.size >= GROUP_MEMBER_COUNT_MAX) this.expire(members, nowMs);
     if (!members.has(clientId) && members.size >= GROUP_MEMBER_COUNT_MAX) return; // full of live members: not tracked
     members.set(clientId, { kind, lastSeenMs: nowMs });
@@ -46,6 +50,13 @@ export class GroupMembership {
 
   kindOf(group: string, clientId: string): MemberKind | undefined {
     return this.groups.get(group)?.get(clientId)?.kind;
+  }
+
+  private expireAll(nowMs: number): void {
+    for (const [group, members] of this.groups) {
+      this.expire(members, nowMs);
+      if (members.size === 0) this.groups.delete(group);
+    }
   }
 
   private expire(members: Map<string, Member>, nowMs: number): void {

@@ -25,6 +25,8 @@ export const PERM_BITS_MAX = 0b1111;
 export const MEMBER_EXPIRY_MS = 30_000;
 /** Members one broker tracks per group; a bound on memory and on assignment time. */
 export const GROUP_MEMBER_COUNT_MAX = 10_000;
+/** Consumer groups one broker tracks members of (a client naming made-up groups cannot grow it). */
+export const GROUP_COUNT_MAX = 10_000;
 
 // Producer load balancing (broker-health.ts).
 /** A broker whose send failed is avoided this long, doubling per further failure... */

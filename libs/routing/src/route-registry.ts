@@ -127,7 +127,7 @@ export class RouteRegistry {
 }
 
 /** A broker that refuses reads or writes clears those bits on all its queues. */
-function effectivePerm(topicPerm: number, brokerPerm: number): number {
+export function effectivePerm(topicPerm: number, brokerPerm: number): number {
   return (topicPerm & ~PERM_READ_WRITE) | (topicPerm & brokerPerm & PERM_READ_WRITE);
 }
 

@@ -69,5 +69,5 @@ export function truncationPoint(mine: readonly EpochEntry[], theirs: readonly Ep
     }
     bound = Math.min(bound, mine[i].startLogOffset); // written in an epoch the master never had
   }
-  return Math.min(bound, mine.length > 0 ? mine[0].startLogOffset : bound);
+  return bound; // no epoch in common: at most up to the replica's first epoch
 }

@@ -3,3 +3,4 @@ export * from './error-catalogue';
 export * from './rmq-error';
 export * from './time';
 export * from './names';
+export * from './hash';

@@ -1,7 +1,7 @@
 // Accepting messages: validation, queue choice and one store append per batch.
 // The broker chooses the queue: FIFO messages by a hash of their message group (so one group
 // stays on one queue, in order), others round robin over the topic's queues.
-import { RmqError } from '@rmq/base';
+import { fnv1a32, RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
 import { toAppendInput, userPropertiesSizeBytes, type OutgoingMessage } from './message-properties';
@@ -71,14 +71,9 @@ export class ProducerService {
   }
 
   private queueFor(message: OutgoingMessage, topic: TopicConfig): number {
-    if (message.messageGroup !== undefined) return stableHash(message.messageGroup) % topic.queueCount;
+    if (message.messageGroup !== undefined) return fnv1a32(message.messageGroup) % topic.queueCount;
     return this.roundRobin++ % topic.queueCount;
   }
 }
 
 /** FNV-1a: the same message group lands on the same queue on every broker start. */
-function stableHash(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}

@@ -2,6 +2,7 @@
 // and the health view. Messages of one message group always go to the same broker (ordering
 // beats availability for them); others go round robin over the writable brokers, preferring
 // healthy ones in the producer's zone, then healthy ones anywhere, then anything writable.
+import { fnv1a32 } from '@rmq/base';
 
 export interface WritableBroker {
   brokerName: string;
@@ -26,20 +27,10 @@ export interface SelectionInput {
 export function selectBroker(input: SelectionInput): WritableBroker | undefined {
   const sorted = [...input.brokers].sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
   if (sorted.length === 0) return undefined;
-  if (input.messageGroup) return sorted[messageGroupHash(input.messageGroup) % sorted.length];
+  if (input.messageGroup) return sorted[fnv1a32(input.messageGroup) % sorted.length];
   const untried = sorted.filter((broker) => !input.tried?.has(broker.brokerName));
   const healthy = untried.filter((broker) => !input.avoided.has(broker.brokerName));
   const sameZone = input.zone ? healthy.filter((broker) => broker.zone === input.zone) : [];
   const tier = [sameZone, healthy, untried, sorted].find((candidates) => candidates.length > 0)!;
   return tier[input.rotation % tier.length];
-}
-
-/** FNV-1a of the message group: stable across processes and releases. */
-export function messageGroupHash(messageGroup: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < messageGroup.length; i++) {
-    hash ^= messageGroup.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

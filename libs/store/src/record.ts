@@ -16,7 +16,7 @@
 //     u16 propertyCount, then per property: u16 keyLength, key, u32 valueLength, value
 //     u32 bodyLength, body
 import { crc32c } from '@node-rs/crc32';
-import { assert } from '@rmq/base';
+import { assert, fnv1a32 } from '@rmq/base';
 
 export const RECORD_MAGIC = 0x524d5131; // "RMQ1"
 export const BLANK_MAGIC = 0x424c4e4b; // "BLNK": the rest of the segment is empty
@@ -192,10 +192,5 @@ function writeString16(buf: Buffer, at: number, text: string): number {
 /** FNV-1a of a tag: the consume queue keeps it so tag filters skip records without reading them. */
 export function tagHashOf(tag: string | undefined): number {
   if (!tag) return 0;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < tag.length; i++) {
-    hash ^= tag.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) || 1;
+  return fnv1a32(tag) || 1; // 0 means "no tag"
 }

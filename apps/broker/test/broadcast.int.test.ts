@@ -2,10 +2,9 @@
 // mode (--broadcast-groups), every client gets every message, each with its own progress (by
 // client id); members start at the end of the queues when they first receive.
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 describe('broadcast consumption with the official clients', () => {
   let cluster: LocalCluster;
@@ -15,8 +14,7 @@ describe('broadcast consumption with the official clients', () => {
     cluster = await startLocalCluster(['--broadcast-groups', 'simple-broadcast,push-broadcast', '--push-long-polling-ms', '2000']);
     await cluster.createTopic('BroadcastTopic');
     await cluster.createTopic('PushBroadcastTopic');
-    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
-    await producer.startup();
+    producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
   afterAll(async () => {
@@ -32,7 +30,7 @@ describe('broadcast consumption with the official clients', () => {
   };
 
   it('gives every SimpleConsumer of a broadcast group every message; one member acking does not take it from another', async () => {
-    const members = [0, 1].map(() => new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'simple-broadcast', subscriptions: new Map([['BroadcastTopic', '*']]), awaitDuration: 1_000, logger: quiet }));
+    const members = [0, 1].map(() => new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'simple-broadcast', subscriptions: new Map([['BroadcastTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger }));
     await Promise.all(members.map((member) => member.startup()));
     try {
       // A member's progress starts at the end of the queues on its first receive.
@@ -59,7 +57,7 @@ describe('broadcast consumption with the official clients', () => {
   it('gives every PushConsumer of a broadcast group every message', async () => {
     const seen = [new Set<string>(), new Set<string>()];
     const members = seen.map((mine) => new PushConsumer({
-      endpoints: cluster.endpoint, namespace: '', consumerGroup: 'push-broadcast', subscriptions: new Map([['PushBroadcastTopic', '*']]), logger: quiet,
+      endpoints: cluster.endpoint, namespace: '', consumerGroup: 'push-broadcast', subscriptions: new Map([['PushBroadcastTopic', '*']]), logger: quietClientLogger,
       messageListener: { consume: (message: MessageView) => { mine.add(message.body.toString()); return ConsumeResult.SUCCESS; } },
     }));
     await Promise.all(members.map((member) => member.startup()));

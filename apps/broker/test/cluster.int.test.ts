@@ -1,12 +1,10 @@
 // Two broker groups behind one name server: queue assignment for PushConsumers, producers that
 // spread over both brokers and keep sending when one dies. Official client where it decides.
 import * as grpc from '@grpc/grpc-js';
-import { ConsumeResult, Producer, PushConsumer } from 'rocketmq-client-nodejs';
+import { ConsumeResult, PushConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient, v2 } from '@rmq/contracts';
-import { eventually, killAllApps } from '@rmq/testing';
-import { startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 function asClient(clientId: string): { metadata: grpc.Metadata; deadlineMs: number } {
   const metadata = new grpc.Metadata();
@@ -76,8 +74,7 @@ describe('two broker groups', () => {
   });
 
   it('rebalances PushConsumers within seconds when a third member joins, and loses no message', async () => {
-    const producer = new Producer({ endpoints: cluster.endpoints['broker-a'], namespace: '', logger: quiet });
-    await producer.startup();
+    const producer = await startOfficialProducer(cluster.endpoints['broker-a']);
     const received: Set<string>[] = [new Set(), new Set(), new Set()];
     const consumers: PushConsumer[] = [];
     const startMember = async (index: number) => {
@@ -92,7 +89,7 @@ describe('two broker groups', () => {
             return ConsumeResult.SUCCESS;
           },
         },
-        logger: quiet,
+        logger: quietClientLogger,
       });
       await consumer.startup();
       consumers.push(consumer);
@@ -131,8 +128,7 @@ describe('two broker groups', () => {
   }, 90_000);
 
   it('spreads an official producer\'s messages over both broker groups', async () => {
-    const producer = new Producer({ endpoints: cluster.endpoints['broker-a'], namespace: '', logger: quiet });
-    await producer.startup();
+    const producer = await startOfficialProducer(cluster.endpoints['broker-a']);
     try {
       for (let i = 0; i < 40; i++) await producer.send({ topic: 'Spread', body: Buffer.from(`s-${i}`) });
     } finally {
@@ -171,8 +167,7 @@ describe('two broker groups', () => {
       expect(refused.status?.code).toBe(v2.Code.FORBIDDEN);
       expect(refused.status?.message).toMatch(/broker broker-b does not accept messages now \(its permission is read\); send to another broker/);
 
-      const producer = new Producer({ endpoints: cluster.endpoints['broker-a'], namespace: '', logger: quiet });
-      await producer.startup();
+      const producer = await startOfficialProducer(cluster.endpoints['broker-a']);
       try {
         for (let i = 0; i < 10; i++) await producer.send({ topic: 'Drained', body: Buffer.from(`drained-${i}`) });
       } finally {
@@ -221,8 +216,7 @@ describe('two broker groups', () => {
   }, 30_000);
 
   it('keeps an official producer sending when one of the two brokers is killed', async () => {
-    const producer = new Producer({ endpoints: cluster.endpoints['broker-a'], namespace: '', logger: quiet });
-    await producer.startup();
+    const producer = await startOfficialProducer(cluster.endpoints['broker-a']);
     try {
       for (let i = 0; i < 10; i++) await producer.send({ topic: 'Failover', body: Buffer.from(`before-${i}`) });
       await cluster.brokers['broker-b'].kill('SIGKILL');

@@ -5,14 +5,13 @@
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { namesrv } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { eventually, killAllApps } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 const FIFO = { messageType: namesrv.TopicMessageType.FIFO };
 
 function pushConsumer(endpoint: string, group: string, topic: string, consume: (message: MessageView) => Promise<ConsumeResult>): PushConsumer {
-  return new PushConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), messageListener: { consume }, logger: quiet });
+  return new PushConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), messageListener: { consume }, logger: quietClientLogger });
 }
 
 describe('FIFO consumption with the official client', () => {
@@ -24,8 +23,7 @@ describe('FIFO consumption with the official client', () => {
     await cluster.createTopic('FifoSimpleTopic', FIFO);
     await cluster.createTopic('FifoPushTopic', FIFO);
     await cluster.createTopic('FifoPoisonTopic', FIFO);
-    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
-    await producer.startup();
+    producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
   afterAll(async () => {
@@ -44,7 +42,7 @@ describe('FIFO consumption with the official client', () => {
 
   it("gives a SimpleConsumer only the oldest unacked message of each group, the next one after the ack", async () => {
     await sendGroups('FifoSimpleTopic', ['a', 'b', 'c'], 3);
-    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-simple', subscriptions: new Map([['FifoSimpleTopic', '*']]), awaitDuration: 1_000, logger: quiet });
+    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-simple', subscriptions: new Map([['FifoSimpleTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
     await consumer.startup();
     try {
       const first = await eventually(async () => {
@@ -120,7 +118,7 @@ describe('FIFO consumption with the official client', () => {
     } finally {
       await consumer.shutdown();
     }
-    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-dlq-reader', subscriptions: new Map([['%DLQ%fifo-poison', '*']]), awaitDuration: 1_000, logger: quiet });
+    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-dlq-reader', subscriptions: new Map([['%DLQ%fifo-poison', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
     await reader.startup();
     try {
       const [dead] = await eventually(async () => {

@@ -3,13 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 function simpleConsumer(endpoint: string, group: string, topic: string, tag = '*', awaitDurationMs = 3_000): SimpleConsumer {
-  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, tag]]), awaitDuration: awaitDurationMs, logger: quiet });
+  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, tag]]), awaitDuration: awaitDurationMs, logger: quietClientLogger });
 }
 
 async function receiveAll(consumer: SimpleConsumer, count: number, invisibleMs = 30_000, timeoutMs = 60_000): Promise<MessageView[]> {
@@ -34,8 +33,7 @@ describe('official rocketmq-client-nodejs against the broker', () => {
     await cluster.createTopic('SkeletonTopic');
     await cluster.createTopic('RedeliveryTopic');
     await cluster.createTopic('DurableTopic');
-    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
-    await producer.startup();
+    producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
   afterAll(async () => {

@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { eventually, killAllApps } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 const RETRY_DELAYS_MS = [400, 1_200, 2_000];
 /** Short, so that the renewal test needs a listener only a few seconds slow. */
 const PUSH_INVISIBLE_MS = 3_000;
 const RETRY_DELAYS = RETRY_DELAYS_MS.map((ms) => `${ms}ms`);
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 function pushConsumer(endpoint: string, group: string, topic: string, consume: (message: MessageView) => ConsumeResult | Promise<ConsumeResult>): PushConsumer {
   return new PushConsumer({
@@ -25,7 +24,7 @@ function pushConsumer(endpoint: string, group: string, topic: string, consume: (
     consumerGroup: group,
     subscriptions: new Map([[topic, '*']]),
     messageListener: { consume },
-    logger: quiet,
+    logger: quietClientLogger,
   });
 }
 
@@ -37,8 +36,7 @@ describe('official PushConsumer against the broker', () => {
     cluster = await startLocalCluster(['--delivery-attempts-max', '4', '--retry-delays', RETRY_DELAYS.join(','), '--push-long-polling-ms', '2000', '--push-invisible-ms', String(PUSH_INVISIBLE_MS)]);
     await cluster.createTopic('PushTopic');
     await cluster.createTopic('RetryTopic');
-    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
-    await producer.startup();
+    producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
   afterAll(async () => {
@@ -111,7 +109,7 @@ describe('official PushConsumer against the broker', () => {
     } finally {
       await consumer.shutdown();
     }
-    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'dlq-reader', subscriptions: new Map([['%DLQ%poison-push-group', '*']]), awaitDuration: 2_000, logger: quiet });
+    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'dlq-reader', subscriptions: new Map([['%DLQ%poison-push-group', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
     await reader.startup();
     try {
       const [dead] = await eventually(async () => {

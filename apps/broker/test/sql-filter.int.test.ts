@@ -2,15 +2,14 @@
 // on each message's properties and hands out only the matching ones; a malformed expression is
 // refused with a status that says what is wrong and where.
 import { FilterExpression, Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 /** FilterType.SQL in apache.rocketmq.v2 (the client takes the wire enum). */
 const SQL = 2;
 
 function sqlConsumer(endpoint: string, group: string, topic: string, sql: string): SimpleConsumer {
-  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, new FilterExpression(sql, SQL)]]), awaitDuration: 1_000, logger: quiet });
+  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, new FilterExpression(sql, SQL)]]), awaitDuration: 1_000, logger: quietClientLogger });
 }
 
 describe('SQL92 filters with the official SimpleConsumer', () => {
@@ -20,8 +19,7 @@ describe('SQL92 filters with the official SimpleConsumer', () => {
   beforeAll(async () => {
     cluster = await startLocalCluster();
     await cluster.createTopic('SqlTopic');
-    producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quiet });
-    await producer.startup();
+    producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
   afterAll(async () => {

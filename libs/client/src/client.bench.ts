@@ -4,14 +4,12 @@
 // official rocketmq-client-nodejs producer runs in the same process and run, as the baseline the
 // SDK is a ratio of. Both flush modes. Options: --count <messages> (default 100000),
 // --official-count <messages> (default 10000).
-import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
 import { admin, createClient } from '@rmq/contracts';
-import { killAllApps, makeTempDir, startApp } from '@rmq/testing';
+import { killAllApps, makeTempDir, startApp, startOfficialProducer } from '@rmq/testing';
 import { Producer, SimpleConsumer } from './index';
 
 const BODY = Buffer.alloc(1024, 0x61);
 const WINDOW = 1_000;
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -63,8 +61,7 @@ async function run(flushMode: 'sync' | 'async', count: number, officialCount: nu
     const sdkRate = await produce(count, () => producer.send({ topic: 'BenchSdk', body: BODY }));
     await producer.close();
 
-    const official = new OfficialProducer({ endpoints: endpoint, namespace: '', logger: quiet });
-    await official.startup();
+    const official = await startOfficialProducer(endpoint);
     await produce(WINDOW, () => official.send({ topic: 'BenchOfficial', body: BODY }));
     const officialRate = await produce(officialCount, () => official.send({ topic: 'BenchOfficial', body: BODY }));
     await official.shutdown().catch(() => undefined);

@@ -4,3 +4,4 @@ export * from './app-process';
 export * from './name-server-fixtures';
 export * from './prometheus-text';
 export * from './two-broker-cluster';
+export * from './official-client';

@@ -7,6 +7,8 @@ export type ErrorKind =
   | 'conflict'
   | 'resourceExhausted'
   | 'tooManyRequests'
+  | 'unauthenticated'
+  | 'permissionDenied'
   | 'unavailable'
   | 'unimplemented'
   | 'internal';
@@ -59,6 +61,8 @@ export const ERRORS = {
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
+  FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },

@@ -3,7 +3,8 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
-import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { userAdmin } from './user-admin';
+import { TOPIC_MESSAGE_TYPES, type AccessStore, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 
 export interface AdminDeps {
   topics: TopicRegistry;
@@ -12,6 +13,7 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  users: AccessStore;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -28,6 +30,7 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
 
 export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
   return {
+    ...userAdmin(deps.users),
     createTopic: async (request) => {
       let messageType: TopicMessageType = 'NORMAL';
       if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {

@@ -26,5 +26,9 @@ export const brokerConfigSchema = {
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
+  auth: { type: 'bool', default: false, help: 'require RocketMQ 5 signed requests (clients\' sessionCredentials) and check users\' grants on every call' },
+  authAdminUser: { type: 'string', default: 'admin', help: 'with --auth: the access key of the admin whose secret is in --auth-admin-secret-file' },
+  authAdminSecretFile: { type: 'string', default: '', help: 'with --auth: file (mode 0600) holding the admin\'s secret; required with --auth' },
+  authClockSkewMs: { type: 'int', default: 300_000, min: 1_000, max: 3_600_000, help: 'with --auth: how far a request\'s x-mq-date-time may be from the broker\'s clock' },
   logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
 } as const;

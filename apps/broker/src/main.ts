@@ -4,12 +4,13 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile } from '@rmq/config';
+import { addService, admin, guardHandlers, listen, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { ConsumerService, FileAccessStore, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
+import { accessGuard } from './access-guard';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
@@ -27,6 +28,7 @@ const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
   let retryDelaysMs: number[] = [];
+  let adminSecret = '';
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
@@ -39,6 +41,10 @@ async function main(): Promise<void> {
         const problem = nameProblem(group, GROUP_NAME_LENGTH_MAX);
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
+      }
+      if (options.auth) {
+        if (!options.authAdminSecretFile) throw new ConfigError('--auth needs --auth-admin-secret-file: the admin\'s secret, in a file of mode 0600');
+        adminSecret = readSecretFile(options.authAdminSecretFile, '--auth-admin-secret-file');
       }
     },
   });
@@ -74,6 +80,7 @@ async function main(): Promise<void> {
   const topics = await TopicRegistry.open(config.dataDir);
   const permission = await BrokerPermission.open(config.dataDir, config.permission);
   const consumption = await ConsumptionStore.open(config.dataDir);
+  const users = await FileAccessStore.open(config.dataDir);
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
@@ -113,17 +120,24 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
-  addService(grpcServer, v2.MessagingService, messagingService({
+  // Every call of both services passes this one guard first.
+  const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
+  const guard: CallGuard = config.auth
+    ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
+    : () => undefined;
+  if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
+  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
-  }));
-  addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
+  }), guard, errorLog));
+  addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
+    users,
     onRouteChanged: () => void registrar.registerNow(),
-  }), (message, fields) => log.error(message, fields)));
+  }), errorLog), guard, errorLog));
 
   // Cluster membership and the HTTP side.
   await registrar.start();

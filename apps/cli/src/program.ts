@@ -2,6 +2,7 @@
 // 0 done (help and --version included), 1 a call failed, 2 the command line was wrong.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json';
+import { registerAccessCommands } from './access-commands';
 import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { registerClusterCommands } from './cluster-commands';
@@ -18,6 +19,7 @@ Examples:
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
 
 Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
+With auth on, calls are signed as RMQ_ACCESS_KEY with the secret in RMQ_SECRET_FILE (or RMQ_SECRET_KEY).
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
 For the options of a command: rmq <command> <subcommand> --help (for example rmq topic create --help).`;
 
@@ -37,6 +39,7 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerAccessCommands(program, io);
   return program;
 }
 

@@ -52,6 +52,10 @@ export class StandInBroker {
       createTopic: unsupported,
       updateTopic: unsupported,
       setBrokerPermission: unsupported,
+      putUser: unsupported,
+      deleteUser: unsupported,
+      listUsers: unsupported,
+      setGrant: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -19,6 +19,8 @@ export interface GuardedCall {
   metadata: grpc.Metadata;
   /** The request, for unary and server-streaming calls (undefined for client streams). */
   request: unknown;
+  /** The caller's address, e.g. "ipv4:127.0.0.1:50312". */
+  peer: string;
   /** The TLS peer, when the call came over TLS (its certificate for mutual TLS). */
   peerCertificate?: { subject?: Record<string, unknown> };
 }
@@ -47,6 +49,7 @@ export function guardHandlers<S extends GenServiceMethods>(
           kind: method.methodKind,
           metadata: call.metadata,
           request: 'request' in call ? call.request : undefined,
+          peer: call.getPeer(),
           peerCertificate: peerCertificateOf(call),
         });
       } catch (error) {

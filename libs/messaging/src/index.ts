@@ -9,3 +9,5 @@ export { MESSAGING_LIMITS } from './limits';
 export * from './retry-policy';
 export * from './message-filter';
 export { parseSqlFilter } from './sql-filter';
+export * from './access-control';
+export * from './access-store';

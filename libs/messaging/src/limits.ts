@@ -41,4 +41,8 @@ export const MESSAGING_LIMITS = {
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */
   filterNestingDepthMax: 64,
+  /** Users an access store keeps: each is checked on every call, held in memory. */
+  accessUsersMax: 10_000,
+  /** Grants of one user: a call's check walks them all. */
+  accessGrantsPerUserMax: 1_000,
 } as const;

@@ -1,0 +1,27 @@
+// Who the CLI calls as, when the cluster runs with --auth: RMQ_ACCESS_KEY and the secret from
+// RMQ_SECRET_FILE (a 0600 file) or RMQ_SECRET_KEY. Every call is signed as the official clients sign.
+import { signedHeaders, type Credentials } from '@rmq/base';
+import { readSecretFile } from '@rmq/config';
+import { Metadata } from '@grpc/grpc-js';
+import { CliError } from './cli-error';
+
+export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  const accessKey = env.RMQ_ACCESS_KEY;
+  if (!accessKey) return undefined;
+  try {
+    const secret = env.RMQ_SECRET_FILE ? readSecretFile(env.RMQ_SECRET_FILE, 'RMQ_SECRET_FILE') : env.RMQ_SECRET_KEY;
+    if (!secret) throw new CliError('RMQ_ACCESS_KEY is set, but neither RMQ_SECRET_FILE nor RMQ_SECRET_KEY', 2);
+    return { accessKey, secret };
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError((error as Error).message, 2);
+  }
+}
+
+/** Metadata that signs one call made now, or undefined without credentials. */
+export function signedMetadata(credentials: Credentials | undefined, nowMs = Date.now()): Metadata | undefined {
+  if (!credentials) return undefined;
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(signedHeaders(credentials, nowMs))) metadata.set(name, value);
+  return metadata;
+}

@@ -26,6 +26,7 @@ export const brokerConfigSchema = {
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
+  clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret; registrations with name servers are signed with it' },
   auth: { type: 'bool', default: false, help: 'require RocketMQ 5 signed requests (clients\' sessionCredentials) and check users\' grants on every call' },
   authAdminUser: { type: 'string', default: 'admin', help: 'with --auth: the access key of the admin whose secret is in --auth-admin-secret-file' },
   authAdminSecretFile: { type: 'string', default: '', help: 'with --auth: file (mode 0600) holding the admin\'s secret; required with --auth' },

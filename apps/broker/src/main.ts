@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
+import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile } from '@rmq/config';
 import { addService, admin, guardHandlers, listen, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import { ConsumerService, FileAccessStore, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
@@ -29,6 +29,7 @@ const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 async function main(): Promise<void> {
   let retryDelaysMs: number[] = [];
   let adminSecret = '';
+  let clusterSecret = '';
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
       if (options.auth) {
         if (!options.authAdminSecretFile) throw new ConfigError('--auth needs --auth-admin-secret-file: the admin\'s secret, in a file of mode 0600');
         adminSecret = readSecretFile(options.authAdminSecretFile, '--auth-admin-secret-file');
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     nameServers,
     log,
     intervalMs: config.registerIntervalMs,
+    clusterCredentials: clusterSecret ? { accessKey: CLUSTER_ACCESS_KEY, secret: clusterSecret } : undefined,
     registration: () => ({
       broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
       endpoint,

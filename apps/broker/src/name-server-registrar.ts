@@ -2,7 +2,8 @@
 // broker asks (after a topic is created). Name servers are independent, so each gets every call.
 // A name server that is down never stops the broker: failures are logged and retried next tick.
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { createClient, namesrv } from '@rmq/contracts';
+import type { Credentials } from '@rmq/base';
+import { createClient, namesrv, signedMetadata } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 
 export type RegistrationInit = MessageInitShape<typeof namesrv.RegisterBrokerRequestSchema>;
@@ -25,6 +26,8 @@ export interface NameServerRegistrarOptions {
   callDeadlineMs?: number;
   /** Deadline of each UnregisterBroker call made by stop(). */
   unregisterDeadlineMs?: number;
+  /** Signs registrations with the cluster's shared secret, for name servers that require it. */
+  clusterCredentials?: Credentials;
 }
 
 export interface RegistrationResult {
@@ -103,7 +106,7 @@ export class NameServerRegistrar {
       await Promise.all(
         [...this.clients].map(async ([address, client]) => {
           try {
-            await client.unregisterBroker({ broker }, { deadlineMs: this.unregisterDeadlineMs });
+            await client.unregisterBroker({ broker }, { deadlineMs: this.unregisterDeadlineMs, metadata: this.signed() });
             this.log.info('unregistered from name server', { nameServer: address });
           } catch (error) {
             this.log.warn('unregister from name server failed; it will drop the broker when the lease runs out', {
@@ -115,6 +118,10 @@ export class NameServerRegistrar {
       );
     }
     for (const client of this.clients.values()) client.close();
+  }
+
+  private signed() {
+    return signedMetadata(this.options.clusterCredentials, Date.now());
   }
 
   private async registerAll(): Promise<RegistrationResult[]> {
@@ -137,7 +144,7 @@ export class NameServerRegistrar {
   private async registerWith(address: string, client: NameServerClient, request: RegistrationInit): Promise<RegistrationResult> {
     const before = this.states.get(address);
     try {
-      const response = await client.registerBroker(request, { deadlineMs: this.callDeadlineMs, signal: this.abort.signal });
+      const response = await client.registerBroker(request, { deadlineMs: this.callDeadlineMs, signal: this.abort.signal, metadata: this.signed() });
       const leaseMs = Number(response.leaseMs);
       this.states.set(address, 'registered');
       if (before !== 'registered') this.log.info('registered with name server', { nameServer: address, leaseMs });

@@ -3,9 +3,9 @@
 // to do; the stable rmq error code is shown when the server sent one.
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createClient, errorCodeOf, type ServiceClient } from '@rmq/contracts';
+import { createClient, errorCodeOf, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import { CliError } from './cli-error';
-import { credentialsFromEnv, signedMetadata } from './credentials';
+import { credentialsFromEnv } from './credentials';
 
 export interface CallTarget {
   /** What the command was doing, e.g. "cannot create topic T". */
@@ -21,7 +21,8 @@ export async function callOnce<S extends GenServiceMethods, R>(
   target: CallTarget,
   call: (client: ServiceClient<S>, options: { deadlineMs: number; metadata?: Metadata }) => Promise<R>,
 ): Promise<R> {
-  const metadata = signedMetadata(credentialsFromEnv());
+  const credentials = credentialsFromEnv();
+  const metadata = credentials ? signedMetadata(credentials, Date.now()) : undefined;
   const client = createClient(service, target.address);
   try {
     return await call(client, { deadlineMs: target.timeoutMs, ...(metadata ? { metadata } : {}) });

@@ -1,8 +1,7 @@
 // Who the CLI calls as, when the cluster runs with --auth: RMQ_ACCESS_KEY and the secret from
 // RMQ_SECRET_FILE (a 0600 file) or RMQ_SECRET_KEY. Every call is signed as the official clients sign.
-import { signedHeaders, type Credentials } from '@rmq/base';
+import type { Credentials } from '@rmq/base';
 import { readSecretFile } from '@rmq/config';
-import { Metadata } from '@grpc/grpc-js';
 import { CliError } from './cli-error';
 
 export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
@@ -18,10 +17,3 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Creden
   }
 }
 
-/** Metadata that signs one call made now, or undefined without credentials. */
-export function signedMetadata(credentials: Credentials | undefined, nowMs = Date.now()): Metadata | undefined {
-  if (!credentials) return undefined;
-  const metadata = new Metadata();
-  for (const [name, value] of Object.entries(signedHeaders(credentials, nowMs))) metadata.set(name, value);
-  return metadata;
-}

@@ -102,3 +102,6 @@ export const SIGNATURE_PROBLEM_TEXT: Record<SignatureProblem, string> = {
   'unknown-key': 'unknown access key',
   'bad-signature': 'the signature does not match (wrong secret?)',
 };
+
+/** The access key of calls between our apps signed with the cluster's shared secret. */
+export const CLUSTER_ACCESS_KEY = 'rmq-cluster';

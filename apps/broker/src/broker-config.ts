@@ -1,4 +1,6 @@
 // The broker's options, declared once (flags, RMQ_* environment variables, defaults).
+import { tlsOptionsSchema } from '@rmq/config';
+
 export const brokerConfigSchema = {
   listen: { type: 'hostPort', default: '127.0.0.1:8081', help: 'address of MessagingService and AdminService (port 0 picks one)' },
   advertise: { type: 'string', default: '', help: 'host:port clients should dial, when it differs from --listen' },
@@ -32,4 +34,5 @@ export const brokerConfigSchema = {
   authAdminSecretFile: { type: 'string', default: '', help: 'with --auth: file (mode 0600) holding the admin\'s secret; required with --auth' },
   authClockSkewMs: { type: 'int', default: 300_000, min: 1_000, max: 3_600_000, help: 'with --auth: how far a request\'s x-mq-date-time may be from the broker\'s clock' },
   logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
+  ...tlsOptionsSchema,
 } as const;

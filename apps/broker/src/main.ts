@@ -4,8 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile } from '@rmq/config';
-import { addService, admin, guardHandlers, listen, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, admin, channelCredentials, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import { ConsumerService, FileAccessStore, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   let retryDelaysMs: number[] = [];
   let adminSecret = '';
   let clusterSecret = '';
+  let tls: TlsFiles = {};
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      tls = readTlsFiles(options);
       if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
       if (options.auth) {
         if (!options.authAdminSecretFile) throw new ConfigError('--auth needs --auth-admin-secret-file: the admin\'s secret, in a file of mode 0600');
@@ -98,13 +100,15 @@ async function main(): Promise<void> {
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
+  const peerCredentials = () => channelCredentials(tls.client);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
     intervalMs: config.registerIntervalMs,
     clusterCredentials: clusterSecret ? { accessKey: CLUSTER_ACCESS_KEY, secret: clusterSecret } : undefined,
+    channelCredentials: peerCredentials,
     registration: () => ({
       broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
       endpoint,
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
       topics: topics.list().map(topicToWire),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });

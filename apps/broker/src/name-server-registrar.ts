@@ -3,7 +3,8 @@
 // A name server that is down never stops the broker: failures are logged and retried next tick.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Credentials } from '@rmq/base';
-import { createClient, namesrv, signedMetadata } from '@rmq/contracts';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createClient, namesrv, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 
 export type RegistrationInit = MessageInitShape<typeof namesrv.RegisterBrokerRequestSchema>;
@@ -28,6 +29,8 @@ export interface NameServerRegistrarOptions {
   unregisterDeadlineMs?: number;
   /** Signs registrations with the cluster's shared secret, for name servers that require it. */
   clusterCredentials?: Credentials;
+  /** TLS to the name servers; plaintext when absent. */
+  channelCredentials?: () => ChannelCredentials;
 }
 
 export interface RegistrationResult {
@@ -38,7 +41,7 @@ export interface RegistrationResult {
   error?: string;
 }
 
-type NameServerClient = ReturnType<typeof newClient>;
+type NameServerClient = ServiceClient<typeof namesrv.NameServerService.method>;
 type NameServerState = 'unknown' | 'registered' | 'failing';
 
 export class NameServerRegistrar {
@@ -65,7 +68,7 @@ export class NameServerRegistrar {
     this.unregisterDeadlineMs = options.unregisterDeadlineMs ?? UNREGISTER_DEADLINE_MS_DEFAULT;
     this.log = options.log.child({ component: 'name-server-registrar' });
     for (const address of new Set(options.nameServers)) {
-      this.clients.set(address, newClient(address));
+      this.clients.set(address, createClient(namesrv.NameServerService, address, {}, options.channelCredentials?.()));
       this.states.set(address, 'unknown');
     }
   }
@@ -166,10 +169,6 @@ export class NameServerRegistrar {
       return { nameServer: address, ok: false, error: messageOf(error) };
     }
   }
-}
-
-function newClient(address: string) {
-  return createClient(namesrv.NameServerService, address);
 }
 
 function messageOf(error: unknown): string {

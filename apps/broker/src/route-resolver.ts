@@ -1,6 +1,7 @@
 // Answers "which brokers serve this topic" for QueryRoute and QueryAssignment: the name
 // servers' view of the cluster, plus this broker itself when it has the topic (so a route is
 // right even before the name servers have heard of a topic created a moment ago).
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
@@ -32,8 +33,9 @@ export class RouteResolver {
     /** `perm`: the broker-wide permission, which limits what the local topics allow. */
     private readonly self: { brokerName: string; endpoint: string; zone: string; perm: () => number },
     private readonly log: Logger,
+    credentials?: () => ChannelCredentials,
   ) {
-    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
+    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address, {}, credentials?.()));
   }
 
   /**

@@ -3,9 +3,9 @@
 // to do; the stable rmq error code is shown when the server sent one.
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createClient, errorCodeOf, signedMetadata, type ServiceClient } from '@rmq/contracts';
+import { channelCredentials, createClient, errorCodeOf, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import { CliError } from './cli-error';
-import { credentialsFromEnv } from './credentials';
+import { credentialsFromEnv, tlsFromEnv } from './credentials';
 
 export interface CallTarget {
   /** What the command was doing, e.g. "cannot create topic T". */
@@ -23,7 +23,8 @@ export async function callOnce<S extends GenServiceMethods, R>(
 ): Promise<R> {
   const credentials = credentialsFromEnv();
   const metadata = credentials ? signedMetadata(credentials, Date.now()) : undefined;
-  const client = createClient(service, target.address);
+  const tls = tlsFromEnv();
+  const client = createClient(service, target.address, {}, channelCredentials(tls));
   try {
     return await call(client, { deadlineMs: target.timeoutMs, ...(metadata ? { metadata } : {}) });
   } catch (error) {

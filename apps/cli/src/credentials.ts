@@ -1,6 +1,9 @@
 // Who the CLI calls as, when the cluster runs with --auth: RMQ_ACCESS_KEY and the secret from
 // RMQ_SECRET_FILE (a 0600 file) or RMQ_SECRET_KEY. Every call is signed as the official clients sign.
+// RMQ_TLS_CA_FILE: call over TLS, trusting that PEM CA.
+import { readFileSync } from 'node:fs';
 import type { Credentials } from '@rmq/base';
+import type { ClientTls } from '@rmq/contracts';
 import { readSecretFile } from '@rmq/config';
 import { CliError } from './cli-error';
 
@@ -17,3 +20,18 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Creden
   }
 }
 
+
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientTls | undefined {
+  const path = env.RMQ_TLS_CA_FILE;
+  if (!path) return undefined;
+  try {
+    return { caPem: readFileSync(path) };
+  } catch (error) {
+    throw new CliError(`RMQ_TLS_CA_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 2);
+  }
+}
+
+/** Credentials and TLS for our SDK's clients, from the environment. */
+export function securityFromEnv(env: NodeJS.ProcessEnv = process.env): { credentials?: Credentials; tls?: ClientTls } {
+  return { credentials: credentialsFromEnv(env), tls: tlsFromEnv(env) };
+}

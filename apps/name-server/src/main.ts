@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
-import { addService, guardHandlers, listen, namesrv, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { addService, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
 import { readNameServerConfig } from './cli-config';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const handlers = unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog);
   addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
   if (config.clusterSecret) log.info('registration needs the cluster secret');
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(config.tls.server));
 
   // Leases.
   const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });

@@ -1,8 +1,8 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
-import { parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, controller, listen, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { parseHostPort, readConfigOrExit, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, controller, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
@@ -12,7 +12,8 @@ import { ReplicaController } from './replica-controller';
 import { StateFile } from './state-file';
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(replicationOptions, 'replication');
+  let tls: TlsFiles = {};
+  const config = readConfigOrExit(replicationOptions, 'replication', { check: (options) => void (tls = readTlsFiles(options)) });
   const log = createLogger({ app: 'replication' }, { level: config.logLevel as LogLevel });
 
   const stateFile = new StateFile(config.dataDir);
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server();
   addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService(replicaController), log.error));
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const grpcEndpoint = `${grpcAddress.host}:${grpcPort}`;
 
   const registry = createRegistry({ app: 'replication' });

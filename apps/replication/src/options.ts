@@ -1,5 +1,5 @@
 // Every knob of the replication controller, declared once (flags, RMQ_* env, defaults, --help).
-import type { Schema } from '@rmq/config';
+import { tlsOptionsSchema, type Schema } from '@rmq/config';
 import { REPLICA_TIMEOUT_MS_DEFAULT } from './replica-groups';
 
 export const replicationOptions = {
@@ -15,4 +15,5 @@ export const replicationOptions = {
   },
   scanIntervalMs: { type: 'int', help: 'how often groups are checked for a dead master', default: 1_000, min: 10, max: 60_000 },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
+  ...tlsOptionsSchema,
 } as const satisfies Schema;

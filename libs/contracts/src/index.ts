@@ -3,6 +3,7 @@ export * from './status';
 export * from './handlers';
 export * from './call-guard';
 export * from './signed-metadata';
+export * from './tls';
 export * as v2 from './v2';
 export * as namesrv from './gen/rmq/namesrv/v1/namesrv_pb';
 export * as admin from './gen/rmq/admin/v1/admin_pb';

@@ -92,6 +92,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+      if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+      }
       const messages = request.messages.map(fromWireMessage);
       for (const message of messages) await topicFor(message.topic);
       const results = await deps.producer.send(messages);
@@ -127,6 +130,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
+      if (request.entries.length > MESSAGING_LIMITS.ackEntriesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may acknowledge at most ${MESSAGING_LIMITS.ackEntriesMax} messages, this one has ${request.entries.length}` });
+      }
       const entries = request.entries.map((entry) => {
         try {
           deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);

@@ -1,10 +1,9 @@
 // Name server: brokers register their topic tables under a lease; producers, consumers and
 // tools ask it for routes. State is memory only: after a restart every broker re-registers
 // within one heartbeat, so nothing is persisted.
-import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
-import { addService, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
 import { readNameServerConfig } from './cli-config';
@@ -27,7 +26,7 @@ async function main(): Promise<void> {
 
   // gRPC: NameServerService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server();
+  const grpcServer = createGrpcServer();
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   const guard = config.clusterSecret
     ? registrationGuard({ clusterSecret: config.clusterSecret, clock, clockSkewMsMax: config.clockSkewMs, log })

@@ -1,8 +1,7 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
-import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort, readConfigOrExit, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, controller, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { addService, createGrpcServer, controller, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   log.info('state loaded', { path: stateFile.path, groups: replicaController.groups().length });
 
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server();
+  const grpcServer = createGrpcServer();
   addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService(replicaController), log.error));
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const grpcEndpoint = `${grpcAddress.host}:${grpcPort}`;

@@ -61,6 +61,11 @@ export interface ConsumerServiceOptions {
   broadcastGroups?: ReadonlySet<string>;
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
+  /**
+   * The least invisible duration a SimpleConsumer may ask for, on receive and on change
+   * (RocketMQ: 10 s). Push consumers' receives and nacks are timed by the broker and exempt.
+   */
+  simpleInvisibleMsMin?: number;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
@@ -104,13 +109,20 @@ export class ConsumerService {
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
     }
+    if (!request.push) this.checkSimpleInvisibleMs(request.invisibleMs);
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
       const wakesBefore = this.wakeups.count(request.topic);
+      if (request.signal?.aborted) return [];
       const deliveries = await this.receiveNow(request, queueIds);
+      // The caller went away while we were reading: what was claimed goes back at once.
+      if (request.signal?.aborted) {
+        this.giveBack(request, deliveries);
+        return [];
+      }
       const nowMs = this.options.clock.nowMs();
-      if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
+      if (deliveries.length > 0 || nowMs >= deadlineMs) return deliveries;
       // Something arrived (or was released) while we were looking: look again before sleeping.
       if (this.wakeups.count(request.topic) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
@@ -136,6 +148,7 @@ export class ConsumerService {
   changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): string {
     checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle, clientId);
+    if (!handle.push) this.checkSimpleInvisibleMs(invisibleMs);
     const state = this.state(group, topic, handle.queueId, handle.member);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
@@ -200,7 +213,7 @@ export class ConsumerService {
   private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
     const deliveries: Delivery[] = [];
     const first = this.rotation++ % queueIds.length;
-    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax; i++) {
+    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax && bytesLeft(deliveries) > 0; i++) {
       const queueId = queueIds[(first + i) % queueIds.length];
       const state = this.state(request.group, request.topic, queueId, request.member);
       const before = deliveries.length;
@@ -221,10 +234,15 @@ export class ConsumerService {
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
     for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
-      const nowMs = this.options.clock.nowMs();
-      const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
       let settled = 0;
-      for (const claim of claims) {
+      // One claim at a time, each before its read is awaited, so the receive's byte budget holds:
+      // what is not claimed when the budget runs out stays due for the next receive.
+      for (const { queueOffset } of state.due(this.options.clock.nowMs(), request.countMax - out.length)) {
+        if (bytesLeft(out) <= 0 || request.signal?.aborted) return;
+        const nowMs = this.options.clock.nowMs();
+        const entry = state.current(queueOffset);
+        if (!entry || entry.visibleAtMs > nowMs) continue; // claimed or settled while we read
+        const claim = this.claim(state, queueOffset, entry, nowMs, request.invisibleMs);
         const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
         if (!record) {
           // Deleted by retention while in flight: nothing left to deliver.
@@ -302,9 +320,10 @@ export class ConsumerService {
     // One reader of new messages per queue at a time: two would read the same offsets.
     await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
-      if (room <= 0) return;
+      if (room <= 0 || bytesLeft(out) <= 0 || request.signal?.aborted) return;
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
         countMax: room,
+        sizeBytesMax: bytesLeft(out),
         acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
       });
       const nowMs = this.options.clock.nowMs();
@@ -318,6 +337,27 @@ export class ConsumerService {
       }
       state.skipTo(nextQueueOffset);
     });
+  }
+
+  /**
+   * Makes claimed deliveries visible again now, as if they had not been handed out: the attempt
+   * goes back, a push delivery's renewal ends (its delivery id changes).
+   */
+  private giveBack(request: Receive, deliveries: readonly Delivery[]): void {
+    if (deliveries.length === 0) return;
+    const nowMs = this.options.clock.nowMs();
+    for (const delivery of deliveries) {
+      const handle = decodeReceiptHandle(delivery.receiptHandle, this.options.secret);
+      const state = this.state(request.group, request.topic, handle.queueId, request.member);
+      state.renew(handle.queueOffset, handle.deliveryId, { deliveryId: this.nextDeliveryId(), visibleAtMs: nowMs, attempt: delivery.deliveryAttempt - 1 });
+    }
+    this.options.consumption.touch();
+    this.wakeups.wake(request.topic);
+  }
+
+  private checkSimpleInvisibleMs(invisibleMs: number): void {
+    const minMs = this.options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin;
+    if (invisibleMs < minMs) throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs, maxMs: MESSAGING_LIMITS.invisibleMsMax });
   }
 
   private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
@@ -410,6 +450,13 @@ export class ConsumerService {
   private nextDeliveryId(): string {
     return `${this.runId}-${(this.deliverySequence++).toString(36)}`;
   }
+}
+
+/** Bytes a receive may still gather (its records' sizes count against MESSAGING_LIMITS.receiveBytesMax). */
+function bytesLeft(out: readonly Delivery[]): number {
+  let sizeBytes = 0;
+  for (const delivery of out) sizeBytes += delivery.record.sizeBytes;
+  return MESSAGING_LIMITS.receiveBytesMax - sizeBytes;
 }
 
 export function checkInvisibleMs(invisibleMs: number): void {

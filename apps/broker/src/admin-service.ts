@@ -14,6 +14,8 @@ export interface AdminDeps {
   epoch: () => number;
   permission: BrokerPermission;
   users: AccessStore;
+  /** Lets UpdateTopic grow a FIFO topic (--allow-fifo-queue-growth). */
+  allowFifoGrowth: boolean;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -51,7 +53,7 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       return create(admin.GetTopicResponseSchema, { topic: topicToWire(topic), queues });
     },
     updateTopic: async (request) => {
-      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm });
+      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm }, { allowFifoGrowth: deps.allowFifoGrowth });
       deps.onRouteChanged();
       return create(admin.UpdateTopicResponseSchema, { topic: topicToWire(topic) });
     },

@@ -21,6 +21,7 @@ export const brokerConfigSchema = {
   diskHardLimitPercent: { type: 'int', default: 90, min: 1, max: 100, help: 'at or above this disk usage sends are refused until space is freed' },
   segmentSizeMib: { type: 'int', default: 256, min: 8, max: 4096, help: 'commit log segment size in MiB' },
   autoCreateTopics: { type: 'bool', default: false, help: 'create unknown topics on first send or route query' },
+  allowFifoQueueGrowth: { type: 'bool', default: false, help: 'let rmq topic update add queues to a FIFO topic (message groups move to other queues: drain the topic first)' },
   defaultQueueCount: { type: 'int', default: 8, min: 1, max: 1024, help: 'queues of a topic created without a count' },
   deliveryAttemptsMax: { type: 'int', default: 17, min: 1, max: 1000, help: 'deliveries of a message to a group before it moves to %DLQ%<group> (RocketMQ: 16 retries)' },
   broadcastGroups: { type: 'string', default: '', help: 'comma-separated consumer groups consumed in broadcast mode: every client gets every message, progress per client (in memory)' },

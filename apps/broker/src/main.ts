@@ -143,6 +143,7 @@ async function main(): Promise<void> {
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
+    allowFifoGrowth: config.allowFifoQueueGrowth,
     onRouteChanged: () => void registrar.registerNow(),
   }), errorLog), guard, errorLog));
 

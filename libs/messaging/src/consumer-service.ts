@@ -385,7 +385,8 @@ export class ConsumerService {
 
   private async deadLetter(group: string, record: StoredRecord): Promise<void> {
     const dlqTopic = deadLetterTopicOf(group);
-    await this.options.topics.create(dlqTopic, { queueCount: 1 });
+    // One made by hand (any queue count; always NORMAL) is used as it is.
+    if (!this.options.topics.get(dlqTopic)) await this.options.topics.create(dlqTopic, { queueCount: 1 });
     const properties = new Map(record.properties);
     properties.set(SYSTEM_PROPERTY.dlqOriginTopic, record.topic);
     await this.options.store.append([{ ...record, topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), properties }]);

@@ -91,6 +91,9 @@ export function applyInSyncChange(group: ReplicaGroup, change: InSyncChange, isA
     throw new RmqError('BAD_REQUEST', { reason: `the in-sync set of ${group.brokerName} must contain its master ${group.masterBrokerId}` });
   }
   const progressById = new Map(change.slaves.map((progress) => [progress.brokerId, progress]));
+  if (progressById.size !== change.slaves.length) {
+    throw new RmqError('BAD_REQUEST', { reason: `the progress of a slave of ${group.brokerName} is listed twice` });
+  }
   for (const id of proposed) {
     if (group.inSyncBrokerIds.includes(id)) continue;
     if (!group.members.some((member) => member.brokerId === id)) {

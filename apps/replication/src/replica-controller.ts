@@ -259,7 +259,7 @@ export class ReplicaController implements LeadershipListener {
 
   private async fresh(brokerName: string): Promise<VersionedGroup | undefined> {
     if (this.stale.has(brokerName)) {
-      const all = await this.options.store.load();
+      const all = await storeCall(() => this.options.store.load());
       this.stale.delete(brokerName);
       const found = all.find((versioned) => versioned.group.brokerName === brokerName);
       if (found) this.groupsByName.set(brokerName, found);
@@ -274,7 +274,7 @@ export class ReplicaController implements LeadershipListener {
       await this.loaded;
     } catch {
       this.loaded = this.load(this.term);
-      await this.loaded;
+      await storeCall(() => this.loaded!);
     }
     if (!this.isLeader()) throw this.notLeader();
   }
@@ -326,5 +326,14 @@ export class ReplicaController implements LeadershipListener {
 
   private emit(group: ReplicaGroup, result: ElectionResult): void {
     for (const listener of this.listeners) listener(group, result);
+  }
+}
+
+/** A store call whose failure (etcd unreachable, say) the caller sees as the store being unavailable. */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new RmqError('CONTROLLER_STORE_UNAVAILABLE', { reason: error instanceof Error ? error.message : String(error) });
   }
 }

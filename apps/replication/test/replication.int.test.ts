@@ -132,7 +132,9 @@ describe('replication controller (file store)', () => {
     for (const each of brokers) each.stop();
     expect(await app.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     app = await startController();
-    channels.addresses.splice(0, channels.addresses.length, app.endpoints.grpc);
+    channels.close();
+    channels = new ControllerChannels([app.endpoints.grpc]);
+    for (const each of brokers) each.channels = channels;
     const status = await channels.client(app.endpoints.grpc).getControllerStatus({});
     expect(status).toMatchObject({ leader: true, store: 'file', inGracePeriod: true });
     // The live master is not taken for dead after the restart, though the new process never heard of it.

@@ -183,4 +183,15 @@ describe('ReplicaController', () => {
     expect(answer).toMatchObject({ role: 'slave', epoch: 1 });
     expect(store.groups.get('broker-a')?.group.members.map((m) => m.brokerId)).toEqual([1, 2, 3]);
   });
+
+  it('stops answering as soon as the store says its leadership is gone, before its campaign notices', async () => {
+    const store = new MemoryStore();
+    const { controller } = setUp(store);
+    await controller.heartbeat(report(1));
+    store.compareAndSet = async () => ({ ok: false, current: undefined, leadershipLost: true });
+    const error = await controller.heartbeat(report(2)).catch((e: unknown) => e);
+    expect(isRmqError(error, 'NOT_LEADER')).toBe(true);
+    expect(controller.isLeader()).toBe(false);
+    expect(isRmqError(await controller.heartbeat(report(1)).catch((e: unknown) => e), 'NOT_LEADER')).toBe(true);
+  });
 });

@@ -234,7 +234,11 @@ export class ReplicaController implements LeadershipListener {
         this.committed(current?.group, next);
         return answer(next);
       }
-      if (result.leadershipLost) throw this.notLeader();
+      if (result.leadershipLost) {
+        // etcd says another controller leads (our lease is gone) before our campaign noticed: stop answering now.
+        this.onFollowing(this.options.leadership.leaderEndpoint());
+        throw this.notLeader();
+      }
       if (result.current) this.groupsByName.set(brokerName, result.current);
       else this.groupsByName.delete(brokerName);
       if (attempt >= COMMIT_ATTEMPTS_MAX) {

@@ -33,7 +33,7 @@ export interface RoleActionExecutor {
 }
 
 export interface ControllerLinkOptions {
-  client: ControllerClient;
+  client: Pick<ControllerClient, 'call' | 'leader'>;
   identity: { clusterName: string; brokerName: string; brokerId: number; endpoint: string };
   machine: RoleMachine;
   executor: RoleActionExecutor;
@@ -42,6 +42,15 @@ export interface ControllerLinkOptions {
   /** Until the controller says otherwise. */
   heartbeatIntervalMs: number;
   onFatal: (error: Error) => void;
+}
+
+/** The broker's role as routes, registrations and forwarding need it (the failover side's RoleView). */
+export interface LinkRoleView {
+  role: 'master' | 'slave';
+  /** The epoch this broker is master of, or the epoch of the master it follows (or waits for). */
+  epoch: number;
+  /** Client endpoint of the group's master: this broker's own when it is master; undefined while none is known. */
+  masterEndpoint: string | undefined;
 }
 
 const RETRYABLE_ACTIONS = new Set<RoleAction['kind']>(['fetchMasterEpochs', 'truncate', 'follow']);
@@ -57,6 +66,8 @@ export class ControllerLink {
   private lastContactMs: number | undefined;
   private stopped = false;
   private unreachableLogged = false;
+  private readonly listeners = new Set<(view: LinkRoleView) => void>();
+  private lastView: LinkRoleView = { role: 'slave', epoch: 0, masterEndpoint: undefined };
 
   constructor(private readonly options: ControllerLinkOptions) {
     this.intervalMs = options.heartbeatIntervalMs;
@@ -72,6 +83,25 @@ export class ControllerLink {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.actions;
+  }
+
+  /** Role, epoch and master as the role machine has them now. */
+  current(): LinkRoleView {
+    const phase = this.options.machine.phase();
+    if (phase.kind === 'master') return { role: 'master', epoch: phase.epoch, masterEndpoint: this.options.identity.endpoint };
+    if (phase.kind === 'standby' || phase.kind === 'becomingMaster') return { role: 'slave', epoch: phase.epoch, masterEndpoint: undefined };
+    return { role: 'slave', epoch: phase.epoch, masterEndpoint: phase.master.endpoint };
+  }
+
+  /** Calls `listener` after every change of `current()`; returns the function that stops it. */
+  onChange(listener: (view: LinkRoleView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A call to the master failed: ask the controller now rather than at the next beat. */
+  masterUnreachable(): void {
+    void this.heartbeat();
   }
 
   status(): { leader: string | undefined; assignment: Assignment | undefined; lastContactMs: number | undefined } {
@@ -145,6 +175,7 @@ export class ControllerLink {
   /** Feeds an event to the machine and queues its actions behind the ones still running. */
   private feed(event: RoleEvent): void {
     const actions = this.options.machine.handle(event);
+    this.notifyIfChanged();
     if (actions.length === 0) return;
     this.actions = this.actions.then(() => this.runAll(actions));
   }
@@ -167,6 +198,14 @@ export class ControllerLink {
       this.options.log.info('role action done', { action: action.kind, ...('epoch' in action ? { epoch: action.epoch } : {}) });
       if (result) this.feed(result);
     }
+  }
+
+  private notifyIfChanged(): void {
+    const view = this.current();
+    const last = this.lastView;
+    if (view.role === last.role && view.epoch === last.epoch && view.masterEndpoint === last.masterEndpoint) return;
+    this.lastView = view;
+    for (const listener of this.listeners) listener(view);
   }
 
   private schedule(): void {

@@ -25,6 +25,8 @@ export class EtcdLeadership implements Leadership {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private listener: LeadershipListener | undefined;
+  /** Problems already logged in the current outage: etcd unreachable is logged once, not twice a second. */
+  private readonly logged = new Set<'campaign' | 'observe'>();
 
   constructor(
     client: Etcd3,
@@ -35,10 +37,12 @@ export class EtcdLeadership implements Leadership {
     this.election = client.namespace(`${prefix}/`).election('leader', ETCD_LEADER_LEASE_TTL_S);
   }
 
+  /** Never fails: while etcd cannot be reached, this controller follows nobody and keeps trying. */
   async start(listener: LeadershipListener): Promise<void> {
     this.listener = listener;
-    await this.observe();
+    listener.onFollowing(undefined);
     this.runCampaign();
+    await this.observe();
   }
 
   isLeader(): boolean {
@@ -64,18 +68,32 @@ export class EtcdLeadership implements Leadership {
     ]);
   }
 
+  /** Watches who leads; after a failure, watches again (every ETCD_CAMPAIGN_RETRY_MS) until closed. */
   private async observe(): Promise<void> {
-    const observer = await withTimeout(this.election.observe(), ETCD_CALL_TIMEOUT_MS * 2, 'observing the etcd election');
+    let observer: ElectionObserver;
+    try {
+      observer = await withTimeout(this.election.observe(), ETCD_CALL_TIMEOUT_MS * 2, 'observing the etcd election');
+    } catch (error) {
+      this.warnOnce('observe', 'cannot watch the controller election; trying again every 500 ms', error);
+      if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
+      return;
+    }
+    if (this.closed) {
+      void observer.cancel().catch(() => undefined);
+      return;
+    }
     this.observer = observer;
+    this.logged.delete('observe');
     this.observedLeader = observer.leader();
     observer.on('change', (leader) => {
       this.observedLeader = leader;
       if (!this.leading) this.listener?.onFollowing(leader);
     });
     observer.on('error', (error) => {
-      this.log.warn('lost sight of the controller election; watching again', { error: String(error) });
+      this.warnOnce('observe', 'lost sight of the controller election; watching again', error);
       this.observedLeader = undefined;
-      if (!this.closed) setTimeout(() => void this.observe().catch(() => undefined), ETCD_CAMPAIGN_RETRY_MS);
+      void observer.cancel().catch(() => undefined);
+      if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
     });
     if (!this.leading) this.listener?.onFollowing(this.observedLeader);
   }
@@ -85,20 +103,30 @@ export class EtcdLeadership implements Leadership {
     const campaign = this.election.campaign(this.endpoint);
     this.campaign = campaign;
     campaign.on('elected', () => {
-      void campaign.getCampaignKey().then((key) => {
-        if (this.campaign !== campaign || this.closed) return;
-        this.campaignKey = key;
-        this.step('up');
-      });
+      campaign.getCampaignKey().then(
+        (key) => {
+          if (this.campaign !== campaign || this.closed) return;
+          this.campaignKey = key;
+          this.logged.delete('campaign');
+          this.step('up');
+        },
+        (error: unknown) => campaign.emit('error', error instanceof Error ? error : new Error(String(error))),
+      );
     });
     campaign.on('error', (error) => {
       if (this.campaign !== campaign) return;
-      this.log.warn('controller election campaign failed; campaigning again', { error: String(error) });
+      this.warnOnce('campaign', 'controller election campaign failed; campaigning again every 500 ms', error);
       this.step('down');
       this.campaign = undefined;
       void campaign.resign().catch(() => undefined);
       if (!this.closed) this.retryTimer = setTimeout(() => this.runCampaign(), ETCD_CAMPAIGN_RETRY_MS);
     });
+  }
+
+  private warnOnce(what: 'campaign' | 'observe', message: string, error: unknown): void {
+    if (this.logged.has(what)) return;
+    this.logged.add(what);
+    this.log.warn(message, { error: String(error) });
   }
 
   private step(direction: 'up' | 'down'): void {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { RmqError } from '@rmq/base';
 import { ControllerClient } from '@rmq/client';
 import type { Logger } from '@rmq/observability';
-import { RoleMachine, type RoleAction, type RoleEvent } from '@rmq/replication';
+import { REPLICATION_LIMITS, RoleMachine, type RoleAction, type RoleEvent } from '@rmq/replication';
 import { EpochFile, type MessageStore } from '@rmq/store';
 import { ControllerLink, type RoleActionExecutor } from './controller-link';
 
@@ -19,8 +19,6 @@ export interface BrokerRoleState {
 
 /** Deadline of one call to a controller. */
 const CONTROLLER_CALL_TIMEOUT_MS = 2_000;
-/** Until the controller's first answer says how often it wants a heartbeat. */
-const HEARTBEAT_INTERVAL_MS_INITIAL = 1_000;
 
 export class LocalRoleExecutor implements RoleActionExecutor {
   constructor(
@@ -88,7 +86,7 @@ export async function openControllerLink(options: {
       return { epoch: last?.epoch ?? 0, epochStartLogOffset: last?.startLogOffset ?? 0, logEndOffset: stats.logEndOffset, confirmedLogOffset: stats.confirmedLogOffset, slaves: [] };
     },
     log: options.log,
-    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS_INITIAL,
+    heartbeatIntervalMs: REPLICATION_LIMITS.heartbeatIntervalMsDefault, // until the controller says otherwise
     onFatal: options.onFatal,
   });
 }

@@ -1,10 +1,16 @@
 // Every bound and default of replication, with its unit and why it is what it is.
 
 export const REPLICATION_LIMITS = {
-  /** How often a broker heartbeats the controller; a third of the timeout, so two lost beats are survived. */
-  heartbeatIntervalMsDefault: 1_000,
-  /** A broker not heard from for this long is dead; a new controller leader also waits this long before electing. */
-  brokerTimeoutMsDefault: 3_000,
+  /**
+   * How often a broker heartbeats the controller. Short, because a new master learns of its
+   * election with its next heartbeat, and the issue's target is a failover under 3 s.
+   */
+  heartbeatIntervalMsDefault: 300,
+  /**
+   * A broker not heard from for this long is dead (five lost beats); a new controller leader also
+   * waits this long before electing. Kill-to-election is about this plus one scan.
+   */
+  brokerTimeoutMsDefault: 1_500,
   /** A slave that has not reached the master's log end for this long leaves the in-sync set (RocketMQ haMaxTimeSlaveNotCatchup: 15 s). */
   inSyncLagMsMaxDefault: 15_000,
   /** A slave this many bytes behind the master's log end leaves the in-sync set at once (RocketMQ haMaxGapNotInSync: 256 MiB). */

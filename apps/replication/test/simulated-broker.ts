@@ -43,6 +43,8 @@ export class SimulatedBroker {
   logEndOffset = 0;
   slaves: { brokerId: number; ackedLogOffset: number; behindMs: number }[] = [];
   last: WireAssignment | undefined;
+  /** When the last heartbeat was answered (this process's clock). */
+  lastBeatMs = 0;
   /** Every (epoch, role) this broker was told, in order. */
   readonly seen: { epoch: number; role: 'master' | 'slave' }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -80,6 +82,7 @@ export class SimulatedBroker {
     );
     const assignment = reply.assignment!;
     this.last = assignment;
+    this.lastBeatMs = Date.now();
     // Act on it as the role machine would, at once: a master takes the epoch; a slave learns it.
     const role = assignment.role === controller.ReplicaRole.MASTER ? 'master' : 'slave';
     const epoch = Number(assignment.epoch);

@@ -194,4 +194,15 @@ describe('ReplicaController', () => {
     expect(controller.isLeader()).toBe(false);
     expect(isRmqError(await controller.heartbeat(report(1)).catch((e: unknown) => e), 'NOT_LEADER')).toBe(true);
   });
+
+  it('re-elects a restarted master even in the grace period: its new incarnation proves the old process gone', async () => {
+    const store = new MemoryStore();
+    const first = setUp(store);
+    await first.controller.heartbeat(report(1));
+    const { controller, clock } = setUp(store);
+    clock.now -= TIMEOUT_MS;
+    controller.onLeading();
+    expect(controller.inGracePeriod()).toBe(true);
+    expect(await controller.heartbeat(report(1, { incarnation: 'inc-1-restarted', epoch: 1 }))).toMatchObject({ role: 'master', epoch: 2 });
+  });
 });

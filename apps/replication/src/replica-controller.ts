@@ -196,7 +196,10 @@ export class ReplicaController implements LeadershipListener {
   }
 
   private electIfNeeded(group: ReplicaGroup, nowMs: number): ReplicaGroup {
-    if (this.inGracePeriod(nowMs)) return group;
+    // In the grace period silence proves nothing, but a master's new incarnation proves its old
+    // process is gone: that election needs no liveness (so a restarted lone broker serves at once).
+    const reason = masterDownReason(group, this.livenessOf(group.brokerName), nowMs, this.options.policy.brokerTimeoutMs);
+    if (this.inGracePeriod(nowMs) && reason !== 'masterRestarted') return group;
     const decision = decideElection(group, this.livenessOf(group.brokerName), nowMs, this.options.policy);
     if (decision.kind === 'none') this.leaderless.delete(group.brokerName);
     if (decision.kind === 'noCandidate' && !this.leaderless.has(group.brokerName)) {

@@ -126,4 +126,21 @@ describe('etcd leadership', () => {
     // The old leader's write cannot commit any more, whatever it believes.
     expect(await first.store.compareAndSet(group('e', 9), current.revision)).toMatchObject({ ok: false, leadershipLost: true });
   }, 30_000);
+
+  it('starts without etcd, follows nobody, and leads once etcd answers', async () => {
+    const own = await startEtcdCluster(1);
+    await own.members[0].kill('SIGKILL');
+    const client = connectEtcd(own.endpoints);
+    clients.push(client);
+    const leadership = new EtcdLeadership(client, '/test/late-etcd', '127.0.0.1:19999', quiet);
+    leaderships.push(leadership);
+    const followed: (string | undefined)[] = [];
+    await leadership.start({ onLeading: () => undefined, onFollowing: (leader) => followed.push(leader) });
+    expect(leadership.isLeader()).toBe(false);
+    expect(leadership.leaderEndpoint()).toBeUndefined();
+    await own.members[0].start();
+    await own.waitHealthy();
+    await eventually(() => expect(leadership.isLeader()).toBe(true), { timeoutMs: 15_000 });
+    expect(leadership.leaderEndpoint()).toBe('127.0.0.1:19999');
+  }, 30_000);
 });

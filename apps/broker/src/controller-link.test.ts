@@ -11,6 +11,10 @@ type Assign = Exclude<MessageInitShape<typeof controller.AssignmentSchema>, { $t
 function fakeController() {
   const state: { assignment: Assign | undefined; fail: boolean; requests: controller.BrokerHeartbeatRequest[] } = { assignment: undefined, fail: false, requests: [] };
   const service = {
+    alterInSyncSet: async (request: controller.AlterInSyncSetRequest) =>
+      create(controller.AlterInSyncSetResponseSchema, {
+        assignment: { ...state.assignment, inSyncBrokerIds: request.inSyncBrokerIds, inSyncSetVersion: request.inSyncSetVersion + 1n },
+      }),
     brokerHeartbeat: async (request: controller.BrokerHeartbeatRequest) => {
       state.requests.push(request);
       if (state.fail) throw new Error('unreachable');
@@ -97,6 +101,19 @@ describe('ControllerLink', () => {
     state.fail = true;
     await link.heartbeat();
     expect(link.current()).toEqual({ role: 'master', epoch: 3, masterEndpoint: 'me:1' });
+    await link.stop();
+  });
+
+  it('hands the in-sync set the controller committed to the role machine', async () => {
+    const { state, link, done } = setUp(async (action) => (action.kind === 'beginEpoch' ? { kind: 'epochWritten', epoch: action.epoch, startLogOffset: 0 } : undefined));
+    state.assignment = master;
+    await link.heartbeat();
+    await eventually(() => expect(link.current().role).toBe('master'));
+    const committed = await link.alterInSyncSet({
+      epoch: 3, inSyncSetVersion: 1, inSyncBrokerIds: [1, 2], confirmedLogOffset: 10, logEndOffset: 10, slaves: [{ brokerId: 2, ackedLogOffset: 10, behindMs: 0 }],
+    });
+    expect(committed).toMatchObject({ inSyncBrokerIds: [1, 2], inSyncSetVersion: 2 });
+    await eventually(() => expect(done.at(-1)).toEqual({ kind: 'updateInSyncSet', epoch: 3, inSyncBrokerIds: [1, 2], inSyncSetVersion: 2 }));
     await link.stop();
   });
 });

@@ -39,9 +39,13 @@ export class LocalRoleExecutor implements RoleActionExecutor {
       case 'stopFollowing':
         return;
       case 'beginEpoch': {
+        const stats = store.stats();
+        // Log written before any epoch was recorded (a broker from before the controller) counts as
+        // epoch 0, so a slave can place it (the log-shipping side reads epochs the same way).
+        if (!epochs.last() && stats.logEndOffset > stats.logMinOffset) await epochs.begin(0, stats.logMinOffset);
         const last = epochs.last();
         // The same epoch again (a restart before the first write of it): keep where it started.
-        const startLogOffset = last?.epoch === action.epoch ? last.startLogOffset : store.stats().logEndOffset;
+        const startLogOffset = last?.epoch === action.epoch ? last.startLogOffset : stats.logEndOffset;
         await epochs.begin(action.epoch, startLogOffset);
         return { kind: 'epochWritten', epoch: action.epoch, startLogOffset };
       }

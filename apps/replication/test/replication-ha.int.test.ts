@@ -65,11 +65,16 @@ describe('controllers on etcd', () => {
   const [b1, b2] = [() => brokers[0], () => brokers[1]];
 
   it('has one leader; the others redirect brokers to it', async () => {
-    const leader = await eventually(() => leaderOf(controllers), { timeoutMs: 10_000 });
-    for (const app of controllers) {
-      const status = await channels.client(app.endpoints.grpc).getControllerStatus({});
-      expect(status).toMatchObject({ store: 'etcd', leader: app === leader, leaderEndpoint: leader.endpoints.grpc });
-    }
+    // Leadership settles at start (a campaign can lose its lease while the machine is busy): wait
+    // until all three agree on one leader.
+    const leader = await eventually(async () => {
+      const candidate = await leaderOf(controllers);
+      for (const app of controllers) {
+        const status = await channels.client(app.endpoints.grpc).getControllerStatus({});
+        expect(status).toMatchObject({ store: 'etcd', leader: app === candidate, leaderEndpoint: candidate.endpoints.grpc });
+      }
+      return candidate;
+    }, { timeoutMs: 10_000 });
     // Past the new leader's grace period, the first broker becomes master in epoch 1.
     await eventually(async () => expect((await channels.client(leader.endpoints.grpc).getControllerStatus({})).inGracePeriod).toBe(false));
     expect(await b1().beat()).toMatchObject({ role: controller.ReplicaRole.MASTER, epoch: 1n });
@@ -85,10 +90,10 @@ describe('controllers on etcd', () => {
     b2().logEndOffset = 1_000;
     await b1().beat();
     const leader = await leaderOf(controllers);
-    await channels.client(leader.endpoints.grpc).alterInSyncSet({
+    await channels.call((client, options) => client.alterInSyncSet({
       clusterName: 'c1', brokerName: 'broker-a', masterBrokerId: 1n, epoch: 1n, inSyncSetVersion: 1n, inSyncBrokerIds: [1n, 2n],
       slaves: [{ brokerId: 2n, ackedLogOffset: 1_000n, behindMs: 0n }], confirmedLogOffset: 1_000n, logEndOffset: 1_000n,
-    }, { deadlineMs: CALL_DEADLINE_MS });
+    }, options));
     b2().start(HEARTBEAT_INTERVAL_MS);
 
     // The master dies; before the leader can notice it, the leader dies too.
@@ -115,11 +120,10 @@ describe('controllers on etcd', () => {
     await eventually(() => expect(b1().last).toMatchObject({ role: controller.ReplicaRole.SLAVE, epoch: 2n, masterBrokerId: 2n }));
     b2().slaves = [{ brokerId: 1, ackedLogOffset: 1_000, behindMs: 0 }];
     await b2().beat();
-    const leader = await leaderOf(controllers);
-    await channels.client(leader.endpoints.grpc).alterInSyncSet({
+    await channels.call((client, options) => client.alterInSyncSet({
       clusterName: 'c1', brokerName: 'broker-a', masterBrokerId: 2n, epoch: 2n, inSyncSetVersion: 3n, inSyncBrokerIds: [1n, 2n],
       slaves: [{ brokerId: 1n, ackedLogOffset: 1_000n, behindMs: 0n }], confirmedLogOffset: 1_000n, logEndOffset: 1_000n,
-    }, { deadlineMs: CALL_DEADLINE_MS });
+    }, options));
 
     // etcd loses two of three members; then the master dies. Broker 1 is an eligible candidate,
     // yet no controller can commit its election.

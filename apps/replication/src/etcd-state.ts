@@ -3,11 +3,12 @@
 // that also checks this controller's own election key still exists: after its lease expired
 // (dead, paused or cut off from etcd's majority) the old leader's write cannot commit, so two
 // controllers can never both change a group. Without an etcd majority nothing commits at all.
+import { performance } from 'node:perf_hooks';
 import { withTimeout } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import type { ReplicaGroup } from '@rmq/replication';
 import { Etcd3, type Campaign, type Election, type ElectionObserver } from 'etcd3';
-import { ETCD_CALL_TIMEOUT_MS, ETCD_CAMPAIGN_RETRY_MS, ETCD_LEADER_LEASE_TTL_S } from './limits';
+import { ETCD_CALL_TIMEOUT_MS, ETCD_CAMPAIGN_RETRY_MS, ETCD_LEADER_LEASE_TTL_S, LEADER_VERIFY_INTERVAL_MS } from './limits';
 import { decodeGroupRecord, encodeGroup } from './state-codec';
 import type { CasResult, Leadership, LeadershipListener, StateStore, VersionedGroup } from './state-store';
 
@@ -20,6 +21,9 @@ export class EtcdLeadership implements Leadership {
   private campaign: Campaign | undefined;
   private observer: ElectionObserver | undefined;
   private leading = false;
+  /** When etcd last showed this leader's election key (monotonic ms): the leader's own lease on answering. */
+  private confirmedAtMs = 0;
+  private verifyTimer: NodeJS.Timeout | undefined;
   private campaignKey: string | undefined;
   private observedLeader: string | undefined;
   private closed = false;
@@ -29,7 +33,7 @@ export class EtcdLeadership implements Leadership {
   private readonly logged = new Set<'campaign' | 'observe'>();
 
   constructor(
-    client: Etcd3,
+    private readonly client: Etcd3,
     prefix: string,
     private readonly endpoint: string,
     private readonly log: Logger,
@@ -45,8 +49,13 @@ export class EtcdLeadership implements Leadership {
     await this.observe();
   }
 
+  /**
+   * Leading, and etcd showed this controller's election key within the lease TTL. Without the
+   * second half a controller whose lease ran out while it was paused or cut off would answer
+   * brokers from its memory until its campaign noticed (its writes would fail anyway).
+   */
   isLeader(): boolean {
-    return this.leading;
+    return this.leading && performance.now() - this.confirmedAtMs < ETCD_LEADER_LEASE_TTL_S * 1_000;
   }
 
   leaderEndpoint(): string | undefined {
@@ -61,6 +70,7 @@ export class EtcdLeadership implements Leadership {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.verifyTimer);
     this.step('down');
     await Promise.allSettled([
       this.campaign ? withTimeout(this.campaign.resign(), ETCD_CALL_TIMEOUT_MS, 'resigning the etcd election') : undefined,
@@ -108,7 +118,9 @@ export class EtcdLeadership implements Leadership {
           if (this.campaign !== campaign || this.closed) return;
           this.campaignKey = key;
           this.logged.delete('campaign');
+          this.confirmedAtMs = performance.now();
           this.step('up');
+          this.verifyTimer = setInterval(() => void this.verify(campaign, key), LEADER_VERIFY_INTERVAL_MS);
         },
         (error: unknown) => campaign.emit('error', error instanceof Error ? error : new Error(String(error))),
       );
@@ -117,10 +129,28 @@ export class EtcdLeadership implements Leadership {
       if (this.campaign !== campaign) return;
       this.warnOnce('campaign', 'controller election campaign failed; campaigning again every 500 ms', error);
       this.step('down');
+      clearInterval(this.verifyTimer);
       this.campaign = undefined;
       void campaign.resign().catch(() => undefined);
       if (!this.closed) this.retryTimer = setTimeout(() => this.runCampaign(), ETCD_CAMPAIGN_RETRY_MS);
     });
+  }
+
+  /** Reads this leader's election key: present, the lease holds; gone, another controller may lead. */
+  private async verify(campaign: Campaign, key: string): Promise<void> {
+    const startedAtMs = performance.now();
+    let found: boolean;
+    try {
+      found = (await withTimeout(this.client.get(key).exec(), ETCD_CALL_TIMEOUT_MS, 'reading the election key')).kvs.length > 0;
+    } catch {
+      return; // unknown: isLeader() turns false by itself once the last confirmation is a TTL old
+    }
+    if (this.campaign !== campaign) return;
+    if (found) {
+      this.confirmedAtMs = Math.max(this.confirmedAtMs, startedAtMs);
+      return;
+    }
+    campaign.emit('error', new Error('this controller\'s election key is gone: its lease expired'));
   }
 
   private warnOnce(what: 'campaign' | 'observe', message: string, error: unknown): void {

@@ -11,3 +11,6 @@ export const ETCD_LEADER_LEASE_TTL_S = 2;
 
 /** Wait before a controller campaigns again after losing its lease or failing to reach etcd. */
 export const ETCD_CAMPAIGN_RETRY_MS = 500;
+
+/** How often a leading controller reads its own election key back; a few times per lease TTL. */
+export const LEADER_VERIFY_INTERVAL_MS = 400;

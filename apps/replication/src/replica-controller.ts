@@ -295,7 +295,9 @@ export class ReplicaController implements LeadershipListener {
   }
 
   private notLeader(): RmqError {
-    const leader = this.options.leadership.leaderEndpoint();
+    // Naming itself means it leads but cannot confirm it with etcd right now: no one to redirect to.
+    const named = this.options.leadership.leaderEndpoint();
+    const leader = named === this.options.controllerId ? undefined : named;
     return new RmqError('NOT_LEADER', {
       controllerId: this.options.controllerId,
       leader: leader ?? '',

@@ -9,7 +9,10 @@ import { BroadcastMembers } from './broadcast-members';
 import { MESSAGING_LIMITS } from './limits';
 import type { StateJournal, StateSection } from './state/state-journal';
 
-/** Whose progress: a group's in a queue, or (with `m`) a broadcast member's. */
+/**
+ * Whose progress: a group's in a queue, or (with `m`) a broadcast member's. (JSON leaves out an
+ * undefined `m` and `mg`, so changes are built as plain literals on the hot path.)
+ */
 export interface ProgressKey {
   g: string;
   t: string;
@@ -89,24 +92,25 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
 
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; durable: Promise<void> } {
     const delivered = state.admit(queueOffset, messageGroup, entry);
-    return { delivered, durable: this.record({ ...keyOf(key), op: 'admit', o: queueOffset, ...(messageGroup === undefined ? {} : { mg: messageGroup }), ...delivery(entry) }) };
+    const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
+    return { delivered, durable: this.record(change) };
   }
 
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
     state.deliver(queueOffset, entry);
-    return this.record({ ...keyOf(key), op: 'deliver', o: queueOffset, ...delivery(entry) });
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
   }
 
   skipTo(key: ProgressKey, state: QueueConsumption, toOffset: number): Promise<void> | undefined {
     if (toOffset <= state.nextOffset) return undefined;
     state.skipTo(toOffset);
-    return this.record({ ...keyOf(key), op: 'skip', to: toOffset });
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
     if (!state.complete(queueOffset, deliveryId)) return undefined;
-    return this.record({ ...keyOf(key), op: 'complete', o: queueOffset, d: deliveryId });
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
 
   renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {

@@ -162,9 +162,9 @@ export class StateJournal {
     const entries = this.dump();
     const id = `${this.options.clock.nowMs().toString(36)}-${this.snapshotSequence++}`;
     const changeRecords = changes ? toRecords(changes.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock) : [];
-    const parts = chunk(entries);
-    const snapshotRecords = parts.map((part, index) =>
-      stateRecord(part, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
+    const parts = bodiesOf(entries);
+    const snapshotRecords = parts.map((body, index) =>
+      stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
     );
     const appended = this.options.store.append([...changeRecords, ...snapshotRecords]);
     this.inFlight = appended.then(
@@ -322,27 +322,19 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/** Entries split into record bodies of bounded size. */
-function chunk(entries: readonly Entry[]): Entry[][] {
-  const parts: Entry[][] = [[]];
-  let sizeBytes = 0;
-  for (const entry of entries) {
-    const entryBytes = JSON.stringify(entry).length;
-    if (sizeBytes + entryBytes > STATE_LIMITS.recordBodyBytesMax && parts[parts.length - 1].length > 0) {
-      parts.push([]);
-      sizeBytes = 0;
-    }
-    parts[parts.length - 1].push(entry);
-    sizeBytes += entryBytes + 1;
-  }
-  return parts;
+/** Entries as record bodies of bounded size: usually one body, split only when it is too long. */
+function bodiesOf(entries: readonly Entry[]): Buffer[] {
+  const whole = Buffer.from(JSON.stringify(entries));
+  if (whole.length <= STATE_LIMITS.recordBodyBytesMax || entries.length === 1) return [whole];
+  const middle = entries.length >>> 1;
+  return [...bodiesOf(entries.slice(0, middle)), ...bodiesOf(entries.slice(middle))];
 }
 
 function toRecords(entries: readonly Entry[], properties: Record<string, string>, clock: Clock): AppendInput[] {
-  return chunk(entries).map((part) => stateRecord(part, properties, clock));
+  return bodiesOf(entries).map((body) => stateRecord(body, properties, clock));
 }
 
-function stateRecord(entries: readonly Entry[], properties: Record<string, string>, clock: Clock): AppendInput {
+function stateRecord(body: Buffer, properties: Record<string, string>, clock: Clock): AppendInput {
   return {
     topic: STATE_TOPIC,
     queueId: 0,
@@ -350,7 +342,7 @@ function stateRecord(entries: readonly Entry[], properties: Record<string, strin
     flags: 0,
     bornTimestampMs: clock.nowMs(),
     properties: new Map(Object.entries(properties)),
-    body: Buffer.from(JSON.stringify(entries)),
+    body,
   };
 }
 

@@ -68,6 +68,8 @@ export const ERRORS = {
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },
+  STATE_UNREADABLE: { kind: 'internal', text: 'the broker state in the commit log cannot be read: {reason}' },
+  CONSUMER_GROUP_EXISTS: { kind: 'conflict', text: 'consumer group {group} already exists; update it instead' },
 } as const satisfies Record<string, { kind: ErrorKind; text: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -19,6 +19,7 @@ import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
+import { openControllerLink, type BrokerRoleState } from './role-executor';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -97,8 +98,11 @@ async function main(): Promise<void> {
       log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
     },
   });
-  const role = () => config.role;
-  const epoch = () => 0;
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
 
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
@@ -141,10 +145,21 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();

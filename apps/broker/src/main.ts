@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -76,14 +76,21 @@ async function main(): Promise<void> {
   const groupDefaults = (name: string): GroupSettings => ({
     maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
   });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
   let permission!: BrokerPermission;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
     sections: (journal) => [(permission = new BrokerPermission(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
-  await permission.applyFlag(config.permission);
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
@@ -98,12 +105,6 @@ async function main(): Promise<void> {
       log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
     },
   });
-  // With --controller the controller decides role and epoch, and the broker starts as a slave
-  // until it does; without, the flags decide (a lone master).
-  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
-  const role = () => roleState.role;
-  const epoch = () => roleState.epoch;
-
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
@@ -149,6 +150,13 @@ async function main(): Promise<void> {
     controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
     registerNow: () => registrar.registerNow(),
+    journalRole: {
+      toSlave: () => state.journal.becomeSlave(),
+      toMaster: async () => {
+        await stateBecomesMaster(state);
+        await permission.applyFlag(config.permission);
+      },
+    },
     onFatal: (error) => {
       log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
       process.exit(1);

@@ -11,6 +11,12 @@ import { REPLICATION_LIMITS, RoleMachine, type RoleAction, type RoleEvent } from
 import { EpochFile, type MessageStore } from '@rmq/store';
 import { ControllerLink, type RoleActionExecutor } from './controller-link';
 
+/** Switches the broker state journal between recording (master) and following (slave). */
+export interface JournalRole {
+  toSlave(): void;
+  toMaster(): Promise<void>;
+}
+
 /** The role every writer of the broker checks, and the epoch it writes in. */
 export interface BrokerRoleState {
   role: 'master' | 'slave';
@@ -27,6 +33,8 @@ export class LocalRoleExecutor implements RoleActionExecutor {
       epochs: EpochFile;
       state: BrokerRoleState;
       registerNow: () => Promise<unknown>;
+      /** The broker's own state (topics, groups, progress): follows replication while a slave. */
+      journalRole: JournalRole;
     },
   ) {}
 
@@ -35,6 +43,7 @@ export class LocalRoleExecutor implements RoleActionExecutor {
     switch (action.kind) {
       case 'refuseWrites':
         state.role = 'slave';
+        this.options.journalRole.toSlave();
         return;
       case 'stopFollowing':
         return;
@@ -50,6 +59,8 @@ export class LocalRoleExecutor implements RoleActionExecutor {
         return { kind: 'epochWritten', epoch: action.epoch, startLogOffset };
       }
       case 'serveAsMaster':
+        // Everything the old master recorded and this broker copied applies before its first write.
+        await this.options.journalRole.toMaster();
         state.epoch = action.epoch;
         state.role = 'master';
         return;
@@ -74,6 +85,7 @@ export async function openControllerLink(options: {
   store: MessageStore;
   state: BrokerRoleState;
   registerNow: () => Promise<unknown>;
+  journalRole: JournalRole;
   log: Logger;
   onFatal: (error: Error) => void;
 }): Promise<ControllerLink> {
@@ -83,7 +95,7 @@ export async function openControllerLink(options: {
     client: new ControllerClient(options.controllers, { callTimeoutMs: CONTROLLER_CALL_TIMEOUT_MS }),
     identity,
     machine: new RoleMachine(identity.brokerId),
-    executor: new LocalRoleExecutor({ store, epochs, state: options.state, registerNow: options.registerNow }),
+    executor: new LocalRoleExecutor({ store, epochs, state: options.state, registerNow: options.registerNow, journalRole: options.journalRole }),
     report: () => {
       const stats = store.stats();
       const last = epochs.last();

@@ -258,6 +258,7 @@ export class ConsumerService {
    * and forgets broadcast members that went away.
    */
   private async sweep(): Promise<void> {
+    if (!this.options.progress.writable) return; // a slave: its master sweeps, and the results are copied
     const nowMs = this.options.clock.nowMs();
     this.options.progress.expireMembers(nowMs);
     this.renew(nowMs);

@@ -4,8 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, createGrpcServer, admin, channelCredentials, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
-import { ConsumerService, FileAccessStore, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { ConsumerService, FileAccessStore, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -18,15 +18,15 @@ import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
-import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
+import { openControllerLink, type BrokerRoleState } from './role-executor';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  let retryDelaysMs: number[] = [];
+  let retry: RetryPolicy | undefined;
   let adminSecret = '';
   let clusterSecret = '';
   let tls: TlsFiles = {};
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
-        retryDelaysMs = parseRetryDelays(options.retryDelays);
+        retry = parseRetryPolicy(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
       }
@@ -80,23 +80,43 @@ async function main(): Promise<void> {
   });
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-  const topics = await TopicRegistry.open(config.dataDir);
-  const permission = await BrokerPermission.open(config.dataDir, config.permission);
-  const consumption = await ConsumptionStore.open(config.dataDir);
-  const users = await FileAccessStore.open(config.dataDir);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
+  });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
+  let permission!: BrokerPermission;
+  const state = await openBrokerState({
+    store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
+    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    onError: (error) => log.error('could not record a broker state change', { error }),
+    onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
+  });
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
+  const { topics, groups, progress } = state;
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+  // Users and grants: a file of their own for now (see AccessStore for moving them into the state journal).
+  const users = await FileAccessStore.open(config.dataDir);
+  const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
-  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
-  const role = () => config.role;
-  const epoch = () => 0;
-
+    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onRetentionSkipped: (group, topic, queueId, count) => {
+      metrics.retentionSkipped(topic, group, count);
+      log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
+    },
+  });
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
@@ -135,11 +155,11 @@ async function main(): Promise<void> {
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
   addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), guard, errorLog));
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch,
+    topics, groups, progress, store, role, epoch,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
@@ -149,16 +169,33 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole: {
+      toSlave: () => state.journal.becomeSlave(),
+      toMaster: async () => {
+        await stateBecomesMaster(state);
+        await permission.applyFlag(config.permission);
+      },
+    },
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     routes.close();
-    clearInterval(consumptionTimer);
-    await consumption.persist();
+    await state.journal.close();
     await store.close();
     await http.close();
   });

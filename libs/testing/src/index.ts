@@ -5,4 +5,6 @@ export * from './name-server-fixtures';
 export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
+export * from './etcd-cluster';
+export * from './rmq-cli';
 export * from './tls-certificate';

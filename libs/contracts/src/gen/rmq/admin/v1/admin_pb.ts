@@ -4,8 +4,8 @@
 // @generated from file rmq/admin/v1/admin.proto (package rmq.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BrokerIdentity, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
 import { file_rmq_namesrv_v1_namesrv } from "../../namesrv/v1/namesrv_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSI9Cg5QdXRVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnNlY3JldBgCIAEoCRINCgVhZG1pbhgDIAEoCCIiCg9QdXRVc2VyUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIhChFEZWxldGVVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIiUKEkRlbGV0ZVVzZXJSZXNwb25zZRIPCgdkZWxldGVkGAEgASgIIhIKEExpc3RVc2Vyc1JlcXVlc3QiKgoFR3JhbnQSEAoIcmVzb3VyY2UYASABKAkSDwoHYWN0aW9ucxgCIAMoCSJICgRVc2VyEgwKBG5hbWUYASABKAkSDQoFYWRtaW4YAiABKAgSIwoGZ3JhbnRzGAMgAygLMhMucm1xLmFkbWluLnYxLkdyYW50IjYKEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIucm1xLmFkbWluLnYxLlVzZXIiQwoPU2V0R3JhbnRSZXF1ZXN0EgwKBHVzZXIYASABKAkSIgoFZ3JhbnQYAiABKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNAoQU2V0R3JhbnRSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIucm1xLmFkbWluLnYxLlVzZXIiUwoSVXBkYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSEQoEcGVybRgDIAEoDUgAiAEBQgcKBV9wZXJtIkEKE1VwZGF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIqChpTZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBIMCgRwZXJtGAEgASgNIisKG1NldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRIMCgRwZXJtGAEgASgNIn0KEkNyZWF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEjYKDG1lc3NhZ2VfdHlwZRgDIAEoDjIgLnJtcS5uYW1lc3J2LnYxLlRvcGljTWVzc2FnZVR5cGUSDAoEcGVybRgEIAEoDSJSChNDcmVhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIfCg9HZXRUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJHCgtRdWV1ZVN0YXR1cxIQCghxdWV1ZV9pZBgBIAEoBRISCgptaW5fb2Zmc2V0GAIgASgDEhIKCm1heF9vZmZzZXQYAyABKAMiaQoQR2V0VG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEikKBnF1ZXVlcxgCIAMoCzIZLnJtcS5hZG1pbi52MS5RdWV1ZVN0YXR1cyITChFMaXN0VG9waWNzUmVxdWVzdCJBChJMaXN0VG9waWNzUmVzcG9uc2USKwoGdG9waWNzGAEgAygLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciGAoWR2V0QnJva2VyU3RhdHVzUmVxdWVzdCLWAQoXR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSDAoEcm9sZRgCIAEoCRINCgVlcG9jaBgDIAEoAxIWCg5sb2dfZW5kX29mZnNldBgEIAEoAxIYChBjb25maXJtZWRfb2Zmc2V0GAUgASgDEhIKCmZsdXNoX21vZGUYBiABKAkSEwoLdG9waWNfY291bnQYByABKAUSEwoLYnJva2VyX3Blcm0YCCABKA0y0AYKDEFkbWluU2VydmljZRJSCgtDcmVhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXNwb25zZRJJCghHZXRUb3BpYxIdLnJtcS5hZG1pbi52MS5HZXRUb3BpY1JlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXNwb25zZRJPCgpMaXN0VG9waWNzEh8ucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXNwb25zZRJeCg9HZXRCcm9rZXJTdGF0dXMSJC5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVxdWVzdBolLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXNwb25zZRJSCgtVcGRhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXNwb25zZRJqChNTZXRCcm9rZXJQZXJtaXNzaW9uEigucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0Gikucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRJGCgdQdXRVc2VyEhwucm1xLmFkbWluLnYxLlB1dFVzZXJSZXF1ZXN0Gh0ucm1xLmFkbWluLnYxLlB1dFVzZXJSZXNwb25zZRJPCgpEZWxldGVVc2VyEh8ucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJMCglMaXN0VXNlcnMSHi5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBofLnJtcS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJJCghTZXRHcmFudBIdLnJtcS5hZG1pbi52MS5TZXRHcmFudFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXNwb25zZWIGcHJvdG8z", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSI9Cg5QdXRVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnNlY3JldBgCIAEoCRINCgVhZG1pbhgDIAEoCCIiCg9QdXRVc2VyUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIhChFEZWxldGVVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIiUKEkRlbGV0ZVVzZXJSZXNwb25zZRIPCgdkZWxldGVkGAEgASgIIhIKEExpc3RVc2Vyc1JlcXVlc3QiKgoFR3JhbnQSEAoIcmVzb3VyY2UYASABKAkSDwoHYWN0aW9ucxgCIAMoCSJICgRVc2VyEgwKBG5hbWUYASABKAkSDQoFYWRtaW4YAiABKAgSIwoGZ3JhbnRzGAMgAygLMhMucm1xLmFkbWluLnYxLkdyYW50IjYKEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIucm1xLmFkbWluLnYxLlVzZXIiQwoPU2V0R3JhbnRSZXF1ZXN0EgwKBHVzZXIYASABKAkSIgoFZ3JhbnQYAiABKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNAoQU2V0R3JhbnRSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIucm1xLmFkbWluLnYxLlVzZXIi5gEKDUdyb3VwU2V0dGluZ3MSGQoMbWF4X2F0dGVtcHRzGAEgASgNSACIAQESGQoMcmV0cnlfcG9saWN5GAIgASgJSAGIAQESEQoEZmlmbxgDIAEoCEgCiAEBEi8KDGNvbnN1bWVfdHlwZRgEIAEoDjIZLnJtcS5hZG1pbi52MS5Db25zdW1lVHlwZRIcCg9jb25zdW1lX2VuYWJsZWQYBSABKAhIA4gBAUIPCg1fbWF4X2F0dGVtcHRzQg8KDV9yZXRyeV9wb2xpY3lCBwoFX2ZpZm9CEgoQX2NvbnN1bWVfZW5hYmxlZCKfAQoLR3JvdXBDb25maWcSDAoEbmFtZRgBIAEoCRIUCgxtYXhfYXR0ZW1wdHMYAiABKA0SFAoMcmV0cnlfcG9saWN5GAMgASgJEgwKBGZpZm8YBCABKAgSLwoMY29uc3VtZV90eXBlGAUgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhcKD2NvbnN1bWVfZW5hYmxlZBgGIAEoCCKSAQoSR3JvdXBRdWV1ZVByb2dyZXNzEg0KBXRvcGljGAEgASgJEhAKCHF1ZXVlX2lkGAIgASgNEhgKEGNvbW1pdHRlZF9vZmZzZXQYAyABKAQSEgoKbWF4X29mZnNldBgEIAEoBBIQCghpbmZsaWdodBgFIAEoDRILCgNsYWcYBiABKAQSDgoGbWVtYmVyGAcgASgJIlEKEkNyZWF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTQ3JlYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyJRChJVcGRhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRItCghzZXR0aW5ncxgCIAEoCzIbLnJtcS5hZG1pbi52MS5Hcm91cFNldHRpbmdzIj8KE1VwZGF0ZUdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciHwoPR2V0R3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkifgoQR2V0R3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZxIOCgZleGlzdHMYAiABKAgSMAoGcXVldWVzGAMgAygLMiAucm1xLmFkbWluLnYxLkdyb3VwUXVldWVQcm9ncmVzcyITChFMaXN0R3JvdXBzUmVxdWVzdCI/ChJMaXN0R3JvdXBzUmVzcG9uc2USKQoGZ3JvdXBzGAEgAygLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIiIKEkRlbGV0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJIhUKE0RlbGV0ZUdyb3VwUmVzcG9uc2UiUwoSVXBkYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSEQoEcGVybRgDIAEoDUgAiAEBQgcKBV9wZXJtIkEKE1VwZGF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIqChpTZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBIMCgRwZXJtGAEgASgNIisKG1NldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRIMCgRwZXJtGAEgASgNIn0KEkNyZWF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEjYKDG1lc3NhZ2VfdHlwZRgDIAEoDjIgLnJtcS5uYW1lc3J2LnYxLlRvcGljTWVzc2FnZVR5cGUSDAoEcGVybRgEIAEoDSJSChNDcmVhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIfCg9HZXRUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJHCgtRdWV1ZVN0YXR1cxIQCghxdWV1ZV9pZBgBIAEoBRISCgptaW5fb2Zmc2V0GAIgASgDEhIKCm1heF9vZmZzZXQYAyABKAMiaQoQR2V0VG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEikKBnF1ZXVlcxgCIAMoCzIZLnJtcS5hZG1pbi52MS5RdWV1ZVN0YXR1cyITChFMaXN0VG9waWNzUmVxdWVzdCJBChJMaXN0VG9waWNzUmVzcG9uc2USKwoGdG9waWNzGAEgAygLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciGAoWR2V0QnJva2VyU3RhdHVzUmVxdWVzdCLWAQoXR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSDAoEcm9sZRgCIAEoCRINCgVlcG9jaBgDIAEoAxIWCg5sb2dfZW5kX29mZnNldBgEIAEoAxIYChBjb25maXJtZWRfb2Zmc2V0GAUgASgDEhIKCmZsdXNoX21vZGUYBiABKAkSEwoLdG9waWNfY291bnQYByABKAUSEwoLYnJva2VyX3Blcm0YCCABKA0qZAoLQ29uc3VtZVR5cGUSHAoYQ09OU1VNRV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ09OU1VNRV9UWVBFX0NMVVNURVJJTkcQARIaChZDT05TVU1FX1RZUEVfQlJPQURDQVNUEAIy6AkKDEFkbWluU2VydmljZRJSCgtDcmVhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXNwb25zZRJJCghHZXRUb3BpYxIdLnJtcS5hZG1pbi52MS5HZXRUb3BpY1JlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXNwb25zZRJPCgpMaXN0VG9waWNzEh8ucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXNwb25zZRJeCg9HZXRCcm9rZXJTdGF0dXMSJC5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVxdWVzdBolLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXNwb25zZRJSCgtVcGRhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXNwb25zZRJqChNTZXRCcm9rZXJQZXJtaXNzaW9uEigucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0Gikucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRJSCgtDcmVhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5DcmVhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJSCgtVcGRhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5VcGRhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXNwb25zZRJJCghHZXRHcm91cBIdLnJtcS5hZG1pbi52MS5HZXRHcm91cFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXNwb25zZRJPCgpMaXN0R3JvdXBzEh8ucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXNwb25zZRJSCgtEZWxldGVHcm91cBIgLnJtcS5hZG1pbi52MS5EZWxldGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXNwb25zZRJGCgdQdXRVc2VyEhwucm1xLmFkbWluLnYxLlB1dFVzZXJSZXF1ZXN0Gh0ucm1xLmFkbWluLnYxLlB1dFVzZXJSZXNwb25zZRJPCgpEZWxldGVVc2VyEh8ucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJMCglMaXN0VXNlcnMSHi5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBofLnJtcS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJJCghTZXRHcmFudBIdLnJtcS5hZG1pbi52MS5TZXRHcmFudFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXNwb25zZWIGcHJvdG8z", [file_rmq_namesrv_v1_namesrv]);
 
 /**
  * @generated from message rmq.admin.v1.PutUserRequest
@@ -219,6 +219,337 @@ export const SetGrantResponseSchema: GenMessage<SetGrantResponse> = /*@__PURE__*
   messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
+ * A group's settings. In requests, an unset field keeps the current value (or takes the
+ * broker's default on create).
+ *
+ * @generated from message rmq.admin.v1.GroupSettings
+ */
+export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
+  /**
+   * Deliveries in total before the message goes to %DLQ%<group>.
+   *
+   * @generated from field: optional uint32 max_attempts = 1;
+   */
+  maxAttempts?: number | undefined;
+
+  /**
+   * "customized:10s,30s,1m" or "exponential:<initial>,<max>,<multiplier>".
+   *
+   * @generated from field: optional string retry_policy = 2;
+   */
+  retryPolicy?: string | undefined;
+
+  /**
+   * Consume FIFO topics in message-group order.
+   *
+   * @generated from field: optional bool fifo = 3;
+   */
+  fifo?: boolean | undefined;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 4;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: optional bool consume_enabled = 5;
+   */
+  consumeEnabled?: boolean | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupSettings.
+ * Use `create(GroupSettingsSchema)` to create a new message.
+ */
+export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 10);
+
+/**
+ * @generated from message rmq.admin.v1.GroupConfig
+ */
+export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 max_attempts = 2;
+   */
+  maxAttempts: number;
+
+  /**
+   * @generated from field: string retry_policy = 3;
+   */
+  retryPolicy: string;
+
+  /**
+   * @generated from field: bool fifo = 4;
+   */
+  fifo: boolean;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 5;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: bool consume_enabled = 6;
+   */
+  consumeEnabled: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupConfig.
+ * Use `create(GroupConfigSchema)` to create a new message.
+ */
+export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 11);
+
+/**
+ * A group's progress in one queue of this broker.
+ *
+ * @generated from message rmq.admin.v1.GroupQueueProgress
+ */
+export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: uint32 queue_id = 2;
+   */
+  queueId: number;
+
+  /**
+   * Every message below it is consumed.
+   *
+   * @generated from field: uint64 committed_offset = 3;
+   */
+  committedOffset: bigint;
+
+  /**
+   * The offset the queue's next message will get.
+   *
+   * @generated from field: uint64 max_offset = 4;
+   */
+  maxOffset: bigint;
+
+  /**
+   * Received and not yet acked (or held behind an earlier message of their FIFO group).
+   *
+   * @generated from field: uint32 inflight = 5;
+   */
+  inflight: number;
+
+  /**
+   * Messages not yet consumed: max_offset - committed_offset.
+   *
+   * @generated from field: uint64 lag = 6;
+   */
+  lag: bigint;
+
+  /**
+   * Broadcast groups: the member (client id) this progress belongs to.
+   *
+   * @generated from field: string member = 7;
+   */
+  member: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupQueueProgress.
+ * Use `create(GroupQueueProgressSchema)` to create a new message.
+ */
+export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 12);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupRequest
+ */
+export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupRequest.
+ * Use `create(CreateGroupRequestSchema)` to create a new message.
+ */
+export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 13);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupResponse
+ */
+export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupResponse.
+ * Use `create(CreateGroupResponseSchema)` to create a new message.
+ */
+export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 14);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupRequest
+ */
+export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupRequest.
+ * Use `create(UpdateGroupRequestSchema)` to create a new message.
+ */
+export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 15);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupResponse
+ */
+export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupResponse.
+ * Use `create(UpdateGroupResponseSchema)` to create a new message.
+ */
+export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 16);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupRequest
+ */
+export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupRequest.
+ * Use `create(GetGroupRequestSchema)` to create a new message.
+ */
+export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 17);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupResponse
+ */
+export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+
+  /**
+   * False when the group was never created: `group` then shows the defaults it would get.
+   *
+   * @generated from field: bool exists = 2;
+   */
+  exists: boolean;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupQueueProgress queues = 3;
+   */
+  queues: GroupQueueProgress[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupResponse.
+ * Use `create(GetGroupResponseSchema)` to create a new message.
+ */
+export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 18);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsRequest
+ */
+export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsRequest.
+ * Use `create(ListGroupsRequestSchema)` to create a new message.
+ */
+export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 19);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsResponse
+ */
+export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupConfig groups = 1;
+   */
+  groups: GroupConfig[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsResponse.
+ * Use `create(ListGroupsResponseSchema)` to create a new message.
+ */
+export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 20);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupRequest
+ */
+export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 21);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupResponse
+ */
+export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 22);
+
+/**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
  */
 export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
@@ -247,7 +578,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -264,7 +595,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -283,7 +614,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 25);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -300,7 +631,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 26);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -336,7 +667,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 27);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -360,7 +691,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 15);
+  messageDesc(file_rmq_admin_v1_admin, 28);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -377,7 +708,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 16);
+  messageDesc(file_rmq_admin_v1_admin, 29);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -404,7 +735,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 17);
+  messageDesc(file_rmq_admin_v1_admin, 30);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -426,7 +757,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 18);
+  messageDesc(file_rmq_admin_v1_admin, 31);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -439,7 +770,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 19);
+  messageDesc(file_rmq_admin_v1_admin, 32);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -456,7 +787,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 20);
+  messageDesc(file_rmq_admin_v1_admin, 33);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -469,7 +800,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 21);
+  messageDesc(file_rmq_admin_v1_admin, 34);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -523,7 +854,33 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 22);
+  messageDesc(file_rmq_admin_v1_admin, 35);
+
+/**
+ * @generated from enum rmq.admin.v1.ConsumeType
+ */
+export enum ConsumeType {
+  /**
+   * @generated from enum value: CONSUME_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_CLUSTERING = 1;
+   */
+  CLUSTERING = 1,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_BROADCAST = 2;
+   */
+  BROADCAST = 2,
+}
+
+/**
+ * Describes the enum rmq.admin.v1.ConsumeType.
+ */
+export const ConsumeTypeSchema: GenEnum<ConsumeType> = /*@__PURE__*/
+  enumDesc(file_rmq_admin_v1_admin, 0);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -582,6 +939,49 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetBrokerPermissionRequestSchema;
     output: typeof SetBrokerPermissionResponseSchema;
+  },
+  /**
+   * Consumer groups and their settings (RocketMQ's subscription group config), kept in the
+   * broker's replicated state.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.CreateGroup
+   */
+  createGroup: {
+    methodKind: "unary";
+    input: typeof CreateGroupRequestSchema;
+    output: typeof CreateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.UpdateGroup
+   */
+  updateGroup: {
+    methodKind: "unary";
+    input: typeof UpdateGroupRequestSchema;
+    output: typeof UpdateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.GetGroup
+   */
+  getGroup: {
+    methodKind: "unary";
+    input: typeof GetGroupRequestSchema;
+    output: typeof GetGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.ListGroups
+   */
+  listGroups: {
+    methodKind: "unary";
+    input: typeof ListGroupsRequestSchema;
+    output: typeof ListGroupsResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.DeleteGroup
+   */
+  deleteGroup: {
+    methodKind: "unary";
+    input: typeof DeleteGroupRequestSchema;
+    output: typeof DeleteGroupResponseSchema;
   },
   /**
    * Users and their grants (when the broker runs with --auth); each needs an admin identity.

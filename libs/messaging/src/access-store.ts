@@ -1,12 +1,12 @@
-// Where users and their grants live. Behind a small interface so the broker's replicated state
-// (the state journal in the commit log) can hold them; FileAccessStore keeps them in
-// <dataDir>/config/access.json, mode 0600 (it holds secrets), written atomically.
-import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+// Where users and their grants live: behind a small interface, kept by JournalAccessStore in
+// the broker's state journal (system records in the commit log), so a replica that copies the
+// log knows every user its master knew, and a restart or a failover keeps them. Secrets are
+// kept as given (an HMAC check needs them), so the data folder must be readable by the broker
+// only.
 import { RmqError } from '@rmq/base';
-import { readJson, writeJsonAtomic } from '@rmq/store';
 import { ACCESS_ACTIONS, resourceProblem, userNameProblem, type AccessUser } from './access-control';
 import { MESSAGING_LIMITS } from './limits';
+import type { StateJournal, StateSection } from './state/state-journal';
 
 export interface AccessStore {
   list(): readonly AccessUser[];
@@ -15,29 +15,21 @@ export interface AccessStore {
   put(user: AccessUser): Promise<void>;
   /** Resolves to false when there was no such user. */
   delete(name: string): Promise<boolean>;
-  /** Called after each change with the user's name; returns a function that stops the calls. */
+  /** Called after each change with the user's name (also changes copied from a master); returns a function that stops the calls. */
   onChange(listener: (name: string) => void): () => void;
 }
 
-const SECRET_FILE_MODE = 0o600;
+type AccessChange = { op: 'put'; user: AccessUser } | { op: 'delete'; name: string };
 
-export class FileAccessStore implements AccessStore {
+export class JournalAccessStore implements AccessStore, StateSection<AccessChange> {
+  readonly name = 'access';
+  private readonly users = new Map<string, AccessUser>();
   private readonly listeners = new Set<(name: string) => void>();
 
-  private constructor(
-    private readonly path: string,
-    private readonly users: Map<string, AccessUser>,
-  ) {}
-
-  static async open(dataDir: string): Promise<FileAccessStore> {
-    await mkdir(join(dataDir, 'config'), { recursive: true });
-    const path = join(dataDir, 'config', 'access.json');
-    const saved = (await readJson<{ users: AccessUser[] }>(path))?.users ?? [];
-    return new FileAccessStore(path, new Map(saved.map((user) => [user.name, user])));
-  }
+  constructor(private readonly journal: StateJournal) {}
 
   list(): readonly AccessUser[] {
-    return [...this.users.values()];
+    return [...this.users.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   get(name: string): AccessUser | undefined {
@@ -49,15 +41,16 @@ export class FileAccessStore implements AccessStore {
     if (!this.users.has(user.name) && this.users.size >= MESSAGING_LIMITS.accessUsersMax) {
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `at most ${MESSAGING_LIMITS.accessUsersMax} users` });
     }
-    this.users.set(user.name, structuredClone(user));
-    await this.persist();
-    this.changed(user.name);
+    const change: AccessChange = { op: 'put', user: structuredClone(user) };
+    this.apply(change);
+    await this.journal.record(this.name, change);
   }
 
   async delete(name: string): Promise<boolean> {
-    if (!this.users.delete(name)) return false;
-    await this.persist();
-    this.changed(name);
+    if (!this.users.has(name)) return false;
+    const change: AccessChange = { op: 'delete', name };
+    this.apply(change);
+    await this.journal.record(this.name, change);
     return true;
   }
 
@@ -66,12 +59,19 @@ export class FileAccessStore implements AccessStore {
     return () => this.listeners.delete(listener);
   }
 
-  private persist(): Promise<void> {
-    return writeJsonAtomic(this.path, { users: this.list() }, { mode: SECRET_FILE_MODE });
+  apply(change: AccessChange): void {
+    if (change.op === 'put') this.users.set(change.user.name, change.user);
+    else this.users.delete(change.name);
+    const name = change.op === 'put' ? change.user.name : change.name;
+    for (const listener of this.listeners) listener(name);
   }
 
-  private changed(name: string): void {
-    for (const listener of this.listeners) listener(name);
+  dump(): AccessChange[] {
+    return this.list().map((user) => ({ op: 'put', user }));
+  }
+
+  reset(): void {
+    this.users.clear();
   }
 }
 

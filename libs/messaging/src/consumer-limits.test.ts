@@ -4,25 +4,30 @@ import { randomBytes } from 'node:crypto';
 import { makeTempDir } from '@rmq/testing';
 import { MessageStore } from '@rmq/store';
 import { ConsumerService } from './consumer-service';
-import { ConsumptionStore } from './consumption-store';
+import { openBrokerState, type BrokerState } from './broker-state';
 import { ProducerService } from './producer-service';
 import { parseTagExpression } from './tag-filter';
-import { TopicRegistry } from './topic-registry';
 import { MESSAGING_LIMITS } from './limits';
 
 describe('ConsumerService limits', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let store: MessageStore;
   let consumer: ConsumerService;
+  let state: BrokerState;
   let nowMs = 1_000_000;
   const clock = { nowMs: () => nowMs };
 
   beforeEach(async () => {
     temp = makeTempDir('consumer-limits');
     store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
-    const topics = await TopicRegistry.open(temp.path);
+    state = await openBrokerState({
+      store, dataDir: temp.path, clock, autoCreateGroups: true,
+      groupDefaults: () => ({ maxAttempts: 17, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: true, consumeType: 'clustering', consumeEnabled: true }),
+    });
+    const topics = state.topics;
     await topics.create('T', { queueCount: 4 });
-    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), simpleInvisibleMsMin: 10_000 });
+    const secret = randomBytes(32);
+    consumer = new ConsumerService({ store, topics, groups: state.groups, progress: state.progress, clock, secret: () => secret, simpleInvisibleMsMin: 10_000 });
     const producer = new ProducerService(store, topics);
     // 4 queues x 6 messages of 1 MiB: 24 MiB in all, three times a receive's budget.
     await producer.send(Array.from({ length: 24 }, (_, i) => ({
@@ -32,6 +37,7 @@ describe('ConsumerService limits', () => {
 
   afterEach(async () => {
     consumer.close();
+    await state.journal.close();
     await store.close();
     temp.remove();
   });
@@ -85,9 +91,9 @@ describe('ConsumerService limits', () => {
   it('refuses a SimpleConsumer invisible duration under the minimum, on receive and on change, and lets a push consumer nack at once', async () => {
     await expect(receive({ invisibleMs: 1_000 })).rejects.toMatchObject({ code: 'ILLEGAL_INVISIBLE_TIME', message: expect.stringContaining('[10000,') });
     const [simple] = await receive({ countMax: 1 });
-    expect(() => consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 0)).toThrow(/out of range \[10000,/);
-    expect(consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 10_000)).toEqual(expect.any(String));
+    await expect(consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 0)).rejects.toThrow(/out of range \[10000,/);
+    expect(await consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 10_000)).toEqual(expect.any(String));
     const [push] = await receive({ countMax: 1, invisibleMs: 60_000, push: true });
-    expect(consumer.changeInvisibleDuration('g', 'T', push.receiptHandle, 0)).toEqual(expect.any(String));
+    expect(await consumer.changeInvisibleDuration('g', 'T', push.receiptHandle, 0)).toEqual(expect.any(String));
   });
 });

@@ -14,7 +14,7 @@ import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
-import { logStoreEvent } from './store-events';
+import { logStoreEvent, storeHealth } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   });
   controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
-  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
+  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => storeHealth(store.stats()) });
 
   onShutdown(log, async () => {
     await controllerLink?.stop();

@@ -66,6 +66,7 @@ export const ERRORS = {
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
+  STORE_UNAVAILABLE: { kind: 'unavailable', text: 'the store cannot write now ({reason}); it retries and accepts writes again once the cause is gone' },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
   UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
   FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },

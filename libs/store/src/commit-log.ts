@@ -1,11 +1,12 @@
 // The commit log: one append-only byte sequence shared by every topic and queue, cut into
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
-import { constants, writevSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
+import { nodeFileIo, type FileIo } from './file-io';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 
 const SEGMENT_NAME = /^\d{20}$/;
@@ -40,6 +41,8 @@ export class CommitLog {
   private retiredHandles: FileHandle[] = [];
   /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
   onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
+  /** Where writes and fdatasyncs go (tests inject faults). */
+  fileIo: FileIo = nodeFileIo;
 
   private constructor(
     private readonly dir: string,
@@ -163,7 +166,7 @@ export class CommitLog {
       const last = chunks[j - 1];
       assert(last.logOffset + last.bytes.length <= segmentStart + this.segmentSizeBytes, 'a write runs past the end of its segment', { segmentStart, logOffset: last.logOffset, sizeBytes: last.bytes.length });
       for (;;) {
-        let written = writevSync(file.fd, buffers, position);
+        let written = this.fileIo.writev(file.fd, buffers, position);
         position += written;
         while (buffers.length > 0 && written >= buffers[0].length) written -= buffers.shift()!.length;
         if (buffers.length === 0) break;
@@ -179,7 +182,7 @@ export class CommitLog {
     for (const start of segmentStarts) {
       if (start < this.firstSegmentStart) continue; // deleted by retention: nothing left to sync
       const startedMs = performance.now();
-      await (await this.segment(start)).datasync();
+      await this.fileIo.datasync(await this.segment(start));
       this.onDatasync?.(start, performance.now() - startedMs);
     }
   }

@@ -6,6 +6,7 @@ import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
+import type { FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -19,6 +20,8 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
+  /** The commit log's writes and fdatasyncs (tests inject faults); node:fs by default. */
+  fileIo?: FileIo;
   /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
   pendingAppendBytesMax?: number;
 
@@ -41,13 +44,17 @@ export interface StoreOptions {
   indexRebuildScanBytesMax?: number;
 }
 
-export type OptionalSettings = 'onEvent' | 'indexedProperties';
+export type OptionalSettings = 'onEvent' | 'indexedProperties' | 'fileIo';
 export type StoreSettings = Required<Omit<StoreOptions, OptionalSettings>> & Pick<StoreOptions, OptionalSettings>;
 
 export type StoreEvent =
   | { kind: 'recovered'; report: RecoveryReport; durationMs: number; cleanShutdown: boolean }
   | { kind: 'flushed'; durationMs: number }
   | { kind: 'writeFailed'; error: unknown }
+  /** A transient error (EIO, ENOSPC, EMFILE...) stopped writes; they are retried until they succeed. */
+  | { kind: 'writeStalled'; error: unknown; operation: 'write' | 'flush' | 'checkpoint' }
+  /** Writes succeeded again after a stall. */
+  | { kind: 'writeResumed'; stalledMs: number }
   /** One per fdatasync of a commit log segment (group commit or periodic flush): fsync latency. */
   | { kind: 'fsync'; segmentStartLogOffset: number; durationMs: number }
   | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
@@ -77,6 +84,10 @@ export interface ReadResult {
 }
 
 export interface StoreStats {
+  /** Why appends are refused now (disk full, a stalled write, closing...); undefined while they are accepted. */
+  writeRefusal?: string;
+  /** Why the last checkpoint failed (it is retried); undefined when it went through. */
+  checkpointProblem?: string;
   flushMode: FlushMode;
   logEndOffset: number;
   confirmedLogOffset: number;

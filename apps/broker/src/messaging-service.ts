@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, okStatus, statusOf, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -18,7 +18,6 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { callContextOf, inBand, type CallContext } from './in-band';
 import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';

@@ -55,6 +55,14 @@ export const ERRORS = {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
   },
+  NO_MASTER: {
+    kind: 'unavailable',
+    text: 'broker group {brokerName} has no reachable master ({reason}); waited {waitedMs} ms, retry shortly',
+  },
+  NOT_A_BROKER: {
+    kind: 'unimplemented',
+    text: '{method} goes to a broker named in the route; this name server answers QueryRoute only',
+  },
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },

@@ -1,6 +1,8 @@
 export * from './grpc-adapter';
 export * from './status';
 export * from './handlers';
+export * from './route-wire';
+export * from './in-band';
 export * as v2 from './v2';
 export * as namesrv from './gen/rmq/namesrv/v1/namesrv_pb';
 export * as admin from './gen/rmq/admin/v1/admin_pb';

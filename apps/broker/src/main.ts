@@ -5,10 +5,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
+import { addService, admin, listen, namesrv, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
-import { GroupMembership } from '@rmq/routing';
+import { endpointProblem, GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
@@ -20,6 +20,10 @@ import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
+import { FlagRoleProvider } from './flag-role-provider';
+import { createForwardMetrics } from './forward-metrics';
+import { withForwarding } from './forwarding-handlers';
+import { MasterForwarder } from './master-forwarder';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      if (options.masterAddress && endpointProblem(options.masterAddress)) throw new ConfigError(`--master-address: ${endpointProblem(options.masterAddress)}`);
     },
   });
   const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
@@ -83,14 +88,19 @@ async function main(): Promise<void> {
     },
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
-  const role = () => config.role;
-  const epoch = () => 0;
-
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+
+  // Role, epoch and master: flags and the name servers until the controller assigns them.
+  const roles = new FlagRoleProvider({
+    role: config.role as 'master' | 'slave', epoch: config.epoch, endpoint, masterAddress: config.masterAddress,
+    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+  });
+  const role = () => roles.current().role;
+  const epoch = () => roles.current().epoch;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -101,9 +111,14 @@ async function main(): Promise<void> {
       zone: config.zone,
       brokerPerm: permission.value,
       topics: topics.list().map(topicToWire),
+      role: role() === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+      epoch: BigInt(epoch()),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
+  roles.onChange(() => void registrar.registerNow());
+  const routes = new RouteResolver(nameServers, {
+    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role, epoch,
+  }, log);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -113,11 +128,13 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
-  addService(grpcServer, v2.MessagingService, messagingService({
+  const forwardMetrics = createForwardMetrics(metricsRegistry);
+  const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded });
+  addService(grpcServer, v2.MessagingService, withForwarding(messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
-  }));
+  }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
     topics, store, role, epoch,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
@@ -135,6 +152,8 @@ async function main(): Promise<void> {
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     routes.close();
+    forwarder.close();
+    roles.close();
     clearInterval(consumptionTimer);
     await consumption.persist();
     await store.close();

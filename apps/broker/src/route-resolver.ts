@@ -1,20 +1,11 @@
 // Answers "which brokers serve this topic" for QueryRoute and QueryAssignment: the name
-// servers' view of the cluster, plus this broker itself when it has the topic (so a route is
-// right even before the name servers have heard of a topic created a moment ago).
+// servers' view of the cluster (each group's master of the highest epoch and its slaves), with
+// this broker's own view merged in (routeWithSelf), so a route is right even before the name
+// servers have heard of a topic created, or a master promoted, a moment ago.
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
-import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
-import { effectivePerm } from '@rmq/routing';
-
-export interface BrokerQueues {
-  brokerName: string;
-  endpoint: string;
-  queueCount: number;
-  perm: number;
-  messageType: TopicMessageType;
-  /** The broker's zone label ('' for none). */
-  zone: string;
-}
+import type { TopicConfig } from '@rmq/messaging';
+import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, type TopicMessageType, type TopicRoute } from '@rmq/routing';
 
 const NAME_SERVER_DEADLINE_MS = 2_000;
 const MESSAGE_TYPES: Record<number, TopicMessageType> = {
@@ -24,31 +15,51 @@ const MESSAGE_TYPES: Record<number, TopicMessageType> = {
   [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
 };
 
+export interface SelfDescription {
+  clusterName: string;
+  brokerName: string;
+  brokerId: number;
+  endpoint: string;
+  zone: string;
+  /** The broker-wide permission, which limits what the local topics allow. */
+  perm: () => number;
+  role: () => BrokerRole;
+  epoch: () => number;
+}
+
 export class RouteResolver {
   private readonly clients: ReturnType<typeof createClient<typeof namesrv.NameServerService.method>>[];
 
   constructor(
     nameServers: readonly string[],
-    /** `perm`: the broker-wide permission, which limits what the local topics allow. */
-    private readonly self: { brokerName: string; endpoint: string; zone: string; perm: () => number },
+    private readonly self: SelfDescription,
     private readonly log: Logger,
   ) {
     this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
   }
 
   /**
-   * Brokers serving `topic`, sorted by broker name: every broker answers the same order, so
-   * clients that take "the route's first broker" (PushConsumer's QueryAssignment) agree on it.
+   * The topic's route, groups sorted by broker name: every broker and name server answers the
+   * same order, so clients that take "the route's first endpoint" (PushConsumer's
+   * QueryAssignment) agree on it. Undefined when no broker serves the topic.
    */
-  async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
-    const route: BrokerQueues[] = [];
-    if (localTopic) {
-      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: effectivePerm(localTopic.perm, this.self.perm()), messageType: localTopic.messageType, zone: this.self.zone });
-    }
-    for (const entry of await this.askNameServers(topic)) {
-      if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);
-    }
-    return route.sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+  async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<TopicRoute | undefined> {
+    const self = this.self;
+    const member: BrokerEndpoint = {
+      identity: { clusterName: self.clusterName, brokerName: self.brokerName, brokerId: self.brokerId },
+      endpoint: self.endpoint,
+      zone: self.zone,
+      role: self.role(),
+      epoch: self.epoch(),
+    };
+    const queues = localTopic && {
+      brokerName: self.brokerName,
+      readQueueCount: localTopic.queueCount,
+      writeQueueCount: localTopic.queueCount,
+      perm: effectivePerm(localTopic.perm, self.perm()),
+      messageType: localTopic.messageType,
+    };
+    return routeWithSelf(topic, await this.askNameServers(topic), { member, queues });
   }
 
   close(): void {
@@ -56,30 +67,43 @@ export class RouteResolver {
   }
 
   /** The first name server that answers decides; none answering is logged, not fatal. */
-  private async askNameServers(topic: string): Promise<BrokerQueues[]> {
+  private async askNameServers(topic: string): Promise<TopicRoute | undefined> {
     for (const client of this.clients) {
       try {
-        const reply = await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS });
-        const master = new Map<string, { endpoint: string; zone: string }>();
-        for (const broker of reply.brokers) {
-          if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, { endpoint: broker.endpoint, zone: broker.zone });
-        }
-        return reply.queues.flatMap((queue) => {
-          const { endpoint, zone } = master.get(queue.brokerName) ?? {};
-          if (!endpoint) return [];
-          return [{
-            brokerName: queue.brokerName,
-            endpoint,
-            queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
-            perm: queue.perm & (PERM_READ | PERM_WRITE),
-            messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
-            zone: zone ?? '',
-          }];
-        });
+        return routeFromWire(await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS }));
       } catch (error) {
         this.log.warn('name server did not answer a route query', { topic, error: error instanceof Error ? error.message : String(error) });
       }
     }
-    return [];
+    return undefined;
   }
+}
+
+export function roleFromWire(role: namesrv.BrokerRole): BrokerRole {
+  return role === namesrv.BrokerRole.SLAVE ? 'slave' : 'master';
+}
+
+function routeFromWire(reply: namesrv.GetTopicRouteResponse): TopicRoute | undefined {
+  if (reply.queues.length === 0) return undefined;
+  return {
+    topic: reply.topic,
+    queues: reply.queues.map((queue) => ({
+      brokerName: queue.brokerName,
+      readQueueCount: queue.readQueueCount,
+      writeQueueCount: queue.writeQueueCount,
+      perm: queue.perm,
+      messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
+    })),
+    brokers: reply.brokers.flatMap((broker) =>
+      broker.broker
+        ? [{
+            identity: { clusterName: broker.broker.clusterName, brokerName: broker.broker.brokerName, brokerId: Number(broker.broker.brokerId) },
+            endpoint: broker.endpoint,
+            zone: broker.zone,
+            role: roleFromWire(broker.role),
+            epoch: Number(broker.epoch),
+          }]
+        : [],
+    ),
+  };
 }

@@ -10,3 +10,4 @@ export * from './broker-health';
 export * from './zone-preference';
 export * from './routed-members';
 export * from './route-queues';
+export * from './self-in-route';

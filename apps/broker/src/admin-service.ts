@@ -3,6 +3,7 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
+import type { RoleProvider } from './role-provider';
 import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 
 export interface AdminDeps {
@@ -12,6 +13,7 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  roles: RoleProvider;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -56,6 +58,17 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       await deps.permission.set(request.perm);
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
+    },
+    setBrokerRole: async (request) => {
+      if (!deps.roles.assign) throw new RmqError('ROLE_SET_BY_CONTROLLER', {});
+      if (request.role === namesrv.BrokerRole.UNSPECIFIED) throw new RmqError('BAD_REQUEST', { reason: 'role must be master or slave' });
+      if (request.epoch < 0n || request.epoch > BigInt(Number.MAX_SAFE_INTEGER)) throw new RmqError('BAD_REQUEST', { reason: `epoch must be in 0..${Number.MAX_SAFE_INTEGER}, got ${request.epoch}` });
+      const view = deps.roles.assign(request.role === namesrv.BrokerRole.MASTER ? 'master' : 'slave', Number(request.epoch));
+      return create(admin.SetBrokerRoleResponseSchema, {
+        role: view.role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+        epoch: BigInt(view.epoch),
+        masterEndpoint: view.masterEndpoint ?? '',
+      });
     },
     listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
     getBrokerStatus: async () => {

@@ -1,9 +1,11 @@
-// The role provider until the controller drives roles: role and epoch from --role and --epoch.
+// The role provider until the controller drives roles: role and epoch from --role and --epoch,
+// changed by hand with AdminService.SetBrokerRole (`rmq broker role`, a manual failover).
 // A slave's master is --master-address when given; otherwise the master the name servers route
 // for its group (the highest epoch, routed-members.ts), asked every second while none is known,
 // every few seconds after, and at once when a forward to it failed. A slave registers in the
 // epoch of the master it follows.
 import { createClient, namesrv } from '@rmq/contracts';
+import { RmqError } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import type { BrokerRole } from '@rmq/routing';
 import { sameView, type RoleProvider, type RoleView } from './role-provider';
@@ -44,10 +46,22 @@ export class FlagRoleProvider implements RoleProvider {
   constructor(private readonly options: FlagRoleOptions) {
     const { role, epoch, endpoint, masterAddress } = options;
     this.view = { role, epoch, masterEndpoint: role === 'master' ? endpoint : masterAddress || undefined };
-    if (role === 'slave' && !masterAddress) {
-      for (const address of options.nameServers) this.clients.push(createClient(namesrv.NameServerService, address));
+    if (!masterAddress) for (const address of options.nameServers) this.clients.push(createClient(namesrv.NameServerService, address));
+    if (role === 'slave') this.schedule(0);
+  }
+
+  assign(role: BrokerRole, epoch: number): RoleView {
+    if (role === 'master') {
+      if (!(Number.isSafeInteger(epoch) && epoch > this.view.epoch)) {
+        throw new RmqError('BAD_REQUEST', { reason: `a new master needs an epoch above the current ${this.view.epoch}, got ${epoch}` });
+      }
+      clearTimeout(this.timer);
+      this.change({ role, epoch, masterEndpoint: this.options.endpoint });
+    } else {
+      this.change({ role, epoch: this.view.epoch, masterEndpoint: this.options.masterAddress || undefined });
       this.schedule(0);
     }
+    return this.view;
   }
 
   current(): RoleView {
@@ -60,7 +74,7 @@ export class FlagRoleProvider implements RoleProvider {
   }
 
   masterUnreachable(_endpoint: string): void {
-    if (this.clients.length === 0 || this.closed) return;
+    if (this.clients.length === 0 || this.closed || this.view.role === 'master') return;
     this.schedule(Math.max(0, this.lastLookupMs + LOOKUP_SPACING_MS - Date.now()));
   }
 
@@ -70,8 +84,14 @@ export class FlagRoleProvider implements RoleProvider {
     for (const client of this.clients) client.close();
   }
 
+  private change(next: RoleView): void {
+    if (sameView(next, this.view)) return;
+    this.view = next;
+    for (const listener of this.listeners) listener(next);
+  }
+
   private schedule(delayMs: number): void {
-    if (this.closed) return;
+    if (this.closed || this.clients.length === 0) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.lookUp(), delayMs);
     this.timer.unref();
@@ -80,18 +100,16 @@ export class FlagRoleProvider implements RoleProvider {
   private lookUp(): Promise<void> {
     this.lookup ??= this.findMaster()
       .then((master) => {
-        if (master === NO_ANSWER) return; // a name server outage says nothing about the master
+        // A name server outage says nothing about the master; a promotion meanwhile ends the lookups.
+        if (master === NO_ANSWER || this.view.role === 'master') return;
         const next: RoleView = master ? { role: 'slave', epoch: master.epoch, masterEndpoint: master.endpoint } : { ...this.view, masterEndpoint: undefined };
-        if (!sameView(next, this.view)) {
-          this.options.log.info(master ? 'following master' : 'no master known for the group', { master: next.masterEndpoint, epoch: next.epoch });
-          this.view = next;
-          for (const listener of this.listeners) listener(next);
-        }
+        if (!sameView(next, this.view)) this.options.log.info(master ? 'following master' : 'no master known for the group', { master: next.masterEndpoint, epoch: next.epoch });
+        this.change(next);
       })
       .finally(() => {
         this.lookup = undefined;
         this.lastLookupMs = Date.now();
-        this.schedule(this.view.masterEndpoint ? LOOKUP_INTERVAL_KNOWN_MS : LOOKUP_INTERVAL_UNKNOWN_MS);
+        if (this.view.role === 'slave') this.schedule(this.view.masterEndpoint ? LOOKUP_INTERVAL_KNOWN_MS : LOOKUP_INTERVAL_UNKNOWN_MS);
       });
     return this.lookup;
   }

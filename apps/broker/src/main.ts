@@ -115,7 +115,10 @@ async function main(): Promise<void> {
       epoch: BigInt(epoch()),
     }),
   });
-  roles.onChange(() => void registrar.registerNow());
+  roles.onChange((view) => {
+    log.info('role changed', { ...view });
+    void registrar.registerNow();
+  });
   const routes = new RouteResolver(nameServers, {
     clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role, epoch,
   }, log);
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch,
+    topics, store, role, epoch, roles,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),

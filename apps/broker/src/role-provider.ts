@@ -17,6 +17,11 @@ export interface RoleProvider {
   onChange(listener: (view: RoleView) => void): () => void;
   /** A call to `endpoint`, the master as last known, failed: look for the master again now. */
   masterUnreachable(endpoint: string): void;
+  /**
+   * Sets the role by hand (a manual failover); present only where no controller decides roles.
+   * A master needs an epoch above the current one; a slave takes its master's.
+   */
+  assign?(role: BrokerRole, epoch: number): RoleView;
   close(): void;
 }
 

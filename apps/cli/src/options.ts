@@ -42,6 +42,10 @@ export function parseQueueCount(text: string): number {
   return parseWholeNumber(text, 1, QUEUE_COUNT_MAX);
 }
 
+export function parseEpoch(text: string): number {
+  return parseWholeNumber(text, 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function parseTopicName(text: string): string {
   const problem = nameProblem(text, TOPIC_NAME_LENGTH_MAX);
   if (problem) throw new InvalidArgumentError(`not a valid topic name: ${problem}.`);

@@ -5,6 +5,7 @@ export type ErrorKind =
   | 'badRequest'
   | 'notFound'
   | 'conflict'
+  | 'failedPrecondition'
   | 'resourceExhausted'
   | 'tooManyRequests'
   | 'unavailable'
@@ -58,6 +59,10 @@ export const ERRORS = {
   NO_MASTER: {
     kind: 'unavailable',
     text: 'broker group {brokerName} has no reachable master ({reason}); waited {waitedMs} ms, retry shortly',
+  },
+  ROLE_SET_BY_CONTROLLER: {
+    kind: 'failedPrecondition',
+    text: 'this broker takes its role and epoch from the controller; change them there, not by hand',
   },
   NOT_A_BROKER: {
     kind: 'unimplemented',

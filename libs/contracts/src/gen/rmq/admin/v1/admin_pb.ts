@@ -6,7 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { BrokerIdentity, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
+import type { BrokerIdentity, BrokerRole, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
 import { file_rmq_namesrv_v1_namesrv } from "../../namesrv/v1/namesrv_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,60 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKeBAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIlMKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEhEKBHBlcm0YAyABKA1IAIgBAUIHCgVfcGVybSJBChNVcGRhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciKgoaU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QSDAoEcGVybRgBIAEoDSIrChtTZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USDAoEcGVybRgBIAEoDSJ9ChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRI2CgxtZXNzYWdlX3R5cGUYAyABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlEgwKBHBlcm0YBCABKA0iUgoTQ3JlYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiHwoPR2V0VG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoLUXVldWVTdGF0dXMSEAoIcXVldWVfaWQYASABKAUSEgoKbWluX29mZnNldBgCIAEoAxISCgptYXhfb2Zmc2V0GAMgASgDImkKEEdldFRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIpCgZxdWV1ZXMYAiADKAsyGS5ybXEuYWRtaW4udjEuUXVldWVTdGF0dXMiEwoRTGlzdFRvcGljc1JlcXVlc3QiQQoSTGlzdFRvcGljc1Jlc3BvbnNlEisKBnRvcGljcxgBIAMoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIhgKFkdldEJyb2tlclN0YXR1c1JlcXVlc3Qi1gEKF0dldEJyb2tlclN0YXR1c1Jlc3BvbnNlEi4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5EgwKBHJvbGUYAiABKAkSDQoFZXBvY2gYAyABKAMSFgoObG9nX2VuZF9vZmZzZXQYBCABKAMSGAoQY29uZmlybWVkX29mZnNldBgFIAEoAxISCgpmbHVzaF9tb2RlGAYgASgJEhMKC3RvcGljX2NvdW50GAcgASgFEhMKC2Jyb2tlcl9wZXJtGAggASgNMvgECgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerRoleRequest
+ */
+export type SetBrokerRoleRequest = Message<"rmq.admin.v1.SetBrokerRoleRequest"> & {
+  /**
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 1;
+   */
+  role: BrokerRole;
+
+  /**
+   * For a master: above every epoch of its group so far. Ignored for a slave (it takes its master's).
+   *
+   * @generated from field: int64 epoch = 2;
+   */
+  epoch: bigint;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerRoleRequest.
+ * Use `create(SetBrokerRoleRequestSchema)` to create a new message.
+ */
+export const SetBrokerRoleRequestSchema: GenMessage<SetBrokerRoleRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 0);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerRoleResponse
+ */
+export type SetBrokerRoleResponse = Message<"rmq.admin.v1.SetBrokerRoleResponse"> & {
+  /**
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 1;
+   */
+  role: BrokerRole;
+
+  /**
+   * @generated from field: int64 epoch = 2;
+   */
+  epoch: bigint;
+
+  /**
+   * The master this broker follows ('' while none is known), or its own endpoint as master.
+   *
+   * @generated from field: string master_endpoint = 3;
+   */
+  masterEndpoint: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerRoleResponse.
+ * Use `create(SetBrokerRoleResponseSchema)` to create a new message.
+ */
+export const SetBrokerRoleResponseSchema: GenMessage<SetBrokerRoleResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -45,7 +98,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 0);
+  messageDesc(file_rmq_admin_v1_admin, 2);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -62,7 +115,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
+  messageDesc(file_rmq_admin_v1_admin, 3);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -81,7 +134,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 4);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -98,7 +151,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 5);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -134,7 +187,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 6);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -158,7 +211,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 7);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -175,7 +228,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 8);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -202,7 +255,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -224,7 +277,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 10);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -237,7 +290,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 11);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -254,7 +307,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -267,7 +320,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -321,7 +374,7 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -380,6 +433,18 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetBrokerPermissionRequestSchema;
     output: typeof SetBrokerPermissionResponseSchema;
+  },
+  /**
+   * A manual failover while no controller decides roles: makes this broker master of a new epoch
+   * (it registers at once; name servers route only the highest epoch) or a slave that follows the
+   * master the name servers route. FAILED_PRECONDITION while a controller decides roles.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.SetBrokerRole
+   */
+  setBrokerRole: {
+    methodKind: "unary";
+    input: typeof SetBrokerRoleRequestSchema;
+    output: typeof SetBrokerRoleResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_rmq_admin_v1_admin, 0);

@@ -2,7 +2,8 @@
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
 import { constants, writevSync } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
@@ -21,6 +22,20 @@ export interface RecoveryReport {
   recordsReplayed: number;
   /** Set when recovery cut the log: where and why. */
   truncated?: { atLogOffset: number; reason: string; segmentsRemoved: number };
+  /** Set when damage below the checkpoint was accepted (DamagePolicy): where the segments went. */
+  movedAside?: { atLogOffset: number; reason: string; movedTo: string[] };
+}
+
+/**
+ * What recovery does when the log is damaged below the checkpoint (data acknowledged and once on
+ * disk): refuse to open (STORE_DAMAGED), or, with acceptDataLoss, move the damaged segment and
+ * every later one into `asideDir` (renamed, never deleted) and go on with the log cut there.
+ */
+export interface DamagePolicy {
+  acceptDataLoss: boolean;
+  asideDir: string;
+  /** Suffix of the moved files, so a second damage never overwrites the first. */
+  nowMs: () => number;
 }
 
 /** A segment file as retention sees it (retention.ts). */
@@ -62,7 +77,9 @@ export class CommitLog {
     dir: string,
     segmentSizeBytes: number,
     replayFromLogOffset: number,
-    onRecord: (record: StoredRecord) => void,
+    /** May return a promise (the dispatcher persisting what it holds): the scan waits for it. */
+    onRecord: (record: StoredRecord) => unknown,
+    damage?: DamagePolicy & { checkpointLogOffset: number },
   ): Promise<{ log: CommitLog; report: RecoveryReport }> {
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
@@ -78,6 +95,18 @@ export class CommitLog {
     const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
     const log = new CommitLog(dir, segmentSizeBytes, at, firstStart);
     const lastStart = at - (at % segmentSizeBytes);
+    const laterSegments = starts.some((start) => start > lastStart);
+    if (damage && at < damage.checkpointLogOffset && (end.cut || laterSegments)) {
+      const reason = end.cut?.reason ?? 'the segment file ends early and later segments follow';
+      if (!damage.acceptDataLoss) {
+        throw new RmqError('STORE_DAMAGED', {
+          segment: join(dir, segmentName(lastStart)), logOffset: at, reason, checkpointLogOffset: damage.checkpointLogOffset,
+          action: `restore the segment from a replica or a backup, or start with --accept-data-loss (store option acceptDataLoss) to move it and the ${starts.filter((start) => start > lastStart).length} later segment(s) aside into ${damage.asideDir} and go on without them`,
+        });
+      }
+      const movedTo = await moveAside(dir, starts.filter((start) => start >= lastStart), at, segmentSizeBytes, damage);
+      return { log, report: { ...report, movedAside: { atLogOffset: at, reason, movedTo } } };
+    }
     let segmentsRemoved = 0;
     for (const start of starts.filter((start) => start > lastStart)) {
       await rm(join(dir, segmentName(start)));
@@ -309,6 +338,33 @@ export function placeRecord(endOffset: number, sizeBytes: number, segmentSizeByt
   const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
   if (fits) return { logOffset: endOffset };
   return { logOffset: endOffset + free, blank: { logOffset: endOffset, sizeBytes: free } };
+}
+
+/**
+ * Renames the segments from `starts` on into the aside directory, then puts back a copy of the
+ * first one's bytes below `logOffset` (the valid records before the damage), so the log stays
+ * contiguous and every damaged byte is kept.
+ */
+async function moveAside(dir: string, starts: number[], logOffset: number, segmentSizeBytes: number, damage: DamagePolicy): Promise<string[]> {
+  await mkdir(damage.asideDir, { recursive: true });
+  const stamp = damage.nowMs();
+  const movedTo: string[] = [];
+  for (const start of starts) {
+    let target = join(damage.asideDir, `${segmentName(start)}.${stamp}`);
+    for (let n = 1; existsSync(target) && n < 1000; n++) target = join(damage.asideDir, `${segmentName(start)}.${stamp}-${n}`);
+    await rename(join(dir, segmentName(start)), target);
+    movedTo.push(target);
+  }
+  const keptBytes = logOffset % segmentSizeBytes;
+  if (keptBytes > 0) {
+    const path = join(dir, segmentName(logOffset - keptBytes));
+    await copyFile(movedTo[0], path);
+    await truncate(path, keptBytes);
+    const file = await open(path, 'r+');
+    await file.datasync();
+    await file.close();
+  }
+  return movedTo;
 }
 
 /**

@@ -1,0 +1,125 @@
+// Queue memory benchmark (`npm run bench:store:queue`): one consume queue of 20 million small
+// entries written through the store, then opened in a fresh process: how long the open takes and
+// the process's resident memory after it, beside the same figures for an empty store measured in
+// the same run (so they read as a difference). Targets (issue 11): open < 3 s, RSS < 200 MB, and
+// < 100 MB for the empty store. Options: --dir <folder> (default: the OS temp folder),
+// --entries <count> (default 20,000,000), --keep (leave the data for another run: --reuse <dir>).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MessageStore, type AppendInput } from './message-store';
+
+interface Options {
+  dir: string;
+  entries: number;
+  keep: boolean;
+  reuse?: string;
+}
+
+interface OpenFigures {
+  openMs: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  count: number;
+}
+
+const MIB = 1024 * 1024;
+const BATCH_RECORDS = 2048;
+const APPENDERS = 4;
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { dir: tmpdir(), entries: 20_000_000, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--keep') {
+      options.keep = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--dir') options.dir = value;
+    else if (flag === '--reuse') options.reuse = value;
+    else if (flag === '--entries') options.entries = Number(value);
+    else throw new Error(`unknown option ${flag} (known: --dir, --entries, --keep, --reuse)`);
+  }
+  if (!Number.isInteger(options.entries) || options.entries <= 0) throw new Error('--entries needs a positive whole number');
+  return options;
+}
+
+/** The child's job: open the store, wait for the open's garbage to be collected, report. */
+async function measureOpenHere(dataDir: string): Promise<void> {
+  const startedMs = performance.now();
+  const store = await MessageStore.open({ dataDir, flushMode: 'async', indexRebuildScanBytesMax: 0 });
+  const openMs = performance.now() - startedMs;
+  const count = store.queueRange('Q', 0).maxQueueOffset;
+  (globalThis as { gc?: () => void }).gc?.();
+  const figures: OpenFigures = { openMs, rssMiB: process.memoryUsage.rss() / MIB, heapUsedMiB: process.memoryUsage().heapUsed / MIB, count };
+  await store.close();
+  process.stdout.write(JSON.stringify(figures));
+}
+
+/** Opens `dataDir` in a fresh node process, so its memory holds nothing but the open store. */
+function measureOpen(dataDir: string): OpenFigures {
+  const child = spawnSync(process.execPath, ['--expose-gc', process.argv[1], '--open', dataDir], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the measuring process failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as OpenFigures;
+}
+
+async function fill(dataDir: string, entries: number): Promise<number> {
+  const store = await MessageStore.open({ dataDir, flushMode: 'async', indexRebuildScanBytesMax: 0 });
+  const body = Buffer.from('01234567');
+  const properties = new Map<string, string>();
+  const batch = (): AppendInput[] => Array.from({ length: BATCH_RECORDS }, () => ({ topic: 'Q', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 1_700_000_000_000, properties, body }));
+  const startedMs = performance.now();
+  let reserved = store.queueRange('Q', 0).maxQueueOffset;
+  await Promise.all(
+    Array.from({ length: APPENDERS }, async () => {
+      while (reserved < entries) {
+        const count = Math.min(BATCH_RECORDS, entries - reserved);
+        reserved += count;
+        await store.append(batch().slice(0, count));
+      }
+    }),
+  );
+  await store.close();
+  return (performance.now() - startedMs) / 1000;
+}
+
+const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const dir = mkdtempSync(join(options.dir, 'rmq-queue-bench-'));
+  const full = options.reuse ?? join(dir, 'full');
+  try {
+    const empty = measureOpen(join(dir, 'empty'));
+    if (!options.reuse || !existsSync(options.reuse)) {
+      const seconds = await fill(full, options.entries);
+      console.log(`wrote ${format(options.entries)} entries to one queue in ${format(seconds, 1)} s (${format(options.entries / seconds)} appends/s, async mode) in ${full}`);
+    }
+    const filled = measureOpen(full);
+    if (filled.count < options.entries) throw new Error(`the queue holds ${filled.count} entries, expected ${options.entries}`);
+    const line = (name: string, figures: OpenFigures) =>
+      `${name.padEnd(34)} open ${format(figures.openMs).padStart(6)} ms   RSS ${format(figures.rssMiB, 1).padStart(6)} MiB   heap used ${format(figures.heapUsedMiB, 1).padStart(6)} MiB`;
+    console.log(line('empty store', empty));
+    console.log(line(`${format(filled.count)} entries in one queue`, filled));
+    console.log(`difference: open +${format(filled.openMs - empty.openMs)} ms, RSS +${format(filled.rssMiB - empty.rssMiB, 1)} MiB ` +
+      `(targets: open < 3,000 ms, RSS < 200 MB full and < 100 MB empty: ${filled.openMs < 3000 && filled.rssMiB * MIB < 200e6 && empty.rssMiB * MIB < 100e6 ? 'met' : 'NOT met'})`);
+  } finally {
+    if (options.keep) console.log(`kept ${full}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--open') {
+  measureOpenHere(process.argv[3]).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -84,6 +84,7 @@ describe('ConsumeQueue.advanceMinToLogOffset', () => {
             const queue = ConsumeQueue.empty('T', 0, files, HOT);
             const model: number[] = [];
             let min = 0;
+            let logMin = 0; // where the log starts: the highest offset retention advanced to
             for (const step of steps) {
               if (step.kind === 'append') {
                 for (let i = 0; i < step.count; i++) {
@@ -98,11 +99,12 @@ describe('ConsumeQueue.advanceMinToLogOffset', () => {
                 if (step.kind === 'advance') {
                   const first = model.findIndex((offset) => offset >= logOffset);
                   const before = min;
+                  logMin = Math.max(logMin, logOffset);
                   min = Math.max(min, first === -1 ? model.length : first);
                   expect(await queue.advanceMinToLogOffset(logOffset)).toEqual(min > before ? { fromQueueOffset: before, toQueueOffset: min } : undefined);
                 } else {
-                  // Recovery only cuts above what retention deleted.
-                  const cut = Math.max(logOffset, model[min] ?? logOffset);
+                  // The log is only ever cut inside what retention left of it.
+                  const cut = Math.max(logOffset, logMin);
                   while (model.length > 0 && model[model.length - 1] >= cut) model.pop();
                   min = Math.min(min, model.length);
                   await queue.truncateFromLogOffset(cut);

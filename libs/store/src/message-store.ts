@@ -80,7 +80,10 @@ export class MessageStore {
       pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
     };
     const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
-    const { log, queues, report, cleanShutdown } = await recoverStore({ ...settings, damage }, queueFiles);
+    const { log, queues, report, cleanShutdown } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {
+      await queueFiles.pool.closeAll(); // a refused open (damage) leaves no descriptor behind
+      throw error;
+    });
     if (report.movedAside) settings.onEvent?.({ kind: 'segmentsMovedAside', ...report.movedAside });
     const store = new MessageStore(settings, log, queueFiles);
     for (const [key, queue] of queues) {

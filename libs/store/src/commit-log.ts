@@ -1,13 +1,14 @@
 // The commit log: one append-only byte sequence shared by every topic and queue, cut into
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
-import { constants, writevSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
+import { nodeFileIo, type FileIo } from './file-io';
 
 const SEGMENT_NAME = /^\d{20}$/;
 
@@ -61,6 +62,7 @@ export class CommitLog {
     readonly segmentSizeBytes: number,
     logEndOffset: number,
     firstSegmentStart: number,
+    private readonly fileIo: FileIo,
   ) {
     this.reservedEnd = logEndOffset;
     this.firstSegmentStart = firstSegmentStart;
@@ -79,13 +81,14 @@ export class CommitLog {
     replayFromLogOffset: number,
     /** May return a promise (the dispatcher persisting what it holds): the scan waits for it. */
     onRecord: (record: StoredRecord) => unknown,
-    damage?: DamagePolicy & { checkpointLogOffset: number },
+    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo } = {},
   ): Promise<{ log: CommitLog; report: RecoveryReport }> {
+    const { damage, fileIo = nodeFileIo } = options;
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
     for (const start of starts) assert(start % segmentSizeBytes === 0, 'segment start is not a multiple of the segment size; was the segment size changed?', { start, segmentSizeBytes });
     if (starts.length === 0) {
-      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
+      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
     }
     const firstStart = starts[0];
     const startSet = new Set(starts);
@@ -93,7 +96,7 @@ export class CommitLog {
     const end = await scanToValidEnd(startSet, segmentSizeBytes, segmentFilePath(dir), scanFrom, onRecord);
     const at = end.logEndOffset;
     const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
-    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart);
+    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo);
     const lastStart = at - (at % segmentSizeBytes);
     const laterSegments = starts.some((start) => start > lastStart);
     if (damage && at < damage.checkpointLogOffset && (end.cut || laterSegments)) {
@@ -192,7 +195,7 @@ export class CommitLog {
       const last = chunks[j - 1];
       assert(last.logOffset + last.bytes.length <= segmentStart + this.segmentSizeBytes, 'a write runs past the end of its segment', { segmentStart, logOffset: last.logOffset, sizeBytes: last.bytes.length });
       for (;;) {
-        let written = writevSync(file.fd, buffers, position);
+        let written = this.fileIo.writevSync(this.segmentPath(segmentStart), file.fd, buffers, position);
         position += written;
         while (buffers.length > 0 && written >= buffers[0].length) written -= buffers.shift()!.length;
         if (buffers.length === 0) break;
@@ -208,7 +211,7 @@ export class CommitLog {
     for (const start of segmentStarts) {
       if (start < this.firstSegmentStart) continue; // deleted by retention: nothing left to sync
       const startedMs = performance.now();
-      await (await this.segment(start)).datasync();
+      await this.fileIo.datasync(this.segmentPath(start), await this.segment(start));
       this.onDatasync?.(start, performance.now() - startedMs);
     }
   }
@@ -223,8 +226,8 @@ export class CommitLog {
   }
 
   async close(): Promise<void> {
-    for (const file of this.segments.values()) {
-      await file.datasync();
+    for (const [start, file] of this.segments) {
+      await this.fileIo.datasync(this.segmentPath(start), file);
       await file.close();
     }
     this.segments.clear();
@@ -288,6 +291,10 @@ export class CommitLog {
     const bytes = Buffer.allocUnsafe(sizeBytes);
     const { bytesRead } = await file.read(bytes, 0, sizeBytes, logOffset - segmentStart);
     return bytes.subarray(0, bytesRead);
+  }
+
+  private segmentPath(start: number): string {
+    return join(this.dir, segmentName(start));
   }
 
   /** The handle of a segment; only the write path may create one. A deleted segment is NOT_FOUND. */

@@ -78,6 +78,7 @@ export class MessageStore {
       entriesPerFile: settings.consumeQueueFileEntries,
       hotEntryCount: STORE_LIMITS.consumeQueueHotEntryCount,
       pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
+      fileIo: settings.fileIo,
     };
     const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
     const { log, queues, report, cleanShutdown } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {

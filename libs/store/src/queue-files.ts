@@ -5,6 +5,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileHandlePool } from './file-handle-pool';
+import { nodeFileIo, type FileIo } from './file-io';
 
 export const CONSUME_QUEUE_ENTRY_BYTES = 20;
 
@@ -17,6 +18,7 @@ export class QueueFiles {
     readonly dir: string,
     readonly entriesPerFile: number,
     private readonly pool: FileHandlePool,
+    private readonly fileIo: FileIo = nodeFileIo,
   ) {}
 
   /** The queue offset of the first entry of the file holding entry `queueOffset`. */
@@ -69,13 +71,13 @@ export class QueueFiles {
     while (position < entries.length) {
       const fileStart = this.fileStartOf(at);
       const bytes = entries.subarray(position, position + (fileStart + this.entriesPerFile - at) * CONSUME_QUEUE_ENTRY_BYTES);
-      await this.pool.use(this.pathOf(fileStart), true, async (file) => {
+      const path = this.pathOf(fileStart);
+      await this.pool.use(path, true, async (file) => {
         let written = 0;
         while (written < bytes.length) {
-          const { bytesWritten } = await file.write(bytes, written, bytes.length - written, (at - fileStart) * CONSUME_QUEUE_ENTRY_BYTES + written);
-          written += bytesWritten;
+          written += await this.fileIo.write(path, file, bytes, written, bytes.length - written, (at - fileStart) * CONSUME_QUEUE_ENTRY_BYTES + written);
         }
-        await file.datasync();
+        await this.fileIo.datasync(path, file);
       });
       position += bytes.length;
       at += bytes.length / CONSUME_QUEUE_ENTRY_BYTES;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConsumeQueue } from './consume-queue';
 import { QueueFiles } from './queue-files';
 import type { FileHandlePool } from './file-handle-pool';
+import type { FileIo } from './file-io';
 
 /** Where a store's queue files live and how they are cut and cached. */
 export interface QueueFileSettings {
@@ -13,6 +14,7 @@ export interface QueueFileSettings {
   entriesPerFile: number;
   hotEntryCount: number;
   pool: FileHandlePool;
+  fileIo: FileIo;
 }
 
 export function queueKey(topic: string, queueId: number): string {
@@ -20,7 +22,7 @@ export function queueKey(topic: string, queueId: number): string {
 }
 
 export function queueFilesOf(settings: QueueFileSettings, topic: string, queueId: number): QueueFiles {
-  return new QueueFiles(join(settings.dir, topic, String(queueId)), settings.entriesPerFile, settings.pool);
+  return new QueueFiles(join(settings.dir, topic, String(queueId)), settings.entriesPerFile, settings.pool, settings.fileIo);
 }
 
 /** The queue, made empty if it does not exist (starting at `firstQueueOffset`, see ConsumeQueue.empty). */

@@ -6,6 +6,7 @@ import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
+import { nodeFileIo, type FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -46,6 +47,8 @@ export interface StoreOptions {
    * `commitlog-damaged/` (never deleted) and the store opens with the log cut there.
    */
   acceptDataLoss?: boolean;
+  /** Writes and flushes of data files (file-io.ts); tests inject disk failures through it. */
+  fileIo?: FileIo;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -128,6 +131,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
     consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
     acceptDataLoss: false,
+    fileIo: nodeFileIo,
     ...withoutUndefined(options),
   };
 }

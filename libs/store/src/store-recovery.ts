@@ -10,6 +10,7 @@ import { CommitLog, type DamagePolicy, type RecoveryReport } from './commit-log'
 import type { ConsumeQueue } from './consume-queue';
 import { loadQueues, queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { readJson } from './state-file';
+import type { FileIo } from './file-io';
 import { STORE_LIMITS } from './limits';
 
 export interface Checkpoint {
@@ -36,6 +37,7 @@ export async function recoverStore(
     dataDir: string;
     segmentSizeBytes: number;
     damage: DamagePolicy;
+    fileIo: FileIo;
     onEvent?: (event: { kind: 'queuesRebuilding'; queues: string[] }) => void;
   },
   queueFiles: QueueFileSettings,
@@ -77,7 +79,7 @@ export async function recoverStore(
     });
     queue.append({ logOffset: record.logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash });
     return queue.unpersistedCount >= STORE_LIMITS.queueReplayPersistEntries ? queue.persist() : undefined;
-  }, { ...settings.damage, checkpointLogOffset: dispatched });
+  }, { damage: { ...settings.damage, checkpointLogOffset: dispatched }, fileIo: settings.fileIo });
   if (report.logEndOffset < dispatched) {
     for (const queue of queues.values()) await queue.truncateFromLogOffset(report.logEndOffset);
   }

@@ -12,6 +12,9 @@ import { CONSUME_QUEUE_ENTRY_BYTES, type QueueFiles } from './queue-files';
 
 export { CONSUME_QUEUE_ENTRY_BYTES } from './queue-files';
 
+/** Room for appends left in the tail when it is (re)made: a queue at rest holds its hot entries and this. */
+const TAIL_SLACK_BYTES = 16 * CONSUME_QUEUE_ENTRY_BYTES;
+
 export interface QueueEntry {
   logOffset: number;
   sizeBytes: number;
@@ -47,7 +50,7 @@ export class ConsumeQueue {
     private readonly hotEntryCount: number,
     firstQueueOffset: number,
   ) {
-    this.tail = Buffer.alloc(64 * CONSUME_QUEUE_ENTRY_BYTES);
+    this.tail = Buffer.alloc(TAIL_SLACK_BYTES);
     this.tailStart = this.countValue = this.persistedCount = this.minQueueOffsetValue = firstQueueOffset;
     this.firstFileStart = files.fileStartOf(firstQueueOffset);
   }
@@ -198,7 +201,7 @@ export class ConsumeQueue {
     const keepFrom = Math.max(this.tailStart, Math.min(this.persistedCount, this.countValue - this.hotEntryCount));
     if (keepFrom > this.tailStart) {
       const kept = this.tail.subarray((keepFrom - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES, (this.countValue - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES);
-      this.tail = Buffer.alloc(Math.max(kept.length * 2, 64 * CONSUME_QUEUE_ENTRY_BYTES));
+      this.tail = Buffer.alloc(kept.length + TAIL_SLACK_BYTES); // appends grow it by doubling
       kept.copy(this.tail);
       this.tailStart = keepFrom;
     }
@@ -225,7 +228,7 @@ export class ConsumeQueue {
       at += bytes.length / CONSUME_QUEUE_ENTRY_BYTES;
     }
     const entries = Buffer.concat(parts);
-    this.tail = Buffer.alloc(Math.max(entries.length * 2, 64 * CONSUME_QUEUE_ENTRY_BYTES));
+    this.tail = Buffer.alloc(entries.length + TAIL_SLACK_BYTES);
     entries.copy(this.tail);
     this.tailStart = from;
     this.lastLogOffset = this.countValue > from ? readU64(entries, entries.length - CONSUME_QUEUE_ENTRY_BYTES) : -1;

@@ -11,8 +11,11 @@ export const STORE_LIMITS = {
    * about 5.7 MiB. Retention frees queue space a file at a time; recovery checks only the last file.
    */
   consumeQueueFileEntriesDefault: 300_000,
-  /** Entries of a queue's end kept in memory after they are persisted (5 KiB a queue): reads near the end need no I/O. */
-  consumeQueueHotEntryCount: 256,
+  /**
+   * Entries of a queue's end kept in memory after they are persisted (1.25 KiB a queue): reads near
+   * the end need no I/O. Small because it is paid per queue (10,000 queues: about 16 MiB with slack).
+   */
+  consumeQueueHotEntryCount: 64,
   /** Open queue file handles kept while idle, over all queues of a store (each queue has a few files). */
   queueFileHandlesIdleMax: 256,
   /** Recovery persists a queue it is rebuilding once it holds this many entries (1.25 MiB), so a rebuild's memory stays bounded. */

@@ -59,7 +59,7 @@ describe('ConsumeQueue.advanceMinToLogOffset', () => {
     expect(await queue.advanceMinToLogOffset(logOffsetOf(500))).toEqual({ fromQueueOffset: 250, toQueueOffset: 500 });
     expect(readdirSync(files.dir)).toEqual([files.pathOf(400).slice(files.dir.length + 1)]);
     await queue.close();
-    const loaded = await ConsumeQueue.load('T', 0, files, HOT, { trustedCount: 500, replayFromLogOffset: Number.MAX_SAFE_INTEGER });
+    const loaded = await ConsumeQueue.load('T', 0, files, HOT, 500);
     expect(loaded!.count).toBe(500);
     expect(await loaded!.advanceMinToLogOffset(logOffsetOf(500))).toEqual({ fromQueueOffset: 400, toQueueOffset: 500 });
     expect(loaded!.append({ logOffset: logOffsetOf(500), sizeBytes: 50, tagHash: 0 })).toBe(500);
@@ -117,7 +117,7 @@ describe('ConsumeQueue.advanceMinToLogOffset', () => {
               }
             }
             await queue.close();
-            const loaded = await ConsumeQueue.load('T', 0, files, HOT, { trustedCount: model.length, replayFromLogOffset: Number.MAX_SAFE_INTEGER });
+            const loaded = await ConsumeQueue.load('T', 0, files, HOT, model.length);
             expect(loaded?.count).toBe(model.length);
             if (model.length > 0) {
               await loaded!.advanceMinToLogOffset(model[min] ?? Number.MAX_SAFE_INTEGER);

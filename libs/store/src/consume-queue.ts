@@ -21,14 +21,6 @@ export interface QueueEntry {
   tagHash: number;
 }
 
-/** What the checkpoint and recovery know about a queue when it is loaded. */
-export interface QueueLoad {
-  /** Entries the checkpoint says the files hold whole (all of them below its log offset). */
-  trustedCount: number;
-  /** Entries whose record starts at or beyond this log offset are dropped (recovery replays them). */
-  replayFromLogOffset: number;
-}
-
 export class ConsumeQueue {
   /** Entries [tailStart, countValue) at (n - tailStart) * 20. */
   private tail: Buffer;
@@ -64,26 +56,24 @@ export class ConsumeQueue {
   }
 
   /**
-   * Opens a queue's files: only the last one's size and tail are read. Entries past what the
-   * checkpoint trusts, or whose record starts at or past `replayFromLogOffset`, are cut from the
-   * files (recovery dispatches them again). Undefined when the files hold fewer entries than the
-   * checkpoint trusts, or are not a contiguous run of whole files: the queue must be rebuilt.
+   * Opens a queue's files: only the last one's size and tail are read. `trustedCount` is how many
+   * entries the checkpoint vouches for (all of them below its log offset); entries past it are
+   * cut from the files (recovery dispatches them again). Undefined when the files hold fewer, or
+   * are not a contiguous run of whole files: the queue must be rebuilt.
    */
-  static async load(topic: string, queueId: number, files: QueueFiles, hotEntryCount: number, load: QueueLoad): Promise<ConsumeQueue | undefined> {
+  static async load(topic: string, queueId: number, files: QueueFiles, hotEntryCount: number, trustedCount: number): Promise<ConsumeQueue | undefined> {
     const starts = await files.list();
-    if (starts.length === 0) return load.trustedCount > 0 ? undefined : ConsumeQueue.empty(topic, queueId, files, hotEntryCount);
+    if (starts.length === 0) return trustedCount > 0 ? undefined : ConsumeQueue.empty(topic, queueId, files, hotEntryCount);
     for (const [i, start] of starts.entries()) {
       if (start % files.entriesPerFile !== 0 || (i > 0 && start !== starts[i - 1] + files.entriesPerFile)) return undefined;
       if (i + 1 < starts.length && (await files.entryCountOf(start)) !== files.entriesPerFile) return undefined; // a file cut short
     }
     const last = starts[starts.length - 1];
     const fileCount = last + (await files.entryCountOf(last));
-    if (fileCount < load.trustedCount || load.trustedCount < starts[0]) return undefined;
+    if (fileCount < trustedCount || trustedCount < starts[0]) return undefined;
     const queue = new ConsumeQueue(topic, queueId, files, hotEntryCount, starts[0]);
-    queue.countValue = queue.persistedCount = queue.tailStart = load.trustedCount;
-    const count = await queue.firstAtOrAbove(load.replayFromLogOffset, starts[0], load.trustedCount);
-    queue.countValue = queue.persistedCount = queue.tailStart = count;
-    if (fileCount > count) await files.cutFrom(count);
+    queue.countValue = queue.persistedCount = queue.tailStart = trustedCount;
+    if (fileCount > trustedCount) await files.cutFrom(trustedCount);
     await queue.reloadTail();
     return queue;
   }
@@ -177,6 +167,9 @@ export class ConsumeQueue {
    */
   async advanceMinToLogOffset(logOffsetMin: number): Promise<{ fromQueueOffset: number; toQueueOffset: number } | undefined> {
     const from = this.minQueueOffsetValue;
+    if (from >= this.countValue) return undefined;
+    const first = await this.probe(from); // the usual case at open: nothing of this queue was deleted
+    if (first !== undefined && first.sizeBytes > 0 && first.logOffset >= logOffsetMin) return undefined;
     const to = await this.firstAtOrAbove(logOffsetMin, from, this.countValue);
     if (to <= this.minQueueOffsetValue) return undefined;
     this.minQueueOffsetValue = to;

@@ -18,6 +18,8 @@ export const STORE_LIMITS = {
   consumeQueueHotEntryCount: 64,
   /** Open queue file handles kept while idle, over all queues of a store (each queue has a few files). */
   queueFileHandlesIdleMax: 256,
+  /** Queues opened (and, at open, checked against retention) at once: their file operations overlap. */
+  queueOpenConcurrency: 16,
   /** Recovery persists a queue it is rebuilding once it holds this many entries (1.25 MiB), so a rebuild's memory stays bounded. */
   queueReplayPersistEntries: 65_536,
   /** Appends are encoded into slabs of this size; a batch is written as a few such buffers. */

@@ -14,7 +14,7 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { decodeRecord, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
-import { queueKey, type QueueFileSettings } from './queue-table';
+import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
 import { FileHandlePool } from './file-handle-pool';
 import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
 import { recoverStore } from './store-recovery';
@@ -307,9 +307,9 @@ export class MessageStore {
    */
   private async dropBelowLogOffset(minLogOffset: number, report = true): Promise<void> {
     this.index?.dropBelow(minLogOffset);
-    for (const queue of [...this.queues.values()]) {
+    await forEachConcurrently([...this.queues.values()], STORE_LIMITS.queueOpenConcurrency, async (queue) => {
       const trimmed = await queue.advanceMinToLogOffset(minLogOffset);
       if (trimmed && report) this.options.onEvent?.({ kind: 'queueTrimmed', topic: queue.topic, queueId: queue.queueId, ...trimmed });
-    }
+    });
   }
 }

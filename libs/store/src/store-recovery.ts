@@ -1,7 +1,7 @@
 // Opening a store's files after a stop, clean or not: the checkpoint, the queue files, and the
 // commit log scanned from where it must be (see docs/design/data-file.md, "Recovery order").
-// Queue entries the checkpoint does not vouch for, or whose record lies in the stretch recovery
-// re-reads, are cut from the queue files and dispatched again from the log.
+// Queue entries the checkpoint does not vouch for are cut from the queue files and dispatched
+// again from the log; records the queues already hold are skipped.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,7 +53,7 @@ export async function recoverStore(
   const dispatched = checkpoint.dispatchedLogOffset;
   let replayFromLogOffset = cleanShutdown || dispatched === 0 ? dispatched : (dispatched - 1) - ((dispatched - 1) % settings.segmentSizeBytes);
   const trustedCountOf = (topic: string, queueId: number) => checkpoint.queueCounts[checkpointQueueName(topic, queueId)] ?? 0;
-  const { queues, behind } = await loadQueues(queueFiles, trustedCountOf, replayFromLogOffset);
+  const { queues, behind } = await loadQueues(queueFiles, trustedCountOf);
   const behindNames = new Set(behind.map(({ topic, queueId }) => checkpointQueueName(topic, queueId)));
   for (const [name, count] of Object.entries(checkpoint.queueCounts)) {
     if (count > 0 && !queues.has(checkpointQueueKey(name))) behindNames.add(name); // its directory is gone

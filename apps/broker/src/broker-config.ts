@@ -17,6 +17,7 @@ export const brokerConfigSchema = {
   retentionHours: { type: 'int', default: 72, min: 1, max: 87_600, help: 'commit log segments last written longer ago are deleted (RocketMQ fileReservedTime)' },
   diskHighWaterPercent: { type: 'int', default: 75, min: 1, max: 99, help: 'above this disk usage the oldest segments are deleted before they expire (RocketMQ diskMaxUsedSpaceRatio)' },
   diskHardLimitPercent: { type: 'int', default: 90, min: 1, max: 100, help: 'at or above this disk usage sends are refused until space is freed' },
+  acceptDataLoss: { type: 'bool', default: false, help: 'start even when the commit log is damaged below its checkpoint: the damaged segments are moved aside into <data-dir>/store/commitlog-damaged (never deleted) and the messages in them are lost' },
   segmentSizeMib: { type: 'int', default: 256, min: 8, max: 4096, help: 'commit log segment size in MiB' },
   autoCreateTopics: { type: 'bool', default: false, help: 'create unknown topics on first send or route query' },
   defaultQueueCount: { type: 'int', default: 8, min: 1, max: 1024, help: 'queues of a topic created without a count' },

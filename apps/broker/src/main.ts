@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    acceptDataLoss: config.acceptDataLoss,
     retentionMs: config.retentionHours * 60 * 60 * 1000,
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,

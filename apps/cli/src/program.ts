@@ -2,6 +2,7 @@
 // 0 done (help and --version included), 1 a call failed, 2 the command line was wrong.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json';
+import { registerBenchCommand } from './bench/bench-command';
 import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { registerClusterCommands } from './cluster-commands';
@@ -16,6 +17,7 @@ Examples:
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
+  rmq bench --durability sync           produce, consume and end-to-end latency of the broker
 
 Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
@@ -37,6 +39,7 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerBenchCommand(program, io);
   return program;
 }
 

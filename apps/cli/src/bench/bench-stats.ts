@@ -32,7 +32,7 @@ export class LatencySamples {
   percentiles(ps: readonly number[]): number[] {
     if (this.count === 0) return ps.map(() => NaN);
     const sorted = this.values.slice(0, this.count).sort();
-    return ps.map((p) => sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1))]);
+    return ps.map((p) => sorted[Math.min(this.count - 1, Math.max(0, Math.ceil((p * this.count) / 100 - 1e-9) - 1))]);
   }
 }
 

@@ -15,4 +15,5 @@ broker=$!
 for _ in $(seq 1 100); do grep -q '"ready"' "$out/broker.log" 2>/dev/null && break; sleep 0.1; done
 (cd "$pb" && node run.mjs --system "${SYSTEM:-rocketmq-raw}" --url 127.0.0.1:$port --runs 1 --server-pid $broker --out "$out/result.json" "$@") | tee "$out/run.log"
 kill -TERM $broker; wait $broker || true
-node "$root/tools/perf/cpu-profile-summary.mjs" "$out"/*.cpuprofile --top 40 | tee "$out/summary.txt"
+cp "$root/apps/broker/dist/main.js.map" "$out/main.js.map" # the map of the bundle that ran, for later summaries
+node "$root/tools/perf/cpu-profile-summary.mjs" "$out"/*.cpuprofile --top 40 --map "$out/main.js.map" | tee "$out/summary.txt"

@@ -6,7 +6,7 @@ import { admin, createClient } from '@rmq/contracts';
 import { CliError, EXIT_FAILED } from '../cli-error';
 import type { Io } from '../io';
 import { brokerOption, jsonOption, parseAddress, timeoutOption, type BrokerCallOptions, type OutputOptions } from '../options';
-import { consumePhase, endToEndPhase, producePhase, type BenchContext, type BenchSettings } from './bench-phases';
+import { consumePhase, endToEndPhase, producePhase, WARMUP_MESSAGES_PER_TOPIC, type BenchContext, type BenchSettings } from './bench-phases';
 import { resultJson, resultTable, type PhaseResult } from './bench-report';
 import { metricsCpu, procCpu, type CpuClock } from './bench-stats';
 
@@ -58,6 +58,7 @@ export function registerBenchCommand(program: Command, io: Io): void {
     .addHelpText('after', [
       '',
       'Each run creates new topics (bench-<time>-<n>) and a new consumer group; they stay on the broker.',
+      'One untimed message per topic warms routes and connections up first (consume reads it too).',
       'Examples:',
       '  rmq bench                                   all phases, 100,000 x 1 KiB, 1,000 in flight',
       '  rmq bench produce --duration 30 --topics 1000 --durability sync',
@@ -107,7 +108,7 @@ async function runBench(phases: Phase[], options: BenchOptions, io: Io): Promise
   const results: PhaseResult[] = [];
   try {
     if (phases.includes('produce')) results.push(await producePhase(context));
-    if (phases.includes('consume')) results.push(await consumePhase(context, results[0].messages));
+    if (phases.includes('consume')) results.push(await consumePhase(context, results[0].messages + WARMUP_MESSAGES_PER_TOPIC * topics.length));
     if (phases.includes('e2e')) results.push(await endToEndPhase({ ...context, settings: { ...settings, topics: e2eTopics } }));
   } catch (error) {
     throw error instanceof CliError ? error : new CliError(`the benchmark failed: ${error instanceof Error ? error.message : String(error)}`, EXIT_FAILED);

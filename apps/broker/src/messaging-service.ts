@@ -20,7 +20,7 @@ import {
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { callContextOf, inBand, type CallContext } from './in-band';
-import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
+import { ackResultEntry, fromWireMessage, MESSAGE_TYPE_TO_WIRE, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -95,7 +95,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const results = await deps.producer.send(messages);
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
-        entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
+        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset)),
       };
     }, log, observe),
 
@@ -130,9 +130,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
           await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
+          return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
         } catch (error) {
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
+          return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
@@ -204,7 +204,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
+        for (const message of messages) call.write(messageFrame(message));
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),

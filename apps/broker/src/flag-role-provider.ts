@@ -8,6 +8,7 @@ import { createClient, namesrv } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import type { BrokerRole } from '@rmq/routing';
+import type { RoleAction, RoleEvent } from '@rmq/replication';
 import { sameView, type RoleProvider, type RoleView } from './role-provider';
 import { roleFromWire } from './route-resolver';
 
@@ -32,6 +33,8 @@ export interface FlagRoleOptions {
   masterAddress: string;
   nameServers: readonly string[];
   log: Logger;
+  /** Carries out role actions on the broker (the controller's role machine uses the same executor). */
+  executor: { run(action: RoleAction): Promise<RoleEvent | void> };
 }
 
 export class FlagRoleProvider implements RoleProvider {
@@ -50,15 +53,25 @@ export class FlagRoleProvider implements RoleProvider {
     if (role === 'slave') this.schedule(0);
   }
 
-  assign(role: BrokerRole, epoch: number): RoleView {
+  /**
+   * A manual failover: the same actions, in the same order, as a promotion or demotion by the
+   * controller: a new master writes its epoch to the epoch file, applies the state it copied,
+   * then serves and registers at once; a slave refuses writes before anything else.
+   */
+  async assign(role: BrokerRole, epoch: number): Promise<RoleView> {
+    const { executor, endpoint, masterAddress } = this.options;
     if (role === 'master') {
       if (!(Number.isSafeInteger(epoch) && epoch > this.view.epoch)) {
         throw new RmqError('BAD_REQUEST', { reason: `a new master needs an epoch above the current ${this.view.epoch}, got ${epoch}` });
       }
       clearTimeout(this.timer);
-      this.change({ role, epoch, masterEndpoint: this.options.endpoint });
+      const written = await executor.run({ kind: 'beginEpoch', epoch });
+      const startLogOffset = written && written.kind === 'epochWritten' ? written.startLogOffset : 0;
+      await executor.run({ kind: 'serveAsMaster', epoch, startLogOffset, inSyncBrokerIds: [this.options.brokerId], inSyncSetVersion: 0 });
+      this.change({ role, epoch, masterEndpoint: endpoint });
     } else {
-      this.change({ role, epoch: this.view.epoch, masterEndpoint: this.options.masterAddress || undefined });
+      await executor.run({ kind: 'refuseWrites', epoch: this.view.epoch });
+      this.change({ role, epoch: this.view.epoch, masterEndpoint: masterAddress || undefined });
       this.schedule(0);
     }
     return this.view;

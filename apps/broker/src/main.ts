@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, namesrv, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { endpointProblem, GroupMembership } from '@rmq/routing';
-import { MessageStore } from '@rmq/store';
+import { EpochFile, MessageStore } from '@rmq/store';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
@@ -18,24 +18,25 @@ import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
-import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
 import { FlagRoleProvider } from './flag-role-provider';
 import { createForwardMetrics } from './forward-metrics';
 import { withForwarding } from './forwarding-handlers';
 import { MasterForwarder } from './master-forwarder';
+import { LocalRoleExecutor, openControllerLink, type BrokerRoleState, type JournalRole } from './role-executor';
+import type { RoleProvider } from './role-provider';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  let retryDelaysMs: number[] = [];
+  let retry: RetryPolicy | undefined;
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
-        retryDelaysMs = parseRetryDelays(options.retryDelays);
+        retry = parseRetryPolicy(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
       }
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    acceptDataLoss: config.acceptDataLoss,
     retentionMs: config.retentionHours * 60 * 60 * 1000,
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
@@ -76,31 +78,72 @@ async function main(): Promise<void> {
   });
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-  const topics = await TopicRegistry.open(config.dataDir);
-  const permission = await BrokerPermission.open(config.dataDir, config.permission);
-  const consumption = await ConsumptionStore.open(config.dataDir);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
+  });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: config.controller.length > 0 ? 0 : config.epoch };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
+  let permission!: BrokerPermission;
+  const state = await openBrokerState({
+    store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
+    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    onError: (error) => log.error('could not record a broker state change', { error }),
+    onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
+  });
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
+  const { topics, groups, progress } = state;
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+  const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
-  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
+    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onRetentionSkipped: (group, topic, queueId, count) => {
+      metrics.retentionSkipped(topic, group, count);
+      log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
+    },
+  });
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
 
-  // Role, epoch and master: flags and the name servers until the controller assigns them.
-  const roles = new FlagRoleProvider({
-    role: config.role as 'master' | 'slave', epoch: config.epoch, endpoint, masterAddress: config.masterAddress,
-    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+  // Role, epoch and master: from the controller (--controller), else from the flags, changed by
+  // hand with SetBrokerRole; both run the same role actions on the broker (role-executor.ts).
+  const journalRole: JournalRole = {
+    toSlave: () => state.journal.becomeSlave(),
+    toMaster: async () => {
+      await stateBecomesMaster(state);
+      await permission.applyFlag(config.permission);
+    },
+  };
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole,
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
   });
-  const role = () => roles.current().role;
-  const epoch = () => roles.current().epoch;
+  const roles: RoleProvider = controllerLink
+    ? { current: () => controllerLink.current(), onChange: (listener) => controllerLink.onChange(listener), masterUnreachable: () => controllerLink.masterUnreachable(), close: () => undefined }
+    : new FlagRoleProvider({
+        role: roleState.role, epoch: roleState.epoch, endpoint, masterAddress: config.masterAddress,
+        clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+        executor: new LocalRoleExecutor({ store, epochs: await EpochFile.open(join(config.dataDir, 'store', 'epochs.json')), state: roleState, registerNow: () => registrar.registerNow(), journalRole }),
+      });
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -135,11 +178,11 @@ async function main(): Promise<void> {
   const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded });
   addService(grpcServer, v2.MessagingService, withForwarding(messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch, roles,
+    topics, groups, progress, store, role, epoch, roles,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),
@@ -147,18 +190,19 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     routes.close();
     forwarder.close();
     roles.close();
-    clearInterval(consumptionTimer);
-    await consumption.persist();
+    await state.journal.close();
     await store.close();
     await http.close();
   });

@@ -21,7 +21,7 @@ export interface RoleProvider {
    * Sets the role by hand (a manual failover); present only where no controller decides roles.
    * A master needs an epoch above the current one; a slave takes its master's.
    */
-  assign?(role: BrokerRole, epoch: number): RoleView;
+  assign?(role: BrokerRole, epoch: number): Promise<RoleView>;
   close(): void;
 }
 

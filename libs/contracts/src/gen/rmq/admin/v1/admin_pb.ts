@@ -4,8 +4,8 @@
 // @generated from file rmq/admin/v1/admin.proto (package rmq.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BrokerIdentity, BrokerRole, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
 import { file_rmq_namesrv_v1_namesrv } from "../../namesrv/v1/namesrv_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIlMKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEhEKBHBlcm0YAyABKA1IAIgBAUIHCgVfcGVybSJBChNVcGRhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciKgoaU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QSDAoEcGVybRgBIAEoDSIrChtTZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USDAoEcGVybRgBIAEoDSJ9ChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRI2CgxtZXNzYWdlX3R5cGUYAyABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlEgwKBHBlcm0YBCABKA0iUgoTQ3JlYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiHwoPR2V0VG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoLUXVldWVTdGF0dXMSEAoIcXVldWVfaWQYASABKAUSEgoKbWluX29mZnNldBgCIAEoAxISCgptYXhfb2Zmc2V0GAMgASgDImkKEEdldFRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIpCgZxdWV1ZXMYAiADKAsyGS5ybXEuYWRtaW4udjEuUXVldWVTdGF0dXMiEwoRTGlzdFRvcGljc1JlcXVlc3QiQQoSTGlzdFRvcGljc1Jlc3BvbnNlEisKBnRvcGljcxgBIAMoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIhgKFkdldEJyb2tlclN0YXR1c1JlcXVlc3Qi1gEKF0dldEJyb2tlclN0YXR1c1Jlc3BvbnNlEi4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5EgwKBHJvbGUYAiABKAkSDQoFZXBvY2gYAyABKAMSFgoObG9nX2VuZF9vZmZzZXQYBCABKAMSGAoQY29uZmlybWVkX29mZnNldBgFIAEoAxISCgpmbHVzaF9tb2RlGAYgASgJEhMKC3RvcGljX2NvdW50GAcgASgFEhMKC2Jyb2tlcl9wZXJtGAggASgNMvgECgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIuYBCg1Hcm91cFNldHRpbmdzEhkKDG1heF9hdHRlbXB0cxgBIAEoDUgAiAEBEhkKDHJldHJ5X3BvbGljeRgCIAEoCUgBiAEBEhEKBGZpZm8YAyABKAhIAogBARIvCgxjb25zdW1lX3R5cGUYBCABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSHAoPY29uc3VtZV9lbmFibGVkGAUgASgISAOIAQFCDwoNX21heF9hdHRlbXB0c0IPCg1fcmV0cnlfcG9saWN5QgcKBV9maWZvQhIKEF9jb25zdW1lX2VuYWJsZWQinwEKC0dyb3VwQ29uZmlnEgwKBG5hbWUYASABKAkSFAoMbWF4X2F0dGVtcHRzGAIgASgNEhQKDHJldHJ5X3BvbGljeRgDIAEoCRIMCgRmaWZvGAQgASgIEi8KDGNvbnN1bWVfdHlwZRgFIAEoDjIZLnJtcS5hZG1pbi52MS5Db25zdW1lVHlwZRIXCg9jb25zdW1lX2VuYWJsZWQYBiABKAgikgEKEkdyb3VwUXVldWVQcm9ncmVzcxINCgV0b3BpYxgBIAEoCRIQCghxdWV1ZV9pZBgCIAEoDRIYChBjb21taXR0ZWRfb2Zmc2V0GAMgASgEEhIKCm1heF9vZmZzZXQYBCABKAQSEAoIaW5mbGlnaHQYBSABKA0SCwoDbGFnGAYgASgEEg4KBm1lbWJlchgHIAEoCSJRChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRItCghzZXR0aW5ncxgCIAEoCzIbLnJtcS5hZG1pbi52MS5Hcm91cFNldHRpbmdzIj8KE0NyZWF0ZUdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciUQoSVXBkYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNVcGRhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIh8KD0dldEdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJIn4KEEdldEdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWcSDgoGZXhpc3RzGAIgASgIEjAKBnF1ZXVlcxgDIAMoCzIgLnJtcS5hZG1pbi52MS5Hcm91cFF1ZXVlUHJvZ3Jlc3MiEwoRTGlzdEdyb3Vwc1JlcXVlc3QiPwoSTGlzdEdyb3Vwc1Jlc3BvbnNlEikKBmdyb3VwcxgBIAMoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIiChJEZWxldGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIVChNEZWxldGVHcm91cFJlc3BvbnNlIlMKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEhEKBHBlcm0YAyABKA1IAIgBAUIHCgVfcGVybSJBChNVcGRhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciKgoaU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QSDAoEcGVybRgBIAEoDSIrChtTZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USDAoEcGVybRgBIAEoDSJ9ChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRI2CgxtZXNzYWdlX3R5cGUYAyABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlEgwKBHBlcm0YBCABKA0iUgoTQ3JlYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiHwoPR2V0VG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoLUXVldWVTdGF0dXMSEAoIcXVldWVfaWQYASABKAUSEgoKbWluX29mZnNldBgCIAEoAxISCgptYXhfb2Zmc2V0GAMgASgDImkKEEdldFRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIpCgZxdWV1ZXMYAiADKAsyGS5ybXEuYWRtaW4udjEuUXVldWVTdGF0dXMiEwoRTGlzdFRvcGljc1JlcXVlc3QiQQoSTGlzdFRvcGljc1Jlc3BvbnNlEisKBnRvcGljcxgBIAMoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIhgKFkdldEJyb2tlclN0YXR1c1JlcXVlc3Qi1gEKF0dldEJyb2tlclN0YXR1c1Jlc3BvbnNlEi4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5EgwKBHJvbGUYAiABKAkSDQoFZXBvY2gYAyABKAMSFgoObG9nX2VuZF9vZmZzZXQYBCABKAMSGAoQY29uZmlybWVkX29mZnNldBgFIAEoAxISCgpmbHVzaF9tb2RlGAYgASgJEhMKC3RvcGljX2NvdW50GAcgASgFEhMKC2Jyb2tlcl9wZXJtGAggASgNKmQKC0NvbnN1bWVUeXBlEhwKGENPTlNVTUVfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0NPTlNVTUVfVFlQRV9DTFVTVEVSSU5HEAESGgoWQ09OU1VNRV9UWVBFX0JST0FEQ0FTVBACMpAICgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USUgoLQ3JlYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVzcG9uc2USUgoLVXBkYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USSQoIR2V0R3JvdXASHS5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVzcG9uc2USTwoKTGlzdEdyb3VwcxIfLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVzcG9uc2USUgoLRGVsZXRlR3JvdXASIC5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerRoleRequest
@@ -70,6 +70,337 @@ export const SetBrokerRoleResponseSchema: GenMessage<SetBrokerRoleResponse> = /*
   messageDesc(file_rmq_admin_v1_admin, 1);
 
 /**
+ * A group's settings. In requests, an unset field keeps the current value (or takes the
+ * broker's default on create).
+ *
+ * @generated from message rmq.admin.v1.GroupSettings
+ */
+export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
+  /**
+   * Deliveries in total before the message goes to %DLQ%<group>.
+   *
+   * @generated from field: optional uint32 max_attempts = 1;
+   */
+  maxAttempts?: number | undefined;
+
+  /**
+   * "customized:10s,30s,1m" or "exponential:<initial>,<max>,<multiplier>".
+   *
+   * @generated from field: optional string retry_policy = 2;
+   */
+  retryPolicy?: string | undefined;
+
+  /**
+   * Consume FIFO topics in message-group order.
+   *
+   * @generated from field: optional bool fifo = 3;
+   */
+  fifo?: boolean | undefined;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 4;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: optional bool consume_enabled = 5;
+   */
+  consumeEnabled?: boolean | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupSettings.
+ * Use `create(GroupSettingsSchema)` to create a new message.
+ */
+export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 2);
+
+/**
+ * @generated from message rmq.admin.v1.GroupConfig
+ */
+export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 max_attempts = 2;
+   */
+  maxAttempts: number;
+
+  /**
+   * @generated from field: string retry_policy = 3;
+   */
+  retryPolicy: string;
+
+  /**
+   * @generated from field: bool fifo = 4;
+   */
+  fifo: boolean;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 5;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: bool consume_enabled = 6;
+   */
+  consumeEnabled: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupConfig.
+ * Use `create(GroupConfigSchema)` to create a new message.
+ */
+export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 3);
+
+/**
+ * A group's progress in one queue of this broker.
+ *
+ * @generated from message rmq.admin.v1.GroupQueueProgress
+ */
+export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: uint32 queue_id = 2;
+   */
+  queueId: number;
+
+  /**
+   * Every message below it is consumed.
+   *
+   * @generated from field: uint64 committed_offset = 3;
+   */
+  committedOffset: bigint;
+
+  /**
+   * The offset the queue's next message will get.
+   *
+   * @generated from field: uint64 max_offset = 4;
+   */
+  maxOffset: bigint;
+
+  /**
+   * Received and not yet acked (or held behind an earlier message of their FIFO group).
+   *
+   * @generated from field: uint32 inflight = 5;
+   */
+  inflight: number;
+
+  /**
+   * Messages not yet consumed: max_offset - committed_offset.
+   *
+   * @generated from field: uint64 lag = 6;
+   */
+  lag: bigint;
+
+  /**
+   * Broadcast groups: the member (client id) this progress belongs to.
+   *
+   * @generated from field: string member = 7;
+   */
+  member: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupQueueProgress.
+ * Use `create(GroupQueueProgressSchema)` to create a new message.
+ */
+export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 4);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupRequest
+ */
+export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupRequest.
+ * Use `create(CreateGroupRequestSchema)` to create a new message.
+ */
+export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 5);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupResponse
+ */
+export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupResponse.
+ * Use `create(CreateGroupResponseSchema)` to create a new message.
+ */
+export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 6);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupRequest
+ */
+export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupRequest.
+ * Use `create(UpdateGroupRequestSchema)` to create a new message.
+ */
+export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 7);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupResponse
+ */
+export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupResponse.
+ * Use `create(UpdateGroupResponseSchema)` to create a new message.
+ */
+export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 8);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupRequest
+ */
+export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupRequest.
+ * Use `create(GetGroupRequestSchema)` to create a new message.
+ */
+export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 9);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupResponse
+ */
+export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+
+  /**
+   * False when the group was never created: `group` then shows the defaults it would get.
+   *
+   * @generated from field: bool exists = 2;
+   */
+  exists: boolean;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupQueueProgress queues = 3;
+   */
+  queues: GroupQueueProgress[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupResponse.
+ * Use `create(GetGroupResponseSchema)` to create a new message.
+ */
+export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 10);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsRequest
+ */
+export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsRequest.
+ * Use `create(ListGroupsRequestSchema)` to create a new message.
+ */
+export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 11);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsResponse
+ */
+export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupConfig groups = 1;
+   */
+  groups: GroupConfig[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsResponse.
+ * Use `create(ListGroupsResponseSchema)` to create a new message.
+ */
+export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 12);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupRequest
+ */
+export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 13);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupResponse
+ */
+export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 14);
+
+/**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
  */
 export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
@@ -98,7 +429,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -115,7 +446,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 16);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -134,7 +465,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 17);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -151,7 +482,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 18);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -187,7 +518,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 19);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -211,7 +542,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 20);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -228,7 +559,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 21);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -255,7 +586,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 22);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -277,7 +608,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -290,7 +621,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -307,7 +638,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 25);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -320,7 +651,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 26);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -374,7 +705,33 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 27);
+
+/**
+ * @generated from enum rmq.admin.v1.ConsumeType
+ */
+export enum ConsumeType {
+  /**
+   * @generated from enum value: CONSUME_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_CLUSTERING = 1;
+   */
+  CLUSTERING = 1,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_BROADCAST = 2;
+   */
+  BROADCAST = 2,
+}
+
+/**
+ * Describes the enum rmq.admin.v1.ConsumeType.
+ */
+export const ConsumeTypeSchema: GenEnum<ConsumeType> = /*@__PURE__*/
+  enumDesc(file_rmq_admin_v1_admin, 0);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -433,6 +790,49 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetBrokerPermissionRequestSchema;
     output: typeof SetBrokerPermissionResponseSchema;
+  },
+  /**
+   * Consumer groups and their settings (RocketMQ's subscription group config), kept in the
+   * broker's replicated state.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.CreateGroup
+   */
+  createGroup: {
+    methodKind: "unary";
+    input: typeof CreateGroupRequestSchema;
+    output: typeof CreateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.UpdateGroup
+   */
+  updateGroup: {
+    methodKind: "unary";
+    input: typeof UpdateGroupRequestSchema;
+    output: typeof UpdateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.GetGroup
+   */
+  getGroup: {
+    methodKind: "unary";
+    input: typeof GetGroupRequestSchema;
+    output: typeof GetGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.ListGroups
+   */
+  listGroups: {
+    methodKind: "unary";
+    input: typeof ListGroupsRequestSchema;
+    output: typeof ListGroupsResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.DeleteGroup
+   */
+  deleteGroup: {
+    methodKind: "unary";
+    input: typeof DeleteGroupRequestSchema;
+    output: typeof DeleteGroupResponseSchema;
   },
   /**
    * A manual failover while no controller decides roles: makes this broker master of a new epoch

@@ -86,8 +86,6 @@ async function main(): Promise<void> {
   // With --controller the controller decides role and epoch, and the broker starts as a slave
   // until it does; without, the flags decide (a lone master).
   const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: config.controller.length > 0 ? 0 : config.epoch };
-  const role = () => roleState.role;
-  const epoch = () => roleState.epoch;
   let permission!: BrokerPermission;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
@@ -144,6 +142,9 @@ async function main(): Promise<void> {
         clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
         executor: new LocalRoleExecutor({ store, epochs: await EpochFile.open(join(config.dataDir, 'store', 'epochs.json')), state: roleState, registerNow: () => registrar.registerNow(), journalRole }),
       });
+  // What registrations, routes, forwarding and status report; a slave's epoch is its master's.
+  const role = () => roles.current().role;
+  const epoch = () => roles.current().epoch;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,

@@ -26,7 +26,8 @@ describe('failover path of the official client (master + slave, name server as a
   let accessPoint: string;
 
   beforeAll(async () => {
-    group = await startReplicaGroup(2, ['--forward-hold-ms', String(HOLD_MS), '--push-long-polling-ms', '2000']);
+    // No log shipping here, so a promoted slave has not copied the topic: it creates it on first use.
+    group = await startReplicaGroup(2, ['--forward-hold-ms', String(HOLD_MS), '--push-long-polling-ms', '2000', '--auto-create-topics', '--default-queue-count', '4']);
     await group.createTopic(TOPIC);
     accessPoint = group.nameServer.endpoints.grpc;
     producer = await startOfficialProducer(accessPoint);

@@ -21,7 +21,7 @@ export interface ReplicaGroup {
   replicas: (AppProcess | undefined)[];
   /** Client endpoint (host:port) of each replica, by broker id; kept across restarts. */
   endpoints: string[];
-  /** Creates the topic on every running replica and waits until the name server routes every one of them. */
+  /** Creates the topic on the master (slaves copy their master's state) and waits until the name server routes every running replica. */
   createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
   /** Starts replica `brokerId` (again: on its address and data); `extraArgs` go to this start only. */
   start(brokerId: number, as: ReplicaStart, extraArgs?: string[]): Promise<AppProcess>;
@@ -76,6 +76,7 @@ export async function startReplicaGroup(replicaCount: number, brokerArgs: string
         if (!replica) continue;
         const client = createClient(admin.AdminService, replica.endpoints.grpc);
         try {
+          if ((await client.getBrokerStatus({}, { deadlineMs: 5_000 })).role !== 'master') continue;
           await client.createTopic({ name, queueCount: options.queueCount ?? 4, messageType: options.messageType ?? namesrv.TopicMessageType.NORMAL }, { deadlineMs: 5_000 });
         } finally {
           client.close();

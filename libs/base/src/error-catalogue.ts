@@ -59,6 +59,10 @@ export const ERRORS = {
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  IN_SYNC_REPLICAS_TOO_FEW: {
+    kind: 'unavailable',
+    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept writes; try again once a slave has caught up',
+  },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },

@@ -5,7 +5,7 @@
 // Retention: entries whose record was deleted are below minQueueOffset; they stay in the file
 // (queue offsets are file positions) but are dropped from memory once persisted.
 import { constants } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { assert } from '@rmq/base';
 import { readU64, writeU64 } from './record';
@@ -181,6 +181,13 @@ export class ConsumeQueue {
     await this.file.write(this.entries.subarray(from, to), 0, to - from, this.persistedCount * CONSUME_QUEUE_ENTRY_BYTES);
     await this.file.datasync();
     this.persistedCount = Math.min(countWritten, this.countValue);
+  }
+
+  /** Closes and deletes the queue's file (the log started over without it). */
+  async remove(): Promise<void> {
+    await this.file?.close();
+    this.file = undefined;
+    await rm(this.path, { force: true });
   }
 
   async close(): Promise<void> {

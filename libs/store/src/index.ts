@@ -19,3 +19,5 @@ export {
 export type { ScanReport } from './log-scan';
 export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
+export type { CommitPolicy } from './commit-tracker';
+export type { LogStretch } from './log-reader';

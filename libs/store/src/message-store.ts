@@ -1,9 +1,10 @@
 // The message store: appends batches of records to the commit log, indexes them per queue,
 // and serves reads by queue offset. Ordering rules it keeps:
-//   - a record is acknowledged (append resolves) only after it reached the OS (async mode) or
-//     the disk (sync mode, one fdatasync shared by every append in the batch: group commit);
-//   - a record is indexed, and so readable, only once confirmed: readers never see data that a
-//     crash could take back;
+//   - a record is indexed once written (it reached the OS), and acknowledged (append resolves)
+//     and readable only once committed (commit-tracker.ts): alone, after it reached the OS
+//     (async mode) or the disk (sync mode, one fdatasync shared by every append in the batch:
+//     group commit); in a replica group, once every in-sync member has it too. Readers never
+//     see data that a crash or a failover could take back;
 //   - queue offsets of one queue are consecutive and follow log order.
 // Retention (retention.ts) deletes old segments; the message index (message-index.ts) answers
 // lookups by id and key. Both hook in at a few marked places ("retention:", "index:").
@@ -23,6 +24,8 @@ import { STORE_LIMITS } from './limits';
 import { indexKeysOf, MessageIndex, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
 import { diskUsageOf, retentionPolicyOf, RetentionRunner, type DiskUsage, type RetentionDecision, type RetentionEvent, type RetentionStats } from './retention';
 import { rebuildIndex, type ScanReport } from './log-scan';
+import { CommitTracker, type CommitPolicy } from './commit-tracker';
+import { readLogStretch, type LogStretch } from './log-reader';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -54,6 +57,9 @@ export interface StoreOptions {
   indexEntryCountMax?: number;
   /** How much of the newest log is scanned at start to refill the index (0: none). */
   indexRebuildScanBytesMax?: number;
+
+  /** 'local' (alone: committed follows this store) or 'replicated' (see commit-tracker.ts). */
+  commitPolicy?: CommitPolicy;
 }
 
 type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -94,8 +100,14 @@ export interface ReadResult {
 export interface StoreStats {
   flushMode: FlushMode;
   logEndOffset: number;
+  /** Written and indexed (the same as writtenLogOffset; the name from before replicas). */
   confirmedLogOffset: number;
+  /** fdatasynced here (the same as durableLogOffset). */
   flushedLogOffset: number;
+  writtenLogOffset: number;
+  durableLogOffset: number;
+  /** On every in-sync replica: appends below it are answered and records below it readable. */
+  committedLogOffset: number;
   queueCount: number;
   appendedRecords: number;
   lastRecovery?: { durationMs: number; recordsReplayed: number; cleanShutdown: boolean };
@@ -116,6 +128,8 @@ export interface StoreStats {
 interface PendingAppend {
   /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
   endLogOffset?: number;
+  /** A slave's replicated stretch resolves once written (and synced in sync mode), not at commit. */
+  replicated?: boolean;
   placements: {
     queue: ConsumeQueue; logOffset: number; sizeBytes: number; tagHash: number; queueOffset: number;
     storeTimestampMs: number; indexKeys: IndexKeys | undefined; // index: added at confirm
@@ -134,8 +148,9 @@ export class MessageStore {
   private readonly appendBuffer: AppendBuffer;
   private writing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
-  private confirmedLogOffsetValue: number;
-  private flushedLogOffsetValue: number;
+  private readonly commits: CommitTracker;
+  /** Why append() is refused now besides closing and disk space (a slave; too few in-sync replicas). */
+  private appendRefusal: RmqError | undefined;
   private appendedRecords = 0;
   private failure: RmqError | undefined;
   private closed = false;
@@ -153,9 +168,11 @@ export class MessageStore {
   private constructor(
     private readonly options: StoreSettings,
     private readonly log: CommitLog,
+    committedLogOffset: number,
   ) {
-    this.confirmedLogOffsetValue = log.endOffset;
-    this.flushedLogOffsetValue = log.endOffset;
+    this.commits = new CommitTracker(options.flushMode, log.endOffset, committedLogOffset, options.commitPolicy, (topic, queueId) => {
+      for (const listener of this.listeners) listener(topic, queueId);
+    });
     this.appendBuffer = new AppendBuffer(log.segmentSizeBytes);
     this.checkpointedLogOffset = 0;
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
@@ -165,7 +182,7 @@ export class MessageStore {
       policy: retentionPolicyOf(options),
       clock: options.clock,
       diskUsage: options.diskUsage,
-      deletableBelowLogOffset: () => Math.min(this.checkpointedLogOffset, this.confirmedLogOffsetValue),
+      deletableBelowLogOffset: () => Math.min(this.checkpointedLogOffset, this.commits.committed),
       onLogMinAdvanced: (minLogOffset) => this.dropBelowLogOffset(minLogOffset),
       onEvent: (event) => options.onEvent?.(event),
     });
@@ -184,11 +201,12 @@ export class MessageStore {
       diskUsage: () => diskUsageOf(options.dataDir),
       indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
       indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+      commitPolicy: 'local',
       ...withoutUndefined(options),
     };
     const startedMs = Date.now();
-    const { log, queues, report, cleanShutdown } = await recoverStore(settings);
-    const store = new MessageStore(settings, log);
+    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore(settings);
+    const store = new MessageStore(settings, log, committedLogOffset ?? log.endOffset);
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
@@ -214,6 +232,7 @@ export class MessageStore {
     if (this.failure) return Promise.reject(this.failure);
     if (this.retention.writeRefusal) return Promise.reject(this.retention.writeRefusal); // retention: disk past the hard limit
     if (this.truncating) return Promise.reject(truncatingError());
+    if (this.appendRefusal) return Promise.reject(this.appendRefusal);
     // Every record is checked before anything is reserved: a batch is appended whole or not at all.
     const sizes = inputs.map(encodedSizeBytes);
     const recordBytesMax = this.log.segmentSizeBytes - BLANK_RECORD_BYTES_MIN;
@@ -277,7 +296,9 @@ export class MessageStore {
       for (const { record } of shipped) {
         const placed = placeRecord(end, record.sizeBytes, this.log.segmentSizeBytes).logOffset;
         const key = queueKey(record.topic, record.queueId);
-        const expected = next.get(key) ?? this.nextQueueOffsets.get(key) ?? 0;
+        // A log that does not start at 0 (a replica that started at its master's oldest segment)
+        // may meet a queue mid-way; otherwise every queue starts at 0.
+        const expected = next.get(key) ?? this.nextQueueOffsets.get(key) ?? (this.log.minOffset > 0 ? record.queueOffset : 0);
         if (placed !== record.logOffset) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} would be placed at ${placed} here (different segment sizes?)` });
         if (record.queueOffset !== expected) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} has queue offset ${record.queueOffset} in ${record.topic}/${record.queueId}; this store expects ${expected}` });
         next.set(key, expected + 1);
@@ -286,7 +307,7 @@ export class MessageStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry: PendingAppend = { placements: [], results: [], resolve: () => {}, reject: () => {} };
+    const entry: PendingAppend = { replicated: true, placements: [], results: [], resolve: () => {}, reject: () => {} };
     for (const { record, bytes: recordBytes } of shipped) {
       const { logOffset, blank } = this.log.reserve(record.sizeBytes);
       assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
@@ -298,7 +319,7 @@ export class MessageStore {
       this.nextQueueOffsets.set(key, record.queueOffset + 1);
       const room = this.appendBuffer.claim(logOffset, record.sizeBytes);
       recordBytes.copy(room.buffer, room.at);
-      const queue = queueIn(this.queues, this.options.dataDir, record.topic, record.queueId);
+      const queue = queueIn(this.queues, this.options.dataDir, record.topic, record.queueId, record.queueOffset);
       const indexKeys = this.options.indexedProperties && indexKeysOf(record.properties, this.options.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
@@ -328,7 +349,7 @@ export class MessageStore {
       await this.checkpointing; // no queue file or segment may be written while the log is cut
       await this.flushing;
       await this.retention.whenIdle();
-      const end = this.confirmedLogOffsetValue;
+      const end = this.commits.written;
       if (logOffset > end || logOffset < this.log.minOffset) {
         throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is outside the log [${this.log.minOffset}, ${end}]` });
       }
@@ -345,8 +366,7 @@ export class MessageStore {
         queue.truncateFromLogOffset(logOffset);
         this.nextQueueOffsets.set(key, queue.count);
       }
-      this.confirmedLogOffsetValue = logOffset;
-      this.flushedLogOffsetValue = Math.min(this.flushedLogOffsetValue, logOffset);
+      this.commits.cutTo(logOffset, truncatingError());
       this.checkpointedLogOffset = Math.min(this.checkpointedLogOffset, logOffset);
       this.dirtySegments.clear();
       if (this.index && this.options.indexedProperties) {
@@ -359,13 +379,87 @@ export class MessageStore {
     }
   }
 
+  /**
+   * A replica whose log has nothing in common with its master's (empty, or behind the master's
+   * oldest segment) starts over: every segment, queue file and index entry goes, and the log
+   * starts empty at `logOffset` (a segment start: the master's oldest segment).
+   */
+  async restartAt(logOffset: number): Promise<void> {
+    if (this.closed) throw new RmqError('STORE_CLOSED');
+    await this.writing;
+    if (this.pending.length > 0 || this.writing || this.truncating) throw new RmqError('TOO_MANY_REQUESTS', { reason: 'the log can only start over while no append is in flight' });
+    if (logOffset % this.log.segmentSizeBytes !== 0) throw new RmqError('BAD_REQUEST', { reason: `a log starts at a segment boundary; ${logOffset} is not one` });
+    this.truncating = true;
+    try {
+      await this.checkpointing;
+      await this.flushing;
+      await this.retention.whenIdle();
+      await this.log.restartAt(logOffset);
+      this.appendBuffer.reset();
+      for (const queue of this.queues.values()) await queue.remove();
+      this.queues.clear();
+      this.nextQueueOffsets.clear();
+      this.commits.cutTo(logOffset, truncatingError(), true);
+      this.checkpointedLogOffset = logOffset;
+      this.dirtySegments.clear();
+      this.index?.dropBelow(Number.MAX_SAFE_INTEGER);
+      await this.checkpoint();
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  // --- Replication: written, durable, committed (commit-tracker.ts) and shipping -------------
+
+  get segmentSizeBytes(): number {
+    return this.log.segmentSizeBytes;
+  }
+
+  get writtenLogOffset(): number {
+    return this.commits.written;
+  }
+
+  get durableLogOffset(): number {
+    return this.commits.durable;
+  }
+
+  get committedLogOffset(): number {
+    return this.commits.committed;
+  }
+
+  /** 'local' alone; 'replicated' in a replica group, where advanceCommitted moves the committed offset. */
+  setCommitPolicy(policy: CommitPolicy): void {
+    this.commits.setPolicy(policy);
+  }
+
+  /** In a replica group: everything below `logOffset` is on every in-sync member (clamped to written). */
+  advanceCommitted(logOffset: number): void {
+    this.commits.advance(logOffset);
+  }
+
+  /** Called after every write and sync of this store (the written or durable offset moved). */
+  onLocalProgress(listener: () => void): () => void {
+    return this.commits.onProgress(listener);
+  }
+
+  /** append() is refused with `refusal` until called again with undefined (a slave; too few in-sync replicas). */
+  refuseAppends(refusal: RmqError | undefined): void {
+    this.appendRefusal = refusal;
+  }
+
+  /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset` (log-reader.ts). */
+  readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.commits.written), sizeBytesMax);
+  }
+
   async read(topic: string, queueId: number, fromQueueOffset: number, options: ReadOptions): Promise<ReadResult> {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return { records: [], nextQueueOffset: fromQueueOffset };
     const sizeBytesMax = options.sizeBytesMax ?? STORE_LIMITS.readSizeBytesMax;
     // retention: a read below the queue's first entry starts at that entry.
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
-    const scanEnd = Math.min(queue.count, queueOffset + STORE_LIMITS.readScanEntriesMax);
+    // Records above the committed offset are indexed but not readable yet.
+    const scanEnd = Math.min(queue.countBelowLogOffset(this.commits.committed), queueOffset + STORE_LIMITS.readScanEntriesMax);
     const chosen: RecordLocation[] = [];
     let sizeBytes = 0;
     while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
@@ -395,7 +489,7 @@ export class MessageStore {
 
   /** Reads the record at a log offset (from a receipt handle, for one). */
   async readAt(logOffset: number, sizeBytes: number): Promise<StoredRecord> {
-    assert(logOffset + sizeBytes <= this.confirmedLogOffsetValue, 'read beyond the confirmed log', { logOffset, sizeBytes });
+    assert(logOffset + sizeBytes <= this.commits.written, 'read beyond the written log', { logOffset, sizeBytes });
     if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
   }
@@ -403,11 +497,13 @@ export class MessageStore {
   /** Queue offsets [min, max) readable now; max is the offset the next message will get. */
   queueRange(topic: string, queueId: number): { minQueueOffset: number; maxQueueOffset: number } {
     const queue = this.queues.get(queueKey(topic, queueId));
-    return { minQueueOffset: queue?.minQueueOffset ?? 0, maxQueueOffset: queue?.count ?? 0 };
+    if (!queue) return { minQueueOffset: 0, maxQueueOffset: 0 };
+    const maxQueueOffset = queue.countBelowLogOffset(this.commits.committed);
+    return { minQueueOffset: Math.min(queue.minQueueOffset, maxQueueOffset), maxQueueOffset };
   }
 
   queueList(): { topic: string; queueId: number; count: number }[] {
-    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.count }));
+    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.countBelowLogOffset(this.commits.committed) }));
   }
 
   /** Called after new records of a queue became readable (to wake long polls). */
@@ -417,23 +513,26 @@ export class MessageStore {
   }
 
   get confirmedLogOffset(): number {
-    return this.confirmedLogOffsetValue;
+    return this.commits.written;
   }
 
   stats(): StoreStats {
     return {
       flushMode: this.options.flushMode,
       logEndOffset: this.log.endOffset,
-      confirmedLogOffset: this.confirmedLogOffsetValue,
-      flushedLogOffset: this.flushedLogOffsetValue,
+      confirmedLogOffset: this.commits.written,
+      flushedLogOffset: this.commits.durable,
+      writtenLogOffset: this.commits.written,
+      durableLogOffset: this.commits.durable,
+      committedLogOffset: this.commits.committed,
       queueCount: this.queues.size,
       appendedRecords: this.appendedRecords,
       lastRecovery: this.lastRecovery,
       logMinOffset: this.log.minOffset,
       logSizeBytes: this.log.endOffset - this.log.minOffset,
-      flushLagBytes: this.confirmedLogOffsetValue - this.flushedLogOffsetValue,
-      dispatchLagBytes: this.log.endOffset - this.confirmedLogOffsetValue,
-      checkpointLagBytes: Math.max(0, this.confirmedLogOffsetValue - this.checkpointedLogOffset),
+      flushLagBytes: this.commits.written - this.commits.durable,
+      dispatchLagBytes: this.log.endOffset - this.commits.written,
+      checkpointLagBytes: Math.max(0, this.commits.written - this.checkpointedLogOffset),
       retention: this.retention.stats(),
       index: this.index && { entryCount: this.index.entryCount, entryCountMax: this.index.entryCountMax, evictedEntryCount: this.index.evictedEntryCount },
     };
@@ -448,6 +547,7 @@ export class MessageStore {
     await this.writing;
     await this.flushing;
     await this.flushDirty();
+    this.commits.failWaiters(new RmqError('STORE_CLOSED')); // sends the in-sync set never confirmed
     await this.checkpoint();
     for (const queue of this.queues.values()) await queue.close();
     await this.log.close();
@@ -481,22 +581,25 @@ export class MessageStore {
     }
   }
 
+  /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
   private confirm(batch: PendingAppend[]): void {
     const woken = new Set<ConsumeQueue>();
+    let end = this.commits.written;
     for (const entry of batch) {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
         if (placement.indexKeys) this.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
-        this.confirmedLogOffsetValue = placement.logOffset + placement.sizeBytes;
+        end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }
       this.appendedRecords += entry.placements.length;
-      if (entry.endLogOffset !== undefined) this.confirmedLogOffsetValue = Math.max(this.confirmedLogOffsetValue, entry.endLogOffset);
+      if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+      // Waiters first, in log order: the progress below may commit this very batch at once.
+      if (entry.replicated) entry.resolve(entry.results);
+      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
     }
-    if (this.options.flushMode === 'sync') this.flushedLogOffsetValue = this.confirmedLogOffsetValue;
-    for (const entry of batch) entry.resolve(entry.results);
-    for (const queue of woken) for (const listener of this.listeners) listener(queue.topic, queue.queueId);
+    this.commits.wrote(end, woken, this.options.flushMode === 'sync');
   }
 
   /** Flushes one at a time, so the flushed offset never passes a sync still in flight. */
@@ -508,11 +611,11 @@ export class MessageStore {
   private async flushDirtyNow(): Promise<void> {
     if (this.dirtySegments.size === 0) return;
     const startedMs = Date.now();
-    const target = this.confirmedLogOffsetValue;
+    const target = this.commits.written;
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
     await this.log.datasync(segments);
-    this.flushedLogOffsetValue = Math.max(this.flushedLogOffsetValue, target);
+    this.commits.synced(target);
     this.options.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }
 
@@ -530,11 +633,12 @@ export class MessageStore {
   private async writeCheckpoint(): Promise<void> {
     // The checkpoint never covers log bytes that are not on disk yet (async mode: the flushed
     // offset), so a machine crash cannot leave queue entries below it pointing at lost data.
-    const dispatchedLogOffset = Math.min(this.confirmedLogOffsetValue, this.flushedLogOffsetValue);
+    const dispatchedLogOffset = Math.min(this.commits.written, this.commits.durable);
+    const committedLogOffset = Math.min(this.commits.committed, dispatchedLogOffset);
     const queueCounts: Record<string, number> = {};
     for (const queue of this.queues.values()) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of this.queues.values()) await queue.persist();
-    await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
+    await writeJsonAtomic(join(this.options.dataDir, 'checkpoint.json'), { dispatchedLogOffset, committedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
   }
 
@@ -591,7 +695,7 @@ export class MessageStore {
     await this.retention.run();
     if (this.index && this.options.indexedProperties) {
       const startedMs = Date.now();
-      const report = await rebuildIndex(this.log, this.index, this.options.indexedProperties, this.confirmedLogOffsetValue, this.options.indexRebuildScanBytesMax);
+      const report = await rebuildIndex(this.log, this.index, this.options.indexedProperties, this.commits.written, this.options.indexRebuildScanBytesMax);
       if (report) this.options.onEvent?.({ kind: 'indexRebuilt', report, durationMs: Date.now() - startedMs, entryCount: this.index.entryCount });
     }
   }

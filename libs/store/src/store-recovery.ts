@@ -18,6 +18,8 @@ export interface Checkpoint {
    * found with fewer (deleted, cut short) is rebuilt from the log. Absent in older checkpoints.
    */
   queueCounts?: Record<string, number>;
+  /** The committed offset (commit-tracker.ts) when it was written; absent in older checkpoints (all committed). */
+  committedLogOffset?: number;
 }
 
 export interface Recovered {
@@ -26,6 +28,8 @@ export interface Recovered {
   report: RecoveryReport;
   /** The previous run closed the store (no abort marker was left). */
   cleanShutdown: boolean;
+  /** As the checkpoint saved it; records above it stay unreadable until committed again. */
+  committedLogOffset: number | undefined;
 }
 
 export async function recoverStore(settings: {
@@ -69,7 +73,7 @@ export async function recoverStore(settings: {
   if (report.logEndOffset < checkpoint.dispatchedLogOffset) {
     for (const queue of queues.values()) queue.truncateFromLogOffset(report.logEndOffset);
   }
-  return { log, queues, report, cleanShutdown };
+  return { log, queues, report, cleanShutdown, committedLogOffset: checkpoint.committedLogOffset };
 }
 
 /** Queues ("topic/queueId") whose file holds fewer entries than the checkpoint says it must. */

@@ -3,9 +3,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
+import { GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
+import { addService, admin, listen, replication, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
@@ -20,6 +20,8 @@ import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
+import { ReplicaRole } from './shipping/replica-role';
+import { replicationService } from './shipping/replication-service';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      if (options.role === 'slave' && !options.master) throw new ConfigError('--role slave needs --master <host:port>: the master to follow');
+      if (options.master) parseHostPort(options.master, '--master');
     },
   });
   const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
@@ -64,6 +68,8 @@ async function main(): Promise<void> {
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
     clock,
+    // A slave exposes only what its master committed, also after a restart.
+    commitPolicy: config.role === 'slave' ? 'replicated' : 'local',
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
       logStoreEvent(log, event);
@@ -81,16 +87,28 @@ async function main(): Promise<void> {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
+    onSweepError: (error) => {
+      if (!isRmqError(error, 'NOT_MASTER')) log.error('moving messages to dead-letter topics failed; retrying', { error });
+    } });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
-  const role = () => config.role;
-  const epoch = () => 0;
 
-  // gRPC: MessagingService + AdminService.
+  // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+
+  // The replica group: master (epoch, in-sync set, shipping) or slave (following --master).
+  const replica = await ReplicaRole.open({
+    store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint,
+    flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
+    bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
+  });
+  if (config.role === 'master') await replica.becomeMaster(config.epoch);
+  else await replica.becomeSlave(config.master);
+  const role = () => replica.role();
+  const epoch = () => replica.epoch();
+  addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -133,6 +151,7 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    await replica.stop();
     consumer.close();
     routes.close();
     clearInterval(consumptionTimer);

@@ -5,7 +5,7 @@
 // back after each append, and the master's committed offset is what this store exposes to
 // readers. Any failure drops the stream; it reconnects with exponential backoff.
 import { delay, RmqError } from '@rmq/base';
-import { createClient, replication, type ServiceClient } from '@rmq/contracts';
+import { create, createClient, replication, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { EpochFile, MessageStore } from '@rmq/store';
@@ -103,7 +103,7 @@ export class LogFollower {
     const from = store.writtenLogOffset;
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
     const stream = client.follow({ signal: this.abort.signal });
-    stream.write({ kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } });
+    stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
     log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });
     await this.consume(stream);
   }
@@ -132,7 +132,7 @@ export class LogFollower {
         const now = { written: store.writtenLogOffset, durable: store.durableLogOffset };
         if (failed || (now.written === reported.written && now.durable === reported.durable)) return;
         reported = now;
-        stream.write({ kind: { case: 'progress', value: { writtenLogOffset: BigInt(now.written), durableLogOffset: BigInt(now.durable) } } });
+        stream.write(create(replication.FollowRequestSchema, { kind: { case: 'progress', value: { writtenLogOffset: BigInt(now.written), durableLogOffset: BigInt(now.durable) } } }));
         store.advanceCommitted(this.masterCommitted);
       };
       const progressTimer = setInterval(report, REPLICATION_LIMITS.progressIntervalMs); // async mode: durability comes later

@@ -59,8 +59,7 @@ export class ReplicationMaster {
     this.unsubscribe?.();
     for (const close of this.sessions.values()) close();
     this.sessions.clear();
-    this.options.store.refuseAppends(undefined);
-    this.options.store.setCommitPolicy('local');
+    // The store stays 'replicated': a send the in-sync set never confirmed is never answered OK.
   }
 
   get epoch(): number {

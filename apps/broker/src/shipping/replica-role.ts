@@ -1,0 +1,100 @@
+// This broker's place in its replica group and everything that follows from it: as master it
+// records its epoch in the epoch file before its first write, runs the in-sync set and serves
+// its slaves; as slave it follows its master's log and refuses every local write (sends,
+// dead-letters, retries: they all go through the store's append). For now the role comes from
+// flags (--role, --master, --epoch); the controller's role machine will call becomeMaster and
+// becomeSlave instead.
+import { join } from 'node:path';
+import { RmqError, type Clock } from '@rmq/base';
+import type { Logger } from '@rmq/observability';
+import { EpochFile, type FlushMode, type MessageStore } from '@rmq/store';
+import type { InSyncBounds } from './in-sync-set';
+import { LogFollower, type FollowerStatus } from './log-follower';
+import { ReplicationMaster, type ReplicationStatus } from './replication-master';
+
+export interface ReplicaRoleOptions {
+  store: MessageStore;
+  /** The store's folder: the epoch file lives beside the commit log it describes. */
+  storeDir: string;
+  brokerName: string;
+  replicaId: string;
+  endpoint: string;
+  flushMode: FlushMode;
+  bounds: InSyncBounds;
+  minInSyncReplicas: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export type RoleStatus =
+  | ({ role: 'master' } & ReplicationStatus)
+  | ({ role: 'slave'; epoch: number; committedLogOffset: number } & FollowerStatus);
+
+export class ReplicaRole {
+  private masterSide: ReplicationMaster | undefined;
+  private follower: LogFollower | undefined;
+
+  private constructor(
+    private readonly options: ReplicaRoleOptions,
+    private readonly epochs: EpochFile,
+  ) {}
+
+  static async open(options: ReplicaRoleOptions): Promise<ReplicaRole> {
+    return new ReplicaRole(options, await EpochFile.open(join(options.storeDir, 'epochs.json')));
+  }
+
+  role(): 'master' | 'slave' {
+    return this.masterSide ? 'master' : 'slave';
+  }
+
+  epoch(): number {
+    return this.masterSide?.epoch ?? this.epochs.last()?.epoch ?? 0;
+  }
+
+  master(): ReplicationMaster | undefined {
+    return this.masterSide;
+  }
+
+  async becomeMaster(epoch: number): Promise<void> {
+    const { store, log } = this.options;
+    await this.follower?.stop();
+    this.follower = undefined;
+    const last = this.epochs.last();
+    if (last && last.epoch > epoch) {
+      throw new RmqError('BAD_REQUEST', { reason: `this broker's epoch file is at epoch ${last.epoch}; a master cannot go back to epoch ${epoch}` });
+    }
+    // Log written before any epoch was recorded counts as epoch 0, so slaves can place it.
+    if (!last && store.writtenLogOffset > store.stats().logMinOffset) await this.epochs.begin(0, store.stats().logMinOffset);
+    await this.epochs.begin(epoch, store.writtenLogOffset); // on disk before the epoch's first write
+    this.masterSide = new ReplicationMaster({
+      store, brokerName: this.options.brokerName, epoch, epochs: () => this.epochs.entries(), flushMode: this.options.flushMode,
+      bounds: this.options.bounds, minInSyncReplicas: this.options.minInSyncReplicas, clock: this.options.clock, log,
+    });
+    store.refuseAppends(undefined);
+    this.masterSide.start();
+    log.info('serving as master', { epoch, logEndOffset: store.writtenLogOffset, epochs: this.epochs.entries() });
+  }
+
+  async becomeSlave(masterEndpoint: string): Promise<void> {
+    const { store, log } = this.options;
+    this.masterSide?.stop();
+    this.masterSide = undefined;
+    await this.follower?.stop();
+    store.setCommitPolicy('replicated');
+    store.refuseAppends(new RmqError('NOT_MASTER', { brokerName: this.options.brokerName, epoch: this.epoch() }));
+    this.follower = new LogFollower({ store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint, masterEndpoint, log });
+    this.follower.start();
+    log.info('serving as slave', { master: masterEndpoint, logEndOffset: store.writtenLogOffset });
+  }
+
+  status(): RoleStatus {
+    if (this.masterSide) return { role: 'master', ...this.masterSide.status() };
+    const follower = this.follower?.status() ?? { masterEndpoint: '', connected: false, masterEndLogOffset: 0, masterCommittedLogOffset: 0, lagBytes: 0 };
+    return { role: 'slave', epoch: this.epoch(), committedLogOffset: this.options.store.committedLogOffset, ...follower };
+  }
+
+  async stop(): Promise<void> {
+    this.masterSide?.stop();
+    await this.follower?.stop();
+  }
+}

@@ -59,6 +59,8 @@ export class ReplicaRole {
     const { store, log } = this.options;
     await this.follower?.stop();
     this.follower = undefined;
+    this.masterSide?.stop(); // a new epoch: its slaves subscribe again
+    this.masterSide = undefined;
     const last = this.epochs.last();
     if (last && last.epoch > epoch) {
       throw new RmqError('BAD_REQUEST', { reason: `this broker's epoch file is at epoch ${last.epoch}; a master cannot go back to epoch ${epoch}` });

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch,
+    topics, store, role, epoch, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKeBAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0IowDChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDRIWCg5kdXJhYmxlX29mZnNldBgJIAEoAxIYChBjb21taXR0ZWRfb2Zmc2V0GAogASgDEhgKEGluX3N5bmNfcmVwbGljYXMYCyABKAUSKQoGc2xhdmVzGAwgAygLMhkucm1xLmFkbWluLnYxLlNsYXZlU3RhdHVzEhcKD21hc3Rlcl9lbmRwb2ludBgNIAEoCRIRCglmb2xsb3dpbmcYDiABKAgSEQoJbGFnX2J5dGVzGA8gASgDImsKC1NsYXZlU3RhdHVzEhIKCnJlcGxpY2FfaWQYASABKAkSFAoMYWNrZWRfb2Zmc2V0GAIgASgDEg8KB2luX3N5bmMYAyABKAgSEQoJbGFnX2J5dGVzGAQgASgDEg4KBmxhZ19tcxgFIAEoAzKeBAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -314,6 +314,48 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
    * @generated from field: uint32 broker_perm = 8;
    */
   brokerPerm: number;
+
+  /**
+   * Log shipping. Written (confirmed_offset), durable (fdatasynced here) and committed (on every
+   * in-sync replica: sends below it were answered, consumers read below it).
+   *
+   * @generated from field: int64 durable_offset = 9;
+   */
+  durableOffset: bigint;
+
+  /**
+   * @generated from field: int64 committed_offset = 10;
+   */
+  committedOffset: bigint;
+
+  /**
+   * A master: its in-sync set's size (itself included) and every slave following it.
+   *
+   * @generated from field: int32 in_sync_replicas = 11;
+   */
+  inSyncReplicas: number;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.SlaveStatus slaves = 12;
+   */
+  slaves: SlaveStatus[];
+
+  /**
+   * A slave: the master it follows, whether its stream is up, and how far behind it is.
+   *
+   * @generated from field: string master_endpoint = 13;
+   */
+  masterEndpoint: string;
+
+  /**
+   * @generated from field: bool following = 14;
+   */
+  following: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 15;
+   */
+  lagBytes: bigint;
 };
 
 /**
@@ -322,6 +364,47 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
   messageDesc(file_rmq_admin_v1_admin, 12);
+
+/**
+ * @generated from message rmq.admin.v1.SlaveStatus
+ */
+export type SlaveStatus = Message<"rmq.admin.v1.SlaveStatus"> & {
+  /**
+   * @generated from field: string replica_id = 1;
+   */
+  replicaId: string;
+
+  /**
+   * Acknowledged: durable (sync mode) or written (async mode) on the slave.
+   *
+   * @generated from field: int64 acked_offset = 2;
+   */
+  ackedOffset: bigint;
+
+  /**
+   * @generated from field: bool in_sync = 3;
+   */
+  inSync: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 4;
+   */
+  lagBytes: bigint;
+
+  /**
+   * Time since the slave last had everything the master had.
+   *
+   * @generated from field: int64 lag_ms = 5;
+   */
+  lagMs: bigint;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SlaveStatus.
+ * Use `create(SlaveStatusSchema)` to create a new message.
+ */
+export const SlaveStatusSchema: GenMessage<SlaveStatus> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * @generated from service rmq.admin.v1.AdminService

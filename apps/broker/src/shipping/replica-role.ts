@@ -67,7 +67,8 @@ export class ReplicaRole {
     }
     // Log written before any epoch was recorded counts as epoch 0, so slaves can place it.
     if (!last && store.writtenLogOffset > store.stats().logMinOffset) await this.epochs.begin(0, store.stats().logMinOffset);
-    await this.epochs.begin(epoch, store.writtenLogOffset); // on disk before the epoch's first write
+    // On disk before the epoch's first write; a master restarted in the same epoch goes on with it.
+    if (this.epochs.last()?.epoch !== epoch) await this.epochs.begin(epoch, store.writtenLogOffset);
     this.masterSide = new ReplicationMaster({
       store, brokerName: this.options.brokerName, epoch, epochs: () => this.epochs.entries(), flushMode: this.options.flushMode,
       bounds: this.options.bounds, minInSyncReplicas: this.options.minInSyncReplicas, clock: this.options.clock, log,

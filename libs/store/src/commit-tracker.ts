@@ -8,7 +8,7 @@
 // (durable in sync mode, written in async mode), which is what the store did before replicas.
 // Policy 'replicated' moves it only through advance() (the master's in-sync set, or a slave
 // following its master), never past written.
-import type { FlushMode } from './message-store';
+import type { FlushMode } from './store-options';
 
 export type CommitPolicy = 'local' | 'replicated';
 

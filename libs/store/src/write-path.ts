@@ -1,0 +1,235 @@
+// The write path: reservation (log offsets and queue offsets are handed out synchronously, in
+// call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
+// batch of appends waiting together) and confirmation (queue entries and index entries are added
+// once the bytes are written; appends are answered, and records readable, once committed:
+// commit-tracker.ts). A failed write refuses every later append.
+import { assert, RmqError } from '@rmq/base';
+import type { CommitLog } from './commit-log';
+import type { ConsumeQueue } from './consume-queue';
+import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
+import { AppendBuffer } from './append-buffer';
+import { queueIn, queueKey } from './queue-table';
+import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
+import type { AppendInput, AppendResult, StoreSettings } from './store-options';
+import { CommitTracker } from './commit-tracker';
+
+export interface Placement {
+  queue: ConsumeQueue;
+  logOffset: number;
+  sizeBytes: number;
+  tagHash: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+  indexKeys: IndexKeys | undefined; // index: added at confirm
+}
+
+export interface PendingAppend {
+  /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
+  endLogOffset?: number;
+  /** A slave's replicated stretch resolves once written (and synced in sync mode), not at commit. */
+  replicated?: boolean;
+  placements: Placement[];
+  results: AppendResult[];
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface WritePathDeps {
+  settings: StoreSettings;
+  log: CommitLog;
+  queues: Map<string, ConsumeQueue>;
+  /** The queue offset the next record of each queue gets (reserved, maybe not yet confirmed). */
+  nextQueueOffsets: Map<string, number>;
+  index: MessageIndex | undefined;
+  /** Why appends are refused right now (closed, disk full, log being cut), if they are. */
+  refusal: () => RmqError | undefined;
+  /** The committed offset the checkpoint kept (records above it stay unreadable until committed). */
+  committedLogOffset: number;
+}
+
+export class WritePath {
+  readonly appendBuffer: AppendBuffer;
+  private pending: PendingAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private dirtySegments = new Set<number>();
+  private flushing: Promise<void> | undefined;
+  private readonly listeners = new Set<(topic: string, queueId: number) => void>();
+  /** Written, durable and committed offsets (commit-tracker.ts). */
+  readonly commits: CommitTracker;
+  appendedRecords = 0;
+  failure: RmqError | undefined;
+  /** Why append() (not appendReplicated) is refused now: a slave; too few in-sync replicas. */
+  appendRefusal: RmqError | undefined;
+
+  constructor(private readonly deps: WritePathDeps) {
+    this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+    this.commits = new CommitTracker(deps.settings.flushMode, deps.log.endOffset, deps.committedLogOffset, deps.settings.commitPolicy, (topic, queueId) => {
+      for (const listener of this.listeners) listener(topic, queueId);
+    });
+  }
+
+  /** Written and indexed (the name from before replicas). */
+  get confirmedLogOffset(): number {
+    return this.commits.written;
+  }
+
+  get flushedLogOffset(): number {
+    return this.commits.durable;
+  }
+
+  /** Appends records in order; resolves once they are committed. */
+  append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    const refusal = this.deps.refusal() ?? this.appendRefusal;
+    if (refusal) return Promise.reject(refusal);
+    const { log, settings } = this.deps;
+    // Every record is checked before anything is reserved: a batch is appended whole or not at all.
+    const sizes = inputs.map(encodedSizeBytes);
+    const recordBytesMax = log.segmentSizeBytes - BLANK_RECORD_BYTES_MIN;
+    const tooLarge = sizes.findIndex((sizeBytes) => sizeBytes > recordBytesMax);
+    if (tooLarge >= 0) {
+      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
+    }
+    const storeTimestampMs = settings.clock.nowMs();
+    const entry = newPendingAppend();
+    for (const [index, input] of inputs.entries()) {
+      const sizeBytes = sizes[index];
+      const logOffset = this.reserve(sizeBytes);
+      const key = queueKey(input.topic, input.queueId);
+      const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
+      this.deps.nextQueueOffsets.set(key, queueOffset + 1);
+      const room = this.appendBuffer.claim(logOffset, sizeBytes);
+      encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
+      const queue = queueIn(this.deps.queues, settings.dataDir, input.topic, input.queueId);
+      const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
+      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
+      entry.results.push({ logOffset, queueOffset, storeTimestampMs });
+    }
+    return this.enqueue(entry);
+  }
+
+  /** Reserves log room for a record, writing the blank that pads a segment's tail when it does not fit. */
+  reserve(sizeBytes: number): number {
+    const { logOffset, blank } = this.deps.log.reserve(sizeBytes);
+    if (blank) this.writeBlank(blank);
+    return logOffset;
+  }
+
+  writeBlank(blank: { logOffset: number; sizeBytes: number }): void {
+    const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+    encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+  }
+
+  /** Queues a reserved entry for the next group commit. */
+  enqueue(entry: PendingAppend): Promise<AppendResult[]> {
+    const done = new Promise<AppendResult[]>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.pending.push(entry);
+    this.writing ??= this.writeLoop();
+    return done;
+  }
+
+  /** Whether an append is reserved or being written. */
+  get busy(): boolean {
+    return this.pending.length > 0 || this.writing !== undefined;
+  }
+
+  /** Resolves once the appends in flight are written (or failed). */
+  async whenWritten(): Promise<void> {
+    await this.writing;
+  }
+
+  /** Called after new records of a queue became readable (to wake long polls). */
+  onConfirmed(listener: (topic: string, queueId: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The log was cut back to `logOffset`, or started over there (replica path): nothing is in flight. */
+  cutBackTo(logOffset: number, error: RmqError, startOver = false): void {
+    this.appendBuffer.reset();
+    this.commits.cutTo(logOffset, error, startOver);
+    this.dirtySegments.clear();
+  }
+
+  /** Flushes one at a time, so the flushed offset never passes a sync still in flight. */
+  flushDirty(): Promise<void> {
+    this.flushing ??= this.flushDirtyNow().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async whenFlushed(): Promise<void> {
+    await this.flushing;
+  }
+
+  fail(error: unknown): void {
+    if (this.failure) return;
+    const code = (error as NodeJS.ErrnoException).code;
+    this.failure = code === 'ENOSPC' ? new RmqError('STORE_FULL', { reason: 'no space left on device' }) : new RmqError('STORE_CLOSED');
+    this.deps.settings.onEvent?.({ kind: 'writeFailed', error });
+  }
+
+  private async writeLoop(): Promise<void> {
+    await null; // lets append() record this loop before it can finish
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const chunks = this.appendBuffer.take();
+        if (this.failure) {
+          for (const entry of batch) entry.reject(this.failure);
+          continue;
+        }
+        try {
+          const touched = await this.deps.log.write(chunks);
+          if (this.deps.settings.flushMode === 'sync') await this.deps.log.datasync(touched);
+          else for (const start of touched) this.dirtySegments.add(start);
+        } catch (error) {
+          this.fail(error);
+          for (const entry of batch) entry.reject(this.failure);
+          continue;
+        }
+        this.confirm(batch);
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
+  private confirm(batch: PendingAppend[]): void {
+    const woken = new Set<ConsumeQueue>();
+    let end = this.commits.written;
+    for (const entry of batch) {
+      for (const placement of entry.placements) {
+        const queueOffset = placement.queue.append(placement);
+        assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
+        if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
+        end = placement.logOffset + placement.sizeBytes;
+        woken.add(placement.queue);
+      }
+      this.appendedRecords += entry.placements.length;
+      if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+      // Waiters first, in log order: the progress below may commit this very batch at once.
+      if (entry.replicated) entry.resolve(entry.results);
+      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
+    }
+    this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
+  }
+
+  private async flushDirtyNow(): Promise<void> {
+    if (this.dirtySegments.size === 0) return;
+    const startedMs = Date.now();
+    const target = this.commits.written;
+    const segments = [...this.dirtySegments];
+    this.dirtySegments.clear();
+    await this.deps.log.datasync(segments);
+    this.commits.synced(target);
+    this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
+  }
+}
+
+export function newPendingAppend(): PendingAppend {
+  return { placements: [], results: [], resolve: () => {}, reject: () => {} };
+}

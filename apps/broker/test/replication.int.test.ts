@@ -86,6 +86,41 @@ describe('replica group: log shipping between processes', () => {
     }
   }, 120_000);
 
+  it('cuts back a returning old master whose log ran ahead of the new one, then follows it', async () => {
+    const group = await startReplicaGroup({ slaveCount: 1 });
+    try {
+      await group.createTopic(TOPIC);
+      await eventually(async () => expect((await status(group.master.endpoints.grpc)).inSyncReplicas).toBe(2));
+      await sendAll(group.master.endpoints.grpc, 60, 'shared');
+      await expectCaughtUp(group, 0);
+      // The slave dies; the old master goes on alone in epoch 1, then dies too.
+      await group.slaves[0]!.kill('SIGKILL');
+      await sendAll(group.master.endpoints.grpc, 40, 'old-master-only');
+      const oldMasterEnd = (await status(group.master.endpoints.grpc)).confirmedOffset;
+      await group.master.kill('SIGKILL');
+
+      // The slave comes back as master of epoch 2 and takes writes.
+      group.master = await group.startBroker('new-master', group.slaveDirs[0], 1, { epoch: 2 });
+      const sharedEnd = (await status(group.master.endpoints.grpc)).confirmedOffset;
+      expect(sharedEnd).toBeLessThan(oldMasterEnd);
+      await group.createTopic(TOPIC);
+      await sendAll(group.master.endpoints.grpc, 30, 'epoch-2');
+
+      // The old master returns as a slave: its epoch-1 tail beyond the shared point goes.
+      const returning = await group.startBroker('old-master', group.masterDir, 0, { following: group.master.endpoints.grpc });
+      group.slaves.push(returning);
+      await eventually(async () => {
+        const [master, slave] = [await status(group.master.endpoints.grpc), await status(returning.endpoints.grpc)];
+        if (slave.confirmedOffset !== master.confirmedOffset || slave.committedOffset !== master.committedOffset) throw new Error(`returning at ${slave.confirmedOffset}, master at ${master.confirmedOffset}`);
+      }, { timeoutMs: 20_000 });
+      expect(returning.logs.find((line) => line.msg === 'log diverged from the master\'s: cutting it back')).toMatchObject({ toLogOffset: Number(sharedEnd), fromLogOffset: Number(oldMasterEnd) });
+      expect(firstDifference(commitLogSegments(group.slaveDirs[0]), commitLogSegments(group.masterDir))).toBeUndefined();
+      expect(commitLogSegments(group.masterDir)).toEqual(commitLogSegments(group.slaveDirs[0]));
+    } finally {
+      await group.stop();
+    }
+  }, 90_000);
+
   it('holds a send while the in-sync slave is stopped, until it leaves the set after --in-sync-lag-ms', async () => {
     const lagMs = 1_500;
     const group = await startReplicaGroup({ slaveCount: 1, masterArgs: ['--in-sync-lag-ms', String(lagMs)] });

@@ -9,6 +9,7 @@ import { makeTempDir } from './temp-dir';
 
 export interface ReplicaGroup {
   nameServer: AppProcess;
+  /** The master (replaceable: startSlave follows whatever is here). */
   master: AppProcess;
   /** Slaves by index (brokerId index + 1); undefined while stopped. */
   slaves: (AppProcess | undefined)[];
@@ -16,8 +17,13 @@ export interface ReplicaGroup {
   masterDir: string;
   slaveDirs: string[];
   createTopic(name: string, queueCount?: number): Promise<void>;
-  /** Starts slave `index` (again, on its old data), following the master. */
+  /** Starts slave `index` (again, on its old data), following `master`. */
   startSlave(index: number, extraArgs?: string[]): Promise<AppProcess>;
+  /**
+   * Starts a member of the group on `dataDir` in the role given (a master in `epoch`, or a slave
+   * following an endpoint), e.g. to swap roles; `master` and `slaves` are the caller's to update.
+   */
+  startBroker(label: string, dataDir: string, brokerId: number, role: { epoch: number } | { following: string }, extraArgs?: string[]): Promise<AppProcess>;
   stop(): Promise<void>;
 }
 
@@ -36,20 +42,27 @@ export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<R
   const brokerArgs = options.brokerArgs ?? [];
   const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
   const masterDir = join(temp.path, 'master');
-  const master = await startApp('broker', [
-    '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', masterDir, '--name-servers', nameServer.endpoints.grpc,
-    '--broker-name', 'broker-a', '--broker-id', '0', '--register-interval-ms', '500', ...brokerArgs, ...(options.masterArgs ?? []),
-  ], { label: 'master' });
   const slaveDirs = Array.from({ length: options.slaveCount }, (_, index) => join(temp.path, `slave-${index + 1}`));
   const slaves: (AppProcess | undefined)[] = slaveDirs.map(() => undefined);
+  const startBroker: ReplicaGroup['startBroker'] = (label, dataDir, brokerId, role, extraArgs = []) => {
+    const roleArgs = 'epoch' in role
+      ? ['--role', 'master', '--epoch', String(role.epoch), '--name-servers', nameServer.endpoints.grpc, '--register-interval-ms', '500']
+      : ['--role', 'slave', '--master', role.following, '--name-servers', ''];
+    return startApp('broker', [
+      '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', dataDir, '--broker-name', 'broker-a', '--broker-id', String(brokerId),
+      ...roleArgs, ...brokerArgs, ...extraArgs,
+    ], { label });
+  };
+  const master = await startBroker('master', masterDir, 0, { epoch: 1 }, options.masterArgs);
   const group: ReplicaGroup = {
     nameServer,
     master,
     slaves,
     masterDir,
     slaveDirs,
+    startBroker,
     async createTopic(name, queueCount = 4) {
-      const client = createClient(admin.AdminService, master.endpoints.grpc);
+      const client = createClient(admin.AdminService, group.master.endpoints.grpc);
       try {
         await client.createTopic({ name, queueCount }, { deadlineMs: 5_000 });
       } finally {
@@ -57,14 +70,11 @@ export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<R
       }
     },
     async startSlave(index, extraArgs = []) {
-      slaves[index] = await startApp('broker', [
-        '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', slaveDirs[index], '--name-servers', '',
-        '--broker-name', 'broker-a', '--broker-id', String(index + 1), '--role', 'slave', '--master', master.endpoints.grpc, ...brokerArgs, ...extraArgs,
-      ], { label: `slave-${index + 1}` });
+      slaves[index] = await startBroker(`slave-${index + 1}`, slaveDirs[index], index + 1, { following: group.master.endpoints.grpc }, extraArgs);
       return slaves[index]!;
     },
     async stop() {
-      for (const app of [...slaves, master, nameServer]) if (app && app.child.exitCode === null && app.child.signalCode === null) await app.kill('SIGTERM');
+      for (const app of [...slaves, group.master, nameServer]) if (app && app.child.exitCode === null && app.child.signalCode === null) await app.kill('SIGTERM');
       temp.remove();
     },
   };

@@ -37,6 +37,8 @@ export class ReplicationMaster {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private refusing = false;
+  /** The set's size the refusal names (it is renewed when the size changes). */
+  private refusedAtSize = 0;
 
   constructor(private readonly options: ReplicationMasterOptions) {
     const last = options.epochs().at(-1);
@@ -130,8 +132,9 @@ export class ReplicationMaster {
   private applyMinInSync(): void {
     const inSync = this.set.size();
     const refuse = inSync < this.options.minInSyncReplicas;
-    if (refuse === this.refusing) return;
+    if (refuse === this.refusing && (!refuse || inSync === this.refusedAtSize)) return;
     this.refusing = refuse;
+    this.refusedAtSize = inSync;
     this.options.store.refuseAppends(refuse ? new RmqError('IN_SYNC_REPLICAS_TOO_FEW', { brokerName: this.options.brokerName, inSync, minInSync: this.options.minInSyncReplicas }) : undefined);
     if (refuse) this.options.log.warn('refusing writes: too few in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });
     else this.options.log.info('accepting writes again: enough in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });

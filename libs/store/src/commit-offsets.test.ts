@@ -73,8 +73,9 @@ describe('MessageStore committed offset', () => {
     expect(isRmqError(error, 'NOT_MASTER') && error.message).toBe('broker broker-a is a slave in epoch 3; send to the master');
     store.refuseAppends(undefined);
     const done = store.append([message('y')]);
+    const end = store.stats().logEndOffset;
     await new Promise<void>((resolve) => {
-      const stop = store.onLocalProgress(() => (stop(), resolve()));
+      const stop = store.onLocalProgress(() => store.durableLogOffset === end && (stop(), resolve()));
     });
     store.advanceCommitted(store.writtenLogOffset);
     await done;

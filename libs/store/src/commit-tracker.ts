@@ -26,6 +26,11 @@ interface Readable {
 export class CommitTracker {
   written: number;
   durable: number;
+  /**
+   * Bytes handed to the OS, possibly not yet indexed (sync mode: before their fdatasync). A master
+   * ships up to here, so its slaves' syncs overlap its own; nothing here is committed sooner.
+   */
+  shippable: number;
   private committedValue: number;
   private waiters: Waiter[] = [];
   private readable: Readable[] = [];
@@ -41,6 +46,7 @@ export class CommitTracker {
   ) {
     this.written = logEndOffset;
     this.durable = logEndOffset;
+    this.shippable = logEndOffset;
     this.committedValue = Math.min(committedLogOffset, logEndOffset);
     this.followLocal();
   }
@@ -65,9 +71,17 @@ export class CommitTracker {
     return () => this.progressListeners.delete(listener);
   }
 
+  /** A batch's bytes up to `endLogOffset` reached the OS (its sync, in sync mode, comes next). */
+  handedToOs(endLogOffset: number): void {
+    if (endLogOffset <= this.shippable) return;
+    this.shippable = endLogOffset;
+    for (const listener of this.progressListeners) listener();
+  }
+
   /** Records up to `endLogOffset` were written (and, in sync mode, synced); their queues are `queues`. */
   wrote(endLogOffset: number, queues: Iterable<{ topic: string; queueId: number }>, durableToo: boolean): void {
     this.written = Math.max(this.written, endLogOffset);
+    this.shippable = Math.max(this.shippable, endLogOffset);
     if (durableToo) this.durable = Math.max(this.durable, endLogOffset);
     this.readable.push({ endLogOffset, queues });
     this.progressed();
@@ -105,6 +119,7 @@ export class CommitTracker {
   /** The log was cut back to `logOffset` (or started over there): waiters beyond it fail with `error`. */
   cutTo(logOffset: number, error: unknown, startOver = false): void {
     this.written = startOver ? logOffset : Math.min(this.written, logOffset);
+    this.shippable = this.written;
     this.durable = startOver ? logOffset : Math.min(this.durable, logOffset);
     this.committedValue = startOver ? logOffset : Math.min(this.committedValue, logOffset);
     for (const waiter of this.waiters) if (waiter.endLogOffset > this.committedValue) waiter.reject(error);

@@ -212,6 +212,11 @@ export class MessageStore {
     return this.writes.commits.written;
   }
 
+  /** What a master may ship: bytes handed to the OS, in sync mode before their fdatasync here. */
+  get shippableLogOffset(): number {
+    return this.writes.commits.shippable;
+  }
+
   get durableLogOffset(): number {
     return this.writes.commits.durable;
   }
@@ -242,7 +247,7 @@ export class MessageStore {
 
   /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset`. */
   readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
-    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.written), sizeBytesMax);
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax);
   }
 
   stats(): StoreStats {

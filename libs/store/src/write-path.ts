@@ -183,7 +183,10 @@ export class WritePath {
         }
         try {
           const touched = await this.deps.log.write(chunks);
-          if (this.deps.settings.flushMode === 'sync') await this.deps.log.datasync(touched);
+          if (this.deps.settings.flushMode === 'sync') {
+            this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+            await this.deps.log.datasync(touched);
+          }
           else for (const start of touched) this.dirtySegments.add(start);
         } catch (error) {
           this.fail(error);
@@ -228,6 +231,17 @@ export class WritePath {
     this.commits.synced(target);
     this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }
+}
+
+/** Where a batch of pending appends ends in the log (a record boundary, or a segment's end after a blank). */
+function endOf(batch: PendingAppend[]): number {
+  let end = 0;
+  for (const entry of batch) {
+    const last = entry.placements.at(-1);
+    if (last) end = Math.max(end, last.logOffset + last.sizeBytes);
+    if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+  }
+  return end;
 }
 
 export function newPendingAppend(): PendingAppend {

@@ -61,10 +61,11 @@ export class LogShipper {
 
   /** Ships the next batch if there is log to ship and room in the window; false when there is not. */
   private async shipOne(): Promise<boolean> {
-    const written = this.store.writtenLogOffset;
-    if (this.next >= written || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
+    // Up to what reached the OS: in sync mode the slave writes and syncs while the master syncs.
+    const shippable = this.store.shippableLogOffset;
+    if (this.next >= shippable || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
     const { epoch, endLogOffset: epochEnd } = this.master.epochAt(this.next);
-    const limit = Math.min(written, epochEnd);
+    const limit = Math.min(shippable, epochEnd);
     const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax);
     if (batch.bytes.length === 0) return false;
     const startLogOffset = this.next;

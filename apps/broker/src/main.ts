@@ -22,6 +22,7 @@ import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
 import { ReplicaRole } from './shipping/replica-role';
 import { replicationService } from './shipping/replication-service';
+import { createReplicationMetrics } from './shipping/replication-metrics';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   });
   if (config.role === 'master') await replica.becomeMaster(config.epoch);
   else await replica.becomeSlave(config.master);
+  createReplicationMetrics(metricsRegistry, () => replica);
   const role = () => replica.role();
   const epoch = () => replica.epoch();
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));

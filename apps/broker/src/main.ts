@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, replication, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -18,23 +18,23 @@ import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
-import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
 import { ReplicaRole } from './shipping/replica-role';
 import { replicationService } from './shipping/replication-service';
 import { createReplicationMetrics } from './shipping/replication-metrics';
+import { followState } from './shipping/state-follower';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  let retryDelaysMs: number[] = [];
+  let retry: RetryPolicy | undefined;
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
-        retryDelaysMs = parseRetryDelays(options.retryDelays);
+        retry = parseRetryPolicy(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
       }
@@ -78,38 +78,60 @@ async function main(): Promise<void> {
   });
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-  const topics = await TopicRegistry.open(config.dataDir);
-  const permission = await BrokerPermission.open(config.dataDir, config.permission);
-  const consumption = await ConsumptionStore.open(config.dataDir);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
+
+  // The replica group, before anything writes: a master records its epoch before its first
+  // write; a slave refuses local writes and follows --master (shipping/).
+  let endpoint = '';
+  const replica = await ReplicaRole.open({
+    store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
+    flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
+    bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
+  });
+  if (config.role === 'master') await replica.becomeMaster(config.epoch);
+  else replica.prepareSlave();
+  createReplicationMetrics(metricsRegistry, () => replica);
+  const role = () => replica.role();
+  const epoch = () => replica.epoch();
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
+  });
+  let permission!: BrokerPermission;
+  const state = await openBrokerState({
+    store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    onError: (error) => log.error('could not record a broker state change', { error }),
+    onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
+    writable: role() === 'master',
+  });
+  followState(store, state.journal, () => role() === 'slave', (error) => log.error('could not apply the master\'s state records', { error }));
+  await permission.applyFlag(config.permission);
+  const { topics, groups, progress } = state;
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+  const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
     onSweepError: (error) => {
       if (!isRmqError(error, 'NOT_MASTER')) log.error('moving messages to dead-letter topics failed; retrying', { error });
-    } });
-  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
+    },
+    onRetentionSkipped: (group, topic, queueId, count) => {
+      metrics.retentionSkipped(topic, group, count);
+      log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
+    },
+    canWrite: () => role() === 'master',
+  });
 
   // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
-  const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  if (config.role === 'slave') await replica.becomeSlave(config.master);
 
-  // The replica group: master (epoch, in-sync set, shipping) or slave (following --master).
-  const replica = await ReplicaRole.open({
-    store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint,
-    flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
-    bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
-  });
-  if (config.role === 'master') await replica.becomeMaster(config.epoch);
-  else await replica.becomeSlave(config.master);
-  createReplicationMetrics(metricsRegistry, () => replica);
-  const role = () => replica.role();
-  const epoch = () => replica.epoch();
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
   const registrar = new NameServerRegistrar({
     nameServers,
@@ -135,11 +157,11 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
+    isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch, replication: () => replica.status(),
+    topics, groups, progress, store, role, epoch, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),
@@ -156,8 +178,7 @@ async function main(): Promise<void> {
     await replica.stop();
     consumer.close();
     routes.close();
-    clearInterval(consumptionTimer);
-    await consumption.persist();
+    await state.journal.close();
     await store.close();
     await http.close();
   });

@@ -18,6 +18,15 @@ async function status(endpoint: string): Promise<admin.GetBrokerStatusResponse> 
   }
 }
 
+async function topicsOn(endpoint: string): Promise<string[]> {
+  const client = createClient(admin.AdminService, endpoint);
+  try {
+    return (await client.listTopics({}, { deadlineMs: 3_000 })).topics.map((topic) => topic.name);
+  } finally {
+    client.close();
+  }
+}
+
 async function sendAll(endpoint: string, count: number, tag: string): Promise<void> {
   const producer = await startOfficialProducer(endpoint);
   try {
@@ -64,6 +73,8 @@ describe('replica group: log shipping between processes', () => {
       expect(await readableOnMaster(group)).toBe(300);
       await expectCaughtUp(group, 0);
       await expectCaughtUp(group, 1);
+      // The broker state travels in the log too: the slave knows the topic created on the master.
+      await eventually(async () => expect(await topicsOn(group.slaves[0]!.endpoints.grpc)).toContain(TOPIC));
 
       // SIGKILL a slave and keep sending: the master drops it when its stream breaks.
       await group.slaves[0]!.kill('SIGKILL');

@@ -61,11 +61,13 @@ export const ERRORS = {
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
   IN_SYNC_REPLICAS_TOO_FEW: {
     kind: 'unavailable',
-    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept writes; try again once a slave has caught up',
+    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
   },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },
+  STATE_UNREADABLE: { kind: 'internal', text: 'the broker state in the commit log cannot be read: {reason}' },
+  CONSUMER_GROUP_EXISTS: { kind: 'conflict', text: 'consumer group {group} already exists; update it instead' },
 } as const satisfies Record<string, { kind: ErrorKind; text: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -41,6 +41,8 @@ export class MessageStore {
   private readonly checkpointer: Checkpointer;
   private readonly retention: RetentionRunner;
   private readonly index: MessageIndex | undefined;
+  /** Log offsets from which retention must keep everything (the broker's newest state snapshot). */
+  private readonly retentionHolds: (() => number)[] = [];
 
   private constructor(
     private readonly options: StoreSettings,
@@ -62,7 +64,7 @@ export class MessageStore {
       policy: retentionPolicyOf(options),
       clock: options.clock,
       diskUsage: options.diskUsage,
-      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.commits.committed),
+      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.commits.committed, ...this.retentionHolds.map((hold) => hold())),
       onLogMinAdvanced: (minLogOffset) => this.dropBelowLogOffset(minLogOffset),
       onEvent: (event) => options.onEvent?.(event),
     });
@@ -308,6 +310,11 @@ export class MessageStore {
   /** Whether a confirmed record with this id is still remembered (duplicate checks; no log read). */
   hasMessageId(messageId: string, topic?: string): boolean {
     return (this.index?.findById(messageId, { topic, countMax: 1 }).length ?? 0) > 0;
+  }
+
+  /** Retention keeps every segment from `logOffset()` on (the journal's newest in-log state snapshot). */
+  holdRetentionFrom(logOffset: () => number): void {
+    this.retentionHolds.push(logOffset);
   }
 
   /** Runs a retention pass now (it also runs every retentionCheckIntervalMs). Undefined if it failed. */

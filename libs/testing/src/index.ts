@@ -6,3 +6,4 @@ export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
 export * from './replica-group';
+export * from './rmq-cli';

@@ -18,7 +18,8 @@ export interface ReplicaRoleOptions {
   storeDir: string;
   brokerName: string;
   replicaId: string;
-  endpoint: string;
+  /** This broker's client endpoint (known once its gRPC port is bound; told to the master for status). */
+  endpoint: () => string;
   flushMode: FlushMode;
   bounds: InSyncBounds;
   minInSyncReplicas: number;
@@ -78,14 +79,20 @@ export class ReplicaRole {
     log.info('serving as master', { epoch, logEndOffset: store.writtenLogOffset, epochs: this.epochs.entries() });
   }
 
-  async becomeSlave(masterEndpoint: string): Promise<void> {
-    const { store, log } = this.options;
+  /** Refuses local writes and exposes only what a master committed, before the follow loop starts. */
+  prepareSlave(): void {
+    const { store } = this.options;
     this.masterSide?.stop();
     this.masterSide = undefined;
-    await this.follower?.stop();
     store.setCommitPolicy('replicated');
     store.refuseAppends(new RmqError('NOT_MASTER', { brokerName: this.options.brokerName, epoch: this.epoch() }));
-    this.follower = new LogFollower({ store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint, masterEndpoint, log });
+  }
+
+  async becomeSlave(masterEndpoint: string): Promise<void> {
+    const { store, log } = this.options;
+    this.prepareSlave();
+    await this.follower?.stop();
+    this.follower = new LogFollower({ store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log });
     this.follower.start();
     log.info('serving as slave', { master: masterEndpoint, logEndOffset: store.writtenLogOffset });
   }

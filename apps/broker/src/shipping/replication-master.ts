@@ -37,8 +37,6 @@ export class ReplicationMaster {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private refusing = false;
-  /** The set's size the refusal names (it is renewed when the size changes). */
-  private refusedAtSize = 0;
 
   constructor(private readonly options: ReplicationMasterOptions) {
     const last = options.epochs().at(-1);
@@ -126,17 +124,25 @@ export class ReplicationMaster {
       else log.warn('slave left the in-sync set', { replicaId: change.replicaId, reason: change.reason });
     }
     store.advanceCommitted(this.set.committedLogOffset);
-    this.applyMinInSync();
+    this.noteMinInSync();
   }
 
-  private applyMinInSync(): void {
+  /**
+   * Refuses a client's send while the in-sync set (the master included) is smaller than
+   * --min-in-sync-replicas. The broker's own records (state, dead letters) are not refused:
+   * they are committed by the set as it is.
+   */
+  requireInSync(): void {
     const inSync = this.set.size();
-    const refuse = inSync < this.options.minInSyncReplicas;
-    if (refuse === this.refusing && (!refuse || inSync === this.refusedAtSize)) return;
-    this.refusing = refuse;
-    this.refusedAtSize = inSync;
-    this.options.store.refuseAppends(refuse ? new RmqError('IN_SYNC_REPLICAS_TOO_FEW', { brokerName: this.options.brokerName, inSync, minInSync: this.options.minInSyncReplicas }) : undefined);
-    if (refuse) this.options.log.warn('refusing writes: too few in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });
-    else this.options.log.info('accepting writes again: enough in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });
+    if (inSync < this.options.minInSyncReplicas) throw new RmqError('IN_SYNC_REPLICAS_TOO_FEW', { brokerName: this.options.brokerName, inSync, minInSync: this.options.minInSyncReplicas });
+  }
+
+  private noteMinInSync(): void {
+    const inSync = this.set.size();
+    const refusing = inSync < this.options.minInSyncReplicas;
+    if (refusing === this.refusing) return;
+    this.refusing = refusing;
+    if (refusing) this.options.log.warn('refusing sends: too few in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });
+    else this.options.log.info('accepting sends again: enough in-sync replicas', { inSync, minInSync: this.options.minInSyncReplicas });
   }
 }

@@ -53,7 +53,7 @@ describe('log shipping between a master and a slave', () => {
     const port = await listen(server, '127.0.0.1', 0);
     const endpoint = `127.0.0.1:${port}`;
     const role = await ReplicaRole.open({
-      store, storeDir: dir, brokerName: 'broker-a', replicaId: name, endpoint, flushMode: 'sync', clock: systemClock, log,
+      store, storeDir: dir, brokerName: 'broker-a', replicaId: name, endpoint: () => endpoint, flushMode: 'sync', clock: systemClock, log,
       minInSyncReplicas: options.minInSyncReplicas ?? 1, bounds: { lagMsMax: 30_000, lagBytesMax: 64 * 1024 * 1024 }, // no slave leaves the set in these tests, however loaded the machine
     });
     addService(server, replication.ReplicationService, replicationService({ brokerName: 'broker-a', store, master: () => role.master(), epoch: () => role.epoch(), log }));
@@ -155,16 +155,17 @@ describe('log shipping between a master and a slave', () => {
     expect(epochs).toEqual([{ epoch: 1, startLogOffset: 0 }, { epoch: 3, startLogOffset: shared }]);
   });
 
-  it('refuses writes while fewer replicas than --min-in-sync-replicas are in sync', async () => {
+  it('refuses sends while fewer replicas than --min-in-sync-replicas are in sync', async () => {
     const master = await member('master', { minInSyncReplicas: 2 });
     await master.role.becomeMaster(1);
-    const refused = await master.store.append([message(0, 'alone')]).catch((error: unknown) => error);
+    const refused = await Promise.resolve().then(() => master.role.master()!.requireInSync()).catch((error: unknown) => error);
     expect(isRmqError(refused, 'IN_SYNC_REPLICAS_TOO_FEW') && refused.message).toBe(
-      'broker broker-a has 1 in-sync replicas (itself included) and needs 2 (--min-in-sync-replicas) to accept writes; try again once a slave has caught up',
+      'broker broker-a has 1 in-sync replicas (itself included) and needs 2 (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
     );
     const slave = await member('slave');
     await slave.role.becomeSlave(master.endpoint);
     await eventually(() => expect(master.role.master()!.status().inSyncReplicas).toBe(2));
+    master.role.master()!.requireInSync();
     await master.store.append([message(0, 'with a slave')]);
     await caughtUp(slave, master);
     expect(await bodies(slave.store, 0)).toEqual(['with a slave']);

@@ -5,7 +5,7 @@ export const brokerConfigSchema = {
   httpListen: { type: 'hostPort', default: '127.0.0.1:5557', help: 'address of /health and /metrics (port 0 picks one)' },
   dataDir: { type: 'string', help: 'folder for the commit log, indexes and state' },
   nameServers: { type: 'hostPortList', default: '127.0.0.1:9876', help: 'comma-separated name servers to register with; empty for none' },
-  controller: { type: 'string', default: '', help: 'host:port of the replication controller; empty for none' },
+  controller: { type: 'hostPortList', default: '', help: 'comma-separated replication controllers: they decide role and epoch (--role is then ignored; the broker starts as a slave); empty for none' },
   clusterName: { type: 'string', default: 'DefaultCluster', help: 'cluster this broker belongs to' },
   brokerName: { type: 'string', default: 'broker-a', help: 'broker group name (master and its slaves share it)' },
   brokerId: { type: 'int', default: 0, min: 0, max: 1024, help: '0 for the master, 1 and up for slaves' },

@@ -1,12 +1,12 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
-// clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+// clients speak), rmq.admin.v1.AdminService and rmq.replication.v1.ReplicationService on one gRPC port.
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, replication, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -19,10 +19,10 @@ import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
+import { openControllerLink, type BrokerRoleState } from './role-executor';
 import { ReplicaRole } from './shipping/replica-role';
 import { replicationService } from './shipping/replication-service';
 import { createReplicationMetrics } from './shipping/replication-metrics';
-import { followState } from './shipping/state-follower';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
-      if (options.role === 'slave' && !options.master) throw new ConfigError('--role slave needs --master <host:port>: the master to follow');
+      if (options.role === 'slave' && !options.master && options.controller.length === 0) throw new ConfigError('--role slave needs --master <host:port> (the master to follow), or --controller');
       if (options.master) parseHostPort(options.master, '--master');
     },
   });
@@ -69,8 +69,8 @@ async function main(): Promise<void> {
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
     clock,
-    // A slave exposes only what its master committed, also after a restart.
-    commitPolicy: config.role === 'slave' ? 'replicated' : 'local',
+    // Anything but a lone master exposes only what its group committed, also after a restart.
+    commitPolicy: config.role === 'master' && config.controller.length === 0 ? 'local' : 'replicated',
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
       logStoreEvent(log, event);
@@ -78,35 +78,40 @@ async function main(): Promise<void> {
   });
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-
-  // The replica group, before anything writes: a master records its epoch before its first
-  // write; a slave refuses local writes and follows --master (shipping/).
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
+  });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
+  // Log shipping (shipping/), set before anything writes: a master records its epoch before its
+  // first write; a slave refuses local writes, and follows --master once its port is known.
   let endpoint = '';
   const replica = await ReplicaRole.open({
     store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
     flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
     bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
   });
-  if (config.role === 'master') await replica.becomeMaster(config.epoch);
-  else replica.prepareSlave();
+  if (roleState.role === 'master') {
+    await replica.becomeMaster(config.epoch);
+    roleState.epoch = config.epoch;
+  } else replica.prepareSlave();
   createReplicationMetrics(metricsRegistry, () => replica);
-  const role = () => replica.role();
-  const epoch = () => replica.epoch();
-  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
-  // is replayed from the state records in the commit log.
-  const groupDefaults = (name: string): GroupSettings => ({
-    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
-  });
   let permission!: BrokerPermission;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
     sections: (journal) => [(permission = new BrokerPermission(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
-    writable: role() === 'master',
   });
-  followState(store, state.journal, () => role() === 'slave', (error) => log.error('could not apply the master\'s state records', { error }));
-  await permission.applyFlag(config.permission);
+  replica.onLogCut = () => state.journal.reload(); // a slave's log cut back: state rebuilt from what stays
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
@@ -122,16 +127,13 @@ async function main(): Promise<void> {
       metrics.retentionSkipped(topic, group, count);
       log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
     },
-    canWrite: () => role() === 'master',
   });
-
   // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
-  if (config.role === 'slave') await replica.becomeSlave(config.master);
-
+  if (roleState.role === 'slave' && config.controller.length === 0) await replica.becomeSlave(config.master);
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
   const registrar = new NameServerRegistrar({
     nameServers,
@@ -169,10 +171,28 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, replica, store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole: {
+      toSlave: () => state.journal.becomeSlave(),
+      toMaster: async () => {
+        await stateBecomesMaster(state);
+        await permission.applyFlag(config.permission);
+      },
+    },
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await replica.stop();

@@ -8,6 +8,7 @@ import { registerClusterCommands } from './cluster-commands';
 import { registerGroupCommands } from './group-commands';
 import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
+import { registerReplicationCommands } from './replication-commands';
 import { registerTopicCommands } from './topic-commands';
 
 const EXAMPLES = `
@@ -18,8 +19,9 @@ Examples:
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
+  rmq replication status                replica groups as the controller sees them
 
-Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
+Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_CONTROLLER, RMQ_TIMEOUT_MS.
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
 For the options of a command: rmq <command> <subcommand> --help (for example rmq topic create --help).`;
 
@@ -40,6 +42,7 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerReplicationCommands(program, io);
   return program;
 }
 

@@ -55,6 +55,12 @@ export const ERRORS = {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
   },
+  NOT_LEADER: {
+    kind: 'unavailable',
+    text: 'controller {controllerId} does not lead the controllers; {hint}',
+  },
+  FENCED: { kind: 'conflict', text: 'refused: {reason}' },
+  CONTROLLER_STORE_UNAVAILABLE: { kind: 'unavailable', text: 'the controller could not commit to its state store: {reason}' },
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },

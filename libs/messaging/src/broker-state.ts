@@ -16,13 +16,13 @@ export interface BrokerStateOptions {
   /** Settings of groups nobody created: the broker-wide flags. */
   groupDefaults: (name: string) => GroupSettings;
   autoCreateGroups: boolean;
+  /** False for a slave: it writes no state of its own and applies what replication copies. */
+  writable?: boolean;
   snapshotEveryBytes?: number;
   /** Sections of the app's own, registered before the journal is replayed. */
   sections?: (journal: StateJournal) => StateSection[];
   onError?: (error: unknown) => void;
   onEvent?: (event: StateJournalEvent) => void;
-  /** False on a slave: nothing is recorded (not even a first receipt key); its master's records are copied. */
-  writable?: boolean;
 }
 
 export interface BrokerState {
@@ -42,9 +42,14 @@ export async function openBrokerState(options: BrokerStateOptions): Promise<Brok
   const progress = new ConsumerProgress(journal, options.store, options.clock);
   const receiptKey = new ReceiptKey(journal);
   for (const section of options.sections?.(journal) ?? []) journal.register(section);
-  // A slave's state only changes by copying its master's records (StateJournal.catchUp).
-  journal.setWritable(options.writable ?? true);
-  await journal.open();
-  if (options.writable ?? true) await receiptKey.ensure();
+  const writable = options.writable ?? true;
+  await journal.open({ writable });
+  if (writable) await receiptKey.ensure();
   return { journal, topics, groups, progress, receiptKey };
+}
+
+/** The broker became its group's master: state copied so far applies, then it records its own. */
+export async function stateBecomesMaster(state: BrokerState): Promise<void> {
+  await state.journal.becomeMaster();
+  await state.receiptKey.ensure();
 }

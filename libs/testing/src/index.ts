@@ -6,4 +6,5 @@ export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
 export * from './replica-group';
+export * from './etcd-cluster';
 export * from './rmq-cli';

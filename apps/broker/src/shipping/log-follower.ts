@@ -21,6 +21,8 @@ export interface LogFollowerOptions {
   endpoint: string;
   masterEndpoint: string;
   log: Logger;
+  /** After the log was cut back or started over: what was built from the cut part is rebuilt (broker state). */
+  onLogCut?: () => Promise<void>;
 }
 
 export interface FollowerStatus {
@@ -96,9 +98,11 @@ export class LogFollower {
     if (plan.kind === 'restart') {
       log.warn('starting the log over at the master\'s oldest segment', { atLogOffset: plan.atLogOffset, myLog: [mine.minLogOffset, mine.endLogOffset], masterLog: [master.minLogOffset, master.endLogOffset] });
       await store.restartAt(plan.atLogOffset);
+      await this.options.onLogCut?.();
     } else if (plan.kind === 'truncate') {
       log.warn('log diverged from the master\'s: cutting it back', { toLogOffset: plan.toLogOffset, fromLogOffset: mine.endLogOffset, myEpochs: mine.epochs, masterEpochs: master.epochs });
       await store.truncateTo(plan.toLogOffset);
+      await this.options.onLogCut?.();
     }
     const from = store.writtenLogOffset;
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)

@@ -1,13 +1,15 @@
 // This broker's place in its replica group and everything that follows from it: as master it
 // records its epoch in the epoch file before its first write, runs the in-sync set and serves
 // its slaves; as slave it follows its master's log and refuses every local write (sends,
-// dead-letters, retries: they all go through the store's append). For now the role comes from
-// flags (--role, --master, --epoch); the controller's role machine will call becomeMaster and
-// becomeSlave instead.
+// dead-letters, retries: they all go through the store's append). The role comes from flags
+// (--role, --master, --epoch), or from the controller's role machine (role-executor.ts calls the
+// step methods: prepareSlave, stopFollowing, serveAsMaster, describeMaster, truncateTo, becomeSlave).
 import { join } from 'node:path';
 import { RmqError, type Clock } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
-import { EpochFile, type FlushMode, type MessageStore } from '@rmq/store';
+import { createClient, replication } from '@rmq/contracts';
+import { EpochFile, type EpochEntry, type FlushMode, type MessageStore } from '@rmq/store';
+import { REPLICATION_LIMITS } from './limits';
 import type { InSyncBounds } from './in-sync-set';
 import { LogFollower, type FollowerStatus } from './log-follower';
 import { ReplicationMaster, type ReplicationStatus } from './replication-master';
@@ -34,6 +36,8 @@ export type RoleStatus =
 export class ReplicaRole {
   private masterSide: ReplicationMaster | undefined;
   private follower: LogFollower | undefined;
+  /** Called after the log was cut back or started over (the broker state is rebuilt from the log). */
+  onLogCut: (() => Promise<void>) | undefined;
 
   private constructor(
     private readonly options: ReplicaRoleOptions,
@@ -56,8 +60,13 @@ export class ReplicaRole {
     return this.masterSide;
   }
 
+  /** The epoch file, shared with the controller link's executor (one writer, one view). */
+  get epochFile(): EpochFile {
+    return this.epochs;
+  }
+
   async becomeMaster(epoch: number): Promise<void> {
-    const { store, log } = this.options;
+    const { store } = this.options;
     await this.follower?.stop();
     this.follower = undefined;
     this.masterSide?.stop(); // a new epoch: its slaves subscribe again
@@ -70,6 +79,13 @@ export class ReplicaRole {
     if (!last && store.writtenLogOffset > store.stats().logMinOffset) await this.epochs.begin(0, store.stats().logMinOffset);
     // On disk before the epoch's first write; a master restarted in the same epoch goes on with it.
     if (this.epochs.last()?.epoch !== epoch) await this.epochs.begin(epoch, store.writtenLogOffset);
+    this.serveAsMaster(epoch);
+  }
+
+  /** Starts serving as master of `epoch`, whose entry the epoch file already holds. */
+  serveAsMaster(epoch: number): void {
+    const { store, log } = this.options;
+    this.masterSide?.stop();
     this.masterSide = new ReplicationMaster({
       store, brokerName: this.options.brokerName, epoch, epochs: () => this.epochs.entries(), flushMode: this.options.flushMode,
       bounds: this.options.bounds, minInSyncReplicas: this.options.minInSyncReplicas, clock: this.options.clock, log,
@@ -88,11 +104,39 @@ export class ReplicaRole {
     store.refuseAppends(new RmqError('NOT_MASTER', { brokerName: this.options.brokerName, epoch: this.epoch() }));
   }
 
+  async stopFollowing(): Promise<void> {
+    await this.follower?.stop();
+    this.follower = undefined;
+  }
+
+  /** The master's epoch entries and log end (the role machine's fetchMasterEpochs). */
+  async describeMaster(masterEndpoint: string): Promise<{ entries: EpochEntry[]; logEndOffset: number }> {
+    const client = createClient(replication.ReplicationService, masterEndpoint);
+    try {
+      const described = await client.describeLog({ brokerName: this.options.brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax });
+      return { entries: described.epochs.map((entry) => ({ epoch: Number(entry.epoch), startLogOffset: Number(entry.startLogOffset) })), logEndOffset: Number(described.logEndOffset) };
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Cuts the log and the epoch file back to `logOffset` (the role machine's truncate). */
+  async truncateTo(logOffset: number): Promise<void> {
+    if (logOffset < this.options.store.writtenLogOffset) {
+      await this.options.store.truncateTo(logOffset);
+      await this.onLogCut?.();
+    }
+    await this.epochs.truncateFrom(logOffset - 1);
+  }
+
   async becomeSlave(masterEndpoint: string): Promise<void> {
     const { store, log } = this.options;
     this.prepareSlave();
     await this.follower?.stop();
-    this.follower = new LogFollower({ store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log });
+    this.follower = new LogFollower({
+      store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log,
+      onLogCut: () => this.onLogCut?.() ?? Promise.resolve(),
+    });
     this.follower.start();
     log.info('serving as slave', { master: masterEndpoint, logEndOffset: store.writtenLogOffset });
   }

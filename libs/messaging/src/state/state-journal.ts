@@ -77,6 +77,10 @@ export class StateJournal {
   private snapshotSequence = 0;
   private writable = true;
   private closed = false;
+  /** A slave's catch-up in flight, and whether more records arrived meanwhile. */
+  private following: Promise<void> | undefined;
+  private followAgain = false;
+  private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly snapshotPath: string;
   private readonly snapshotEveryBytes: number;
@@ -91,8 +95,31 @@ export class StateJournal {
     this.sections.set(section.name, section);
   }
 
-  /** Rebuilds every section from the snapshot file and the state records after it. */
-  async open(): Promise<void> {
+  /**
+   * Rebuilds every section from the snapshot file and the state records after it. `writable`
+   * false: a slave, which applies the state records its log receives by replication instead.
+   */
+  async open(options: { writable?: boolean } = {}): Promise<void> {
+    this.writable = options.writable ?? true;
+    await this.load();
+    this.options.store.holdRetentionFrom(() => this.snapshotLogOffset);
+    this.timer = setInterval(() => this.snapshotIfDue(), STATE_LIMITS.snapshotCheckIntervalMs).unref();
+    this.unsubscribe = this.options.store.onConfirmed((topic) => {
+      if (topic === STATE_TOPIC && !this.writable) this.follow();
+    });
+  }
+
+  /** Forgets everything and rebuilds it from the log (after the log was cut back on a failover). */
+  async reload(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    while (this.following) await this.following;
+    this.pending = [];
+    this.batch?.reject(new RmqError('TOO_MANY_REQUESTS', { reason: 'the broker state is being rebuilt after a failover; try again shortly' }));
+    this.batch = undefined;
+    await this.load();
+  }
+
+  private async load(): Promise<void> {
     const startedMs = this.options.clock.nowMs();
     await mkdir(dirname(this.snapshotPath), { recursive: true });
     const { minQueueOffset, maxQueueOffset } = this.options.store.queueRange(STATE_TOPIC, 0);
@@ -110,8 +137,6 @@ export class StateJournal {
     const recordsReplayed = await this.replay(from, maxQueueOffset, awaitingSnapshot);
     this.appliedStateOffset = maxQueueOffset;
     this.options.onEvent?.({ kind: 'replayed', fromSnapshotFile: file !== undefined, recordsReplayed, durationMs: this.options.clock.nowMs() - startedMs });
-    this.options.store.holdRetentionFrom(() => this.snapshotLogOffset);
-    this.timer = setInterval(() => this.snapshotIfDue(), STATE_LIMITS.snapshotCheckIntervalMs).unref();
   }
 
   /** True when the journal holds no state record at all (a new broker). */
@@ -138,17 +163,45 @@ export class StateJournal {
     this.record(section, change).catch((error: unknown) => this.options.onError?.(error));
   }
 
-  /** Slaves copy state: they apply what their master recorded instead of writing. */
-  setWritable(writable: boolean): void {
-    this.writable = writable;
+  get isWritable(): boolean {
+    return this.writable;
   }
 
-  /** Applies state records that reached the log by replication since the last call. */
-  async catchUp(): Promise<number> {
+  /** A slave: state changes only by the records its master wrote, applied as they are copied. */
+  becomeSlave(): void {
+    this.writable = false;
+    this.follow();
+  }
+
+  /** A new master: applies every state record copied so far, then records its own changes. */
+  async becomeMaster(): Promise<void> {
+    while (this.following) await this.following;
+    await this.catchUp();
+    this.writable = true;
+  }
+
+  /** Applies the state records that reached the log by replication, one catch-up at a time. */
+  private follow(): void {
+    if (this.following) {
+      this.followAgain = true;
+      return;
+    }
+    this.following = this.catchUp()
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => {
+        this.following = undefined;
+        if (this.followAgain && !this.writable) {
+          this.followAgain = false;
+          this.follow();
+        }
+      });
+  }
+
+  private async catchUp(): Promise<void> {
     const { maxQueueOffset } = this.options.store.queueRange(STATE_TOPIC, 0);
-    const replayed = await this.replay(this.appliedStateOffset, maxQueueOffset, false);
+    if (maxQueueOffset <= this.appliedStateOffset) return;
+    await this.replay(this.appliedStateOffset, maxQueueOffset, false);
     this.appliedStateOffset = maxQueueOffset;
-    return replayed;
   }
 
   /**
@@ -187,6 +240,8 @@ export class StateJournal {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
+    this.unsubscribe?.();
+    while (this.following) await this.following;
     this.flushNow();
     while (this.inFlight) await this.inFlight.catch(() => undefined);
     this.closed = true;

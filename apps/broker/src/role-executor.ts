@@ -63,8 +63,10 @@ export class LocalRoleExecutor implements RoleActionExecutor {
       }
       case 'serveAsMaster':
         // Everything the old master recorded and this broker copied applies before its first write.
-        await this.options.journalRole.toMaster();
+        // The store takes writes again (shipping starts), then the state copied so far applies
+        // and the broker's own state is recorded; clients still see a slave until the role flips.
         replica.serveAsMaster(action.epoch);
+        await this.options.journalRole.toMaster();
         state.epoch = action.epoch;
         state.role = 'master';
         return;

@@ -6,16 +6,13 @@
 //   - a slave joins (again) once it has everything committed, from the current epoch on;
 //   - committed = the smallest acknowledged offset over the master and every in-sync slave,
 //     and it never goes back.
-// Until the controller keeps the set (controller-link), the master keeps it here, behind
-// InSyncMembership, so the broker does not care who decides.
+// The join and leave rules are the controller's (libs/replication: canJoinInSyncSet,
+// mustLeaveInSyncSet). Until the master proposes its set to the controller (AlterInSyncSet), it
+// keeps it here, behind InSyncMembership, so the broker does not care who decides.
+import { canJoinInSyncSet, mustLeaveInSyncSet, type InSyncBounds } from '@rmq/replication';
 import { REPLICATION_LIMITS } from './limits';
 
-export interface InSyncBounds {
-  /** A slave further behind the master's end than this is dropped. */
-  lagBytesMax: number;
-  /** A slave that has not had everything the master had at some moment within this time is dropped. */
-  lagMsMax: number;
-}
+export type { InSyncBounds };
 
 export interface SlaveProgress {
   replicaId: string;
@@ -98,17 +95,18 @@ export class InSyncSet implements InSyncMembership {
       if (slave.ackedLogOffset >= masterEndLogOffset) slave.caughtUpAtMs = nowMs; // idle and complete: not lagging
       const lagBytes = masterEndLogOffset - slave.ackedLogOffset;
       const lagMs = nowMs - slave.caughtUpAtMs;
-      if (slave.inSync && lagBytes > this.bounds.lagBytesMax) {
+      if (slave.inSync && mustLeaveInSyncSet({ brokerId: 0, ackedLogOffset: slave.ackedLogOffset, behindMs: lagMs }, masterEndLogOffset, this.bounds)) {
         slave.inSync = false;
-        changes.push({ replicaId, change: 'dropped', reason: `${lagBytes} bytes behind (bound ${this.bounds.lagBytesMax})` });
-      } else if (slave.inSync && lagMs > this.bounds.lagMsMax) {
-        slave.inSync = false;
-        changes.push({ replicaId, change: 'dropped', reason: `${lagMs} ms since it had everything the master had (bound ${this.bounds.lagMsMax} ms)` });
+        const reason = lagBytes > this.bounds.lagBytesMax
+          ? `${lagBytes} bytes behind (bound ${this.bounds.lagBytesMax})`
+          : `${lagMs} ms since it had everything the master had (bound ${this.bounds.lagMsMax} ms)`;
+        changes.push({ replicaId, change: 'dropped', reason });
       }
     }
     const committed = this.committedFrom(masterAckedLogOffset);
     for (const [replicaId, slave] of this.slaves) {
-      if (!slave.inSync && slave.ackedLogOffset >= committed && slave.ackedLogOffset >= this.epochStartLogOffset && nowMs - slave.caughtUpAtMs <= this.bounds.lagMsMax) {
+      const progress = { brokerId: 0, ackedLogOffset: slave.ackedLogOffset, behindMs: nowMs - slave.caughtUpAtMs };
+      if (!slave.inSync && canJoinInSyncSet(progress, committed, this.epochStartLogOffset) && !mustLeaveInSyncSet(progress, masterEndLogOffset, this.bounds)) {
         slave.inSync = true;
         changes.push({ replicaId, change: 'joined', reason: `caught up to the committed offset ${committed}` });
       }

@@ -6,6 +6,7 @@
 //
 //   node tools/bench-peers.mjs [--runs 1] [--count 200000] [--peers nats-async,redis,rabbitmq-quorum,rabbitmq-stream]
 //                              [--peerbench /work/shared/peerbench] [--out <dir>] [--skip-peers] [--skip-official]
+//   node tools/bench-peers.mjs --report <dir>     the table and ratios again, from the results a run left in <dir>
 //
 // peerbench is copied to <out>/peerbench (it writes node_modules/ and results/ beside itself); every
 // JSON result and the final table (report.md) land in <out> (default: the OS temp folder).
@@ -26,13 +27,14 @@ const { values: options } = parseArgs({
     out: { type: 'string' },
     'skip-peers': { type: 'boolean', default: false },
     'skip-official': { type: 'boolean', default: false },
+    report: { type: 'string' },
   },
 });
 if (!existsSync(join(options.peerbench, 'run.mjs'))) {
   console.error(`bench:peers: no peerbench at ${options.peerbench} (give --peerbench <dir>)`);
   process.exit(2);
 }
-const out = resolve(options.out ?? mkdtempSync(join(tmpdir(), 'rmq-bench-peers-')));
+const out = resolve(options.report ?? options.out ?? mkdtempSync(join(tmpdir(), 'rmq-bench-peers-')));
 const pb = join(out, 'peerbench');
 const runs = options.runs;
 const count = options.count;
@@ -85,6 +87,11 @@ function cpuUsPerMessage(result, phase) {
 }
 
 async function main() {
+  if (!options.report) await measure();
+  report();
+}
+
+async function measure() {
   mkdirSync(out, { recursive: true });
   rmSync(pb, { recursive: true, force: true });
   cpSync(options.peerbench, pb, { recursive: true, filter: (source) => !/\/(node_modules|results)(\/|$)/.test(source) });
@@ -113,14 +120,12 @@ async function main() {
       await broker.stop();
     }
   }
-  const topicRuns = {};
   {
     const broker = await startBroker('sync', 18482);
     try {
       for (const topics of [1, 1000]) {
         const json = execFileSync(process.execPath, [join(root, 'apps/cli/bin/rmq.js'), 'bench', 'produce', '--broker', broker.endpoint, '--broker-pid', String(broker.pid),
           '--count', String(Math.min(Number(count), 100_000)), '--topics', String(topics), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        topicRuns[topics] = JSON.parse(json).results[0];
         writeFileSync(join(out, `ours-topics-${topics}.json`), json);
       }
     } finally {
@@ -128,7 +133,12 @@ async function main() {
     }
   }
 
-  // 3. The table and the ratios.
+}
+
+/** 3. The table and the ratios, from the JSON results in `out`. */
+function report() {
+  const ours = Object.fromEntries(['raw-sync', 'raw-async', 'official-sync'].map((key) => [key, readJson(join(out, `ours-${key}.json`))]));
+  const topicRuns = Object.fromEntries([1, 1000].map((topics) => [topics, readJson(join(out, `ours-topics-${topics}.json`))?.results[0]]));
   const peers = Object.fromEntries(options.peers.split(',').map((name) => [name, readJson(join(pb, 'results', `${name}.json`))]));
   const grpc = readJson(join(out, 'limits-grpc.json'))?.grpc;
   const ceiling = median(grpc?.['send-1k-c64']?.msgsPerSec);

@@ -41,9 +41,22 @@ const count = options.count;
 const READY_TIMEOUT_MS = 30_000;
 const log = (text) => console.log(`[bench:peers] ${text}`);
 
+const failures = [];
+
 function run(command, args, extra = {}) {
   log(`${command} ${args.join(' ')}`);
   execFileSync(command, args, { stdio: 'inherit', ...extra });
+}
+
+/** A measurement that may fail (a system that errs under load): noted, and the run goes on to the table. */
+function measureStep(what, fn) {
+  try {
+    return fn();
+  } catch (error) {
+    failures.push(`${what}: ${error.message.split('\n')[0]}`);
+    log(`${what} failed; going on (its figures show as n/a)`);
+    return undefined;
+  }
 }
 
 /** Starts a broker with a fresh data folder; resolves to { pid, endpoint, stop() } once it logs "ready". */
@@ -101,12 +114,11 @@ async function measure() {
 
   // 1. The peers, each started fresh and stopped after (peerbench's all.sh), and the grpc-js ceiling.
   if (!options['skip-peers']) {
-    run('bash', [join(pb, 'all.sh'), ...common], { cwd: pb, env: { ...process.env, SYSTEMS: options.peers.split(',').join(' '), LIMITS: '0' } });
+    measureStep('peers', () => run('bash', [join(pb, 'all.sh'), ...common], { cwd: pb, env: { ...process.env, SYSTEMS: options.peers.split(',').join(' '), LIMITS: '0' } }));
   }
-  run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb });
+  measureStep('grpc-js ceiling', () => run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb }));
 
   // 2. Our broker: rocketmq-raw in sync and async mode, the official client in sync mode, rmq bench with 1 and 1,000 topics.
-  const ours = {};
   for (const [key, flushMode, system] of [['raw-sync', 'sync', 'rocketmq-raw'], ['raw-async', 'async', 'rocketmq-raw'], ['official-sync', 'sync', 'rocketmq']]) {
     if (key === 'official-sync' && options['skip-official']) continue;
     const broker = await startBroker(flushMode, 18481);
@@ -114,8 +126,7 @@ async function measure() {
       const file = join(out, `ours-${key}.json`);
       // The official client sends one message per call: fewer messages keep its runs within peerbench's caps.
       const extra = system === 'rocketmq' ? ['--count', String(Math.min(Number(count), 50_000))] : [];
-      run(process.execPath, [join(pb, 'run.mjs'), '--system', system, '--url', broker.endpoint, '--server-pid', String(broker.pid), '--out', file, ...common, ...extra], { cwd: pb });
-      ours[key] = readJson(file);
+      measureStep(`ours ${key}`, () => run(process.execPath, [join(pb, 'run.mjs'), '--system', system, '--url', broker.endpoint, '--server-pid', String(broker.pid), '--out', file, ...common, ...extra], { cwd: pb }));
     } finally {
       await broker.stop();
     }
@@ -124,9 +135,9 @@ async function measure() {
     const broker = await startBroker('sync', 18482);
     try {
       for (const topics of [1, 1000]) {
-        const json = execFileSync(process.execPath, [join(root, 'apps/cli/bin/rmq.js'), 'bench', 'produce', '--broker', broker.endpoint, '--broker-pid', String(broker.pid),
-          '--count', String(Math.min(Number(count), 100_000)), '--topics', String(topics), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        writeFileSync(join(out, `ours-topics-${topics}.json`), json);
+        const json = measureStep(`rmq bench --topics ${topics}`, () => execFileSync(process.execPath, [join(root, 'apps/cli/bin/rmq.js'), 'bench', 'produce', '--broker', broker.endpoint,
+          '--broker-pid', String(broker.pid), '--count', String(Math.min(Number(count), 100_000)), '--topics', String(topics), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+        if (json) writeFileSync(join(out, `ours-topics-${topics}.json`), json);
       }
     } finally {
       await broker.stop();
@@ -176,9 +187,11 @@ function report() {
     const met = !Number.isFinite(value) ? 'not measured' : (kind === 'max' ? value <= bound : value >= bound) ? 'yes' : 'no';
     lines.push(`| ${name} | ${fmt(value, 2)}${kind === 'ratio' ? '×' : ''} | ${met} |`);
   }
+  if (failures.length > 0) lines.push('', 'Failed measurements (their figures show as n/a):', ...failures.map((failure) => `- ${failure}`));
   const report = lines.join('\n');
   writeFileSync(join(out, 'report.md'), report + '\n');
   console.log(`\n${report}\n\n(results and report.md in ${out})`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 main().catch((error) => {

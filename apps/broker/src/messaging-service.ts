@@ -3,7 +3,7 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
@@ -90,7 +90,12 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+      if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+      }
       const messages = request.messages.map(fromWireMessage);
+      const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
+      if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
       const results = await deps.producer.send(messages);
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
@@ -126,6 +131,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
+      if (request.entries.length > MESSAGING_LIMITS.ackEntriesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may acknowledge at most ${MESSAGING_LIMITS.ackEntriesMax} messages, this one has ${request.entries.length}` });
+      }
       // The entries' acks are recorded together (one state record) and answered once durable.
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {

@@ -11,6 +11,8 @@ export interface CallContext {
   requestId: string;
   /** The zone a client of ours declares (`x-rmq-zone`); '' for none and for official clients. */
   zone: string;
+  /** The caller's W3C trace context header, '' for none (tracing). */
+  traceparent: string;
   signal: AbortSignal;
 }
 
@@ -18,7 +20,7 @@ export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grp
   const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
   const abort = new AbortController();
   (call as unknown as NodeJS.EventEmitter).once('cancelled', () => abort.abort());
-  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), zone: header('x-rmq-zone'), signal: abort.signal };
+  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), zone: header('x-rmq-zone'), traceparent: header('traceparent'), signal: abort.signal };
 }
 
 type WithStatus = DescMessage;

@@ -1,12 +1,13 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
 // clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+import { tracing } from './tracing'; // first: see tracing.ts
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, fromStoredRecord, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -16,6 +17,7 @@ import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
+import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { loadReceiptSecret } from './receipt-secret';
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
   }
   const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
   const storeMetrics = createStoreMetrics(metricsRegistry);
+  let messageTracing: MessageTracing = NO_MESSAGE_TRACING;
 
   // Storage and domain.
   const store = await MessageStore.open({
@@ -66,10 +69,12 @@ async function main(): Promise<void> {
     clock,
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
+      messageTracing.onStoreEvent(event);
       logStoreEvent(log, event);
     },
   });
   storeMetrics.watch(store);
+  if (tracing.enabled) messageTracing = createMessageTracing(tracing.tracer, store, { syncFlush: config.flushMode === 'sync', brokerName: config.brokerName });
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   const topics = await TopicRegistry.open(config.dataDir);
   const permission = await BrokerPermission.open(config.dataDir, config.permission);
@@ -79,6 +84,10 @@ async function main(): Promise<void> {
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
+      if (messageTracing.enabled) {
+        const message = fromStoredRecord(record);
+        messageTracing.deadLettered(record.topic, group, message.messageId, message.traceContext);
+      }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
@@ -114,7 +123,7 @@ async function main(): Promise<void> {
       }
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
-    topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
+    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
@@ -139,7 +148,9 @@ async function main(): Promise<void> {
     await consumption.persist();
     await store.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
 }
 

@@ -24,6 +24,7 @@ import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
+import type { MessageTracing } from './message-tracing';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -32,6 +33,7 @@ export interface MessagingDeps {
   routes: RouteResolver;
   log: Logger;
   metrics: BrokerMetrics;
+  tracing: MessageTracing;
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
@@ -88,13 +90,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return {};
     }, log, observe),
 
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
       const messages = request.messages.map(fromWireMessage);
       for (const message of messages) await topicFor(message.topic);
-      const results = await deps.producer.send(messages);
+      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
         entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
@@ -130,8 +132,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const entries = request.entries.map((entry) => {
         try {
           deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
+          deps.tracing.acked(topic, group, entry.messageId);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
         } catch (error) {
+          deps.tracing.acked(topic, group, entry.messageId, error);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
         }
       });
@@ -211,6 +215,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 }
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+  const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
   deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
@@ -241,11 +246,15 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
-  return deliveries.map((delivery) => {
+  const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
     deps.metrics.messageOut(topic, group, message.body.byteLength);
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (deps.tracing.enabled && messages.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  }
+  return messages;
 }
 
 function requireGroup(name: string | undefined): string {

@@ -1,4 +1,5 @@
 // The metrics app: polls the cluster and shows cluster-wide views on /metrics and /api/cluster.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
@@ -45,7 +46,9 @@ async function main(): Promise<void> {
     await polling.stop();
     poller.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { http: `${httpAddress.host}:${http.port}` });
 }
 

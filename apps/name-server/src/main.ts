@@ -1,6 +1,7 @@
 // Name server: brokers register their topic tables under a lease; producers, consumers and
 // tools ask it for routes. State is memory only: after a restart every broker re-registers
 // within one heartbeat, so nothing is persisted.
+import { tracing } from './tracing'; // first: see tracing.ts
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
     expiry.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
 }
 

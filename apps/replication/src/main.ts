@@ -1,4 +1,5 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
+import { tracing } from './tracing'; // first: see tracing.ts
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort, readConfigOrExit } from '@rmq/config';
@@ -48,7 +49,9 @@ async function main(): Promise<void> {
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await replicaController.flush();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: grpcEndpoint, http: `${httpAddress.host}:${http.port}` });
 }
 

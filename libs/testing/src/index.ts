@@ -5,3 +5,4 @@ export * from './name-server-fixtures';
 export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
+export * from './otlp-receiver';

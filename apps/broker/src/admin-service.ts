@@ -1,12 +1,16 @@
-// rmq.admin.v1.AdminService on the broker: topics and status, for the CLI and the metrics app.
+// rmq.admin.v1.AdminService on the broker: topics, consumer groups and status, for the CLI and
+// the metrics app.
 import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
-import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { TOPIC_MESSAGE_TYPES, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
 
 export interface AdminDeps {
   topics: TopicRegistry;
+  groups: GroupRegistry;
+  progress: ConsumerProgress;
   store: MessageStore;
   identity: { clusterName: string; brokerName: string; brokerId: number };
   role: () => string;
@@ -56,6 +60,18 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       await deps.permission.set(request.perm);
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
+    },
+    createGroup: async (request) => create(admin.CreateGroupResponseSchema, { group: groupToWire(await deps.groups.create(request.name, groupSettingsFromWire(request.settings))) }),
+    updateGroup: async (request) => create(admin.UpdateGroupResponseSchema, { group: groupToWire(await deps.groups.update(request.name, groupSettingsFromWire(request.settings))) }),
+    getGroup: async (request) => {
+      const exists = deps.groups.get(request.name) !== undefined;
+      if (!exists && groupProgress(deps, request.name).length === 0) throw new RmqError('CONSUMER_GROUP_NOT_FOUND', { group: request.name });
+      return create(admin.GetGroupResponseSchema, { group: groupToWire(deps.groups.settingsOf(request.name)), exists, queues: groupProgress(deps, request.name) });
+    },
+    listGroups: async () => create(admin.ListGroupsResponseSchema, { groups: deps.groups.list().map(groupToWire) }),
+    deleteGroup: async (request) => {
+      await deps.groups.delete(request.name);
+      return create(admin.DeleteGroupResponseSchema, {});
     },
     listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
     getBrokerStatus: async () => {

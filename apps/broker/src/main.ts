@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, fromStoredRecord, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, fromStoredRecord, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -20,20 +20,20 @@ import { createStoreMetrics } from './store-metrics';
 import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
-import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
+import { openControllerLink, type BrokerRoleState } from './role-executor';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  let retryDelaysMs: number[] = [];
+  let retry: RetryPolicy | undefined;
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
-        retryDelaysMs = parseRetryDelays(options.retryDelays);
+        retry = parseRetryPolicy(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
       }
@@ -76,12 +76,30 @@ async function main(): Promise<void> {
   storeMetrics.watch(store);
   if (tracing.enabled) messageTracing = createMessageTracing(tracing.tracer, store, { syncFlush: config.flushMode === 'sync', brokerName: config.brokerName });
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-  const topics = await TopicRegistry.open(config.dataDir);
-  const permission = await BrokerPermission.open(config.dataDir, config.permission);
-  const consumption = await ConsumptionStore.open(config.dataDir);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
+  });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
+  let permission!: BrokerPermission;
+  const state = await openBrokerState({
+    store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
+    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    onError: (error) => log.error('could not record a broker state change', { error }),
+    onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
+  });
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
+  const { topics, groups, progress } = state;
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
   const producer = new ProducerService(store, topics);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+  const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       if (messageTracing.enabled) {
@@ -90,11 +108,12 @@ async function main(): Promise<void> {
       }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
-  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
-  const role = () => config.role;
-  const epoch = () => 0;
-
+    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onRetentionSkipped: (group, topic, queueId, count) => {
+      metrics.retentionSkipped(topic, group, count);
+      log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
+    },
+  });
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
@@ -124,11 +143,11 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch,
+    topics, groups, progress, store, role, epoch,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),
@@ -136,16 +155,33 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole: {
+      toSlave: () => state.journal.becomeSlave(),
+      toMaster: async () => {
+        await stateBecomesMaster(state);
+        await permission.applyFlag(config.permission);
+      },
+    },
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     routes.close();
-    clearInterval(consumptionTimer);
-    await consumption.persist();
+    await state.journal.close();
     await store.close();
     await http.close();
     await tracing.shutdown(); // sends the spans still buffered

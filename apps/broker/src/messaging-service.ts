@@ -14,6 +14,7 @@ import {
   PERM_READ,
   PERM_WRITE,
   type ConsumerService,
+  type GroupRegistry,
   type ProducerService,
   type TopicRegistry,
 } from '@rmq/messaging';
@@ -39,9 +40,8 @@ export interface MessagingDeps {
   isMaster: () => boolean;
   brokerName: string;
   epoch: () => number;
-  deliveryAttemptsMax: number;
-  /** The retry schedule told to consumers and applied to push consumers' nacks. */
-  retryDelaysMs: readonly number[];
+  /** Consumer groups and their settings (retry policy, attempts, FIFO, broadcast). */
+  groups: GroupRegistry;
   /** Long-polling time told to push consumers. */
   pushLongPollingMs: number;
   /** Invisible duration of a receive that does not give one (push consumers). */
@@ -53,8 +53,6 @@ export interface MessagingDeps {
   clock: Clock;
   /** The broker-wide permission: sends and receives it does not allow are refused. */
   permission: BrokerPermission;
-  /** Groups in broadcast mode: every member reads every queue. */
-  broadcastGroups: ReadonlySet<string>;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -84,7 +82,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     }, log, observe),
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
-      noteMember(deps, request.group?.name, context.clientId, request.clientType);
+      if (noteMember(deps, request.group?.name, context.clientId, request.clientType)) await deps.groups.ensure(request.group!.name);
       // A live client: its push deliveries keep being renewed.
       if (context.clientId) deps.consumer.clientSeen(context.clientId);
       return {};
@@ -105,6 +103,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
       const group = requireGroup(request.group?.name);
+      const settings = await deps.groups.ensure(group);
       const name = request.topic?.name ?? '';
       const namespace = request.topic?.resourceNamespace ?? '';
       const route = await deps.routes.resolve(name, deps.topics.get(name));
@@ -116,7 +115,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       // client) the caller gets every queue and the broker still hands each message out once.
       // In a broadcast group every member reads every queue.
       let assigned = queues;
-      if (context.clientId && !deps.broadcastGroups.has(group)) {
+      if (context.clientId && settings.consumeType !== 'broadcast') {
         deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
         assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
       }
@@ -129,16 +128,17 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
-      const entries = request.entries.map((entry) => {
+      // The entries' acks are recorded together (one state record) and answered once durable.
+      const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
-          deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
+          await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
           deps.tracing.acked(topic, group, entry.messageId);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
         } catch (error) {
           deps.tracing.acked(topic, group, entry.messageId, error);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
         }
-      });
+      }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
       if (failed.length === 0) return { entries };
       if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return { status: failed[0].status, entries };
@@ -154,7 +154,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest, context) => {
       const group = requireGroup(request.group?.name);
       if (!request.invisibleDuration) throw new RmqError('BAD_REQUEST', { reason: 'invisible_duration is required' });
-      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
+      const receiptHandle = await deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
       return { receiptHandle };
     }, log, observe),
 
@@ -169,12 +169,14 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     telemetry: telemetryHandler({
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
-      deliveryAttemptsMax: deps.deliveryAttemptsMax,
-      retryDelaysMs: deps.retryDelaysMs,
+      groupSettings: (name) => deps.groups.settingsOf(name),
       isFifoTopic: (name) => deps.topics.get(name)?.messageType === 'FIFO',
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
-        if (settings.pubSub.case === 'subscription') noteMember(deps, settings.pubSub.value.group?.name, clientId, settings.clientType);
+        const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        if (noteMember(deps, group, clientId, settings.clientType)) {
+          deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
+        }
       },
       onClosed: (clientId) => deps.membership.left(clientId),
     }),
@@ -217,6 +219,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
   const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
+  await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
@@ -292,11 +295,12 @@ const MEMBER_KINDS: Partial<Record<v2.ClientType, MemberKind>> = {
   [v2.ClientType.SIMPLE_CONSUMER]: 'simple',
 };
 
-/** A consumer told us it is alive (heartbeat or telemetry settings). */
-function noteMember(deps: MessagingDeps, group: string | undefined, clientId: string, clientType: v2.ClientType | undefined): void {
+/** A consumer told us it is alive (heartbeat or telemetry settings); true when it named a valid group. */
+function noteMember(deps: MessagingDeps, group: string | undefined, clientId: string, clientType: v2.ClientType | undefined): boolean {
   const kind = MEMBER_KINDS[clientType ?? v2.ClientType.CLIENT_TYPE_UNSPECIFIED];
-  if (!kind || !clientId || !group || nameProblem(group, GROUP_NAME_LENGTH_MAX)) return;
-  deps.membership.seen(group, clientId, kind, deps.clock.nowMs());
+  if (!kind || !group || nameProblem(group, GROUP_NAME_LENGTH_MAX)) return false;
+  if (clientId) deps.membership.seen(group, clientId, kind, deps.clock.nowMs());
+  return true;
 }
 
 /** PushConsumers ask for the queue they were assigned (and auto-renew; SimpleConsumers do not). */

@@ -52,6 +52,11 @@ export class StandInBroker {
       createTopic: unsupported,
       updateTopic: unsupported,
       setBrokerPermission: unsupported,
+      createGroup: unsupported,
+      updateGroup: unsupported,
+      getGroup: unsupported,
+      listGroups: unsupported,
+      deleteGroup: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -22,3 +22,12 @@ export function retryTopicOf(group: string): string {
 export function deadLetterTopicOf(group: string): string {
   return DLQ_TOPIC_PREFIX + group;
 }
+
+/** Topics the broker writes for itself (state records); never created, routed or listed as user topics. */
+export const SYSTEM_TOPIC_PREFIX = '%SYS%';
+/** Where the broker's own state (topics, groups, consumer progress ...) is journaled in the commit log. */
+export const STATE_TOPIC = `${SYSTEM_TOPIC_PREFIX}STATE`;
+
+export function isSystemTopic(name: string): boolean {
+  return name.startsWith(SYSTEM_TOPIC_PREFIX);
+}

@@ -1,7 +1,10 @@
 export * from './topic-registry';
 export * from './producer-service';
 export * from './consumer-service';
-export * from './consumption-store';
+export * from './consumer-progress';
+export * from './group-registry';
+export * from './receipt-key';
+export * from './state/state-journal';
 export * from './tag-filter';
 export * from './receipt-handle';
 export * from './message-properties';
@@ -9,3 +12,4 @@ export { MESSAGING_LIMITS } from './limits';
 export * from './retry-policy';
 export * from './message-filter';
 export { parseSqlFilter } from './sql-filter';
+export * from './broker-state';

@@ -6,3 +6,5 @@ export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
 export * from './otlp-receiver';
+export * from './etcd-cluster';
+export * from './rmq-cli';

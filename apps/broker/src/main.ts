@@ -17,6 +17,7 @@ import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
+import { createClientMetrics } from './client-metrics';
 import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
   }
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'broker', node_id: `${config.brokerName}-${config.brokerId}` });
   const storeMetrics = createStoreMetrics(metricsRegistry);
   let messageTracing: MessageTracing = NO_MESSAGE_TRACING;
 
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value });
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       }
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
-    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, endpoint, brokerName: config.brokerName,
+    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }));

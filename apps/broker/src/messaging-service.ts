@@ -26,6 +26,7 @@ import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
 import type { MessageTracing } from './message-tracing';
+import type { ClientMetrics } from './client-metrics';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -35,6 +36,7 @@ export interface MessagingDeps {
   log: Logger;
   metrics: BrokerMetrics;
   tracing: MessageTracing;
+  clientMetrics: ClientMetrics;
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
@@ -174,11 +176,15 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
         const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        deps.clientMetrics.connected(clientId, settings);
         if (noteMember(deps, group, clientId, settings.clientType)) {
           deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
         }
       },
-      onClosed: (clientId) => deps.membership.left(clientId),
+      onClosed: (clientId) => {
+        deps.clientMetrics.closed(clientId);
+        deps.membership.left(clientId);
+      },
     }),
 
     endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = readConfigOrExit(metricsOptions, 'metrics', { check: checkMetricsOptions });
   const log = createLogger({ app: 'metrics' }, { level: config.logLevel as LogLevel });
 
-  const registry = createRegistry({ app: 'metrics' });
+  const registry = createRegistry({ cluster: config.clusterName, node_type: 'metrics', node_id: config.httpListen });
   const clusterMetrics = registerClusterMetrics(registry);
   const poller = new ClusterPoller({
     nameServers: config.nameServers,
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     health: () => [],
     routes: { '/api/cluster': clusterApiRoute(() => latest) },
   });
+  registry.setDefaultLabels({ cluster: config.clusterName, node_type: 'metrics', node_id: `${httpAddress.host}:${http.port}` });
 
   onShutdown(log, async () => {
     await polling.stop();

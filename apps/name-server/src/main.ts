@@ -22,7 +22,7 @@ async function main(): Promise<void> {
 
   // The state and its numbers.
   const routes = new RouteRegistry();
-  const metricsRegistry = createRegistry({ app: 'name-server' });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'nameserver', node_id: config.listen });
   const metrics = createNameServerMetrics(metricsRegistry, routes);
 
   // gRPC: NameServerService.
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   addService(grpcServer, namesrv.NameServerService, unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog));
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  metricsRegistry.setDefaultLabels({ cluster: config.clusterName, node_type: 'nameserver', node_id: `${grpcAddress.host}:${grpcPort}` });
 
   // Leases.
   const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     },
   });
 
-  const registry = createRegistry({ app: 'replication' });
+  const registry = createRegistry({ cluster: config.clusterName, node_type: 'controller', node_id: endpoint });
   const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
   addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService({
     replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,

@@ -23,6 +23,10 @@ export interface BrokerMetricSources {
   progress: ConsumerProgress;
   /** The broker's permission bits (RocketMQ's: 2 write, 4 read, 6 both). */
   permission: () => number;
+  /** Its broker group, its role in it now, and the group's epoch as this broker knows it. */
+  brokerName: string;
+  role: () => 'master' | 'slave';
+  epoch: () => number;
 }
 
 /** RocketMQ's message size buckets: 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB. */
@@ -82,6 +86,26 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
     registers: [registry],
     collect() {
       this.set(sources.topics.list().length);
+    },
+  });
+  new Gauge({
+    name: 'rmq_broker_role',
+    help: '1 on the broker\'s current role in its group (master or slave): no series with role="master" in a group means no master',
+    labelNames: ['broker_name', 'role'],
+    registers: [registry],
+    collect() {
+      const role = sources.role();
+      this.set({ broker_name: sources.brokerName, role: 'master' }, role === 'master' ? 1 : 0);
+      this.set({ broker_name: sources.brokerName, role: 'slave' }, role === 'slave' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'rmq_broker_epoch',
+    help: 'the epoch of the broker\'s group as this broker knows it',
+    labelNames: ['broker_name'],
+    registers: [registry],
+    collect() {
+      this.set({ broker_name: sources.brokerName }, sources.epoch());
     },
   });
   registerConsumerGauges(registry, sources);

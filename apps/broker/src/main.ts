@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {

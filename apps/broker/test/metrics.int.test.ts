@@ -41,6 +41,7 @@ describe('broker metrics', () => {
       expect(sampleValue(metrics, 'rocketmq_message_size_bucket', { topic: 'MeteredTopic', le: '1024' })).toBe(0);
       expect(sampleValue(metrics, 'rocketmq_message_size_bucket', { topic: 'MeteredTopic', le: '4096' })).toBe(5);
       expect(sampleValue(metrics, 'rocketmq_broker_permission')).toBe(6);
+      expect(sampleValue(metrics, 'rmq_broker_role', { broker_name: 'broker-a', role: 'master' })).toBe(1);
       expect(sampleValue(metrics, 'rocketmq_consumer_group_number')).toBeGreaterThanOrEqual(1);
       expect(sampleValue(metrics, 'rocketmq_producer_connections', { language: 'node_js' })).toBe(1);
       expect(sampleValue(metrics, 'rocketmq_consumer_connections', { consumer_group: 'metered-group', language: 'node_js', consume_mode: 'pop' })).toBe(1);

@@ -8,3 +8,4 @@ export * from './official-client';
 export * from './otlp-receiver';
 export * from './etcd-cluster';
 export * from './rmq-cli';
+export * from './prometheus-server';

@@ -4,6 +4,7 @@ import { systemClock } from '@rmq/base';
 import { parseHostPort, readConfigOrExit } from '@rmq/config';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { clusterApiRoute } from './cluster-api';
+import { consolePageRoute } from './console-page';
 import { registerClusterMetrics } from './cluster-metrics';
 import { ClusterPoller } from './cluster-poller';
 import type { ClusterSnapshot } from './cluster-snapshot';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     port: httpAddress.port,
     registry,
     health: () => [],
-    routes: { '/api/cluster': clusterApiRoute(() => latest) },
+    routes: { '/': consolePageRoute(), '/api/cluster': clusterApiRoute(() => latest) },
   });
   registry.setDefaultLabels({ cluster: config.clusterName, node_type: 'metrics', node_id: `${httpAddress.host}:${http.port}` });
 

@@ -4,9 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { SimpleConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, sendWithOfficialClient, startApp, startOfficialSimpleConsumer } from '@rmq/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '../../../test-artifacts');
@@ -38,11 +37,8 @@ describe('console', () => {
       const adminClient = createClient(admin.AdminService, broker.endpoints.grpc);
       await adminClient.createTopic({ name: 'ConsoleTopic', queueCount: 1 }, { deadlineMs: 5_000 });
       adminClient.close();
-      const producer = await startOfficialProducer(broker.endpoints.grpc);
-      for (let i = 0; i < 6; i++) await producer.send({ topic: 'ConsoleTopic', body: Buffer.from(`m${i}`) });
-      await producer.shutdown();
-      const consumer = new SimpleConsumer({ endpoints: broker.endpoints.grpc, namespace: '', consumerGroup: 'console-group', subscriptions: new Map([['ConsoleTopic', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
-      await consumer.startup();
+      await sendWithOfficialClient(broker.endpoints.grpc, 'ConsoleTopic', 6);
+      const consumer = await startOfficialSimpleConsumer(broker.endpoints.grpc, 'console-group', 'ConsoleTopic');
       try {
         await eventually(async () => expect(await consumer.receive(1, 120_000)).toHaveLength(1), { timeoutMs: 20_000 });
         const row = page.locator('tr.group-row[data-group="console-group"]');

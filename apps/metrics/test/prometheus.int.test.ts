@@ -3,9 +3,9 @@
 // acknowledged and its in-flight count the messages it received and did not acknowledge.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import type { MessageView } from 'rocketmq-client-nodejs';
 import { admin, createClient } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialProducer, startPrometheus, type PrometheusServer } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, sendWithOfficialClient, startApp, startOfficialSimpleConsumer, startPrometheus, type PrometheusServer } from '@rmq/testing';
 
 describe('Prometheus scraping the stack', () => {
   let prometheus: PrometheusServer | undefined;
@@ -27,11 +27,8 @@ describe('Prometheus scraping the stack', () => {
     const adminClient = createClient(admin.AdminService, broker.endpoints.grpc);
     await adminClient.createTopic({ name: 'PromTopic', queueCount: 1 }, { deadlineMs: 5_000 });
     adminClient.close();
-    const producer = await startOfficialProducer(broker.endpoints.grpc);
-    for (let i = 0; i < 10; i++) await producer.send({ topic: 'PromTopic', body: Buffer.from(`m${i}`) });
-    await producer.shutdown();
-    const consumer = new SimpleConsumer({ endpoints: broker.endpoints.grpc, namespace: '', consumerGroup: 'prom-group', subscriptions: new Map([['PromTopic', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
-    await consumer.startup();
+    await sendWithOfficialClient(broker.endpoints.grpc, 'PromTopic', 10);
+    const consumer = await startOfficialSimpleConsumer(broker.endpoints.grpc, 'prom-group', 'PromTopic');
     try {
       const received: MessageView[] = [];
       await eventually(async () => {

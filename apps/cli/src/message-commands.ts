@@ -3,6 +3,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { ClientError, Producer, SimpleConsumer, type ReceivedMessage } from '@rmq/client';
 import { CliError, EXIT_USAGE } from './cli-error';
+import { securityFromEnv } from './credentials';
 import type { Io } from './io';
 import { brokerOption, jsonOption, parseTopicName, type BrokerCallOptions, type OutputOptions } from './options';
 
@@ -40,7 +41,7 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(new Option('-c, --count <n>', 'send the message this many times').argParser(parseCount).default(1))
     .addOption(brokerOption())
     .action(async (topic: string, body: string, options: SendOptions) => {
-      const producer = Producer.start({ endpoints: options.broker });
+      const producer = Producer.start({ endpoints: options.broker, ...securityFromEnv() });
       try {
         const properties = Object.fromEntries(options.property.map(parseProperty));
         const receipts = await Promise.all(Array.from({ length: options.count }, () =>
@@ -66,7 +67,7 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(jsonOption())
     .addOption(brokerOption())
     .action(async (topic: string, options: ReceiveOptions) => {
-      const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs) });
+      const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs), ...securityFromEnv() });
       let received = 0;
       try {
         // Each receive asks one broker in turn: stop once every broker came back empty in a row.

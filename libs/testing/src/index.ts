@@ -9,3 +9,4 @@ export * from './otlp-receiver';
 export * from './etcd-cluster';
 export * from './rmq-cli';
 export * from './prometheus-server';
+export * from './tls-certificate';

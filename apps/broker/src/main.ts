@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
-import { ConsumerService, FileAccessStore, fromStoredRecord, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { ConsumerService, FileAccessStore, fromStoredRecord, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   // Storage and domain.
   const store = await MessageStore.open({
     dataDir: join(config.dataDir, 'store'),
+    // Message ids and keys are indexed: AdminService.FindMessages (rmq message show / find).
+    indexedProperties: { messageId: SYSTEM_PROPERTY.messageId, keys: SYSTEM_PROPERTY.keys },
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,

@@ -53,7 +53,8 @@ export const NO_MESSAGE_TRACING: MessageTracing = {
 
 interface PendingAppend {
   span: Span;
-  startedAtMs: number;
+  /** performance.now() at the append: monotonic and finer than a millisecond, as fsyncs can be. */
+  startedAt: number;
 }
 
 export function createMessageTracing(tracer: Tracer, store: MessageStore, options: { syncFlush: boolean; brokerName: string }): MessageTracing {
@@ -72,7 +73,7 @@ export function createMessageTracing(tracer: Tracer, store: MessageStore, option
   store.append = (inputs) => {
     if (!trace.getSpan(context.active())) return append(inputs); // only appends a send is waiting for
     const span = tracer.startSpan('store append', { kind: SpanKind.INTERNAL, attributes: { 'messaging.batch.message_count': inputs.length } });
-    const pending = { span, startedAtMs: Date.now() };
+    const pending = { span, startedAt: performance.now() };
     pendingAppends.add(pending);
     return append(inputs).then(
       (results: AppendResult[]) => {
@@ -89,12 +90,13 @@ export function createMessageTracing(tracer: Tracer, store: MessageStore, option
     );
   };
 
-  /** A child span, timed after the fact, under every append pending since before `startedAtMs`. */
-  const underPendingAppends = (name: string, startedAtMs: number, durationMs: number, attributes: Attributes) => {
+  /** A child span, timed after the fact, under every append pending since before `startedAt` (performance.now() time). */
+  const underPendingAppends = (name: string, startedAt: number, durationMs: number, attributes: Attributes) => {
+    const startTimeMs = performance.timeOrigin + startedAt;
     for (const pending of pendingAppends) {
-      if (pending.startedAtMs > startedAtMs) continue;
+      if (pending.startedAt > startedAt) continue;
       const parent = trace.setSpan(ROOT_CONTEXT, pending.span);
-      tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: startedAtMs, attributes }, parent).end(startedAtMs + durationMs);
+      tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: startTimeMs, attributes }, parent).end(startTimeMs + durationMs);
     }
   };
 
@@ -173,12 +175,12 @@ export function createMessageTracing(tracer: Tracer, store: MessageStore, option
     },
 
     replicaCopied(slave, startedAtMs, durationMs, sizeBytes) {
-      underPendingAppends('replicate', startedAtMs, durationMs, { 'rmq.replica': slave, 'rmq.size_bytes': sizeBytes });
+      underPendingAppends('replicate', startedAtMs - performance.timeOrigin, durationMs, { 'rmq.replica': slave, 'rmq.size_bytes': sizeBytes });
     },
 
     onStoreEvent(event) {
       if (event.kind === 'fsync' && options.syncFlush) {
-        underPendingAppends('fsync', Date.now() - event.durationMs, event.durationMs, { 'rmq.segment_start_log_offset': event.segmentStartLogOffset });
+        underPendingAppends('fsync', performance.now() - event.durationMs, event.durationMs, { 'rmq.segment_start_log_offset': event.segmentStartLogOffset });
       }
     },
   };

@@ -5,6 +5,7 @@ import { ClientError, Producer, SimpleConsumer, type ReceivedMessage } from '@rm
 import { CliError, EXIT_USAGE } from './cli-error';
 import { securityFromEnv } from './credentials';
 import type { Io } from './io';
+import { registerMessageLookupCommands } from './message-lookup-commands';
 import { brokerOption, jsonOption, parseTopicName, type BrokerCallOptions, type OutputOptions } from './options';
 
 interface SendOptions extends BrokerCallOptions {
@@ -27,7 +28,8 @@ export function registerMessageCommands(program: Command, io: Io): void {
   const message = program
     .command('message')
     .description('send and receive messages (through the rmq SDK)')
-    .addHelpText('after', '\nExamples:\n  rmq message send TestTopic "hello" --tag greeting\n  rmq message receive TestTopic --group TestGroup --count 10');
+    .addHelpText('after', '\nExamples:\n  rmq message send TestTopic "hello" --tag greeting\n  rmq message receive TestTopic --group TestGroup --count 10\n  rmq message show <id>\n  rmq message find --topic TestTopic --key order-1');
+  registerMessageLookupCommands(message, io);
 
   message
     .command('send')

@@ -177,6 +177,25 @@ describe('rmq against a real broker', () => {
     expect(unknown.stderr).toMatch(/no message 0{34} on /);
   });
 
+  it('answers --json on changes too, shows progress as plain lines when stderr is not a terminal, and has group progress', async () => {
+    const created = await rmq(['topic', 'create', 'JsonTopic', '--queues', '1', '--json', '--broker', broker.endpoints.grpc]);
+    expect(JSON.parse(created.stdout)).toMatchObject({ created: true, topic: { name: 'JsonTopic' } });
+    const permission = await rmq(['broker', 'permission', 'read-write', '--json', '--broker', broker.endpoints.grpc]);
+    expect(permission.code).toBe(0);
+    expect(() => JSON.parse(permission.stdout)).not.toThrow();
+
+    const sent = await rmq(['message', 'send', 'JsonTopic', 'x', '--count', '100', '--json', '--broker', broker.endpoints.grpc]);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).messageId)).toHaveLength(100);
+    expect(sent.stderr).toContain('sent 100/100 (100%)\n');
+    expect(sent.stderr).not.toContain('\r');
+
+    await rmq(['message', 'receive', 'JsonTopic', '--group', 'JsonGroup', '--count', '10', '--no-ack', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    const progress = await rmq(['group', 'progress', 'JsonGroup', '--json', '--broker', broker.endpoints.grpc]);
+    const reply = JSON.parse(progress.stdout) as { queues: { topic: string; lag: string; inflight: number }[] };
+    expect(reply.queues).toEqual([expect.objectContaining({ topic: 'JsonTopic', lag: '100', inflight: 10 })]);
+  });
+
   it('topic list and topic show read back what was created', async () => {
     await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
     const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
-import { ConsumerService, FileAccessStore, fromStoredRecord, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -100,10 +100,11 @@ async function main(): Promise<void> {
   const role = () => roleState.role;
   const epoch = () => roleState.epoch;
   let permission!: BrokerPermission;
+  let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
     writable: roleState.role === 'master',
-    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
@@ -112,8 +113,6 @@ async function main(): Promise<void> {
   const { topics, groups, progress } = state;
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
   const producer = new ProducerService(store, topics);
-  // Users and grants: a file of their own for now (see AccessStore for moving them into the state journal).
-  const users = await FileAccessStore.open(config.dataDir);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {

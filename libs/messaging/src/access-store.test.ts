@@ -1,15 +1,20 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
-import { FileAccessStore } from './access-store';
+import { JournalAccessStore } from './access-store';
+import { openStateFixture } from '../test/state-fixture';
 
-describe('file-backed access store', () => {
+describe('access store in the state journal', () => {
   let temp: ReturnType<typeof makeTempDir>;
   beforeEach(() => (temp = makeTempDir('access-store')));
   afterEach(() => temp.remove());
 
-  it('keeps users across a reopen in a 0600 file and tells listeners of each change', async () => {
-    const store = await FileAccessStore.open(temp.path);
+  async function open() {
+    let users!: JournalAccessStore;
+    const fixture = await openStateFixture(temp.path, { sections: (journal) => [(users = new JournalAccessStore(journal))] });
+    return { users, close: () => fixture.close() };
+  }
+
+  it('keeps users across a reopen (replayed from the commit log) and tells listeners of each change', async () => {
+    const { users: store, close } = await open();
     const changes: string[] = [];
     store.onChange((name) => changes.push(name));
     await store.put({ name: 'alice', secret: 'secret-1', admin: false, grants: [{ resource: 'topic:Orders', actions: ['pub'] }] });
@@ -17,17 +22,19 @@ describe('file-backed access store', () => {
     expect(await store.delete('bob')).toBe(true);
     expect(await store.delete('bob')).toBe(false);
     expect(changes).toEqual(['alice', 'bob', 'bob']);
-    expect(statSync(join(temp.path, 'config', 'access.json')).mode & 0o777).toBe(0o600);
-    const reopened = await FileAccessStore.open(temp.path);
-    expect(reopened.list()).toEqual([{ name: 'alice', secret: 'secret-1', admin: false, grants: [{ resource: 'topic:Orders', actions: ['pub'] }] }]);
+    await close();
+    const reopened = await open();
+    expect(reopened.users.list()).toEqual([{ name: 'alice', secret: 'secret-1', admin: false, grants: [{ resource: 'topic:Orders', actions: ['pub'] }] }]);
+    await reopened.close();
   });
 
   it('refuses bad users with the reason and keeps nothing of them', async () => {
-    const store = await FileAccessStore.open(temp.path);
+    const { users: store, close } = await open();
     await expect(store.put({ name: 'a b', secret: 'secret-1', admin: false, grants: [] })).rejects.toThrow(/user name/);
     await expect(store.put({ name: 'carol', secret: 'short', admin: false, grants: [] })).rejects.toThrow(/8 to 256/);
     await expect(store.put({ name: 'carol', secret: 'secret-1', admin: false, grants: [{ resource: 'queue:x', actions: ['pub'] }] })).rejects.toThrow(/resource/);
     await expect(store.put({ name: 'carol', secret: 'secret-1', admin: false, grants: [{ resource: 'topic:x', actions: ['fly' as never] }] })).rejects.toThrow(/actions are/);
     expect(store.list()).toEqual([]);
+    await close();
   });
 });

@@ -1,12 +1,10 @@
-// Where users and their grants live. Behind a small interface so the broker's replicated state
-// (the state journal in the commit log) can hold them; FileAccessStore keeps them in
-// <dataDir>/config/access.json, mode 0600 (it holds secrets), written atomically.
-import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+// Where users and their grants live: in the broker's replicated state (the state journal in the
+// commit log, whose segment files are readable by their owner only, as they hold these secrets),
+// so every replica of a group authenticates the same users after a failover.
 import { RmqError } from '@rmq/base';
-import { readJson, writeJsonAtomic } from '@rmq/store';
 import { ACCESS_ACTIONS, resourceProblem, userNameProblem, type AccessUser } from './access-control';
 import { MESSAGING_LIMITS } from './limits';
+import type { StateJournal, StateSection } from './state/state-journal';
 
 export interface AccessStore {
   list(): readonly AccessUser[];
@@ -19,22 +17,15 @@ export interface AccessStore {
   onChange(listener: (name: string) => void): () => void;
 }
 
-const SECRET_FILE_MODE = 0o600;
+type AccessChange = { op: 'put'; user: AccessUser } | { op: 'delete'; name: string };
 
-export class FileAccessStore implements AccessStore {
+/** Users and grants as a section of the state journal: recorded in the commit log, copied by replicas. */
+export class JournalAccessStore implements AccessStore, StateSection<AccessChange> {
+  readonly name = 'access';
+  private readonly users = new Map<string, AccessUser>();
   private readonly listeners = new Set<(name: string) => void>();
 
-  private constructor(
-    private readonly path: string,
-    private readonly users: Map<string, AccessUser>,
-  ) {}
-
-  static async open(dataDir: string): Promise<FileAccessStore> {
-    await mkdir(join(dataDir, 'config'), { recursive: true });
-    const path = join(dataDir, 'config', 'access.json');
-    const saved = (await readJson<{ users: AccessUser[] }>(path))?.users ?? [];
-    return new FileAccessStore(path, new Map(saved.map((user) => [user.name, user])));
-  }
+  constructor(private readonly journal: StateJournal) {}
 
   list(): readonly AccessUser[] {
     return [...this.users.values()];
@@ -49,14 +40,15 @@ export class FileAccessStore implements AccessStore {
     if (!this.users.has(user.name) && this.users.size >= MESSAGING_LIMITS.accessUsersMax) {
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `at most ${MESSAGING_LIMITS.accessUsersMax} users` });
     }
-    this.users.set(user.name, structuredClone(user));
-    await this.persist();
+    const copy = structuredClone(user);
+    this.users.set(user.name, copy);
+    await this.journal.record(this.name, { op: 'put', user: copy } satisfies AccessChange);
     this.changed(user.name);
   }
 
   async delete(name: string): Promise<boolean> {
     if (!this.users.delete(name)) return false;
-    await this.persist();
+    await this.journal.record(this.name, { op: 'delete', name } satisfies AccessChange);
     this.changed(name);
     return true;
   }
@@ -66,8 +58,20 @@ export class FileAccessStore implements AccessStore {
     return () => this.listeners.delete(listener);
   }
 
-  private persist(): Promise<void> {
-    return writeJsonAtomic(this.path, { users: this.list() }, { mode: SECRET_FILE_MODE });
+  apply(change: AccessChange): void {
+    if (change.op === 'put') this.users.set(change.user.name, change.user);
+    else this.users.delete(change.name);
+    this.changed(change.op === 'put' ? change.user.name : change.name);
+  }
+
+  dump(): AccessChange[] {
+    return this.list().map((user) => ({ op: 'put', user }));
+  }
+
+  reset(): void {
+    const names = [...this.users.keys()];
+    this.users.clear();
+    for (const name of names) this.changed(name);
   }
 
   private changed(name: string): void {

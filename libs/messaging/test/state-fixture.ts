@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '@rmq/base';
 import { MessageStore, type FlushMode } from '@rmq/store';
 import { openBrokerState, type BrokerState } from '../src/broker-state';
 import type { GroupSettings } from '../src/group-registry';
+import type { StateJournal, StateSection } from '../src/state/state-journal';
 
 export const TEST_GROUP_DEFAULTS: GroupSettings = { maxAttempts: 17, retry: { kind: 'customized', delaysMs: [10_000] }, fifo: true, consumeType: 'clustering', consumeEnabled: true };
 
@@ -13,9 +14,9 @@ export interface StateFixture extends BrokerState {
   close(): Promise<void>;
 }
 
-export async function openStateFixture(dataDir: string, options: { clock?: Clock; flushMode?: FlushMode; groupDefaults?: (name: string) => GroupSettings } = {}): Promise<StateFixture> {
+export async function openStateFixture(dataDir: string, options: { clock?: Clock; flushMode?: FlushMode; groupDefaults?: (name: string) => GroupSettings; sections?: (journal: StateJournal) => StateSection[] } = {}): Promise<StateFixture> {
   const store = await MessageStore.open({ dataDir, flushMode: options.flushMode ?? 'async' });
-  const state = await openBrokerState({ store, dataDir, clock: options.clock ?? systemClock, autoCreateGroups: true, groupDefaults: options.groupDefaults ?? (() => TEST_GROUP_DEFAULTS) });
+  const state = await openBrokerState({ store, dataDir, clock: options.clock ?? systemClock, autoCreateGroups: true, groupDefaults: options.groupDefaults ?? (() => TEST_GROUP_DEFAULTS), sections: options.sections });
   return {
     ...state,
     store,

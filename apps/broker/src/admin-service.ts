@@ -5,8 +5,10 @@ import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
 import type { RoleStatus } from './shipping/replica-role';
-import { TOPIC_MESSAGE_TYPES, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { userAdmin } from './user-admin';
+import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
+import { findMessagesHandler } from './admin-messages';
 
 export interface AdminDeps {
   topics: TopicRegistry;
@@ -17,6 +19,9 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  users: AccessStore;
+  /** Lets UpdateTopic grow a FIFO topic (--allow-fifo-queue-growth). */
+  allowFifoGrowth: boolean;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
   /** The replica group as this broker sees it (master: in-sync set and slaves; slave: its master). */
@@ -46,6 +51,8 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
 
 export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
   return {
+    ...userAdmin(deps.users),
+    findMessages: findMessagesHandler(deps.store),
     createTopic: async (request) => {
       let messageType: TopicMessageType = 'NORMAL';
       if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {
@@ -66,7 +73,7 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       return create(admin.GetTopicResponseSchema, { topic: topicToWire(topic), queues });
     },
     updateTopic: async (request) => {
-      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm });
+      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm }, { allowFifoGrowth: deps.allowFifoGrowth });
       deps.onRouteChanged();
       return create(admin.UpdateTopicResponseSchema, { topic: topicToWire(topic) });
     },

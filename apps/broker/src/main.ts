@@ -1,21 +1,24 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
 // clients speak), rmq.admin.v1.AdminService and rmq.replication.v1.ReplicationService on one gRPC port.
-import * as grpc from '@grpc/grpc-js';
+import { tracing } from './tracing'; // first: see tracing.ts
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, admin, listen, replication, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
+import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
+import { accessGuard } from './access-guard';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
+import { createClientMetrics } from './client-metrics';
+import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
@@ -30,6 +33,9 @@ const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
   let retry: RetryPolicy | undefined;
+  let adminSecret = '';
+  let clusterSecret = '';
+  let tls: TlsFiles = {};
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
@@ -45,6 +51,12 @@ async function main(): Promise<void> {
       }
       if (options.role === 'slave' && !options.master && options.controller.length === 0) throw new ConfigError('--role slave needs --master <host:port> (the master to follow), or --controller');
       if (options.master) parseHostPort(options.master, '--master');
+      tls = readTlsFiles(options);
+      if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
+      if (options.auth) {
+        if (!options.authAdminSecretFile) throw new ConfigError('--auth needs --auth-admin-secret-file: the admin\'s secret, in a file of mode 0600');
+        adminSecret = readSecretFile(options.authAdminSecretFile, '--auth-admin-secret-file');
+      }
     },
   });
   const log = createLogger({ app: 'broker', broker: config.brokerName }, { level: config.logLevel as LogLevel });
@@ -56,15 +68,19 @@ async function main(): Promise<void> {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
   }
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'broker', node_id: `${config.brokerName}-${config.brokerId}` });
   const storeMetrics = createStoreMetrics(metricsRegistry);
+  let messageTracing: MessageTracing = NO_MESSAGE_TRACING;
 
   // Storage and domain.
   const store = await MessageStore.open({
     dataDir: join(config.dataDir, 'store'),
+    // Message ids and keys are indexed: AdminService.FindMessages (rmq message show / find).
+    indexedProperties: { messageId: SYSTEM_PROPERTY.messageId, keys: SYSTEM_PROPERTY.keys },
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    acceptDataLoss: config.acceptDataLoss,
     retentionMs: config.retentionHours * 60 * 60 * 1000,
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
@@ -73,10 +89,12 @@ async function main(): Promise<void> {
     commitPolicy: config.role === 'master' && config.controller.length === 0 ? 'local' : 'replicated',
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
+      messageTracing.onStoreEvent(event);
       logStoreEvent(log, event);
     },
   });
   storeMetrics.watch(store);
+  if (tracing.enabled) messageTracing = createMessageTracing(tracing.tracer, store, { syncFlush: config.flushMode === 'sync', brokerName: config.brokerName });
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
   // is replayed from the state records in the commit log.
@@ -102,10 +120,11 @@ async function main(): Promise<void> {
   } else replica.prepareSlave();
   createReplicationMetrics(metricsRegistry, () => replica);
   let permission!: BrokerPermission;
+  let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
     writable: roleState.role === 'master',
-    sections: (journal) => [(permission = new BrokerPermission(journal))],
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
@@ -113,11 +132,16 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
   const producer = new ProducerService(store, topics);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
+    simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
+      if (messageTracing.enabled) {
+        const message = fromStoredRecord(record);
+        messageTracing.deadLettered(record.topic, group, message.messageId, message.traceContext);
+      }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
     onSweepError: (error) => {
@@ -130,8 +154,9 @@ async function main(): Promise<void> {
   });
   // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
+  const peerCredentials = () => channelCredentials(tls.client);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   if (roleState.role === 'slave' && config.controller.length === 0) await replica.becomeSlave(config.master);
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
@@ -139,6 +164,8 @@ async function main(): Promise<void> {
     nameServers,
     log,
     intervalMs: config.registerIntervalMs,
+    clusterCredentials: clusterSecret ? { accessKey: CLUSTER_ACCESS_KEY, secret: clusterSecret } : undefined,
+    channelCredentials: peerCredentials,
     registration: () => ({
       broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
       endpoint,
@@ -147,7 +174,7 @@ async function main(): Promise<void> {
       topics: topics.list().map(topicToWire),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -157,17 +184,25 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
-  addService(grpcServer, v2.MessagingService, messagingService({
-    topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
+  // Every call of both services passes this one guard first.
+  const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
+  const guard: CallGuard = config.auth
+    ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
+    : () => undefined;
+  if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
+  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
+    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
-  }));
-  addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
+  }), guard, errorLog));
+  addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
+    users,
+    allowFifoGrowth: config.allowFifoQueueGrowth,
     onRouteChanged: () => void registrar.registerNow(),
-  }), (message, fields) => log.error(message, fields)));
+  }), errorLog), guard, errorLog));
 
   // Cluster membership and the HTTP side.
   await registrar.start();
@@ -201,7 +236,9 @@ async function main(): Promise<void> {
     await state.journal.close();
     await store.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
 }
 

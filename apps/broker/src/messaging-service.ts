@@ -3,7 +3,7 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
@@ -20,11 +20,13 @@ import {
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { callContextOf, inBand, type CallContext } from './in-band';
-import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
+import { ackResultEntry, fromWireMessage, MESSAGE_TYPE_TO_WIRE, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
+import type { MessageTracing } from './message-tracing';
+import type { ClientMetrics } from './client-metrics';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -33,6 +35,8 @@ export interface MessagingDeps {
   routes: RouteResolver;
   log: Logger;
   metrics: BrokerMetrics;
+  tracing: MessageTracing;
+  clientMetrics: ClientMetrics;
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
@@ -88,17 +92,22 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return {};
     }, log, observe),
 
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.requireInSync?.();
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+      if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+      }
       const messages = request.messages.map(fromWireMessage);
+      const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
+      if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
-      const results = await deps.producer.send(messages);
+      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
-        entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
+        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset)),
       };
     }, log, observe),
 
@@ -129,13 +138,18 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
+      if (request.entries.length > MESSAGING_LIMITS.ackEntriesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may acknowledge at most ${MESSAGING_LIMITS.ackEntriesMax} messages, this one has ${request.entries.length}` });
+      }
       // The entries' acks are recorded together (one state record) and answered once durable.
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
           await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
+          deps.tracing.acked(topic, group, entry.messageId);
+          return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
         } catch (error) {
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
+          deps.tracing.acked(topic, group, entry.messageId, error);
+          return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
@@ -173,11 +187,15 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
         const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        deps.clientMetrics.connected(clientId, settings);
         if (noteMember(deps, group, clientId, settings.clientType)) {
           deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
         }
       },
-      onClosed: (clientId) => deps.membership.left(clientId),
+      onClosed: (clientId) => {
+        deps.clientMetrics.closed(clientId);
+        deps.membership.left(clientId);
+      },
     }),
 
     endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
@@ -207,7 +225,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
+        for (const message of messages) call.write(messageFrame(message));
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -216,6 +234,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 }
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+  const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
   await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);
@@ -247,11 +266,15 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
-  return deliveries.map((delivery) => {
+  const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
     deps.metrics.messageOut(topic, group, message.body.byteLength);
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (deps.tracing.enabled && messages.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  }
+  return messages;
 }
 
 function requireGroup(name: string | undefined): string {

@@ -57,6 +57,11 @@ export class StandInBroker {
       getGroup: unsupported,
       listGroups: unsupported,
       deleteGroup: unsupported,
+      findMessages: unsupported,
+      putUser: unsupported,
+      deleteUser: unsupported,
+      listUsers: unsupported,
+      setGrant: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -7,6 +7,8 @@ export type ErrorKind =
   | 'conflict'
   | 'resourceExhausted'
   | 'tooManyRequests'
+  | 'unauthenticated'
+  | 'permissionDenied'
   | 'unavailable'
   | 'unimplemented'
   | 'internal';
@@ -64,11 +66,17 @@ export const ERRORS = {
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
+  STORE_DAMAGED: {
+    kind: 'internal',
+    text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
+  },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
   IN_SYNC_REPLICAS_TOO_FEW: {
     kind: 'unavailable',
     text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
   },
+  UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
+  FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },

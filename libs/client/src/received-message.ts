@@ -18,6 +18,8 @@ export interface ReceivedMessage {
   endpoint: string;
   /** Current receipt handle; changeInvisibleDuration replaces it. */
   receiptHandle: string;
+  /** The W3C trace context of the message's creation (its send span), when it has one. */
+  traceContext?: string;
 }
 
 export function receivedMessage(message: v2.Message, brokerName: string, endpoint: string): ReceivedMessage {
@@ -37,5 +39,6 @@ export function receivedMessage(message: v2.Message, brokerName: string, endpoin
     brokerName,
     endpoint,
     receiptHandle: system?.receiptHandle ?? '',
+    traceContext: system?.traceContext,
   };
 }

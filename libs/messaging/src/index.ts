@@ -13,3 +13,5 @@ export * from './retry-policy';
 export * from './message-filter';
 export { parseSqlFilter } from './sql-filter';
 export * from './broker-state';
+export * from './access-control';
+export * from './access-store';

@@ -18,9 +18,18 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** A queue as the tracker sees it: how many entries it has, how many consumers may read. */
+export interface CommittableQueue {
+  readonly topic: string;
+  readonly queueId: number;
+  readonly count: number;
+  committedCount: number;
+}
+
 interface Readable {
   endLogOffset: number;
-  queues: Iterable<{ topic: string; queueId: number }>;
+  /** Each queue the batch touched, with its entry count right after the batch. */
+  queues: { queue: CommittableQueue; count: number }[];
 }
 
 export class CommitTracker {
@@ -79,11 +88,11 @@ export class CommitTracker {
   }
 
   /** Records up to `endLogOffset` were written (and, in sync mode, synced); their queues are `queues`. */
-  wrote(endLogOffset: number, queues: Iterable<{ topic: string; queueId: number }>, durableToo: boolean): void {
+  wrote(endLogOffset: number, queues: Iterable<CommittableQueue>, durableToo: boolean): void {
     this.written = Math.max(this.written, endLogOffset);
     this.shippable = Math.max(this.shippable, endLogOffset);
     if (durableToo) this.durable = Math.max(this.durable, endLogOffset);
-    this.readable.push({ endLogOffset, queues });
+    this.readable.push({ endLogOffset, queues: [...queues].map((queue) => ({ queue, count: queue.count })) });
     this.progressed();
   }
 
@@ -107,13 +116,16 @@ export class CommitTracker {
     let served = 0;
     while (served < this.waiters.length && this.waiters[served].endLogOffset <= target) this.waiters[served++].resolve();
     if (served > 0) this.waiters = this.waiters.slice(served);
-    const woken = new Map<string, { topic: string; queueId: number }>();
+    const woken = new Set<CommittableQueue>();
     let done = 0;
     while (done < this.readable.length && this.readable[done].endLogOffset <= target) {
-      for (const queue of this.readable[done++].queues) woken.set(`${queue.topic}\u0000${queue.queueId}`, queue);
+      for (const { queue, count } of this.readable[done++].queues) {
+        queue.committedCount = Math.max(queue.committedCount, count);
+        woken.add(queue);
+      }
     }
     if (done > 0) this.readable = this.readable.slice(done);
-    for (const { topic, queueId } of woken.values()) this.onReadable(topic, queueId);
+    for (const { topic, queueId } of woken) this.onReadable(topic, queueId);
   }
 
   /** The log was cut back to `logOffset` (or started over there): waiters beyond it fail with `error`. */

@@ -21,3 +21,4 @@ export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
 export type { CommitPolicy } from './commit-tracker';
 export type { LogStretch } from './log-reader';
+export { faultyFileIo, nodeFileIo, type FileIo, type FileOperation } from './file-io';

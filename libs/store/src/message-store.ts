@@ -15,7 +15,9 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { decodeRecord, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
-import { queueKey } from './queue-table';
+import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
+import { FileHandlePool } from './file-handle-pool';
+import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
 import { recoverStore } from './store-recovery';
 import { STORE_LIMITS } from './limits';
 import { MessageIndex, type IndexLocation, type KeyQuery } from './message-index';
@@ -48,11 +50,12 @@ export class MessageStore {
     private readonly options: StoreSettings,
     private readonly log: CommitLog,
     committedLogOffset: number,
+    private readonly queueFiles: QueueFileSettings,
   ) {
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
     this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;
     const refusal = () => this.refusal();
-    this.writes = new WritePath({ settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal, committedLogOffset });
+    this.writes = new WritePath({ settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal, committedLogOffset });
     this.checkpointer = new Checkpointer({
       dataDir: options.dataDir,
       queues: this.queues,
@@ -69,7 +72,7 @@ export class MessageStore {
       onEvent: (event) => options.onEvent?.(event),
     });
     this.replica = new ReplicaPath({
-      settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
+      settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
       writes: this.writes, checkpointer: this.checkpointer, retention: this.retention, refusal, closed: () => this.closed,
     });
   }
@@ -77,11 +80,25 @@ export class MessageStore {
   static async open(options: StoreOptions): Promise<MessageStore> {
     const settings = settingsOf(options);
     const startedMs = Date.now();
-    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore(settings);
-    const store = new MessageStore(settings, log, committedLogOffset ?? log.endOffset);
+    const queueFiles: QueueFileSettings = {
+      dir: join(settings.dataDir, 'consumequeue'),
+      entriesPerFile: settings.consumeQueueFileEntries,
+      hotEntryCount: STORE_LIMITS.consumeQueueHotEntryCount,
+      pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
+      fileIo: settings.fileIo,
+    };
+    const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
+    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {
+      await queueFiles.pool.closeAll(); // a refused open (damage) leaves no descriptor behind
+      throw error;
+    });
+    if (report.movedAside) settings.onEvent?.({ kind: 'segmentsMovedAside', ...report.movedAside });
+    const store = new MessageStore(settings, log, committedLogOffset ?? log.endOffset, queueFiles);
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
+      // Readable: the entries of records below the committed offset the checkpoint kept.
+      queue.committedCount = await queue.countBelowLogOffset(store.writes.commits.committed);
     }
     await writeFile(join(settings.dataDir, 'abort'), String(process.pid));
     await store.checkpointer.run();
@@ -147,16 +164,29 @@ export class MessageStore {
     // retention: a read below the queue's first entry starts at that entry.
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
     // Records above the committed offset are indexed but not readable yet.
-    const scanEnd = Math.min(queue.countBelowLogOffset(this.writes.commits.committed), queueOffset + STORE_LIMITS.readScanEntriesMax);
+    const scanEnd = Math.min(queue.committedCount, queueOffset + STORE_LIMITS.readScanEntriesMax);
     const chosen: RecordLocation[] = [];
     let sizeBytes = 0;
-    while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
-      const entry = queue.entry(queueOffset);
-      queueOffset++;
-      if (!entry || entry.logOffset < this.log.minOffset) continue; // retention: deleted meanwhile
-      if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
-      chosen.push(entry);
-      sizeBytes += entry.sizeBytes;
+    // Entries come in batches of consecutive ones (from memory near the end, else one file read);
+    // without a filter a batch is what the read asks for, with one a larger stretch is scanned.
+    const batchEntries = options.acceptTagHash ? STORE_LIMITS.readScanEntriesMax : Math.max(1, options.countMax);
+    scan: while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
+      const batch = await queue.entriesFrom(queueOffset, Math.min(batchEntries, scanEnd - queueOffset));
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break; // nothing more where the queue says there is
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile, on from the new minimum
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length; at += CONSUME_QUEUE_ENTRY_BYTES) {
+        if (chosen.length >= options.countMax || sizeBytes >= sizeBytesMax) break scan;
+        const entry = entryAt(batch.entries, at);
+        queueOffset++;
+        if (entry.sizeBytes === 0 || entry.logOffset < this.log.minOffset) continue; // a hole, or deleted by retention meanwhile
+        if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
+        chosen.push(entry);
+        sizeBytes += entry.sizeBytes;
+      }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
     for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
@@ -186,13 +216,12 @@ export class MessageStore {
   queueRange(topic: string, queueId: number): { minQueueOffset: number; maxQueueOffset: number } {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return { minQueueOffset: 0, maxQueueOffset: 0 };
-    const maxQueueOffset = queue.countBelowLogOffset(this.writes.commits.committed);
+    const maxQueueOffset = queue.committedCount;
     return { minQueueOffset: Math.min(queue.minQueueOffset, maxQueueOffset), maxQueueOffset };
   }
 
   queueList(): { topic: string; queueId: number; count: number }[] {
-    const committed = this.writes.commits.committed;
-    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.countBelowLogOffset(committed) }));
+    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.committedCount }));
   }
 
   /** Called after new records of a queue became readable (to wake long polls). */
@@ -287,6 +316,7 @@ export class MessageStore {
     this.writes.commits.failWaiters(new RmqError('STORE_CLOSED')); // sends the in-sync set never confirmed
     await this.checkpointer.run();
     for (const queue of this.queues.values()) await queue.close();
+    await this.queueFiles.pool.closeAll();
     await this.log.close();
     if (!this.writes.failure) await rm(join(this.options.dataDir, 'abort'), { force: true });
   }
@@ -338,7 +368,7 @@ export class MessageStore {
 
   /** At open, after recovery: queues skip what retention deleted, one pass runs, the index refills. */
   private async startRetentionAndIndex(): Promise<void> {
-    this.dropBelowLogOffset(this.log.minOffset);
+    await this.dropBelowLogOffset(this.log.minOffset, false);
     await this.retention.run();
     if (this.index && this.options.indexedProperties) {
       const startedMs = Date.now();
@@ -347,9 +377,16 @@ export class MessageStore {
     }
   }
 
-  /** Retention deleted the log below `minLogOffset`: queues and index forget what pointed there. */
-  private dropBelowLogOffset(minLogOffset: number): void {
-    for (const queue of this.queues.values()) queue.advanceMinToLogOffset(minLogOffset);
+  /**
+   * Retention deleted the log below `minLogOffset`: queues and index forget what pointed there,
+   * and each queue that lost entries says which (nothing is removed in silence). At open the
+   * queues only catch up with deletions of an earlier run, which reported them then: no events.
+   */
+  private async dropBelowLogOffset(minLogOffset: number, report = true): Promise<void> {
     this.index?.dropBelow(minLogOffset);
+    await forEachConcurrently([...this.queues.values()], STORE_LIMITS.queueOpenConcurrency, async (queue) => {
+      const trimmed = await queue.advanceMinToLogOffset(minLogOffset);
+      if (trimmed && report) this.options.onEvent?.({ kind: 'queueTrimmed', topic: queue.topic, queueId: queue.queueId, ...trimmed });
+    });
   }
 }

@@ -7,6 +7,7 @@ import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
 import type { CommitPolicy } from './commit-tracker';
+import { nodeFileIo, type FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -20,6 +21,8 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
+  /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
+  pendingAppendBytesMax?: number;
 
   // Retention (retention.ts); defaults in STORE_LIMITS are RocketMQ's.
   /** A segment last written longer ago than this is deleted (RocketMQ fileReservedTime, 72 h). */
@@ -41,6 +44,16 @@ export interface StoreOptions {
 
   /** 'local' (alone: committed follows this store) or 'replicated' (see commit-tracker.ts). */
   commitPolicy?: CommitPolicy;
+  /** Entries per consume queue file (tests use small ones); queue files cut otherwise are rebuilt. */
+  consumeQueueFileEntries?: number;
+  /**
+   * A damaged record below the checkpoint (data that was acknowledged and on disk) makes open
+   * fail; with this set, the damaged segment and those after it are moved aside into
+   * `commitlog-damaged/` (never deleted) and the store opens with the log cut there.
+   */
+  acceptDataLoss?: boolean;
+  /** Writes and flushes of data files (file-io.ts); tests inject disk failures through it. */
+  fileIo?: FileIo;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -55,6 +68,13 @@ export type StoreEvent =
   | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
   /** Queue files ("topic/queueId") were missing or short: recovery re-reads the whole log. */
   | { kind: 'queuesRebuilding'; queues: string[] }
+  /**
+   * Retention deleted the records of queue offsets [fromQueueOffset, toQueueOffset) of a queue
+   * (their segments are gone): consumers that had not read them never will.
+   */
+  | { kind: 'queueTrimmed'; topic: string; queueId: number; fromQueueOffset: number; toQueueOffset: number }
+  /** acceptDataLoss: damaged segments were moved aside (not deleted) and the log cut at the damage. */
+  | { kind: 'segmentsMovedAside'; atLogOffset: number; reason: string; movedTo: string[] }
   | RetentionEvent;
 
 export type AppendInput = RecordInput;
@@ -113,6 +133,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
     checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
     clock: systemClock,
+    pendingAppendBytesMax: STORE_LIMITS.pendingAppendBytesMax,
     retentionMs: STORE_LIMITS.retentionMsDefault,
     diskUsageHighWaterRatio: STORE_LIMITS.diskUsageHighWaterRatioDefault,
     diskUsageHardLimitRatio: STORE_LIMITS.diskUsageHardLimitRatioDefault,
@@ -121,6 +142,9 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
     indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
     commitPolicy: 'local',
+    consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
+    acceptDataLoss: false,
+    fileIo: nodeFileIo,
     ...withoutUndefined(options),
   };
 }

@@ -8,7 +8,7 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
 import { AppendBuffer } from './append-buffer';
-import { queueIn, queueKey } from './queue-table';
+import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
 import type { AppendInput, AppendResult, StoreSettings } from './store-options';
 import { CommitTracker } from './commit-tracker';
@@ -24,6 +24,8 @@ export interface Placement {
 }
 
 export interface PendingAppend {
+  /** Bytes counted in pendingAppendBytes until the entry settles. */
+  sizeBytes?: number;
   /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
   endLogOffset?: number;
   /** A slave's replicated stretch resolves once written (and synced in sync mode), not at commit. */
@@ -38,6 +40,7 @@ export interface WritePathDeps {
   settings: StoreSettings;
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
+  queueFiles: QueueFileSettings;
   /** The queue offset the next record of each queue gets (reserved, maybe not yet confirmed). */
   nextQueueOffsets: Map<string, number>;
   index: MessageIndex | undefined;
@@ -60,6 +63,8 @@ export class WritePath {
   failure: RmqError | undefined;
   /** Why append() (not appendReplicated) is refused now: a slave; too few in-sync replicas. */
   appendRefusal: RmqError | undefined;
+  /** Bytes of appends accepted and not yet confirmed or failed (for backpressure). */
+  pendingAppendBytes = 0;
 
   constructor(private readonly deps: WritePathDeps) {
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
@@ -89,8 +94,16 @@ export class WritePath {
     if (tooLarge >= 0) {
       return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
     }
+    const batchBytes = sizes.reduce((sum, sizeBytes) => sum + sizeBytes, 0);
+    // Always admit one batch, so a batch larger than the bound is not refused forever.
+    if (this.pendingAppendBytes > 0 && this.pendingAppendBytes + batchBytes > settings.pendingAppendBytesMax) {
+      const reason = `the broker is still writing ${this.pendingAppendBytes} bytes (at most ${settings.pendingAppendBytesMax} wait); retry shortly`;
+      return Promise.reject(new RmqError('TOO_MANY_REQUESTS', { reason }));
+    }
     const storeTimestampMs = settings.clock.nowMs();
     const entry = newPendingAppend();
+    entry.sizeBytes = batchBytes;
+    this.pendingAppendBytes += batchBytes;
     for (const [index, input] of inputs.entries()) {
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
@@ -99,7 +112,7 @@ export class WritePath {
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const room = this.appendBuffer.claim(logOffset, sizeBytes);
       encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
-      const queue = queueIn(this.deps.queues, settings.dataDir, input.topic, input.queueId);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });
@@ -176,8 +189,12 @@ export class WritePath {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        const settled = () => {
+          for (const entry of batch) this.pendingAppendBytes -= entry.sizeBytes ?? 0;
+        };
         const chunks = this.appendBuffer.take();
         if (this.failure) {
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
@@ -190,9 +207,11 @@ export class WritePath {
           else for (const start of touched) this.dirtySegments.add(start);
         } catch (error) {
           this.fail(error);
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
+        settled();
         this.confirm(batch);
       }
     } finally {

@@ -96,6 +96,15 @@ export class CommitTracker {
     this.progressed();
   }
 
+  /**
+   * At open: entries written before the restart but not committed then; each becomes readable
+   * (its queue's committed count reaches `count`) once committed passes `endLogOffset`.
+   */
+  uncommittedAtOpen(entries: { endLogOffset: number; queue: CommittableQueue; count: number }[]): void {
+    const pending = entries.filter((entry) => entry.endLogOffset > this.committedValue).sort((a, b) => a.endLogOffset - b.endLogOffset);
+    this.readable.unshift(...pending.map(({ endLogOffset, queue, count }) => ({ endLogOffset, queues: [{ queue, count }] })));
+  }
+
   synced(durableLogOffset: number): void {
     if (durableLogOffset <= this.durable) return;
     this.durable = Math.min(durableLogOffset, this.written);

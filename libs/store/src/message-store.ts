@@ -94,12 +94,24 @@ export class MessageStore {
     });
     if (report.movedAside) settings.onEvent?.({ kind: 'segmentsMovedAside', ...report.movedAside });
     const store = new MessageStore(settings, log, committedLogOffset ?? log.endOffset, queueFiles);
+    const uncommitted: { endLogOffset: number; queue: ConsumeQueue; count: number }[] = [];
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
-      // Readable: the entries of records below the committed offset the checkpoint kept.
+      // Readable: the entries of records below the committed offset the checkpoint kept; the
+      // rest (a replica's tail the in-sync set had not confirmed) become readable as it commits.
       queue.committedCount = await queue.countBelowLogOffset(store.writes.commits.committed);
+      for (let next = queue.committedCount; next < queue.count; ) {
+        const batch = await queue.entriesFrom(next, queue.count - next);
+        if (batch.entries.length === 0) break;
+        for (let at = 0; at < batch.entries.length; at += CONSUME_QUEUE_ENTRY_BYTES) {
+          const entry = entryAt(batch.entries, at);
+          uncommitted.push({ endLogOffset: entry.logOffset + entry.sizeBytes, queue, count: batch.queueOffset + at / CONSUME_QUEUE_ENTRY_BYTES + 1 });
+        }
+        next = batch.queueOffset + batch.entries.length / CONSUME_QUEUE_ENTRY_BYTES;
+      }
     }
+    store.writes.commits.uncommittedAtOpen(uncommitted);
     await writeFile(join(settings.dataDir, 'abort'), String(process.pid));
     await store.checkpointer.run();
     const durationMs = Date.now() - startedMs;

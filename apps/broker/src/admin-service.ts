@@ -4,6 +4,7 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
+import type { RoleStatus } from './shipping/replica-role';
 import { userAdmin } from './user-admin';
 import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
@@ -23,6 +24,19 @@ export interface AdminDeps {
   allowFifoGrowth: boolean;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
+  /** The replica group as this broker sees it (master: in-sync set and slaves; slave: its master). */
+  replication?: () => RoleStatus;
+}
+
+function replicationStatusToWire(status: RoleStatus | undefined): { masterEndpoint?: string; following?: boolean; lagBytes?: bigint; inSyncReplicas?: number; slaves?: admin.SlaveStatus[] } {
+  if (!status) return {};
+  if (status.role === 'slave') return { masterEndpoint: status.masterEndpoint, following: status.connected, lagBytes: BigInt(status.lagBytes) };
+  return {
+    inSyncReplicas: status.inSyncReplicas,
+    slaves: status.slaves.map((slave) => create(admin.SlaveStatusSchema, {
+      replicaId: slave.replicaId, ackedOffset: BigInt(slave.ackedLogOffset), inSync: slave.inSync, lagBytes: BigInt(slave.lagBytes), lagMs: BigInt(slave.lagMs),
+    })),
+  };
 }
 
 export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
@@ -92,6 +106,9 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
         flushMode: stats.flushMode,
         topicCount: deps.topics.list().length,
         brokerPerm: deps.permission.value,
+        durableOffset: BigInt(stats.durableLogOffset),
+        committedOffset: BigInt(stats.committedLogOffset),
+        ...replicationStatusToWire(deps.replication?.()),
       });
     },
   };

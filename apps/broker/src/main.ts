@@ -1,11 +1,11 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
-// clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+// clients speak), rmq.admin.v1.AdminService and rmq.replication.v1.ReplicationService on one gRPC port.
 import { tracing } from './tracing'; // first: see tracing.ts
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
+import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import { ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
@@ -23,6 +23,9 @@ import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
 import { openControllerLink, type BrokerRoleState } from './role-executor';
+import { ReplicaRole } from './shipping/replica-role';
+import { replicationService } from './shipping/replication-service';
+import { createReplicationMetrics } from './shipping/replication-metrics';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -46,6 +49,8 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      if (options.role === 'slave' && !options.master && options.controller.length === 0) throw new ConfigError('--role slave needs --master <host:port> (the master to follow), or --controller');
+      if (options.master) parseHostPort(options.master, '--master');
       tls = readTlsFiles(options);
       if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
       if (options.auth) {
@@ -80,6 +85,8 @@ async function main(): Promise<void> {
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
     clock,
+    // Anything but a lone master exposes only what its group committed, also after a restart.
+    commitPolicy: config.role === 'master' && config.controller.length === 0 ? 'local' : 'replicated',
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
       messageTracing.onStoreEvent(event);
@@ -99,6 +106,19 @@ async function main(): Promise<void> {
   const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
   const role = () => roleState.role;
   const epoch = () => roleState.epoch;
+  // Log shipping (shipping/), set before anything writes: a master records its epoch before its
+  // first write; a slave refuses local writes, and follows --master once its port is known.
+  let endpoint = '';
+  const replica = await ReplicaRole.open({
+    store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
+    flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
+    bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
+  });
+  if (roleState.role === 'master') {
+    await replica.becomeMaster(config.epoch);
+    roleState.epoch = config.epoch;
+  } else replica.prepareSlave();
+  createReplicationMetrics(metricsRegistry, () => replica);
   let permission!: BrokerPermission;
   let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
   const state = await openBrokerState({
@@ -108,6 +128,7 @@ async function main(): Promise<void> {
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
+  replica.onLogCut = () => state.journal.reload(); // a slave's log cut back: state rebuilt from what stays
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
@@ -123,18 +144,22 @@ async function main(): Promise<void> {
       }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onSweepError: (error) => {
+      if (!isRmqError(error, 'NOT_MASTER')) log.error('moving messages to dead-letter topics failed; retrying', { error });
+    },
     onRetentionSkipped: (group, topic, queueId, count) => {
       metrics.retentionSkipped(topic, group, count);
       log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
     },
   });
-  // gRPC: MessagingService + AdminService.
+  // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const peerCredentials = () => channelCredentials(tls.client);
-  const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  if (roleState.role === 'slave' && config.controller.length === 0) await replica.becomeSlave(config.master);
+  addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -167,11 +192,11 @@ async function main(): Promise<void> {
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
   addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
+    isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), guard, errorLog));
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
-    topics, groups, progress, store, role, epoch,
+    topics, groups, progress, store, role, epoch, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
@@ -182,7 +207,7 @@ async function main(): Promise<void> {
   // Cluster membership and the HTTP side.
   await registrar.start();
   const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
-    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    controllers: config.controller, replica, store, state: roleState, log,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
     registerNow: () => registrar.registerNow(),
     journalRole: {
@@ -205,6 +230,7 @@ async function main(): Promise<void> {
     await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    await replica.stop();
     consumer.close();
     routes.close();
     await state.journal.close();

@@ -40,6 +40,8 @@ export interface MessagingDeps {
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
+  /** Throws when a send must be refused for the replica group (too few in-sync replicas). */
+  requireInSync?: () => void;
   brokerName: string;
   epoch: () => number;
   /** Consumer groups and their settings (retry policy, attempts, FIFO, broadcast). */
@@ -92,6 +94,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      deps.requireInSync?.();
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
       if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {

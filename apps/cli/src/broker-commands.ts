@@ -11,7 +11,7 @@ export function registerBrokerCommands(program: Command, io: Io): void {
 
   broker
     .command('status')
-    .description("show a broker's identity, role (master or slave), epoch, log end and confirmed offsets, flush mode")
+    .description("show a broker's identity, role (master or slave), epoch, log offsets (written, durable, committed), flush mode, in-sync set and slaves' lag, or the master a slave follows")
     .addOption(jsonOption())
     .addOption(brokerOption())
     .addOption(timeoutOption())

@@ -71,6 +71,10 @@ export const ERRORS = {
     text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
   },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  IN_SYNC_REPLICAS_TOO_FEW: {
+    kind: 'unavailable',
+    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
+  },
   UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
   FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },

@@ -179,6 +179,18 @@ export class CommitLog {
     this.reservedEnd = logOffset;
   }
 
+  /** Deletes every segment; the log starts empty at `logOffset` (a segment start). Nothing may be reserved and unwritten. */
+  async restartAt(logOffset: number): Promise<void> {
+    assert(logOffset % this.segmentSizeBytes === 0, 'a log starts at a segment boundary', { logOffset });
+    for (const [start, file] of this.segments) {
+      this.segments.delete(start);
+      await file.close();
+    }
+    for (const name of (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name))) await rm(join(this.dir, name), { force: true });
+    this.firstSegmentStart = logOffset;
+    this.reservedEnd = logOffset;
+  }
+
   /**
    * Writes contiguous chunks (in log order) with one pwritev per segment touched. The write is
    * synchronous: it only reaches the page cache, and a batch of tens of KiB takes less time than

@@ -3,7 +3,7 @@
 // business rules (sizes, names, types) are checked by the messaging layer.
 import { create, durationFromMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
-import type { IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
+import type { BodyEncoding, IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
 
 const MESSAGE_TYPE_FROM_WIRE: Partial<Record<v2.MessageType, MessageType>> = {
   [v2.MessageType.NORMAL]: 'NORMAL',
@@ -23,7 +23,7 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
   const system = message.systemProperties;
   if (!system) throw new RmqError('BAD_REQUEST', { reason: 'the message has no system properties' });
   if (!system.messageId) throw new RmqError('BAD_REQUEST', { reason: 'the message has no message id' });
-  if (system.bodyEncoding === v2.Encoding.GZIP) throw new RmqError('UNSUPPORTED', { feature: 'gzip-encoded message bodies' });
+  const bodyEncoding = bodyEncodingFromWire(system.bodyEncoding, message.body);
   let messageType = MESSAGE_TYPE_FROM_WIRE[system.messageType];
   if (system.messageType === v2.MessageType.MESSAGE_TYPE_UNSPECIFIED) messageType = system.messageGroup ? 'FIFO' : system.deliveryTimestamp ? 'DELAY' : 'NORMAL';
   if (!messageType) throw new RmqError('UNSUPPORTED', { feature: `message type ${v2.MessageType[system.messageType] ?? system.messageType}` });
@@ -43,8 +43,23 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
     bornTimestampMs,
     bornHost: system.bornHost,
     traceContext: system.traceContext,
+    bodyEncoding,
     userProperties: new Map(Object.entries(message.userProperties)),
   };
+}
+
+/**
+ * GZIP bodies are stored and delivered as sent (the digest covers the compressed bytes, as the
+ * clients check it before they gunzip); a body without gzip's magic bytes would make every
+ * consumer's receive fail, so it is refused here.
+ */
+function bodyEncodingFromWire(encoding: v2.Encoding, body: Uint8Array): BodyEncoding {
+  if (encoding === v2.Encoding.IDENTITY || encoding === v2.Encoding.ENCODING_UNSPECIFIED) return 'IDENTITY';
+  if (encoding !== v2.Encoding.GZIP) throw new RmqError('BAD_REQUEST', { reason: `body encoding ${encoding} is unknown; use IDENTITY (1) or GZIP (2)` });
+  if (body.byteLength > 0 && (body.byteLength < 18 || body[0] !== 0x1f || body[1] !== 0x8b)) {
+    throw new RmqError('BAD_REQUEST', { reason: 'the body is marked GZIP but is not gzip data (it does not start with the bytes 1f 8b)' });
+  }
+  return 'GZIP';
 }
 
 export interface DeliveryFields {
@@ -64,7 +79,7 @@ export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields
       keys: message.keys,
       messageId: message.messageId,
       bodyDigest: { type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
-      bodyEncoding: v2.Encoding.IDENTITY,
+      bodyEncoding: message.bodyEncoding === 'GZIP' ? v2.Encoding.GZIP : v2.Encoding.IDENTITY,
       messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
       bornTimestamp: timestampFromMs(message.bornTimestampMs),
       bornHost: message.bornHost,

@@ -14,12 +14,16 @@ export const SYSTEM_PROPERTY = {
   traceContext: 's.trace',
   deliveryTimestampMs: 's.deliverAt',
   bodyMd5: 's.md5',
+  /** Present only for GZIP: the body is stored and delivered as the producer compressed it. */
+  bodyEncoding: 's.encoding',
   dlqOriginTopic: 's.dlqOrigin',
 } as const;
 
 const USER_PREFIX = 'u.';
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+export type BodyEncoding = 'IDENTITY' | 'GZIP';
 
 /** A message as a producer hands it to the broker. */
 export interface OutgoingMessage {
@@ -33,6 +37,8 @@ export interface OutgoingMessage {
   bornTimestampMs: number;
   bornHost: string;
   traceContext?: string;
+  /** How the body is encoded; IDENTITY when left out. The broker never decodes it. */
+  bodyEncoding?: BodyEncoding;
   userProperties: ReadonlyMap<string, string>;
 }
 
@@ -56,6 +62,7 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
   if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
   if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
   if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
+  if (message.bodyEncoding === 'GZIP') properties.set(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
   for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
   return {
     topic: message.topic,
@@ -88,6 +95,7 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     bornTimestampMs: record.bornTimestampMs,
     bornHost: system(SYSTEM_PROPERTY.bornHost) ?? '',
     traceContext: system(SYSTEM_PROPERTY.traceContext),
+    bodyEncoding: system(SYSTEM_PROPERTY.bodyEncoding) === 'GZIP' ? 'GZIP' : 'IDENTITY',
     userProperties,
   };
 }

@@ -25,6 +25,7 @@ export const brokerConfigSchema = {
   retryDelays: { type: 'string', default: '', help: 'delays before a nacked message comes back, by attempt, e.g. "10s,30s,1m"; the last repeats (empty: RocketMQ\'s 10s 30s 1m 2m ... 2h)' },
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },
+  timerDelayMaxMs: { type: 'int', default: 3 * 24 * 60 * 60 * 1000, min: 1_000, max: 2_000_000_000, help: 'longest delay of a delay message, in ms (RocketMQ: 3 days); at most --retention-hours' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
   logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
 } as const;

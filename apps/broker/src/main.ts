@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TimerService, TopicRegistry } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -14,6 +14,7 @@ import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
+import { createModelMetrics } from './model-metrics';
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
   const nameServers = config.nameServers;
   await mkdir(join(config.dataDir, 'config'), { recursive: true });
 
+  if (config.timerDelayMaxMs > config.retentionHours * 60 * 60 * 1000) {
+    process.stderr.write(`broker: --timer-delay-max-ms (${config.timerDelayMaxMs}) must not exceed --retention-hours (${config.retentionHours} h): a scheduled message must outlive its delay\n`);
+    process.exit(2);
+  }
   if (config.diskHardLimitPercent <= config.diskHighWaterPercent) {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
@@ -75,7 +80,20 @@ async function main(): Promise<void> {
   const permission = await BrokerPermission.open(config.dataDir, config.permission);
   const consumption = await ConsumptionStore.open(config.dataDir);
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
-  const producer = new ProducerService(store, topics);
+  let timers: TimerService | undefined;
+  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => timers });
+  timers = await TimerService.open({
+    store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
+    queueCountOf: (topic) => topics.get(topic)?.queueCount,
+    onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
+    onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),
+    onDropped: (topic, messageId) => {
+      modelMetrics.timerDropped(topic);
+      log.warn('delay message dropped: its topic no longer exists', { topic, messageId });
+    },
+  });
+  log.info('delay messages recovered', { ...timers.stats() });
+  const producer = new ProducerService(store, topics, undefined, { DELAY: timers.stager() });
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
@@ -115,7 +133,7 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
@@ -137,6 +155,7 @@ async function main(): Promise<void> {
     routes.close();
     clearInterval(consumptionTimer);
     await consumption.persist();
+    await timers?.close();
     await store.close();
     await http.close();
   });

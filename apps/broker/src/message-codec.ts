@@ -1,7 +1,7 @@
 // Between the wire's apache.rocketmq.v2.Message and the messaging layer's domain messages.
 // Validation of what only the wire can get wrong (missing fields, unknown enums) happens here;
 // business rules (sizes, names, types) are checked by the messaging layer.
-import { create, durationFromMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
+import { create, durationFromMs, durationMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { BodyEncoding, IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
 
@@ -28,6 +28,10 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
   if (system.messageType === v2.MessageType.MESSAGE_TYPE_UNSPECIFIED) messageType = system.messageGroup ? 'FIFO' : system.deliveryTimestamp ? 'DELAY' : 'NORMAL';
   if (!messageType) throw new RmqError('UNSUPPORTED', { feature: `message type ${v2.MessageType[system.messageType] ?? system.messageType}` });
   if (system.deliveryTimestamp && messageType !== 'DELAY') messageType = 'DELAY';
+  const deliveryTimestampMs = system.deliveryTimestamp ? timestampMs(system.deliveryTimestamp) : undefined;
+  if (deliveryTimestampMs !== undefined && (!Number.isSafeInteger(deliveryTimestampMs) || deliveryTimestampMs < 0)) {
+    throw new RmqError('BAD_REQUEST', { reason: `the delivery timestamp (${deliveryTimestampMs} ms since 1970) is out of range` });
+  }
   const bornTimestampMs = system.bornTimestamp ? timestampMs(system.bornTimestamp) : Date.now();
   if (!Number.isSafeInteger(bornTimestampMs) || bornTimestampMs < 0) {
     throw new RmqError('BAD_REQUEST', { reason: `the born timestamp (${bornTimestampMs} ms since 1970) is out of range` });
@@ -44,6 +48,8 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
     bornHost: system.bornHost,
     traceContext: system.traceContext,
     bodyEncoding,
+    deliveryTimestampMs,
+    orphanedRecoveryMs: system.orphanedTransactionRecoveryDuration ? durationMs(system.orphanedTransactionRecoveryDuration) : undefined,
     userProperties: new Map(Object.entries(message.userProperties)),
   };
 }
@@ -92,6 +98,7 @@ export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields
       deliveryAttempt: delivery.deliveryAttempt,
       messageGroup: message.messageGroup,
       traceContext: message.traceContext,
+      deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(message.deliveryTimestampMs) : undefined,
     },
   });
 }

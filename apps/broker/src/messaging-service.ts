@@ -15,6 +15,7 @@ import {
   PERM_WRITE,
   type ConsumerService,
   type ProducerService,
+  type TimerService,
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
@@ -53,6 +54,8 @@ export interface MessagingDeps {
   permission: BrokerPermission;
   /** Groups in broadcast mode: every member reads every queue. */
   broadcastGroups: ReadonlySet<string>;
+  /** Delay messages: recall. */
+  timers: TimerService;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -97,7 +100,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const results = await deps.producer.send(messages);
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
-        entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
+        entries: results.map((result) => ({
+          status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset),
+          recallHandle: result.recallHandle ?? '', transactionId: result.transactionId ?? '',
+        })),
       };
     }, log, observe),
 
@@ -176,7 +182,12 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     }),
 
     endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
-    recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, unsupported('recalling delayed messages'), log, observe),
+    recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, async (request: v2.RecallMessageRequest) => {
+      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      deps.permission.requireWrite(deps.brokerName);
+      const topic = deps.topics.require(request.topic?.name ?? '').name;
+      return deps.timers.recall(topic, request.recallHandle);
+    }, log, observe),
     updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, unsupported('UpdateOffset (pull consumers)'), log, observe),
     getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, unsupported('GetOffset (pull consumers)'), log, observe),
     queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, unsupported('QueryOffset (pull consumers)'), log, observe),

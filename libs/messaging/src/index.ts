@@ -9,3 +9,5 @@ export { MESSAGING_LIMITS } from './limits';
 export * from './retry-policy';
 export * from './message-filter';
 export { parseSqlFilter } from './sql-filter';
+export * from './timer-service';
+export { TIMER_TOPIC } from './timer-records';

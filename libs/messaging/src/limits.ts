@@ -41,4 +41,22 @@ export const MESSAGING_LIMITS = {
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */
   filterNestingDepthMax: 64,
+
+  // Delay messages (timer-service.ts).
+  /** Longest delay accepted by default (RocketMQ's timerMaxDelaySec: 3 days); keep it within the log's retention. */
+  timerDelayMsMaxDefault: 3 * 24 * 60 * 60 * 1000,
+  /** Seconds of due time per bucket file: 3 days make at most 25,920 files; 10 s at 10k due/s is 100k entries (2.4 MB) per load. */
+  timerBucketSeconds: 10,
+  /** Schedules due within this much of now are read into memory ahead of time. */
+  timerLookaheadMs: 1_500,
+  /** How often the window moves and the dispatcher looks, at the latest (precision is set by exact timers, not this). */
+  timerTickMs: 50,
+  /** Re-puts appended together (with one mark). */
+  timerDispatchBatchMax: 1_000,
+  /** Schedule records read at once when their second comes close. */
+  timerReadConcurrency: 256,
+  /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
+  timerRecentRecallsMax: 10_000,
+  /** Index entries taken per step when rebuilding or indexing. */
+  timerRecoveryChunk: 100_000,
 } as const;

@@ -17,6 +17,7 @@ export const SYSTEM_PROPERTY = {
   /** Present only for GZIP: the body is stored and delivered as the producer compressed it. */
   bodyEncoding: 's.encoding',
   dlqOriginTopic: 's.dlqOrigin',
+  orphanedRecoveryMs: 's.orphanMs',
 } as const;
 
 const USER_PREFIX = 'u.';
@@ -39,6 +40,10 @@ export interface OutgoingMessage {
   traceContext?: string;
   /** How the body is encoded; IDENTITY when left out. The broker never decodes it. */
   bodyEncoding?: BodyEncoding;
+  /** DELAY messages: when consumers may see it (ms since 1970). */
+  deliveryTimestampMs?: number;
+  /** TRANSACTION messages: age at which an open transaction is checked back (the producer's choice). */
+  orphanedRecoveryMs?: number;
   userProperties: ReadonlyMap<string, string>;
 }
 
@@ -63,6 +68,8 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
   if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
   if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
   if (message.bodyEncoding === 'GZIP') properties.set(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
+  if (message.deliveryTimestampMs !== undefined) properties.set(SYSTEM_PROPERTY.deliveryTimestampMs, String(message.deliveryTimestampMs));
+  if (message.orphanedRecoveryMs !== undefined) properties.set(SYSTEM_PROPERTY.orphanedRecoveryMs, String(message.orphanedRecoveryMs));
   for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
   return {
     topic: message.topic,
@@ -96,8 +103,14 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     bornHost: system(SYSTEM_PROPERTY.bornHost) ?? '',
     traceContext: system(SYSTEM_PROPERTY.traceContext),
     bodyEncoding: system(SYSTEM_PROPERTY.bodyEncoding) === 'GZIP' ? 'GZIP' : 'IDENTITY',
+    deliveryTimestampMs: numberOrUndefined(system(SYSTEM_PROPERTY.deliveryTimestampMs)),
+    orphanedRecoveryMs: numberOrUndefined(system(SYSTEM_PROPERTY.orphanedRecoveryMs)),
     userProperties,
   };
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
 }
 
 /** Bytes the user properties take, as the size limit counts them. */

@@ -19,3 +19,4 @@ export {
 export type { ScanReport } from './log-scan';
 export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
+export type { QueueEntry } from './consume-queue';

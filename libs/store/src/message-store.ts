@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { assert, isRmqError, RmqError, systemClock, type Clock } from '@rmq/base';
 import { CommitLog, placeRecord, type RecoveryReport } from './commit-log';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
-import type { ConsumeQueue } from './consume-queue';
+import type { ConsumeQueue, QueueEntry } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, checkRecord, decodeRecord, encodeBlankInto, encodeRecordInto, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
 import { AppendBuffer } from './append-buffer';
 import { planReadSpans, type RecordLocation } from './read-spans';
@@ -398,6 +398,22 @@ export class MessageStore {
     assert(logOffset + sizeBytes <= this.confirmedLogOffsetValue, 'read beyond the confirmed log', { logOffset, sizeBytes });
     if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
+  }
+
+  /**
+   * Index entries of a queue from `fromQueueOffset` (at most `countMax`), without reading the log:
+   * for system queues whose tag hash carries a value of their own (a delay message's due second).
+   */
+  queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): (QueueEntry & { queueOffset: number })[] {
+    const queue = this.queues.get(queueKey(topic, queueId));
+    if (!queue) return [];
+    const entries: (QueueEntry & { queueOffset: number })[] = [];
+    const end = Math.min(queue.count, Math.max(queue.minQueueOffset, fromQueueOffset) + countMax);
+    for (let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset); queueOffset < end; queueOffset++) {
+      const entry = queue.entry(queueOffset);
+      if (entry && entry.logOffset >= this.log.minOffset) entries.push({ ...entry, queueOffset });
+    }
+    return entries;
   }
 
   /** Queue offsets [min, max) readable now; max is the offset the next message will get. */

@@ -11,3 +11,5 @@ export * from './message-filter';
 export { parseSqlFilter } from './sql-filter';
 export * from './timer-service';
 export { TIMER_TOPIC } from './timer-records';
+export * from './transaction-service';
+export { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks';

@@ -57,6 +57,19 @@ export const MESSAGING_LIMITS = {
   timerReadConcurrency: 256,
   /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
   timerRecentRecallsMax: 10_000,
+  // Transactional messages (transaction-service.ts).
+  /** Open transactions per broker: each is held in memory (about 300 bytes). */
+  transactionOpenMax: 100_000,
+  /** How often open transactions are looked at for checks and expiry. */
+  transactionSweepMs: 1_000,
+  /** RocketMQ's transactionTimeOut: the first check when the producer names no recovery duration. */
+  transactionFirstCheckMsDefault: 6_000,
+  /** Checks back with the producer before the transaction is rolled back (RocketMQ's transactionCheckMax). */
+  transactionChecksMaxDefault: 15,
+  /** Longest wait between two checks (RocketMQ checks every 60 s). */
+  transactionCheckIntervalMaxMsDefault: 60_000,
+  /** Open transactions one list answer holds. */
+  transactionListMax: 1_000,
   /** Index entries taken per step when rebuilding or indexing. */
   timerRecoveryChunk: 100_000,
 } as const;

@@ -26,6 +26,9 @@ export const brokerConfigSchema = {
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },
   timerDelayMaxMs: { type: 'int', default: 3 * 24 * 60 * 60 * 1000, min: 1_000, max: 2_000_000_000, help: 'longest delay of a delay message, in ms (RocketMQ: 3 days); at most --retention-hours' },
+  transactionCheckAfterMs: { type: 'int', default: 6_000, min: 100, max: 86_400_000, help: 'age of an open transaction at its first check, when the producer names none (RocketMQ transactionTimeOut)' },
+  transactionChecksMax: { type: 'int', default: 15, min: 1, max: 1000, help: 'checks of an open transaction before it is rolled back (RocketMQ transactionCheckMax)' },
+  transactionCheckIntervalMaxMs: { type: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'longest wait between two checks; they start at --transaction-check-after-ms and double' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
   logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
 } as const;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TimerService, TopicRegistry } from '@rmq/messaging';
+import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TimerService, TopicRegistry, TransactionService } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -15,6 +15,8 @@ import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { createModelMetrics } from './model-metrics';
+import { toWireMessage } from './message-codec';
+import { ProducerStreams } from './producer-streams';
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
@@ -81,7 +83,8 @@ async function main(): Promise<void> {
   const consumption = await ConsumptionStore.open(config.dataDir);
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
   let timers: TimerService | undefined;
-  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => timers });
+  let transactions: TransactionService | undefined;
+  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => timers, transactions: () => transactions });
   timers = await TimerService.open({
     store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
     queueCountOf: (topic) => topics.get(topic)?.queueCount,
@@ -93,7 +96,21 @@ async function main(): Promise<void> {
     },
   });
   log.info('delay messages recovered', { ...timers.stats() });
-  const producer = new ProducerService(store, topics, undefined, { DELAY: timers.stager() });
+  const producerStreams = new ProducerStreams();
+  transactions = await TransactionService.open({
+    store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+    policy: { firstMs: config.transactionCheckAfterMs, checksMax: config.transactionChecksMax, intervalMaxMs: config.transactionCheckIntervalMaxMs },
+    checkBack: (message, transactionId) => {
+      const wire = toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: endpointRef.value }, '');
+      const asked = producerStreams.recoverOrphaned(message.topic, wire, transactionId);
+      if (!asked) log.warn('open transaction not checked: no producer of its topic is connected', { topic: message.topic, messageId: message.messageId });
+      return asked;
+    },
+    onError: (error) => log.error('transactional messages: an operation failed', { error }),
+    onEvent: (topic, event) => modelMetrics.transactionEvent(topic, event),
+  });
+  log.info('open transactions recovered', { ...transactions.stats() });
+  const producer = new ProducerService(store, topics, undefined, { DELAY: timers.stager(), TRANSACTION: transactions.stager() });
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
   const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
   const role = () => config.role;
+  const endpointRef = { value: config.listen };
   const epoch = () => 0;
 
   // gRPC: MessagingService + AdminService.
@@ -109,6 +127,7 @@ async function main(): Promise<void> {
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  endpointRef.value = endpoint;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -133,7 +152,7 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, transactions, producerStreams, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
@@ -156,6 +175,7 @@ async function main(): Promise<void> {
     clearInterval(consumptionTimer);
     await consumption.persist();
     await timers?.close();
+    transactions?.close();
     await store.close();
     await http.close();
   });

@@ -17,6 +17,7 @@ import {
   type ProducerService,
   type TimerService,
   type TopicRegistry,
+  type TransactionService,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { callContextOf, inBand, type CallContext } from './in-band';
@@ -25,6 +26,7 @@ import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
+import type { ProducerStreams } from './producer-streams';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -56,6 +58,9 @@ export interface MessagingDeps {
   broadcastGroups: ReadonlySet<string>;
   /** Delay messages: recall. */
   timers: TimerService;
+  transactions: TransactionService;
+  /** Producers' Telemetry streams (transaction checks go through them). */
+  producerStreams: ProducerStreams;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -179,9 +184,16 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         if (settings.pubSub.case === 'subscription') noteMember(deps, settings.pubSub.value.group?.name, clientId, settings.clientType);
       },
       onClosed: (clientId) => deps.membership.left(clientId),
+      producers: deps.producerStreams,
     }),
 
-    endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
+    endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, async (request: v2.EndTransactionRequest) => {
+      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      const resolution = request.resolution === v2.TransactionResolution.COMMIT ? 'COMMIT' : request.resolution === v2.TransactionResolution.ROLLBACK ? 'ROLLBACK' : undefined;
+      if (!resolution) throw new RmqError('BAD_REQUEST', { reason: 'resolution must be COMMIT (1) or ROLLBACK (2)' });
+      await deps.transactions.end(request.topic?.name ?? '', request.messageId, request.transactionId, resolution);
+      return {};
+    }, log, observe),
     recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, async (request: v2.RecallMessageRequest) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);

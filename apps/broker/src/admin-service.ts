@@ -3,7 +3,7 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
-import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry, type TransactionService } from '@rmq/messaging';
 
 export interface AdminDeps {
   topics: TopicRegistry;
@@ -12,6 +12,7 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  transactions: TransactionService;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -56,6 +57,14 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       await deps.permission.set(request.perm);
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
+    },
+    listTransactions: async (request) => {
+      if (request.topic) deps.topics.require(request.topic);
+      const open = deps.transactions.list(request.topic || undefined).sort((a, b) => a.bornMs - b.bornMs);
+      return create(admin.ListTransactionsResponseSchema, {
+        transactions: open.map((t) => ({ topic: t.topic, messageId: t.messageId, transactionId: t.transactionId, bornTimestampMs: BigInt(t.bornMs), checks: t.checks })),
+        openCount: deps.transactions.stats().open,
+      });
     },
     listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
     getBrokerStatus: async () => {

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch,
+    topics, store, role, epoch, transactions,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),

@@ -8,6 +8,7 @@ import { registerClusterCommands } from './cluster-commands';
 import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
 import { registerTopicCommands } from './topic-commands';
+import { registerTransactionCommands } from './transaction-commands';
 
 const EXAMPLES = `
 Examples:
@@ -16,6 +17,8 @@ Examples:
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
+  rmq message send Later hi --delay 10s a delay message; rmq message recall <handle> cancels it
+  rmq transaction list OrderTopic       open transactions of a topic
 
 Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
@@ -37,6 +40,7 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerTransactionCommands(program, io);
   return program;
 }
 

@@ -13,3 +13,4 @@ export * from './timer-service';
 export { TIMER_TOPIC } from './timer-records';
 export * from './transaction-service';
 export { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks';
+export { decodeRecallHandle, encodeRecallHandle, type RecallTarget } from './recall-handle';

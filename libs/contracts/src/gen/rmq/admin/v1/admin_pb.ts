@@ -14,7 +14,93 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKeBAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKBBQoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsRequest
+ */
+export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequest"> & {
+  /**
+   * Empty: every topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsRequest.
+ * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ */
+export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 0);
+
+/**
+ * @generated from message rmq.admin.v1.OpenTransaction
+ */
+export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * What EndTransaction takes.
+   *
+   * @generated from field: string transaction_id = 3;
+   */
+  transactionId: string;
+
+  /**
+   * When the half message was stored, ms since 1970.
+   *
+   * @generated from field: int64 born_timestamp_ms = 4;
+   */
+  bornTimestampMs: bigint;
+
+  /**
+   * Checks sent to producers so far.
+   *
+   * @generated from field: int32 checks = 5;
+   */
+  checks: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.OpenTransaction.
+ * Use `create(OpenTransactionSchema)` to create a new message.
+ */
+export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsResponse
+ */
+export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.OpenTransaction transactions = 1;
+   */
+  transactions: OpenTransaction[];
+
+  /**
+   * Open transactions on the broker in all (the list stops at 1000).
+   *
+   * @generated from field: int32 open_count = 2;
+   */
+  openCount: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsResponse.
+ * Use `create(ListTransactionsResponseSchema)` to create a new message.
+ */
+export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 2);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -45,7 +131,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 0);
+  messageDesc(file_rmq_admin_v1_admin, 3);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -62,7 +148,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
+  messageDesc(file_rmq_admin_v1_admin, 4);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -81,7 +167,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 5);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -98,7 +184,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 6);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -134,7 +220,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 7);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -158,7 +244,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 8);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -175,7 +261,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -202,7 +288,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 10);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -224,7 +310,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 11);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -237,7 +323,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -254,7 +340,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -267,7 +353,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -321,7 +407,7 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -380,6 +466,16 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetBrokerPermissionRequestSchema;
     output: typeof SetBrokerPermissionResponseSchema;
+  },
+  /**
+   * Open transactions (half messages neither committed nor rolled back), oldest first.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.ListTransactions
+   */
+  listTransactions: {
+    methodKind: "unary";
+    input: typeof ListTransactionsRequestSchema;
+    output: typeof ListTransactionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_rmq_admin_v1_admin, 0);

@@ -1,0 +1,55 @@
+// The checkpoint: queue files are persisted, then checkpoint.json says up to which log offset
+// they are complete (and how many entries each holds below it). Recovery replays the log from
+// there; retention deletes only segments the checkpoint covers.
+import { join } from 'node:path';
+import type { ConsumeQueue } from './consume-queue';
+import { writeJsonAtomic } from './state-file';
+import { checkpointQueueName, type Checkpoint } from './store-recovery';
+
+export interface CheckpointerDeps {
+  dataDir: string;
+  queues: Map<string, ConsumeQueue>;
+  /**
+   * How far the queues may be declared complete: the confirmed log offset, but never past the
+   * flushed one (async mode), so a machine crash cannot leave entries below it pointing at lost data.
+   */
+  dispatchedLogOffset: () => number;
+}
+
+export class Checkpointer {
+  /** The log offset the last checkpoint written covers (retention deletes only below it). */
+  checkpointedLogOffset = 0;
+  private checkpointing: Promise<void> | undefined;
+
+  constructor(private readonly deps: CheckpointerDeps) {}
+
+  get inFlight(): Promise<void> | undefined {
+    return this.checkpointing;
+  }
+
+  /** Checkpoints one at a time: a caller waits for the one in flight, then writes a fresh one. */
+  async run(): Promise<void> {
+    while (this.checkpointing) await this.checkpointing;
+    this.checkpointing = this.write();
+    try {
+      await this.checkpointing;
+    } finally {
+      this.checkpointing = undefined;
+    }
+  }
+
+  /** The log was cut back below what the checkpoint covered (replica path). */
+  cutBackTo(logOffset: number): void {
+    this.checkpointedLogOffset = Math.min(this.checkpointedLogOffset, logOffset);
+  }
+
+  private async write(): Promise<void> {
+    const dispatchedLogOffset = this.deps.dispatchedLogOffset();
+    const queueCounts: Record<string, number> = {};
+    const queues = [...this.deps.queues.values()];
+    for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = queue.countBelowLogOffset(dispatchedLogOffset);
+    for (const queue of queues) await queue.persist();
+    await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
+    this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
+  }
+}

@@ -1,0 +1,144 @@
+// The replica path: a slave appends a master's log bytes as its segment files hold them
+// (appendReplicated), and a store whose log ran ahead of a new master's cuts it back (truncateTo).
+// Both go through the write path's reservation and group commit, so a replicated record is
+// durable, confirmed and readable exactly like an appended one.
+import { assert, RmqError } from '@rmq/base';
+import { placeRecord, type CommitLog } from './commit-log';
+import type { ConsumeQueue } from './consume-queue';
+import { checkRecord } from './record';
+import { parseShippedRecords, type ShippedRecord } from './shipped-records';
+import { queueIn, queueKey } from './queue-table';
+import { indexKeysOf, type MessageIndex } from './message-index';
+import { rebuildIndex } from './log-scan';
+import type { RetentionRunner } from './retention';
+import type { Checkpointer } from './checkpoint';
+import { newPendingAppend, type WritePath } from './write-path';
+import type { AppendResult, StoreSettings } from './store-options';
+
+export interface ReplicaPathDeps {
+  settings: StoreSettings;
+  log: CommitLog;
+  queues: Map<string, ConsumeQueue>;
+  nextQueueOffsets: Map<string, number>;
+  index: MessageIndex | undefined;
+  writes: WritePath;
+  checkpointer: Checkpointer;
+  retention: RetentionRunner;
+  /** Why appends are refused right now, if they are. */
+  refusal: () => RmqError | undefined;
+  closed: () => boolean;
+}
+
+export class ReplicaPath {
+  /** truncateTo() is cutting the log back: appends are refused and timers skip meanwhile. */
+  truncating = false;
+
+  constructor(private readonly deps: ReplicaPathDeps) {}
+
+  /**
+   * Appends a stretch of another store's log, shipped as its segment files hold it, from
+   * `atLogOffset`, which must be this log's end. Every record is checked (CRC, offsets) and must
+   * land where the master put it, at the next offset of its queue; then it is written byte for
+   * byte, durable and confirmed like any append.
+   */
+  appendReplicated(atLogOffset: number, bytes: Buffer): Promise<AppendResult[]> {
+    const { log, settings, writes } = this.deps;
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    if (atLogOffset !== log.endOffset) {
+      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `replicated bytes start at log offset ${atLogOffset}, but this log ends at ${log.endOffset}` }));
+    }
+    let shipped: ShippedRecord[];
+    let shippedEnd: number;
+    try {
+      ({ records: shipped, endLogOffset: shippedEnd } = parseShippedRecords(bytes, atLogOffset, log.segmentSizeBytes));
+      this.checkPlacement(atLogOffset, shipped);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const entry = newPendingAppend();
+    for (const { record, bytes: recordBytes } of shipped) {
+      const logOffset = writes.reserve(record.sizeBytes);
+      assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
+      this.deps.nextQueueOffsets.set(queueKey(record.topic, record.queueId), record.queueOffset + 1);
+      const room = writes.appendBuffer.claim(logOffset, record.sizeBytes);
+      recordBytes.copy(room.buffer, room.at);
+      const queue = queueIn(this.deps.queues, settings.dataDir, record.topic, record.queueId);
+      const indexKeys = settings.indexedProperties && indexKeysOf(record.properties, settings.indexedProperties);
+      entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
+      entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
+    }
+    if (shippedEnd > log.endOffset) {
+      // The stretch ended with a blank: this log's segment ends there too.
+      const blank = log.padSegment();
+      assert(blank !== undefined && log.endOffset === shippedEnd, 'replicated blank does not end the segment', { shippedEnd, logEndOffset: log.endOffset });
+      writes.writeBlank(blank);
+      entry.endLogOffset = shippedEnd;
+    }
+    return writes.enqueue(entry);
+  }
+
+  /** Checked in full before anything changes: offsets as this log would place them, queue offsets in sequence. */
+  private checkPlacement(atLogOffset: number, shipped: ShippedRecord[]): void {
+    let end = atLogOffset;
+    const next = new Map<string, number>();
+    for (const { record } of shipped) {
+      const placed = placeRecord(end, record.sizeBytes, this.deps.log.segmentSizeBytes).logOffset;
+      const key = queueKey(record.topic, record.queueId);
+      const expected = next.get(key) ?? this.deps.nextQueueOffsets.get(key) ?? 0;
+      if (placed !== record.logOffset) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} would be placed at ${placed} here (different segment sizes?)` });
+      if (record.queueOffset !== expected) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} has queue offset ${record.queueOffset} in ${record.topic}/${record.queueId}; this store expects ${expected}` });
+      next.set(key, expected + 1);
+      end = record.logOffset + record.sizeBytes;
+    }
+  }
+
+  /**
+   * Cuts the log back to `logOffset`, a record boundary at or below the confirmed end (a slave
+   * whose log ran ahead of the new master's, after a failover): queues forget the entries from
+   * there, the index is rebuilt, and a checkpoint is written at once. Appends wait meanwhile.
+   */
+  async truncateTo(logOffset: number): Promise<void> {
+    const { log, settings, writes, index } = this.deps;
+    if (this.deps.closed()) throw new RmqError('STORE_CLOSED');
+    await writes.whenWritten();
+    if (writes.busy || this.truncating) throw new RmqError('TOO_MANY_REQUESTS', { reason: 'the log can only be cut back while no append is in flight' });
+    this.truncating = true;
+    try {
+      await this.deps.checkpointer.inFlight; // no queue file or segment may be written while the log is cut
+      await writes.whenFlushed();
+      await this.deps.retention.whenIdle();
+      const end = writes.confirmedLogOffset;
+      if (logOffset > end || logOffset < log.minOffset) {
+        throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is outside the log [${log.minOffset}, ${end}]` });
+      }
+      if (logOffset < end && logOffset % log.segmentSizeBytes !== 0) await this.checkRecordStart(logOffset, end);
+      await log.truncateTo(logOffset);
+      for (const [key, queue] of this.deps.queues) {
+        queue.truncateFromLogOffset(logOffset);
+        this.deps.nextQueueOffsets.set(key, queue.count);
+      }
+      writes.cutBackTo(logOffset);
+      this.deps.checkpointer.cutBackTo(logOffset);
+      if (index && settings.indexedProperties) {
+        index.dropBelow(Number.MAX_SAFE_INTEGER); // forget it all, then refill from the log that stays
+        await rebuildIndex(log, index, settings.indexedProperties, logOffset, settings.indexRebuildScanBytesMax);
+      }
+      await this.deps.checkpointer.run();
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  private async checkRecordStart(logOffset: number, end: number): Promise<void> {
+    const header = await this.deps.log.readUpTo(logOffset, 8);
+    const sizeBytes = header.length === 8 ? header.readUInt32BE(0) : 0;
+    const candidate = sizeBytes > 0 && logOffset + sizeBytes <= end ? await this.deps.log.readUpTo(logOffset, sizeBytes) : Buffer.alloc(0);
+    const check = checkRecord(candidate, 0, logOffset);
+    if (check.kind !== 'record' && check.kind !== 'blank') throw new RmqError('BAD_REQUEST', { reason: `log offset ${logOffset} is not where a record starts` });
+  }
+}
+
+export function truncatingError(): RmqError {
+  return new RmqError('TOO_MANY_REQUESTS', { reason: 'the log is being cut back (after a failover); try again shortly' });
+}

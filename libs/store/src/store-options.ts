@@ -1,0 +1,120 @@
+// The store's public option, event and result types, and the defaults an open fills in.
+import { systemClock, type Clock } from '@rmq/base';
+import type { RecoveryReport } from './commit-log';
+import type { StoredRecord, RecordInput } from './record';
+import { STORE_LIMITS } from './limits';
+import type { IndexedProperties } from './message-index';
+import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
+import type { ScanReport } from './log-scan';
+
+export type FlushMode = 'sync' | 'async';
+
+export interface StoreOptions {
+  dataDir: string;
+  flushMode: FlushMode;
+  segmentSizeBytes?: number;
+  /** async mode: how often written data is fdatasynced. */
+  flushIntervalMs?: number;
+  /** How often queue files are persisted and the checkpoint advanced. */
+  checkpointIntervalMs?: number;
+  clock?: Clock;
+  onEvent?: (event: StoreEvent) => void;
+
+  // Retention (retention.ts); defaults in STORE_LIMITS are RocketMQ's.
+  /** A segment last written longer ago than this is deleted (RocketMQ fileReservedTime, 72 h). */
+  retentionMs?: number;
+  /** Above this disk usage the oldest segments are deleted before they expire (0.75). */
+  diskUsageHighWaterRatio?: number;
+  /** At or above this disk usage appends fail with STORE_FULL until it drops (0.90). */
+  diskUsageHardLimitRatio?: number;
+  retentionCheckIntervalMs?: number;
+  /** Usage of the disk holding the store; statfs of dataDir unless given (tests fake a full disk). */
+  diskUsage?: () => Promise<DiskUsage>;
+
+  // Message index (message-index.ts).
+  /** The record properties holding the message id and keys; without them there is no index. */
+  indexedProperties?: IndexedProperties;
+  indexEntryCountMax?: number;
+  /** How much of the newest log is scanned at start to refill the index (0: none). */
+  indexRebuildScanBytesMax?: number;
+}
+
+export type OptionalSettings = 'onEvent' | 'indexedProperties';
+export type StoreSettings = Required<Omit<StoreOptions, OptionalSettings>> & Pick<StoreOptions, OptionalSettings>;
+
+export type StoreEvent =
+  | { kind: 'recovered'; report: RecoveryReport; durationMs: number; cleanShutdown: boolean }
+  | { kind: 'flushed'; durationMs: number }
+  | { kind: 'writeFailed'; error: unknown }
+  /** One per fdatasync of a commit log segment (group commit or periodic flush): fsync latency. */
+  | { kind: 'fsync'; segmentStartLogOffset: number; durationMs: number }
+  | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
+  /** Queue files ("topic/queueId") were missing or short: recovery re-reads the whole log. */
+  | { kind: 'queuesRebuilding'; queues: string[] }
+  | RetentionEvent;
+
+export type AppendInput = RecordInput;
+
+export interface AppendResult {
+  logOffset: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+}
+
+export interface ReadOptions {
+  countMax: number;
+  sizeBytesMax?: number;
+  /** Tag filter on the index: entries whose tag hash is rejected are skipped without reading. */
+  acceptTagHash?: (tagHash: number) => boolean;
+}
+
+export interface ReadResult {
+  records: StoredRecord[];
+  /** Where the next read of this queue should start. */
+  nextQueueOffset: number;
+}
+
+export interface StoreStats {
+  flushMode: FlushMode;
+  logEndOffset: number;
+  confirmedLogOffset: number;
+  flushedLogOffset: number;
+  queueCount: number;
+  appendedRecords: number;
+  lastRecovery?: { durationMs: number; recordsReplayed: number; cleanShutdown: boolean };
+  /** First log offset still on disk (retention moves it). */
+  logMinOffset: number;
+  /** Bytes of log on disk: logEndOffset - logMinOffset (segment tails included). */
+  logSizeBytes: number;
+  /** Confirmed but not yet fdatasynced (async mode; 0 in sync mode). */
+  flushLagBytes: number;
+  /** Reserved and being written, not yet confirmed, so not yet in the queues and index. */
+  dispatchLagBytes: number;
+  /** Confirmed but not yet covered by the checkpoint (what recovery would replay). */
+  checkpointLagBytes: number;
+  retention: RetentionStats;
+  index?: { entryCount: number; entryCountMax: number; evictedEntryCount: number };
+}
+
+/** The settings of a store: its options with every default filled in. */
+export function settingsOf(options: StoreOptions): StoreSettings {
+  return {
+    segmentSizeBytes: STORE_LIMITS.segmentSizeBytesDefault,
+    flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
+    checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
+    clock: systemClock,
+    retentionMs: STORE_LIMITS.retentionMsDefault,
+    diskUsageHighWaterRatio: STORE_LIMITS.diskUsageHighWaterRatioDefault,
+    diskUsageHardLimitRatio: STORE_LIMITS.diskUsageHardLimitRatioDefault,
+    retentionCheckIntervalMs: STORE_LIMITS.retentionCheckIntervalMsDefault,
+    diskUsage: () => diskUsageOf(options.dataDir),
+    indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
+    indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+    ...withoutUndefined(options),
+  };
+}
+
+/** Options left undefined take their defaults instead of overriding them. */
+function withoutUndefined<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+}

@@ -1,0 +1,216 @@
+// The write path: reservation (log offsets and queue offsets are handed out synchronously, in
+// call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
+// batch of appends waiting together) and confirmation (queue entries and index entries are added
+// only once the bytes are durable under the flush mode, so readers never see what a crash could
+// take back). A failed write refuses every later append.
+import { assert, RmqError } from '@rmq/base';
+import type { CommitLog } from './commit-log';
+import type { ConsumeQueue } from './consume-queue';
+import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
+import { AppendBuffer } from './append-buffer';
+import { queueIn, queueKey } from './queue-table';
+import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
+import type { AppendInput, AppendResult, StoreSettings } from './store-options';
+
+export interface Placement {
+  queue: ConsumeQueue;
+  logOffset: number;
+  sizeBytes: number;
+  tagHash: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+  indexKeys: IndexKeys | undefined; // index: added at confirm
+}
+
+export interface PendingAppend {
+  /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
+  endLogOffset?: number;
+  placements: Placement[];
+  results: AppendResult[];
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface WritePathDeps {
+  settings: StoreSettings;
+  log: CommitLog;
+  queues: Map<string, ConsumeQueue>;
+  /** The queue offset the next record of each queue gets (reserved, maybe not yet confirmed). */
+  nextQueueOffsets: Map<string, number>;
+  index: MessageIndex | undefined;
+  /** Why appends are refused right now (closed, disk full, log being cut), if they are. */
+  refusal: () => RmqError | undefined;
+}
+
+export class WritePath {
+  readonly appendBuffer: AppendBuffer;
+  private pending: PendingAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private dirtySegments = new Set<number>();
+  private flushing: Promise<void> | undefined;
+  private readonly listeners = new Set<(topic: string, queueId: number) => void>();
+  confirmedLogOffset: number;
+  flushedLogOffset: number;
+  appendedRecords = 0;
+  failure: RmqError | undefined;
+
+  constructor(private readonly deps: WritePathDeps) {
+    this.confirmedLogOffset = deps.log.endOffset;
+    this.flushedLogOffset = deps.log.endOffset;
+    this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+  }
+
+  /** Appends records in order; resolves once they are durable under the flush mode. */
+  append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    const { log, settings } = this.deps;
+    // Every record is checked before anything is reserved: a batch is appended whole or not at all.
+    const sizes = inputs.map(encodedSizeBytes);
+    const recordBytesMax = log.segmentSizeBytes - BLANK_RECORD_BYTES_MIN;
+    const tooLarge = sizes.findIndex((sizeBytes) => sizeBytes > recordBytesMax);
+    if (tooLarge >= 0) {
+      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
+    }
+    const storeTimestampMs = settings.clock.nowMs();
+    const entry = newPendingAppend();
+    for (const [index, input] of inputs.entries()) {
+      const sizeBytes = sizes[index];
+      const logOffset = this.reserve(sizeBytes);
+      const key = queueKey(input.topic, input.queueId);
+      const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
+      this.deps.nextQueueOffsets.set(key, queueOffset + 1);
+      const room = this.appendBuffer.claim(logOffset, sizeBytes);
+      encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
+      const queue = queueIn(this.deps.queues, settings.dataDir, input.topic, input.queueId);
+      const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
+      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
+      entry.results.push({ logOffset, queueOffset, storeTimestampMs });
+    }
+    return this.enqueue(entry);
+  }
+
+  /** Reserves log room for a record, writing the blank that pads a segment's tail when it does not fit. */
+  reserve(sizeBytes: number): number {
+    const { logOffset, blank } = this.deps.log.reserve(sizeBytes);
+    if (blank) this.writeBlank(blank);
+    return logOffset;
+  }
+
+  writeBlank(blank: { logOffset: number; sizeBytes: number }): void {
+    const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+    encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+  }
+
+  /** Queues a reserved entry for the next group commit. */
+  enqueue(entry: PendingAppend): Promise<AppendResult[]> {
+    const done = new Promise<AppendResult[]>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.pending.push(entry);
+    this.writing ??= this.writeLoop();
+    return done;
+  }
+
+  /** Whether an append is reserved or being written. */
+  get busy(): boolean {
+    return this.pending.length > 0 || this.writing !== undefined;
+  }
+
+  /** Resolves once the appends in flight are written (or failed). */
+  async whenWritten(): Promise<void> {
+    await this.writing;
+  }
+
+  /** Called after new records of a queue became readable (to wake long polls). */
+  onConfirmed(listener: (topic: string, queueId: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The log was cut back to `logOffset` (replica path): nothing is in flight. */
+  cutBackTo(logOffset: number): void {
+    this.appendBuffer.reset();
+    this.confirmedLogOffset = logOffset;
+    this.flushedLogOffset = Math.min(this.flushedLogOffset, logOffset);
+    this.dirtySegments.clear();
+  }
+
+  /** Flushes one at a time, so the flushed offset never passes a sync still in flight. */
+  flushDirty(): Promise<void> {
+    this.flushing ??= this.flushDirtyNow().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async whenFlushed(): Promise<void> {
+    await this.flushing;
+  }
+
+  fail(error: unknown): void {
+    if (this.failure) return;
+    const code = (error as NodeJS.ErrnoException).code;
+    this.failure = code === 'ENOSPC' ? new RmqError('STORE_FULL', { reason: 'no space left on device' }) : new RmqError('STORE_CLOSED');
+    this.deps.settings.onEvent?.({ kind: 'writeFailed', error });
+  }
+
+  private async writeLoop(): Promise<void> {
+    await null; // lets append() record this loop before it can finish
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const chunks = this.appendBuffer.take();
+        if (this.failure) {
+          for (const entry of batch) entry.reject(this.failure);
+          continue;
+        }
+        try {
+          const touched = await this.deps.log.write(chunks);
+          if (this.deps.settings.flushMode === 'sync') await this.deps.log.datasync(touched);
+          else for (const start of touched) this.dirtySegments.add(start);
+        } catch (error) {
+          this.fail(error);
+          for (const entry of batch) entry.reject(this.failure);
+          continue;
+        }
+        this.confirm(batch);
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private confirm(batch: PendingAppend[]): void {
+    const woken = new Set<ConsumeQueue>();
+    for (const entry of batch) {
+      for (const placement of entry.placements) {
+        const queueOffset = placement.queue.append(placement);
+        assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
+        if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
+        this.confirmedLogOffset = placement.logOffset + placement.sizeBytes;
+        woken.add(placement.queue);
+      }
+      this.appendedRecords += entry.placements.length;
+      if (entry.endLogOffset !== undefined) this.confirmedLogOffset = Math.max(this.confirmedLogOffset, entry.endLogOffset);
+    }
+    if (this.deps.settings.flushMode === 'sync') this.flushedLogOffset = this.confirmedLogOffset;
+    for (const entry of batch) entry.resolve(entry.results);
+    for (const queue of woken) for (const listener of this.listeners) listener(queue.topic, queue.queueId);
+  }
+
+  private async flushDirtyNow(): Promise<void> {
+    if (this.dirtySegments.size === 0) return;
+    const startedMs = Date.now();
+    const target = this.confirmedLogOffset;
+    const segments = [...this.dirtySegments];
+    this.dirtySegments.clear();
+    await this.deps.log.datasync(segments);
+    this.flushedLogOffset = Math.max(this.flushedLogOffset, target);
+    this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
+  }
+}
+
+export function newPendingAppend(): PendingAppend {
+  return { placements: [], results: [], resolve: () => {}, reject: () => {} };
+}

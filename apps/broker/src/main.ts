@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, TimerService, TopicRegistry, TransactionService } from '@rmq/messaging';
+import { ConsumerService, FilePullOffsets, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, PullService, TimerService, TopicRegistry, TransactionService } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   });
   log.info('open transactions recovered', { ...transactions.stats() });
   const producer = new ProducerService(store, topics, undefined, { DELAY: timers.stager(), TRANSACTION: transactions.stager() });
+  // Pull consumers' committed offsets: a file until the state journal takes consumer progress.
+  const pulls = new PullService(store, topics, await FilePullOffsets.open(config.dataDir), clock);
   const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, transactions, producerStreams, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, transactions, producerStreams, pulls, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
+    pulls.close();
     routes.close();
     clearInterval(consumptionTimer);
     await consumption.persist();

@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
+import { create, durationMs, okStatus, statusOf, timestampMs, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -15,6 +15,7 @@ import {
   PERM_WRITE,
   type ConsumerService,
   type ProducerService,
+  type PullService,
   type TimerService,
   type TopicRegistry,
   type TransactionService,
@@ -59,6 +60,7 @@ export interface MessagingDeps {
   /** Delay messages: recall. */
   timers: TimerService;
   transactions: TransactionService;
+  pulls: PullService;
   /** Producers' Telemetry streams (transaction checks go through them). */
   producerStreams: ProducerStreams;
 }
@@ -200,15 +202,23 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const topic = deps.topics.require(request.topic?.name ?? '').name;
       return deps.timers.recall(topic, request.recallHandle);
     }, log, observe),
-    updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, unsupported('UpdateOffset (pull consumers)'), log, observe),
-    getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, unsupported('GetOffset (pull consumers)'), log, observe),
-    queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, unsupported('QueryOffset (pull consumers)'), log, observe),
+    updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, async (request: v2.UpdateOffsetRequest) => {
+      const group = requireGroup(request.group?.name);
+      await deps.pulls.updateOffset(group, request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0, Number(request.offset));
+      return {};
+    }, log, observe),
+    getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, async (request: v2.GetOffsetRequest) => {
+      const group = requireGroup(request.group?.name);
+      return { offset: BigInt(deps.pulls.getOffset(group, request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0)) };
+    }, log, observe),
+    queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, async (request: v2.QueryOffsetRequest) => {
+      const policy = request.queryOffsetPolicy === v2.QueryOffsetPolicy.END ? 'END' : request.queryOffsetPolicy === v2.QueryOffsetPolicy.TIMESTAMP ? 'TIMESTAMP' : 'BEGINNING';
+      if (policy === 'TIMESTAMP' && !request.timestamp) throw new RmqError('BAD_REQUEST', { reason: 'QueryOffset by TIMESTAMP needs a timestamp' });
+      const offset = await deps.pulls.queryOffset(request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0, policy, request.timestamp ? timestampMs(request.timestamp) : 0);
+      return { offset: BigInt(offset) };
+    }, log, observe),
     syncLiteSubscription: inBand('SyncLiteSubscription', v2.SyncLiteSubscriptionResponseSchema, unsupported('lite topics'), log, observe),
-    pullMessage: (call) => {
-      const status = statusOf(new RmqError('UNSUPPORTED', { feature: 'PullMessage (pull consumers)' }));
-      call.write(create(v2.PullMessageResponseSchema, { content: { case: 'status', value: status } }));
-      call.end();
-    },
+    pullMessage: pullHandler(deps),
   };
 }
 
@@ -269,6 +279,55 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     deps.metrics.messageOut(topic, group, message.body.byteLength);
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+}
+
+function pullHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.PullMessageRequest, v2.PullMessageResponse> {
+  return (call) => {
+    const startedMs = performance.now();
+    const context = callContextOf(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+    const frame = (content: v2.PullMessageResponse['content']) => {
+      if (!call.writableEnded && !call.destroyed) call.write(create(v2.PullMessageResponseSchema, { content }));
+    };
+    const finish = (status: v2.Status) => {
+      deps.metrics.observeRpc('PullMessage', status.code, performance.now() - startedMs);
+      frame({ case: 'status', value: status });
+      if (!call.writableEnded && !call.destroyed) call.end();
+    };
+    pull(call.request, context, deps).then(
+      ({ messages, nextOffset }) => {
+        if (context.signal.aborted) return;
+        for (const message of messages) frame({ case: 'message', value: message });
+        frame({ case: 'nextOffset', value: BigInt(nextOffset) });
+        finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
+      },
+      (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'PullMessage', clientId: context.clientId, requestId: context.requestId })))),
+    );
+  };
+}
+
+async function pull(request: v2.PullMessageRequest, context: CallContext, deps: MessagingDeps): Promise<{ messages: v2.Message[]; nextOffset: number }> {
+  const group = requireGroup(request.group?.name);
+  deps.permission.requireRead(deps.brokerName);
+  const topic = request.messageQueue?.topic?.name ?? '';
+  const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
+  const expression = request.filterExpression;
+  const filter = expression?.type === v2.FilterType.SQL ? parseSqlFilter(expression.expression) : parseTagExpression(expression?.expression ?? '*');
+  if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
+    throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
+  }
+  const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : 0;
+  if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
+    throw new RmqError('ILLEGAL_POLLING_TIME', { durationMs: longPollingMs, minMs: MESSAGING_LIMITS.longPollingMsMin, maxMs: MESSAGING_LIMITS.longPollingMsMax });
+  }
+  const result = await deps.pulls.pull({
+    topic, queueId: request.messageQueue?.id ?? 0, queueOffset: Number(request.offset), countMax: request.batchSize || 32, filter, longPollingMs, signal: context.signal,
+  });
+  const messages = result.records.map((record) => {
+    const message = fromStoredRecord(record);
+    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    return toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: deps.endpoint }, namespace);
+  });
+  return { messages, nextOffset: result.nextQueueOffset };
 }
 
 function requireGroup(name: string | undefined): string {

@@ -14,3 +14,5 @@ export { TIMER_TOPIC } from './timer-records';
 export * from './transaction-service';
 export { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks';
 export { decodeRecallHandle, encodeRecallHandle, type RecallTarget } from './recall-handle';
+export * from './pull-service';
+export * from './pull-offsets';

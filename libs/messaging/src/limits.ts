@@ -57,6 +57,12 @@ export const MESSAGING_LIMITS = {
   timerReadConcurrency: 256,
   /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
   timerRecentRecallsMax: 10_000,
+  // Pull consumers (pull-service.ts).
+  /** Committed pull offsets kept per broker (group x topic x queue). */
+  pullOffsetsMax: 1_000_000,
+  /** Probes of a QueryOffset by time (a binary search over at most 2^62 entries). */
+  queryOffsetStepsMax: 64,
+
   // Transactional messages (transaction-service.ts).
   /** Open transactions per broker: each is held in memory (about 300 bytes). */
   transactionOpenMax: 100_000,

@@ -289,7 +289,7 @@ function wireMessage(message: Message, body: Buffer, namespace: string): v2.Mess
       keys: message.keys ?? [],
       messageGroup: message.messageGroup,
       messageType: message.messageGroup ? v2.MessageType.FIFO : message.deliveryTimestampMs !== undefined ? v2.MessageType.DELAY : v2.MessageType.NORMAL,
-      deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(message.deliveryTimestampMs) : undefined,
+      deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(Math.floor(message.deliveryTimestampMs)) : undefined,
       bodyEncoding: v2.Encoding.IDENTITY,
       bornTimestamp: timestampFromMs(Date.now()),
       bornHost: hostname(),

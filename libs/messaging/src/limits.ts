@@ -53,6 +53,8 @@ export const MESSAGING_LIMITS = {
   timerTickMs: 50,
   /** Re-puts appended together (with one mark). */
   timerDispatchBatchMax: 1_000,
+  /** Dispatches appending at once: the next batch need not wait for the previous one's fdatasync. */
+  timerDispatchesInFlightMax: 2,
   /** Schedule records read at once when their second comes close. */
   timerReadConcurrency: 256,
   /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */

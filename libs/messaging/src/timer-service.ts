@@ -63,7 +63,8 @@ export class TimerService {
   private readonly near = new Map<number, NearEntry>();
   private readonly resolving = new Map<number, number>();
   private readonly resolvingWork = new Set<Promise<void>>();
-  private readonly dispatching = new Set<number>();
+  /** Schedules in dispatches not yet appended: queue offset -> due ms. */
+  private readonly dispatching = new Map<number, number>();
   /** Recalls being written: queue offset -> due ms. */
   private readonly recalling = new Map<number, number>();
   /** Recalled schedules not met yet (in a bucket, or being resolved). */
@@ -74,7 +75,7 @@ export class TimerService {
   private pendingCount = 0;
   private deliveredCount = 0;
   private recalledCount = 0;
-  private dispatchRunning = false;
+  private dispatchesInFlight = 0;
   private indexRunning: Promise<void> | undefined;
   private indexAgain = false;
   private advanceRunning = false;
@@ -353,7 +354,7 @@ export class TimerService {
 
   /** Dispatches what is due now, or sets a timer for the next due schedule. */
   private wake(): void {
-    if (this.closed || this.dispatchRunning) return;
+    if (this.closed || this.dispatchesInFlight >= MESSAGING_LIMITS.timerDispatchesInFlightMax) return;
     const next = this.peekLive();
     if (!next) return;
     const waitMs = next.dueMs - this.options.clock.nowMs();
@@ -378,13 +379,13 @@ export class TimerService {
   }
 
   private async dispatch(): Promise<void> {
-    this.dispatchRunning = true;
+    this.dispatchesInFlight++;
     const nowMs = this.options.clock.nowMs();
     const batch: NearEntry[] = [];
     for (let top = this.peekLive(); top && top.dueMs <= nowMs && batch.length < MESSAGING_LIMITS.timerDispatchBatchMax; top = this.peekLive()) {
       this.heap.pop();
       this.near.delete(top.queueOffset);
-      this.dispatching.add(top.queueOffset);
+      this.dispatching.set(top.queueOffset, top.dueMs);
       batch.push(top);
     }
     try {
@@ -401,7 +402,11 @@ export class TimerService {
         inputs.push(reputInput(entry.record, queueCount));
         delivered.push(entry);
       }
-      inputs.push(markInput(this.indexedQueueOffset, this.markDueMs(), nowMs));
+      // An earlier dispatch still in flight is not settled as far as this mark knows.
+      let markDueMs = this.markDueMs();
+      const own = new Set(batch.map((entry) => entry.queueOffset));
+      for (const [queueOffset, dueMs] of this.dispatching) if (!own.has(queueOffset)) markDueMs = Math.min(markDueMs, dueMs);
+      inputs.push(markInput(this.indexedQueueOffset, markDueMs, nowMs));
       await this.options.store.append(inputs);
       const doneMs = this.options.clock.nowMs();
       this.pendingCount -= batch.length;
@@ -412,8 +417,8 @@ export class TimerService {
       this.options.onError(error);
       await delay(MESSAGING_LIMITS.timerTickMs);
     } finally {
-      this.dispatching.clear();
-      this.dispatchRunning = false;
+      for (const entry of batch) this.dispatching.delete(entry.queueOffset);
+      this.dispatchesInFlight--;
     }
     this.wake();
   }
@@ -430,8 +435,8 @@ export class TimerService {
 
   /**
    * Whether a re-put of this schedule is already in the log: delivered after the last mark that
-   * survived a crash. Such a re-put was in the last append before the crash, so it is among the
-   * last dispatch-batch entries its queue had at start, after the last mark.
+   * survived a crash. Such a re-put was in one of the last appends before the crash (dispatches
+   * in flight at once), so it is among the last entries its queue had at start, after the last mark.
    */
   private async deliveredBefore(entry: NearEntry, queueCount: number): Promise<boolean> {
     const topic = realTopicOf(entry.record);
@@ -441,7 +446,7 @@ export class TimerService {
     if (!reputs) {
       reputs = new Set();
       const end = this.queueEndsAtStart.get(key) ?? 0;
-      const from = Math.max(0, end - MESSAGING_LIMITS.timerDispatchBatchMax);
+      const from = Math.max(0, end - MESSAGING_LIMITS.timerDispatchBatchMax * MESSAGING_LIMITS.timerDispatchesInFlightMax);
       const tail = this.options.store.queueEntries(topic, queueId, from, end - from).filter((queueEntry) => queueEntry.logOffset > this.lastMarkLogOffset);
       if (tail.length > 0) {
         const { records } = await this.options.store.read(topic, queueId, tail[0].queueOffset, { countMax: end - tail[0].queueOffset });

@@ -51,6 +51,8 @@ export const MESSAGING_LIMITS = {
   timerLookaheadMs: 1_500,
   /** How often the window moves and the dispatcher looks, at the latest (precision is set by exact timers, not this). */
   timerTickMs: 50,
+  /** Record bytes held in memory for the seconds ahead; beyond it only seconds already due are read in. */
+  timerHeldBytesMax: 256 * 1024 * 1024,
   /** Re-puts appended together (with one mark). */
   timerDispatchBatchMax: 1_000,
   /** Dispatches appending at once: the next batch need not wait for the previous one's fdatasync. */

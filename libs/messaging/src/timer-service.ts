@@ -83,6 +83,8 @@ export class TimerService {
   private readonly tick: NodeJS.Timeout;
   private readonly stopListening: () => void;
   private closed = false;
+  /** Bytes of the records held in `near`. */
+  private heldBytes = 0;
   /** Log offset of the last mark found at start, and each queue's end then (for the duplicate check). */
   private lastMarkLogOffset = -1;
   private queueEndsAtStart = new Map<string, number>();
@@ -144,10 +146,7 @@ export class TimerService {
     const nearEntry = this.near.get(queueOffset);
     const waiting = nearEntry !== undefined || (queueOffset < this.indexedQueueOffset && dueSecondOf(dueMs) >= this.windowEndSecond && !this.dispatching.has(queueOffset));
     if (!waiting) throw new RmqError('ALREADY_DELIVERED', { messageId: target.messageId, topic, deliverAt: new Date(dueMs).toISOString() });
-    if (nearEntry) {
-      nearEntry.cancelled = true;
-      this.near.delete(queueOffset);
-    }
+    if (nearEntry) this.takeNear(nearEntry).cancelled = true;
     this.recalling.set(queueOffset, dueMs);
     try {
       await this.options.store.append([recallInput(queueOffset, this.options.clock.nowMs())]);
@@ -304,6 +303,14 @@ export class TimerService {
     entry.cancelled = false;
     this.heap.push(entry);
     this.near.set(entry.queueOffset, entry);
+    this.heldBytes += entry.record.sizeBytes;
+  }
+
+  /** Out of `near` (dispatched or recalled); a recalled one stays in the heap, marked cancelled. */
+  private takeNear(entry: NearEntry): NearEntry {
+    this.near.delete(entry.queueOffset);
+    this.heldBytes -= entry.record.sizeBytes;
+    return entry;
   }
 
   /** Moves the window: the schedules of the next second(s) come from their bucket into memory. */
@@ -314,6 +321,8 @@ export class TimerService {
       const target = dueSecondOf(this.options.clock.nowMs() + MESSAGING_LIMITS.timerLookaheadMs);
       while (this.windowEndSecond <= target && !this.closed) {
         const second = this.windowEndSecond;
+        // Records held for the coming seconds are bounded; a second that is already due is read regardless.
+        if (this.heldBytes >= MESSAGING_LIMITS.timerHeldBytesMax && second * 1000 > this.options.clock.nowMs()) break;
         const bucket = this.buckets.bucketOf(second);
         const cache = this.cacheOf(bucket);
         await cache.loaded;
@@ -384,7 +393,7 @@ export class TimerService {
     const batch: NearEntry[] = [];
     for (let top = this.peekLive(); top && top.dueMs <= nowMs && batch.length < MESSAGING_LIMITS.timerDispatchBatchMax; top = this.peekLive()) {
       this.heap.pop();
-      this.near.delete(top.queueOffset);
+      this.takeNear(top);
       this.dispatching.set(top.queueOffset, top.dueMs);
       batch.push(top);
     }

@@ -17,7 +17,8 @@ import type { MessageStager } from './producer-service';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { decodeRecallHandle, encodeRecallHandle } from './recall-handle';
 import { TimerBuckets, type BucketEntry } from './timer-buckets';
-import { dueMsOf, dueSecondOf, markInput, realTopicOf, recallInput, reputInput, scheduleInput, TIMER_PROPERTY, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
+import { readTimerProgress, TailReputs } from './timer-recovery';
+import { dueMsOf, dueSecondOf, markInput, realTopicOf, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 
 export interface TimerServiceOptions {
   store: MessageStore;
@@ -85,10 +86,8 @@ export class TimerService {
   private closed = false;
   /** Bytes of the records held in `near`. */
   private heldBytes = 0;
-  /** Log offset of the last mark found at start, and each queue's end then (for the duplicate check). */
-  private lastMarkLogOffset = -1;
-  private queueEndsAtStart = new Map<string, number>();
-  private readonly tailReputs = new Map<string, Set<number>>();
+  /** Deliveries at the end of the log at start (the duplicate check); set by recover(). */
+  private tailReputs!: TailReputs;
 
   private constructor(
     private readonly options: TimerServiceOptions,
@@ -179,25 +178,8 @@ export class TimerService {
   /** Rebuilds the pending set from the log: the last mark, every recall, the schedules' index. */
   private async recover(): Promise<void> {
     const { store } = this.options;
-    let markQueueOffset = 0;
-    let markDueMs = 0;
-    const marks = store.queueRange(TIMER_TOPIC, TIMER_QUEUE.marks);
-    if (marks.maxQueueOffset > marks.minQueueOffset) {
-      const { records } = await store.read(TIMER_TOPIC, TIMER_QUEUE.marks, marks.maxQueueOffset - 1, { countMax: 1 });
-      if (records[0]) {
-        this.lastMarkLogOffset = records[0].logOffset;
-        markQueueOffset = Number(records[0].properties.get(TIMER_PROPERTY.markQueueOffset) ?? 0);
-        markDueMs = Number(records[0].properties.get(TIMER_PROPERTY.markDueMs) ?? 0);
-      }
-    }
-    for (const queue of store.queueList()) this.queueEndsAtStart.set(`${queue.topic}/${queue.queueId}`, queue.count);
-    const recalls = new Set<number>();
-    for (let from = 0; ;) {
-      const { records, nextQueueOffset } = await store.read(TIMER_TOPIC, TIMER_QUEUE.recalls, from, { countMax: 1000 });
-      for (const record of records) recalls.add(Number(record.properties.get(TIMER_PROPERTY.recalledQueueOffset)));
-      if (nextQueueOffset === from) break;
-      from = nextQueueOffset;
-    }
+    const { markQueueOffset, markDueMs, markLogOffset, recalls } = await readTimerProgress(store);
+    this.tailReputs = new TailReputs(store, markLogOffset);
     const { maxQueueOffset } = store.queueRange(TIMER_TOPIC, TIMER_QUEUE.schedules);
     for (let from = 0; from < maxQueueOffset; ) {
       const entries = store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, from, MESSAGING_LIMITS.timerRecoveryChunk);
@@ -407,7 +389,7 @@ export class TimerService {
           this.options.onDropped?.(topic, entry.record.properties.get(SYSTEM_PROPERTY.messageId) ?? '');
           continue;
         }
-        if (entry.checkDuplicate && (await this.deliveredBefore(entry, queueCount))) continue;
+        if (entry.checkDuplicate && (await this.tailReputs.has(realTopicOf(entry.record), entry.queueOffset % queueCount, entry.queueOffset))) continue;
         inputs.push(reputInput(entry.record, queueCount));
         delivered.push(entry);
       }
@@ -440,32 +422,5 @@ export class TimerService {
     for (const resolvingDueMs of this.resolving.values()) dueMs = Math.min(dueMs, resolvingDueMs);
     for (const recallingDueMs of this.recalling.values()) dueMs = Math.min(dueMs, recallingDueMs);
     return dueMs;
-  }
-
-  /**
-   * Whether a re-put of this schedule is already in the log: delivered after the last mark that
-   * survived a crash. Such a re-put was in one of the last appends before the crash (dispatches
-   * in flight at once), so it is among the last entries its queue had at start, after the last mark.
-   */
-  private async deliveredBefore(entry: NearEntry, queueCount: number): Promise<boolean> {
-    const topic = realTopicOf(entry.record);
-    const queueId = entry.queueOffset % queueCount;
-    const key = `${topic}/${queueId}`;
-    let reputs = this.tailReputs.get(key);
-    if (!reputs) {
-      reputs = new Set();
-      const end = this.queueEndsAtStart.get(key) ?? 0;
-      const from = Math.max(0, end - MESSAGING_LIMITS.timerDispatchBatchMax * MESSAGING_LIMITS.timerDispatchesInFlightMax);
-      const tail = this.options.store.queueEntries(topic, queueId, from, end - from).filter((queueEntry) => queueEntry.logOffset > this.lastMarkLogOffset);
-      if (tail.length > 0) {
-        const { records } = await this.options.store.read(topic, queueId, tail[0].queueOffset, { countMax: end - tail[0].queueOffset });
-        for (const record of records) {
-          const origin = record.properties.get(TIMER_PROPERTY.timerQueueOffset);
-          if (record.queueOffset < end && origin !== undefined) reputs.add(Number(origin));
-        }
-      }
-      this.tailReputs.set(key, reputs);
-    }
-    return reputs.has(entry.queueOffset);
   }
 }

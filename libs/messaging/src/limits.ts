@@ -57,8 +57,9 @@ export const MESSAGING_LIMITS = {
   timerDispatchBatchMax: 1_000,
   /** Dispatches appending at once: the next batch need not wait for the previous one's fdatasync. */
   timerDispatchesInFlightMax: 2,
-  /** Schedule records read at once when their second comes close. */
-  timerReadConcurrency: 256,
+  /** Schedules of a coming second read in one go; neighbours in the timer queue this close share a read. */
+  timerReadSpanMax: 4_096,
+  timerReadGapMax: 64,
   /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
   timerRecentRecallsMax: 10_000,
   // Pull consumers (pull-service.ts).

@@ -18,6 +18,7 @@ import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { decodeRecallHandle, encodeRecallHandle } from './recall-handle';
 import { TimerBuckets, type BucketEntry } from './timer-buckets';
 import { readTimerProgress, TailReputs } from './timer-recovery';
+import { readSchedules } from './timer-reads';
 import { dueMsOf, dueSecondOf, markInput, realTopicOf, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 
 export interface TimerServiceOptions {
@@ -250,34 +251,21 @@ export class TimerService {
   }
 
   private async resolveNow(entries: BucketEntry[], recovering: boolean): Promise<void> {
-    for (let at = 0; at < entries.length; at += MESSAGING_LIMITS.timerReadConcurrency) {
-      const chunk = entries.slice(at, at + MESSAGING_LIMITS.timerReadConcurrency);
-      const records = await Promise.all(chunk.map((entry) => this.readSchedule(entry)));
-      records.forEach((record, i) => {
-        const queueOffset = chunk[i].queueOffset;
+    for (let at = 0; at < entries.length; at += MESSAGING_LIMITS.timerReadSpanMax) {
+      const chunk = entries.slice(at, at + MESSAGING_LIMITS.timerReadSpanMax);
+      const records = await readSchedules(this.options.store, chunk.map((entry) => entry.queueOffset));
+      for (const { queueOffset } of chunk) {
         this.resolving.delete(queueOffset);
-        if (this.recalled.delete(queueOffset)) return; // recalled while it was read
+        if (this.recalled.delete(queueOffset)) continue; // recalled while it was read
+        const record = records.get(queueOffset);
         if (!record) {
-          this.pendingCount--;
-          return;
+          this.pendingCount--; // deleted by retention: the delay was longer than the log is kept
+          continue;
         }
         const dueMs = dueMsOf(record);
         this.requeue({ dueMs, queueOffset, record, checkDuplicate: recovering && dueMs <= this.startMs, cancelled: false });
-      });
-    }
-    this.wake();
-  }
-
-  private async readSchedule(entry: BucketEntry): Promise<StoredRecord | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.options.store.readAt(entry.logOffset, entry.sizeBytes);
-      } catch (error) {
-        // Deleted by retention: the delay was longer than the log is kept; nothing to deliver.
-        if (error instanceof RmqError && error.code === 'NOT_FOUND') return undefined;
-        if (attempt >= 3 || this.closed) throw error;
-        this.options.onError(error);
       }
+      this.wake();
     }
   }
 

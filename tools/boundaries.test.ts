@@ -22,6 +22,13 @@ const ALLOWED_LAYERS: Record<string, string[]> = {
   'layer:app': ['layer:base', 'layer:leaf', 'layer:domain', 'layer:wire', 'layer:testing'],
 };
 const NETWORK_PACKAGES = /^(@grpc\/|@bufbuild\/|prom-client|@opentelemetry\/|etcd3)/;
+/** Which domain libs each domain lib may use: the pure cores stay small and acyclic. */
+const DOMAIN_USES: Record<string, string[]> = {
+  '@rmq/store': [],
+  '@rmq/routing': [],
+  '@rmq/messaging': ['@rmq/store'],
+  '@rmq/replication': ['@rmq/store'],
+};
 
 function projects(): Project[] {
   return ['apps', 'libs'].flatMap((group) =>
@@ -56,6 +63,15 @@ const all = projects();
 const byName = new Map(all.map((project) => [project.name, project]));
 
 describe('dependency boundaries', () => {
+  it('lists every domain lib with the domain libs it may use, and each keeps to its list', () => {
+    const domain = all.filter((project) => project.layer === 'layer:domain');
+    expect(domain.map((project) => project.name).sort()).toEqual(Object.keys(DOMAIN_USES).sort());
+    for (const project of domain) {
+      const used = [...project.declared].filter((name) => byName.get(name)?.layer === 'layer:domain');
+      expect([project.name, used.filter((name) => !DOMAIN_USES[project.name].includes(name))]).toEqual([project.name, []]);
+    }
+  });
+
   it('gives every project a layer tag', () => {
     expect(all.filter((project) => !ALLOWED_LAYERS[project.layer]).map((project) => project.name)).toEqual([]);
   });

@@ -1,1 +1,1 @@
-module.exports = { ...require('../../jest.preset.cjs'), displayName: 'replication' };
+module.exports = { ...require('../../jest.preset.cjs'), displayName: 'replication-controller' };

@@ -1,18 +1,24 @@
-// rmq.admin.v1.AdminService on the broker: topics and status, for the CLI and the metrics app.
+// rmq.admin.v1.AdminService on the broker: topics, consumer groups and status, for the CLI and
+// the metrics app.
 import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
-import { TOPIC_MESSAGE_TYPES, type TopicConfig, type TopicMessageType, type TopicRegistry, type TransactionService } from '@rmq/messaging';
+import { TOPIC_MESSAGE_TYPES, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import type { ModelServices } from './model-services';
+import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
 
 export interface AdminDeps {
   topics: TopicRegistry;
+  groups: GroupRegistry;
+  progress: ConsumerProgress;
   store: MessageStore;
   identity: { clusterName: string; brokerName: string; brokerId: number };
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
-  transactions: TransactionService;
+  /** Delay and transactional messages (running while this broker leads). */
+  model: ModelServices;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -60,11 +66,24 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
     },
     listTransactions: async (request) => {
       if (request.topic) deps.topics.require(request.topic);
-      const open = deps.transactions.list(request.topic || undefined).sort((a, b) => a.bornMs - b.bornMs);
+      const transactions = deps.model.requireTransactions();
+      const open = transactions.list(request.topic || undefined).sort((a, b) => a.bornMs - b.bornMs);
       return create(admin.ListTransactionsResponseSchema, {
         transactions: open.map((t) => ({ topic: t.topic, messageId: t.messageId, transactionId: t.transactionId, bornTimestampMs: BigInt(t.bornMs), checks: t.checks })),
-        openCount: deps.transactions.stats().open,
+        openCount: transactions.stats().open,
       });
+    },
+    createGroup: async (request) => create(admin.CreateGroupResponseSchema, { group: groupToWire(await deps.groups.create(request.name, groupSettingsFromWire(request.settings))) }),
+    updateGroup: async (request) => create(admin.UpdateGroupResponseSchema, { group: groupToWire(await deps.groups.update(request.name, groupSettingsFromWire(request.settings))) }),
+    getGroup: async (request) => {
+      const exists = deps.groups.get(request.name) !== undefined;
+      if (!exists && groupProgress(deps, request.name).length === 0) throw new RmqError('CONSUMER_GROUP_NOT_FOUND', { group: request.name });
+      return create(admin.GetGroupResponseSchema, { group: groupToWire(deps.groups.settingsOf(request.name)), exists, queues: groupProgress(deps, request.name) });
+    },
+    listGroups: async () => create(admin.ListGroupsResponseSchema, { groups: deps.groups.list().map(groupToWire) }),
+    deleteGroup: async (request) => {
+      await deps.groups.delete(request.name);
+      return create(admin.DeleteGroupResponseSchema, {});
     },
     listTopics: async () => create(admin.ListTopicsResponseSchema, { topics: deps.topics.list().map(topicToWire) }),
     getBrokerStatus: async () => {

@@ -2,16 +2,18 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
-import type { ConsumptionStore, TopicRegistry } from '@rmq/messaging';
+import type { ConsumerProgress, TopicRegistry } from '@rmq/messaging';
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
   messageIn(topic: string, messageType: string, sizeBytes: number): void;
   messageOut(topic: string, group: string, sizeBytes: number): void;
   deadLettered(topic: string, group: string): void;
+  /** Retention deleted messages of `topic` before `group` consumed them. */
+  retentionSkipped(topic: string, group: string, count: number): void;
 }
 
-export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; consumption: ConsumptionStore }): BrokerMetrics {
+export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; progress: ConsumerProgress }): BrokerMetrics {
   const rpcLatency = new Histogram({
     name: 'rocketmq_rpc_latency',
     help: 'RPC latency in milliseconds',
@@ -24,6 +26,12 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
   const messagesOut = new Counter({ name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
   const bytesOut = new Counter({ name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
   const sentToDlq = new Counter({ name: 'rocketmq_send_to_dlq_messages_total', help: 'messages moved to a dead-letter topic, by origin topic and group', labelNames: ['topic', 'consumer_group'], registers: [registry] });
+  const retentionSkipped = new Counter({
+    name: 'rmq_retention_unconsumed_messages_total',
+    help: 'messages retention deleted before the consumer group consumed them',
+    labelNames: ['topic', 'consumer_group'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'rocketmq_topic_number',
     help: 'topics on this broker',
@@ -39,19 +47,14 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
     registers: [registry],
     collect() {
       this.reset();
-      for (const group of sources.consumption.groups()) {
-        for (const topic of sources.topics.list()) {
-          let lag = 0;
-          let known = false;
-          for (let queueId = 0; queueId < topic.queueCount; queueId++) {
-            const committed = sources.consumption.committedOffset(group, topic.name, queueId);
-            if (committed === undefined) continue;
-            known = true;
-            lag += sources.store.queueRange(topic.name, queueId).maxQueueOffset - committed;
-          }
-          if (known) this.set({ topic: topic.name, consumer_group: group }, lag);
-        }
+      const lags = new Map<string, { topic: string; consumer_group: string; lag: number }>();
+      for (const { key, state } of sources.progress.groupStates()) {
+        const id = `${key.g}\u0000${key.t}`;
+        const entry = lags.get(id) ?? { topic: key.t, consumer_group: key.g, lag: 0 };
+        entry.lag += Math.max(0, sources.store.queueRange(key.t, key.q).maxQueueOffset - state.committedOffset);
+        lags.set(id, entry);
       }
+      for (const { lag, ...labels } of lags.values()) this.set(labels, lag);
     },
   });
   return {
@@ -65,5 +68,6 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
       bytesOut.inc({ topic, consumer_group: group }, sizeBytes);
     },
     deadLettered: (topic, group) => sentToDlq.inc({ topic, consumer_group: group }),
+    retentionSkipped: (topic, group, count) => retentionSkipped.inc({ topic, consumer_group: group }, count),
   };
 }

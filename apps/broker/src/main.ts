@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
-import { ConsumerService, FilePullOffsets, MESSAGING_LIMITS, ConsumptionStore, parseRetryDelays, ProducerService, PullService, TimerService, TopicRegistry, TransactionService } from '@rmq/messaging';
+import {
+  ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster, TimerService, TransactionService, type GroupSettings, type RetryPolicy,
+} from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -15,26 +17,28 @@ import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { createModelMetrics } from './model-metrics';
+import { ModelServices } from './model-services';
 import { toWireMessage } from './message-codec';
 import { ProducerStreams } from './producer-streams';
+
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
-import { loadReceiptSecret } from './receipt-secret';
 import { RouteResolver } from './route-resolver';
+import { openControllerLink, type BrokerRoleState } from './role-executor';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
-  let retryDelaysMs: number[] = [];
+  let retry: RetryPolicy | undefined;
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
       try {
-        retryDelaysMs = parseRetryDelays(options.retryDelays);
+        retry = parseRetryPolicy(options.retryDelays);
       } catch (error) {
         throw new ConfigError(`--retry-delays: ${(error as Error).message}`);
       }
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    acceptDataLoss: config.acceptDataLoss,
     retentionMs: config.retentionHours * 60 * 60 * 1000,
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
@@ -78,52 +83,73 @@ async function main(): Promise<void> {
   });
   storeMetrics.watch(store);
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
-  const topics = await TopicRegistry.open(config.dataDir);
-  const permission = await BrokerPermission.open(config.dataDir, config.permission);
-  const consumption = await ConsumptionStore.open(config.dataDir);
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, consumption });
-  let timers: TimerService | undefined;
-  let transactions: TransactionService | undefined;
-  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => timers, transactions: () => transactions });
-  timers = await TimerService.open({
-    store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
-    queueCountOf: (topic) => topics.get(topic)?.queueCount,
-    onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
-    onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),
-    onDropped: (topic, messageId) => {
-      modelMetrics.timerDropped(topic);
-      log.warn('delay message dropped: its topic no longer exists', { topic, messageId });
-    },
+  // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
+  // is replayed from the state records in the commit log.
+  const groupDefaults = (name: string): GroupSettings => ({
+    maxAttempts: config.deliveryAttemptsMax, retry: retry!, fifo: config.groupFifo, consumeType: broadcastGroups.has(name) ? 'broadcast' : 'clustering', consumeEnabled: true,
   });
-  log.info('delay messages recovered', { ...timers.stats() });
+  // With --controller the controller decides role and epoch, and the broker starts as a slave
+  // until it does; without, the flags decide (a lone master).
+  const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
+  const role = () => roleState.role;
+  const epoch = () => roleState.epoch;
+  let permission!: BrokerPermission;
+  let pullOffsets!: PullOffsets;
+  const state = await openBrokerState({
+    store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
+    writable: roleState.role === 'master',
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (pullOffsets = new PullOffsets(journal))],
+    onError: (error) => log.error('could not record a broker state change', { error }),
+    onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
+  });
+  // A slave's permission comes with its master's state; the flag applies once it leads.
+  if (roleState.role === 'master') await permission.applyFlag(config.permission);
+  const { topics, groups, progress } = state;
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
+  // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
   const producerStreams = new ProducerStreams();
-  transactions = await TransactionService.open({
-    store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount,
-    policy: { firstMs: config.transactionCheckAfterMs, checksMax: config.transactionChecksMax, intervalMaxMs: config.transactionCheckIntervalMaxMs },
-    checkBack: (message, transactionId) => {
-      const wire = toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: endpointRef.value }, '');
-      const asked = producerStreams.recoverOrphaned(message.topic, wire, transactionId);
-      if (!asked) log.warn('open transaction not checked: no producer of its topic is connected', { topic: message.topic, messageId: message.messageId });
-      return asked;
-    },
-    onError: (error) => log.error('transactional messages: an operation failed', { error }),
-    onEvent: (topic, event) => modelMetrics.transactionEvent(topic, event),
-  });
-  log.info('open transactions recovered', { ...transactions.stats() });
-  const producer = new ProducerService(store, topics, undefined, { DELAY: timers.stager(), TRANSACTION: transactions.stager() });
-  // Pull consumers' committed offsets: a file until the state journal takes consumer progress.
-  const pulls = new PullService(store, topics, await FilePullOffsets.open(config.dataDir), clock);
-  const consumer = new ConsumerService({ store, topics, consumption, clock, secret: await loadReceiptSecret(config.dataDir), deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs, broadcastGroups,
+  const endpointRef = { value: config.listen };
+  const model = new ModelServices(async () => {
+    const timers = await TimerService.open({
+      store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
+      queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
+      onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),
+      onDropped: (topic, messageId) => {
+        modelMetrics.timerDropped(topic);
+        log.warn('delay message dropped: its topic no longer exists or the log no longer holds it', { topic, messageId });
+      },
+    });
+    const transactions = await TransactionService.open({
+      store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      policy: { firstMs: config.transactionCheckAfterMs, checksMax: config.transactionChecksMax, intervalMaxMs: config.transactionCheckIntervalMaxMs },
+      checkBack: (message, transactionId) => {
+        const wire = toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: endpointRef.value }, '');
+        const asked = producerStreams.recoverOrphaned(message.topic, wire, transactionId);
+        if (!asked) log.warn('open transaction not checked: no producer of its topic is connected', { topic: message.topic, messageId: message.messageId });
+        return asked;
+      },
+      onError: (error) => log.error('transactional messages: an operation failed', { error }),
+      onEvent: (topic, event) => modelMetrics.transactionEvent(topic, event),
+    });
+    log.info('delay and transactional messages recovered from the log', { timers: timers.stats(), transactions: transactions.stats() });
+    return { timers, transactions };
+  }, config.brokerName, epoch);
+  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => model.timers, transactions: () => model.transactions });
+  if (roleState.role === 'master') await model.start();
+  const producer = new ProducerService(store, topics, undefined, model.stagers());
+  const pulls = new PullService(store, topics, pullOffsets, clock);
+  const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }) });
-  const consumptionTimer = setInterval(() => void consumption.persist().catch((error) => log.error('could not persist consumer state', { error })), MESSAGING_LIMITS.consumptionPersistIntervalMs);
-  const role = () => config.role;
-  const endpointRef = { value: config.listen };
-  const epoch = () => 0;
-
+    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onRetentionSkipped: (group, topic, queueId, count) => {
+      metrics.retentionSkipped(topic, group, count);
+      log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
+    },
+  });
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
@@ -154,11 +180,11 @@ async function main(): Promise<void> {
     : undefined;
   addService(grpcServer, v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, timers, transactions, producerStreams, pulls, deliveryAttemptsMax: config.deliveryAttemptsMax, retryDelaysMs,
-    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission, broadcastGroups,
+    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups, model, producerStreams, pulls,
+    membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }));
   addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
-    topics, store, role, epoch, transactions,
+    topics, groups, progress, store, role, epoch, model,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     onRouteChanged: () => void registrar.registerNow(),
@@ -166,19 +192,39 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole: {
+      toSlave: () => {
+        state.journal.becomeSlave();
+        void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
+      },
+      toMaster: async () => {
+        await stateBecomesMaster(state);
+        await permission.applyFlag(config.permission);
+        await model.start();
+      },
+    },
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
 
   onShutdown(log, async () => {
+    await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     consumer.close();
     pulls.close();
     routes.close();
-    clearInterval(consumptionTimer);
-    await consumption.persist();
-    await timers?.close();
-    transactions?.close();
+    await model.stop();
+    await state.journal.close();
     await store.close();
     await http.close();
   });

@@ -14,11 +14,10 @@ import {
   PERM_READ,
   PERM_WRITE,
   type ConsumerService,
+  type GroupRegistry,
   type ProducerService,
   type PullService,
-  type TimerService,
   type TopicRegistry,
-  type TransactionService,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { callContextOf, inBand, type CallContext } from './in-band';
@@ -28,6 +27,7 @@ import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
 import type { ProducerStreams } from './producer-streams';
+import type { ModelServices } from './model-services';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -41,9 +41,8 @@ export interface MessagingDeps {
   isMaster: () => boolean;
   brokerName: string;
   epoch: () => number;
-  deliveryAttemptsMax: number;
-  /** The retry schedule told to consumers and applied to push consumers' nacks. */
-  retryDelaysMs: readonly number[];
+  /** Consumer groups and their settings (retry policy, attempts, FIFO, broadcast). */
+  groups: GroupRegistry;
   /** Long-polling time told to push consumers. */
   pushLongPollingMs: number;
   /** Invisible duration of a receive that does not give one (push consumers). */
@@ -55,11 +54,8 @@ export interface MessagingDeps {
   clock: Clock;
   /** The broker-wide permission: sends and receives it does not allow are refused. */
   permission: BrokerPermission;
-  /** Groups in broadcast mode: every member reads every queue. */
-  broadcastGroups: ReadonlySet<string>;
-  /** Delay messages: recall. */
-  timers: TimerService;
-  transactions: TransactionService;
+  /** Delay and transactional messages (running while this broker leads). */
+  model: ModelServices;
   pulls: PullService;
   /** Producers' Telemetry streams (transaction checks go through them). */
   producerStreams: ProducerStreams;
@@ -92,7 +88,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     }, log, observe),
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
-      noteMember(deps, request.group?.name, context.clientId, request.clientType);
+      if (noteMember(deps, request.group?.name, context.clientId, request.clientType)) await deps.groups.ensure(request.group!.name);
       // A live client: its push deliveries keep being renewed.
       if (context.clientId) deps.consumer.clientSeen(context.clientId);
       return {};
@@ -116,6 +112,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
       const group = requireGroup(request.group?.name);
+      const settings = await deps.groups.ensure(group);
       const name = request.topic?.name ?? '';
       const namespace = request.topic?.resourceNamespace ?? '';
       const route = await deps.routes.resolve(name, deps.topics.get(name));
@@ -127,7 +124,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       // client) the caller gets every queue and the broker still hands each message out once.
       // In a broadcast group every member reads every queue.
       let assigned = queues;
-      if (context.clientId && !deps.broadcastGroups.has(group)) {
+      if (context.clientId && settings.consumeType !== 'broadcast') {
         deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
         assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
       }
@@ -140,14 +137,15 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
-      const entries = request.entries.map((entry) => {
+      // The entries' acks are recorded together (one state record) and answered once durable.
+      const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
-          deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
+          await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
         } catch (error) {
           return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
         }
-      });
+      }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
       if (failed.length === 0) return { entries };
       if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return { status: failed[0].status, entries };
@@ -163,7 +161,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     changeInvisibleDuration: inBand('ChangeInvisibleDuration', v2.ChangeInvisibleDurationResponseSchema, async (request: v2.ChangeInvisibleDurationRequest, context) => {
       const group = requireGroup(request.group?.name);
       if (!request.invisibleDuration) throw new RmqError('BAD_REQUEST', { reason: 'invisible_duration is required' });
-      const receiptHandle = deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
+      const receiptHandle = await deps.consumer.changeInvisibleDuration(group, request.topic?.name ?? '', request.receiptHandle, durationMs(request.invisibleDuration), context.clientId);
       return { receiptHandle };
     }, log, observe),
 
@@ -178,12 +176,14 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     telemetry: telemetryHandler({
       log,
       bodySizeBytesMax: MESSAGING_LIMITS.bodySizeBytesMax,
-      deliveryAttemptsMax: deps.deliveryAttemptsMax,
-      retryDelaysMs: deps.retryDelaysMs,
+      groupSettings: (name) => deps.groups.settingsOf(name),
       isFifoTopic: (name) => deps.topics.get(name)?.messageType === 'FIFO',
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
-        if (settings.pubSub.case === 'subscription') noteMember(deps, settings.pubSub.value.group?.name, clientId, settings.clientType);
+        const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        if (noteMember(deps, group, clientId, settings.clientType)) {
+          deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
+        }
       },
       onClosed: (clientId) => deps.membership.left(clientId),
       producers: deps.producerStreams,
@@ -193,14 +193,14 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       const resolution = request.resolution === v2.TransactionResolution.COMMIT ? 'COMMIT' : request.resolution === v2.TransactionResolution.ROLLBACK ? 'ROLLBACK' : undefined;
       if (!resolution) throw new RmqError('BAD_REQUEST', { reason: 'resolution must be COMMIT (1) or ROLLBACK (2)' });
-      await deps.transactions.end(request.topic?.name ?? '', request.messageId, request.transactionId, resolution);
+      await deps.model.requireTransactions().end(request.topic?.name ?? '', request.messageId, request.transactionId, resolution);
       return {};
     }, log, observe),
     recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, async (request: v2.RecallMessageRequest) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       const topic = deps.topics.require(request.topic?.name ?? '').name;
-      return deps.timers.recall(topic, request.recallHandle);
+      return deps.model.requireTimers().recall(topic, request.recallHandle);
     }, log, observe),
     updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, async (request: v2.UpdateOffsetRequest) => {
       const group = requireGroup(request.group?.name);
@@ -245,6 +245,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
   const group = requireGroup(request.group?.name);
+  await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
@@ -365,11 +366,12 @@ const MEMBER_KINDS: Partial<Record<v2.ClientType, MemberKind>> = {
   [v2.ClientType.SIMPLE_CONSUMER]: 'simple',
 };
 
-/** A consumer told us it is alive (heartbeat or telemetry settings). */
-function noteMember(deps: MessagingDeps, group: string | undefined, clientId: string, clientType: v2.ClientType | undefined): void {
+/** A consumer told us it is alive (heartbeat or telemetry settings); true when it named a valid group. */
+function noteMember(deps: MessagingDeps, group: string | undefined, clientId: string, clientType: v2.ClientType | undefined): boolean {
   const kind = MEMBER_KINDS[clientType ?? v2.ClientType.CLIENT_TYPE_UNSPECIFIED];
-  if (!kind || !clientId || !group || nameProblem(group, GROUP_NAME_LENGTH_MAX)) return;
-  deps.membership.seen(group, clientId, kind, deps.clock.nowMs());
+  if (!kind || !group || nameProblem(group, GROUP_NAME_LENGTH_MAX)) return false;
+  if (clientId) deps.membership.seen(group, clientId, kind, deps.clock.nowMs());
+  return true;
 }
 
 /** PushConsumers ask for the queue they were assigned (and auto-renew; SimpleConsumers do not). */

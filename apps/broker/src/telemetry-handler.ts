@@ -3,7 +3,7 @@
 // can miss a reply that arrives before it starts waiting (it then waits minutes for a resend).
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationFromMs, okStatus, v2 } from '@rmq/contracts';
-import { MESSAGING_LIMITS } from '@rmq/messaging';
+import { MESSAGING_LIMITS, type GroupConfig } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import type { ProducerStreams } from './producer-streams';
 
@@ -18,9 +18,9 @@ export interface TelemetryOptions {
   /** The client's stream to this broker closed (it shut down, or its connection broke). */
   onClosed?: (clientId: string) => void;
   bodySizeBytesMax: number;
-  deliveryAttemptsMax: number;
-  retryDelaysMs: readonly number[];
-  /** FIFO topics make a FIFO subscription: messages of one message group in order. */
+  /** A consumer group's settings: its retry policy and attempts are told to its consumers. */
+  groupSettings: (group: string) => GroupConfig;
+  /** FIFO topics make a FIFO subscription (for groups that consume orderly): messages of one message group in order. */
   isFifoTopic: (topic: string) => boolean;
   longPollingMs: number;
   /** Producers' streams, for transaction checks. */
@@ -98,14 +98,15 @@ function settingsReply(client: v2.Settings, options: TelemetryOptions): v2.Telem
     case v2.ClientType.SIMPLE_CONSUMER: {
       const subscription = client.pubSub.case === 'subscription' ? client.pubSub.value : undefined;
       const topics = (subscription?.subscriptions ?? []).map((entry) => entry.topic?.name ?? '');
-      const fifo = topics.length > 0 && topics.every(options.isFifoTopic);
+      const group = options.groupSettings(subscription?.group?.name ?? '');
+      const fifo = group.fifo && topics.length > 0 && topics.every(options.isFifoTopic);
       return create(v2.TelemetryCommandSchema, {
         status: okStatus(),
         command: {
           case: 'settings',
           value: {
             ...common,
-            backoffPolicy: consumerRetryPolicy(fifo, options),
+            backoffPolicy: consumerRetryPolicy(fifo, group),
             pubSub: {
               case: 'subscription',
               value: {
@@ -126,22 +127,22 @@ function settingsReply(client: v2.Settings, options: TelemetryOptions): v2.Telem
 }
 
 /**
- * The group's retry policy as consumers are told it. A standard group gets the broker's schedule
- * as a customized backoff: the broker applies it to every nack itself (the Node push consumer
- * ignores a customized policy and nacks with 0, a Java one nacks with the same delays). A FIFO
- * push consumer re-runs a failed message locally, then forwards it to the dead-letter topic, and
- * reads only an exponential policy: it gets the schedule's first and last delay, doubling.
+ * The group's retry policy as consumers are told it. A customized policy goes as a customized
+ * backoff: the broker applies it to every nack itself (the Node push consumer ignores a customized
+ * policy and nacks with 0, a Java one nacks with the same delays). A FIFO push consumer re-runs a
+ * failed message locally, then forwards it to the dead-letter topic, and reads only an exponential
+ * policy: a customized one is told as its first and last delay, doubling.
  */
-function consumerRetryPolicy(fifo: boolean, options: TelemetryOptions): v2.RetryPolicy {
-  const delays = options.retryDelaysMs;
-  if (!fifo) {
-    return create(v2.RetryPolicySchema, { maxAttempts: options.deliveryAttemptsMax, strategy: { case: 'customizedBackoff', value: { next: delays.map(durationFromMs) } } });
+function consumerRetryPolicy(fifo: boolean, group: GroupConfig): v2.RetryPolicy {
+  const policy = group.retry;
+  if (policy.kind === 'customized' && !fifo) {
+    return create(v2.RetryPolicySchema, { maxAttempts: group.maxAttempts, strategy: { case: 'customizedBackoff', value: { next: policy.delaysMs.map(durationFromMs) } } });
   }
-  const initialMs = delays[0] ?? 0;
-  const maxMs = delays[delays.length - 1] ?? 0;
+  const [initialMs, maxMs, multiplier] =
+    policy.kind === 'exponential' ? [policy.initialMs, policy.maxMs, policy.multiplier] : [policy.delaysMs[0] ?? 0, policy.delaysMs[policy.delaysMs.length - 1] ?? 0, 2];
   return create(v2.RetryPolicySchema, {
-    maxAttempts: options.deliveryAttemptsMax,
-    strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(initialMs), max: durationFromMs(Math.max(initialMs, maxMs)), multiplier: 2 } },
+    maxAttempts: group.maxAttempts,
+    strategy: { case: 'exponentialBackoff', value: { initial: durationFromMs(initialMs), max: durationFromMs(Math.max(initialMs, maxMs)), multiplier } },
   });
 }
 

@@ -1,6 +1,6 @@
 // A name server and one broker as real processes on loopback, for broker tests.
 import { admin, createClient, namesrv } from '@rmq/contracts';
-import { makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+import { eventually, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
 
 export interface LocalCluster {
   nameServer: AppProcess;
@@ -39,6 +39,8 @@ export async function startLocalCluster(brokerArgs: string[] = []): Promise<Loca
       await cluster.broker.kill(signal);
       whileStopped?.();
       cluster.broker = await startApp('broker', args());
+      // The admin channel backs off while the broker is down: wait until it reconnected.
+      await eventually(() => cluster.admin.getBrokerStatus({}, { deadlineMs: 1_000 }), { timeoutMs: 10_000 });
     },
     async stop() {
       cluster.admin.close();

@@ -159,3 +159,39 @@ export function updatedTopicText(reply: admin.UpdateTopicResponse, broker: strin
 export function brokerPermissionText(reply: admin.SetBrokerPermissionResponse, broker: string): string {
   return `Broker ${broker} now has permission ${permText(reply.perm)}.`;
 }
+
+const CONSUME_TYPE_TEXT: Record<number, string> = { [admin.ConsumeType.CLUSTERING]: 'clustering', [admin.ConsumeType.BROADCAST]: 'broadcast' };
+
+/** A consumer group's settings and, when given, its progress per queue. */
+export function groupText(group: admin.GroupConfig | undefined, queues: readonly admin.GroupQueueProgress[], exists = true): string {
+  if (!group) return 'The broker returned no group settings.';
+  const header = keyValues([
+    ['Group', exists ? group.name : `${group.name} (not created: the broker's defaults apply)`],
+    ['Max attempts', String(group.maxAttempts)],
+    ['Retry policy', group.retryPolicy],
+    ['FIFO', group.fifo ? 'yes (FIFO topics in message-group order)' : 'no'],
+    ['Consume type', CONSUME_TYPE_TEXT[group.consumeType] ?? String(group.consumeType)],
+    ['Consume enabled', group.consumeEnabled ? 'yes' : 'no'],
+  ]);
+  if (queues.length === 0) return header;
+  const broadcast = queues.some((queue) => queue.member !== '');
+  const rows = queues.map((queue) => [
+    queue.topic,
+    String(queue.queueId),
+    ...(broadcast ? [queue.member] : []),
+    String(queue.committedOffset),
+    String(queue.maxOffset),
+    String(queue.inflight),
+    String(queue.lag),
+  ]);
+  const headers = ['TOPIC', 'QUEUE', ...(broadcast ? ['MEMBER'] : []), 'COMMITTED', 'MAX OFFSET', 'IN FLIGHT', 'LAG'];
+  const numeric = broadcast ? [1, 3, 4, 5, 6] : [1, 2, 3, 4, 5];
+  const lag = queues.reduce((sum, queue) => sum + queue.lag, 0n);
+  return `${header}\n\n${table(headers, rows, numeric)}\n\nTotal lag: ${lag}`;
+}
+
+export function groupListText(reply: admin.ListGroupsResponse, broker: string): string {
+  if (reply.groups.length === 0) return `No consumer groups on ${broker} yet (groups are also created on first use).`;
+  const rows = reply.groups.map((group) => [group.name, String(group.maxAttempts), group.retryPolicy, group.fifo ? 'yes' : 'no', CONSUME_TYPE_TEXT[group.consumeType] ?? '?', group.consumeEnabled ? 'yes' : 'no']);
+  return table(['GROUP', 'MAX ATTEMPTS', 'RETRY', 'FIFO', 'TYPE', 'ENABLED'], rows, [1]);
+}

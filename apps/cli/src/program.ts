@@ -5,8 +5,10 @@ import packageJson from '../package.json';
 import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { registerClusterCommands } from './cluster-commands';
+import { registerGroupCommands } from './group-commands';
 import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
+import { registerReplicationCommands } from './replication-commands';
 import { registerTopicCommands } from './topic-commands';
 import { registerTransactionCommands } from './transaction-commands';
 
@@ -14,19 +16,21 @@ const EXAMPLES = `
 Examples:
   rmq topic create TestTopic            create a topic on the local broker (127.0.0.1:8081)
   rmq topic show TestTopic --json       its queues and offsets, as JSON
+  rmq group create G --max-attempts 3   a consumer group with its own retry settings
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
   rmq message send Later hi --delay 10s a delay message; rmq message recall <handle> cancels it
   rmq transaction list OrderTopic       open transactions of a topic
+  rmq replication status                replica groups as the controller sees them
 
-Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_TIMEOUT_MS.
+Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_CONTROLLER, RMQ_TIMEOUT_MS.
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
 For the options of a command: rmq <command> <subcommand> --help (for example rmq topic create --help).`;
 
 export function buildProgram(io: Io): Command {
   const program = new Command('rmq')
-    .description('Administer an rmq cluster (RocketMQ 5 compatible): topics, brokers, name servers, messages.')
+    .description('Administer an rmq cluster (RocketMQ 5 compatible): topics, consumer groups, brokers, name servers, messages.')
     .version(packageJson.version, '-V, --version', 'print the version of rmq')
     .helpOption('-h, --help', 'show help for the command')
     .exitOverride()
@@ -37,10 +41,12 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXAMPLES);
   registerTopicCommands(program, io);
+  registerGroupCommands(program, io);
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
   registerTransactionCommands(program, io);
+  registerReplicationCommands(program, io);
   return program;
 }
 

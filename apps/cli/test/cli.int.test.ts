@@ -1,32 +1,10 @@
 // The real rmq process (bin/rmq.js -> dist/main.js) against real app processes on loopback:
 // exit codes, what lands on stdout and stderr, and the text a person reads.
-import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { createClient, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, RMQ_RUN_TIMEOUT_MS, runRmq, startApp, type AppProcess } from '@rmq/testing';
 
-const RMQ_BIN = join(__dirname, '../bin/rmq.js');
-const RUN_TIMEOUT_MS = 20_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rmq(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  // The developer's own RMQ_* settings must not leak into the run.
-  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['RMQ_BROKER', 'RMQ_NAME_SERVER', 'RMQ_TIMEOUT_MS'].includes(name)));
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [RMQ_BIN, ...args],
-      { timeout: RUN_TIMEOUT_MS, env: { ...baseEnv, ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
+const rmq = runRmq;
 
 /** A TCP port nothing listens on: bind one, then close it. */
 async function closedPort(): Promise<number> {
@@ -305,7 +283,7 @@ describe('rmq without a server', () => {
       const run = await rmq(['topic', 'list', '--broker', address, '--timeout-ms', '300']);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`error: cannot list topics: the broker at ${address} did not answer within 300 ms`);
-      expect(Date.now() - startedMs).toBeLessThan(RUN_TIMEOUT_MS / 2);
+      expect(Date.now() - startedMs).toBeLessThan(RMQ_RUN_TIMEOUT_MS / 2);
     } finally {
       sockets.forEach((socket) => socket.destroy());
       await new Promise((resolve) => silent.close(resolve));

@@ -53,6 +53,11 @@ export class StandInBroker {
       updateTopic: unsupported,
       setBrokerPermission: unsupported,
       listTransactions: unsupported,
+      createGroup: unsupported,
+      updateGroup: unsupported,
+      getGroup: unsupported,
+      listGroups: unsupported,
+      deleteGroup: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -1,13 +1,16 @@
-// Every bound of the controller, with its unit and why it is what it is.
-
-/** Broker groups one controller tracks; the whole state is rewritten on every change, so keep it small. */
-export const GROUPS_MAX = 1_024;
-
-/** Replicas per broker group; RocketMQ deployments run 2 or 3, 16 leaves room for migrations. */
-export const REPLICAS_PER_GROUP_MAX = 16;
-
-/** Length of broker names, cluster names, replica ids and endpoints, in characters. */
-export const NAME_LENGTH_MAX = 255;
+// Every bound of the controller app, with its unit and why it is what it is.
 
 /** How long in-flight calls may finish during shutdown before they are cut. */
 export const GRPC_SHUTDOWN_GRACE_MS = 2_000;
+
+/** Bound on one etcd call (a read or a compare-and-set transaction); past it the outcome is unknown and the group is re-read. */
+export const ETCD_CALL_TIMEOUT_MS = 2_000;
+
+/** TTL of the leader's etcd lease, in seconds (etcd's minimum is about 1.5 s): a dead leader is replaced within about this long. */
+export const ETCD_LEADER_LEASE_TTL_S = 2;
+
+/** Wait before a controller campaigns again after losing its lease or failing to reach etcd. */
+export const ETCD_CAMPAIGN_RETRY_MS = 500;
+
+/** How often a leading controller reads its own election key back; a few times per lease TTL. */
+export const LEADER_VERIFY_INTERVAL_MS = 400;

@@ -1,55 +1,88 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
+// One controller keeps its state in a file (the default); with --etcd, several controllers share
+// it in etcd and the one elected through etcd leads while the others redirect to it.
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
-import { parseHostPort, readConfigOrExit } from '@rmq/config';
+import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
 import { addService, controller, listen, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
+import { connectEtcd, EtcdLeadership, EtcdStateStore } from './etcd-state';
 import { GRPC_SHUTDOWN_GRACE_MS } from './limits';
 import { replicationOptions } from './options';
 import { ReplicaController } from './replica-controller';
-import { StateFile } from './state-file';
+import { FileStateStore } from './state-file';
+import { SoleLeadership, type Leadership, type StateStore } from './state-store';
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(replicationOptions, 'replication');
+  const config = readConfigOrExit(replicationOptions, 'replication', {
+    check: (options) => {
+      if (options.etcd.length === 0 && options.dataDir === '') throw new ConfigError('--data-dir is required unless --etcd is given');
+      if (options.heartbeatIntervalMs * 2 > options.brokerTimeoutMs) {
+        throw new ConfigError(`--broker-timeout-ms (${options.brokerTimeoutMs}) must be at least twice --heartbeat-interval-ms (${options.heartbeatIntervalMs})`);
+      }
+    },
+  });
   const log = createLogger({ app: 'replication' }, { level: config.logLevel as LogLevel });
 
-  const stateFile = new StateFile(config.dataDir);
-  const replicaController = await ReplicaController.open({
-    store: stateFile,
+  // Serve first: the endpoint is this controller's id and what it campaigns with.
+  const grpcAddress = parseHostPort(config.listen, '--listen');
+  const grpcServer = new grpc.Server();
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+
+  let store: StateStore;
+  let leadership: Leadership;
+  let closeEtcd = () => undefined as void;
+  if (config.etcd.length > 0) {
+    const client = connectEtcd(config.etcd);
+    const etcdLeadership = new EtcdLeadership(client, config.etcdPrefix, endpoint, log);
+    store = new EtcdStateStore(client, config.etcdPrefix, etcdLeadership);
+    leadership = etcdLeadership;
+    closeEtcd = () => client.close();
+  } else {
+    store = new FileStateStore(config.dataDir);
+    leadership = new SoleLeadership(endpoint);
+  }
+
+  const replicaController = new ReplicaController({
+    controllerId: endpoint,
+    store,
+    leadership,
     clock: systemClock,
-    replicaTimeoutMs: config.replicaTimeoutMs,
+    policy: { brokerTimeoutMs: config.brokerTimeoutMs, uncleanElectionAllowed: config.uncleanElection },
     log,
-    onInvariantBroken: (error) => {
-      log.error('invariant broken; stopping so a restart recovers from the state file', { error });
+    onFatal: (error) => {
+      log.error('stopping: the controller cannot go on safely; a restart recovers from the committed state', { error: error.stack ?? String(error) });
       process.exit(1);
     },
   });
-  log.info('state loaded', { path: stateFile.path, groups: replicaController.groups().length });
-
-  const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server();
-  addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService(replicaController), log.error));
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
-  const grpcEndpoint = `${grpcAddress.host}:${grpcPort}`;
 
   const registry = createRegistry({ app: 'replication' });
-  registerControllerMetrics(registry, replicaController, grpcEndpoint);
+  const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
+  addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService({
+    replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,
+    heartbeatIntervalMs: config.heartbeatIntervalMs, brokerTimeoutMs: config.brokerTimeoutMs,
+  }), log.error));
+  await leadership.start(replicaController);
+
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry, health: () => [] });
 
   const scanner = setInterval(() => {
-    replicaController.scan().catch((error: unknown) => log.error('scan failed', { error }));
+    replicaController.scan().catch((error: unknown) => log.debug('scan skipped', { error: String(error) }));
   }, config.scanIntervalMs);
 
   onShutdown(log, async () => {
     clearInterval(scanner);
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
-    await replicaController.flush();
+    await leadership.close();
+    await store.close();
+    closeEtcd();
     await http.close();
   });
-  announceReady(log, { grpc: grpcEndpoint, http: `${httpAddress.host}:${http.port}` });
+  announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}`, store: store.kind });
 }
 
 main().catch((error: unknown) => {

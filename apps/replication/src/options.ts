@@ -1,18 +1,37 @@
 // Every knob of the replication controller, declared once (flags, RMQ_* env, defaults, --help).
 import type { Schema } from '@rmq/config';
-import { REPLICA_TIMEOUT_MS_DEFAULT } from './replica-groups';
+import { REPLICATION_LIMITS } from '@rmq/replication';
 
 export const replicationOptions = {
   listen: { type: 'hostPort', help: 'where ControllerService listens (port 0 picks a free port)', default: '127.0.0.1:9878' },
+  advertise: { type: 'string', help: 'host:port other controllers and brokers dial, when it differs from --listen', default: '' },
   httpListen: { type: 'hostPort', help: 'where /health and /metrics listen', default: '127.0.0.1:9879' },
-  dataDir: { type: 'string', help: 'folder of the controller state file' },
-  replicaTimeoutMs: {
+  dataDir: { type: 'string', help: 'folder of the controller state file (file store; unused with --etcd)', default: '' },
+  etcd: {
+    type: 'hostPortList',
+    help: 'comma-separated etcd endpoints: several controllers share state in etcd and one leads (empty: one controller, state in --data-dir)',
+    default: '',
+  },
+  etcdPrefix: { type: 'string', help: 'etcd key prefix of this controller cluster', default: '/rmq/controller' },
+  brokerTimeoutMs: {
     type: 'int',
-    help: 'a replica is dead once its last heartbeat is older than this',
-    default: REPLICA_TIMEOUT_MS_DEFAULT,
+    help: 'a broker is dead once its last heartbeat is older than this; a new leader also waits this long before electing',
+    default: REPLICATION_LIMITS.brokerTimeoutMsDefault,
     min: 100,
     max: 600_000,
   },
-  scanIntervalMs: { type: 'int', help: 'how often groups are checked for a dead master', default: 1_000, min: 10, max: 60_000 },
+  heartbeatIntervalMs: {
+    type: 'int',
+    help: 'how often brokers are told to heartbeat',
+    default: REPLICATION_LIMITS.heartbeatIntervalMsDefault,
+    min: 20,
+    max: 60_000,
+  },
+  scanIntervalMs: { type: 'int', help: 'how often groups are checked for a dead master', default: 200, min: 10, max: 60_000 },
+  uncleanElection: {
+    type: 'bool',
+    help: 'when no in-sync broker is alive, elect an out-of-sync one (may lose acknowledged messages)',
+    default: false,
+  },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
 } as const satisfies Schema;

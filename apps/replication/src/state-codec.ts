@@ -1,8 +1,10 @@
-// The controller state file's format: JSON, versioned, checked field by field on the way in so a
-// damaged or hand-edited file stops the controller at start instead of steering elections.
-import { assertGroup, type Replica, type ReplicaGroup } from './replica-groups';
+// The controller state's format: JSON, versioned, checked field by field on the way in so a
+// damaged or hand-edited state stops the controller instead of steering elections. The file
+// store keeps every group in one document; the etcd store keeps one group per key.
+import { assertGroup, type GroupMember, type ReplicaGroup } from '@rmq/replication';
 
-export const STATE_FORMAT_VERSION = 1;
+/** 2: broker ids instead of replica ids, incarnation and in-sync set version (version 1 predates them). */
+export const STATE_FORMAT_VERSION = 2;
 
 export class StateFormatError extends Error {
   override readonly name = 'StateFormatError';
@@ -14,6 +16,23 @@ export function encodeState(groups: readonly ReplicaGroup[]): string {
 }
 
 export function decodeState(text: string, source: string): ReplicaGroup[] {
+  const root = versioned(text, source);
+  if (!Array.isArray(root.groups)) throw new StateFormatError(`${source}: groups must be a list`);
+  const groups = root.groups.map((value, index) => decodeGroup(value, `${source}: groups[${index}]`));
+  const names = new Set(groups.map((group) => group.brokerName));
+  if (names.size !== groups.length) throw new StateFormatError(`${source}: a broker name appears twice`);
+  return groups;
+}
+
+export function encodeGroup(group: ReplicaGroup): string {
+  return JSON.stringify({ version: STATE_FORMAT_VERSION, group });
+}
+
+export function decodeGroupRecord(text: string, source: string): ReplicaGroup {
+  return decodeGroup(versioned(text, source).group, `${source}: group`);
+}
+
+function versioned(text: string, source: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -22,13 +41,12 @@ export function decodeState(text: string, source: string): ReplicaGroup[] {
   }
   const root = record(data, source);
   if (root.version !== STATE_FORMAT_VERSION) {
-    throw new StateFormatError(`${source} has format version ${JSON.stringify(root.version)}; this controller reads ${STATE_FORMAT_VERSION}`);
+    throw new StateFormatError(
+      `${source} has format version ${JSON.stringify(root.version)}; this controller reads ${STATE_FORMAT_VERSION} ` +
+        '(a version 1 file comes from before brokers talked to the controller: delete it and the brokers register again)',
+    );
   }
-  if (!Array.isArray(root.groups)) throw new StateFormatError(`${source}: groups must be a list`);
-  const groups = root.groups.map((value, index) => decodeGroup(value, `${source}: groups[${index}]`));
-  const names = new Set(groups.map((group) => group.brokerName));
-  if (names.size !== groups.length) throw new StateFormatError(`${source}: a broker name appears twice`);
-  return groups;
+  return root;
 }
 
 function decodeGroup(value: unknown, where: string): ReplicaGroup {
@@ -37,9 +55,12 @@ function decodeGroup(value: unknown, where: string): ReplicaGroup {
     clusterName: text(raw.clusterName, `${where}.clusterName`),
     brokerName: text(raw.brokerName, `${where}.brokerName`),
     epoch: count(raw.epoch, `${where}.epoch`),
-    masterReplicaId: text(raw.masterReplicaId, `${where}.masterReplicaId`),
-    inSyncReplicaIds: list(raw.inSyncReplicaIds, `${where}.inSyncReplicaIds`).map((id, i) => text(id, `${where}.inSyncReplicaIds[${i}]`)),
-    replicas: list(raw.replicas, `${where}.replicas`).map((r, i) => decodeReplica(r, `${where}.replicas[${i}]`)),
+    masterBrokerId: count(raw.masterBrokerId, `${where}.masterBrokerId`),
+    masterIncarnation: text(raw.masterIncarnation, `${where}.masterIncarnation`),
+    inSyncBrokerIds: list(raw.inSyncBrokerIds, `${where}.inSyncBrokerIds`).map((id, i) => count(id, `${where}.inSyncBrokerIds[${i}]`)),
+    inSyncSetVersion: count(raw.inSyncSetVersion, `${where}.inSyncSetVersion`),
+    ...(raw.epochStartLogOffset === undefined ? {} : { epochStartLogOffset: count(raw.epochStartLogOffset, `${where}.epochStartLogOffset`) }),
+    members: list(raw.members, `${where}.members`).map((m, i) => decodeMember(m, `${where}.members[${i}]`)),
   };
   try {
     assertGroup(group);
@@ -49,14 +70,9 @@ function decodeGroup(value: unknown, where: string): ReplicaGroup {
   return group;
 }
 
-function decodeReplica(value: unknown, where: string): Replica {
+function decodeMember(value: unknown, where: string): GroupMember {
   const raw = record(value, where);
-  return {
-    replicaId: text(raw.replicaId, `${where}.replicaId`),
-    endpoint: text(raw.endpoint, `${where}.endpoint`),
-    logEndOffset: count(raw.logEndOffset, `${where}.logEndOffset`),
-    lastHeartbeatMs: count(raw.lastHeartbeatMs, `${where}.lastHeartbeatMs`),
-  };
+  return { brokerId: count(raw.brokerId, `${where}.brokerId`), endpoint: text(raw.endpoint, `${where}.endpoint`) };
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {

@@ -62,13 +62,25 @@ export const ERRORS = {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
   },
+  NOT_LEADER: {
+    kind: 'unavailable',
+    text: 'controller {controllerId} does not lead the controllers; {hint}',
+  },
+  FENCED: { kind: 'conflict', text: 'refused: {reason}' },
+  CONTROLLER_STORE_UNAVAILABLE: { kind: 'unavailable', text: 'the controller could not commit to its state store: {reason}' },
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
+  STORE_DAMAGED: {
+    kind: 'internal',
+    text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
+  },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },
+  STATE_UNREADABLE: { kind: 'internal', text: 'the broker state in the commit log cannot be read: {reason}' },
+  CONSUMER_GROUP_EXISTS: { kind: 'conflict', text: 'consumer group {group} already exists; update it instead' },
 } as const satisfies Record<string, { kind: ErrorKind; text: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,23 +4,12 @@ const NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
 export const TOPIC_NAME_LENGTH_MAX = 127;
 export const GROUP_NAME_LENGTH_MAX = 120;
 
-/**
- * The broker's own topics (scheduled delay messages, transaction halves and outcomes) start with
- * this (RocketMQ's prefix for system topics); no user topic or group may, so they never collide.
- */
-export const SYSTEM_TOPIC_PREFIX = 'rmq_sys_';
-
 /** Returns why `name` is not a valid topic or group name, or undefined when it is. */
 export function nameProblem(name: string, lengthMax: number): string | undefined {
   if (name.length === 0) return 'the name is empty';
   if (name.length > lengthMax) return `the name is ${name.length} characters; the limit is ${lengthMax}`;
   if (!NAME_PATTERN.test(name)) return 'only letters, digits, %, |, _ and - are allowed';
-  if (isSystemTopic(name)) return `names starting with ${SYSTEM_TOPIC_PREFIX} are reserved for the broker's system topics`;
   return undefined;
-}
-
-export function isSystemTopic(name: string): boolean {
-  return name.slice(0, SYSTEM_TOPIC_PREFIX.length).toLowerCase() === SYSTEM_TOPIC_PREFIX;
 }
 
 export const RETRY_TOPIC_PREFIX = '%RETRY%';
@@ -32,4 +21,13 @@ export function retryTopicOf(group: string): string {
 
 export function deadLetterTopicOf(group: string): string {
   return DLQ_TOPIC_PREFIX + group;
+}
+
+/** Topics the broker writes for itself (state records); never created, routed or listed as user topics. */
+export const SYSTEM_TOPIC_PREFIX = '%SYS%';
+/** Where the broker's own state (topics, groups, consumer progress ...) is journaled in the commit log. */
+export const STATE_TOPIC = `${SYSTEM_TOPIC_PREFIX}STATE`;
+
+export function isSystemTopic(name: string): boolean {
+  return name.startsWith(SYSTEM_TOPIC_PREFIX);
 }

@@ -5,3 +5,4 @@ export type { ReceivedMessage } from './received-message';
 export { ClientError } from './client-error';
 export { ZONE_HEADER } from './connections';
 export { CLIENT_LIMITS } from './limits';
+export { ControllerClient, type ControllerClientOptions, type ControllerServiceClient } from './controller-client';

@@ -33,13 +33,19 @@ const WIRE_CODE: Record<ErrorCode, Code> = {
   NOT_FOUND: Code.NOT_FOUND,
   TOPIC_EXISTS: Code.PRECONDITION_FAILED,
   NOT_MASTER: Code.HA_NOT_AVAILABLE,
+  NOT_LEADER: Code.HA_NOT_AVAILABLE,
+  FENCED: Code.PRECONDITION_FAILED,
+  CONTROLLER_STORE_UNAVAILABLE: Code.HA_NOT_AVAILABLE,
   BROKER_PERMISSION: Code.FORBIDDEN,
   STORE_FULL: Code.INTERNAL_SERVER_ERROR,
   STORE_CLOSED: Code.INTERNAL_SERVER_ERROR,
+  STORE_DAMAGED: Code.INTERNAL_SERVER_ERROR,
   TOO_MANY_REQUESTS: Code.TOO_MANY_REQUESTS,
   UNSUPPORTED: Code.UNSUPPORTED,
   NO_ROUTE: Code.NOT_FOUND,
   INTERNAL: Code.INTERNAL_ERROR,
+  STATE_UNREADABLE: Code.INTERNAL_ERROR,
+  CONSUMER_GROUP_EXISTS: Code.PRECONDITION_FAILED,
 };
 
 const GRPC_STATUS: Record<ErrorKind, grpc.status> = {
@@ -52,6 +58,15 @@ const GRPC_STATUS: Record<ErrorKind, grpc.status> = {
   unimplemented: grpc.status.UNIMPLEMENTED,
   internal: grpc.status.INTERNAL,
 };
+
+/** Metadata key of a NOT_LEADER error: the endpoint of the leading controller. */
+export const CONTROLLER_LEADER_METADATA_KEY = 'rmq-controller-leader';
+
+/** The leading controller's endpoint named by a NOT_LEADER error, if any. */
+export function controllerLeaderOf(error: unknown): string | undefined {
+  const value = (error as grpc.ServiceError | undefined)?.metadata?.get(CONTROLLER_LEADER_METADATA_KEY)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
 
 export type ErrorLogger = (message: string, fields: Record<string, unknown>) => void;
 
@@ -82,6 +97,10 @@ export function wireCodeOf(code: ErrorCode): Code {
 export function toServiceError(error: RmqError): Partial<grpc.ServiceError> {
   const metadata = new grpc.Metadata();
   metadata.set('rmq-error-code', error.code);
+  // A controller that does not lead names the one that does, so the caller can go there.
+  if (error.code === 'NOT_LEADER' && typeof error.params.leader === 'string' && error.params.leader !== '') {
+    metadata.set(CONTROLLER_LEADER_METADATA_KEY, error.params.leader);
+  }
   return { code: GRPC_STATUS[ERRORS[error.code].kind], details: error.message, metadata };
 }
 

@@ -48,16 +48,31 @@ export class BroadcastMembers {
     return this.members.get(`${group}\u0000${member}`)?.queues.get(`${topic}\u0000${queueId}`);
   }
 
-  /** Forgets members idle for longer than the limit; returns how many were forgotten. */
-  expire(nowMs: number): number {
-    let forgotten = 0;
+  /** Forgets members idle for longer than the limit; returns them. */
+  expire(nowMs: number): { group: string; member: string }[] {
+    const forgotten: { group: string; member: string }[] = [];
     for (const [key, entry] of this.members) {
       if (nowMs - entry.lastActiveMs > this.idleMsMax) {
         this.members.delete(key);
-        forgotten++;
+        forgotten.push({ group: entry.group, member: entry.member });
       }
     }
     return forgotten;
+  }
+
+  /** The member made a request: it is active. */
+  touch(group: string, member: string, nowMs: number): void {
+    const entry = this.members.get(`${group}\u0000${member}`);
+    if (entry) entry.lastActiveMs = Math.max(entry.lastActiveMs, nowMs);
+  }
+
+  /** Forgets one member and its progress. */
+  forget(group: string, member: string): void {
+    this.members.delete(`${group}\u0000${member}`);
+  }
+
+  clear(): void {
+    this.members.clear();
   }
 
   get memberCount(): number {

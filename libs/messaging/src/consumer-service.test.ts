@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { eventually, makeTempDir } from '@rmq/testing';
 import { MessageStore } from '@rmq/store';
 import { ConsumerService } from './consumer-service';
-import { ConsumptionStore } from './consumption-store';
+import { openBrokerState, type BrokerState } from './broker-state';
 import { ProducerService } from './producer-service';
 import { parseTagExpression } from './tag-filter';
 import { TopicRegistry } from './topic-registry';
@@ -12,6 +12,7 @@ describe('ConsumerService', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let store: MessageStore;
   let topics: TopicRegistry;
+  let state: BrokerState;
   let consumer: ConsumerService;
   let nowMs = 1_000_000;
   const clock = { nowMs: () => nowMs };
@@ -19,13 +20,19 @@ describe('ConsumerService', () => {
   beforeEach(async () => {
     temp = makeTempDir('consumer');
     store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
-    topics = await TopicRegistry.open(temp.path);
+    state = await openBrokerState({
+      store, dataDir: temp.path, clock, autoCreateGroups: true,
+      groupDefaults: (name) => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000, 3_000] }, fifo: true, consumeType: name === 'bc' ? 'broadcast' : 'clustering', consumeEnabled: true }),
+    });
+    topics = state.topics;
     await topics.create('T', { queueCount: 8 });
-    consumer = new ConsumerService({ store, topics, consumption: await ConsumptionStore.open(temp.path), clock, secret: randomBytes(32), deliveryAttemptsMax: 3, retryDelaysMs: [1_000, 3_000], broadcastGroups: new Set(['bc']) });
+    const secret = randomBytes(32);
+    consumer = new ConsumerService({ store, topics, groups: state.groups, progress: state.progress, clock, secret: () => secret });
   });
 
   afterEach(async () => {
     consumer.close();
+    await state.journal.close();
     await store.close();
     temp.remove();
   });
@@ -51,7 +58,7 @@ describe('ConsumerService', () => {
           if (batch.length === 0) return;
           for (const delivery of batch) {
             seen.push(idOf(delivery));
-            consumer.ack('g', 'T', delivery.receiptHandle);
+            await consumer.ack('g', 'T', delivery.receiptHandle);
           }
         }
       }),
@@ -83,7 +90,7 @@ describe('ConsumerService', () => {
     nowMs += 5_000;
     const [second] = await receive('g', 1, 5_000);
     expect(second.deliveryAttempt).toBe(2);
-    expect(() => consumer.ack('g', 'T', first.receiptHandle)).toThrow(/acknowledged or delivered again/);
+    await expect(consumer.ack('g', 'T', first.receiptHandle)).rejects.toThrow(/acknowledged or delivered again/);
     nowMs += 5_000;
     const [third] = await receive('g', 1, 5_000);
     expect(third.deliveryAttempt).toBe(3);
@@ -97,17 +104,17 @@ describe('ConsumerService', () => {
   it('refuses handles that are forged, of another group, or of another topic', async () => {
     await send(1);
     const [delivery] = await receive('g');
-    expect(() => consumer.ack('g', 'T', delivery.receiptHandle.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))).toThrow(/signature does not match/);
-    expect(() => consumer.ack('other', 'T', delivery.receiptHandle)).toThrow(/belongs to consumer group g/);
-    expect(() => consumer.ack('g', 'U', delivery.receiptHandle)).toThrow(/belongs to topic T/);
-    expect(() => consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, -1)).toThrow(/out of range/);
-    consumer.ack('g', 'T', delivery.receiptHandle);
+    await expect(consumer.ack('g', 'T', delivery.receiptHandle.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))).rejects.toThrow(/signature does not match/);
+    await expect(consumer.ack('other', 'T', delivery.receiptHandle)).rejects.toThrow(/belongs to consumer group g/);
+    await expect(consumer.ack('g', 'U', delivery.receiptHandle)).rejects.toThrow(/belongs to topic T/);
+    await expect(consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, -1)).rejects.toThrow(/out of range/);
+    await consumer.ack('g', 'T', delivery.receiptHandle);
   });
 
   it('makes a message visible at once with a zero invisible duration, under a new handle', async () => {
     await send(1);
     const [delivery] = await receive('g');
-    const renewed = consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 0);
+    const renewed = await consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 0);
     expect(renewed).not.toBe(delivery.receiptHandle);
     const [again] = await receive('g');
     expect(idOf(again)).toBe(idOf(delivery));
@@ -119,20 +126,20 @@ describe('ConsumerService', () => {
     const pushReceive = () => consumer.receive({ group: 'p', topic: 'T', filter: parseTagExpression('*'), countMax: 1, invisibleMs: 60_000, longPollingMs: 0, push: true });
     const [first] = await pushReceive();
     // The Node client nacks with a tiny duration (its backoff in seconds, sent as milliseconds).
-    consumer.changeInvisibleDuration('p', 'T', first.receiptHandle, 1);
+    await consumer.changeInvisibleDuration('p', 'T', first.receiptHandle, 1);
     nowMs += 999;
     expect(await pushReceive()).toEqual([]);
     nowMs += 1;
     const [second] = await pushReceive();
     expect(second.deliveryAttempt).toBe(2);
-    consumer.changeInvisibleDuration('p', 'T', second.receiptHandle, 0);
+    await consumer.changeInvisibleDuration('p', 'T', second.receiptHandle, 0);
     nowMs += 2_999;
     expect(await pushReceive()).toEqual([]);
     nowMs += 1;
     const [third] = await pushReceive();
     expect(third.deliveryAttempt).toBe(3);
     // The last attempt failed: no further delay, the next look moves it to the dead-letter topic.
-    consumer.changeInvisibleDuration('p', 'T', third.receiptHandle, 0);
+    await consumer.changeInvisibleDuration('p', 'T', third.receiptHandle, 0);
     expect(await pushReceive()).toEqual([]);
     const dead = await consumer.receive({ group: 'reader', topic: '%DLQ%p', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
     expect(dead.map(idOf)).toEqual(['id-0']);
@@ -141,7 +148,7 @@ describe('ConsumerService', () => {
   it("honours a simple consumer's own invisible duration on change, without the retry schedule", async () => {
     await send(1);
     const [delivery] = await receive('g');
-    consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 10);
+    await consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, 10);
     nowMs += 10;
     const [again] = await receive('g');
     expect(again.deliveryAttempt).toBe(2);
@@ -156,7 +163,7 @@ describe('ConsumerService', () => {
     const fifoReceive = () => consumer.receive({ group: 'g', topic: 'F', filter: parseTagExpression('*'), countMax: 10, invisibleMs: 1_000, longPollingMs: 0 });
     const firsts = await fifoReceive();
     expect(firsts.map(idOf).sort()).toEqual(['f0', 'f2']);
-    consumer.ack('g', 'F', firsts.find((d) => idOf(d) === 'f2')!.receiptHandle);
+    await consumer.ack('g', 'F', firsts.find((d) => idOf(d) === 'f2')!.receiptHandle);
     for (const attempt of [2, 3]) {
       nowMs += 1_000;
       const again = await fifoReceive();
@@ -180,7 +187,7 @@ describe('ConsumerService', () => {
       const two = await memberReceive('m2');
       expect(one.map(idOf).sort()).toEqual(['id-0', 'id-1', 'id-2', 'id-3', 'id-4']);
       expect(two.map(idOf).sort()).toEqual(one.map(idOf).sort());
-      for (const delivery of one) consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
+      for (const delivery of one) await consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
       // m2 did not ack: its messages come back to m2 only.
       nowMs += 1_000;
       expect(await memberReceive('m1')).toEqual([]);
@@ -193,8 +200,8 @@ describe('ConsumerService', () => {
       await memberReceive('m1');
       await send(1);
       const [delivery] = await memberReceive('m1');
-      expect(() => consumer.ack('bc', 'T', delivery.receiptHandle, 'm2')).toThrow(/issued to another member of broadcast group bc/);
-      consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
+      await expect(consumer.ack('bc', 'T', delivery.receiptHandle, 'm2')).rejects.toThrow(/issued to another member of broadcast group bc/);
+      await consumer.ack('bc', 'T', delivery.receiptHandle, 'm1');
       await expect(memberReceive(undefined)).rejects.toThrow(/broadcast mode, which needs the client id/);
     });
 
@@ -232,7 +239,7 @@ describe('ConsumerService', () => {
       const [again] = await pushReceive('c2');
       expect(again.deliveryAttempt).toBe(2);
       // The first delivery's handle still acks until then; now it is stale.
-      expect(() => consumer.ack('renew', 'T', delivery.receiptHandle)).toThrow(/acknowledged or delivered again/);
+      await expect(consumer.ack('renew', 'T', delivery.receiptHandle)).rejects.toThrow(/acknowledged or delivered again/);
     });
 
     it('does not renew a simple consumer\'s delivery', async () => {

@@ -3,20 +3,23 @@
 // invisible to the group until acked or until its invisible duration ends, then it comes back
 // with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>. A broadcast
 // group keeps progress per member (client id) instead, so every member gets every message.
+// Each group follows its own settings (GroupRegistry). Every change of progress is journaled
+// (ConsumerProgress) and a client is answered only once its change is durable: an ack answered
+// OK is never undone by a crash, and a delivery's deadline survives one.
 import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
-import { QueueConsumption, type InflightEntry } from './queue-consumption';
-import { ConsumptionStore } from './consumption-store';
+import type { InflightEntry, QueueConsumption } from './queue-consumption';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
 import type { MessageFilter } from './message-filter';
 import { MESSAGING_LIMITS } from './limits';
 import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
-import { RETRY_DELAYS_MS_DEFAULT, retryDelayMs } from './retry-policy';
-import { BroadcastMembers } from './broadcast-members';
+import { retryPolicyDelayMs } from './retry-policy';
 import { AutoRenewals } from './auto-renew';
 import { TopicWakeups } from './topic-wakeups';
+import type { GroupConfig, GroupRegistry } from './group-registry';
+import type { ConsumerProgress, ProgressKey } from './consumer-progress';
 
 export interface ReceiveRequest {
   group: string;
@@ -37,8 +40,11 @@ export interface ReceiveRequest {
   queueId?: number;
 }
 
-/** A receive with the broadcast member it is for (undefined outside broadcast groups). */
-type Receive = ReceiveRequest & { member?: string };
+/** A receive with its group's settings and the broadcast member it is for (undefined outside broadcast groups). */
+type Receive = ReceiveRequest & { member?: string; settings: GroupConfig };
+
+/** Journal writes a reply waits for: it is sent only once they are durable. */
+type Writes = Promise<void>[];
 
 export interface Delivery {
   record: StoredRecord;
@@ -50,17 +56,15 @@ export interface Delivery {
 export interface ConsumerServiceOptions {
   store: MessageStore;
   topics: TopicRegistry;
-  consumption: ConsumptionStore;
+  groups: GroupRegistry;
+  progress: ConsumerProgress;
   clock: Clock;
-  /** Signs receipt handles; kept across restarts so handles stay verifiable. */
-  secret: Buffer;
-  deliveryAttemptsMax?: number;
-  /** The group's retry schedule for nacked messages (RocketMQ's by default). */
-  retryDelaysMs?: readonly number[];
-  /** Groups consumed in broadcast mode: every member gets every message, progress per member. */
-  broadcastGroups?: ReadonlySet<string>;
+  /** Signs receipt handles; shared through the journal so every replica accepts them. */
+  secret: () => Buffer;
   onDeadLetter?: (group: string, record: StoredRecord) => void;
   onSweepError?: (error: unknown) => void;
+  /** Retention deleted `count` messages of a queue before `group` consumed them. */
+  onRetentionSkipped?: (group: string, topic: string, queueId: number, count: number) => void;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
@@ -71,7 +75,6 @@ const REDELIVERY_PASSES_MAX = 4;
 const DEAD_LETTER_RETRY_MS = 30_000;
 
 export class ConsumerService {
-  private readonly states = new Map<string, QueueConsumption>();
   private readonly runId = randomBytes(4).toString('hex');
   private deliverySequence = 0;
   private renewedCount = 0;
@@ -81,14 +84,9 @@ export class ConsumerService {
 
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly deliveryAttemptsMax: number;
-  private readonly retryDelaysMs: readonly number[];
-  private readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
   private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax);
 
   constructor(private readonly options: ConsumerServiceOptions) {
-    this.deliveryAttemptsMax = options.deliveryAttemptsMax ?? MESSAGING_LIMITS.deliveryAttemptsMax;
-    this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS_DEFAULT;
     this.unsubscribe = options.store.onConfirmed((topic) => this.wakeups.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
@@ -98,7 +96,9 @@ export class ConsumerService {
   /** Waits up to the long-polling time for at least one message; returns what it found. */
   async receive(received: ReceiveRequest): Promise<Delivery[]> {
     const topic = this.options.topics.require(received.topic);
-    const request: Receive = { ...received, member: this.memberOf(received.group, received.clientId) };
+    const settings = this.options.groups.settingsOf(received.group);
+    if (!settings.consumeEnabled) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${received.group} is disabled (consume enabled is off); enable it with rmq group update` });
+    const request: Receive = { ...received, settings, member: this.memberOf(settings, received.clientId) };
     if (received.clientId) this.clientSeen(received.clientId);
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
@@ -118,13 +118,16 @@ export class ConsumerService {
     }
   }
 
-  ack(group: string, topic: string, receiptHandle: string, clientId?: string): void {
+  /** Acks a delivery; resolves once the ack is durable. */
+  async ack(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
     const handle = this.decode(group, topic, receiptHandle, clientId);
-    const state = this.state(group, topic, handle.queueId, handle.member);
-    if (!state.complete(handle.queueOffset, handle.deliveryId)) throw staleHandle();
-    this.options.consumption.touch();
+    const key = progressKey(group, topic, handle.queueId, handle.member);
+    const state = this.state(key);
+    const durable = this.options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
+    if (!durable) throw staleHandle();
     // FIFO: the next message of the group may be due now.
     if (state.fifo) this.wakeups.wake(topic);
+    await durable;
   }
 
   /**
@@ -133,37 +136,41 @@ export class ConsumerService {
    * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
    * dead-letter topic at once instead.
    */
-  changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): string {
+  async changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): Promise<string> {
     checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle, clientId);
-    const state = this.state(group, topic, handle.queueId, handle.member);
+    const key = progressKey(group, topic, handle.queueId, handle.member);
+    const state = this.state(key);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    const settings = this.options.groups.settingsOf(group);
     const nowMs = this.options.clock.nowMs();
-    const lastAttempt = current.attempt >= this.deliveryAttemptsMax;
-    const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryDelayMs(this.retryDelaysMs, current.attempt, invisibleMs);
+    const lastAttempt = current.attempt >= settings.maxAttempts;
+    const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryPolicyDelayMs(settings.retry, current.attempt, invisibleMs);
     const deliveryId = this.nextDeliveryId();
     const visibleAtMs = nowMs + delayMs;
-    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
-    this.options.consumption.touch();
+    const durable = this.options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
     // Visible sooner than before: long polls sleeping until the old deadline must look again.
     if (visibleAtMs < current.visibleAtMs) this.wakeups.wake(topic);
-    return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret);
+    await durable;
+    return encodeReceiptHandle({ ...handle, deliveryId }, this.options.secret());
   }
 
   /** Moves a received message to the group's dead-letter topic now (FIFO consumers give up this way). */
   async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
     const handle = this.decode(group, topic, receiptHandle, clientId);
-    const state = this.state(group, topic, handle.queueId, handle.member);
+    const key = progressKey(group, topic, handle.queueId, handle.member);
+    const state = this.state(key);
     const current = state.current(handle.queueOffset);
     if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
     const nowMs = this.options.clock.nowMs();
     const deliveryId = this.nextDeliveryId();
-    state.renew(handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
+    const claimed = this.options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
     const [record] = (await this.options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
     // Deleted by retention while in flight: nothing left to move.
-    if (!record) state.complete(handle.queueOffset, deliveryId);
-    else await this.completeAsDeadLetter(group, state, handle.queueOffset, deliveryId, record);
+    if (!record) await this.options.progress.complete(key, state, handle.queueOffset, deliveryId);
+    else await this.completeAsDeadLetter(key, state, handle.queueOffset, deliveryId, record);
+    await claimed;
   }
 
   /** The client made a request: it is alive, and its deliveries keep being renewed. */
@@ -186,9 +193,9 @@ export class ConsumerService {
     return this.renewedCount;
   }
 
-  /** Broadcast members followed now (each one's progress is in memory only). */
+  /** Broadcast members followed now. */
   get broadcastMemberCount(): number {
-    return this.broadcast.memberCount;
+    return this.options.progress.broadcast.memberCount;
   }
 
   close(): void {
@@ -199,16 +206,17 @@ export class ConsumerService {
 
   private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
     const deliveries: Delivery[] = [];
+    const writes: Writes = [];
     const first = this.rotation++ % queueIds.length;
     for (let i = 0; i < queueIds.length && deliveries.length < request.countMax; i++) {
       const queueId = queueIds[(first + i) % queueIds.length];
-      const state = this.state(request.group, request.topic, queueId, request.member);
-      const before = deliveries.length;
-      const committedBefore = state.committedOffset;
-      await this.redeliverDue(request, queueId, state, deliveries);
-      await this.deliverNew(request, queueId, state, deliveries);
-      if (deliveries.length !== before || state.committedOffset !== committedBefore) this.options.consumption.touch();
+      const key = progressKey(request.group, request.topic, queueId, request.member);
+      const state = this.state(key, request.settings);
+      await this.redeliverDue(request, key, state, deliveries, writes);
+      await this.deliverNew(request, key, state, deliveries, writes);
     }
+    // The deliveries are recorded before anyone sees them: after a crash they stay invisible until their deadline.
+    await Promise.all(writes);
     return deliveries;
   }
 
@@ -217,21 +225,25 @@ export class ConsumerService {
    * delivery id) before anything is awaited, so a concurrent receive, ack or sweep never sees it
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
-  private async redeliverDue(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async redeliverDue(request: Receive, key: ProgressKey, state: QueueConsumption, out: Delivery[], writes: Writes): Promise<void> {
+    const queueId = key.q;
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
     for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
       const nowMs = this.options.clock.nowMs();
-      const claims = state.due(nowMs, request.countMax - out.length).map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, request.invisibleMs));
+      const claims = state
+        .due(nowMs, request.countMax - out.length)
+        .map(({ queueOffset, entry }) => this.claim(key, state, queueOffset, entry, nowMs, request.invisibleMs, request.settings.maxAttempts, writes));
       let settled = 0;
       for (const claim of claims) {
         const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
         if (!record) {
           // Deleted by retention while in flight: nothing left to deliver.
-          state.complete(claim.queueOffset, claim.deliveryId);
+          const done = this.options.progress.complete(key, state, claim.queueOffset, claim.deliveryId);
+          if (done) writes.push(done);
           settled++;
         } else if (claim.deadLetter) {
-          await this.completeAsDeadLetter(request.group, state, claim.queueOffset, claim.deliveryId, record);
+          await this.completeAsDeadLetter(key, state, claim.queueOffset, claim.deliveryId, record);
           settled++;
         } else {
           out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
@@ -246,63 +258,70 @@ export class ConsumerService {
    * and forgets broadcast members that went away.
    */
   private async sweep(): Promise<void> {
+    if (!this.options.progress.writable) return; // a slave: its master sweeps, and the results are copied
     const nowMs = this.options.clock.nowMs();
-    this.broadcast.expire(nowMs);
+    this.options.progress.expireMembers(nowMs);
     this.renew(nowMs);
-    for (const [key, state] of this.states) {
-      const [group, topic, queueIdText] = key.split('\u0000');
-      await this.sweepQueue(group, topic, Number(queueIdText), state, nowMs);
-    }
-    for (const { group, topic, queueId, state } of [...this.broadcast.queues()]) await this.sweepQueue(group, topic, queueId, state, nowMs);
+    for (const { key, state } of [...this.options.progress.allStates()]) await this.sweepQueue(key, state, nowMs);
   }
 
   /** Pushes back the deadline of push consumers' deliveries that are still being worked on. */
   private renew(nowMs: number): void {
-    const stateOf = (r: { group: string; member?: string; topic: string; queueId: number }) =>
-      r.member === undefined ? this.states.get(`${r.group}\u0000${r.topic}\u0000${r.queueId}`) : this.broadcast.peek(r.group, r.member, r.topic, r.queueId);
+    const stateOf = (r: { group: string; member?: string; topic: string; queueId: number }) => this.options.progress.peek(progressKey(r.group, r.topic, r.queueId, r.member));
     const due = this.renewals.due(nowMs, (renewal) => {
       const entry = stateOf(renewal)?.current(renewal.queueOffset);
       return entry && entry.deliveryId === renewal.deliveryId ? entry.visibleAtMs : undefined;
     });
-    for (const { renewal, visibleAtMs } of due) if (stateOf(renewal)?.extend(renewal.queueOffset, renewal.deliveryId, visibleAtMs)) this.renewedCount++;
-    if (due.length > 0) this.options.consumption.touch();
-  }
-
-  private async sweepQueue(group: string, topic: string, queueId: number, state: QueueConsumption, nowMs: number): Promise<void> {
-    const claims = state
-      .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
-      .filter(({ entry }) => entry.attempt >= this.deliveryAttemptsMax)
-      .map(({ queueOffset, entry }) => this.claim(state, queueOffset, entry, nowMs, 0));
-    for (const claim of claims) {
-      const [record] = (await this.options.store.read(topic, queueId, claim.queueOffset, { countMax: 1 })).records;
-      if (record) await this.completeAsDeadLetter(group, state, claim.queueOffset, claim.deliveryId, record);
-      else state.complete(claim.queueOffset, claim.deliveryId);
+    for (const { renewal, visibleAtMs } of due) {
+      const key = progressKey(renewal.group, renewal.topic, renewal.queueId, renewal.member);
+      const state = this.options.progress.peek(key);
+      if (state && this.options.progress.extend(key, state, renewal.queueOffset, renewal.deliveryId, visibleAtMs)) this.renewedCount++;
     }
   }
 
-  private claim(state: QueueConsumption, queueOffset: number, entry: InflightEntry, nowMs: number, invisibleMs: number) {
+  private async sweepQueue(key: ProgressKey, state: QueueConsumption, nowMs: number): Promise<void> {
+    const maxAttempts = this.options.groups.settingsOf(key.g).maxAttempts;
+    const writes: Writes = [];
+    const claims = state
+      .due(nowMs, MESSAGING_LIMITS.receiveBatchCountMax)
+      .filter(({ entry }) => entry.attempt >= maxAttempts)
+      .map(({ queueOffset, entry }) => this.claim(key, state, queueOffset, entry, nowMs, 0, maxAttempts, writes));
+    for (const claim of claims) {
+      const [record] = (await this.options.store.read(key.t, key.q, claim.queueOffset, { countMax: 1 })).records;
+      if (record) await this.completeAsDeadLetter(key, state, claim.queueOffset, claim.deliveryId, record);
+      else {
+        const done = this.options.progress.complete(key, state, claim.queueOffset, claim.deliveryId);
+        if (done) writes.push(done);
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  private claim(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry, nowMs: number, invisibleMs: number, maxAttempts: number, writes: Writes) {
     const deliveryId = this.nextDeliveryId();
     const attempt = entry.attempt + 1;
-    const deadLetter = attempt > this.deliveryAttemptsMax;
+    const deadLetter = attempt > maxAttempts;
     // A dead-letter claim holds the message back for a while; if the move fails it is retried then.
     const visibleAtMs = nowMs + (deadLetter ? DEAD_LETTER_RETRY_MS : invisibleMs);
-    state.deliver(queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt });
-    this.options.consumption.touch();
+    writes.push(this.options.progress.deliver(key, state, queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt }));
     return { queueOffset, deliveryId, attempt, deadLetter };
   }
 
-  private async completeAsDeadLetter(group: string, state: QueueConsumption, queueOffset: number, deliveryId: string, record: StoredRecord): Promise<void> {
-    await this.deadLetter(group, record);
-    state.complete(queueOffset, deliveryId);
-    this.options.consumption.touch();
+  private async completeAsDeadLetter(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, record: StoredRecord): Promise<void> {
+    await this.deadLetter(key.g, record);
+    const done = this.options.progress.complete(key, state, queueOffset, deliveryId);
     if (state.fifo) this.wakeups.wake(record.topic);
+    await done;
   }
 
-  private async deliverNew(request: Receive, queueId: number, state: QueueConsumption, out: Delivery[]): Promise<void> {
+  private async deliverNew(request: Receive, key: ProgressKey, state: QueueConsumption, out: Delivery[], writes: Writes): Promise<void> {
+    const queueId = key.q;
     // One reader of new messages per queue at a time: two would read the same offsets.
     await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
       if (room <= 0) return;
+      const { minQueueOffset } = this.options.store.queueRange(request.topic, queueId);
+      if (state.nextOffset < minQueueOffset) this.options.onRetentionSkipped?.(request.group, request.topic, queueId, minQueueOffset - state.nextOffset);
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
         countMax: room,
         acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
@@ -310,13 +329,17 @@ export class ConsumerService {
       const nowMs = this.options.clock.nowMs();
       for (const record of records) {
         if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
-        state.skipTo(record.queueOffset);
+        const skipped = this.options.progress.skipTo(key, state, record.queueOffset);
+        if (skipped) writes.push(skipped);
         const deliveryId = this.nextDeliveryId();
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
-        if (state.admit(record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry)) out.push(this.delivery(request, queueId, record, deliveryId, 1));
+        const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
+        writes.push(admitted.durable);
+        if (admitted.delivered) out.push(this.delivery(request, queueId, record, deliveryId, 1));
       }
-      state.skipTo(nextQueueOffset);
+      const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
+      if (skipped) writes.push(skipped);
     });
   }
 
@@ -326,7 +349,7 @@ export class ConsumerService {
       const renewUntilMs = this.options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
       this.renewals.track({ ...handle, clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs });
     }
-    return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
+    return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret()), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 
   private async withQueueLock(key: string, fn: () => Promise<void>): Promise<void> {
@@ -352,54 +375,35 @@ export class ConsumerService {
     this.options.onDeadLetter?.(group, record);
   }
 
-  /** A group's progress in a queue, or a broadcast member's (`member` set). */
-  private state(group: string, topic: string, queueId: number, member?: string): QueueConsumption {
-    // A FIFO topic is consumed in message-group order by every group.
-    const fifo = this.options.topics.get(topic)?.messageType === 'FIFO';
-    if (member !== undefined) {
-      // A new broadcast member starts at the end of the queue: its client id is new on every
-      // client start, and history is not replayed to it.
-      return this.broadcast.state(group, member, topic, queueId, this.options.clock.nowMs(), () =>
-        new QueueConsumption(this.options.store.queueRange(topic, queueId).maxQueueOffset, { fifo }));
-    }
-    const key = `${group}\u0000${topic}\u0000${queueId}`;
-    let state = this.states.get(key);
-    if (!state) {
-      const range = this.options.store.queueRange(topic, queueId);
-      const saved = this.options.consumption.saved(group, topic, queueId);
-      // A group new to this queue starts at the queue's first message.
-      const created = saved ? QueueConsumption.restore(saved, range.maxQueueOffset, { fifo }) : new QueueConsumption(range.minQueueOffset, { fifo });
-      this.options.consumption.attach(group, topic, queueId, () => created.snapshot());
-      this.states.set(key, created);
-      state = created;
-    }
-    return state;
+  /** A group's progress in a queue, or a broadcast member's (`key.m` set). */
+  private state(key: ProgressKey, settings = this.options.groups.settingsOf(key.g)): QueueConsumption {
+    // A FIFO topic is consumed in message-group order by groups that consume orderly.
+    const fifo = settings.fifo && this.options.topics.get(key.t)?.messageType === 'FIFO';
+    return this.options.progress.state(key, fifo);
   }
 
   /** The progress owner within a group: the client for a broadcast group, nobody otherwise. */
-  private memberOf(group: string, clientId: string | undefined): string | undefined {
-    if (!this.options.broadcastGroups?.has(group)) return undefined;
-    if (!clientId) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${group} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
+  private memberOf(settings: GroupConfig, clientId: string | undefined): string | undefined {
+    if (settings.consumeType !== 'broadcast') return undefined;
+    if (!clientId) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${settings.name} is consumed in broadcast mode, which needs the client id (header x-mq-client-id)` });
     return clientId;
   }
 
   private nextVisibleAtMs(request: Receive, queueIds: readonly number[]): number | undefined {
     let earliest: number | undefined;
     for (const queueId of queueIds) {
-      const state =
-        request.member === undefined ? this.states.get(`${request.group}\u0000${request.topic}\u0000${queueId}`) : this.broadcast.peek(request.group, request.member, request.topic, queueId);
-      const at = state?.nextVisibleAtMs();
+      const at = this.options.progress.peek(progressKey(request.group, request.topic, queueId, request.member))?.nextVisibleAtMs();
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }
     return earliest;
   }
 
   private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
-    const handle = decodeReceiptHandle(receiptHandle, this.options.secret);
+    const handle = decodeReceiptHandle(receiptHandle, this.options.secret());
     if (handle.group !== group) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to consumer group ${handle.group}, not ${group}` });
     if (handle.topic !== topic) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to topic ${handle.topic}, not ${topic}` });
     if (clientId) this.clientSeen(clientId);
-    const expected = this.memberOf(group, clientId);
+    const expected = this.memberOf(this.options.groups.settingsOf(group), clientId);
     if (handle.member !== expected) {
       const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
       throw new RmqError('INVALID_RECEIPT_HANDLE', { reason });
@@ -416,6 +420,10 @@ export function checkInvisibleMs(invisibleMs: number): void {
   if (!Number.isFinite(invisibleMs) || invisibleMs < MESSAGING_LIMITS.invisibleMsMin || invisibleMs > MESSAGING_LIMITS.invisibleMsMax) {
     throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs: MESSAGING_LIMITS.invisibleMsMin, maxMs: MESSAGING_LIMITS.invisibleMsMax });
   }
+}
+
+function progressKey(group: string, topic: string, queueId: number, member: string | undefined): ProgressKey {
+  return member === undefined ? { g: group, t: topic, q: queueId } : { g: group, t: topic, q: queueId, m: member };
 }
 
 function staleHandle(): RmqError {

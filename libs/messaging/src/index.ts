@@ -1,7 +1,10 @@
 export * from './topic-registry';
 export * from './producer-service';
 export * from './consumer-service';
-export * from './consumption-store';
+export * from './consumer-progress';
+export * from './group-registry';
+export * from './receipt-key';
+export * from './state/state-journal';
 export * from './tag-filter';
 export * from './receipt-handle';
 export * from './message-properties';
@@ -16,3 +19,4 @@ export { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks'
 export { decodeRecallHandle, encodeRecallHandle, type RecallTarget } from './recall-handle';
 export * from './pull-service';
 export * from './pull-offsets';
+export * from './broker-state';

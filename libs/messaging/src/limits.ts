@@ -28,11 +28,8 @@ export const MESSAGING_LIMITS = {
   deliveryAttemptsMax: 17,
   /** In-flight (received, not yet acked) messages per group and queue before receives return nothing new. */
   inflightPerQueueMax: 20_000,
-  /**
-   * How often consumer state (offsets and in-flight deliveries) is persisted. RocketMQ persists
-   * offsets every 5 s; in-flight state changes faster, and what is lost is redelivered.
-   */
-  consumptionPersistIntervalMs: 1_000,
+  /** A group's deliveries before the dead-letter topic: RocketMQ caps retries at a few hundred too. */
+  maxAttemptsMax: 1_000,
   /** A broadcast member not heard from for this long is forgotten (RocketMQ 5 expires broadcast offsets after 2 to 5 min). */
   broadcastMemberIdleMsMax: 5 * 60_000,
   /** Broadcast members followed at once per broker: each holds progress for every queue it reads. */

@@ -1,10 +1,9 @@
-// Pull consumers' committed offsets (UpdateOffset / GetOffset), behind a small interface so that
-// they can move into the broker's state journal in the commit log. Until then: a JSON file,
-// written atomically before UpdateOffset is answered (concurrent updates share one write).
-import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@rmq/store';
-import { MESSAGING_LIMITS } from './limits';
+// Pull consumers' committed offsets (UpdateOffset / GetOffset): consumer progress, so a section
+// of the broker state journal in the commit log. A restart and a replica taking over read them
+// back with the rest of the state; UpdateOffset is answered once its record is durable.
 import { RmqError } from '@rmq/base';
+import { MESSAGING_LIMITS } from './limits';
+import type { StateJournal, StateSection } from './state/state-journal';
 
 export interface PullOffsetStore {
   get(group: string, topic: string, queueId: number): number | undefined;
@@ -12,50 +11,39 @@ export interface PullOffsetStore {
   set(group: string, topic: string, queueId: number, queueOffset: number): Promise<void>;
 }
 
-type OffsetTable = Record<string, number>;
+type PullOffsetChange = { group: string; topic: string; queueId: number; offset: number };
 
 const keyOf = (group: string, topic: string, queueId: number) => JSON.stringify([group, topic, queueId]);
 
-export class FilePullOffsets implements PullOffsetStore {
-  private writing: Promise<void> | undefined;
-  private again: Promise<void> | undefined;
+export class PullOffsets implements PullOffsetStore, StateSection<PullOffsetChange> {
+  readonly name = 'pullOffsets';
+  private readonly offsets = new Map<string, PullOffsetChange>();
 
-  private constructor(
-    private readonly path: string,
-    private readonly offsets: Map<string, number>,
-  ) {}
+  constructor(private readonly journal: StateJournal) {}
 
-  static async open(dataDir: string): Promise<FilePullOffsets> {
-    const path = join(dataDir, 'config', 'pull-offsets.json');
-    const table = (await readJson<OffsetTable>(path)) ?? {};
-    return new FilePullOffsets(path, new Map(Object.entries(table)));
+  apply(change: PullOffsetChange): void {
+    this.offsets.set(keyOf(change.group, change.topic, change.queueId), change);
+  }
+
+  dump(): PullOffsetChange[] {
+    return [...this.offsets.values()];
+  }
+
+  reset(): void {
+    this.offsets.clear();
   }
 
   get(group: string, topic: string, queueId: number): number | undefined {
-    return this.offsets.get(keyOf(group, topic, queueId));
+    return this.offsets.get(keyOf(group, topic, queueId))?.offset;
   }
 
-  set(group: string, topic: string, queueId: number, queueOffset: number): Promise<void> {
+  async set(group: string, topic: string, queueId: number, offset: number): Promise<void> {
     const key = keyOf(group, topic, queueId);
     if (!this.offsets.has(key) && this.offsets.size >= MESSAGING_LIMITS.pullOffsetsMax) {
-      return Promise.reject(new RmqError('TOO_MANY_REQUESTS', { reason: `the broker keeps at most ${MESSAGING_LIMITS.pullOffsetsMax} pull offsets` }));
+      throw new RmqError('TOO_MANY_REQUESTS', { reason: `the broker keeps at most ${MESSAGING_LIMITS.pullOffsetsMax} pull offsets` });
     }
-    this.offsets.set(key, queueOffset);
-    return this.persist();
-  }
-
-  /** One write at a time; changes made while one runs are covered by the next. */
-  private persist(): Promise<void> {
-    if (!this.writing) {
-      this.writing = writeJsonAtomic(this.path, Object.fromEntries(this.offsets)).finally(() => {
-        this.writing = undefined;
-      });
-      return this.writing;
-    }
-    this.again ??= this.writing.catch(() => undefined).then(() => {
-      this.again = undefined;
-      return this.persist();
-    });
-    return this.again;
+    const change = { group, topic, queueId, offset };
+    this.apply(change);
+    await this.journal.record(this.name, change);
   }
 }

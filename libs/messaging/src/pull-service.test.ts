@@ -4,7 +4,7 @@ import { MessageStore } from '@rmq/store';
 import { ProducerService } from './producer-service';
 import { PullService } from './pull-service';
 import type { PullOffsetStore } from './pull-offsets';
-import { TopicRegistry } from './topic-registry';
+import { openBrokerState } from './broker-state';
 
 const FC_SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 
@@ -15,7 +15,8 @@ describe('PullService.queryOffset by time', () => {
     const clock = { nowMs: () => nowMs };
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async', clock });
     try {
-      const topics = await TopicRegistry.open(temp.path);
+      const state = await openBrokerState({ store, dataDir: temp.path, clock, autoCreateGroups: true, groupDefaults: () => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: false, consumeType: 'clustering', consumeEnabled: true }) });
+      const topics = state.topics;
       await topics.create('P', { queueCount: 1 });
       const producer = new ProducerService(store, topics);
       // Store times that repeat and jump, in log order.
@@ -37,6 +38,7 @@ describe('PullService.queryOffset by time', () => {
       );
       expect(await pulls.queryOffset('P', 0, 'END')).toBe(150);
       pulls.close();
+      await state.journal.close();
     } finally {
       await store.close();
       temp.remove();

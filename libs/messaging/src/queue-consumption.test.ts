@@ -79,3 +79,83 @@ describe('QueueConsumption', () => {
     expect(restored.current(1)?.deliveryId).toBe('d1');
   });
 });
+
+describe('QueueConsumption against a simple model', () => {
+  type Step = { kind: 'new'; skip: number } | { kind: 'ack'; pick: number } | { kind: 'redeliver'; nowMs: number } | { kind: 'renew'; pick: number; visibleAtMs: number };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ kind: fc.constant('new' as const), skip: fc.nat(5) }),
+    fc.record({ kind: fc.constant('ack' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('redeliver' as const), nowMs: fc.nat(100) }),
+    fc.record({ kind: fc.constant('renew' as const), pick: fc.nat(), visibleAtMs: fc.nat(100) }),
+  );
+
+  it('committed offset, in-flight set, due order and saved state agree with a per-offset model', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), fc.nat(1_000_000), (steps, start) => {
+        const state = new QueueConsumption(start);
+        const model = new Map<number, { deliveryId: string; visibleAtMs: number } | 'done'>();
+        let next = start;
+        let sequence = 0;
+        for (const s of steps) {
+          const open = [...model].filter(([, v]) => v !== 'done').map(([offset]) => offset).sort((a, b) => a - b);
+          if (s.kind === 'new') {
+            for (let i = 0; i < s.skip; i++) model.set(next + i, 'done');
+            state.skipTo(next + s.skip);
+            next += s.skip;
+            const entry = { deliveryId: `d${sequence++}`, visibleAtMs: (sequence * 7) % 100, attempt: 1 };
+            state.deliver(next, entry);
+            model.set(next++, { deliveryId: entry.deliveryId, visibleAtMs: entry.visibleAtMs });
+          } else if (s.kind === 'ack' && open.length > 0) {
+            const offset = open[s.pick % open.length];
+            const current = model.get(offset) as { deliveryId: string };
+            expect(state.complete(offset, 'stale')).toBe(false);
+            expect(state.complete(offset, current.deliveryId)).toBe(true);
+            model.set(offset, 'done');
+          } else if (s.kind === 'renew' && open.length > 0) {
+            const offset = open[s.pick % open.length];
+            const current = model.get(offset) as { deliveryId: string };
+            expect(state.extend(offset, current.deliveryId, s.visibleAtMs)).toBe(true);
+            model.set(offset, { deliveryId: current.deliveryId, visibleAtMs: s.visibleAtMs });
+          } else if (s.kind === 'redeliver') {
+            const due = state.due(s.nowMs, 1_000).map(({ queueOffset }) => queueOffset);
+            const expected = open.filter((offset) => (model.get(offset) as { visibleAtMs: number }).visibleAtMs <= s.nowMs);
+            expect(due).toEqual(expected);
+            for (const offset of due) {
+              const entry = { deliveryId: `d${sequence++}`, visibleAtMs: s.nowMs + 50, attempt: 2 };
+              state.deliver(offset, entry);
+              model.set(offset, { deliveryId: entry.deliveryId, visibleAtMs: entry.visibleAtMs });
+            }
+          }
+          let committed = start;
+          while (model.get(committed) === 'done') committed++;
+          expect(state.committedOffset).toBe(committed);
+          expect(state.nextOffset).toBe(next);
+          const openNow = [...model.values()].filter((v) => v !== 'done') as { visibleAtMs: number }[];
+          expect(state.inflightCount).toBe(openNow.length);
+          expect(state.nextVisibleAtMs()).toBe(openNow.length === 0 ? undefined : Math.min(...openNow.map((v) => v.visibleAtMs)));
+          // Done offsets above the committed one take at most one range per gap between open offsets.
+          expect(state.doneRangeCount).toBeLessThanOrEqual(state.inflightCount + 1);
+        }
+        const restored = QueueConsumption.restore(JSON.parse(JSON.stringify(state.snapshot())), next);
+        expect(restored.snapshot()).toEqual(state.snapshot());
+        expect(restored.nextVisibleAtMs()).toBe(state.nextVisibleAtMs());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('skips a gap of 2^40 offsets at once, with nothing per offset', () => {
+    const state = new QueueConsumption(0);
+    state.deliver(0, { deliveryId: 'a', visibleAtMs: 5, attempt: 1 });
+    state.skipTo(2 ** 40);
+    expect(state.doneRangeCount).toBe(1);
+    state.complete(0, 'a');
+    expect(state.committedOffset).toBe(2 ** 40);
+  });
+
+  it('reads saves of older brokers, whose done offsets are single numbers', () => {
+    const restored = QueueConsumption.restore({ committedOffset: 0, nextOffset: 4, inflight: [[0, 'x', 9, 1]], done: [1, 2, 3] }, 10);
+    expect(restored.complete(0, 'x')).toBe(true);
+    expect(restored.committedOffset).toBe(4);
+  });
+});

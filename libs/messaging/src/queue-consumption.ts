@@ -4,8 +4,13 @@
 // In FIFO mode a message whose message group has an earlier message not yet done is *held*: in
 // flight with attempt 0 and no deadline, until that earlier one is done; then it becomes due at
 // once and is handed out with attempt 1.
+// Memory is bounded by what is in flight: offsets done above the committed one are ranges (a skip
+// over a gap of any size is one range), and deadlines sit in a heap, so finding due messages does
+// not walk everything in flight.
 import { assert } from '@rmq/base';
 import { MessageGroupOrder } from './message-group-order';
+import { OffsetRanges, type OffsetRange } from './offset-ranges';
+import { DeadlineHeap, type DeadlineEntry } from './deadline-heap';
 
 export interface InflightEntry {
   deliveryId: string;
@@ -16,6 +21,9 @@ export interface InflightEntry {
   messageGroup?: string;
 }
 
+/** Stale deadline entries tolerated beyond twice the in-flight count before the heap is rebuilt. */
+const DEADLINE_HEAP_SLACK = 64;
+
 /** The deadline of a held message: never, until it is released. */
 export const HELD_VISIBLE_AT_MS = Number.MAX_SAFE_INTEGER;
 
@@ -25,15 +33,16 @@ export interface QueueConsumptionSnapshot {
   nextOffset: number;
   /** [queueOffset, deliveryId, visibleAtMs, attempt, messageGroup (FIFO only)] */
   inflight: ([number, string, number, number] | [number, string, number, number, string])[];
-  /** Offsets above committedOffset that are already done. */
-  done: number[];
+  /** Offsets above committedOffset that are already done, as [start, end) ranges (older saves: single offsets). */
+  done: (OffsetRange | number)[];
 }
 
 export class QueueConsumption {
   private committed: number;
   private next: number;
   private readonly inflight = new Map<number, InflightEntry>();
-  private readonly doneAbove = new Set<number>();
+  private readonly doneAbove = new OffsetRanges();
+  private readonly deadlines = new DeadlineHeap();
   /** Present in FIFO mode only. */
   private readonly order: MessageGroupOrder | undefined;
 
@@ -66,7 +75,12 @@ export class QueueConsumption {
         if (entry.messageGroup !== undefined && entry.attempt === 0 && state.order.head(entry.messageGroup) === queueOffset) entry.visibleAtMs = 0;
       }
     }
-    for (const offset of snapshot.done) if (offset >= state.committed && offset < state.next && !state.inflight.has(offset)) state.doneAbove.add(offset);
+    for (const done of snapshot.done) {
+      const [start, end] = typeof done === 'number' ? [done, done + 1] : done;
+      state.doneAbove.add(Math.max(start, state.committed), Math.min(end, state.next));
+    }
+    for (const queueOffset of state.inflight.keys()) assert(!state.doneAbove.has(queueOffset), 'a saved offset is both done and in flight', { queueOffset });
+    state.deadlines.rebuild(state.deadlineEntries());
     state.advance();
     return state;
   }
@@ -80,7 +94,7 @@ export class QueueConsumption {
           ? [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]
           : [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt, entry.messageGroup],
       ),
-      done: [...this.doneAbove],
+      done: this.doneAbove.list(),
     };
   }
 
@@ -97,20 +111,24 @@ export class QueueConsumption {
     return this.inflight.size;
   }
 
-  /** Offsets whose invisible time is over, oldest first, up to `countMax`. */
+  /** Offsets whose invisible time is over (earliest deadlines), oldest first, up to `countMax`. */
   due(nowMs: number, countMax: number): { queueOffset: number; entry: InflightEntry }[] {
-    const due: { queueOffset: number; entry: InflightEntry }[] = [];
-    for (const [queueOffset, entry] of this.inflight) {
-      if (entry.visibleAtMs <= nowMs) due.push({ queueOffset, entry });
+    const taken: DeadlineEntry[] = [];
+    const offsets = new Set<number>();
+    while (offsets.size < countMax) {
+      const top = this.deadlines.peek(this.isCurrent);
+      if (!top || top.visibleAtMs > nowMs) break;
+      taken.push(this.deadlines.pop()!);
+      offsets.add(top.queueOffset); // a deadline set twice to the same time has two entries
     }
-    return due.sort((a, b) => a.queueOffset - b.queueOffset).slice(0, countMax);
+    // Still in flight until the caller claims them: their entries go back.
+    for (const entry of taken) this.deadlines.push(entry);
+    return [...offsets].sort((a, b) => a - b).map((queueOffset) => ({ queueOffset, entry: this.inflight.get(queueOffset)! }));
   }
 
   /** The earliest time an in-flight message becomes visible again. */
   nextVisibleAtMs(): number | undefined {
-    let earliest: number | undefined;
-    for (const entry of this.inflight.values()) if (earliest === undefined || entry.visibleAtMs < earliest) earliest = entry.visibleAtMs;
-    return earliest;
+    return this.deadlines.peek(this.isCurrent)?.visibleAtMs;
   }
 
   /** Records a delivery (first or repeated) of `queueOffset`. */
@@ -120,7 +138,7 @@ export class QueueConsumption {
       assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
     }
-    this.inflight.set(queueOffset, this.withGroupOf(queueOffset, entry));
+    this.setInflight(queueOffset, this.withGroupOf(queueOffset, entry));
   }
 
   /**
@@ -140,8 +158,9 @@ export class QueueConsumption {
 
   /** Marks every offset from `nextOffset` up to `toOffset` as done without delivery (filtered out). */
   skipTo(toOffset: number): void {
-    for (let offset = this.next; offset < toOffset; offset++) this.doneAbove.add(offset);
-    this.next = Math.max(this.next, toOffset);
+    if (toOffset <= this.next) return;
+    this.doneAbove.add(this.next, toOffset);
+    this.next = toOffset;
     this.advance();
   }
 
@@ -150,14 +169,14 @@ export class QueueConsumption {
     const entry = this.inflight.get(queueOffset);
     if (!entry || entry.deliveryId !== deliveryId) return false;
     this.inflight.delete(queueOffset);
-    this.doneAbove.add(queueOffset);
+    this.doneAbove.add(queueOffset, queueOffset + 1);
     this.advance();
     if (this.order && entry.messageGroup !== undefined) {
       const released = this.order.settle(entry.messageGroup, queueOffset);
       const next = released === undefined ? undefined : this.inflight.get(released);
       if (next) {
         assert(next.attempt === 0, 'only a held message is released', { queueOffset: released, attempt: next.attempt });
-        next.visibleAtMs = 0;
+        this.setInflight(released!, { ...next, visibleAtMs: 0 });
       }
     }
     return true;
@@ -167,7 +186,7 @@ export class QueueConsumption {
   renew(queueOffset: number, deliveryId: string, next: InflightEntry): boolean {
     const entry = this.inflight.get(queueOffset);
     if (!entry || entry.deliveryId !== deliveryId) return false;
-    this.inflight.set(queueOffset, this.withGroupOf(queueOffset, next));
+    this.setInflight(queueOffset, this.withGroupOf(queueOffset, next));
     return true;
   }
 
@@ -175,7 +194,7 @@ export class QueueConsumption {
   extend(queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
     const entry = this.inflight.get(queueOffset);
     if (!entry || entry.deliveryId !== deliveryId) return false;
-    entry.visibleAtMs = visibleAtMs;
+    this.setInflight(queueOffset, { ...entry, visibleAtMs });
     return true;
   }
 
@@ -190,11 +209,30 @@ export class QueueConsumption {
     return messageGroup === undefined || entry.messageGroup !== undefined ? entry : { ...entry, messageGroup };
   }
 
+  /** Offsets done above the committed one, as ranges (bounded by what is in flight). */
+  get doneRangeCount(): number {
+    return this.doneAbove.rangeCount;
+  }
+
+  private setInflight(queueOffset: number, entry: InflightEntry): void {
+    this.inflight.set(queueOffset, entry);
+    this.deadlines.push({ visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId });
+    // Stale heap entries (old deadlines) are dropped lazily; rebuild when they outnumber the live ones.
+    if (this.deadlines.size > 2 * this.inflight.size + DEADLINE_HEAP_SLACK) this.deadlines.rebuild(this.deadlineEntries());
+  }
+
+  private *deadlineEntries(): Iterable<DeadlineEntry> {
+    for (const [queueOffset, entry] of this.inflight) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
+  }
+
+  private readonly isCurrent = (candidate: DeadlineEntry): boolean => {
+    const entry = this.inflight.get(candidate.queueOffset);
+    return entry !== undefined && entry.deliveryId === candidate.deliveryId && entry.visibleAtMs === candidate.visibleAtMs;
+  };
+
   private advance(): void {
-    while (this.doneAbove.has(this.committed)) {
-      this.doneAbove.delete(this.committed);
-      this.committed++;
-    }
+    const end = this.doneAbove.takeRangeStartingAt(this.committed);
+    if (end !== undefined) this.committed = end;
   }
 }
 

@@ -40,3 +40,50 @@ export function parseRetryDelays(text: string): number[] {
 function invalid(text: string, reason: string): RmqError {
   return new RmqError('BAD_REQUEST', { reason: `retry delays ${JSON.stringify(text)} are not valid: ${reason}` });
 }
+
+/** A consumer group's retry policy, as RocketMQ 5 names them. */
+export type RetryPolicy =
+  | { kind: 'customized'; delaysMs: number[] }
+  | { kind: 'exponential'; initialMs: number; maxMs: number; multiplier: number };
+
+export const RETRY_POLICY_DEFAULT: RetryPolicy = { kind: 'customized', delaysMs: [...RETRY_DELAYS_MS_DEFAULT] };
+
+/** The pause after the `attempt`-th delivery failed under `policy`, never shorter than `requestedMs`. */
+export function retryPolicyDelayMs(policy: RetryPolicy, attempt: number, requestedMs = 0): number {
+  if (policy.kind === 'customized') return retryDelayMs(policy.delaysMs, attempt, requestedMs);
+  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
+  const delayMs = Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** (attempt - 1));
+  return Math.max(Math.round(delayMs), requestedMs);
+}
+
+/**
+ * Parses `customized:10s,30s,1m`, `exponential:<initial>,<max>,<multiplier>` (e.g.
+ * `exponential:1s,1m,2`), or a bare list of delays (customized).
+ */
+export function parseRetryPolicy(text: string): RetryPolicy {
+  const [kind, rest] = text.includes(':') ? [text.slice(0, text.indexOf(':')).trim(), text.slice(text.indexOf(':') + 1)] : ['customized', text];
+  if (kind === 'customized') {
+    const delaysMs = parseRetryDelays(rest);
+    return { kind, delaysMs };
+  }
+  if (kind !== 'exponential') throw invalidPolicy(text, `the kind is "customized" or "exponential", not "${kind}"`);
+  const parts = rest.split(',').map((part) => part.trim());
+  if (parts.length !== 3) throw invalidPolicy(text, 'exponential needs <initial>,<max>,<multiplier>, e.g. exponential:1s,1m,2');
+  const [initialMs, maxMs] = parseRetryDelays(`${parts[0]},${parts[1]}`);
+  const multiplier = Number(parts[2]);
+  if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 10) throw invalidPolicy(text, `the multiplier must be a number from 1 to 10, got "${parts[2]}"`);
+  if (maxMs < initialMs) throw invalidPolicy(text, 'the maximum delay is below the initial one');
+  return { kind, initialMs, maxMs, multiplier };
+}
+
+/** The policy as parseRetryPolicy reads it back. */
+export function formatRetryPolicy(policy: RetryPolicy): string {
+  const duration = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`);
+  return policy.kind === 'customized'
+    ? `customized:${policy.delaysMs.map(duration).join(',')}`
+    : `exponential:${duration(policy.initialMs)},${duration(policy.maxMs)},${policy.multiplier}`;
+}
+
+function invalidPolicy(text: string, reason: string): RmqError {
+  return new RmqError('BAD_REQUEST', { reason: `retry policy ${JSON.stringify(text)} is not valid: ${reason}` });
+}

@@ -1,5 +1,5 @@
 // How delay messages live in the commit log (RocketMQ 5's timer design, on our store): a message
-// due later is appended to the system topic rmq_sys_timer, queue 0 ("schedules"), with its real
+// due later is appended to the system topic %SYS%TIMER, queue 0 ("schedules"), with its real
 // topic in a property and its due second as the queue entry's tag hash, so a rebuild reads only
 // the queue index. When due it is re-put to its real topic with the schedule's queue offset
 // (s.timerQ): that record is what says it was delivered. Queue 1 holds progress marks, written
@@ -8,7 +8,7 @@ import { tagHashOf, type AppendInput, type StoredRecord } from '@rmq/store';
 import { SYSTEM_TOPIC_PREFIX } from '@rmq/base';
 import { SYSTEM_PROPERTY, toAppendInput, type OutgoingMessage } from './message-properties';
 
-export const TIMER_TOPIC = `${SYSTEM_TOPIC_PREFIX}timer`;
+export const TIMER_TOPIC = `${SYSTEM_TOPIC_PREFIX}TIMER`;
 export const TIMER_QUEUE = { schedules: 0, marks: 1, recalls: 2 } as const;
 
 export const TIMER_PROPERTY = {

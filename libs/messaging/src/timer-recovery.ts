@@ -58,7 +58,7 @@ export class TailReputs {
       found = new Set();
       const end = this.queueEnds.get(key) ?? 0;
       const from = Math.max(0, end - MESSAGING_LIMITS.timerDispatchBatchMax * MESSAGING_LIMITS.timerDispatchesInFlightMax);
-      const tail = this.store.queueEntries(topic, queueId, from, end - from).filter((entry) => entry.logOffset > this.markLogOffset);
+      const tail = (await this.store.queueEntries(topic, queueId, from, end - from)).filter((entry) => entry.logOffset > this.markLogOffset);
       if (tail.length > 0) {
         const { records } = await this.store.read(topic, queueId, tail[0].queueOffset, { countMax: end - tail[0].queueOffset });
         for (const record of records) {

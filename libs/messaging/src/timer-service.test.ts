@@ -5,7 +5,8 @@ import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { ProducerService } from './producer-service';
 import { TimerService } from './timer-service';
 import { reputInput, TIMER_PROPERTY, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
-import { TopicRegistry } from './topic-registry';
+import { openBrokerState, type BrokerState } from './broker-state';
+import type { TopicRegistry } from './topic-registry';
 
 const QUEUES = 4;
 
@@ -13,13 +14,15 @@ describe('TimerService (delay messages)', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let store: MessageStore;
   let topics: TopicRegistry;
+  let state: BrokerState;
   let timers: TimerService;
   let producer: ProducerService;
   let sequence = 0;
 
   async function open(): Promise<void> {
     store = await MessageStore.open({ dataDir: `${temp.path}/store`, flushMode: 'async' });
-    topics = await TopicRegistry.open(temp.path);
+    state = await openBrokerState({ store, dataDir: temp.path, clock: systemClock, autoCreateGroups: true, groupDefaults: () => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: false, consumeType: 'clustering', consumeEnabled: true }) });
+    topics = state.topics;
     await topics.create('D', { queueCount: QUEUES, messageType: 'DELAY' });
     timers = await TimerService.open({
       store, clock: systemClock, delayMsMax: 60 * 60 * 1000, dir: `${temp.path}/timer`, queueCountOf: (topic) => topics.get(topic)?.queueCount,
@@ -32,6 +35,7 @@ describe('TimerService (delay messages)', () => {
 
   async function close(): Promise<void> {
     await timers.close();
+    await state.journal.close();
     await store.close();
   }
 
@@ -120,6 +124,7 @@ describe('TimerService (delay messages)', () => {
     const [late] = await producer.send([message(-1_000, nowMs)]);
     const { records } = await store.read(TIMER_TOPIC, TIMER_QUEUE.schedules, 1, { countMax: 1 });
     await store.append([reputInput(records[0], QUEUES)]);
+    await state.journal.close();
     await store.close();
     await open();
     await eventually(() => expect(timers.stats().pending).toBe(0));

@@ -183,7 +183,7 @@ export class TimerService {
     this.tailReputs = new TailReputs(store, markLogOffset);
     const { maxQueueOffset } = store.queueRange(TIMER_TOPIC, TIMER_QUEUE.schedules);
     for (let from = 0; from < maxQueueOffset; ) {
-      const entries = store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, from, MESSAGING_LIMITS.timerRecoveryChunk);
+      const entries = await store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, from, MESSAGING_LIMITS.timerRecoveryChunk);
       if (entries.length === 0) break;
       const pending = entries.filter((entry) => !recalls.has(entry.queueOffset) && !(entry.queueOffset < markQueueOffset && (entry.tagHash + 1) * 1000 <= markDueMs));
       this.place(pending.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })), true);
@@ -204,7 +204,7 @@ export class TimerService {
       do {
         this.indexAgain = false;
         for (;;) {
-          const entries = this.options.store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, this.indexedQueueOffset, MESSAGING_LIMITS.timerRecoveryChunk);
+          const entries = await this.options.store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, this.indexedQueueOffset, MESSAGING_LIMITS.timerRecoveryChunk);
           if (entries.length === 0) break;
           this.indexedQueueOffset = entries[entries.length - 1].queueOffset + 1;
           this.place(entries.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })), false);

@@ -1,10 +1,8 @@
-// The broker's topics: their queue counts, permissions and accepted message type, persisted
-// atomically in <dataDir>/config/topics.json.
-import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
-import { nameProblem, RmqError, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
-import { readJson, writeJsonAtomic } from '@rmq/store';
+// The broker's topics: their queue counts, permissions and accepted message type, kept in the
+// state journal (system records in the commit log), so replicas and restarts know them.
+import { isSystemTopic, nameProblem, RmqError, SYSTEM_TOPIC_PREFIX, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
 import { MESSAGING_LIMITS } from './limits';
+import type { StateJournal, StateSection } from './state/state-journal';
 
 export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 export const TOPIC_MESSAGE_TYPES: readonly TopicMessageType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
@@ -26,17 +24,28 @@ export interface CreateTopicOptions {
   messageType?: TopicMessageType;
 }
 
-export class TopicRegistry {
-  private constructor(
-    private readonly path: string,
-    private readonly topics: Map<string, TopicConfig>,
-  ) {}
+type TopicChange = { op: 'put'; topic: TopicConfig };
 
-  static async open(dataDir: string): Promise<TopicRegistry> {
-    await mkdir(join(dataDir, 'config'), { recursive: true });
-    const path = join(dataDir, 'config', 'topics.json');
-    const saved = (await readJson<{ topics: TopicConfig[] }>(path))?.topics ?? [];
-    return new TopicRegistry(path, new Map(saved.map((topic) => [topic.name, topic])));
+export const TOPIC_SECTION = 'topics';
+
+export class TopicRegistry implements StateSection<TopicChange> {
+  readonly name = TOPIC_SECTION;
+  private readonly topics = new Map<string, TopicConfig>();
+
+  constructor(private readonly journal: StateJournal) {
+    journal.register(this);
+  }
+
+  apply(change: TopicChange): void {
+    this.topics.set(change.topic.name, change.topic);
+  }
+
+  dump(): TopicChange[] {
+    return this.list().map((topic) => ({ op: 'put', topic }));
+  }
+
+  reset(): void {
+    this.topics.clear();
   }
 
   get(name: string): TopicConfig | undefined {
@@ -58,7 +67,7 @@ export class TopicRegistry {
 
   /** Creates a topic; creating one that exists with the same settings is a no-op (`created` false). */
   async create(name: string, options: CreateTopicOptions = {}): Promise<{ topic: TopicConfig; created: boolean }> {
-    const problem = nameProblem(name, TOPIC_NAME_LENGTH_MAX);
+    const problem = nameProblem(name, TOPIC_NAME_LENGTH_MAX) ?? (isSystemTopic(name) ? `names starting with ${SYSTEM_TOPIC_PREFIX} are the broker's own` : undefined);
     if (problem) throw new RmqError('ILLEGAL_TOPIC', { topic: JSON.stringify(name), reason: problem });
     const queueCount = options.queueCount || MESSAGING_LIMITS.queueCountDefault;
     if (!Number.isInteger(queueCount) || queueCount < 1 || queueCount > MESSAGING_LIMITS.queueCountMax) {
@@ -75,8 +84,7 @@ export class TopicRegistry {
       if (!same) throw new RmqError('TOPIC_EXISTS', { topic: name, existing: describe(existing) });
       return { topic: existing, created: false };
     }
-    this.topics.set(name, topic);
-    await this.save();
+    await this.put(topic);
     return { topic, created: true };
   }
 
@@ -98,13 +106,13 @@ export class TopicRegistry {
       throw new RmqError('BAD_REQUEST', { reason: `permission must combine READ (4) and WRITE (2), got ${perm}` });
     }
     const topic: TopicConfig = { ...existing, queueCount, perm };
-    this.topics.set(name, topic);
-    await this.save();
+    await this.put(topic);
     return topic;
   }
 
-  private async save(): Promise<void> {
-    await writeJsonAtomic(this.path, { topics: this.list() });
+  private async put(topic: TopicConfig): Promise<void> {
+    this.topics.set(topic.name, topic);
+    await this.journal.record(this.name, { op: 'put', topic } satisfies TopicChange);
   }
 }
 

@@ -1,6 +1,6 @@
 // How transactional messages live in the commit log (RocketMQ's design): the half message goes
-// to rmq_sys_trans_half (queue 0) with its real topic in a property, invisible to consumers;
-// every outcome is an op record in rmq_sys_trans_op (queue 0) naming the half's queue offset.
+// to %SYS%TRANS_HALF (queue 0) with its real topic in a property, invisible to consumers;
+// every outcome is an op record in %SYS%TRANS_OP (queue 0) naming the half's queue offset.
 // A COMMIT appends the message to its real topic and the op in one append (op last), so an op
 // on disk means the delivery is too. Each op also carries the lowest half still open after it,
 // where recovery starts reading.
@@ -9,8 +9,8 @@ import { tagHashOf, type AppendInput, type StoredRecord } from '@rmq/store';
 import { SYSTEM_PROPERTY, toAppendInput, type OutgoingMessage } from './message-properties';
 import { systemInput } from './timer-records';
 
-export const HALF_TOPIC = `${SYSTEM_TOPIC_PREFIX}trans_half`;
-export const OP_TOPIC = `${SYSTEM_TOPIC_PREFIX}trans_op`;
+export const HALF_TOPIC = `${SYSTEM_TOPIC_PREFIX}TRANS_HALF`;
+export const OP_TOPIC = `${SYSTEM_TOPIC_PREFIX}TRANS_OP`;
 
 export type TransactionOutcome = 'COMMIT' | 'ROLLBACK' | 'EXPIRED';
 

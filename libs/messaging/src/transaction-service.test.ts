@@ -6,7 +6,8 @@ import { SYSTEM_PROPERTY, type IncomingMessage, type OutgoingMessage } from './m
 import { ProducerService } from './producer-service';
 import { checkAgeMs, checksDueBy } from './transaction-checks';
 import { TransactionService } from './transaction-service';
-import { TopicRegistry } from './topic-registry';
+import { openBrokerState, type BrokerState } from './broker-state';
+import type { TopicRegistry } from './topic-registry';
 
 describe('check schedule', () => {
   it('checks first at firstMs, then at doubling intervals capped at the maximum, never more than checksMax', () => {
@@ -25,6 +26,7 @@ describe('TransactionService', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let store: MessageStore;
   let topics: TopicRegistry;
+  let state: BrokerState;
   let transactions: TransactionService;
   let producer: ProducerService;
   let checks: { message: IncomingMessage; transactionId: string }[];
@@ -32,7 +34,8 @@ describe('TransactionService', () => {
 
   async function open(firstMs = 60_000, checksMax = 3): Promise<void> {
     store = await MessageStore.open({ dataDir: `${temp.path}/store`, flushMode: 'async' });
-    topics = await TopicRegistry.open(temp.path);
+    state = await openBrokerState({ store, dataDir: temp.path, clock: systemClock, autoCreateGroups: true, groupDefaults: () => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: false, consumeType: 'clustering', consumeEnabled: true }) });
+    topics = state.topics;
     await topics.create('TX', { queueCount: 2, messageType: 'TRANSACTION' });
     transactions = await TransactionService.open({
       store, clock: systemClock, queueCountOf: (topic) => topics.get(topic)?.queueCount, policy: { firstMs, intervalMaxMs: 400, checksMax },
@@ -49,6 +52,7 @@ describe('TransactionService', () => {
 
   async function close(): Promise<void> {
     transactions.close();
+    await state.journal.close();
     await store.close();
   }
 

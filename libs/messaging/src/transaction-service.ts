@@ -1,4 +1,4 @@
-// Transactional messages: half messages stored invisible in rmq_sys_trans_half, ended by
+// Transactional messages: half messages stored invisible in %SYS%TRANS_HALF, ended by
 // EndTransaction (COMMIT re-puts to the real topic, ROLLBACK discards), checked back with a
 // live producer of the topic when left open, and rolled back as EXPIRED after the last check.
 //   - Open transactions are kept in memory (bounded by transactionOpenMax) and rebuilt at start
@@ -200,7 +200,7 @@ export class TransactionService {
     this.knownHalfEnd = halves.maxQueueOffset;
     const candidates = new Map<number, { logOffset: number; sizeBytes: number }>();
     for (let from = Math.max(openLow, halves.minQueueOffset); from < halves.maxQueueOffset; ) {
-      const entries = store.queueEntries(HALF_TOPIC, 0, from, MESSAGING_LIMITS.timerRecoveryChunk);
+      const entries = await store.queueEntries(HALF_TOPIC, 0, from, MESSAGING_LIMITS.timerRecoveryChunk);
       if (entries.length === 0) break;
       for (const entry of entries) candidates.set(entry.queueOffset, entry);
       from = entries[entries.length - 1].queueOffset + 1;
@@ -212,7 +212,7 @@ export class TransactionService {
     let high = ops.maxQueueOffset;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
-      const [entry] = store.queueEntries(OP_TOPIC, 0, mid, 1);
+      const [entry] = await store.queueEntries(OP_TOPIC, 0, mid, 1);
       if (entry && entry.logOffset > firstLogOffset) high = mid;
       else low = mid + 1;
     }

@@ -47,7 +47,7 @@ export class Checkpointer {
     const dispatchedLogOffset = this.deps.dispatchedLogOffset();
     const queueCounts: Record<string, number> = {};
     const queues = [...this.deps.queues.values()];
-    for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = queue.countBelowLogOffset(dispatchedLogOffset);
+    for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = await queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of queues) await queue.persist();
     await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this

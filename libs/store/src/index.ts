@@ -20,3 +20,4 @@ export type { ScanReport } from './log-scan';
 export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
 export type { QueueEntry } from './consume-queue';
+export { faultyFileIo, nodeFileIo, type FileIo, type FileOperation } from './file-io';

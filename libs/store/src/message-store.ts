@@ -14,7 +14,9 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue, QueueEntry } from './consume-queue';
 import { decodeRecord, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
-import { queueKey } from './queue-table';
+import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
+import { FileHandlePool } from './file-handle-pool';
+import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
 import { recoverStore } from './store-recovery';
 import { STORE_LIMITS } from './limits';
 import { MessageIndex, type IndexLocation, type KeyQuery } from './message-index';
@@ -38,15 +40,18 @@ export class MessageStore {
   private readonly checkpointer: Checkpointer;
   private readonly retention: RetentionRunner;
   private readonly index: MessageIndex | undefined;
+  /** Log offsets from which retention must keep everything (the broker's newest state snapshot). */
+  private readonly retentionHolds: (() => number)[] = [];
 
   private constructor(
     private readonly options: StoreSettings,
     private readonly log: CommitLog,
+    private readonly queueFiles: QueueFileSettings,
   ) {
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
     this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;
     const refusal = () => this.refusal();
-    this.writes = new WritePath({ settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal });
+    this.writes = new WritePath({ settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal });
     this.checkpointer = new Checkpointer({
       dataDir: options.dataDir,
       queues: this.queues,
@@ -57,12 +62,12 @@ export class MessageStore {
       policy: retentionPolicyOf(options),
       clock: options.clock,
       diskUsage: options.diskUsage,
-      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.confirmedLogOffset),
+      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.confirmedLogOffset, ...this.retentionHolds.map((hold) => hold())),
       onLogMinAdvanced: (minLogOffset) => this.dropBelowLogOffset(minLogOffset),
       onEvent: (event) => options.onEvent?.(event),
     });
     this.replica = new ReplicaPath({
-      settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
+      settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
       writes: this.writes, checkpointer: this.checkpointer, retention: this.retention, refusal, closed: () => this.closed,
     });
   }
@@ -70,8 +75,20 @@ export class MessageStore {
   static async open(options: StoreOptions): Promise<MessageStore> {
     const settings = settingsOf(options);
     const startedMs = Date.now();
-    const { log, queues, report, cleanShutdown } = await recoverStore(settings);
-    const store = new MessageStore(settings, log);
+    const queueFiles: QueueFileSettings = {
+      dir: join(settings.dataDir, 'consumequeue'),
+      entriesPerFile: settings.consumeQueueFileEntries,
+      hotEntryCount: STORE_LIMITS.consumeQueueHotEntryCount,
+      pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
+      fileIo: settings.fileIo,
+    };
+    const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
+    const { log, queues, report, cleanShutdown } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {
+      await queueFiles.pool.closeAll(); // a refused open (damage) leaves no descriptor behind
+      throw error;
+    });
+    if (report.movedAside) settings.onEvent?.({ kind: 'segmentsMovedAside', ...report.movedAside });
+    const store = new MessageStore(settings, log, queueFiles);
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
@@ -134,13 +151,26 @@ export class MessageStore {
     const scanEnd = Math.min(queue.count, queueOffset + STORE_LIMITS.readScanEntriesMax);
     const chosen: RecordLocation[] = [];
     let sizeBytes = 0;
-    while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
-      const entry = queue.entry(queueOffset);
-      queueOffset++;
-      if (!entry || entry.logOffset < this.log.minOffset) continue; // retention: deleted meanwhile
-      if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
-      chosen.push(entry);
-      sizeBytes += entry.sizeBytes;
+    // Entries come in batches of consecutive ones (from memory near the end, else one file read);
+    // without a filter a batch is what the read asks for, with one a larger stretch is scanned.
+    const batchEntries = options.acceptTagHash ? STORE_LIMITS.readScanEntriesMax : Math.max(1, options.countMax);
+    scan: while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
+      const batch = await queue.entriesFrom(queueOffset, Math.min(batchEntries, scanEnd - queueOffset));
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break; // nothing more where the queue says there is
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile, on from the new minimum
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length; at += CONSUME_QUEUE_ENTRY_BYTES) {
+        if (chosen.length >= options.countMax || sizeBytes >= sizeBytesMax) break scan;
+        const entry = entryAt(batch.entries, at);
+        queueOffset++;
+        if (entry.sizeBytes === 0 || entry.logOffset < this.log.minOffset) continue; // a hole, or deleted by retention meanwhile
+        if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
+        chosen.push(entry);
+        sizeBytes += entry.sizeBytes;
+      }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
     for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
@@ -170,14 +200,24 @@ export class MessageStore {
    * Index entries of a queue from `fromQueueOffset` (at most `countMax`), without reading the log:
    * for system queues whose tag hash carries a value of their own (a delay message's due second).
    */
-  queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): (QueueEntry & { queueOffset: number })[] {
+  async queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): Promise<(QueueEntry & { queueOffset: number })[]> {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return [];
     const entries: (QueueEntry & { queueOffset: number })[] = [];
-    const end = Math.min(queue.count, Math.max(queue.minQueueOffset, fromQueueOffset) + countMax);
-    for (let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset); queueOffset < end; queueOffset++) {
-      const entry = queue.entry(queueOffset);
-      if (entry && entry.logOffset >= this.log.minOffset) entries.push({ ...entry, queueOffset });
+    let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
+    const end = Math.min(queue.count, queueOffset + countMax);
+    while (queueOffset < end) {
+      const batch = await queue.entriesFrom(queueOffset, end - queueOffset);
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break;
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length && queueOffset < end; at += CONSUME_QUEUE_ENTRY_BYTES, queueOffset++) {
+        const entry = entryAt(batch.entries, at);
+        if (entry.sizeBytes !== 0 && entry.logOffset >= this.log.minOffset) entries.push({ ...entry, queueOffset });
+      }
     }
     return entries;
   }
@@ -232,6 +272,7 @@ export class MessageStore {
     await this.writes.flushDirty();
     await this.checkpointer.run();
     for (const queue of this.queues.values()) await queue.close();
+    await this.queueFiles.pool.closeAll();
     await this.log.close();
     if (!this.writes.failure) await rm(join(this.options.dataDir, 'abort'), { force: true });
   }
@@ -257,6 +298,11 @@ export class MessageStore {
     return (this.index?.findById(messageId, { topic, countMax: 1 }).length ?? 0) > 0;
   }
 
+  /** Retention keeps every segment from `logOffset()` on (the journal's newest in-log state snapshot). */
+  holdRetentionFrom(logOffset: () => number): void {
+    this.retentionHolds.push(logOffset);
+  }
+
   /** Runs a retention pass now (it also runs every retentionCheckIntervalMs). Undefined if it failed. */
   runRetention(): Promise<RetentionDecision | undefined> {
     if (this.closed) return Promise.resolve(undefined);
@@ -278,7 +324,7 @@ export class MessageStore {
 
   /** At open, after recovery: queues skip what retention deleted, one pass runs, the index refills. */
   private async startRetentionAndIndex(): Promise<void> {
-    this.dropBelowLogOffset(this.log.minOffset);
+    await this.dropBelowLogOffset(this.log.minOffset, false);
     await this.retention.run();
     if (this.index && this.options.indexedProperties) {
       const startedMs = Date.now();
@@ -287,9 +333,16 @@ export class MessageStore {
     }
   }
 
-  /** Retention deleted the log below `minLogOffset`: queues and index forget what pointed there. */
-  private dropBelowLogOffset(minLogOffset: number): void {
-    for (const queue of this.queues.values()) queue.advanceMinToLogOffset(minLogOffset);
+  /**
+   * Retention deleted the log below `minLogOffset`: queues and index forget what pointed there,
+   * and each queue that lost entries says which (nothing is removed in silence). At open the
+   * queues only catch up with deletions of an earlier run, which reported them then: no events.
+   */
+  private async dropBelowLogOffset(minLogOffset: number, report = true): Promise<void> {
     this.index?.dropBelow(minLogOffset);
+    await forEachConcurrently([...this.queues.values()], STORE_LIMITS.queueOpenConcurrency, async (queue) => {
+      const trimmed = await queue.advanceMinToLogOffset(minLogOffset);
+      if (trimmed && report) this.options.onEvent?.({ kind: 'queueTrimmed', topic: queue.topic, queueId: queue.queueId, ...trimmed });
+    });
   }
 }

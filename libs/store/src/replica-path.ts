@@ -7,7 +7,7 @@ import { placeRecord, type CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { checkRecord } from './record';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
-import { queueIn, queueKey } from './queue-table';
+import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type MessageIndex } from './message-index';
 import { rebuildIndex } from './log-scan';
 import type { RetentionRunner } from './retention';
@@ -19,6 +19,7 @@ export interface ReplicaPathDeps {
   settings: StoreSettings;
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
+  queueFiles: QueueFileSettings;
   nextQueueOffsets: Map<string, number>;
   index: MessageIndex | undefined;
   writes: WritePath;
@@ -63,7 +64,7 @@ export class ReplicaPath {
       this.deps.nextQueueOffsets.set(queueKey(record.topic, record.queueId), record.queueOffset + 1);
       const room = writes.appendBuffer.claim(logOffset, record.sizeBytes);
       recordBytes.copy(room.buffer, room.at);
-      const queue = queueIn(this.deps.queues, settings.dataDir, record.topic, record.queueId);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId);
       const indexKeys = settings.indexedProperties && indexKeysOf(record.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
@@ -115,7 +116,7 @@ export class ReplicaPath {
       if (logOffset < end && logOffset % log.segmentSizeBytes !== 0) await this.checkRecordStart(logOffset, end);
       await log.truncateTo(logOffset);
       for (const [key, queue] of this.deps.queues) {
-        queue.truncateFromLogOffset(logOffset);
+        await queue.truncateFromLogOffset(logOffset);
         this.deps.nextQueueOffsets.set(key, queue.count);
       }
       writes.cutBackTo(logOffset);

@@ -6,6 +6,7 @@ import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
+import { nodeFileIo, type FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -37,6 +38,17 @@ export interface StoreOptions {
   indexEntryCountMax?: number;
   /** How much of the newest log is scanned at start to refill the index (0: none). */
   indexRebuildScanBytesMax?: number;
+
+  /** Entries per consume queue file (tests use small ones); queue files cut otherwise are rebuilt. */
+  consumeQueueFileEntries?: number;
+  /**
+   * A damaged record below the checkpoint (data that was acknowledged and on disk) makes open
+   * fail; with this set, the damaged segment and those after it are moved aside into
+   * `commitlog-damaged/` (never deleted) and the store opens with the log cut there.
+   */
+  acceptDataLoss?: boolean;
+  /** Writes and flushes of data files (file-io.ts); tests inject disk failures through it. */
+  fileIo?: FileIo;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -51,6 +63,13 @@ export type StoreEvent =
   | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
   /** Queue files ("topic/queueId") were missing or short: recovery re-reads the whole log. */
   | { kind: 'queuesRebuilding'; queues: string[] }
+  /**
+   * Retention deleted the records of queue offsets [fromQueueOffset, toQueueOffset) of a queue
+   * (their segments are gone): consumers that had not read them never will.
+   */
+  | { kind: 'queueTrimmed'; topic: string; queueId: number; fromQueueOffset: number; toQueueOffset: number }
+  /** acceptDataLoss: damaged segments were moved aside (not deleted) and the log cut at the damage. */
+  | { kind: 'segmentsMovedAside'; atLogOffset: number; reason: string; movedTo: string[] }
   | RetentionEvent;
 
 export type AppendInput = RecordInput;
@@ -110,6 +129,9 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     diskUsage: () => diskUsageOf(options.dataDir),
     indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
     indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+    consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
+    acceptDataLoss: false,
+    fileIo: nodeFileIo,
     ...withoutUndefined(options),
   };
 }

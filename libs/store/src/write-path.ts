@@ -8,7 +8,7 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
 import { AppendBuffer } from './append-buffer';
-import { queueIn, queueKey } from './queue-table';
+import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
 import type { AppendInput, AppendResult, StoreSettings } from './store-options';
 
@@ -35,6 +35,7 @@ export interface WritePathDeps {
   settings: StoreSettings;
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
+  queueFiles: QueueFileSettings;
   /** The queue offset the next record of each queue gets (reserved, maybe not yet confirmed). */
   nextQueueOffsets: Map<string, number>;
   index: MessageIndex | undefined;
@@ -82,7 +83,7 @@ export class WritePath {
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const room = this.appendBuffer.claim(logOffset, sizeBytes);
       encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
-      const queue = queueIn(this.deps.queues, settings.dataDir, input.topic, input.queueId);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });

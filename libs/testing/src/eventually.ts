@@ -23,3 +23,17 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
     }
   }
 }
+
+/**
+ * The opposite wait: `check` must keep passing for the whole of `durationMs` (checked every
+ * `intervalMs`); throws at its first failure. For "nothing happens while ..." assertions.
+ */
+export async function alwaysFor(check: () => void | Promise<void>, options: { durationMs: number; intervalMs?: number }): Promise<void> {
+  const intervalMs = options.intervalMs ?? 50;
+  const until = Date.now() + options.durationMs;
+  for (;;) {
+    await check();
+    if (Date.now() >= until) return;
+    await delay(intervalMs);
+  }
+}

@@ -5,3 +5,5 @@ export * from './name-server-fixtures';
 export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
+export * from './etcd-cluster';
+export * from './rmq-cli';

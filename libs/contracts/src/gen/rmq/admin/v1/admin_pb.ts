@@ -4,8 +4,8 @@
 // @generated from file rmq/admin/v1/admin.proto (package rmq.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BrokerIdentity, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
 import { file_rmq_namesrv_v1_namesrv } from "../../namesrv/v1/namesrv_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,93 +14,338 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDTKBBQoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSLmAQoNR3JvdXBTZXR0aW5ncxIZCgxtYXhfYXR0ZW1wdHMYASABKA1IAIgBARIZCgxyZXRyeV9wb2xpY3kYAiABKAlIAYgBARIRCgRmaWZvGAMgASgISAKIAQESLwoMY29uc3VtZV90eXBlGAQgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhwKD2NvbnN1bWVfZW5hYmxlZBgFIAEoCEgDiAEBQg8KDV9tYXhfYXR0ZW1wdHNCDwoNX3JldHJ5X3BvbGljeUIHCgVfZmlmb0ISChBfY29uc3VtZV9lbmFibGVkIp8BCgtHcm91cENvbmZpZxIMCgRuYW1lGAEgASgJEhQKDG1heF9hdHRlbXB0cxgCIAEoDRIUCgxyZXRyeV9wb2xpY3kYAyABKAkSDAoEZmlmbxgEIAEoCBIvCgxjb25zdW1lX3R5cGUYBSABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSFwoPY29uc3VtZV9lbmFibGVkGAYgASgIIpIBChJHcm91cFF1ZXVlUHJvZ3Jlc3MSDQoFdG9waWMYASABKAkSEAoIcXVldWVfaWQYAiABKA0SGAoQY29tbWl0dGVkX29mZnNldBgDIAEoBBISCgptYXhfb2Zmc2V0GAQgASgEEhAKCGluZmxpZ2h0GAUgASgNEgsKA2xhZxgGIAEoBBIOCgZtZW1iZXIYByABKAkiUQoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNDcmVhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIlEKElVwZGF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTVXBkYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIfCg9HZXRHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJ+ChBHZXRHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnEg4KBmV4aXN0cxgCIAEoCBIwCgZxdWV1ZXMYAyADKAsyIC5ybXEuYWRtaW4udjEuR3JvdXBRdWV1ZVByb2dyZXNzIhMKEUxpc3RHcm91cHNSZXF1ZXN0Ij8KEkxpc3RHcm91cHNSZXNwb25zZRIpCgZncm91cHMYASADKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciIgoSRGVsZXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlR3JvdXBSZXNwb25zZSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDSIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSpkCgtDb25zdW1lVHlwZRIcChhDT05TVU1FX1RZUEVfVU5TUEVDSUZJRUQQABIbChdDT05TVU1FX1RZUEVfQ0xVU1RFUklORxABEhoKFkNPTlNVTUVfVFlQRV9CUk9BRENBU1QQAjKZCAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlElIKC0NyZWF0ZUdyb3VwEiAucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVHcm91cFJlc3BvbnNlElIKC1VwZGF0ZUdyb3VwEiAucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVHcm91cFJlc3BvbnNlEkkKCEdldEdyb3VwEh0ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRHcm91cFJlc3BvbnNlEk8KCkxpc3RHcm91cHMSHy5ybXEuYWRtaW4udjEuTGlzdEdyb3Vwc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdEdyb3Vwc1Jlc3BvbnNlElIKC0RlbGV0ZUdyb3VwEiAucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5EZWxldGVHcm91cFJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
 
 /**
- * @generated from message rmq.admin.v1.ListTransactionsRequest
+ * A group's settings. In requests, an unset field keeps the current value (or takes the
+ * broker's default on create).
+ *
+ * @generated from message rmq.admin.v1.GroupSettings
  */
-export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequest"> & {
+export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
   /**
-   * Empty: every topic.
+   * Deliveries in total before the message goes to %DLQ%<group>.
    *
-   * @generated from field: string topic = 1;
+   * @generated from field: optional uint32 max_attempts = 1;
    */
-  topic: string;
+  maxAttempts?: number | undefined;
+
+  /**
+   * "customized:10s,30s,1m" or "exponential:<initial>,<max>,<multiplier>".
+   *
+   * @generated from field: optional string retry_policy = 2;
+   */
+  retryPolicy?: string | undefined;
+
+  /**
+   * Consume FIFO topics in message-group order.
+   *
+   * @generated from field: optional bool fifo = 3;
+   */
+  fifo?: boolean | undefined;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 4;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: optional bool consume_enabled = 5;
+   */
+  consumeEnabled?: boolean | undefined;
 };
 
 /**
- * Describes the message rmq.admin.v1.ListTransactionsRequest.
- * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ * Describes the message rmq.admin.v1.GroupSettings.
+ * Use `create(GroupSettingsSchema)` to create a new message.
  */
-export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
   messageDesc(file_rmq_admin_v1_admin, 0);
 
 /**
- * @generated from message rmq.admin.v1.OpenTransaction
+ * @generated from message rmq.admin.v1.GroupConfig
  */
-export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
+export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 max_attempts = 2;
+   */
+  maxAttempts: number;
+
+  /**
+   * @generated from field: string retry_policy = 3;
+   */
+  retryPolicy: string;
+
+  /**
+   * @generated from field: bool fifo = 4;
+   */
+  fifo: boolean;
+
+  /**
+   * @generated from field: rmq.admin.v1.ConsumeType consume_type = 5;
+   */
+  consumeType: ConsumeType;
+
+  /**
+   * @generated from field: bool consume_enabled = 6;
+   */
+  consumeEnabled: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GroupConfig.
+ * Use `create(GroupConfigSchema)` to create a new message.
+ */
+export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
+
+/**
+ * A group's progress in one queue of this broker.
+ *
+ * @generated from message rmq.admin.v1.GroupQueueProgress
+ */
+export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
   /**
    * @generated from field: string topic = 1;
    */
   topic: string;
 
   /**
-   * @generated from field: string message_id = 2;
+   * @generated from field: uint32 queue_id = 2;
    */
-  messageId: string;
+  queueId: number;
 
   /**
-   * What EndTransaction takes.
+   * Every message below it is consumed.
    *
-   * @generated from field: string transaction_id = 3;
+   * @generated from field: uint64 committed_offset = 3;
    */
-  transactionId: string;
+  committedOffset: bigint;
 
   /**
-   * When the half message was stored, ms since 1970.
+   * The offset the queue's next message will get.
    *
-   * @generated from field: int64 born_timestamp_ms = 4;
+   * @generated from field: uint64 max_offset = 4;
    */
-  bornTimestampMs: bigint;
+  maxOffset: bigint;
 
   /**
-   * Checks sent to producers so far.
+   * Received and not yet acked (or held behind an earlier message of their FIFO group).
    *
-   * @generated from field: int32 checks = 5;
+   * @generated from field: uint32 inflight = 5;
    */
-  checks: number;
+  inflight: number;
+
+  /**
+   * Messages not yet consumed: max_offset - committed_offset.
+   *
+   * @generated from field: uint64 lag = 6;
+   */
+  lag: bigint;
+
+  /**
+   * Broadcast groups: the member (client id) this progress belongs to.
+   *
+   * @generated from field: string member = 7;
+   */
+  member: string;
 };
 
 /**
- * Describes the message rmq.admin.v1.OpenTransaction.
- * Use `create(OpenTransactionSchema)` to create a new message.
+ * Describes the message rmq.admin.v1.GroupQueueProgress.
+ * Use `create(GroupQueueProgressSchema)` to create a new message.
  */
-export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
-
-/**
- * @generated from message rmq.admin.v1.ListTransactionsResponse
- */
-export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsResponse"> & {
-  /**
-   * @generated from field: repeated rmq.admin.v1.OpenTransaction transactions = 1;
-   */
-  transactions: OpenTransaction[];
-
-  /**
-   * Open transactions on the broker in all (the list stops at 1000).
-   *
-   * @generated from field: int32 open_count = 2;
-   */
-  openCount: number;
-};
-
-/**
- * Describes the message rmq.admin.v1.ListTransactionsResponse.
- * Use `create(ListTransactionsResponseSchema)` to create a new message.
- */
-export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
   messageDesc(file_rmq_admin_v1_admin, 2);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupRequest
+ */
+export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupRequest.
+ * Use `create(CreateGroupRequestSchema)` to create a new message.
+ */
+export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 3);
+
+/**
+ * @generated from message rmq.admin.v1.CreateGroupResponse
+ */
+export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.CreateGroupResponse.
+ * Use `create(CreateGroupResponseSchema)` to create a new message.
+ */
+export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 4);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupRequest
+ */
+export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupRequest.
+ * Use `create(UpdateGroupRequestSchema)` to create a new message.
+ */
+export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 5);
+
+/**
+ * @generated from message rmq.admin.v1.UpdateGroupResponse
+ */
+export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.UpdateGroupResponse.
+ * Use `create(UpdateGroupResponseSchema)` to create a new message.
+ */
+export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 6);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupRequest
+ */
+export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupRequest.
+ * Use `create(GetGroupRequestSchema)` to create a new message.
+ */
+export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 7);
+
+/**
+ * @generated from message rmq.admin.v1.GetGroupResponse
+ */
+export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.GroupConfig group = 1;
+   */
+  group?: GroupConfig | undefined;
+
+  /**
+   * False when the group was never created: `group` then shows the defaults it would get.
+   *
+   * @generated from field: bool exists = 2;
+   */
+  exists: boolean;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupQueueProgress queues = 3;
+   */
+  queues: GroupQueueProgress[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.GetGroupResponse.
+ * Use `create(GetGroupResponseSchema)` to create a new message.
+ */
+export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 8);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsRequest
+ */
+export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsRequest.
+ * Use `create(ListGroupsRequestSchema)` to create a new message.
+ */
+export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 9);
+
+/**
+ * @generated from message rmq.admin.v1.ListGroupsResponse
+ */
+export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.GroupConfig groups = 1;
+   */
+  groups: GroupConfig[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListGroupsResponse.
+ * Use `create(ListGroupsResponseSchema)` to create a new message.
+ */
+export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 10);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupRequest
+ */
+export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 11);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteGroupResponse
+ */
+export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -131,7 +376,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -148,7 +393,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -167,7 +412,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -184,7 +429,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 16);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -220,7 +465,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 17);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -244,7 +489,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 18);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -261,7 +506,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 19);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -288,7 +533,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 20);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -310,7 +555,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 21);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -323,7 +568,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 22);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -340,7 +585,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -353,7 +598,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -407,7 +652,119 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 15);
+  messageDesc(file_rmq_admin_v1_admin, 25);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsRequest
+ */
+export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequest"> & {
+  /**
+   * Empty: every topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsRequest.
+ * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ */
+export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 26);
+
+/**
+ * @generated from message rmq.admin.v1.OpenTransaction
+ */
+export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * What EndTransaction takes.
+   *
+   * @generated from field: string transaction_id = 3;
+   */
+  transactionId: string;
+
+  /**
+   * When the half message was stored, ms since 1970.
+   *
+   * @generated from field: int64 born_timestamp_ms = 4;
+   */
+  bornTimestampMs: bigint;
+
+  /**
+   * Checks sent to producers so far.
+   *
+   * @generated from field: int32 checks = 5;
+   */
+  checks: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.OpenTransaction.
+ * Use `create(OpenTransactionSchema)` to create a new message.
+ */
+export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 27);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsResponse
+ */
+export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.OpenTransaction transactions = 1;
+   */
+  transactions: OpenTransaction[];
+
+  /**
+   * Open transactions on the broker in all (the list stops at 1000).
+   *
+   * @generated from field: int32 open_count = 2;
+   */
+  openCount: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsResponse.
+ * Use `create(ListTransactionsResponseSchema)` to create a new message.
+ */
+export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 28);
+
+/**
+ * @generated from enum rmq.admin.v1.ConsumeType
+ */
+export enum ConsumeType {
+  /**
+   * @generated from enum value: CONSUME_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_CLUSTERING = 1;
+   */
+  CLUSTERING = 1,
+
+  /**
+   * @generated from enum value: CONSUME_TYPE_BROADCAST = 2;
+   */
+  BROADCAST = 2,
+}
+
+/**
+ * Describes the enum rmq.admin.v1.ConsumeType.
+ */
+export const ConsumeTypeSchema: GenEnum<ConsumeType> = /*@__PURE__*/
+  enumDesc(file_rmq_admin_v1_admin, 0);
 
 /**
  * @generated from service rmq.admin.v1.AdminService
@@ -466,6 +823,49 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetBrokerPermissionRequestSchema;
     output: typeof SetBrokerPermissionResponseSchema;
+  },
+  /**
+   * Consumer groups and their settings (RocketMQ's subscription group config), kept in the
+   * broker's replicated state.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.CreateGroup
+   */
+  createGroup: {
+    methodKind: "unary";
+    input: typeof CreateGroupRequestSchema;
+    output: typeof CreateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.UpdateGroup
+   */
+  updateGroup: {
+    methodKind: "unary";
+    input: typeof UpdateGroupRequestSchema;
+    output: typeof UpdateGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.GetGroup
+   */
+  getGroup: {
+    methodKind: "unary";
+    input: typeof GetGroupRequestSchema;
+    output: typeof GetGroupResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.ListGroups
+   */
+  listGroups: {
+    methodKind: "unary";
+    input: typeof ListGroupsRequestSchema;
+    output: typeof ListGroupsResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.DeleteGroup
+   */
+  deleteGroup: {
+    methodKind: "unary";
+    input: typeof DeleteGroupRequestSchema;
+    output: typeof DeleteGroupResponseSchema;
   },
   /**
    * Open transactions (half messages neither committed nor rolled back), oldest first.

@@ -1,0 +1,204 @@
+// Every consumer group's progress in every queue on this broker (and each broadcast member's),
+// journaled: each change to a QueueConsumption is made here, in memory, and recorded in the state
+// journal in the same order, so replaying the journal rebuilds exactly these states. The returned
+// promise says when the change is durable; callers answer clients only after it.
+import type { Clock } from '@rmq/base';
+import type { MessageStore } from '@rmq/store';
+import { QueueConsumption, type InflightEntry, type QueueConsumptionSnapshot } from './queue-consumption';
+import { BroadcastMembers } from './broadcast-members';
+import { MESSAGING_LIMITS } from './limits';
+import type { StateJournal, StateSection } from './state/state-journal';
+
+/**
+ * Whose progress: a group's in a queue, or (with `m`) a broadcast member's. (JSON leaves out an
+ * undefined `m` and `mg`, so changes are built as plain literals on the hot path.)
+ */
+export interface ProgressKey {
+  g: string;
+  t: string;
+  q: number;
+  m?: string;
+}
+
+/** An in-flight entry as journaled: delivery id, visible-at, attempt. */
+type Delivery = { d: string; v: number; a: number };
+
+export type ProgressChange = ProgressKey &
+  (
+    | { op: 'start'; o: number; f: boolean }
+    | { op: 'restore'; s: QueueConsumptionSnapshot; f: boolean }
+    | ({ op: 'admit'; o: number; mg?: string } & Delivery)
+    | ({ op: 'deliver'; o: number } & Delivery)
+    | { op: 'skip'; to: number }
+    | { op: 'complete'; o: number; d: string }
+    | ({ op: 'renew'; o: number; old: string } & Delivery)
+    | { op: 'extend'; o: number; d: string; v: number }
+    | { op: 'forget' }
+  );
+
+export const PROGRESS_SECTION = 'progress';
+
+export class ConsumerProgress implements StateSection<ProgressChange> {
+  readonly name = PROGRESS_SECTION;
+  private readonly states = new Map<string, QueueConsumption>();
+  readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
+
+  constructor(
+    private readonly journal: StateJournal,
+    private readonly store: MessageStore,
+    private readonly clock: Clock,
+  ) {
+    journal.register(this);
+  }
+
+  /**
+   * The progress for `key`, made when first needed: a group starts at the queue's first message,
+   * a broadcast member at its end (its client id is new on every client start; history is not
+   * replayed to it).
+   */
+  state(key: ProgressKey, fifo: boolean): QueueConsumption {
+    const existing = this.peek(key);
+    if (existing) {
+      if (key.m !== undefined) this.broadcast.touch(key.g, key.m, this.clock.nowMs());
+      return existing;
+    }
+    const range = this.store.queueRange(key.t, key.q);
+    const o = key.m === undefined ? range.minQueueOffset : range.maxQueueOffset;
+    const change: ProgressChange = { ...keyOf(key), op: 'start', o, f: fifo };
+    this.apply(change);
+    this.journal.note(this.name, change);
+    return this.peek(key)!;
+  }
+
+  /** False on a slave, whose progress changes only by replication. */
+  get writable(): boolean {
+    return this.journal.isWritable;
+  }
+
+  /** The progress for `key` if there is any. */
+  peek(key: ProgressKey): QueueConsumption | undefined {
+    return key.m === undefined ? this.states.get(stateKey(key)) : this.broadcast.peek(key.g, key.m, key.t, key.q);
+  }
+
+  /** Every group's (not broadcast members') progress. */
+  *groupStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
+    for (const [text, state] of this.states) {
+      const [g, t, q] = text.split('\u0000');
+      yield { key: { g, t, q: Number(q) }, state };
+    }
+  }
+
+  *allStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
+    yield* this.groupStates();
+    for (const { group, member, topic, queueId, state } of this.broadcast.queues()) yield { key: { g: group, t: topic, q: queueId, m: member }, state };
+  }
+
+  // Changes: made in memory at once, durable when the returned promise resolves.
+
+  admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; durable: Promise<void> } {
+    const delivered = state.admit(queueOffset, messageGroup, entry);
+    const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
+    return { delivered, durable: this.record(change) };
+  }
+
+  deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
+    state.deliver(queueOffset, entry);
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
+  }
+
+  skipTo(key: ProgressKey, state: QueueConsumption, toOffset: number): Promise<void> | undefined {
+    if (toOffset <= state.nextOffset) return undefined;
+    state.skipTo(toOffset);
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
+  }
+
+  /** Undefined when that delivery is no longer current (nothing changes). */
+  complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
+    if (!state.complete(queueOffset, deliveryId)) return undefined;
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
+  }
+
+  renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {
+    if (!state.renew(queueOffset, deliveryId, next)) return undefined;
+    return this.record({ ...keyOf(key), op: 'renew', o: queueOffset, old: deliveryId, ...delivery(next) });
+  }
+
+  extend(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
+    if (!state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
+    this.journal.note(this.name, { ...keyOf(key), op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
+    return true;
+  }
+
+  /** Broadcast members idle for too long are forgotten, with their progress. */
+  expireMembers(nowMs: number): void {
+    for (const { group, member } of this.broadcast.expire(nowMs)) this.journal.note(this.name, { g: group, t: '', q: 0, m: member, op: 'forget' } satisfies ProgressChange);
+  }
+
+  // StateSection: replay and dump.
+
+  apply(change: ProgressChange): void {
+    if (change.op === 'start' || change.op === 'restore') {
+      const fifo = change.f;
+      const created =
+        change.op === 'start' ? new QueueConsumption(change.o, { fifo }) : QueueConsumption.restore(change.s, this.store.queueRange(change.t, change.q).maxQueueOffset, { fifo });
+      if (change.m === undefined) this.states.set(stateKey(change), created);
+      else this.broadcast.state(change.g, change.m, change.t, change.q, this.clock.nowMs(), () => created);
+      return;
+    }
+    if (change.op === 'forget') {
+      this.broadcast.forget(change.g, change.m ?? '');
+      return;
+    }
+    const state = this.peek(change);
+    if (!state) return; // its start was before the snapshot this replay began with: nothing to change
+    switch (change.op) {
+      case 'admit':
+        state.admit(change.o, change.mg, entryOf(change));
+        break;
+      case 'deliver':
+        state.deliver(change.o, entryOf(change));
+        break;
+      case 'skip':
+        state.skipTo(change.to);
+        break;
+      case 'complete':
+        state.complete(change.o, change.d);
+        break;
+      case 'renew':
+        state.renew(change.o, change.old, entryOf(change));
+        break;
+      case 'extend':
+        state.extend(change.o, change.d, change.v);
+        break;
+    }
+  }
+
+  dump(): ProgressChange[] {
+    return [...this.allStates()].map(({ key, state }) => ({ ...keyOf(key), op: 'restore', s: state.snapshot(), f: state.fifo }));
+  }
+
+  reset(): void {
+    this.states.clear();
+    this.broadcast.clear();
+  }
+
+  private record(change: ProgressChange): Promise<void> {
+    return this.journal.record(this.name, change);
+  }
+}
+
+function stateKey(key: ProgressKey): string {
+  return `${key.g}\u0000${key.t}\u0000${key.q}`;
+}
+
+function keyOf(key: ProgressKey): ProgressKey {
+  return key.m === undefined ? { g: key.g, t: key.t, q: key.q } : { g: key.g, t: key.t, q: key.q, m: key.m };
+}
+
+function delivery(entry: InflightEntry): Delivery {
+  return { d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
+}
+
+function entryOf(change: Delivery): InflightEntry {
+  return { deliveryId: change.d, visibleAtMs: change.v, attempt: change.a };
+}

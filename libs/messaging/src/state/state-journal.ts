@@ -1,0 +1,412 @@
+// The broker's state (topics, groups, permission, the receipt-handle key, consumer progress)
+// journaled as system records in the commit log, through the same group commit as messages. So
+// a replica that copies the log knows everything its master knew, and a restart or a failover
+// resumes exactly. Ordering rules:
+//   - a component changes its memory, then records the change; the caller answers only once the
+//     record is durable (the store's flush mode), so nothing answered is lost by a crash;
+//   - changes are recorded in the order they were made (one writer: the store reserves log
+//     positions synchronously), and replay applies them in log order, so replay is deterministic;
+//   - changes pending at the same time go out as one record (a batch of acks is one record);
+//   - before retention may drop old segments, the whole state is written again into the log (an
+//     in-log snapshot, its parts in one append so nothing interleaves); retention keeps
+//     everything from the newest one on, so the retained log alone always holds all state;
+//   - the snapshot file outside the log only shortens replay: one that is missing, stale or from a
+//     log that lost its tail costs replay time, never state.
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { RmqError, STATE_TOPIC, type Clock } from '@rmq/base';
+import { readJson, writeJsonAtomic, type AppendInput, type AppendResult, type MessageStore, type StoredRecord } from '@rmq/store';
+import { STATE_LIMITS } from './state-limits';
+
+/** One part of the broker's state: replays changes and dumps itself as changes. */
+export interface StateSection<Change = unknown> {
+  readonly name: string;
+  apply(change: Change): void;
+  /** The whole section as changes which, applied after reset(), rebuild it. */
+  dump(): Change[];
+  reset(): void;
+}
+
+type Entry = [section: string, change: unknown];
+
+/** The record property that says what a state record holds. */
+const KIND_PROPERTY = 'k';
+const KIND_CHANGES = 'c';
+const KIND_SNAPSHOT = 's';
+
+interface SnapshotFile {
+  version: 1;
+  /** The state-queue offset after the last record this snapshot covers. */
+  nextStateOffset: number;
+  /** Log offset of that last record (-1: none): a log that lost it makes the file stale. */
+  lastLogOffset: number;
+  entries: Entry[];
+}
+
+export interface StateJournalOptions {
+  store: MessageStore;
+  dataDir: string;
+  clock: Clock;
+  /** Write an in-log snapshot when the log grew this much since the last one. */
+  snapshotEveryBytes?: number;
+  onError?: (error: unknown) => void;
+  onEvent?: (event: StateJournalEvent) => void;
+}
+
+export type StateJournalEvent =
+  | { kind: 'replayed'; fromSnapshotFile: boolean; recordsReplayed: number; durationMs: number }
+  | { kind: 'snapshotWritten'; logOffset: number; parts: number; entries: number };
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class StateJournal {
+  private readonly sections = new Map<string, StateSection>();
+  private pending: Entry[] = [];
+  private batch: Deferred | undefined;
+  private inFlight: Promise<void> | undefined;
+  private flushScheduled = false;
+  /** State-queue offset after the last record whose changes are in memory. */
+  private appliedStateOffset = 0;
+  private lastLogOffset = -1;
+  /** First log offset of the newest in-log snapshot: retention keeps everything from here on. */
+  private snapshotLogOffset = 0;
+  private snapshotSequence = 0;
+  private writable = true;
+  private closed = false;
+  /** A slave's catch-up in flight, and whether more records arrived meanwhile. */
+  private following: Promise<void> | undefined;
+  private followAgain = false;
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly snapshotPath: string;
+  private readonly snapshotEveryBytes: number;
+
+  constructor(private readonly options: StateJournalOptions) {
+    this.snapshotPath = join(options.dataDir, 'config', 'state-snapshot.json');
+    this.snapshotEveryBytes = options.snapshotEveryBytes ?? STATE_LIMITS.snapshotEveryBytesDefault;
+  }
+
+  register(section: StateSection): void {
+    if (this.sections.has(section.name)) throw new Error(`state section ${section.name} registered twice`);
+    this.sections.set(section.name, section);
+  }
+
+  /**
+   * Rebuilds every section from the snapshot file and the state records after it. `writable`
+   * false: a slave, which applies the state records its log receives by replication instead.
+   */
+  async open(options: { writable?: boolean } = {}): Promise<void> {
+    this.writable = options.writable ?? true;
+    await this.load();
+    this.options.store.holdRetentionFrom(() => this.snapshotLogOffset);
+    this.timer = setInterval(() => this.snapshotIfDue(), STATE_LIMITS.snapshotCheckIntervalMs).unref();
+    this.unsubscribe = this.options.store.onConfirmed((topic) => {
+      if (topic === STATE_TOPIC && !this.writable) this.follow();
+    });
+  }
+
+  /** Forgets everything and rebuilds it from the log (after the log was cut back on a failover). */
+  async reload(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    while (this.following) await this.following;
+    this.pending = [];
+    this.batch?.reject(new RmqError('TOO_MANY_REQUESTS', { reason: 'the broker state is being rebuilt after a failover; try again shortly' }));
+    this.batch = undefined;
+    await this.load();
+  }
+
+  private async load(): Promise<void> {
+    const startedMs = this.options.clock.nowMs();
+    await mkdir(dirname(this.snapshotPath), { recursive: true });
+    const { minQueueOffset, maxQueueOffset } = this.options.store.queueRange(STATE_TOPIC, 0);
+    const file = await this.usableSnapshotFile(minQueueOffset, maxQueueOffset);
+    for (const section of this.sections.values()) section.reset();
+    let from = minQueueOffset;
+    // Retention dropped the oldest records: changes before the first snapshot have no base to apply to.
+    let awaitingSnapshot = minQueueOffset > 0;
+    if (file) {
+      this.applyEntries(file.entries);
+      from = file.nextStateOffset;
+      this.lastLogOffset = file.lastLogOffset;
+      awaitingSnapshot = false;
+    }
+    const recordsReplayed = await this.replay(from, maxQueueOffset, awaitingSnapshot);
+    this.appliedStateOffset = maxQueueOffset;
+    this.options.onEvent?.({ kind: 'replayed', fromSnapshotFile: file !== undefined, recordsReplayed, durationMs: this.options.clock.nowMs() - startedMs });
+  }
+
+  /** True when the journal holds no state record at all (a new broker). */
+  get isEmpty(): boolean {
+    return this.options.store.queueRange(STATE_TOPIC, 0).maxQueueOffset === 0 && this.pending.length === 0;
+  }
+
+  /**
+   * Records a change already made in memory; resolves once it is durable. Changes recorded
+   * together go out as one record.
+   */
+  record(section: string, change: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
+    if (!this.writable) return Promise.reject(new RmqError('BAD_REQUEST', { reason: 'this broker is a slave: its state changes only by copying its master' }));
+    this.pending.push([section, change]);
+    this.batch ??= deferred();
+    const done = this.batch.promise;
+    this.scheduleFlush();
+    return done;
+  }
+
+  /** Records a change nobody waits for (renewals, sweeps); a failure goes to onError. */
+  note(section: string, change: unknown): void {
+    this.record(section, change).catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  get isWritable(): boolean {
+    return this.writable;
+  }
+
+  /** A slave: state changes only by the records its master wrote, applied as they are copied. */
+  becomeSlave(): void {
+    this.writable = false;
+    this.follow();
+  }
+
+  /** A new master: applies every state record copied so far, then records its own changes. */
+  async becomeMaster(): Promise<void> {
+    while (this.following) await this.following;
+    await this.catchUp();
+    this.writable = true;
+  }
+
+  /** Applies the state records that reached the log by replication, one catch-up at a time. */
+  private follow(): void {
+    if (this.following) {
+      this.followAgain = true;
+      return;
+    }
+    this.following = this.catchUp()
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => {
+        this.following = undefined;
+        if (this.followAgain && !this.writable) {
+          this.followAgain = false;
+          this.follow();
+        }
+      });
+  }
+
+  private async catchUp(): Promise<void> {
+    const { maxQueueOffset } = this.options.store.queueRange(STATE_TOPIC, 0);
+    if (maxQueueOffset <= this.appliedStateOffset) return;
+    await this.replay(this.appliedStateOffset, maxQueueOffset, false);
+    this.appliedStateOffset = maxQueueOffset;
+  }
+
+  /**
+   * Writes the whole state into the log (an in-log snapshot) and the snapshot file. Changes
+   * pending now go first, in the same append, so the snapshot follows them.
+   */
+  async snapshot(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+    if (this.closed || !this.writable) return;
+    const changes = this.takePending();
+    const entries = this.dump();
+    const id = `${this.options.clock.nowMs().toString(36)}-${this.snapshotSequence++}`;
+    const changeRecords = changes ? toRecords(changes.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock) : [];
+    const parts = bodiesOf(entries);
+    const snapshotRecords = parts.map((body, index) =>
+      stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
+    );
+    const appended = this.options.store.append([...changeRecords, ...snapshotRecords]);
+    this.inFlight = appended.then(
+      async (results) => {
+        this.noteWritten(results);
+        changes?.batch.resolve();
+        this.snapshotLogOffset = results[changeRecords.length].logOffset;
+        this.options.onEvent?.({ kind: 'snapshotWritten', logOffset: this.snapshotLogOffset, parts: parts.length, entries: entries.length });
+        await this.writeSnapshotFile(entries);
+      },
+      (error: unknown) => {
+        changes?.batch.reject(error);
+        throw error;
+      },
+    ).finally(() => this.afterFlight());
+    await this.inFlight;
+  }
+
+  /** Writes what is pending, then the snapshot file (a quick restart next time). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    while (this.following) await this.following;
+    this.flushNow();
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    this.closed = true;
+    if (this.appliedStateOffset > 0) await this.writeSnapshotFile(this.dump());
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight) return; // after the record in flight, the next takes everything pending
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushNow();
+    });
+  }
+
+  private flushNow(): void {
+    if (this.inFlight) return;
+    const taken = this.takePending();
+    if (!taken) return;
+    const appended = this.options.store.append(toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock));
+    this.inFlight = appended
+      .then((results) => {
+        this.noteWritten(results);
+        taken.batch.resolve();
+      }, (error: unknown) => taken.batch.reject(error))
+      .finally(() => this.afterFlight());
+  }
+
+  private afterFlight(): void {
+    this.inFlight = undefined;
+    if (this.pending.length > 0) this.scheduleFlush();
+  }
+
+  private takePending(): { entries: Entry[]; batch: Deferred } | undefined {
+    if (this.pending.length === 0 || !this.batch) return undefined;
+    const taken = { entries: this.pending, batch: this.batch };
+    this.pending = [];
+    this.batch = undefined;
+    return taken;
+  }
+
+  private noteWritten(results: AppendResult[]): void {
+    const last = results[results.length - 1];
+    if (!last) return;
+    this.appliedStateOffset = Math.max(this.appliedStateOffset, last.queueOffset + 1);
+    this.lastLogOffset = Math.max(this.lastLogOffset, last.logOffset);
+  }
+
+  private snapshotIfDue(): void {
+    if (this.closed || !this.writable || this.inFlight) return;
+    if (this.options.store.confirmedLogOffset - this.snapshotLogOffset < this.snapshotEveryBytes) return;
+    this.snapshot().catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  private dump(): Entry[] {
+    const entries: Entry[] = [];
+    for (const section of this.sections.values()) for (const change of section.dump()) entries.push([section.name, change]);
+    return entries;
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    for (const [name, change] of entries) {
+      const section = this.sections.get(name);
+      if (!section) throw new RmqError('STATE_UNREADABLE', { reason: `the commit log holds state of an unknown kind "${name}" (written by a newer broker?)` });
+      section.apply(change);
+    }
+  }
+
+  /** Applies state records [from, to); returns how many were read. */
+  private async replay(from: number, to: number, awaitingSnapshot: boolean): Promise<number> {
+    let next = from;
+    let replayed = 0;
+    let parts: StoredRecord[] = [];
+    while (next < to) {
+      const { records, nextQueueOffset } = await this.options.store.read(STATE_TOPIC, 0, next, { countMax: STATE_LIMITS.replayBatchRecordsMax });
+      if (records.length === 0 && nextQueueOffset <= next) break;
+      for (const record of records) {
+        replayed++;
+        this.lastLogOffset = record.logOffset;
+        const kind = record.properties.get(KIND_PROPERTY);
+        if (kind === KIND_CHANGES) {
+          parts = [];
+          if (!awaitingSnapshot) this.applyEntries(decodeEntries(record));
+        } else if (kind === KIND_SNAPSHOT) {
+          const part = Number(record.properties.get('part'));
+          const previous = parts[parts.length - 1];
+          if (part === 0) parts = [record];
+          else if (previous && previous.properties.get('id') === record.properties.get('id') && part === parts.length) parts.push(record);
+          else parts = [];
+          if (parts.length > 0 && parts.length === Number(record.properties.get('parts'))) {
+            for (const section of this.sections.values()) section.reset();
+            for (const snapshotPart of parts) this.applyEntries(decodeEntries(snapshotPart));
+            this.snapshotLogOffset = parts[0].logOffset;
+            awaitingSnapshot = false;
+            parts = [];
+          }
+        } else {
+          throw new RmqError('STATE_UNREADABLE', { reason: `state record at log offset ${record.logOffset} has unknown kind ${JSON.stringify(kind)}` });
+        }
+      }
+      next = Math.max(nextQueueOffset, next + 1);
+    }
+    return replayed;
+  }
+
+  private async usableSnapshotFile(minQueueOffset: number, maxQueueOffset: number): Promise<SnapshotFile | undefined> {
+    const file = await readJson<SnapshotFile>(this.snapshotPath).catch(() => undefined);
+    if (!file || file.version !== 1 || !Array.isArray(file.entries)) return undefined;
+    // It must describe this log: not past its end, its last record still retained and where the
+    // file says (a log that lost its tail may have reused those offsets for other records).
+    if (file.nextStateOffset > maxQueueOffset) return undefined;
+    if (file.nextStateOffset === 0) return minQueueOffset === 0 && file.lastLogOffset === -1 ? file : undefined;
+    if (file.nextStateOffset - 1 < minQueueOffset) return undefined;
+    const { records } = await this.options.store.read(STATE_TOPIC, 0, file.nextStateOffset - 1, { countMax: 1 });
+    return records[0]?.queueOffset === file.nextStateOffset - 1 && records[0].logOffset === file.lastLogOffset ? file : undefined;
+  }
+
+  private async writeSnapshotFile(entries: Entry[]): Promise<void> {
+    const file: SnapshotFile = { version: 1, nextStateOffset: this.appliedStateOffset, lastLogOffset: this.lastLogOffset, entries };
+    await writeJsonAtomic(this.snapshotPath, file);
+  }
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Every caller awaits it; this keeps a batch nobody awaits from failing the process.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Entries as record bodies of bounded size: usually one body, split only when it is too long. */
+function bodiesOf(entries: readonly Entry[]): Buffer[] {
+  const whole = Buffer.from(JSON.stringify(entries));
+  if (whole.length <= STATE_LIMITS.recordBodyBytesMax || entries.length === 1) return [whole];
+  const middle = entries.length >>> 1;
+  return [...bodiesOf(entries.slice(0, middle)), ...bodiesOf(entries.slice(middle))];
+}
+
+function toRecords(entries: readonly Entry[], properties: Record<string, string>, clock: Clock): AppendInput[] {
+  return bodiesOf(entries).map((body) => stateRecord(body, properties, clock));
+}
+
+function stateRecord(body: Buffer, properties: Record<string, string>, clock: Clock): AppendInput {
+  return {
+    topic: STATE_TOPIC,
+    queueId: 0,
+    tagHash: 0,
+    flags: 0,
+    bornTimestampMs: clock.nowMs(),
+    properties: new Map(Object.entries(properties)),
+    body,
+  };
+}
+
+function decodeEntries(record: StoredRecord): Entry[] {
+  try {
+    const entries = JSON.parse(record.body.toString('utf8')) as Entry[];
+    if (!Array.isArray(entries)) throw new Error('not a list');
+    return entries;
+  } catch (error) {
+    throw new RmqError('STATE_UNREADABLE', { reason: `state record at log offset ${record.logOffset} cannot be read: ${(error as Error).message}` });
+  }
+}

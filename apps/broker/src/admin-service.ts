@@ -4,7 +4,8 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
-import { TOPIC_MESSAGE_TYPES, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import { userAdmin } from './user-admin';
+import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 import type { ModelServices } from './model-services';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
 
@@ -19,6 +20,9 @@ export interface AdminDeps {
   permission: BrokerPermission;
   /** Delay and transactional messages (running while this broker leads). */
   model: ModelServices;
+  users: AccessStore;
+  /** Lets UpdateTopic grow a FIFO topic (--allow-fifo-queue-growth). */
+  allowFifoGrowth: boolean;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
 }
@@ -35,6 +39,7 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
 
 export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
   return {
+    ...userAdmin(deps.users),
     createTopic: async (request) => {
       let messageType: TopicMessageType = 'NORMAL';
       if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {
@@ -55,7 +60,7 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       return create(admin.GetTopicResponseSchema, { topic: topicToWire(topic), queues });
     },
     updateTopic: async (request) => {
-      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm });
+      const topic = await deps.topics.update(request.name, { queueCount: request.queueCount, perm: request.perm }, { allowFifoGrowth: deps.allowFifoGrowth });
       deps.onRouteChanged();
       return create(admin.UpdateTopicResponseSchema, { topic: topicToWire(topic) });
     },

@@ -1,4 +1,6 @@
 // The broker's options, declared once (flags, RMQ_* environment variables, defaults).
+import { tlsOptionsSchema } from '@rmq/config';
+
 export const brokerConfigSchema = {
   listen: { type: 'hostPort', default: '127.0.0.1:8081', help: 'address of MessagingService and AdminService (port 0 picks one)' },
   advertise: { type: 'string', default: '', help: 'host:port clients should dial, when it differs from --listen' },
@@ -20,6 +22,7 @@ export const brokerConfigSchema = {
   acceptDataLoss: { type: 'bool', default: false, help: 'start even when the commit log is damaged below its checkpoint: the damaged segments are moved aside into <data-dir>/store/commitlog-damaged (never deleted) and the messages in them are lost' },
   segmentSizeMib: { type: 'int', default: 256, min: 8, max: 4096, help: 'commit log segment size in MiB' },
   autoCreateTopics: { type: 'bool', default: false, help: 'create unknown topics on first send or route query' },
+  allowFifoQueueGrowth: { type: 'bool', default: false, help: 'let rmq topic update add queues to a FIFO topic (message groups move to other queues: drain the topic first)' },
   defaultQueueCount: { type: 'int', default: 8, min: 1, max: 1024, help: 'queues of a topic created without a count' },
   autoCreateGroups: { type: 'bool', default: true, help: 'create a consumer group on first use, with the defaults below (off: rmq group create first)' },
   deliveryAttemptsMax: { type: 'int', default: 17, min: 1, max: 1000, help: 'default for groups: deliveries of a message before it moves to %DLQ%<group> (RocketMQ: 16 retries)' },
@@ -27,6 +30,7 @@ export const brokerConfigSchema = {
   retryDelays: { type: 'string', default: '', help: 'default for groups: retry policy, "customized:10s,30s,1m" (the last repeats) or "exponential:1s,1m,2"; a bare list is customized (empty: RocketMQ\'s 10s 30s 1m 2m ... 2h)' },
   groupFifo: { type: 'bool', default: true, help: 'default for groups: consume FIFO topics in message-group order' },
   stateSnapshotMib: { type: 'int', default: 64, min: 1, max: 4096, help: 'write the whole broker state into the commit log again after this much log, so retention can drop older segments' },
+  invisibleMsMin: { type: 'int', default: 10_000, min: 0, max: 3_600_000, help: 'least invisible duration a SimpleConsumer may ask for on receive or change (RocketMQ: 10 s); push consumers\' nacks follow the retry schedule' },
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },
   timerDelayMaxMs: { type: 'int', default: 3 * 24 * 60 * 60 * 1000, min: 1_000, max: 2_000_000_000, help: 'longest delay of a delay message, in ms (RocketMQ: 3 days); at most --retention-hours' },
@@ -34,5 +38,12 @@ export const brokerConfigSchema = {
   transactionChecksMax: { type: 'int', default: 15, min: 1, max: 1000, help: 'checks of an open transaction before it is rolled back (RocketMQ transactionCheckMax)' },
   transactionCheckIntervalMaxMs: { type: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'longest wait between two checks; they start at --transaction-check-after-ms and double' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
+  clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret; registrations with name servers are signed with it' },
+  grpcStreamsPerConnectionMax: { type: 'int', default: 1_000, min: 16, max: 100_000, help: 'concurrent calls one client connection may have open (HTTP/2 streams); more wait or fail at the client' },
+  auth: { type: 'bool', default: false, help: 'require RocketMQ 5 signed requests (clients\' sessionCredentials) and check users\' grants on every call' },
+  authAdminUser: { type: 'string', default: 'admin', help: 'with --auth: the access key of the admin whose secret is in --auth-admin-secret-file' },
+  authAdminSecretFile: { type: 'string', default: '', help: 'with --auth: file (mode 0600) holding the admin\'s secret; required with --auth' },
+  authClockSkewMs: { type: 'int', default: 300_000, min: 1_000, max: 3_600_000, help: 'with --auth: how far a request\'s x-mq-date-time may be from the broker\'s clock' },
   logLevel: { type: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'least severe level that is logged' },
+  ...tlsOptionsSchema,
 } as const;

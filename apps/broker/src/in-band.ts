@@ -16,9 +16,23 @@ export interface CallContext {
 
 export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext {
   const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
-  const abort = new AbortController();
-  (call as unknown as NodeJS.EventEmitter).once('cancelled', () => abort.abort());
-  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), zone: header('x-rmq-zone'), signal: abort.signal };
+  let abort: AbortController | undefined;
+  return {
+    clientId: header('x-mq-client-id'),
+    requestId: header('x-mq-request-id'),
+    zone: header('x-rmq-zone'),
+    // Made on first use: only long polls need it, and a controller plus a listener per unary call
+    // is measurable at one call per message (the official client's path).
+    get signal() {
+      if (!abort) {
+        abort = new AbortController();
+        const controller = abort;
+        if (call.cancelled) controller.abort();
+        else (call as unknown as NodeJS.EventEmitter).once('cancelled', () => controller.abort());
+      }
+      return abort.signal;
+    },
+  };
 }
 
 type WithStatus = DescMessage;

@@ -1,17 +1,18 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
 // clients speak) and rmq.admin.v1.AdminService on one gRPC port.
-import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, admin, listen, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
+import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
+import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import {
-  ConsumerService, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster, TimerService, TransactionService, type GroupSettings, type RetryPolicy,
+  ConsumerService, JournalAccessStore, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster, TimerService, TransactionService,
+  type GroupSettings, type RetryPolicy,
 } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
+import { accessGuard } from './access-guard';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
@@ -34,6 +35,9 @@ const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
   let retry: RetryPolicy | undefined;
+  let adminSecret = '';
+  let clusterSecret = '';
+  let tls: TlsFiles = {};
   const broadcastGroups = new Set<string>();
   const config = readConfigOrExit(brokerConfigSchema, 'broker', {
     check: (options) => {
@@ -46,6 +50,12 @@ async function main(): Promise<void> {
         const problem = nameProblem(group, GROUP_NAME_LENGTH_MAX);
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
+      }
+      tls = readTlsFiles(options);
+      if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
+      if (options.auth) {
+        if (!options.authAdminSecretFile) throw new ConfigError('--auth needs --auth-admin-secret-file: the admin\'s secret, in a file of mode 0600');
+        adminSecret = readSecretFile(options.authAdminSecretFile, '--auth-admin-secret-file');
       }
     },
   });
@@ -94,11 +104,12 @@ async function main(): Promise<void> {
   const role = () => roleState.role;
   const epoch = () => roleState.epoch;
   let permission!: BrokerPermission;
+  let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
   let pullOffsets!: PullOffsets;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
     writable: roleState.role === 'master',
-    sections: (journal) => [(permission = new BrokerPermission(journal)), (pullOffsets = new PullOffsets(journal))],
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal)), (pullOffsets = new PullOffsets(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
@@ -140,6 +151,7 @@ async function main(): Promise<void> {
   const producer = new ProducerService(store, topics, undefined, model.stagers());
   const pulls = new PullService(store, topics, pullOffsets, clock);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
+    simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
@@ -152,14 +164,17 @@ async function main(): Promise<void> {
   });
   // gRPC: MessagingService + AdminService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_RECEIVE_BYTES_MAX });
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
+  const peerCredentials = () => channelCredentials(tls.client);
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   endpointRef.value = endpoint;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
     intervalMs: config.registerIntervalMs,
+    clusterCredentials: clusterSecret ? { accessKey: CLUSTER_ACCESS_KEY, secret: clusterSecret } : undefined,
+    channelCredentials: peerCredentials,
     registration: () => ({
       broker: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: BigInt(config.brokerId) },
       endpoint,
@@ -168,7 +183,7 @@ async function main(): Promise<void> {
       topics: topics.list().map(topicToWire),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log);
+  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -178,17 +193,25 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
-  addService(grpcServer, v2.MessagingService, messagingService({
+  // Every call of both services passes this one guard first.
+  const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
+  const guard: CallGuard = config.auth
+    ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
+    : () => undefined;
+  if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
+  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
-  }));
-  addService(grpcServer, admin.AdminService, unaryHandlers(adminService({
+  }), guard, errorLog));
+  addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, model,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
+    users,
+    allowFifoGrowth: config.allowFifoQueueGrowth,
     onRouteChanged: () => void registrar.registerNow(),
-  }), (message, fields) => log.error(message, fields)));
+  }), errorLog), guard, errorLog));
 
   // Cluster membership and the HTTP side.
   await registrar.start();

@@ -1,7 +1,7 @@
 // Between the wire's apache.rocketmq.v2.Message and the messaging layer's domain messages.
 // Validation of what only the wire can get wrong (missing fields, unknown enums) happens here;
 // business rules (sizes, names, types) are checked by the messaging layer.
-import { create, durationFromMs, durationMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
+import { durationFromMs, durationMs, okStatus, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { BodyEncoding, IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
 
@@ -75,30 +75,57 @@ export interface DeliveryFields {
   storeHost: string;
 }
 
+/**
+ * A delivered message as the wire object, built as a literal (what create() makes, without its
+ * reflection: this runs for every delivery); the hot-path codec encodes it in one pass.
+ */
 export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields, namespace: string): v2.Message {
-  return create(v2.MessageSchema, {
-    topic: { name: message.topic, resourceNamespace: namespace },
-    userProperties: Object.fromEntries(message.userProperties),
+  const systemProperties: v2.SystemProperties = {
+    $typeName: 'apache.rocketmq.v2.SystemProperties',
+    keys: message.keys,
+    messageId: message.messageId,
+    bodyDigest: { $typeName: 'apache.rocketmq.v2.Digest', type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
+    bodyEncoding: message.bodyEncoding === 'GZIP' ? v2.Encoding.GZIP : v2.Encoding.IDENTITY,
+    messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
+    bornTimestamp: timestampFromMs(message.bornTimestampMs),
+    bornHost: message.bornHost,
+    storeTimestamp: timestampFromMs(message.storeTimestampMs),
+    storeHost: delivery.storeHost,
+    receiptHandle: delivery.receiptHandle,
+    queueId: message.queueId,
+    queueOffset: BigInt(message.queueOffset),
+    invisibleDuration: durationFromMs(delivery.invisibleMs),
+    deliveryAttempt: delivery.deliveryAttempt,
+  };
+  // Optional fields are absent, not undefined, when the message has none (as create() leaves them).
+  if (message.tag !== undefined) systemProperties.tag = message.tag;
+  if (message.messageGroup !== undefined) systemProperties.messageGroup = message.messageGroup;
+  if (message.traceContext !== undefined) systemProperties.traceContext = message.traceContext;
+  if (message.deliveryTimestampMs !== undefined) systemProperties.deliveryTimestamp = timestampFromMs(message.deliveryTimestampMs);
+  const userProperties: Record<string, string> = {};
+  for (const [key, value] of message.userProperties) userProperties[key] = value;
+  return {
+    $typeName: 'apache.rocketmq.v2.Message',
+    topic: { $typeName: 'apache.rocketmq.v2.Resource', name: message.topic, resourceNamespace: namespace },
+    userProperties,
+    systemProperties,
     body: message.body,
-    systemProperties: {
-      tag: message.tag,
-      keys: message.keys,
-      messageId: message.messageId,
-      bodyDigest: { type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
-      bodyEncoding: message.bodyEncoding === 'GZIP' ? v2.Encoding.GZIP : v2.Encoding.IDENTITY,
-      messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
-      bornTimestamp: timestampFromMs(message.bornTimestampMs),
-      bornHost: message.bornHost,
-      storeTimestamp: timestampFromMs(message.storeTimestampMs),
-      storeHost: delivery.storeHost,
-      receiptHandle: delivery.receiptHandle,
-      queueId: message.queueId,
-      queueOffset: BigInt(message.queueOffset),
-      invisibleDuration: durationFromMs(delivery.invisibleMs),
-      deliveryAttempt: delivery.deliveryAttempt,
-      messageGroup: message.messageGroup,
-      traceContext: message.traceContext,
-      deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(message.deliveryTimestampMs) : undefined,
-    },
-  });
+  };
+}
+
+/** One ReceiveMessage frame carrying a message. */
+export function messageFrame(message: v2.Message): v2.ReceiveMessageResponse {
+  return { $typeName: 'apache.rocketmq.v2.ReceiveMessageResponse', content: { case: 'message', value: message } };
+}
+
+/** A SendMessage result entry as a complete message (create() then takes it as is). */
+export function sendResultEntry(messageId: string, queueOffset: number, extra: { transactionId?: string; recallHandle?: string } = {}): v2.SendResultEntry {
+  return {
+    $typeName: 'apache.rocketmq.v2.SendResultEntry', status: okStatus(), messageId, transactionId: extra.transactionId ?? '', offset: BigInt(queueOffset), recallHandle: extra.recallHandle ?? '',
+  };
+}
+
+/** An AckMessage result entry as a complete message. */
+export function ackResultEntry(messageId: string, receiptHandle: string, status: v2.Status): v2.AckMessageResultEntry & { status: v2.Status } {
+  return { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId, receiptHandle, status };
 }

@@ -3,7 +3,7 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { create, durationMs, okStatus, statusOf, timestampMs, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
-import { GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
@@ -21,7 +21,7 @@ import {
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { callContextOf, inBand, type CallContext } from './in-band';
-import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
+import { ackResultEntry, fromWireMessage, MESSAGE_TYPE_TO_WIRE, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
 import type { BrokerQueues, RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -98,15 +98,17 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+      if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+      }
       const messages = request.messages.map(fromWireMessage);
+      const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
+      if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
       const results = await deps.producer.send(messages);
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
-        entries: results.map((result) => ({
-          status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset),
-          recallHandle: result.recallHandle ?? '', transactionId: result.transactionId ?? '',
-        })),
+        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
       };
     }, log, observe),
 
@@ -137,13 +139,16 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const group = requireGroup(request.group?.name);
       const topic = request.topic?.name ?? '';
       if (request.entries.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no entries to acknowledge' });
+      if (request.entries.length > MESSAGING_LIMITS.ackEntriesMax) {
+        throw new RmqError('BAD_REQUEST', { reason: `a request may acknowledge at most ${MESSAGING_LIMITS.ackEntriesMax} messages, this one has ${request.entries.length}` });
+      }
       // The entries' acks are recorded together (one state record) and answered once durable.
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
           await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
+          return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
         } catch (error) {
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
+          return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
@@ -235,7 +240,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
+        for (const message of messages) call.write(messageFrame(message));
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),

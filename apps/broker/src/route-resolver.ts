@@ -1,6 +1,7 @@
 // Answers "which brokers serve this topic" for QueryRoute and QueryAssignment: the name
 // servers' view of the cluster, plus this broker itself when it has the topic (so a route is
 // right even before the name servers have heard of a topic created a moment ago).
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
@@ -16,7 +17,14 @@ export interface BrokerQueues {
   zone: string;
 }
 
-const NAME_SERVER_DEADLINE_MS = 2_000;
+/**
+ * Name servers are asked in parallel and the first answer wins; none answering within this
+ * bound gives the last answer seen. Well below the official client's 3 s request timeout, so a
+ * dead name server never makes a QueryRoute time out.
+ */
+const NAME_SERVER_DEADLINE_MS = 1_500;
+/** Topics whose last route answer is kept, for when no name server answers in time. */
+const CACHED_ROUTES_MAX = 10_000;
 const MESSAGE_TYPES: Record<number, TopicMessageType> = {
   [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
   [namesrv.TopicMessageType.FIFO]: 'FIFO',
@@ -25,6 +33,8 @@ const MESSAGE_TYPES: Record<number, TopicMessageType> = {
 };
 
 export class RouteResolver {
+  /** The last route each topic got from a name server, oldest first. */
+  private readonly cached = new Map<string, BrokerQueues[]>();
   private readonly clients: ReturnType<typeof createClient<typeof namesrv.NameServerService.method>>[];
 
   constructor(
@@ -32,8 +42,9 @@ export class RouteResolver {
     /** `perm`: the broker-wide permission, which limits what the local topics allow. */
     private readonly self: { brokerName: string; endpoint: string; zone: string; perm: () => number },
     private readonly log: Logger,
+    credentials?: () => ChannelCredentials,
   ) {
-    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
+    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address, {}, credentials?.()));
   }
 
   /**
@@ -55,31 +66,43 @@ export class RouteResolver {
     for (const client of this.clients) client.close();
   }
 
-  /** The first name server that answers decides; none answering is logged, not fatal. */
+  /** The first name server to answer decides; none answering in time gives the last answer seen (logged, not fatal). */
   private async askNameServers(topic: string): Promise<BrokerQueues[]> {
-    for (const client of this.clients) {
-      try {
-        const reply = await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS });
-        const master = new Map<string, { endpoint: string; zone: string }>();
-        for (const broker of reply.brokers) {
-          if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, { endpoint: broker.endpoint, zone: broker.zone });
-        }
-        return reply.queues.flatMap((queue) => {
-          const { endpoint, zone } = master.get(queue.brokerName) ?? {};
-          if (!endpoint) return [];
-          return [{
-            brokerName: queue.brokerName,
-            endpoint,
-            queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
-            perm: queue.perm & (PERM_READ | PERM_WRITE),
-            messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
-            zone: zone ?? '',
-          }];
-        });
-      } catch (error) {
-        this.log.warn('name server did not answer a route query', { topic, error: error instanceof Error ? error.message : String(error) });
-      }
+    if (this.clients.length === 0) return [];
+    const abort = new AbortController();
+    try {
+      const reply = await Promise.any(this.clients.map((client) => client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS, signal: abort.signal })));
+      const route = routeFromReply(reply);
+      this.cached.delete(topic);
+      this.cached.set(topic, route);
+      if (this.cached.size > CACHED_ROUTES_MAX) this.cached.delete(this.cached.keys().next().value!);
+      return route;
+    } catch (error) {
+      const reasons = error instanceof AggregateError ? error.errors.map((e) => (e instanceof Error ? e.message : String(e))) : [String(error)];
+      const cached = this.cached.get(topic);
+      this.log.warn('no name server answered a route query', { topic, errors: reasons, answeredFromCache: cached !== undefined });
+      return cached ?? [];
+    } finally {
+      abort.abort(); // the slower name servers' calls are not needed any more
     }
-    return [];
   }
+}
+
+function routeFromReply(reply: namesrv.GetTopicRouteResponse): BrokerQueues[] {
+  const master = new Map<string, { endpoint: string; zone: string }>();
+  for (const broker of reply.brokers) {
+    if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, { endpoint: broker.endpoint, zone: broker.zone });
+  }
+  return reply.queues.flatMap((queue) => {
+    const { endpoint, zone } = master.get(queue.brokerName) ?? {};
+    if (!endpoint) return [];
+    return [{
+      brokerName: queue.brokerName,
+      endpoint,
+      queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
+      perm: queue.perm & (PERM_READ | PERM_WRITE),
+      messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
+      zone: zone ?? '',
+    }];
+  });
 }

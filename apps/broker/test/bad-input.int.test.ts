@@ -20,7 +20,8 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    // Short invisible durations keep the expiry tests quick; the 10 s minimum has its own test.
+    cluster = await startLocalCluster(['--invisible-ms-min', '0']);
     await cluster.createTopic('GoodTopic');
     for (const group of ['owner', 'expiry', 'duration', 'forgery']) await cluster.createTopic(topicOf(group));
     client = createClient(v2.MessagingService, cluster.endpoint);

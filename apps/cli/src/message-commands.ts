@@ -6,6 +6,7 @@ import { v2 } from '@rmq/contracts';
 import { decodeRecallHandle } from '@rmq/messaging';
 import { callOnce } from './call';
 import { CliError, EXIT_USAGE } from './cli-error';
+import { securityFromEnv } from './credentials';
 import type { Io } from './io';
 import { brokerOption, jsonOption, parseDelayMs, parseDeliverAt, parseTopicName, timeoutOption, type BrokerCallOptions, type OutputOptions } from './options';
 
@@ -47,7 +48,7 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(new Option('--deliver-at <time>', 'deliver at this time, ISO 8601 or ms since 1970 (a DELAY topic)').argParser(parseDeliverAt))
     .addOption(brokerOption())
     .action(async (topic: string, body: string, options: SendOptions) => {
-      const producer = Producer.start({ endpoints: options.broker });
+      const producer = Producer.start({ endpoints: options.broker, ...securityFromEnv() });
       try {
         const properties = Object.fromEntries(options.property.map(parseProperty));
         const deliveryTimestampMs = options.deliverAt ?? (options.delay !== undefined ? Date.now() + options.delay : undefined);
@@ -96,7 +97,7 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(jsonOption())
     .addOption(brokerOption())
     .action(async (topic: string, options: ReceiveOptions) => {
-      const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs) });
+      const consumer = SimpleConsumer.start({ endpoints: options.broker, group: options.group, subscriptions: { [topic]: options.tags }, awaitMs: Math.max(1_000, options.waitMs), ...securityFromEnv() });
       let received = 0;
       try {
         // Each receive asks one broker in turn: stop once every broker came back empty in a row.

@@ -1,6 +1,8 @@
 // The metrics app: polls the cluster and shows cluster-wide views on /metrics and /api/cluster.
 import { systemClock } from '@rmq/base';
-import { parseHostPort, readConfigOrExit } from '@rmq/config';
+import { readFileSync } from 'node:fs';
+import { parseHostPort, readConfigOrExit, readSecretFile } from '@rmq/config';
+import { channelCredentials } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { clusterApiRoute } from './cluster-api';
 import { registerClusterMetrics } from './cluster-metrics';
@@ -10,7 +12,14 @@ import { checkMetricsOptions, metricsOptions } from './options';
 import { startPolling } from './poll-loop';
 
 async function main(): Promise<void> {
-  const config = readConfigOrExit(metricsOptions, 'metrics', { check: checkMetricsOptions });
+  let secret = '';
+  const config = readConfigOrExit(metricsOptions, 'metrics', {
+    check: (options) => {
+      checkMetricsOptions(options);
+      if (options.secretFile) secret = readSecretFile(options.secretFile, '--secret-file');
+    },
+  });
+  const caPem = config.tlsCaFile ? readFileSync(config.tlsCaFile) : undefined;
   const log = createLogger({ app: 'metrics' }, { level: config.logLevel as LogLevel });
 
   const registry = createRegistry({ app: 'metrics' });
@@ -20,6 +29,8 @@ async function main(): Promise<void> {
     rpcTimeoutMs: config.rpcTimeoutMs,
     clock: systemClock,
     log,
+    channelCredentials: caPem ? () => channelCredentials({ caPem }) : undefined,
+    credentials: config.accessKey ? { accessKey: config.accessKey, secret } : undefined,
   });
   let latest: ClusterSnapshot | undefined;
   const polling = startPolling(

@@ -58,6 +58,10 @@ export class StandInBroker {
       getGroup: unsupported,
       listGroups: unsupported,
       deleteGroup: unsupported,
+      putUser: unsupported,
+      deleteUser: unsupported,
+      listUsers: unsupported,
+      setGrant: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -1,16 +1,16 @@
 // Name server: brokers register their topic tables under a lease; producers, consumers and
 // tools ask it for routes. State is memory only: after a restart every broker re-registers
 // within one heartbeat, so nothing is persisted.
-import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
-import { addService, listen, namesrv, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
 import { readNameServerConfig } from './cli-config';
 import { startLeaseExpiry } from './lease-expiry';
 import { createNameServerMetrics } from './name-server-metrics';
 import { nameServerService } from './name-server-service';
+import { registrationGuard } from './registration-guard';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 
@@ -26,10 +26,15 @@ async function main(): Promise<void> {
 
   // gRPC: NameServerService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server();
+  const grpcServer = createGrpcServer();
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
-  addService(grpcServer, namesrv.NameServerService, unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog));
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const guard = config.clusterSecret
+    ? registrationGuard({ clusterSecret: config.clusterSecret, clock, clockSkewMsMax: config.clockSkewMs, log })
+    : () => undefined;
+  const handlers = unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog);
+  addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
+  if (config.clusterSecret) log.info('registration needs the cluster secret');
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(config.tls.server));
 
   // Leases.
   const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });

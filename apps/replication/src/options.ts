@@ -1,5 +1,5 @@
 // Every knob of the replication controller, declared once (flags, RMQ_* env, defaults, --help).
-import type { Schema } from '@rmq/config';
+import { tlsOptionsSchema, type Schema } from '@rmq/config';
 import { REPLICATION_LIMITS } from '@rmq/replication';
 
 export const replicationOptions = {
@@ -34,4 +34,5 @@ export const replicationOptions = {
     default: false,
   },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
+  ...tlsOptionsSchema,
 } as const satisfies Schema;

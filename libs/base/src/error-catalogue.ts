@@ -7,6 +7,8 @@ export type ErrorKind =
   | 'conflict'
   | 'resourceExhausted'
   | 'tooManyRequests'
+  | 'unauthenticated'
+  | 'permissionDenied'
   | 'unavailable'
   | 'unimplemented'
   | 'internal';
@@ -76,6 +78,8 @@ export const ERRORS = {
     text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
   },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
+  FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },

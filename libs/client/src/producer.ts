@@ -8,12 +8,12 @@ import { hostname } from 'node:os';
 import { create, timestampFromMs, v2 } from '@rmq/contracts';
 import { BrokerHealth, selectBroker } from '@rmq/routing';
 import { ClientError, isOk, isRetriable } from './client-error';
-import { Connections, parseEndpoints } from './connections';
+import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { newMessageId } from './message-id';
 import { RouteCache, type BrokerRoute } from './route-cache';
 
-export interface ProducerOptions {
+export interface ProducerOptions extends SecurityOptions {
   /** Brokers to bootstrap from, `host:port`, several separated by ';'. */
   endpoints: string;
   namespace?: string;
@@ -77,7 +77,7 @@ export class Producer {
   private readonly unsettled = new Set<Promise<SendReceipt>>();
   /** The last send of each message group still in flight. */
   private readonly groupTails = new Map<string, Promise<SendReceipt>>();
-  private readonly settings: Required<Omit<ProducerOptions, 'endpoints' | 'routeRefreshMs'>>;
+  private readonly settings: Required<Omit<ProducerOptions, 'endpoints' | 'routeRefreshMs' | keyof SecurityOptions>>;
 
   private constructor(
     private readonly connections: Connections,
@@ -96,7 +96,7 @@ export class Producer {
 
   static start(options: ProducerOptions): Producer {
     const accessPoints = parseEndpoints(options.endpoints);
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: options.zone ?? '' });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: options.zone ?? '', credentials: options.credentials, tls: options.tls });
     const refreshMs = positive(options.routeRefreshMs ?? CLIENT_LIMITS.routeRefreshMs, 'routeRefreshMs');
     return new Producer(connections, new RouteCache(connections, accessPoints, options.namespace ?? '', refreshMs), options);
   }

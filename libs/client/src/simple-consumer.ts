@@ -4,12 +4,12 @@
 // many entries per AckMessage when given together.
 import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
-import { Connections, parseEndpoints } from './connections';
+import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache } from './route-cache';
 import { receivedMessage, type ReceivedMessage } from './received-message';
 
-export interface SimpleConsumerOptions {
+export interface SimpleConsumerOptions extends SecurityOptions {
   endpoints: string;
   namespace?: string;
   group: string;
@@ -34,7 +34,7 @@ export class SimpleConsumer {
   }
 
   static start(options: SimpleConsumerOptions): SimpleConsumer {
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: '' });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls });
     return new SimpleConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
   }
 

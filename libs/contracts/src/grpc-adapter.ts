@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 
 type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
 type Out<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
@@ -39,14 +40,17 @@ export type ServiceClient<S extends GenServiceMethods> = {
 export function serviceDefinition<S extends GenServiceMethods>(service: GenService<S>): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<MessageShape<DescMessage>, MessageShape<DescMessage>>> = {};
   for (const method of service.methods) {
+    const path = `/${service.typeName}/${method.name}`;
+    // The few messages every message passes through have a hand-written codec (fast-codec/).
+    const hotPath = HOT_PATH_CODECS.get(path);
     definition[method.localName] = {
-      path: `/${service.typeName}/${method.name}`,
+      path,
       originalName: method.name,
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, message)),
+      requestDeserialize: (hotPath?.requestDeserialize as (bytes: Buffer) => MessageShape<DescMessage>) ?? ((bytes: Buffer) => fromBinary(method.input, bytes)),
+      responseSerialize: (hotPath?.responseSerialize as (message: MessageShape<DescMessage>) => Buffer) ?? ((message: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, message))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
   }
@@ -70,9 +74,10 @@ export function createClient<S extends GenServiceMethods>(
   service: GenService<S>,
   address: string,
   channelOptions: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): ServiceClient<S> {
   const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
-  const raw = new Constructor(address, grpc.credentials.createInsecure(), channelOptions) as unknown as Record<
+  const raw = new Constructor(address, credentials, channelOptions) as unknown as Record<
     string,
     (...args: unknown[]) => unknown
   >;
@@ -134,10 +139,15 @@ export function createClient<S extends GenServiceMethods>(
   return client as ServiceClient<S>;
 }
 
-/** Starts a server on host:port (port 0 picks a free one) and resolves to the bound port. */
-export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Starts a server on host:port (port 0 picks a free one) and resolves to the bound port; plaintext unless credentials say TLS. */
+export function listen(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+    server.bindAsync(`${host}:${port}`, credentials, (error, boundPort) =>
       error ? reject(error) : resolve(boundPort),
     );
   });

@@ -1,6 +1,11 @@
 export * from './grpc-adapter';
 export * from './status';
 export * from './handlers';
+export * from './call-guard';
+export * from './signed-metadata';
+export * from './tls';
+export * from './grpc-server';
+export { GRPC_SERVER_LIMITS } from './limits';
 export * as v2 from './v2';
 export * as namesrv from './gen/rmq/namesrv/v1/namesrv_pb';
 export * as admin from './gen/rmq/admin/v1/admin_pb';

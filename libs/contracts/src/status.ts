@@ -41,6 +41,8 @@ const WIRE_CODE: Record<ErrorCode, Code> = {
   STORE_CLOSED: Code.INTERNAL_SERVER_ERROR,
   STORE_DAMAGED: Code.INTERNAL_SERVER_ERROR,
   TOO_MANY_REQUESTS: Code.TOO_MANY_REQUESTS,
+  UNAUTHORIZED: Code.UNAUTHORIZED,
+  FORBIDDEN: Code.FORBIDDEN,
   UNSUPPORTED: Code.UNSUPPORTED,
   NO_ROUTE: Code.NOT_FOUND,
   INTERNAL: Code.INTERNAL_ERROR,
@@ -54,6 +56,8 @@ const GRPC_STATUS: Record<ErrorKind, grpc.status> = {
   conflict: grpc.status.ALREADY_EXISTS,
   resourceExhausted: grpc.status.RESOURCE_EXHAUSTED,
   tooManyRequests: grpc.status.RESOURCE_EXHAUSTED,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  permissionDenied: grpc.status.PERMISSION_DENIED,
   unavailable: grpc.status.UNAVAILABLE,
   unimplemented: grpc.status.UNIMPLEMENTED,
   internal: grpc.status.INTERNAL,
@@ -82,7 +86,7 @@ export function toRmqError(error: unknown, log: ErrorLogger): RmqError {
 }
 
 export function okStatus(message = 'OK'): Status {
-  return create(StatusSchema, { code: Code.OK, message });
+  return { $typeName: 'apache.rocketmq.v2.Status', code: Code.OK, message }; // what create() makes, for every send and ack
 }
 
 export function statusOf(error: RmqError): Status {

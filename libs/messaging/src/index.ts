@@ -20,3 +20,5 @@ export { decodeRecallHandle, encodeRecallHandle, type RecallTarget } from './rec
 export * from './pull-service';
 export * from './pull-offsets';
 export * from './broker-state';
+export * from './access-control';
+export * from './access-store';

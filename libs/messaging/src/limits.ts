@@ -9,8 +9,17 @@ export const MESSAGING_LIMITS = {
   queueCountMax: 1024,
   /** Receive batch bounds; the official SimpleConsumer asks for up to 32. */
   receiveBatchCountMax: 1024,
-  /** Invisible duration bounds for ReceiveMessage (RocketMQ proxy minimum 10 s for receive, allows less on change). */
+  /**
+   * Bytes one receive gathers (records as stored), new and redelivered together: a receive of
+   * 1,024 messages of 4 MiB would otherwise hold 4 GiB. At least one message always fits.
+   */
+  receiveBytesMax: 8 * 1024 * 1024,
+  /** Entries of one AckMessage and messages of one SendMessage. */
+  ackEntriesMax: 1024,
+  sendMessagesMax: 1024,
+  /** Invisible duration bounds; SimpleConsumers get the broker's --invisible-ms-min (RocketMQ: 10 s) on top. */
   invisibleMsMin: 0,
+  simpleInvisibleMsMinDefault: 10_000,
   invisibleMsMax: 12 * 60 * 60 * 1000,
   /** Used when a receive does not say (the push consumer never does); the Java proxy also uses 60 s. */
   invisibleMsDefault: 60_000,
@@ -38,6 +47,10 @@ export const MESSAGING_LIMITS = {
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */
   filterNestingDepthMax: 64,
+  /** Users an access store keeps: each is checked on every call, held in memory. */
+  accessUsersMax: 10_000,
+  /** Grants of one user: a call's check walks them all. */
+  accessGrantsPerUserMax: 1_000,
 
   // Delay messages (timer-service.ts).
   /** Longest delay accepted by default (RocketMQ's timerMaxDelaySec: 3 days); keep it within the log's retention. */

@@ -1,6 +1,6 @@
 // How a message's attributes are kept in a record's property map: system attributes under
 // "s.", user properties under "u.", so neither can shadow the other.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AppendInput, StoredRecord } from '@rmq/store';
 import { tagHashOf } from '@rmq/store';
 
@@ -62,7 +62,7 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
   properties.set(SYSTEM_PROPERTY.messageId, message.messageId);
   properties.set(SYSTEM_PROPERTY.messageType, message.messageType);
   properties.set(SYSTEM_PROPERTY.bornHost, message.bornHost);
-  properties.set(SYSTEM_PROPERTY.bodyMd5, createHash('md5').update(message.body).digest('hex').toUpperCase());
+  properties.set(SYSTEM_PROPERTY.bodyMd5, bodyMd5Hex(message.body));
   if (message.tag !== undefined) properties.set(SYSTEM_PROPERTY.tag, message.tag);
   if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
   if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
@@ -93,7 +93,7 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     logOffset: record.logOffset,
     storeTimestampMs: record.storeTimestampMs,
     body: record.body,
-    bodyMd5Hex: system(SYSTEM_PROPERTY.bodyMd5) ?? createHash('md5').update(record.body).digest('hex').toUpperCase(),
+    bodyMd5Hex: system(SYSTEM_PROPERTY.bodyMd5) ?? bodyMd5Hex(record.body),
     messageId: system(SYSTEM_PROPERTY.messageId) ?? '',
     messageType: (system(SYSTEM_PROPERTY.messageType) as MessageType | undefined) ?? 'NORMAL',
     tag: system(SYSTEM_PROPERTY.tag),
@@ -111,6 +111,11 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
 
 function numberOrUndefined(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number(text);
+}
+
+/** The body digest consumers get (upper-case hex MD5). crypto.hash: no Hash object per message. */
+function bodyMd5Hex(body: Uint8Array): string {
+  return hash('md5', body, 'hex').toUpperCase();
 }
 
 /** Bytes the user properties take, as the size limit counts them. */

@@ -11,6 +11,8 @@ import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery
 import { nodeFileIo, type FileIo } from './file-io';
 
 const SEGMENT_NAME = /^\d{20}$/;
+/** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
+const SEGMENT_FILE_MODE = 0o600;
 
 export interface Chunk {
   logOffset: number;
@@ -314,7 +316,7 @@ export class CommitLog {
     if (start < this.firstSegmentStart) throw segmentGone(start);
     let file: FileHandle;
     try {
-      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o644);
+      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, SEGMENT_FILE_MODE);
     } catch (error) {
       if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT' && start < this.firstSegmentStart) throw segmentGone(start);
       throw error;

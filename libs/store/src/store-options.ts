@@ -20,6 +20,8 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
+  /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
+  pendingAppendBytesMax?: number;
 
   // Retention (retention.ts); defaults in STORE_LIMITS are RocketMQ's.
   /** A segment last written longer ago than this is deleted (RocketMQ fileReservedTime, 72 h). */
@@ -122,6 +124,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
     checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
     clock: systemClock,
+    pendingAppendBytesMax: STORE_LIMITS.pendingAppendBytesMax,
     retentionMs: STORE_LIMITS.retentionMsDefault,
     diskUsageHighWaterRatio: STORE_LIMITS.diskUsageHighWaterRatioDefault,
     diskUsageHardLimitRatio: STORE_LIMITS.diskUsageHardLimitRatioDefault,

@@ -23,6 +23,8 @@ export interface Placement {
 }
 
 export interface PendingAppend {
+  /** Bytes counted in pendingAppendBytes until the entry settles. */
+  sizeBytes?: number;
   /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
   endLogOffset?: number;
   placements: Placement[];
@@ -54,6 +56,8 @@ export class WritePath {
   flushedLogOffset: number;
   appendedRecords = 0;
   failure: RmqError | undefined;
+  /** Bytes of appends accepted and not yet confirmed or failed (for backpressure). */
+  pendingAppendBytes = 0;
 
   constructor(private readonly deps: WritePathDeps) {
     this.confirmedLogOffset = deps.log.endOffset;
@@ -73,8 +77,16 @@ export class WritePath {
     if (tooLarge >= 0) {
       return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
     }
+    const batchBytes = sizes.reduce((sum, sizeBytes) => sum + sizeBytes, 0);
+    // Always admit one batch, so a batch larger than the bound is not refused forever.
+    if (this.pendingAppendBytes > 0 && this.pendingAppendBytes + batchBytes > settings.pendingAppendBytesMax) {
+      const reason = `the broker is still writing ${this.pendingAppendBytes} bytes (at most ${settings.pendingAppendBytesMax} wait); retry shortly`;
+      return Promise.reject(new RmqError('TOO_MANY_REQUESTS', { reason }));
+    }
     const storeTimestampMs = settings.clock.nowMs();
     const entry = newPendingAppend();
+    entry.sizeBytes = batchBytes;
+    this.pendingAppendBytes += batchBytes;
     for (const [index, input] of inputs.entries()) {
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
@@ -161,8 +173,12 @@ export class WritePath {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        const settled = () => {
+          for (const entry of batch) this.pendingAppendBytes -= entry.sizeBytes ?? 0;
+        };
         const chunks = this.appendBuffer.take();
         if (this.failure) {
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
@@ -172,9 +188,11 @@ export class WritePath {
           else for (const start of touched) this.dirtySegments.add(start);
         } catch (error) {
           this.fail(error);
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
+        settled();
         this.confirm(batch);
       }
     } finally {

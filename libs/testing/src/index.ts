@@ -7,3 +7,4 @@ export * from './two-broker-cluster';
 export * from './official-client';
 export * from './etcd-cluster';
 export * from './rmq-cli';
+export * from './tls-certificate';

@@ -14,7 +14,209 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSLmAQoNR3JvdXBTZXR0aW5ncxIZCgxtYXhfYXR0ZW1wdHMYASABKA1IAIgBARIZCgxyZXRyeV9wb2xpY3kYAiABKAlIAYgBARIRCgRmaWZvGAMgASgISAKIAQESLwoMY29uc3VtZV90eXBlGAQgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhwKD2NvbnN1bWVfZW5hYmxlZBgFIAEoCEgDiAEBQg8KDV9tYXhfYXR0ZW1wdHNCDwoNX3JldHJ5X3BvbGljeUIHCgVfZmlmb0ISChBfY29uc3VtZV9lbmFibGVkIp8BCgtHcm91cENvbmZpZxIMCgRuYW1lGAEgASgJEhQKDG1heF9hdHRlbXB0cxgCIAEoDRIUCgxyZXRyeV9wb2xpY3kYAyABKAkSDAoEZmlmbxgEIAEoCBIvCgxjb25zdW1lX3R5cGUYBSABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSFwoPY29uc3VtZV9lbmFibGVkGAYgASgIIpIBChJHcm91cFF1ZXVlUHJvZ3Jlc3MSDQoFdG9waWMYASABKAkSEAoIcXVldWVfaWQYAiABKA0SGAoQY29tbWl0dGVkX29mZnNldBgDIAEoBBISCgptYXhfb2Zmc2V0GAQgASgEEhAKCGluZmxpZ2h0GAUgASgNEgsKA2xhZxgGIAEoBBIOCgZtZW1iZXIYByABKAkiUQoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNDcmVhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIlEKElVwZGF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTVXBkYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIfCg9HZXRHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJ+ChBHZXRHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnEg4KBmV4aXN0cxgCIAEoCBIwCgZxdWV1ZXMYAyADKAsyIC5ybXEuYWRtaW4udjEuR3JvdXBRdWV1ZVByb2dyZXNzIhMKEUxpc3RHcm91cHNSZXF1ZXN0Ij8KEkxpc3RHcm91cHNSZXNwb25zZRIpCgZncm91cHMYASADKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciIgoSRGVsZXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlR3JvdXBSZXNwb25zZSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0ItYBChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDSIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSpkCgtDb25zdW1lVHlwZRIcChhDT05TVU1FX1RZUEVfVU5TUEVDSUZJRUQQABIbChdDT05TVU1FX1RZUEVfQ0xVU1RFUklORxABEhoKFkNPTlNVTUVfVFlQRV9CUk9BRENBU1QQAjKZCAoMQWRtaW5TZXJ2aWNlElIKC0NyZWF0ZVRvcGljEiAucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1Jlc3BvbnNlEkkKCEdldFRvcGljEh0ucm1xLmFkbWluLnYxLkdldFRvcGljUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRUb3BpY1Jlc3BvbnNlEk8KCkxpc3RUb3BpY3MSHy5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdFRvcGljc1Jlc3BvbnNlEl4KD0dldEJyb2tlclN0YXR1cxIkLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXF1ZXN0GiUucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1Jlc3BvbnNlElIKC1VwZGF0ZVRvcGljEiAucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1Jlc3BvbnNlEmoKE1NldEJyb2tlclBlcm1pc3Npb24SKC5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QaKS5ybXEuYWRtaW4udjEuU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlElIKC0NyZWF0ZUdyb3VwEiAucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5DcmVhdGVHcm91cFJlc3BvbnNlElIKC1VwZGF0ZUdyb3VwEiAucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5VcGRhdGVHcm91cFJlc3BvbnNlEkkKCEdldEdyb3VwEh0ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVxdWVzdBoeLnJtcS5hZG1pbi52MS5HZXRHcm91cFJlc3BvbnNlEk8KCkxpc3RHcm91cHMSHy5ybXEuYWRtaW4udjEuTGlzdEdyb3Vwc1JlcXVlc3QaIC5ybXEuYWRtaW4udjEuTGlzdEdyb3Vwc1Jlc3BvbnNlElIKC0RlbGV0ZUdyb3VwEiAucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVxdWVzdBohLnJtcS5hZG1pbi52MS5EZWxldGVHcm91cFJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5ybXEuYWRtaW4udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSI9Cg5QdXRVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnNlY3JldBgCIAEoCRINCgVhZG1pbhgDIAEoCCIiCg9QdXRVc2VyUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIhChFEZWxldGVVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIiUKEkRlbGV0ZVVzZXJSZXNwb25zZRIPCgdkZWxldGVkGAEgASgIIhIKEExpc3RVc2Vyc1JlcXVlc3QiKgoFR3JhbnQSEAoIcmVzb3VyY2UYASABKAkSDwoHYWN0aW9ucxgCIAMoCSJICgRVc2VyEgwKBG5hbWUYASABKAkSDQoFYWRtaW4YAiABKAgSIwoGZ3JhbnRzGAMgAygLMhMucm1xLmFkbWluLnYxLkdyYW50IjYKEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIucm1xLmFkbWluLnYxLlVzZXIiQwoPU2V0R3JhbnRSZXF1ZXN0EgwKBHVzZXIYASABKAkSIgoFZ3JhbnQYAiABKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNAoQU2V0R3JhbnRSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIucm1xLmFkbWluLnYxLlVzZXIi5gEKDUdyb3VwU2V0dGluZ3MSGQoMbWF4X2F0dGVtcHRzGAEgASgNSACIAQESGQoMcmV0cnlfcG9saWN5GAIgASgJSAGIAQESEQoEZmlmbxgDIAEoCEgCiAEBEi8KDGNvbnN1bWVfdHlwZRgEIAEoDjIZLnJtcS5hZG1pbi52MS5Db25zdW1lVHlwZRIcCg9jb25zdW1lX2VuYWJsZWQYBSABKAhIA4gBAUIPCg1fbWF4X2F0dGVtcHRzQg8KDV9yZXRyeV9wb2xpY3lCBwoFX2ZpZm9CEgoQX2NvbnN1bWVfZW5hYmxlZCKfAQoLR3JvdXBDb25maWcSDAoEbmFtZRgBIAEoCRIUCgxtYXhfYXR0ZW1wdHMYAiABKA0SFAoMcmV0cnlfcG9saWN5GAMgASgJEgwKBGZpZm8YBCABKAgSLwoMY29uc3VtZV90eXBlGAUgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhcKD2NvbnN1bWVfZW5hYmxlZBgGIAEoCCKSAQoSR3JvdXBRdWV1ZVByb2dyZXNzEg0KBXRvcGljGAEgASgJEhAKCHF1ZXVlX2lkGAIgASgNEhgKEGNvbW1pdHRlZF9vZmZzZXQYAyABKAQSEgoKbWF4X29mZnNldBgEIAEoBBIQCghpbmZsaWdodBgFIAEoDRILCgNsYWcYBiABKAQSDgoGbWVtYmVyGAcgASgJIlEKEkNyZWF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTQ3JlYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyJRChJVcGRhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRItCghzZXR0aW5ncxgCIAEoCzIbLnJtcS5hZG1pbi52MS5Hcm91cFNldHRpbmdzIj8KE1VwZGF0ZUdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciHwoPR2V0R3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkifgoQR2V0R3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZxIOCgZleGlzdHMYAiABKAgSMAoGcXVldWVzGAMgAygLMiAucm1xLmFkbWluLnYxLkdyb3VwUXVldWVQcm9ncmVzcyITChFMaXN0R3JvdXBzUmVxdWVzdCI/ChJMaXN0R3JvdXBzUmVzcG9uc2USKQoGZ3JvdXBzGAEgAygLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIiIKEkRlbGV0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJIhUKE0RlbGV0ZUdyb3VwUmVzcG9uc2UiUwoSVXBkYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSEQoEcGVybRgDIAEoDUgAiAEBQgcKBV9wZXJtIkEKE1VwZGF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIqChpTZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBIMCgRwZXJtGAEgASgNIisKG1NldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRIMCgRwZXJtGAEgASgNIn0KEkNyZWF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEjYKDG1lc3NhZ2VfdHlwZRgDIAEoDjIgLnJtcS5uYW1lc3J2LnYxLlRvcGljTWVzc2FnZVR5cGUSDAoEcGVybRgEIAEoDSJSChNDcmVhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIfCg9HZXRUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJHCgtRdWV1ZVN0YXR1cxIQCghxdWV1ZV9pZBgBIAEoBRISCgptaW5fb2Zmc2V0GAIgASgDEhIKCm1heF9vZmZzZXQYAyABKAMiaQoQR2V0VG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEikKBnF1ZXVlcxgCIAMoCzIZLnJtcS5hZG1pbi52MS5RdWV1ZVN0YXR1cyITChFMaXN0VG9waWNzUmVxdWVzdCJBChJMaXN0VG9waWNzUmVzcG9uc2USKwoGdG9waWNzGAEgAygLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciGAoWR2V0QnJva2VyU3RhdHVzUmVxdWVzdCLWAQoXR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSDAoEcm9sZRgCIAEoCRINCgVlcG9jaBgDIAEoAxIWCg5sb2dfZW5kX29mZnNldBgEIAEoAxIYChBjb25maXJtZWRfb2Zmc2V0GAUgASgDEhIKCmZsdXNoX21vZGUYBiABKAkSEwoLdG9waWNfY291bnQYByABKAUSEwoLYnJva2VyX3Blcm0YCCABKA0iKAoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSDQoFdG9waWMYASABKAkidwoPT3BlblRyYW5zYWN0aW9uEg0KBXRvcGljGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSFgoOdHJhbnNhY3Rpb25faWQYAyABKAkSGQoRYm9ybl90aW1lc3RhbXBfbXMYBCABKAMSDgoGY2hlY2tzGAUgASgFImMKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIzCgx0cmFuc2FjdGlvbnMYASADKAsyHS5ybXEuYWRtaW4udjEuT3BlblRyYW5zYWN0aW9uEhIKCm9wZW5fY291bnQYAiABKAUqZAoLQ29uc3VtZVR5cGUSHAoYQ09OU1VNRV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ09OU1VNRV9UWVBFX0NMVVNURVJJTkcQARIaChZDT05TVU1FX1RZUEVfQlJPQURDQVNUEAIyywoKDEFkbWluU2VydmljZRJSCgtDcmVhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXNwb25zZRJJCghHZXRUb3BpYxIdLnJtcS5hZG1pbi52MS5HZXRUb3BpY1JlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXNwb25zZRJPCgpMaXN0VG9waWNzEh8ucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXNwb25zZRJeCg9HZXRCcm9rZXJTdGF0dXMSJC5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVxdWVzdBolLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXNwb25zZRJSCgtVcGRhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXNwb25zZRJqChNTZXRCcm9rZXJQZXJtaXNzaW9uEigucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0Gikucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRJSCgtDcmVhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5DcmVhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJSCgtVcGRhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5VcGRhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXNwb25zZRJJCghHZXRHcm91cBIdLnJtcS5hZG1pbi52MS5HZXRHcm91cFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXNwb25zZRJPCgpMaXN0R3JvdXBzEh8ucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXNwb25zZRJSCgtEZWxldGVHcm91cBIgLnJtcS5hZG1pbi52MS5EZWxldGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXNwb25zZRJGCgdQdXRVc2VyEhwucm1xLmFkbWluLnYxLlB1dFVzZXJSZXF1ZXN0Gh0ucm1xLmFkbWluLnYxLlB1dFVzZXJSZXNwb25zZRJPCgpEZWxldGVVc2VyEh8ucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJMCglMaXN0VXNlcnMSHi5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBofLnJtcS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJJCghTZXRHcmFudBIdLnJtcS5hZG1pbi52MS5TZXRHcmFudFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXNwb25zZRJhChBMaXN0VHJhbnNhY3Rpb25zEiUucm1xLmFkbWluLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiYucm1xLmFkbWluLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_rmq_namesrv_v1_namesrv]);
+
+/**
+ * @generated from message rmq.admin.v1.PutUserRequest
+ */
+export type PutUserRequest = Message<"rmq.admin.v1.PutUserRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * @generated from field: bool admin = 3;
+   */
+  admin: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.PutUserRequest.
+ * Use `create(PutUserRequestSchema)` to create a new message.
+ */
+export const PutUserRequestSchema: GenMessage<PutUserRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 0);
+
+/**
+ * @generated from message rmq.admin.v1.PutUserResponse
+ */
+export type PutUserResponse = Message<"rmq.admin.v1.PutUserResponse"> & {
+  /**
+   * false when the user existed and was replaced.
+   *
+   * @generated from field: bool created = 1;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.PutUserResponse.
+ * Use `create(PutUserResponseSchema)` to create a new message.
+ */
+export const PutUserResponseSchema: GenMessage<PutUserResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteUserRequest
+ */
+export type DeleteUserRequest = Message<"rmq.admin.v1.DeleteUserRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteUserRequest.
+ * Use `create(DeleteUserRequestSchema)` to create a new message.
+ */
+export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 2);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteUserResponse
+ */
+export type DeleteUserResponse = Message<"rmq.admin.v1.DeleteUserResponse"> & {
+  /**
+   * @generated from field: bool deleted = 1;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteUserResponse.
+ * Use `create(DeleteUserResponseSchema)` to create a new message.
+ */
+export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 3);
+
+/**
+ * @generated from message rmq.admin.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"rmq.admin.v1.ListUsersRequest"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 4);
+
+/**
+ * @generated from message rmq.admin.v1.Grant
+ */
+export type Grant = Message<"rmq.admin.v1.Grant"> & {
+  /**
+   * "cluster", "topic:<name>" or "group:<name>"; a name may end in * for a prefix.
+   *
+   * @generated from field: string resource = 1;
+   */
+  resource: string;
+
+  /**
+   * "pub", "sub", "admin".
+   *
+   * @generated from field: repeated string actions = 2;
+   */
+  actions: string[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 5);
+
+/**
+ * @generated from message rmq.admin.v1.User
+ */
+export type User = Message<"rmq.admin.v1.User"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool admin = 2;
+   */
+  admin: boolean;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.Grant grants = 3;
+   */
+  grants: Grant[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 6);
+
+/**
+ * @generated from message rmq.admin.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"rmq.admin.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.User users = 1;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 7);
+
+/**
+ * @generated from message rmq.admin.v1.SetGrantRequest
+ */
+export type SetGrantRequest = Message<"rmq.admin.v1.SetGrantRequest"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.Grant grant = 2;
+   */
+  grant?: Grant | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetGrantRequest.
+ * Use `create(SetGrantRequestSchema)` to create a new message.
+ */
+export const SetGrantRequestSchema: GenMessage<SetGrantRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 8);
+
+/**
+ * @generated from message rmq.admin.v1.SetGrantResponse
+ */
+export type SetGrantResponse = Message<"rmq.admin.v1.SetGrantResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetGrantResponse.
+ * Use `create(SetGrantResponseSchema)` to create a new message.
+ */
+export const SetGrantResponseSchema: GenMessage<SetGrantResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
  * A group's settings. In requests, an unset field keeps the current value (or takes the
@@ -60,7 +262,7 @@ export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
  * Use `create(GroupSettingsSchema)` to create a new message.
  */
 export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 0);
+  messageDesc(file_rmq_admin_v1_admin, 10);
 
 /**
  * @generated from message rmq.admin.v1.GroupConfig
@@ -102,7 +304,7 @@ export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
  * Use `create(GroupConfigSchema)` to create a new message.
  */
 export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
+  messageDesc(file_rmq_admin_v1_admin, 11);
 
 /**
  * A group's progress in one queue of this broker.
@@ -161,7 +363,7 @@ export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
  * Use `create(GroupQueueProgressSchema)` to create a new message.
  */
 export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupRequest
@@ -183,7 +385,7 @@ export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
  * Use `create(CreateGroupRequestSchema)` to create a new message.
  */
 export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupResponse
@@ -200,7 +402,7 @@ export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & 
  * Use `create(CreateGroupResponseSchema)` to create a new message.
  */
 export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupRequest
@@ -222,7 +424,7 @@ export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
  * Use `create(UpdateGroupRequestSchema)` to create a new message.
  */
 export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupResponse
@@ -239,7 +441,7 @@ export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & 
  * Use `create(UpdateGroupResponseSchema)` to create a new message.
  */
 export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 16);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupRequest
@@ -256,7 +458,7 @@ export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
  * Use `create(GetGroupRequestSchema)` to create a new message.
  */
 export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 17);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupResponse
@@ -285,7 +487,7 @@ export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
  * Use `create(GetGroupResponseSchema)` to create a new message.
  */
 export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 18);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsRequest
@@ -298,7 +500,7 @@ export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
  * Use `create(ListGroupsRequestSchema)` to create a new message.
  */
 export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 19);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsResponse
@@ -315,7 +517,7 @@ export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
  * Use `create(ListGroupsResponseSchema)` to create a new message.
  */
 export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 20);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupRequest
@@ -332,7 +534,7 @@ export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
  * Use `create(DeleteGroupRequestSchema)` to create a new message.
  */
 export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 21);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupResponse
@@ -345,7 +547,7 @@ export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & 
  * Use `create(DeleteGroupResponseSchema)` to create a new message.
  */
 export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 22);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -376,7 +578,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -393,7 +595,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -412,7 +614,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 15);
+  messageDesc(file_rmq_admin_v1_admin, 25);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -429,7 +631,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 16);
+  messageDesc(file_rmq_admin_v1_admin, 26);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -465,7 +667,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 17);
+  messageDesc(file_rmq_admin_v1_admin, 27);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -489,7 +691,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 18);
+  messageDesc(file_rmq_admin_v1_admin, 28);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -506,7 +708,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 19);
+  messageDesc(file_rmq_admin_v1_admin, 29);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -533,7 +735,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 20);
+  messageDesc(file_rmq_admin_v1_admin, 30);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -555,7 +757,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 21);
+  messageDesc(file_rmq_admin_v1_admin, 31);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -568,7 +770,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 22);
+  messageDesc(file_rmq_admin_v1_admin, 32);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -585,7 +787,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 23);
+  messageDesc(file_rmq_admin_v1_admin, 33);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -598,7 +800,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 24);
+  messageDesc(file_rmq_admin_v1_admin, 34);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -652,7 +854,7 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 25);
+  messageDesc(file_rmq_admin_v1_admin, 35);
 
 /**
  * @generated from message rmq.admin.v1.ListTransactionsRequest
@@ -671,7 +873,7 @@ export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequ
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 26);
+  messageDesc(file_rmq_admin_v1_admin, 36);
 
 /**
  * @generated from message rmq.admin.v1.OpenTransaction
@@ -714,7 +916,7 @@ export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
  * Use `create(OpenTransactionSchema)` to create a new message.
  */
 export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 27);
+  messageDesc(file_rmq_admin_v1_admin, 37);
 
 /**
  * @generated from message rmq.admin.v1.ListTransactionsResponse
@@ -738,7 +940,7 @@ export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsRes
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 28);
+  messageDesc(file_rmq_admin_v1_admin, 38);
 
 /**
  * @generated from enum rmq.admin.v1.ConsumeType
@@ -866,6 +1068,45 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeleteGroupRequestSchema;
     output: typeof DeleteGroupResponseSchema;
+  },
+  /**
+   * Users and their grants (when the broker runs with --auth); each needs an admin identity.
+   * Creates a user or replaces its secret and admin flag; its grants are kept.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.PutUser
+   */
+  putUser: {
+    methodKind: "unary";
+    input: typeof PutUserRequestSchema;
+    output: typeof PutUserResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.DeleteUser
+   */
+  deleteUser: {
+    methodKind: "unary";
+    input: typeof DeleteUserRequestSchema;
+    output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * Users without their secrets.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * Sets the actions a user may take on a resource; no actions removes the grant.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.SetGrant
+   */
+  setGrant: {
+    methodKind: "unary";
+    input: typeof SetGrantRequestSchema;
+    output: typeof SetGrantResponseSchema;
   },
   /**
    * Open transactions (half messages neither committed nor rolled back), oldest first.

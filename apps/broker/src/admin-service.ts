@@ -8,6 +8,7 @@ import { userAdmin } from './user-admin';
 import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
 import type { ModelServices } from './model-services';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
+import { findMessagesHandler } from './admin-messages';
 
 export interface AdminDeps {
   topics: TopicRegistry;
@@ -40,6 +41,7 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
 export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
   return {
     ...userAdmin(deps.users),
+    findMessages: findMessagesHandler(deps.store),
     createTopic: async (request) => {
       let messageType: TopicMessageType = 'NORMAL';
       if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {

@@ -1,13 +1,14 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
 // clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import {
-  ConsumerService, JournalAccessStore, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster, TimerService, TransactionService,
-  type GroupSettings, type RetryPolicy,
+  ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
+  TimerService, TransactionService, type GroupSettings, type RetryPolicy,
 } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
@@ -24,6 +25,8 @@ import { ProducerStreams } from './producer-streams';
 
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
+import { createClientMetrics } from './client-metrics';
+import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
@@ -72,12 +75,15 @@ async function main(): Promise<void> {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
   }
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'broker', node_id: `${config.brokerName}-${config.brokerId}` });
   const storeMetrics = createStoreMetrics(metricsRegistry);
+  let messageTracing: MessageTracing = NO_MESSAGE_TRACING;
 
   // Storage and domain.
   const store = await MessageStore.open({
     dataDir: join(config.dataDir, 'store'),
+    // Message ids and keys are indexed: AdminService.FindMessages (rmq message show / find).
+    indexedProperties: { messageId: SYSTEM_PROPERTY.messageId, keys: SYSTEM_PROPERTY.keys },
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
@@ -88,10 +94,12 @@ async function main(): Promise<void> {
     clock,
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
+      messageTracing.onStoreEvent(event);
       logStoreEvent(log, event);
     },
   });
   storeMetrics.watch(store);
+  if (tracing.enabled) messageTracing = createMessageTracing(tracing.tracer, store, { syncFlush: config.flushMode === 'sync', brokerName: config.brokerName });
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
   // is replayed from the state records in the commit log.
@@ -116,7 +124,7 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
   // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
   const producerStreams = new ProducerStreams();
   const endpointRef = { value: config.listen };
@@ -154,6 +162,10 @@ async function main(): Promise<void> {
     simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
+      if (messageTracing.enabled) {
+        const message = fromStoredRecord(record);
+        messageTracing.deadLettered(record.topic, group, message.messageId, message.traceContext);
+      }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
     onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
@@ -200,7 +212,7 @@ async function main(): Promise<void> {
     : () => undefined;
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
   addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
-    topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
+    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), guard, errorLog));
@@ -250,7 +262,9 @@ async function main(): Promise<void> {
     await state.journal.close();
     await store.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
 }
 

@@ -28,6 +28,8 @@ import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
 import type { ProducerStreams } from './producer-streams';
 import type { ModelServices } from './model-services';
+import type { MessageTracing } from './message-tracing';
+import type { ClientMetrics } from './client-metrics';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -36,6 +38,8 @@ export interface MessagingDeps {
   routes: RouteResolver;
   log: Logger;
   metrics: BrokerMetrics;
+  tracing: MessageTracing;
+  clientMetrics: ClientMetrics;
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
@@ -94,7 +98,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return {};
     }, log, observe),
 
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
@@ -105,7 +109,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
-      const results = await deps.producer.send(messages);
+      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
         entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
@@ -146,8 +150,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
           await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
+          deps.tracing.acked(topic, group, entry.messageId);
           return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
         } catch (error) {
+          deps.tracing.acked(topic, group, entry.messageId, error);
           return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
         }
       }));
@@ -186,11 +192,15 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
         const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        deps.clientMetrics.connected(clientId, settings);
         if (noteMember(deps, group, clientId, settings.clientType)) {
           deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
         }
       },
-      onClosed: (clientId) => deps.membership.left(clientId),
+      onClosed: (clientId) => {
+        deps.clientMetrics.closed(clientId);
+        deps.membership.left(clientId);
+      },
       producers: deps.producerStreams,
     }),
 
@@ -249,6 +259,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 }
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+  const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
   await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);
@@ -280,11 +291,15 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
-  return deliveries.map((delivery) => {
+  const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
     deps.metrics.messageOut(topic, group, message.body.byteLength);
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (deps.tracing.enabled && messages.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  }
+  return messages;
 }
 
 function pullHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.PullMessageRequest, v2.PullMessageResponse> {

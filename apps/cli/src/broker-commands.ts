@@ -29,9 +29,10 @@ export function registerBrokerCommands(program: Command, io: Io): void {
     .addOption(brokerOption())
     .addOption(timeoutOption())
     .addHelpText('after', '\nExamples:\n  rmq broker permission read        # before maintenance: producers move to other brokers\n  rmq broker permission read-write')
-    .action(async (permission: PermissionName, options: BrokerCallOptions) => {
+    .addOption(jsonOption())
+    .action(async (permission: PermissionName, options: BrokerCallOptions & OutputOptions) => {
       const target = { what: 'cannot set the broker permission', role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
       const reply = await callOnce(admin.AdminService, target, (client, deadline) => client.setBrokerPermission({ perm: PERMISSIONS[permission] }, deadline));
-      io.out(brokerPermissionText(reply, options.broker));
+      io.out(options.json ? jsonText(admin.SetBrokerPermissionResponseSchema, reply) : brokerPermissionText(reply, options.broker));
     });
 }

@@ -190,6 +190,50 @@ describe('rmq against a real broker', () => {
     expect(open.stdout.trimEnd().split('\n')).toEqual(['TOPIC  MESSAGE ID  OPEN SINCE  CHECKS  TRANSACTION ID', expect.stringMatching(/^Orders2  TX-CLI-1  \d{4}-\d\d-\d\dT\S+Z  0  \S+$/)]);
   });
 
+  it('message show finds a message by id and message find by key, through the broker\'s index', async () => {
+    await rmq(['topic', 'create', 'Indexed', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const sent = await rmq(['message', 'send', 'Indexed', 'order body', '--key', 'order-42', '--tag', 'paid', '--property', 'region=eu', '--broker', broker.endpoints.grpc]);
+    const messageId = /^Sent ([0-9A-F]{34}) /.exec(sent.stdout)![1];
+    await rmq(['message', 'send', 'Indexed', 'other', '--key', 'order-43', '--broker', broker.endpoints.grpc]);
+
+    const shown = await rmq(['message', 'show', messageId, '--broker', broker.endpoints.grpc]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(new RegExp(`^Message ${messageId}\n  topic +Indexed \\(queue \\d, offset 0, log offset \\d+\\)`));
+    expect(shown.stdout).toMatch(/^ {2}keys +order-42$/m);
+    expect(shown.stdout).toMatch(/^ {2}properties +region=eu$/m);
+    expect(shown.stdout).toMatch(/^ {2}body +10 bytes: order body$/m);
+
+    const found = await rmq(['message', 'find', '--topic', 'Indexed', '--key', 'order-42', '--json', '--broker', broker.endpoints.grpc]);
+    expect(found.code).toBe(0);
+    const reply = JSON.parse(found.stdout) as { messages: { messageId: string; tag: string; keys: string[] }[] };
+    expect(reply.messages).toEqual([expect.objectContaining({ messageId, tag: 'paid', keys: ['order-42'] })]);
+
+    const none = await rmq(['message', 'find', '--topic', 'Indexed', '--key', 'order-44', '--broker', broker.endpoints.grpc]);
+    expect(none).toMatchObject({ code: 0, stdout: 'No message with key order-44 in Indexed.\n' });
+    const unknown = await rmq(['message', 'show', '0'.repeat(34), '--broker', broker.endpoints.grpc]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no message 0{34} on /);
+  });
+
+  it('answers --json on changes too, shows progress as plain lines when stderr is not a terminal, and has group progress', async () => {
+    const created = await rmq(['topic', 'create', 'JsonTopic', '--queues', '1', '--json', '--broker', broker.endpoints.grpc]);
+    expect(JSON.parse(created.stdout)).toMatchObject({ created: true, topic: { name: 'JsonTopic' } });
+    const permission = await rmq(['broker', 'permission', 'read-write', '--json', '--broker', broker.endpoints.grpc]);
+    expect(permission.code).toBe(0);
+    expect(() => JSON.parse(permission.stdout)).not.toThrow();
+
+    const sent = await rmq(['message', 'send', 'JsonTopic', 'x', '--count', '100', '--json', '--broker', broker.endpoints.grpc]);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).messageId)).toHaveLength(100);
+    expect(sent.stderr).toContain('sent 100/100 (100%)\n');
+    expect(sent.stderr).not.toContain('\r');
+
+    await rmq(['message', 'receive', 'JsonTopic', '--group', 'JsonGroup', '--count', '10', '--no-ack', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    const progress = await rmq(['group', 'progress', 'JsonGroup', '--json', '--broker', broker.endpoints.grpc]);
+    const reply = JSON.parse(progress.stdout) as { queues: { topic: string; lag: string; inflight: number }[] };
+    expect(reply.queues).toEqual([expect.objectContaining({ topic: 'JsonTopic', lag: '100', inflight: 10 })]);
+  });
+
   it('topic list and topic show read back what was created', async () => {
     await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
     const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);

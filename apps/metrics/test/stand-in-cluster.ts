@@ -58,6 +58,7 @@ export class StandInBroker {
       getGroup: unsupported,
       listGroups: unsupported,
       deleteGroup: unsupported,
+      findMessages: unsupported,
       putUser: unsupported,
       deleteUser: unsupported,
       listUsers: unsupported,

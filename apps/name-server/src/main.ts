@@ -1,6 +1,7 @@
 // Name server: brokers register their topic tables under a lease; producers, consumers and
 // tools ask it for routes. State is memory only: after a restart every broker re-registers
 // within one heartbeat, so nothing is persisted.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
 import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
 
   // The state and its numbers.
   const routes = new RouteRegistry();
-  const metricsRegistry = createRegistry({ app: 'name-server' });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'nameserver', node_id: config.listen });
   const metrics = createNameServerMetrics(metricsRegistry, routes);
 
   // gRPC: NameServerService.
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
   if (config.clusterSecret) log.info('registration needs the cluster secret');
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(config.tls.server));
+  metricsRegistry.setDefaultLabels({ cluster: config.clusterName, node_type: 'nameserver', node_id: `${grpcAddress.host}:${grpcPort}` });
 
   // Leases.
   const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });
@@ -47,7 +49,9 @@ async function main(): Promise<void> {
     expiry.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
 }
 

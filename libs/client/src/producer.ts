@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { create, timestampFromMs, v2 } from '@rmq/contracts';
 import { BrokerHealth, selectBroker } from '@rmq/routing';
 import { ClientError, isOk, isRetriable } from './client-error';
+import { endSpan, startSendSpan } from './client-tracing';
 import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { newMessageId } from './message-id';
@@ -113,16 +114,25 @@ export class Producer {
     if (body.byteLength === 0) return Promise.reject(new ClientError('MESSAGE_BODY_EMPTY', 'the message body is empty'));
     const start = () =>
       new Promise<SendReceipt>((resolve, reject) => {
+        const wire = wireMessage(message, body, this.settings.namespace);
+        const { span, traceContext } = startSendSpan(message.topic, wire.systemProperties!.messageId);
+        wire.systemProperties!.traceContext = traceContext;
         const pending: PendingSend = {
-          wire: wireMessage(message, body, this.settings.namespace),
+          wire,
           topic: message.topic,
           messageGroup: message.messageGroup,
           sizeBytes: body.byteLength,
           tried: new Set(),
           attempts: 0,
           alone: false,
-          resolve,
-          reject,
+          resolve: (receipt) => {
+            endSpan(span);
+            resolve(receipt);
+          },
+          reject: (error) => {
+            endSpan(span, error);
+            reject(error);
+          },
         };
         void this.dispatch(pending);
       });

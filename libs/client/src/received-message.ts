@@ -20,6 +20,8 @@ export interface ReceivedMessage {
   endpoint: string;
   /** Current receipt handle; changeInvisibleDuration replaces it. */
   receiptHandle: string;
+  /** The W3C trace context of the message's creation (its send span), when it has one. */
+  traceContext?: string;
 }
 
 export function receivedMessage(message: v2.Message, brokerName: string, endpoint: string): ReceivedMessage {
@@ -39,6 +41,7 @@ export function receivedMessage(message: v2.Message, brokerName: string, endpoin
     brokerName,
     endpoint,
     receiptHandle: system?.receiptHandle ?? '',
+    traceContext: system?.traceContext,
   };
 }
 

@@ -5,6 +5,8 @@ export * from './name-server-fixtures';
 export * from './prometheus-text';
 export * from './two-broker-cluster';
 export * from './official-client';
+export * from './otlp-receiver';
 export * from './etcd-cluster';
 export * from './rmq-cli';
+export * from './prometheus-server';
 export * from './tls-certificate';

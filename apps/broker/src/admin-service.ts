@@ -7,6 +7,7 @@ import type { BrokerPermission } from './broker-permission';
 import type { RoleStatus } from './shipping/replica-role';
 import { userAdmin } from './user-admin';
 import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import type { ModelServices } from './model-services';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
 import { findMessagesHandler } from './admin-messages';
 
@@ -19,6 +20,8 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  /** Delay and transactional messages (running while this broker leads). */
+  model: ModelServices;
   users: AccessStore;
   /** Lets UpdateTopic grow a FIFO topic (--allow-fifo-queue-growth). */
   allowFifoGrowth: boolean;
@@ -81,6 +84,15 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       await deps.permission.set(request.perm);
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
+    },
+    listTransactions: async (request) => {
+      if (request.topic) deps.topics.require(request.topic);
+      const transactions = deps.model.requireTransactions();
+      const open = transactions.list(request.topic || undefined).sort((a, b) => a.bornMs - b.bornMs);
+      return create(admin.ListTransactionsResponseSchema, {
+        transactions: open.map((t) => ({ topic: t.topic, messageId: t.messageId, transactionId: t.transactionId, bornTimestampMs: BigInt(t.bornMs), checks: t.checks })),
+        openCount: transactions.stats().open,
+      });
     },
     createGroup: async (request) => create(admin.CreateGroupResponseSchema, { group: groupToWire(await deps.groups.create(request.name, groupSettingsFromWire(request.settings))) }),
     updateGroup: async (request) => create(admin.UpdateGroupResponseSchema, { group: groupToWire(await deps.groups.update(request.name, groupSettingsFromWire(request.settings))) }),

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
-import { ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import {
+  ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
+  TimerService, TransactionService, type GroupSettings, type RetryPolicy,
+} from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
 import { MessageStore } from '@rmq/store';
@@ -15,6 +18,11 @@ import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
+import { createModelMetrics } from './model-metrics';
+import { ModelServices } from './model-services';
+import { toWireMessage } from './message-codec';
+import { ProducerStreams } from './producer-streams';
+
 import { logStoreEvent } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { createClientMetrics } from './client-metrics';
@@ -64,6 +72,10 @@ async function main(): Promise<void> {
   const nameServers = config.nameServers;
   await mkdir(join(config.dataDir, 'config'), { recursive: true });
 
+  if (config.timerDelayMaxMs > config.retentionHours * 60 * 60 * 1000) {
+    process.stderr.write(`broker: --timer-delay-max-ms (${config.timerDelayMaxMs}) must not exceed --retention-hours (${config.retentionHours} h): a scheduled message must outlive its delay\n`);
+    process.exit(2);
+  }
   if (config.diskHardLimitPercent <= config.diskHighWaterPercent) {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
@@ -121,10 +133,11 @@ async function main(): Promise<void> {
   createReplicationMetrics(metricsRegistry, () => replica);
   let permission!: BrokerPermission;
   let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
+  let pullOffsets!: PullOffsets;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
     writable: roleState.role === 'master',
-    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal))],
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal)), (pullOffsets = new PullOffsets(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
@@ -133,7 +146,39 @@ async function main(): Promise<void> {
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
-  const producer = new ProducerService(store, topics);
+  // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
+  const producerStreams = new ProducerStreams();
+  const endpointRef = { value: config.listen };
+  const model = new ModelServices(async () => {
+    const timers = await TimerService.open({
+      store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
+      queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
+      onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),
+      onDropped: (topic, messageId) => {
+        modelMetrics.timerDropped(topic);
+        log.warn('delay message dropped: its topic no longer exists or the log no longer holds it', { topic, messageId });
+      },
+    });
+    const transactions = await TransactionService.open({
+      store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      policy: { firstMs: config.transactionCheckAfterMs, checksMax: config.transactionChecksMax, intervalMaxMs: config.transactionCheckIntervalMaxMs },
+      checkBack: (message, transactionId) => {
+        const wire = toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: endpointRef.value }, '');
+        const asked = producerStreams.recoverOrphaned(message.topic, wire, transactionId);
+        if (!asked) log.warn('open transaction not checked: no producer of its topic is connected', { topic: message.topic, messageId: message.messageId });
+        return asked;
+      },
+      onError: (error) => log.error('transactional messages: an operation failed', { error }),
+      onEvent: (topic, event) => modelMetrics.transactionEvent(topic, event),
+    });
+    log.info('delay and transactional messages recovered from the log', { timers: timers.stats(), transactions: transactions.stats() });
+    return { timers, transactions };
+  }, config.brokerName, epoch);
+  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => model.timers, transactions: () => model.transactions });
+  if (roleState.role === 'master') await model.start();
+  const producer = new ProducerService(store, topics, undefined, model.stagers());
+  const pulls = new PullService(store, topics, pullOffsets, clock);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
@@ -160,6 +205,7 @@ async function main(): Promise<void> {
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   if (roleState.role === 'slave' && config.controller.length === 0) await replica.becomeSlave(config.master);
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
+  endpointRef.value = endpoint;
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -192,11 +238,11 @@ async function main(): Promise<void> {
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
   addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups,
+    isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), guard, errorLog));
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
-    topics, groups, progress, store, role, epoch, replication: () => replica.status(),
+    topics, groups, progress, store, role, epoch, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
@@ -211,10 +257,14 @@ async function main(): Promise<void> {
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
     registerNow: () => registrar.registerNow(),
     journalRole: {
-      toSlave: () => state.journal.becomeSlave(),
+      toSlave: () => {
+        state.journal.becomeSlave();
+        void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
+      },
       toMaster: async () => {
         await stateBecomesMaster(state);
         await permission.applyFlag(config.permission);
+        await model.start();
       },
     },
     onFatal: (error) => {
@@ -232,7 +282,9 @@ async function main(): Promise<void> {
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await replica.stop();
     consumer.close();
+    pulls.close();
     routes.close();
+    await model.stop();
     await state.journal.close();
     await store.close();
     await http.close();

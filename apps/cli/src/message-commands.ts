@@ -2,12 +2,15 @@
 // (@rmq/client), e.g. to check a topic end to end or to drain a dead-letter topic.
 import { Argument, Option, type Command } from 'commander';
 import { ClientError, Producer, SimpleConsumer, type ReceivedMessage } from '@rmq/client';
+import { v2 } from '@rmq/contracts';
+import { decodeRecallHandle } from '@rmq/messaging';
+import { callOnce } from './call';
 import { CliError, EXIT_USAGE } from './cli-error';
 import { securityFromEnv } from './credentials';
 import type { Io } from './io';
 import { registerMessageLookupCommands } from './message-lookup-commands';
 import { createProgress } from './progress';
-import { brokerOption, jsonOption, parseTopicName, type BrokerCallOptions, type OutputOptions } from './options';
+import { brokerOption, jsonOption, parseDelayMs, parseDeliverAt, parseTopicName, timeoutOption, type BrokerCallOptions, type OutputOptions } from './options';
 
 interface SendOptions extends BrokerCallOptions, OutputOptions {
   tag?: string;
@@ -15,6 +18,8 @@ interface SendOptions extends BrokerCallOptions, OutputOptions {
   group?: string;
   property: string[];
   count: number;
+  delay?: number;
+  deliverAt?: number;
 }
 
 interface ReceiveOptions extends BrokerCallOptions, OutputOptions {
@@ -42,25 +47,50 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(new Option('-g, --group <messageGroup>', 'message group, for a FIFO topic'))
     .addOption(new Option('-p, --property <name=value>', 'a user property (repeat for more)').argParser(collect).default([]))
     .addOption(new Option('-c, --count <n>', 'send the message this many times (progress on stderr from 100)').argParser(parseCount).default(1))
+    .addOption(new Option('--delay <duration>', 'deliver after this long, e.g. 10s, 5m (a DELAY topic)').argParser(parseDelayMs).conflicts('deliverAt'))
+    .addOption(new Option('--deliver-at <time>', 'deliver at this time, ISO 8601 or ms since 1970 (a DELAY topic)').argParser(parseDeliverAt))
     .addOption(jsonOption())
     .addOption(brokerOption())
     .action(async (topic: string, body: string, options: SendOptions) => {
       const producer = Producer.start({ endpoints: options.broker, ...securityFromEnv() });
       try {
         const properties = Object.fromEntries(options.property.map(parseProperty));
+        const deliveryTimestampMs = options.deliverAt ?? (options.delay !== undefined ? Date.now() + options.delay : undefined);
         const progress = createProgress('sent', options.count, process.stderr, () => io.nowMs());
         const receipts = await Promise.all(Array.from({ length: options.count }, async () => {
-          const receipt = await producer.send({ topic, body, tag: options.tag, keys: options.key, messageGroup: options.group, properties });
+          const receipt = await producer.send({ topic, body, tag: options.tag, keys: options.key, messageGroup: options.group, properties, deliveryTimestampMs });
           progress.advance();
           return receipt;
         }));
         progress.done();
-        for (const receipt of receipts) io.out(options.json ? JSON.stringify(receipt) : `Sent ${receipt.messageId} to ${topic} on ${receipt.brokerName} (queue offset ${receipt.queueOffset}).`);
+        for (const receipt of receipts) {
+          io.out(options.json ? JSON.stringify(receipt) : `Sent ${receipt.messageId} to ${topic} on ${receipt.brokerName} (queue offset ${receipt.queueOffset}).`);
+          if (deliveryTimestampMs !== undefined && !options.json) io.out(`  due at ${new Date(deliveryTimestampMs).toISOString()}; cancel with: rmq message recall ${receipt.recallHandle ?? ''}`);
+        }
       } catch (error) {
         throw asCliError(`cannot send to topic ${topic}`, error);
       } finally {
         await producer.close();
       }
+    });
+
+  message
+    .command('recall')
+    .description('cancel a pending delay message with the recall handle its send printed')
+    .addArgument(new Argument('<handle>', 'the recall handle'))
+    .addOption(brokerOption())
+    .addOption(timeoutOption())
+    .action(async (handle: string, options: BrokerCallOptions) => {
+      let topic: string;
+      try {
+        topic = decodeRecallHandle(handle).topic;
+      } catch (error) {
+        throw new CliError(`cannot recall: ${(error as Error).message}`, EXIT_USAGE);
+      }
+      const target = { what: `cannot recall a message of topic ${topic}`, role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
+      const reply = await callOnce(v2.MessagingService, target, (client, deadline) => client.recallMessage({ topic: { name: topic }, recallHandle: handle }, deadline));
+      if (reply.status && reply.status.code !== v2.Code.OK) throw new CliError(`${target.what}: ${reply.status.message} [${v2.Code[reply.status.code] ?? reply.status.code}]`);
+      io.out(`Recalled ${reply.messageId} of ${topic}: it will not be delivered.`);
     });
 
   message

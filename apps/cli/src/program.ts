@@ -12,6 +12,7 @@ import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
 import { registerReplicationCommands } from './replication-commands';
 import { registerTopicCommands } from './topic-commands';
+import { registerTransactionCommands } from './transaction-commands';
 
 const EXAMPLES = `
 Examples:
@@ -21,6 +22,8 @@ Examples:
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
+  rmq message send Later hi --delay 10s a delay message; rmq message recall <handle> cancels it
+  rmq transaction list OrderTopic       open transactions of a topic
   rmq replication status                replica groups as the controller sees them
   rmq bench --durability sync           produce, consume and end-to-end latency of the broker
 
@@ -46,6 +49,7 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerTransactionCommands(program, io);
   registerReplicationCommands(program, io);
   registerBenchCommand(program, io);
   registerAccessCommands(program, io);

@@ -1,7 +1,7 @@
 // The real rmq process (bin/rmq.js -> dist/main.js) against real app processes on loopback:
 // exit codes, what lands on stdout and stderr, and the text a person reads.
 import { createServer, type Server, type Socket } from 'node:net';
-import { createClient, namesrv } from '@rmq/contracts';
+import { createClient, namesrv, v2 } from '@rmq/contracts';
 import { eventually, killAllApps, makeTempDir, RMQ_RUN_TIMEOUT_MS, runRmq, startApp, type AppProcess } from '@rmq/testing';
 
 const rmq = runRmq;
@@ -150,6 +150,44 @@ describe('rmq against a real broker', () => {
     const missing = await rmq(['message', 'send', 'NoSuchTopic', 'x', '--broker', broker.endpoints.grpc]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot send to topic NoSuchTopic: .*topic NoSuchTopic does not exist.*\[TOPIC_NOT_FOUND\]$/)]);
+  });
+
+  it('message send --delay / --deliver-at schedules a delay message; message recall cancels a pending one and refuses a delivered one', async () => {
+    await rmq(['topic', 'create', 'Later', '--queues', '2', '--type', 'delay', '--broker', broker.endpoints.grpc]);
+    const later = await rmq(['message', 'send', 'Later', 'in a minute', '--delay', '1m', '--broker', broker.endpoints.grpc]);
+    expect(later).toMatchObject({ code: 0, stderr: '' });
+    const recallCommand = /cancel with: rmq message recall (\S+)$/m.exec(later.stdout);
+    expect(recallCommand).not.toBeNull();
+    const recalled = await rmq(['message', 'recall', recallCommand![1], '--broker', broker.endpoints.grpc]);
+    expect(recalled).toMatchObject({ code: 0, stderr: '' });
+    expect(recalled.stdout).toMatch(/^Recalled [0-9A-F]{34} of Later: it will not be delivered\.$/m);
+
+    const now = await rmq(['message', 'send', 'Later', 'right away', '--deliver-at', new Date(Date.now() - 1_000).toISOString(), '--broker', broker.endpoints.grpc]);
+    const nowHandle = /cancel with: rmq message recall (\S+)$/m.exec(now.stdout)![1];
+    const received = await rmq(['message', 'receive', 'Later', '--group', 'LaterGroup', '--json', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    expect(received.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).body)).toEqual(['right away']);
+    const tooLate = await rmq(['message', 'recall', nowHandle, '--broker', broker.endpoints.grpc]);
+    expect(tooLate.code).toBe(1);
+    expect(tooLate.stderr).toMatch(/^error: cannot recall a message of topic Later: message [0-9A-F]{34} of topic Later was already delivered .*\[PRECONDITION_FAILED\]\n$/);
+    const bad = await rmq(['message', 'send', 'Later', 'x', '--delay', 'soon', '--broker', broker.endpoints.grpc]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a delay such as 500ms, 10s, 2m, 1h or 3d, got "soon"');
+  });
+
+  it('transaction list shows open transactions of a topic', async () => {
+    await rmq(['topic', 'create', 'Orders2', '--queues', '2', '--type', 'transaction', '--broker', broker.endpoints.grpc]);
+    const none = await rmq(['transaction', 'list', 'Orders2', '--broker', broker.endpoints.grpc]);
+    expect(none).toMatchObject({ code: 0, stderr: '' });
+    expect(none.stdout.trim()).toBe('No open transactions on topic Orders2.');
+    const client = createClient(v2.MessagingService, broker.endpoints.grpc);
+    try {
+      const sent = await client.sendMessage({ messages: [{ topic: { name: 'Orders2' }, body: Buffer.from('half'), systemProperties: { messageId: 'TX-CLI-1', messageType: v2.MessageType.TRANSACTION } }] });
+      expect(sent.entries[0].transactionId).not.toBe('');
+    } finally {
+      client.close();
+    }
+    const open = await rmq(['transaction', 'list', 'Orders2', '--broker', broker.endpoints.grpc]);
+    expect(open.stdout.trimEnd().split('\n')).toEqual(['TOPIC  MESSAGE ID  OPEN SINCE  CHECKS  TRANSACTION ID', expect.stringMatching(/^Orders2  TX-CLI-1  \d{4}-\d\d-\d\dT\S+Z  0  \S+$/)]);
   });
 
   it('message show finds a message by id and message find by key, through the broker\'s index', async () => {

@@ -34,6 +34,13 @@ export const ERRORS = {
   },
   ILLEGAL_FILTER_EXPRESSION: { kind: 'badRequest', text: 'filter expression {expression} is not valid: {reason}' },
   INVALID_RECEIPT_HANDLE: { kind: 'badRequest', text: 'receipt handle is not valid: {reason}' },
+  ILLEGAL_DELIVERY_TIME: { kind: 'badRequest', text: 'delivery time {deliverAt} is {delayMs} ms away; the limit is {delayMsMax} ms (--timer-delay-max-ms)' },
+  INVALID_RECALL_HANDLE: { kind: 'badRequest', text: 'recall handle is not valid: {reason}' },
+  ALREADY_DELIVERED: { kind: 'conflict', text: 'message {messageId} of topic {topic} was already delivered (due at {deliverAt}); it can no longer be recalled' },
+  ILLEGAL_OFFSET: { kind: 'badRequest', text: 'offset {offset} of {topic} queue {queueId} is out of range: {reason}' },
+  OFFSET_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} has committed no offset for {topic} queue {queueId}' },
+  INVALID_TRANSACTION_ID: { kind: 'badRequest', text: 'transaction id is not valid: {reason}' },
+  TRANSACTION_ENDED: { kind: 'conflict', text: 'transaction {transactionId} of message {messageId} has already ended ({outcome})' },
   BODY_EMPTY: { kind: 'badRequest', text: 'message body is empty' },
   BODY_TOO_LARGE: {
     kind: 'resourceExhausted',

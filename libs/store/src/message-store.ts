@@ -12,7 +12,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, isRmqError, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
-import type { ConsumeQueue } from './consume-queue';
+import type { ConsumeQueue, QueueEntry } from './consume-queue';
 import { decodeRecord, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
 import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
@@ -222,6 +222,32 @@ export class MessageStore {
     assert(logOffset + sizeBytes <= this.writes.confirmedLogOffset, 'read beyond the written log', { logOffset, sizeBytes });
     if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
+  }
+
+  /**
+   * Index entries of a queue from `fromQueueOffset` (at most `countMax`), without reading the log:
+   * for system queues whose tag hash carries a value of their own (a delay message's due second).
+   */
+  async queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): Promise<(QueueEntry & { queueOffset: number })[]> {
+    const queue = this.queues.get(queueKey(topic, queueId));
+    if (!queue) return [];
+    const entries: (QueueEntry & { queueOffset: number })[] = [];
+    let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
+    const end = Math.min(queue.count, queueOffset + countMax);
+    while (queueOffset < end) {
+      const batch = await queue.entriesFrom(queueOffset, end - queueOffset);
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break;
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length && queueOffset < end; at += CONSUME_QUEUE_ENTRY_BYTES, queueOffset++) {
+        const entry = entryAt(batch.entries, at);
+        if (entry.sizeBytes !== 0 && entry.logOffset >= this.log.minOffset) entries.push({ ...entry, queueOffset });
+      }
+    }
+    return entries;
   }
 
   /** Queue offsets [min, max) readable now; max is the offset the next message will get. */

@@ -6,6 +6,7 @@
 //
 //   node tools/bench-peers.mjs [--runs 1] [--count 200000] [--peers nats-async,redis,rabbitmq-quorum,rabbitmq-stream]
 //                              [--peerbench /work/shared/peerbench] [--out <dir>] [--skip-peers] [--skip-official]
+//   node tools/bench-peers.mjs --report <dir>     the table and ratios again, from the results a run left in <dir>
 //
 // peerbench is copied to <out>/peerbench (it writes node_modules/ and results/ beside itself); every
 // JSON result and the final table (report.md) land in <out> (default: the OS temp folder).
@@ -26,22 +27,36 @@ const { values: options } = parseArgs({
     out: { type: 'string' },
     'skip-peers': { type: 'boolean', default: false },
     'skip-official': { type: 'boolean', default: false },
+    report: { type: 'string' },
   },
 });
 if (!existsSync(join(options.peerbench, 'run.mjs'))) {
   console.error(`bench:peers: no peerbench at ${options.peerbench} (give --peerbench <dir>)`);
   process.exit(2);
 }
-const out = resolve(options.out ?? mkdtempSync(join(tmpdir(), 'rmq-bench-peers-')));
+const out = resolve(options.report ?? options.out ?? mkdtempSync(join(tmpdir(), 'rmq-bench-peers-')));
 const pb = join(out, 'peerbench');
 const runs = options.runs;
 const count = options.count;
 const READY_TIMEOUT_MS = 30_000;
 const log = (text) => console.log(`[bench:peers] ${text}`);
 
+const failures = [];
+
 function run(command, args, extra = {}) {
   log(`${command} ${args.join(' ')}`);
   execFileSync(command, args, { stdio: 'inherit', ...extra });
+}
+
+/** A measurement that may fail (a system that errs under load): noted, and the run goes on to the table. */
+function measureStep(what, fn) {
+  try {
+    return fn();
+  } catch (error) {
+    failures.push(`${what}: ${error.message.split('\n')[0]}`);
+    log(`${what} failed; going on (its figures show as n/a)`);
+    return undefined;
+  }
 }
 
 /** Starts a broker with a fresh data folder; resolves to { pid, endpoint, stop() } once it logs "ready". */
@@ -85,6 +100,11 @@ function cpuUsPerMessage(result, phase) {
 }
 
 async function main() {
+  if (!options.report) await measure();
+  report();
+}
+
+async function measure() {
   mkdirSync(out, { recursive: true });
   rmSync(pb, { recursive: true, force: true });
   cpSync(options.peerbench, pb, { recursive: true, filter: (source) => !/\/(node_modules|results)(\/|$)/.test(source) });
@@ -94,12 +114,11 @@ async function main() {
 
   // 1. The peers, each started fresh and stopped after (peerbench's all.sh), and the grpc-js ceiling.
   if (!options['skip-peers']) {
-    run('bash', [join(pb, 'all.sh'), ...common], { cwd: pb, env: { ...process.env, SYSTEMS: options.peers.split(',').join(' '), LIMITS: '0' } });
+    measureStep('peers', () => run('bash', [join(pb, 'all.sh'), ...common], { cwd: pb, env: { ...process.env, SYSTEMS: options.peers.split(',').join(' '), LIMITS: '0' } }));
   }
-  run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb });
+  measureStep('grpc-js ceiling', () => run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb }));
 
   // 2. Our broker: rocketmq-raw in sync and async mode, the official client in sync mode, rmq bench with 1 and 1,000 topics.
-  const ours = {};
   for (const [key, flushMode, system] of [['raw-sync', 'sync', 'rocketmq-raw'], ['raw-async', 'async', 'rocketmq-raw'], ['official-sync', 'sync', 'rocketmq']]) {
     if (key === 'official-sync' && options['skip-official']) continue;
     const broker = await startBroker(flushMode, 18481);
@@ -107,28 +126,30 @@ async function main() {
       const file = join(out, `ours-${key}.json`);
       // The official client sends one message per call: fewer messages keep its runs within peerbench's caps.
       const extra = system === 'rocketmq' ? ['--count', String(Math.min(Number(count), 50_000))] : [];
-      run(process.execPath, [join(pb, 'run.mjs'), '--system', system, '--url', broker.endpoint, '--server-pid', String(broker.pid), '--out', file, ...common, ...extra], { cwd: pb });
-      ours[key] = readJson(file);
+      measureStep(`ours ${key}`, () => run(process.execPath, [join(pb, 'run.mjs'), '--system', system, '--url', broker.endpoint, '--server-pid', String(broker.pid), '--out', file, ...common, ...extra], { cwd: pb }));
     } finally {
       await broker.stop();
     }
   }
-  const topicRuns = {};
   {
     const broker = await startBroker('sync', 18482);
     try {
       for (const topics of [1, 1000]) {
-        const json = execFileSync(process.execPath, [join(root, 'apps/cli/bin/rmq.js'), 'bench', 'produce', '--broker', broker.endpoint, '--broker-pid', String(broker.pid),
-          '--count', String(Math.min(Number(count), 100_000)), '--topics', String(topics), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        topicRuns[topics] = JSON.parse(json).results[0];
-        writeFileSync(join(out, `ours-topics-${topics}.json`), json);
+        const json = measureStep(`rmq bench --topics ${topics}`, () => execFileSync(process.execPath, [join(root, 'apps/cli/bin/rmq.js'), 'bench', 'produce', '--broker', broker.endpoint,
+          '--broker-pid', String(broker.pid), '--count', String(Math.min(Number(count), 100_000)), '--topics', String(topics), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+        if (json) writeFileSync(join(out, `ours-topics-${topics}.json`), json);
       }
     } finally {
       await broker.stop();
     }
   }
 
-  // 3. The table and the ratios.
+}
+
+/** 3. The table and the ratios, from the JSON results in `out`. */
+function report() {
+  const ours = Object.fromEntries(['raw-sync', 'raw-async', 'official-sync'].map((key) => [key, readJson(join(out, `ours-${key}.json`))]));
+  const topicRuns = Object.fromEntries([1, 1000].map((topics) => [topics, readJson(join(out, `ours-topics-${topics}.json`))?.results[0]]));
   const peers = Object.fromEntries(options.peers.split(',').map((name) => [name, readJson(join(pb, 'results', `${name}.json`))]));
   const grpc = readJson(join(out, 'limits-grpc.json'))?.grpc;
   const ceiling = median(grpc?.['send-1k-c64']?.msgsPerSec);
@@ -166,9 +187,11 @@ async function main() {
     const met = !Number.isFinite(value) ? 'not measured' : (kind === 'max' ? value <= bound : value >= bound) ? 'yes' : 'no';
     lines.push(`| ${name} | ${fmt(value, 2)}${kind === 'ratio' ? '×' : ''} | ${met} |`);
   }
+  if (failures.length > 0) lines.push('', 'Failed measurements (their figures show as n/a):', ...failures.map((failure) => `- ${failure}`));
   const report = lines.join('\n');
   writeFileSync(join(out, 'report.md'), report + '\n');
   console.log(`\n${report}\n\n(results and report.md in ${out})`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 main().catch((error) => {

@@ -257,12 +257,15 @@ async function main() {
   }
   mkdirSync(join(options.dataDir, 'logs'), { recursive: true });
 
-  console.log('building the apps ...');
-  try {
-    await buildApps([]);
-  } catch (error) {
-    console.error(`error: the build failed: ${error.message}`);
-    process.exit(1);
+  // `npm start` builds through nx (cached) and says so; run directly, the stack builds the apps itself.
+  if (process.env.RMQ_STACK_PREBUILT !== '1') {
+    console.log('building the apps ...');
+    try {
+      await buildApps([]);
+    } catch (error) {
+      console.error(`error: the build failed: ${error.message}`);
+      process.exit(1);
+    }
   }
 
   const started = [];

@@ -2,7 +2,9 @@
 // broker asks (after a topic is created). Name servers are independent, so each gets every call.
 // A name server that is down never stops the broker: failures are logged and retried next tick.
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { createClient, namesrv } from '@rmq/contracts';
+import type { Credentials } from '@rmq/base';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createClient, namesrv, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 
 export type RegistrationInit = MessageInitShape<typeof namesrv.RegisterBrokerRequestSchema>;
@@ -25,6 +27,10 @@ export interface NameServerRegistrarOptions {
   callDeadlineMs?: number;
   /** Deadline of each UnregisterBroker call made by stop(). */
   unregisterDeadlineMs?: number;
+  /** Signs registrations with the cluster's shared secret, for name servers that require it. */
+  clusterCredentials?: Credentials;
+  /** TLS to the name servers; plaintext when absent. */
+  channelCredentials?: () => ChannelCredentials;
 }
 
 export interface RegistrationResult {
@@ -35,7 +41,7 @@ export interface RegistrationResult {
   error?: string;
 }
 
-type NameServerClient = ReturnType<typeof newClient>;
+type NameServerClient = ServiceClient<typeof namesrv.NameServerService.method>;
 type NameServerState = 'unknown' | 'registered' | 'failing';
 
 export class NameServerRegistrar {
@@ -62,7 +68,7 @@ export class NameServerRegistrar {
     this.unregisterDeadlineMs = options.unregisterDeadlineMs ?? UNREGISTER_DEADLINE_MS_DEFAULT;
     this.log = options.log.child({ component: 'name-server-registrar' });
     for (const address of new Set(options.nameServers)) {
-      this.clients.set(address, newClient(address));
+      this.clients.set(address, createClient(namesrv.NameServerService, address, {}, options.channelCredentials?.()));
       this.states.set(address, 'unknown');
     }
   }
@@ -103,7 +109,7 @@ export class NameServerRegistrar {
       await Promise.all(
         [...this.clients].map(async ([address, client]) => {
           try {
-            await client.unregisterBroker({ broker }, { deadlineMs: this.unregisterDeadlineMs });
+            await client.unregisterBroker({ broker }, { deadlineMs: this.unregisterDeadlineMs, metadata: this.signed() });
             this.log.info('unregistered from name server', { nameServer: address });
           } catch (error) {
             this.log.warn('unregister from name server failed; it will drop the broker when the lease runs out', {
@@ -115,6 +121,10 @@ export class NameServerRegistrar {
       );
     }
     for (const client of this.clients.values()) client.close();
+  }
+
+  private signed() {
+    return signedMetadata(this.options.clusterCredentials, Date.now());
   }
 
   private async registerAll(): Promise<RegistrationResult[]> {
@@ -137,7 +147,7 @@ export class NameServerRegistrar {
   private async registerWith(address: string, client: NameServerClient, request: RegistrationInit): Promise<RegistrationResult> {
     const before = this.states.get(address);
     try {
-      const response = await client.registerBroker(request, { deadlineMs: this.callDeadlineMs, signal: this.abort.signal });
+      const response = await client.registerBroker(request, { deadlineMs: this.callDeadlineMs, signal: this.abort.signal, metadata: this.signed() });
       const leaseMs = Number(response.leaseMs);
       this.states.set(address, 'registered');
       if (before !== 'registered') this.log.info('registered with name server', { nameServer: address, leaseMs });
@@ -159,10 +169,6 @@ export class NameServerRegistrar {
       return { nameServer: address, ok: false, error: messageOf(error) };
     }
   }
-}
-
-function newClient(address: string) {
-  return createClient(namesrv.NameServerService, address);
 }
 
 function messageOf(error: unknown): string {

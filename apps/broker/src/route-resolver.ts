@@ -2,12 +2,20 @@
 // servers' view of the cluster (each group's master of the highest epoch and its slaves), with
 // this broker's own view merged in (routeWithSelf), so a route is right even before the name
 // servers have heard of a topic created, or a master promoted, a moment ago.
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { TopicConfig } from '@rmq/messaging';
 import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, type TopicMessageType, type TopicRoute } from '@rmq/routing';
 
-const NAME_SERVER_DEADLINE_MS = 2_000;
+/**
+ * Name servers are asked in parallel and the first answer wins; none answering within this
+ * bound gives the last answer seen. Well below the official client's 3 s request timeout, so a
+ * dead name server never makes a QueryRoute time out.
+ */
+const NAME_SERVER_DEADLINE_MS = 1_500;
+/** Topics whose last route answer is kept, for when no name server answers in time. */
+const CACHED_ROUTES_MAX = 10_000;
 const MESSAGE_TYPES: Record<number, TopicMessageType> = {
   [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
   [namesrv.TopicMessageType.FIFO]: 'FIFO',
@@ -28,14 +36,17 @@ export interface SelfDescription {
 }
 
 export class RouteResolver {
+  /** The last route each topic got from a name server, oldest first. */
+  private readonly cached = new Map<string, TopicRoute | undefined>();
   private readonly clients: ReturnType<typeof createClient<typeof namesrv.NameServerService.method>>[];
 
   constructor(
     nameServers: readonly string[],
     private readonly self: SelfDescription,
     private readonly log: Logger,
+    credentials?: () => ChannelCredentials,
   ) {
-    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address));
+    this.clients = nameServers.map((address) => createClient(namesrv.NameServerService, address, {}, credentials?.()));
   }
 
   /**
@@ -66,16 +77,25 @@ export class RouteResolver {
     for (const client of this.clients) client.close();
   }
 
-  /** The first name server that answers decides; none answering is logged, not fatal. */
+  /** The first name server to answer decides; none answering in time gives the last answer seen (logged, not fatal). */
   private async askNameServers(topic: string): Promise<TopicRoute | undefined> {
-    for (const client of this.clients) {
-      try {
-        return routeFromWire(await client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS }));
-      } catch (error) {
-        this.log.warn('name server did not answer a route query', { topic, error: error instanceof Error ? error.message : String(error) });
-      }
+    if (this.clients.length === 0) return undefined;
+    const abort = new AbortController();
+    try {
+      const reply = await Promise.any(this.clients.map((client) => client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS, signal: abort.signal })));
+      const route = routeFromWire(reply);
+      this.cached.delete(topic);
+      this.cached.set(topic, route);
+      if (this.cached.size > CACHED_ROUTES_MAX) this.cached.delete(this.cached.keys().next().value!);
+      return route;
+    } catch (error) {
+      const reasons = error instanceof AggregateError ? error.errors.map((e) => (e instanceof Error ? e.message : String(e))) : [String(error)];
+      const cached = this.cached.get(topic);
+      this.log.warn('no name server answered a route query', { topic, errors: reasons, answeredFromCache: cached !== undefined });
+      return cached;
+    } finally {
+      abort.abort(); // the slower name servers' calls are not needed any more
     }
-    return undefined;
   }
 }
 

@@ -7,7 +7,7 @@
 // new master holds.
 import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
 import { admin, createClient, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startReplicaGroup, type ReplicaGroup } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startFailoverGroup, type FailoverGroup } from '@rmq/testing';
 
 const TOPIC = 'FailoverTopic';
 const HOLD_MS = 2_000;
@@ -17,17 +17,17 @@ function simpleConsumer(endpoint: string, group: string): SimpleConsumer {
   return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[TOPIC, '*']]), awaitDuration: 2_000, logger: quietClientLogger });
 }
 
-const forwarded = (group: ReplicaGroup, brokerId: number, method: string, outcome = 'forwarded') =>
+const forwarded = (group: FailoverGroup, brokerId: number, method: string, outcome = 'forwarded') =>
   group.metric(brokerId, 'rmq_broker_forwarded_requests_total', { method, outcome });
 
 describe('failover path of the official client (master + slave, name server as access point)', () => {
-  let group: ReplicaGroup;
+  let group: FailoverGroup;
   let producer: Producer;
   let accessPoint: string;
 
   beforeAll(async () => {
     // No log shipping here, so a promoted slave has not copied the topic: it creates it on first use.
-    group = await startReplicaGroup(2, ['--forward-hold-ms', String(HOLD_MS), '--push-long-polling-ms', '2000', '--auto-create-topics', '--default-queue-count', '4']);
+    group = await startFailoverGroup(2, ['--forward-hold-ms', String(HOLD_MS), '--push-long-polling-ms', '2000', '--auto-create-topics', '--default-queue-count', '4']);
     await group.createTopic(TOPIC);
     accessPoint = group.nameServer.endpoints.grpc;
     producer = await startOfficialProducer(accessPoint);
@@ -162,7 +162,7 @@ describe('failover path of the official client (master + slave, name server as a
     // A third replica whose master is an address nobody listens on. (Killing a broker the official
     // clients still talk to is what the failover test above does; a client shut down earlier can
     // throw from a telemetry stream whose listeners it removed, so this test kills nothing.)
-    await group.start(2, { role: 'slave', epoch: 2 }, ['--master-address', '127.0.0.1:1']);
+    await group.start(2, { role: 'slave', epoch: 2 }, ['--master', '127.0.0.1:1']);
     const slave = createClient(v2.MessagingService, group.endpoints[2]);
     try {
       const startedMs = Date.now();

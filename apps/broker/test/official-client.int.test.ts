@@ -27,7 +27,8 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster(['--delivery-attempts-max', '3']);
+    // Short invisible durations keep the redelivery tests quick; the 10 s minimum has its own test.
+    cluster = await startLocalCluster(['--delivery-attempts-max', '3', '--invisible-ms-min', '0']);
     await cluster.createTopic('SkeletonTopic');
     await cluster.createTopic('RedeliveryTopic');
     await cluster.createTopic('DurableTopic');

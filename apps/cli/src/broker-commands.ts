@@ -12,7 +12,7 @@ export function registerBrokerCommands(program: Command, io: Io): void {
 
   broker
     .command('status')
-    .description("show a broker's identity, role (master or slave), epoch, log end and confirmed offsets, flush mode")
+    .description("show a broker's identity, role (master or slave), epoch, log offsets (written, durable, committed), flush mode, in-sync set and slaves' lag, or the master a slave follows")
     .addOption(jsonOption())
     .addOption(brokerOption())
     .addOption(timeoutOption())
@@ -30,10 +30,11 @@ export function registerBrokerCommands(program: Command, io: Io): void {
     .addOption(brokerOption())
     .addOption(timeoutOption())
     .addHelpText('after', '\nExamples:\n  rmq broker permission read        # before maintenance: producers move to other brokers\n  rmq broker permission read-write')
-    .action(async (permission: PermissionName, options: BrokerCallOptions) => {
+    .addOption(jsonOption())
+    .action(async (permission: PermissionName, options: BrokerCallOptions & OutputOptions) => {
       const target = { what: 'cannot set the broker permission', role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
       const reply = await callOnce(admin.AdminService, target, (client, deadline) => client.setBrokerPermission({ perm: PERMISSIONS[permission] }, deadline));
-      io.out(brokerPermissionText(reply, options.broker));
+      io.out(options.json ? jsonText(admin.SetBrokerPermissionResponseSchema, reply) : brokerPermissionText(reply, options.broker));
     });
 
   broker

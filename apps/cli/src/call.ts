@@ -1,10 +1,11 @@
 // One network call per command: open a client, call with a deadline, close. A failed call becomes
 // a CliError with one line that says what was attempted, what came back and, where it helps, what
 // to do; the stable rmq error code is shown when the server sent one.
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createClient, errorCodeOf, type ServiceClient } from '@rmq/contracts';
+import { channelCredentials, createClient, errorCodeOf, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import { CliError } from './cli-error';
+import { credentialsFromEnv, tlsFromEnv } from './credentials';
 
 export interface CallTarget {
   /** What the command was doing, e.g. "cannot create topic T". */
@@ -18,11 +19,14 @@ export interface CallTarget {
 export async function callOnce<S extends GenServiceMethods, R>(
   service: GenService<S>,
   target: CallTarget,
-  call: (client: ServiceClient<S>, deadline: { deadlineMs: number }) => Promise<R>,
+  call: (client: ServiceClient<S>, options: { deadlineMs: number; metadata?: Metadata }) => Promise<R>,
 ): Promise<R> {
-  const client = createClient(service, target.address);
+  const credentials = credentialsFromEnv();
+  const metadata = credentials ? signedMetadata(credentials, Date.now()) : undefined;
+  const tls = tlsFromEnv();
+  const client = createClient(service, target.address, {}, channelCredentials(tls));
   try {
-    return await call(client, { deadlineMs: target.timeoutMs });
+    return await call(client, { deadlineMs: target.timeoutMs, ...(metadata ? { metadata } : {}) });
   } catch (error) {
     throw isServiceError(error) ? new CliError(describeCallError(error, target)) : error;
   } finally {
@@ -37,6 +41,7 @@ export function isServiceError(error: unknown): error is ServiceError {
 export function describeCallError(error: ServiceError, target: CallTarget): string {
   const details = oneLine(error.details || error.message);
   const rmqCode = errorCodeOf(error);
+  if (rmqCode === 'UNAUTHORIZED') return `${target.what}: ${details} [${rmqCode}]; set RMQ_ACCESS_KEY and RMQ_SECRET_FILE (or RMQ_SECRET_KEY)`;
   if (rmqCode) return `${target.what}: ${details} [${rmqCode}]`;
   const at = `the ${target.role} at ${target.address}`;
   switch (error.code) {

@@ -128,8 +128,26 @@ describe('broker status text and JSON', () => {
     expect(text).toMatch(/Log end offset\s+4096/);
   });
 
+  it('shows a master\'s in-sync set and each slave\'s lag, and the master a slave follows', () => {
+    const master = create(admin.GetBrokerStatusResponseSchema, {
+      role: 'master', committedOffset: 4000n, inSyncReplicas: 2,
+      slaves: [{ replicaId: '1', ackedOffset: 4000n, inSync: true, lagBytes: 96n, lagMs: 12n }, { replicaId: '2', ackedOffset: 100n, inSync: false, lagBytes: 3996n, lagMs: 9000n }],
+    });
+    const text = brokerStatusText(master, '127.0.0.1:8081');
+    expect(text).toMatch(/^Committed offset\s+4000$/m);
+    expect(text).toMatch(/^In-sync replicas\s+2 \(itself included\)$/m);
+    expect(text).toMatch(/^SLAVE\s+IN SYNC\s+ACKED OFFSET\s+LAG BYTES\s+LAG MS$/m);
+    expect(text).toMatch(/^2\s+no\s+100\s+3996\s+9000$/m);
+    const slave = brokerStatusText(create(admin.GetBrokerStatusResponseSchema, { role: 'slave', masterEndpoint: '127.0.0.1:8081', following: true, lagBytes: 5n }), '127.0.0.1:8091');
+    expect(slave).toMatch(/^Master\s+127.0.0.1:8081$/m);
+    expect(slave).toMatch(/^Following\s+yes, 5 bytes behind$/m);
+  });
+
   it('prints JSON with every field, int64 as strings (proto3 JSON), so scripts need no defaults', () => {
     const json = JSON.parse(jsonText(admin.GetBrokerStatusResponseSchema, create(admin.GetBrokerStatusResponseSchema, { role: 'slave', epoch: 9n })));
-    expect(json).toEqual({ role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0, brokerPerm: 0 });
+    expect(json).toEqual({
+      role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0, brokerPerm: 0,
+      durableOffset: '0', committedOffset: '0', inSyncReplicas: 0, slaves: [], masterEndpoint: '', following: false, lagBytes: '0',
+    });
   });
 });

@@ -149,17 +149,32 @@ export function brokerRoleText(reply: admin.SetBrokerRoleResponse, broker: strin
 
 export function brokerStatusText(reply: admin.GetBrokerStatusResponse, address: string): string {
   const identity = reply.broker;
-  return keyValues([
+  const text = keyValues([
     ['Broker', identity ? `${identity.brokerName} (id ${identity.brokerId}, cluster ${identity.clusterName})` : '(not reported)'],
     ['Address', address],
     ['Role', reply.role || '(not reported)'],
     ['Epoch', String(reply.epoch)],
     ['Log end offset', String(reply.logEndOffset)],
     ['Confirmed offset', String(reply.confirmedOffset)],
+    ['Durable offset', String(reply.durableOffset)],
+    ['Committed offset', String(reply.committedOffset)],
     ['Flush mode', reply.flushMode || '(not reported)'],
     ['Topics', String(reply.topicCount)],
     ['Permission', permText(reply.brokerPerm)],
+    ...replicationLines(reply),
   ]);
+  if (reply.role !== 'master' || reply.slaves.length === 0) return text;
+  const slaves = table(['SLAVE', 'IN SYNC', 'ACKED OFFSET', 'LAG BYTES', 'LAG MS'], reply.slaves.map((slave) => [
+    slave.replicaId, slave.inSync ? 'yes' : 'no', String(slave.ackedOffset), String(slave.lagBytes), String(slave.lagMs),
+  ]), [2, 3, 4]);
+  return `${text}\n\n${slaves}`;
+}
+
+/** A master's in-sync set size; a slave's master, stream and lag. */
+function replicationLines(reply: admin.GetBrokerStatusResponse): [string, string][] {
+  if (reply.role === 'master') return [['In-sync replicas', `${reply.inSyncReplicas} (itself included)`]];
+  if (reply.role === 'slave') return [['Master', reply.masterEndpoint || '(none)'], ['Following', reply.following ? `yes, ${reply.lagBytes} bytes behind` : 'no (reconnecting)']];
+  return [];
 }
 
 export function updatedTopicText(reply: admin.UpdateTopicResponse, broker: string): string {

@@ -1,23 +1,26 @@
 // The I/O half of a poll: asks the name servers for the live brokers (first that answers), then
 // every broker for its status, topics and queue offsets, each call with a deadline. Failures are
 // captured as outcomes, never thrown; cluster-snapshot.ts makes sense of them.
-import type { Clock } from '@rmq/base';
-import { admin, createClient, namesrv, type CallOptions } from '@rmq/contracts';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Clock, Credentials } from '@rmq/base';
+import { admin, createClient, namesrv, signedMetadata, type CallOptions, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { brokerTargetsOf, buildSnapshot, type BrokerReplies, type BrokerTarget, type ClusterSnapshot, type Outcome } from './cluster-snapshot';
-import { BROKERS_POLLED_MAX, GET_TOPIC_CONCURRENCY_MAX, TOPICS_PER_BROKER_POLLED_MAX } from './limits';
+import { BROKERS_POLLED_MAX, GET_TOPIC_CONCURRENCY_MAX, GROUPS_PER_BROKER_POLLED_MAX, TOPICS_PER_BROKER_POLLED_MAX } from './limits';
 
 export interface ClusterPollerOptions {
   nameServers: readonly string[];
   rpcTimeoutMs: number;
   clock: Clock;
   log: Logger;
+  /** TLS to name servers and brokers; plaintext when absent. */
+  channelCredentials?: () => ChannelCredentials;
+  /** Who to call brokers as when they run with --auth. */
+  credentials?: Credentials;
 }
 
-const newAdminClient = (endpoint: string) => createClient(admin.AdminService, endpoint);
-const newNameServerClient = (address: string) => createClient(namesrv.NameServerService, address);
-type AdminClient = ReturnType<typeof newAdminClient>;
-type NameServerClient = ReturnType<typeof newNameServerClient>;
+type AdminClient = ServiceClient<typeof admin.AdminService.method>;
+type NameServerClient = ServiceClient<typeof namesrv.NameServerService.method>;
 
 export class ClusterPoller {
   private readonly nameServers: { address: string; client: NameServerClient }[];
@@ -25,7 +28,7 @@ export class ClusterPoller {
   private readonly adminClients = new Map<string, AdminClient>();
 
   constructor(private readonly options: ClusterPollerOptions) {
-    this.nameServers = options.nameServers.map((address) => ({ address, client: newNameServerClient(address) }));
+    this.nameServers = options.nameServers.map((address) => ({ address, client: createClient(namesrv.NameServerService, address, {}, options.channelCredentials?.()) }));
   }
 
   async poll(signal: AbortSignal): Promise<ClusterSnapshot> {
@@ -65,7 +68,7 @@ export class ClusterPoller {
   private async pollBroker(target: BrokerTarget, signal: AbortSignal): Promise<BrokerReplies> {
     let client = this.adminClients.get(target.endpoint);
     if (!client) {
-      client = newAdminClient(target.endpoint);
+      client = this.newAdminClient(target.endpoint);
       this.adminClients.set(target.endpoint, client);
     }
     const options = this.callOptions(signal);
@@ -84,11 +87,26 @@ export class ClusterPoller {
       topic,
       reply: await settle(adminClient.getTopic({ name: topic }, options)),
     }));
-    return { target, status, topicList, topics };
+    return { target, status, topicList, topics, groups: await this.pollGroups(adminClient, target, options) };
+  }
+
+  /** Each consumer group's progress on a master (a slave's copy would count twice); none on a slave. */
+  private async pollGroups(client: AdminClient, target: BrokerTarget, options: CallOptions): Promise<BrokerReplies['groups']> {
+    const list = await settle(client.listGroups({}, options));
+    if (!list.ok) return [];
+    const names = list.value.groups.map((group) => group.name);
+    if (names.length > GROUPS_PER_BROKER_POLLED_MAX) {
+      this.options.log.warn('broker lists more consumer groups than one poll reads; the rest are left out', { endpoint: target.endpoint, groupCount: names.length, groupsMax: GROUPS_PER_BROKER_POLLED_MAX });
+    }
+    return mapBounded(names.slice(0, GROUPS_PER_BROKER_POLLED_MAX), GET_TOPIC_CONCURRENCY_MAX, async (group) => ({ group, reply: await settle(client.getGroup({ name: group }, options)) }));
+  }
+
+  private newAdminClient(endpoint: string): AdminClient {
+    return createClient(admin.AdminService, endpoint, {}, this.options.channelCredentials?.());
   }
 
   private callOptions(signal: AbortSignal): CallOptions {
-    return { deadlineMs: this.options.rpcTimeoutMs, signal };
+    return { deadlineMs: this.options.rpcTimeoutMs, signal, metadata: signedMetadata(this.options.credentials, this.options.clock.nowMs()) };
   }
 
   private closeClientsExcept(endpoints: ReadonlySet<string>): void {

@@ -53,11 +53,17 @@ export class StandInBroker {
       updateTopic: unsupported,
       setBrokerPermission: unsupported,
       setBrokerRole: unsupported,
+      listTransactions: unsupported,
       createGroup: unsupported,
       updateGroup: unsupported,
       getGroup: unsupported,
       listGroups: unsupported,
       deleteGroup: unsupported,
+      findMessages: unsupported,
+      putUser: unsupported,
+      deleteUser: unsupported,
+      listUsers: unsupported,
+      setGrant: unsupported,
       getBrokerStatus: () =>
         answer(() =>
           reply(admin.GetBrokerStatusResponseSchema, {

@@ -1,10 +1,10 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
 // One controller keeps its state in a file (the default); with --etcd, several controllers share
 // it in etcd and the one elected through etcd leads while the others redirect to it.
-import * as grpc from '@grpc/grpc-js';
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit } from '@rmq/config';
-import { addService, controller, listen, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { ConfigError, parseHostPort, readConfigOrExit, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, controller, createGrpcServer, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
@@ -16,8 +16,10 @@ import { FileStateStore } from './state-file';
 import { SoleLeadership, type Leadership, type StateStore } from './state-store';
 
 async function main(): Promise<void> {
+  let tls: TlsFiles = {};
   const config = readConfigOrExit(replicationOptions, 'replication', {
     check: (options) => {
+      tls = readTlsFiles(options);
       if (options.etcd.length === 0 && options.dataDir === '') throw new ConfigError('--data-dir is required unless --etcd is given');
       if (options.heartbeatIntervalMs * 2 > options.brokerTimeoutMs) {
         throw new ConfigError(`--broker-timeout-ms (${options.brokerTimeoutMs}) must be at least twice --heartbeat-interval-ms (${options.heartbeatIntervalMs})`);
@@ -28,8 +30,8 @@ async function main(): Promise<void> {
 
   // Serve first: the endpoint is this controller's id and what it campaigns with.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = new grpc.Server();
-  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port);
+  const grpcServer = createGrpcServer();
+  const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
 
   let store: StateStore;
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     },
   });
 
-  const registry = createRegistry({ app: 'replication' });
+  const registry = createRegistry({ cluster: config.clusterName, node_type: 'controller', node_id: endpoint });
   const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
   addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService({
     replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,
@@ -81,7 +83,9 @@ async function main(): Promise<void> {
     await store.close();
     closeEtcd();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}`, store: store.kind });
 }
 

@@ -1,11 +1,12 @@
 // Every knob of the replication controller, declared once (flags, RMQ_* env, defaults, --help).
-import type { Schema } from '@rmq/config';
+import { tlsOptionsSchema, type Schema } from '@rmq/config';
 import { REPLICATION_LIMITS } from '@rmq/replication';
 
 export const replicationOptions = {
   listen: { type: 'hostPort', help: 'where ControllerService listens (port 0 picks a free port)', default: '127.0.0.1:9878' },
   advertise: { type: 'string', help: 'host:port other controllers and brokers dial, when it differs from --listen', default: '' },
   httpListen: { type: 'hostPort', help: 'where /health and /metrics listen', default: '127.0.0.1:9879' },
+  clusterName: { type: 'string', help: 'cluster name on this app\'s metrics (the cluster label, as on the brokers\' series)', default: 'DefaultCluster' },
   dataDir: { type: 'string', help: 'folder of the controller state file (file store; unused with --etcd)', default: '' },
   etcd: {
     type: 'hostPortList',
@@ -34,4 +35,5 @@ export const replicationOptions = {
     default: false,
   },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
+  ...tlsOptionsSchema,
 } as const satisfies Schema;

@@ -8,6 +8,8 @@ export type ErrorKind =
   | 'failedPrecondition'
   | 'resourceExhausted'
   | 'tooManyRequests'
+  | 'unauthenticated'
+  | 'permissionDenied'
   | 'unavailable'
   | 'unimplemented'
   | 'internal';
@@ -33,6 +35,13 @@ export const ERRORS = {
   },
   ILLEGAL_FILTER_EXPRESSION: { kind: 'badRequest', text: 'filter expression {expression} is not valid: {reason}' },
   INVALID_RECEIPT_HANDLE: { kind: 'badRequest', text: 'receipt handle is not valid: {reason}' },
+  ILLEGAL_DELIVERY_TIME: { kind: 'badRequest', text: 'delivery time {deliverAt} is {delayMs} ms away; the limit is {delayMsMax} ms (--timer-delay-max-ms)' },
+  INVALID_RECALL_HANDLE: { kind: 'badRequest', text: 'recall handle is not valid: {reason}' },
+  ALREADY_DELIVERED: { kind: 'conflict', text: 'message {messageId} of topic {topic} was already delivered (due at {deliverAt}); it can no longer be recalled' },
+  ILLEGAL_OFFSET: { kind: 'badRequest', text: 'offset {offset} of {topic} queue {queueId} is out of range: {reason}' },
+  OFFSET_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} has committed no offset for {topic} queue {queueId}' },
+  INVALID_TRANSACTION_ID: { kind: 'badRequest', text: 'transaction id is not valid: {reason}' },
+  TRANSACTION_ENDED: { kind: 'conflict', text: 'transaction {transactionId} of message {messageId} has already ended ({outcome})' },
   BODY_EMPTY: { kind: 'badRequest', text: 'message body is empty' },
   BODY_TOO_LARGE: {
     kind: 'resourceExhausted',
@@ -82,6 +91,12 @@ export const ERRORS = {
     text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
   },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  IN_SYNC_REPLICAS_TOO_FEW: {
+    kind: 'unavailable',
+    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
+  },
+  UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
+  FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },
   NO_ROUTE: { kind: 'unavailable', text: 'no live broker serves topic {topic}' },
   INTERNAL: { kind: 'internal', text: 'internal error {errorId}; the broker log has the details' },

@@ -5,3 +5,4 @@ export * from './time';
 export * from './names';
 export * from './hash';
 export * from './siphash';
+export * from './request-signature';

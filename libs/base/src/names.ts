@@ -2,6 +2,11 @@
 
 const NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
 export const TOPIC_NAME_LENGTH_MAX = 127;
+/**
+ * Topics one broker may hold: the name server refuses a registration listing more (the whole
+ * table is resent on every heartbeat), so the broker refuses to create more.
+ */
+export const TOPIC_COUNT_PER_BROKER_MAX = 65_536;
 export const GROUP_NAME_LENGTH_MAX = 120;
 
 /** Returns why `name` is not a valid topic or group name, or undefined when it is. */

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { createClient, v2, type ServiceClient } from '@rmq/contracts';
+import { signedHeaders, type Credentials } from '@rmq/base';
+import { channelCredentials, createClient, v2, type ClientTls, type ServiceClient } from '@rmq/contracts';
 
 export type MessagingClient = ServiceClient<typeof v2.MessagingService.method>;
 
@@ -12,18 +13,26 @@ export const ZONE_HEADER = 'x-rmq-zone';
 const CLIENT_VERSION = 'rmq-ts/0.1.0';
 let clientSequence = 0;
 
+/** How a client proves who it is and protects its connections; both optional. */
+export interface SecurityOptions {
+  /** Signs every request as RocketMQ 5 clients do (brokers with --auth). */
+  credentials?: Credentials;
+  /** TLS to the brokers; `{}` trusts the system's roots. */
+  tls?: ClientTls;
+}
+
 export class Connections {
   /** `host@pid@sequence@startTime`, as the official clients make it. */
   readonly clientId = `${hostname()}@${process.pid}@${clientSequence++}@${Date.now().toString(36)}`;
   private readonly clients = new Map<string, MessagingClient>();
   private closed = false;
 
-  constructor(private readonly settings: { namespace: string; zone: string }) {}
+  constructor(private readonly settings: { namespace: string; zone: string } & SecurityOptions) {}
 
   to(endpoint: string): MessagingClient {
     if (this.closed) throw new Error('the client is closed');
     let client = this.clients.get(endpoint);
-    if (!client) this.clients.set(endpoint, (client = createClient(v2.MessagingService, endpoint)));
+    if (!client) this.clients.set(endpoint, (client = createClient(v2.MessagingService, endpoint, {}, channelCredentials(this.settings.tls))));
     return client;
   }
 
@@ -37,6 +46,9 @@ export class Connections {
     metadata.set('x-mq-client-version', CLIENT_VERSION);
     if (this.settings.namespace) metadata.set('x-mq-namespace', this.settings.namespace);
     if (this.settings.zone && withZone) metadata.set(ZONE_HEADER, this.settings.zone);
+    if (this.settings.credentials) {
+      for (const [name, value] of Object.entries(signedHeaders(this.settings.credentials, Date.now()))) metadata.set(name, value);
+    }
     return metadata;
   }
 

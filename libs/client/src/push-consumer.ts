@@ -8,14 +8,15 @@
 import { delay } from '@rmq/base';
 import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
-import { Connections, parseEndpoints } from './connections';
+import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache, type BrokerRoute } from './route-cache';
+import { inProcessSpan } from './client-tracing';
 import { receivedMessage, type ReceivedMessage } from './received-message';
 
 export type ConsumeResult = 'success' | 'failure';
 
-export interface PushConsumerOptions {
+export interface PushConsumerOptions extends SecurityOptions {
   endpoints: string;
   namespace?: string;
   group: string;
@@ -61,7 +62,7 @@ export class PushConsumer {
 
   /** Starts consuming; resolves once the first assignment was asked for. */
   static async start(options: PushConsumerOptions): Promise<PushConsumer> {
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: '' });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls });
     const consumer = new PushConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
     await consumer.heartbeat();
     await consumer.rebalance();
@@ -187,7 +188,7 @@ export class PushConsumer {
     try {
       let result: ConsumeResult;
       try {
-        result = await this.options.listener(message);
+        result = await inProcessSpan(message.topic, this.options.group, message.messageId, message.traceContext, async () => this.options.listener(message));
       } catch {
         result = 'failure';
       }

@@ -4,12 +4,13 @@
 // many entries per AckMessage when given together.
 import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
-import { Connections, parseEndpoints } from './connections';
+import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache } from './route-cache';
+import { recordReceive } from './client-tracing';
 import { receivedMessage, type ReceivedMessage } from './received-message';
 
-export interface SimpleConsumerOptions {
+export interface SimpleConsumerOptions extends SecurityOptions {
   endpoints: string;
   namespace?: string;
   group: string;
@@ -34,7 +35,7 @@ export class SimpleConsumer {
   }
 
   static start(options: SimpleConsumerOptions): SimpleConsumer {
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: '' });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls });
     return new SimpleConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
   }
 
@@ -72,6 +73,7 @@ export class SimpleConsumer {
       if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, broker.brokerName, broker.endpoint));
     }
     if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from broker ${broker.brokerName}`);
+    recordReceive(topic, this.options.group, messages.map((message) => message.traceContext));
     return messages;
   }
 

@@ -1,1 +1,3 @@
 export * from './config';
+export * from './secret-file';
+export * from './tls-options';

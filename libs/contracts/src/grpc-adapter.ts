@@ -74,9 +74,10 @@ export function createClient<S extends GenServiceMethods>(
   service: GenService<S>,
   address: string,
   channelOptions: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): ServiceClient<S> {
   const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
-  const raw = new Constructor(address, grpc.credentials.createInsecure(), channelOptions) as unknown as Record<
+  const raw = new Constructor(address, credentials, channelOptions) as unknown as Record<
     string,
     (...args: unknown[]) => unknown
   >;
@@ -138,10 +139,15 @@ export function createClient<S extends GenServiceMethods>(
   return client as ServiceClient<S>;
 }
 
-/** Starts a server on host:port (port 0 picks a free one) and resolves to the bound port. */
-export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Starts a server on host:port (port 0 picks a free one) and resolves to the bound port; plaintext unless credentials say TLS. */
+export function listen(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+    server.bindAsync(`${host}:${port}`, credentials, (error, boundPort) =>
       error ? reject(error) : resolve(boundPort),
     );
   });

@@ -18,6 +18,8 @@ export interface CallContext {
   requestId: string;
   /** The zone a client of ours declares (`x-rmq-zone`); '' for none and for official clients. */
   zone: string;
+  /** The caller's W3C trace context header, '' for none (tracing). */
+  traceparent: string;
   signal: AbortSignal;
 }
 
@@ -28,6 +30,7 @@ export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grp
     clientId: header('x-mq-client-id'),
     requestId: header('x-mq-request-id'),
     zone: header('x-rmq-zone'),
+    traceparent: header('traceparent'),
     // Made on first use: only long polls need it, and a controller plus a listener per unary call
     // is measurable at one call per message (the official client's path).
     get signal() {

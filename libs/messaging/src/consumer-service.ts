@@ -65,6 +65,11 @@ export interface ConsumerServiceOptions {
   onSweepError?: (error: unknown) => void;
   /** Retention deleted `count` messages of a queue before `group` consumed them. */
   onRetentionSkipped?: (group: string, topic: string, queueId: number, count: number) => void;
+  /**
+   * The least invisible duration a SimpleConsumer may ask for, on receive and on change
+   * (RocketMQ: 10 s). Push consumers' receives and nacks are timed by the broker and exempt.
+   */
+  simpleInvisibleMsMin?: number;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
@@ -104,13 +109,20 @@ export class ConsumerService {
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
     }
+    if (!request.push) this.checkSimpleInvisibleMs(request.invisibleMs);
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     for (;;) {
       const wakesBefore = this.wakeups.count(request.topic);
+      if (request.signal?.aborted) return [];
       const deliveries = await this.receiveNow(request, queueIds);
+      // The caller went away while we were reading: what was claimed goes back at once.
+      if (request.signal?.aborted) {
+        await this.giveBack(request, deliveries);
+        return [];
+      }
       const nowMs = this.options.clock.nowMs();
-      if (deliveries.length > 0 || nowMs >= deadlineMs || request.signal?.aborted) return deliveries;
+      if (deliveries.length > 0 || nowMs >= deadlineMs) return deliveries;
       // Something arrived (or was released) while we were looking: look again before sleeping.
       if (this.wakeups.count(request.topic) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
@@ -139,6 +151,7 @@ export class ConsumerService {
   async changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): Promise<string> {
     checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle, clientId);
+    if (!handle.push) this.checkSimpleInvisibleMs(invisibleMs);
     const key = progressKey(group, topic, handle.queueId, handle.member);
     const state = this.state(key);
     const current = state.current(handle.queueOffset);
@@ -208,7 +221,7 @@ export class ConsumerService {
     const deliveries: Delivery[] = [];
     const writes: Writes = [];
     const first = this.rotation++ % queueIds.length;
-    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax; i++) {
+    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax && bytesLeft(deliveries) > 0; i++) {
       const queueId = queueIds[(first + i) % queueIds.length];
       const key = progressKey(request.group, request.topic, queueId, request.member);
       const state = this.state(key, request.settings);
@@ -230,12 +243,15 @@ export class ConsumerService {
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
     for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
-      const nowMs = this.options.clock.nowMs();
-      const claims = state
-        .due(nowMs, request.countMax - out.length)
-        .map(({ queueOffset, entry }) => this.claim(key, state, queueOffset, entry, nowMs, request.invisibleMs, request.settings.maxAttempts, writes));
       let settled = 0;
-      for (const claim of claims) {
+      // One claim at a time, each before its read is awaited, so the receive's byte budget holds:
+      // what is not claimed when the budget runs out stays due for the next receive.
+      for (const { queueOffset } of state.due(this.options.clock.nowMs(), request.countMax - out.length)) {
+        if (bytesLeft(out) <= 0 || request.signal?.aborted) return;
+        const nowMs = this.options.clock.nowMs();
+        const entry = state.current(queueOffset);
+        if (!entry || entry.visibleAtMs > nowMs) continue; // claimed or settled while we read
+        const claim = this.claim(key, state, queueOffset, entry, nowMs, request.invisibleMs, request.settings.maxAttempts, writes);
         const [record] = (await this.options.store.read(request.topic, queueId, claim.queueOffset, { countMax: 1 })).records;
         if (!record) {
           // Deleted by retention while in flight: nothing left to deliver.
@@ -319,11 +335,12 @@ export class ConsumerService {
     // One reader of new messages per queue at a time: two would read the same offsets.
     await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
       const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
-      if (room <= 0) return;
+      if (room <= 0 || bytesLeft(out) <= 0 || request.signal?.aborted) return;
       const { minQueueOffset } = this.options.store.queueRange(request.topic, queueId);
       if (state.nextOffset < minQueueOffset) this.options.onRetentionSkipped?.(request.group, request.topic, queueId, minQueueOffset - state.nextOffset);
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
         countMax: room,
+        sizeBytesMax: bytesLeft(out),
         acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
       });
       const nowMs = this.options.clock.nowMs();
@@ -341,6 +358,30 @@ export class ConsumerService {
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
       if (skipped) writes.push(skipped);
     });
+  }
+
+  /**
+   * Makes claimed deliveries visible again now, as if they had not been handed out: the attempt
+   * goes back, a push delivery's renewal ends (its delivery id changes).
+   */
+  private async giveBack(request: Receive, deliveries: readonly Delivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const nowMs = this.options.clock.nowMs();
+    const writes: Writes = [];
+    for (const delivery of deliveries) {
+      const handle = decodeReceiptHandle(delivery.receiptHandle, this.options.secret());
+      const key = progressKey(request.group, request.topic, handle.queueId, request.member);
+      const next = { deliveryId: this.nextDeliveryId(), visibleAtMs: nowMs, attempt: delivery.deliveryAttempt - 1 };
+      const durable = this.options.progress.renew(key, this.state(key, request.settings), handle.queueOffset, handle.deliveryId, next);
+      if (durable) writes.push(durable);
+    }
+    this.wakeups.wake(request.topic);
+    await Promise.all(writes);
+  }
+
+  private checkSimpleInvisibleMs(invisibleMs: number): void {
+    const minMs = this.options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin;
+    if (invisibleMs < minMs) throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs, maxMs: MESSAGING_LIMITS.invisibleMsMax });
   }
 
   private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
@@ -368,7 +409,8 @@ export class ConsumerService {
 
   private async deadLetter(group: string, record: StoredRecord): Promise<void> {
     const dlqTopic = deadLetterTopicOf(group);
-    await this.options.topics.create(dlqTopic, { queueCount: 1 });
+    // One made by hand (any queue count; always NORMAL) is used as it is.
+    if (!this.options.topics.get(dlqTopic)) await this.options.topics.create(dlqTopic, { queueCount: 1 });
     const properties = new Map(record.properties);
     properties.set(SYSTEM_PROPERTY.dlqOriginTopic, record.topic);
     await this.options.store.append([{ ...record, topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), properties }]);
@@ -414,6 +456,13 @@ export class ConsumerService {
   private nextDeliveryId(): string {
     return `${this.runId}-${(this.deliverySequence++).toString(36)}`;
   }
+}
+
+/** Bytes a receive may still gather (its records' sizes count against MESSAGING_LIMITS.receiveBytesMax). */
+function bytesLeft(out: readonly Delivery[]): number {
+  let sizeBytes = 0;
+  for (const delivery of out) sizeBytes += delivery.record.sizeBytes;
+  return MESSAGING_LIMITS.receiveBytesMax - sizeBytes;
 }
 
 export function checkInvisibleMs(invisibleMs: number): void {

@@ -9,8 +9,17 @@ export const MESSAGING_LIMITS = {
   queueCountMax: 1024,
   /** Receive batch bounds; the official SimpleConsumer asks for up to 32. */
   receiveBatchCountMax: 1024,
-  /** Invisible duration bounds for ReceiveMessage (RocketMQ proxy minimum 10 s for receive, allows less on change). */
+  /**
+   * Bytes one receive gathers (records as stored), new and redelivered together: a receive of
+   * 1,024 messages of 4 MiB would otherwise hold 4 GiB. At least one message always fits.
+   */
+  receiveBytesMax: 8 * 1024 * 1024,
+  /** Entries of one AckMessage and messages of one SendMessage. */
+  ackEntriesMax: 1024,
+  sendMessagesMax: 1024,
+  /** Invisible duration bounds; SimpleConsumers get the broker's --invisible-ms-min (RocketMQ: 10 s) on top. */
   invisibleMsMin: 0,
+  simpleInvisibleMsMinDefault: 10_000,
   invisibleMsMax: 12 * 60 * 60 * 1000,
   /** Used when a receive does not say (the push consumer never does); the Java proxy also uses 60 s. */
   invisibleMsDefault: 60_000,
@@ -38,4 +47,50 @@ export const MESSAGING_LIMITS = {
   filterExpressionLengthMax: 4096,
   /** Nesting of parentheses and NOT in a SQL92 filter: the parser and evaluator recurse once per level. */
   filterNestingDepthMax: 64,
+  /** Users an access store keeps: each is checked on every call, held in memory. */
+  accessUsersMax: 10_000,
+  /** Grants of one user: a call's check walks them all. */
+  accessGrantsPerUserMax: 1_000,
+
+  // Delay messages (timer-service.ts).
+  /** Longest delay accepted by default (RocketMQ's timerMaxDelaySec: 3 days); keep it within the log's retention. */
+  timerDelayMsMaxDefault: 3 * 24 * 60 * 60 * 1000,
+  /** Seconds of due time per bucket file: 3 days make at most 25,920 files; 10 s at 10k due/s is 100k entries (2.4 MB) per load. */
+  timerBucketSeconds: 10,
+  /** Schedules due within this much of now are read into memory ahead of time. */
+  timerLookaheadMs: 1_500,
+  /** How often the window moves and the dispatcher looks, at the latest (precision is set by exact timers, not this). */
+  timerTickMs: 50,
+  /** Record bytes held in memory for the seconds ahead; beyond it only seconds already due are read in. */
+  timerHeldBytesMax: 256 * 1024 * 1024,
+  /** Re-puts appended together (with one mark). */
+  timerDispatchBatchMax: 1_000,
+  /** Dispatches appending at once: the next batch need not wait for the previous one's fdatasync. */
+  timerDispatchesInFlightMax: 2,
+  /** Schedules of a coming second read in one go; neighbours in the timer queue this close share a read. */
+  timerReadSpanMax: 4_096,
+  timerReadGapMax: 64,
+  /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
+  timerRecentRecallsMax: 10_000,
+  // Pull consumers (pull-service.ts).
+  /** Committed pull offsets kept per broker (group x topic x queue). */
+  pullOffsetsMax: 1_000_000,
+  /** Probes of a QueryOffset by time (a binary search over at most 2^62 entries). */
+  queryOffsetStepsMax: 64,
+
+  // Transactional messages (transaction-service.ts).
+  /** Open transactions per broker: each is held in memory (about 300 bytes). */
+  transactionOpenMax: 100_000,
+  /** How often open transactions are looked at for checks and expiry. */
+  transactionSweepMs: 1_000,
+  /** RocketMQ's transactionTimeOut: the first check when the producer names no recovery duration. */
+  transactionFirstCheckMsDefault: 6_000,
+  /** Checks back with the producer before the transaction is rolled back (RocketMQ's transactionCheckMax). */
+  transactionChecksMaxDefault: 15,
+  /** Longest wait between two checks (RocketMQ checks every 60 s). */
+  transactionCheckIntervalMaxMsDefault: 60_000,
+  /** Open transactions one list answer holds. */
+  transactionListMax: 1_000,
+  /** Index entries taken per step when rebuilding or indexing. */
+  timerRecoveryChunk: 100_000,
 } as const;

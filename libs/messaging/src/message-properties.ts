@@ -14,12 +14,17 @@ export const SYSTEM_PROPERTY = {
   traceContext: 's.trace',
   deliveryTimestampMs: 's.deliverAt',
   bodyMd5: 's.md5',
+  /** Present only for GZIP: the body is stored and delivered as the producer compressed it. */
+  bodyEncoding: 's.encoding',
   dlqOriginTopic: 's.dlqOrigin',
+  orphanedRecoveryMs: 's.orphanMs',
 } as const;
 
 const USER_PREFIX = 'u.';
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+export type BodyEncoding = 'IDENTITY' | 'GZIP';
 
 /** A message as a producer hands it to the broker. */
 export interface OutgoingMessage {
@@ -33,6 +38,12 @@ export interface OutgoingMessage {
   bornTimestampMs: number;
   bornHost: string;
   traceContext?: string;
+  /** How the body is encoded; IDENTITY when left out. The broker never decodes it. */
+  bodyEncoding?: BodyEncoding;
+  /** DELAY messages: when consumers may see it (ms since 1970). */
+  deliveryTimestampMs?: number;
+  /** TRANSACTION messages: age at which an open transaction is checked back (the producer's choice). */
+  orphanedRecoveryMs?: number;
   userProperties: ReadonlyMap<string, string>;
 }
 
@@ -56,6 +67,9 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
   if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
   if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
   if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
+  if (message.bodyEncoding === 'GZIP') properties.set(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
+  if (message.deliveryTimestampMs !== undefined) properties.set(SYSTEM_PROPERTY.deliveryTimestampMs, String(message.deliveryTimestampMs));
+  if (message.orphanedRecoveryMs !== undefined) properties.set(SYSTEM_PROPERTY.orphanedRecoveryMs, String(message.orphanedRecoveryMs));
   for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
   return {
     topic: message.topic,
@@ -88,8 +102,15 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     bornTimestampMs: record.bornTimestampMs,
     bornHost: system(SYSTEM_PROPERTY.bornHost) ?? '',
     traceContext: system(SYSTEM_PROPERTY.traceContext),
+    bodyEncoding: system(SYSTEM_PROPERTY.bodyEncoding) === 'GZIP' ? 'GZIP' : 'IDENTITY',
+    deliveryTimestampMs: numberOrUndefined(system(SYSTEM_PROPERTY.deliveryTimestampMs)),
+    orphanedRecoveryMs: numberOrUndefined(system(SYSTEM_PROPERTY.orphanedRecoveryMs)),
     userProperties,
   };
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
 }
 
 /** The body digest consumers get (upper-case hex MD5). crypto.hash: no Hash object per message. */

@@ -1,6 +1,6 @@
 // The broker's topics: their queue counts, permissions and accepted message type, kept in the
 // state journal (system records in the commit log), so replicas and restarts know them.
-import { isSystemTopic, nameProblem, RmqError, SYSTEM_TOPIC_PREFIX, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, isSystemTopic, nameProblem, RmqError, SYSTEM_TOPIC_PREFIX, TOPIC_COUNT_PER_BROKER_MAX, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
 import { MESSAGING_LIMITS } from './limits';
 import type { StateJournal, StateSection } from './state/state-journal';
 
@@ -78,11 +78,18 @@ export class TopicRegistry implements StateSection<TopicChange> {
       throw new RmqError('BAD_REQUEST', { reason: `permission must combine READ (4) and WRITE (2), got ${perm}` });
     }
     const topic: TopicConfig = { name, queueCount, perm, messageType: options.messageType ?? 'NORMAL' };
+    // The broker moves dead letters into it as NORMAL messages: another type would refuse them forever.
+    if (name.startsWith(DLQ_TOPIC_PREFIX) && topic.messageType !== 'NORMAL') {
+      throw new RmqError('BAD_REQUEST', { reason: `${name} is a dead-letter topic; it can only be NORMAL (the broker writes dead letters to it)` });
+    }
     const existing = this.topics.get(name);
     if (existing) {
       const same = existing.queueCount === topic.queueCount && existing.perm === topic.perm && existing.messageType === topic.messageType;
       if (!same) throw new RmqError('TOPIC_EXISTS', { topic: name, existing: describe(existing) });
       return { topic: existing, created: false };
+    }
+    if (this.topics.size >= TOPIC_COUNT_PER_BROKER_MAX) {
+      throw new RmqError('TOO_MANY_REQUESTS', { reason: `this broker already has ${this.topics.size} topics, the most a name server takes from one broker` });
     }
     await this.put(topic);
     return { topic, created: true };
@@ -92,7 +99,7 @@ export class TopicRegistry implements StateSection<TopicChange> {
    * Grows a topic's queue count and/or changes its permission. Queues are never removed: the
    * messages in them would be stranded.
    */
-  async update(name: string, changes: { queueCount?: number; perm?: number }): Promise<TopicConfig> {
+  async update(name: string, changes: { queueCount?: number; perm?: number }, options: { allowFifoGrowth?: boolean } = {}): Promise<TopicConfig> {
     const existing = this.require(name);
     const queueCount = changes.queueCount || existing.queueCount;
     if (!Number.isInteger(queueCount) || queueCount > MESSAGING_LIMITS.queueCountMax) {
@@ -100,6 +107,11 @@ export class TopicRegistry implements StateSection<TopicChange> {
     }
     if (queueCount < existing.queueCount) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${name} has ${existing.queueCount} queues; a queue count can only grow (the messages in queues ${queueCount} to ${existing.queueCount - 1} would be stranded)` });
+    }
+    // Producers place a message group by hashing it over the queue count: more queues move groups
+    // to other queues, where their next messages may be delivered before the earlier ones.
+    if (existing.messageType === 'FIFO' && queueCount > existing.queueCount && !options.allowFifoGrowth) {
+      throw new RmqError('BAD_REQUEST', { reason: `topic ${name} is FIFO: more queues would move message groups to other queues and break their order; the broker allows it with --allow-fifo-queue-growth (drain the topic first)` });
     }
     const perm = changes.perm ?? existing.perm;
     if ((perm & ~(PERM_READ | PERM_WRITE)) !== 0) {

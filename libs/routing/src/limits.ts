@@ -11,8 +11,8 @@ export const LEASE_MS_DEFAULT = 30_000;
 export const BROKER_COUNT_MAX = 4_096;
 /** Broker groups whose highest epoch the name server remembers (groups with live members are never forgotten). */
 export const GROUP_EPOCH_COUNT_MAX = BROKER_COUNT_MAX;
-/** Topics in one registration; the whole table is resent on every heartbeat. */
-export const TOPIC_COUNT_PER_BROKER_MAX = 65_536;
+/** Topics in one registration: the one limit brokers also apply when creating topics. */
+export { TOPIC_COUNT_PER_BROKER_MAX } from '@rmq/base';
 /** Queues of one topic on one broker (RocketMQ's defaults are 8 or 16). */
 export const QUEUE_COUNT_MAX = 1_024;
 /** Cluster, broker and zone names. */

@@ -11,6 +11,8 @@ import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery
 import { nodeFileIo, type FileIo } from './file-io';
 
 const SEGMENT_NAME = /^\d{20}$/;
+/** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
+const SEGMENT_FILE_MODE = 0o600;
 
 export interface Chunk {
   logOffset: number;
@@ -177,6 +179,18 @@ export class CommitLog {
     this.reservedEnd = logOffset;
   }
 
+  /** Deletes every segment; the log starts empty at `logOffset` (a segment start). Nothing may be reserved and unwritten. */
+  async restartAt(logOffset: number): Promise<void> {
+    assert(logOffset % this.segmentSizeBytes === 0, 'a log starts at a segment boundary', { logOffset });
+    for (const [start, file] of this.segments) {
+      this.segments.delete(start);
+      await file.close();
+    }
+    for (const name of (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name))) await rm(join(this.dir, name), { force: true });
+    this.firstSegmentStart = logOffset;
+    this.reservedEnd = logOffset;
+  }
+
   /**
    * Writes contiguous chunks (in log order) with one pwritev per segment touched. The write is
    * synchronous: it only reaches the page cache, and a batch of tens of KiB takes less time than
@@ -314,7 +328,7 @@ export class CommitLog {
     if (start < this.firstSegmentStart) throw segmentGone(start);
     let file: FileHandle;
     try {
-      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o644);
+      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, SEGMENT_FILE_MODE);
     } catch (error) {
       if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT' && start < this.firstSegmentStart) throw segmentGone(start);
       throw error;

@@ -22,6 +22,11 @@ export interface QueueEntry {
 }
 
 export class ConsumeQueue {
+  /**
+   * Entries readable by consumers: those of records below the store's committed offset (kept by
+   * the commit tracker as batches commit, set at open, cut with the queue).
+   */
+  committedCount = 0;
   /** Entries [tailStart, countValue) at (n - tailStart) * 20. */
   private tail: Buffer;
   private tailStart: number;
@@ -52,7 +57,9 @@ export class ConsumeQueue {
    * start retention deleted: its first file then has a hole (zeros) below that entry.
    */
   static empty(topic: string, queueId: number, files: QueueFiles, hotEntryCount: number, firstQueueOffset = 0): ConsumeQueue {
-    return new ConsumeQueue(topic, queueId, files, hotEntryCount, firstQueueOffset);
+    const queue = new ConsumeQueue(topic, queueId, files, hotEntryCount, firstQueueOffset);
+    queue.committedCount = firstQueueOffset;
+    return queue;
   }
 
   /**
@@ -145,6 +152,7 @@ export class ConsumeQueue {
   /** Drops entries at or beyond `logOffset` (the log was cut below them), from memory and files. */
   async truncateFromLogOffset(logOffset: number): Promise<void> {
     const cut = await this.countBelowLogOffset(logOffset);
+    this.committedCount = Math.min(this.committedCount, cut);
     if (cut === this.countValue) return;
     this.countValue = cut;
     this.minQueueOffsetValue = Math.min(this.minQueueOffsetValue, cut);
@@ -198,6 +206,11 @@ export class ConsumeQueue {
       kept.copy(this.tail);
       this.tailStart = keepFrom;
     }
+  }
+
+  /** Deletes the queue's files (the log started over without it). */
+  async remove(): Promise<void> {
+    await this.files.deleteAll();
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,12 @@ export const STORE_LIMITS = {
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */
   readSizeBytesMax: 8 * 1024 * 1024,
+  /**
+   * Bytes accepted but not yet written (and fdatasynced in sync mode): past it an append is
+   * refused with TOO_MANY_REQUESTS (clients back off and retry) instead of queueing without end
+   * when senders outrun the disk. Several group commits' worth of 1 KiB to 4 MiB messages.
+   */
+  pendingAppendBytesMax: 64 * 1024 * 1024,
   /** Records of one read this close together in the log are fetched with one read (read-spans.ts)... */
   readGapBytesMax: 64 * 1024,
   /** ...of at most this many bytes. */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
 import { readJson, writeJsonAtomic } from './state-file';
@@ -13,6 +13,13 @@ describe('atomic state files', () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => writeJsonAtomic(path, { i })));
     expect(await readJson(path)).toEqual({ i: 49 });
     expect(existsSync(`${path}.tmp`)).toBe(false);
+  });
+
+  it('gives a secret file mode 0600, even over a leftover temp file of another mode', async () => {
+    const path = join(temp.path, 'secret');
+    writeFileSync(`${path}.tmp`, 'old', { mode: 0o644 });
+    await writeJsonAtomic(path, { key: 'k' }, { mode: 0o600 });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('reads back what was written, and undefined for a missing file', async () => {

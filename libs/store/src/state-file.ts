@@ -7,9 +7,10 @@ import { dirname } from 'node:path';
 /** Writes in flight per path: a second write of the same file waits for the first (one temp file each). */
 const writesInFlight = new Map<string, Promise<void>>();
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** `mode` (e.g. 0o600 for secrets) is set on the new file before any byte is written. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const previous = writesInFlight.get(path) ?? Promise.resolve();
-  const write = previous.catch(() => undefined).then(() => replaceFile(path, data));
+  const write = previous.catch(() => undefined).then(() => replaceFile(path, data, options.mode));
   writesInFlight.set(path, write);
   void write.catch(() => undefined).finally(() => {
     if (writesInFlight.get(path) === write) writesInFlight.delete(path);
@@ -17,10 +18,12 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): Promis
   return write;
 }
 
-async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
+async function replaceFile(path: string, data: string | Uint8Array, mode: number | undefined): Promise<void> {
   const temp = `${path}.tmp`;
-  const file = await open(temp, 'w');
+  const file = await open(temp, 'w', mode);
   try {
+    // open's mode applies only to a file it creates; a temp file left by a crash keeps its own.
+    if (mode !== undefined) await file.chmod(mode);
     await file.writeFile(data);
     await file.datasync();
   } finally {
@@ -35,8 +38,8 @@ async function replaceFile(path: string, data: string | Uint8Array): Promise<voi
   }
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export async function writeJsonAtomic(path: string, value: unknown, options: { mode?: number } = {}): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', options);
 }
 
 /** Reads a JSON state file; undefined when it does not exist. */

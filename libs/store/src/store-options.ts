@@ -6,6 +6,7 @@ import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
+import type { CommitPolicy } from './commit-tracker';
 import { nodeFileIo, type FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
@@ -20,6 +21,8 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
+  /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
+  pendingAppendBytesMax?: number;
 
   // Retention (retention.ts); defaults in STORE_LIMITS are RocketMQ's.
   /** A segment last written longer ago than this is deleted (RocketMQ fileReservedTime, 72 h). */
@@ -39,6 +42,8 @@ export interface StoreOptions {
   /** How much of the newest log is scanned at start to refill the index (0: none). */
   indexRebuildScanBytesMax?: number;
 
+  /** 'local' (alone: committed follows this store) or 'replicated' (see commit-tracker.ts). */
+  commitPolicy?: CommitPolicy;
   /** Entries per consume queue file (tests use small ones); queue files cut otherwise are rebuilt. */
   consumeQueueFileEntries?: number;
   /**
@@ -96,8 +101,14 @@ export interface ReadResult {
 export interface StoreStats {
   flushMode: FlushMode;
   logEndOffset: number;
+  /** Written and indexed (the same as writtenLogOffset; the name from before replicas). */
   confirmedLogOffset: number;
+  /** fdatasynced here (the same as durableLogOffset). */
   flushedLogOffset: number;
+  writtenLogOffset: number;
+  durableLogOffset: number;
+  /** On every in-sync replica: appends below it are answered and records below it readable. */
+  committedLogOffset: number;
   queueCount: number;
   appendedRecords: number;
   lastRecovery?: { durationMs: number; recordsReplayed: number; cleanShutdown: boolean };
@@ -122,6 +133,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
     checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
     clock: systemClock,
+    pendingAppendBytesMax: STORE_LIMITS.pendingAppendBytesMax,
     retentionMs: STORE_LIMITS.retentionMsDefault,
     diskUsageHighWaterRatio: STORE_LIMITS.diskUsageHighWaterRatioDefault,
     diskUsageHardLimitRatio: STORE_LIMITS.diskUsageHardLimitRatioDefault,
@@ -129,6 +141,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     diskUsage: () => diskUsageOf(options.dataDir),
     indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
     indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+    commitPolicy: 'local',
     consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
     acceptDataLoss: false,
     fileIo: nodeFileIo,

@@ -22,6 +22,8 @@ export interface Checkpoint {
    * older store) vouches for no queue entry: every queue is rebuilt.
    */
   queueCounts?: Record<string, number>;
+  /** The committed offset (commit-tracker.ts) when it was written; absent in older checkpoints (all committed). */
+  committedLogOffset?: number;
 }
 
 export interface Recovered {
@@ -30,6 +32,8 @@ export interface Recovered {
   report: RecoveryReport;
   /** The previous run closed the store (no abort marker was left). */
   cleanShutdown: boolean;
+  /** As the checkpoint saved it; records above it stay unreadable until committed again. */
+  committedLogOffset: number | undefined;
 }
 
 export async function recoverStore(
@@ -45,7 +49,9 @@ export async function recoverStore(
   await mkdir(settings.dataDir, { recursive: true });
   const cleanShutdown = !existsSync(join(settings.dataDir, 'abort'));
   const saved = await readJson<Checkpoint>(join(settings.dataDir, 'checkpoint.json'));
-  const checkpoint: Required<Checkpoint> = saved?.queueCounts ? { dispatchedLogOffset: saved.dispatchedLogOffset, queueCounts: saved.queueCounts } : { dispatchedLogOffset: 0, queueCounts: {} };
+  const checkpoint: Required<Omit<Checkpoint, 'committedLogOffset'>> & Checkpoint = saved?.queueCounts
+    ? { dispatchedLogOffset: saved.dispatchedLogOffset, queueCounts: saved.queueCounts, committedLogOffset: saved.committedLogOffset }
+    : { dispatchedLogOffset: 0, queueCounts: {} };
   // After an unclean stop, the segment holding the checkpoint is re-read from its start: the
   // data below the checkpoint may be gone (a disk that lied about a flush), and only a scan
   // finds the real end. A queue file behind the checkpoint makes the scan start at the
@@ -83,7 +89,7 @@ export async function recoverStore(
   if (report.logEndOffset < dispatched) {
     for (const queue of queues.values()) await queue.truncateFromLogOffset(report.logEndOffset);
   }
-  return { log, queues, report, cleanShutdown };
+  return { log, queues, report, cleanShutdown, committedLogOffset: checkpoint.committedLogOffset };
 }
 
 /** The checkpoint names queues "topic/queueId" (readable JSON); the queue table keys them otherwise. */

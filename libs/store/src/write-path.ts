@@ -1,8 +1,8 @@
 // The write path: reservation (log offsets and queue offsets are handed out synchronously, in
 // call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
 // batch of appends waiting together) and confirmation (queue entries and index entries are added
-// only once the bytes are durable under the flush mode, so readers never see what a crash could
-// take back). A failed write refuses every later append.
+// once the bytes are written; appends are answered, and records readable, once committed:
+// commit-tracker.ts). A failed write refuses every later append.
 import { assert, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
@@ -11,6 +11,7 @@ import { AppendBuffer } from './append-buffer';
 import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
 import type { AppendInput, AppendResult, StoreSettings } from './store-options';
+import { CommitTracker } from './commit-tracker';
 
 export interface Placement {
   queue: ConsumeQueue;
@@ -23,8 +24,12 @@ export interface Placement {
 }
 
 export interface PendingAppend {
+  /** Bytes counted in pendingAppendBytes until the entry settles. */
+  sizeBytes?: number;
   /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
   endLogOffset?: number;
+  /** A slave's replicated stretch resolves once written (and synced in sync mode), not at commit. */
+  replicated?: boolean;
   placements: Placement[];
   results: AppendResult[];
   resolve: (results: AppendResult[]) => void;
@@ -41,6 +46,8 @@ export interface WritePathDeps {
   index: MessageIndex | undefined;
   /** Why appends are refused right now (closed, disk full, log being cut), if they are. */
   refusal: () => RmqError | undefined;
+  /** The committed offset the checkpoint kept (records above it stay unreadable until committed). */
+  committedLogOffset: number;
 }
 
 export class WritePath {
@@ -50,20 +57,34 @@ export class WritePath {
   private dirtySegments = new Set<number>();
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
-  confirmedLogOffset: number;
-  flushedLogOffset: number;
+  /** Written, durable and committed offsets (commit-tracker.ts). */
+  readonly commits: CommitTracker;
   appendedRecords = 0;
   failure: RmqError | undefined;
+  /** Why append() (not appendReplicated) is refused now: a slave; too few in-sync replicas. */
+  appendRefusal: RmqError | undefined;
+  /** Bytes of appends accepted and not yet confirmed or failed (for backpressure). */
+  pendingAppendBytes = 0;
 
   constructor(private readonly deps: WritePathDeps) {
-    this.confirmedLogOffset = deps.log.endOffset;
-    this.flushedLogOffset = deps.log.endOffset;
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+    this.commits = new CommitTracker(deps.settings.flushMode, deps.log.endOffset, deps.committedLogOffset, deps.settings.commitPolicy, (topic, queueId) => {
+      for (const listener of this.listeners) listener(topic, queueId);
+    });
   }
 
-  /** Appends records in order; resolves once they are durable under the flush mode. */
+  /** Written and indexed (the name from before replicas). */
+  get confirmedLogOffset(): number {
+    return this.commits.written;
+  }
+
+  get flushedLogOffset(): number {
+    return this.commits.durable;
+  }
+
+  /** Appends records in order; resolves once they are committed. */
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
-    const refusal = this.deps.refusal();
+    const refusal = this.deps.refusal() ?? this.appendRefusal;
     if (refusal) return Promise.reject(refusal);
     const { log, settings } = this.deps;
     // Every record is checked before anything is reserved: a batch is appended whole or not at all.
@@ -73,8 +94,16 @@ export class WritePath {
     if (tooLarge >= 0) {
       return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
     }
+    const batchBytes = sizes.reduce((sum, sizeBytes) => sum + sizeBytes, 0);
+    // Always admit one batch, so a batch larger than the bound is not refused forever.
+    if (this.pendingAppendBytes > 0 && this.pendingAppendBytes + batchBytes > settings.pendingAppendBytesMax) {
+      const reason = `the broker is still writing ${this.pendingAppendBytes} bytes (at most ${settings.pendingAppendBytesMax} wait); retry shortly`;
+      return Promise.reject(new RmqError('TOO_MANY_REQUESTS', { reason }));
+    }
     const storeTimestampMs = settings.clock.nowMs();
     const entry = newPendingAppend();
+    entry.sizeBytes = batchBytes;
+    this.pendingAppendBytes += batchBytes;
     for (const [index, input] of inputs.entries()) {
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
@@ -130,11 +159,10 @@ export class WritePath {
     return () => this.listeners.delete(listener);
   }
 
-  /** The log was cut back to `logOffset` (replica path): nothing is in flight. */
-  cutBackTo(logOffset: number): void {
+  /** The log was cut back to `logOffset`, or started over there (replica path): nothing is in flight. */
+  cutBackTo(logOffset: number, error: RmqError, startOver = false): void {
     this.appendBuffer.reset();
-    this.confirmedLogOffset = logOffset;
-    this.flushedLogOffset = Math.min(this.flushedLogOffset, logOffset);
+    this.commits.cutTo(logOffset, error, startOver);
     this.dirtySegments.clear();
   }
 
@@ -161,20 +189,29 @@ export class WritePath {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        const settled = () => {
+          for (const entry of batch) this.pendingAppendBytes -= entry.sizeBytes ?? 0;
+        };
         const chunks = this.appendBuffer.take();
         if (this.failure) {
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
         try {
           const touched = await this.deps.log.write(chunks);
-          if (this.deps.settings.flushMode === 'sync') await this.deps.log.datasync(touched);
+          if (this.deps.settings.flushMode === 'sync') {
+            this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+            await this.deps.log.datasync(touched);
+          }
           else for (const start of touched) this.dirtySegments.add(start);
         } catch (error) {
           this.fail(error);
+          settled();
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
+        settled();
         this.confirm(batch);
       }
     } finally {
@@ -182,34 +219,48 @@ export class WritePath {
     }
   }
 
+  /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
   private confirm(batch: PendingAppend[]): void {
     const woken = new Set<ConsumeQueue>();
+    let end = this.commits.written;
     for (const entry of batch) {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
         if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
-        this.confirmedLogOffset = placement.logOffset + placement.sizeBytes;
+        end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }
       this.appendedRecords += entry.placements.length;
-      if (entry.endLogOffset !== undefined) this.confirmedLogOffset = Math.max(this.confirmedLogOffset, entry.endLogOffset);
+      if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+      // Waiters first, in log order: the progress below may commit this very batch at once.
+      if (entry.replicated) entry.resolve(entry.results);
+      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
     }
-    if (this.deps.settings.flushMode === 'sync') this.flushedLogOffset = this.confirmedLogOffset;
-    for (const entry of batch) entry.resolve(entry.results);
-    for (const queue of woken) for (const listener of this.listeners) listener(queue.topic, queue.queueId);
+    this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
   }
 
   private async flushDirtyNow(): Promise<void> {
     if (this.dirtySegments.size === 0) return;
     const startedMs = Date.now();
-    const target = this.confirmedLogOffset;
+    const target = this.commits.written;
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
     await this.deps.log.datasync(segments);
-    this.flushedLogOffset = Math.max(this.flushedLogOffset, target);
+    this.commits.synced(target);
     this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }
+}
+
+/** Where a batch of pending appends ends in the log (a record boundary, or a segment's end after a blank). */
+function endOf(batch: PendingAppend[]): number {
+  let end = 0;
+  for (const entry of batch) {
+    const last = entry.placements.at(-1);
+    if (last) end = Math.max(end, last.logOffset + last.sizeBytes);
+    if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+  }
+  return end;
 }
 
 export function newPendingAppend(): PendingAppend {

@@ -1,104 +1,108 @@
-// A name server and one broker group of several replicas (broker-a, broker ids 0, 1, ...) as real
-// processes on loopback: replica 0 starts as master, the others as slaves that find their master
-// through the name server. For tests of the path a client takes across a failover. Replicas keep
-// their address and data across restarts, as in the local stack.
-import { admin, createClient, namesrv } from '@rmq/contracts';
-import { eventually } from './eventually';
-import { makeTempDir } from './temp-dir';
+// One replica group (broker-a) as real processes on loopback: a name server, a master and
+// slaves following it (--role slave --master), for tests and benchmarks of log shipping. Only
+// the master registers with the name server; slaves serve replication and nothing else yet.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { admin, createClient } from '@rmq/contracts';
 import { startApp, type AppProcess } from './app-process';
-import { sampleValue } from './prometheus-text';
-
-export const REPLICA_GROUP_NAME = 'broker-a';
-
-export interface ReplicaStart {
-  role: 'master' | 'slave';
-  epoch: number;
-}
+import { makeTempDir } from './temp-dir';
 
 export interface ReplicaGroup {
   nameServer: AppProcess;
-  /** The running process of each replica, by broker id (undefined while stopped). */
-  replicas: (AppProcess | undefined)[];
-  /** Client endpoint (host:port) of each replica, by broker id; kept across restarts. */
-  endpoints: string[];
-  /** Creates the topic on the master (slaves copy their master's state) and waits until the name server routes every running replica. */
-  createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
-  /** Starts replica `brokerId` (again: on its address and data); `extraArgs` go to this start only. */
-  start(brokerId: number, as: ReplicaStart, extraArgs?: string[]): Promise<AppProcess>;
-  /** The routed members of the group for a topic, as [brokerId, role, epoch], master first. */
-  routed(topic: string): Promise<[number, 'master' | 'slave', number][]>;
-  /** One sample of replica `brokerId`'s /metrics. */
-  metric(brokerId: number, name: string, labels?: Record<string, string>): Promise<number>;
+  /** The master (replaceable: startSlave follows whatever is here). */
+  master: AppProcess;
+  /** Slaves by index (brokerId index + 1); undefined while stopped. */
+  slaves: (AppProcess | undefined)[];
+  /** Data folders: the master's, then each slave's. */
+  masterDir: string;
+  slaveDirs: string[];
+  createTopic(name: string, queueCount?: number): Promise<void>;
+  /** Starts slave `index` (again, on its old data), following `master`. */
+  startSlave(index: number, extraArgs?: string[]): Promise<AppProcess>;
+  /**
+   * Starts a member of the group on `dataDir` in the role given (a master in `epoch`, or a slave
+   * following an endpoint), e.g. to swap roles; `master` and `slaves` are the caller's to update.
+   */
+  startBroker(label: string, dataDir: string, brokerId: number, role: { epoch: number } | { following: string }, extraArgs?: string[]): Promise<AppProcess>;
   stop(): Promise<void>;
 }
 
-export async function startReplicaGroup(replicaCount: number, brokerArgs: string[] = []): Promise<ReplicaGroup> {
-  const temp = makeTempDir('replica-group');
-  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--expire-interval-ms', '100']);
-  const nameServerClient = createClient(namesrv.NameServerService, nameServer.endpoints.grpc);
-  const replicas: (AppProcess | undefined)[] = [];
-  const endpoints: string[] = [];
-  const start = async (brokerId: number, as: ReplicaStart, extraArgs: string[] = []) => {
-    const replica = await startApp('broker', [
-      '--listen', endpoints[brokerId] ?? '127.0.0.1:0',
-      '--http-listen', '127.0.0.1:0',
-      '--data-dir', `${temp.path}/replica-${brokerId}`,
-      '--name-servers', nameServer.endpoints.grpc,
-      '--broker-name', REPLICA_GROUP_NAME,
-      '--broker-id', String(brokerId),
-      '--role', as.role,
-      '--epoch', String(as.epoch),
-      '--register-interval-ms', '500',
-      ...brokerArgs,
-      ...extraArgs,
-    ], { label: `replica-${brokerId}` });
-    replicas[brokerId] = replica;
-    endpoints[brokerId] = replica.endpoints.grpc;
-    void replica.exited.then(() => {
-      if (replicas[brokerId] === replica) replicas[brokerId] = undefined;
-    });
-    return replica;
-  };
-  for (let brokerId = 0; brokerId < replicaCount; brokerId++) await start(brokerId, { role: brokerId === 0 ? 'master' : 'slave', epoch: 1 });
+export interface ReplicaGroupOptions {
+  slaveCount: number;
+  /** Given to every broker (e.g. --flush-mode). */
+  brokerArgs?: string[];
+  /** Given to the master only (e.g. --min-in-sync-replicas). */
+  masterArgs?: string[];
+  /** Start no slave yet (the test starts them). */
+  slavesLater?: boolean;
+}
 
-  const routed = async (topic: string) => {
-    const route = await nameServerClient.getTopicRoute({ topic }, { deadlineMs: 2_000 });
-    return route.brokers.map((broker) => [Number(broker.broker?.brokerId), broker.role === namesrv.BrokerRole.SLAVE ? 'slave' : 'master', Number(broker.epoch)] as [number, 'master' | 'slave', number]);
+export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
+  const temp = makeTempDir('replica-group');
+  const brokerArgs = options.brokerArgs ?? [];
+  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+  const masterDir = join(temp.path, 'master');
+  const slaveDirs = Array.from({ length: options.slaveCount }, (_, index) => join(temp.path, `slave-${index + 1}`));
+  const slaves: (AppProcess | undefined)[] = slaveDirs.map(() => undefined);
+  const startBroker: ReplicaGroup['startBroker'] = (label, dataDir, brokerId, role, extraArgs = []) => {
+    const roleArgs = 'epoch' in role
+      ? ['--role', 'master', '--epoch', String(role.epoch), '--name-servers', nameServer.endpoints.grpc, '--register-interval-ms', '500']
+      : ['--role', 'slave', '--master', role.following, '--name-servers', ''];
+    return startApp('broker', [
+      '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', dataDir, '--broker-name', 'broker-a', '--broker-id', String(brokerId),
+      ...roleArgs, ...brokerArgs, ...extraArgs,
+    ], { label });
   };
-  return {
+  const master = await startBroker('master', masterDir, 0, { epoch: 1 }, options.masterArgs);
+  const group: ReplicaGroup = {
     nameServer,
-    replicas,
-    endpoints,
-    routed,
-    start,
-    async createTopic(name, options = {}) {
-      for (const replica of replicas) {
-        if (!replica) continue;
-        const client = createClient(admin.AdminService, replica.endpoints.grpc);
-        try {
-          if ((await client.getBrokerStatus({}, { deadlineMs: 5_000 })).role !== 'master') continue;
-          await client.createTopic({ name, queueCount: options.queueCount ?? 4, messageType: options.messageType ?? namesrv.TopicMessageType.NORMAL }, { deadlineMs: 5_000 });
-        } finally {
-          client.close();
-        }
+    master,
+    slaves,
+    masterDir,
+    slaveDirs,
+    startBroker,
+    async createTopic(name, queueCount = 4) {
+      const client = createClient(admin.AdminService, group.master.endpoints.grpc);
+      try {
+        await client.createTopic({ name, queueCount }, { deadlineMs: 5_000 });
+      } finally {
+        client.close();
       }
-      const running = replicas.filter(Boolean).length;
-      await eventually(async () => {
-        const members = await routed(name);
-        if (members.length !== running) throw new Error(`topic ${name} is routed to ${JSON.stringify(members)}, not yet to all ${running} replicas`);
-      }, { timeoutMs: 15_000 });
     },
-    async metric(brokerId, name, labels = {}) {
-      const replica = replicas[brokerId];
-      if (!replica) throw new Error(`replica ${brokerId} is not running`);
-      const text = await (await fetch(`http://${replica.endpoints.http}/metrics`)).text();
-      return sampleValue(text, name, labels) ?? 0;
+    async startSlave(index, extraArgs = []) {
+      slaves[index] = await startBroker(`slave-${index + 1}`, slaveDirs[index], index + 1, { following: group.master.endpoints.grpc }, extraArgs);
+      return slaves[index]!;
     },
     async stop() {
-      nameServerClient.close();
-      for (const replica of replicas) if (replica && replica.child.exitCode === null && replica.child.signalCode === null) await replica.kill('SIGTERM');
-      await nameServer.kill('SIGTERM');
+      for (const app of [...slaves, group.master, nameServer]) if (app && app.child.exitCode === null && app.child.signalCode === null) await app.kill('SIGTERM');
       temp.remove();
     },
   };
+  if (!options.slavesLater) for (let index = 0; index < options.slaveCount; index++) await group.startSlave(index);
+  return group;
+}
+
+/** Segment files of a broker's commit log, by name. */
+export function commitLogSegments(dataDir: string): Map<string, Buffer> {
+  const dir = join(dataDir, 'store', 'commitlog');
+  return new Map(readdirSync(dir).filter((name) => /^\d{20}$/.test(name)).sort().map((name) => [name, readFileSync(join(dir, name))]));
+}
+
+/**
+ * The bytes two logs have in common, compared segment by segment up to the shorter log's end:
+ * undefined when they agree, else where they first differ.
+ */
+export function firstDifference(a: Map<string, Buffer>, b: Map<string, Buffer>): string | undefined {
+  const names = [...a.keys()].filter((name) => b.has(name));
+  if (names.length === 0 && (a.size > 0 || b.size > 0)) return `no segment in common (${[...a.keys()].join(', ')} vs ${[...b.keys()].join(', ')})`;
+  for (const name of names) {
+    const [x, y] = [a.get(name)!, b.get(name)!];
+    const length = Math.min(x.length, y.length);
+    if (!x.subarray(0, length).equals(y.subarray(0, length))) {
+      let at = 0;
+      while (x[at] === y[at]) at++;
+      return `segment ${name} differs at byte ${at}`;
+    }
+  }
+  return undefined;
 }

@@ -54,19 +54,21 @@ async function measured(context: BenchContext, phase: PhaseResult['phase'], prog
   const startedMs = performance.now();
   let lastCount = 0;
   let lastMs = startedMs;
-  const ticker = setInterval(() => {
+  const report = () => {
     const nowMs = performance.now();
     const count = progress();
-    const rate = ((count - lastCount) * 1000) / (nowMs - lastMs);
+    const rate = ((count - lastCount) * 1000) / Math.max(1, nowMs - lastMs);
     context.io.err(`${phase}: ${count.toLocaleString('en-US')} msgs, ${Math.round(rate).toLocaleString('en-US')} msg/s now, ${((nowMs - startedMs) / 1000).toFixed(0)} s`);
     [lastCount, lastMs] = [count, nowMs];
-  }, 1_000);
+  };
+  const ticker = setInterval(report, 1_000);
   let outcome: PhaseOutcome;
   try {
     outcome = await body();
   } finally {
     clearInterval(ticker);
   }
+  report(); // every phase ends with a line, also one shorter than a tick
   const seconds = (performance.now() - startedMs) / 1000;
   const [clientAfter, brokerAfter] = [await clientCpu(), await context.brokerCpu()];
   const [p50, p99, p999] = outcome.latency?.percentiles([50, 99, 99.9]) ?? [];

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIuYBCg1Hcm91cFNldHRpbmdzEhkKDG1heF9hdHRlbXB0cxgBIAEoDUgAiAEBEhkKDHJldHJ5X3BvbGljeRgCIAEoCUgBiAEBEhEKBGZpZm8YAyABKAhIAogBARIvCgxjb25zdW1lX3R5cGUYBCABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSHAoPY29uc3VtZV9lbmFibGVkGAUgASgISAOIAQFCDwoNX21heF9hdHRlbXB0c0IPCg1fcmV0cnlfcG9saWN5QgcKBV9maWZvQhIKEF9jb25zdW1lX2VuYWJsZWQinwEKC0dyb3VwQ29uZmlnEgwKBG5hbWUYASABKAkSFAoMbWF4X2F0dGVtcHRzGAIgASgNEhQKDHJldHJ5X3BvbGljeRgDIAEoCRIMCgRmaWZvGAQgASgIEi8KDGNvbnN1bWVfdHlwZRgFIAEoDjIZLnJtcS5hZG1pbi52MS5Db25zdW1lVHlwZRIXCg9jb25zdW1lX2VuYWJsZWQYBiABKAgikgEKEkdyb3VwUXVldWVQcm9ncmVzcxINCgV0b3BpYxgBIAEoCRIQCghxdWV1ZV9pZBgCIAEoDRIYChBjb21taXR0ZWRfb2Zmc2V0GAMgASgEEhIKCm1heF9vZmZzZXQYBCABKAQSEAoIaW5mbGlnaHQYBSABKA0SCwoDbGFnGAYgASgEEg4KBm1lbWJlchgHIAEoCSJRChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRItCghzZXR0aW5ncxgCIAEoCzIbLnJtcS5hZG1pbi52MS5Hcm91cFNldHRpbmdzIj8KE0NyZWF0ZUdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciUQoSVXBkYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNVcGRhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIh8KD0dldEdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJIn4KEEdldEdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWcSDgoGZXhpc3RzGAIgASgIEjAKBnF1ZXVlcxgDIAMoCzIgLnJtcS5hZG1pbi52MS5Hcm91cFF1ZXVlUHJvZ3Jlc3MiEwoRTGlzdEdyb3Vwc1JlcXVlc3QiPwoSTGlzdEdyb3Vwc1Jlc3BvbnNlEikKBmdyb3VwcxgBIAMoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIiChJEZWxldGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIVChNEZWxldGVHcm91cFJlc3BvbnNlIlMKElVwZGF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEhEKBHBlcm0YAyABKA1IAIgBAUIHCgVfcGVybSJBChNVcGRhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciKgoaU2V0QnJva2VyUGVybWlzc2lvblJlcXVlc3QSDAoEcGVybRgBIAEoDSIrChtTZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USDAoEcGVybRgBIAEoDSJ9ChJDcmVhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRI2CgxtZXNzYWdlX3R5cGUYAyABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlEgwKBHBlcm0YBCABKA0iUgoTQ3JlYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiHwoPR2V0VG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoLUXVldWVTdGF0dXMSEAoIcXVldWVfaWQYASABKAUSEgoKbWluX29mZnNldBgCIAEoAxISCgptYXhfb2Zmc2V0GAMgASgDImkKEEdldFRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIpCgZxdWV1ZXMYAiADKAsyGS5ybXEuYWRtaW4udjEuUXVldWVTdGF0dXMiEwoRTGlzdFRvcGljc1JlcXVlc3QiQQoSTGlzdFRvcGljc1Jlc3BvbnNlEisKBnRvcGljcxgBIAMoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIhgKFkdldEJyb2tlclN0YXR1c1JlcXVlc3Qi1gEKF0dldEJyb2tlclN0YXR1c1Jlc3BvbnNlEi4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5EgwKBHJvbGUYAiABKAkSDQoFZXBvY2gYAyABKAMSFgoObG9nX2VuZF9vZmZzZXQYBCABKAMSGAoQY29uZmlybWVkX29mZnNldBgFIAEoAxISCgpmbHVzaF9tb2RlGAYgASgJEhMKC3RvcGljX2NvdW50GAcgASgFEhMKC2Jyb2tlcl9wZXJtGAggASgNKmQKC0NvbnN1bWVUeXBlEhwKGENPTlNVTUVfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0NPTlNVTUVfVFlQRV9DTFVTVEVSSU5HEAESGgoWQ09OU1VNRV9UWVBFX0JST0FEQ0FTVBACMpAICgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USUgoLQ3JlYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVzcG9uc2USUgoLVXBkYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USSQoIR2V0R3JvdXASHS5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVzcG9uc2USTwoKTGlzdEdyb3VwcxIfLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVzcG9uc2USUgoLRGVsZXRlR3JvdXASIC5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIj0KDlB1dFVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc2VjcmV0GAIgASgJEg0KBWFkbWluGAMgASgIIiIKD1B1dFVzZXJSZXNwb25zZRIPCgdjcmVhdGVkGAEgASgIIiEKEURlbGV0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiJQoSRGVsZXRlVXNlclJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAgiEgoQTGlzdFVzZXJzUmVxdWVzdCIqCgVHcmFudBIQCghyZXNvdXJjZRgBIAEoCRIPCgdhY3Rpb25zGAIgAygJIkgKBFVzZXISDAoEbmFtZRgBIAEoCRINCgVhZG1pbhgCIAEoCBIjCgZncmFudHMYAyADKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNgoRTGlzdFVzZXJzUmVzcG9uc2USIQoFdXNlcnMYASADKAsyEi5ybXEuYWRtaW4udjEuVXNlciJDCg9TZXRHcmFudFJlcXVlc3QSDAoEdXNlchgBIAEoCRIiCgVncmFudBgCIAEoCzITLnJtcS5hZG1pbi52MS5HcmFudCI0ChBTZXRHcmFudFJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5ybXEuYWRtaW4udjEuVXNlciLmAQoNR3JvdXBTZXR0aW5ncxIZCgxtYXhfYXR0ZW1wdHMYASABKA1IAIgBARIZCgxyZXRyeV9wb2xpY3kYAiABKAlIAYgBARIRCgRmaWZvGAMgASgISAKIAQESLwoMY29uc3VtZV90eXBlGAQgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhwKD2NvbnN1bWVfZW5hYmxlZBgFIAEoCEgDiAEBQg8KDV9tYXhfYXR0ZW1wdHNCDwoNX3JldHJ5X3BvbGljeUIHCgVfZmlmb0ISChBfY29uc3VtZV9lbmFibGVkIp8BCgtHcm91cENvbmZpZxIMCgRuYW1lGAEgASgJEhQKDG1heF9hdHRlbXB0cxgCIAEoDRIUCgxyZXRyeV9wb2xpY3kYAyABKAkSDAoEZmlmbxgEIAEoCBIvCgxjb25zdW1lX3R5cGUYBSABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSFwoPY29uc3VtZV9lbmFibGVkGAYgASgIIpIBChJHcm91cFF1ZXVlUHJvZ3Jlc3MSDQoFdG9waWMYASABKAkSEAoIcXVldWVfaWQYAiABKA0SGAoQY29tbWl0dGVkX29mZnNldBgDIAEoBBISCgptYXhfb2Zmc2V0GAQgASgEEhAKCGluZmxpZ2h0GAUgASgNEgsKA2xhZxgGIAEoBBIOCgZtZW1iZXIYByABKAkiUQoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNDcmVhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIlEKElVwZGF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTVXBkYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIfCg9HZXRHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJ+ChBHZXRHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnEg4KBmV4aXN0cxgCIAEoCBIwCgZxdWV1ZXMYAyADKAsyIC5ybXEuYWRtaW4udjEuR3JvdXBRdWV1ZVByb2dyZXNzIhMKEUxpc3RHcm91cHNSZXF1ZXN0Ij8KEkxpc3RHcm91cHNSZXNwb25zZRIpCgZncm91cHMYASADKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciIgoSRGVsZXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlR3JvdXBSZXNwb25zZSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0IowDChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDRIWCg5kdXJhYmxlX29mZnNldBgJIAEoAxIYChBjb21taXR0ZWRfb2Zmc2V0GAogASgDEhgKEGluX3N5bmNfcmVwbGljYXMYCyABKAUSKQoGc2xhdmVzGAwgAygLMhkucm1xLmFkbWluLnYxLlNsYXZlU3RhdHVzEhcKD21hc3Rlcl9lbmRwb2ludBgNIAEoCRIRCglmb2xsb3dpbmcYDiABKAgSEQoJbGFnX2J5dGVzGA8gASgDImsKC1NsYXZlU3RhdHVzEhIKCnJlcGxpY2FfaWQYASABKAkSFAoMYWNrZWRfb2Zmc2V0GAIgASgDEg8KB2luX3N5bmMYAyABKAgSEQoJbGFnX2J5dGVzGAQgASgDEg4KBmxhZ19tcxgFIAEoAyIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSJYChNGaW5kTWVzc2FnZXNSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSDQoFdG9waWMYAiABKAkSCwoDa2V5GAMgASgJEhEKCWNvdW50X21heBgEIAEoDSK8AgoMRm91bmRNZXNzYWdlEg0KBXRvcGljGAEgASgJEhAKCHF1ZXVlX2lkGAIgASgNEhQKDHF1ZXVlX29mZnNldBgDIAEoBBISCgpsb2dfb2Zmc2V0GAQgASgEEhoKEnN0b3JlX3RpbWVzdGFtcF9tcxgFIAEoAxISCgptZXNzYWdlX2lkGAYgASgJEgsKA3RhZxgHIAEoCRIMCgRrZXlzGAggAygJEhUKDW1lc3NhZ2VfZ3JvdXAYCSABKAkSPgoKcHJvcGVydGllcxgKIAMoCzIqLnJtcS5hZG1pbi52MS5Gb3VuZE1lc3NhZ2UuUHJvcGVydGllc0VudHJ5EgwKBGJvZHkYCyABKAwaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoURmluZE1lc3NhZ2VzUmVzcG9uc2USLAoIbWVzc2FnZXMYASADKAsyGi5ybXEuYWRtaW4udjEuRm91bmRNZXNzYWdlKmQKC0NvbnN1bWVUeXBlEhwKGENPTlNVTUVfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0NPTlNVTUVfVFlQRV9DTFVTVEVSSU5HEAESGgoWQ09OU1VNRV9UWVBFX0JST0FEQ0FTVBACMvwLCgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USUgoLQ3JlYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVzcG9uc2USUgoLVXBkYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USSQoIR2V0R3JvdXASHS5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVzcG9uc2USTwoKTGlzdEdyb3VwcxIfLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVzcG9uc2USUgoLRGVsZXRlR3JvdXASIC5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVzcG9uc2USVQoMRmluZE1lc3NhZ2VzEiEucm1xLmFkbWluLnYxLkZpbmRNZXNzYWdlc1JlcXVlc3QaIi5ybXEuYWRtaW4udjEuRmluZE1lc3NhZ2VzUmVzcG9uc2USRgoHUHV0VXNlchIcLnJtcS5hZG1pbi52MS5QdXRVc2VyUmVxdWVzdBodLnJtcS5hZG1pbi52MS5QdXRVc2VyUmVzcG9uc2USTwoKRGVsZXRlVXNlchIfLnJtcS5hZG1pbi52MS5EZWxldGVVc2VyUmVxdWVzdBogLnJtcS5hZG1pbi52MS5EZWxldGVVc2VyUmVzcG9uc2USTAoJTGlzdFVzZXJzEh4ucm1xLmFkbWluLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHy5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVzcG9uc2USSQoIU2V0R3JhbnQSHS5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLlNldEdyYW50UmVzcG9uc2USYQoQTGlzdFRyYW5zYWN0aW9ucxIlLnJtcS5hZG1pbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBomLnJtcS5hZG1pbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerRoleRequest
@@ -70,6 +70,208 @@ export const SetBrokerRoleResponseSchema: GenMessage<SetBrokerRoleResponse> = /*
   messageDesc(file_rmq_admin_v1_admin, 1);
 
 /**
+ * @generated from message rmq.admin.v1.PutUserRequest
+ */
+export type PutUserRequest = Message<"rmq.admin.v1.PutUserRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * @generated from field: bool admin = 3;
+   */
+  admin: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.PutUserRequest.
+ * Use `create(PutUserRequestSchema)` to create a new message.
+ */
+export const PutUserRequestSchema: GenMessage<PutUserRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 2);
+
+/**
+ * @generated from message rmq.admin.v1.PutUserResponse
+ */
+export type PutUserResponse = Message<"rmq.admin.v1.PutUserResponse"> & {
+  /**
+   * false when the user existed and was replaced.
+   *
+   * @generated from field: bool created = 1;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.PutUserResponse.
+ * Use `create(PutUserResponseSchema)` to create a new message.
+ */
+export const PutUserResponseSchema: GenMessage<PutUserResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 3);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteUserRequest
+ */
+export type DeleteUserRequest = Message<"rmq.admin.v1.DeleteUserRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteUserRequest.
+ * Use `create(DeleteUserRequestSchema)` to create a new message.
+ */
+export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 4);
+
+/**
+ * @generated from message rmq.admin.v1.DeleteUserResponse
+ */
+export type DeleteUserResponse = Message<"rmq.admin.v1.DeleteUserResponse"> & {
+  /**
+   * @generated from field: bool deleted = 1;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message rmq.admin.v1.DeleteUserResponse.
+ * Use `create(DeleteUserResponseSchema)` to create a new message.
+ */
+export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 5);
+
+/**
+ * @generated from message rmq.admin.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"rmq.admin.v1.ListUsersRequest"> & {
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 6);
+
+/**
+ * @generated from message rmq.admin.v1.Grant
+ */
+export type Grant = Message<"rmq.admin.v1.Grant"> & {
+  /**
+   * "cluster", "topic:<name>" or "group:<name>"; a name may end in * for a prefix.
+   *
+   * @generated from field: string resource = 1;
+   */
+  resource: string;
+
+  /**
+   * "pub", "sub", "admin".
+   *
+   * @generated from field: repeated string actions = 2;
+   */
+  actions: string[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 7);
+
+/**
+ * @generated from message rmq.admin.v1.User
+ */
+export type User = Message<"rmq.admin.v1.User"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool admin = 2;
+   */
+  admin: boolean;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.Grant grants = 3;
+   */
+  grants: Grant[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 8);
+
+/**
+ * @generated from message rmq.admin.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"rmq.admin.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.User users = 1;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 9);
+
+/**
+ * @generated from message rmq.admin.v1.SetGrantRequest
+ */
+export type SetGrantRequest = Message<"rmq.admin.v1.SetGrantRequest"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * @generated from field: rmq.admin.v1.Grant grant = 2;
+   */
+  grant?: Grant | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetGrantRequest.
+ * Use `create(SetGrantRequestSchema)` to create a new message.
+ */
+export const SetGrantRequestSchema: GenMessage<SetGrantRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 10);
+
+/**
+ * @generated from message rmq.admin.v1.SetGrantResponse
+ */
+export type SetGrantResponse = Message<"rmq.admin.v1.SetGrantResponse"> & {
+  /**
+   * @generated from field: rmq.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetGrantResponse.
+ * Use `create(SetGrantResponseSchema)` to create a new message.
+ */
+export const SetGrantResponseSchema: GenMessage<SetGrantResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 11);
+
+/**
  * A group's settings. In requests, an unset field keeps the current value (or takes the
  * broker's default on create).
  *
@@ -113,7 +315,7 @@ export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
  * Use `create(GroupSettingsSchema)` to create a new message.
  */
 export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.GroupConfig
@@ -155,7 +357,7 @@ export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
  * Use `create(GroupConfigSchema)` to create a new message.
  */
 export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * A group's progress in one queue of this broker.
@@ -214,7 +416,7 @@ export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
  * Use `create(GroupQueueProgressSchema)` to create a new message.
  */
 export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupRequest
@@ -236,7 +438,7 @@ export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
  * Use `create(CreateGroupRequestSchema)` to create a new message.
  */
 export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupResponse
@@ -253,7 +455,7 @@ export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & 
  * Use `create(CreateGroupResponseSchema)` to create a new message.
  */
 export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 16);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupRequest
@@ -275,7 +477,7 @@ export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
  * Use `create(UpdateGroupRequestSchema)` to create a new message.
  */
 export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 17);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupResponse
@@ -292,7 +494,7 @@ export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & 
  * Use `create(UpdateGroupResponseSchema)` to create a new message.
  */
 export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 18);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupRequest
@@ -309,7 +511,7 @@ export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
  * Use `create(GetGroupRequestSchema)` to create a new message.
  */
 export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 19);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupResponse
@@ -338,7 +540,7 @@ export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
  * Use `create(GetGroupResponseSchema)` to create a new message.
  */
 export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 20);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsRequest
@@ -351,7 +553,7 @@ export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
  * Use `create(ListGroupsRequestSchema)` to create a new message.
  */
 export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 21);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsResponse
@@ -368,7 +570,7 @@ export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
  * Use `create(ListGroupsResponseSchema)` to create a new message.
  */
 export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 22);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupRequest
@@ -385,7 +587,7 @@ export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
  * Use `create(DeleteGroupRequestSchema)` to create a new message.
  */
 export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupResponse
@@ -398,7 +600,7 @@ export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & 
  * Use `create(DeleteGroupResponseSchema)` to create a new message.
  */
 export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -429,7 +631,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 15);
+  messageDesc(file_rmq_admin_v1_admin, 25);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -446,7 +648,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 16);
+  messageDesc(file_rmq_admin_v1_admin, 26);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -465,7 +667,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 17);
+  messageDesc(file_rmq_admin_v1_admin, 27);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -482,7 +684,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 18);
+  messageDesc(file_rmq_admin_v1_admin, 28);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -518,7 +720,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 19);
+  messageDesc(file_rmq_admin_v1_admin, 29);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -542,7 +744,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 20);
+  messageDesc(file_rmq_admin_v1_admin, 30);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -559,7 +761,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 21);
+  messageDesc(file_rmq_admin_v1_admin, 31);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -586,7 +788,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 22);
+  messageDesc(file_rmq_admin_v1_admin, 32);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -608,7 +810,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 23);
+  messageDesc(file_rmq_admin_v1_admin, 33);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -621,7 +823,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 24);
+  messageDesc(file_rmq_admin_v1_admin, 34);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -638,7 +840,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 25);
+  messageDesc(file_rmq_admin_v1_admin, 35);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -651,7 +853,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 26);
+  messageDesc(file_rmq_admin_v1_admin, 36);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -698,6 +900,48 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
    * @generated from field: uint32 broker_perm = 8;
    */
   brokerPerm: number;
+
+  /**
+   * Log shipping. Written (confirmed_offset), durable (fdatasynced here) and committed (on every
+   * in-sync replica: sends below it were answered, consumers read below it).
+   *
+   * @generated from field: int64 durable_offset = 9;
+   */
+  durableOffset: bigint;
+
+  /**
+   * @generated from field: int64 committed_offset = 10;
+   */
+  committedOffset: bigint;
+
+  /**
+   * A master: its in-sync set's size (itself included) and every slave following it.
+   *
+   * @generated from field: int32 in_sync_replicas = 11;
+   */
+  inSyncReplicas: number;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.SlaveStatus slaves = 12;
+   */
+  slaves: SlaveStatus[];
+
+  /**
+   * A slave: the master it follows, whether its stream is up, and how far behind it is.
+   *
+   * @generated from field: string master_endpoint = 13;
+   */
+  masterEndpoint: string;
+
+  /**
+   * @generated from field: bool following = 14;
+   */
+  following: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 15;
+   */
+  lagBytes: bigint;
 };
 
 /**
@@ -705,7 +949,254 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 27);
+  messageDesc(file_rmq_admin_v1_admin, 37);
+
+/**
+ * @generated from message rmq.admin.v1.SlaveStatus
+ */
+export type SlaveStatus = Message<"rmq.admin.v1.SlaveStatus"> & {
+  /**
+   * @generated from field: string replica_id = 1;
+   */
+  replicaId: string;
+
+  /**
+   * Acknowledged: durable (sync mode) or written (async mode) on the slave.
+   *
+   * @generated from field: int64 acked_offset = 2;
+   */
+  ackedOffset: bigint;
+
+  /**
+   * @generated from field: bool in_sync = 3;
+   */
+  inSync: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 4;
+   */
+  lagBytes: bigint;
+
+  /**
+   * Time since the slave last had everything the master had.
+   *
+   * @generated from field: int64 lag_ms = 5;
+   */
+  lagMs: bigint;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SlaveStatus.
+ * Use `create(SlaveStatusSchema)` to create a new message.
+ */
+export const SlaveStatusSchema: GenMessage<SlaveStatus> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 38);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsRequest
+ */
+export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequest"> & {
+  /**
+   * Empty: every topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsRequest.
+ * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ */
+export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 39);
+
+/**
+ * @generated from message rmq.admin.v1.OpenTransaction
+ */
+export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * What EndTransaction takes.
+   *
+   * @generated from field: string transaction_id = 3;
+   */
+  transactionId: string;
+
+  /**
+   * When the half message was stored, ms since 1970.
+   *
+   * @generated from field: int64 born_timestamp_ms = 4;
+   */
+  bornTimestampMs: bigint;
+
+  /**
+   * Checks sent to producers so far.
+   *
+   * @generated from field: int32 checks = 5;
+   */
+  checks: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.OpenTransaction.
+ * Use `create(OpenTransactionSchema)` to create a new message.
+ */
+export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 40);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsResponse
+ */
+export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.OpenTransaction transactions = 1;
+   */
+  transactions: OpenTransaction[];
+
+  /**
+   * Open transactions on the broker in all (the list stops at 1000).
+   *
+   * @generated from field: int32 open_count = 2;
+   */
+  openCount: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsResponse.
+ * Use `create(ListTransactionsResponseSchema)` to create a new message.
+ */
+export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 41);
+
+/**
+ * Either message_id (topic optional, to narrow it), or topic and key.
+ *
+ * @generated from message rmq.admin.v1.FindMessagesRequest
+ */
+export type FindMessagesRequest = Message<"rmq.admin.v1.FindMessagesRequest"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * At most this many messages; 0 means 32.
+   *
+   * @generated from field: uint32 count_max = 4;
+   */
+  countMax: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.FindMessagesRequest.
+ * Use `create(FindMessagesRequestSchema)` to create a new message.
+ */
+export const FindMessagesRequestSchema: GenMessage<FindMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 42);
+
+/**
+ * @generated from message rmq.admin.v1.FoundMessage
+ */
+export type FoundMessage = Message<"rmq.admin.v1.FoundMessage"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: uint32 queue_id = 2;
+   */
+  queueId: number;
+
+  /**
+   * @generated from field: uint64 queue_offset = 3;
+   */
+  queueOffset: bigint;
+
+  /**
+   * @generated from field: uint64 log_offset = 4;
+   */
+  logOffset: bigint;
+
+  /**
+   * @generated from field: int64 store_timestamp_ms = 5;
+   */
+  storeTimestampMs: bigint;
+
+  /**
+   * @generated from field: string message_id = 6;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string tag = 7;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: repeated string keys = 8;
+   */
+  keys: string[];
+
+  /**
+   * @generated from field: string message_group = 9;
+   */
+  messageGroup: string;
+
+  /**
+   * @generated from field: map<string, string> properties = 10;
+   */
+  properties: { [key: string]: string };
+
+  /**
+   * @generated from field: bytes body = 11;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message rmq.admin.v1.FoundMessage.
+ * Use `create(FoundMessageSchema)` to create a new message.
+ */
+export const FoundMessageSchema: GenMessage<FoundMessage> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 43);
+
+/**
+ * @generated from message rmq.admin.v1.FindMessagesResponse
+ */
+export type FindMessagesResponse = Message<"rmq.admin.v1.FindMessagesResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.FoundMessage messages = 1;
+   */
+  messages: FoundMessage[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.FindMessagesResponse.
+ * Use `create(FindMessagesResponseSchema)` to create a new message.
+ */
+export const FindMessagesResponseSchema: GenMessage<FindMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 44);
 
 /**
  * @generated from enum rmq.admin.v1.ConsumeType
@@ -833,6 +1324,66 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeleteGroupRequestSchema;
     output: typeof DeleteGroupResponseSchema;
+  },
+  /**
+   * Stored messages by id (RocketMQ's queryMsgById) or by key within a topic (queryMsgByKey),
+   * through the store's index; newest first.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.FindMessages
+   */
+  findMessages: {
+    methodKind: "unary";
+    input: typeof FindMessagesRequestSchema;
+    output: typeof FindMessagesResponseSchema;
+  },
+  /**
+   * Users and their grants (when the broker runs with --auth); each needs an admin identity.
+   * Creates a user or replaces its secret and admin flag; its grants are kept.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.PutUser
+   */
+  putUser: {
+    methodKind: "unary";
+    input: typeof PutUserRequestSchema;
+    output: typeof PutUserResponseSchema;
+  },
+  /**
+   * @generated from rpc rmq.admin.v1.AdminService.DeleteUser
+   */
+  deleteUser: {
+    methodKind: "unary";
+    input: typeof DeleteUserRequestSchema;
+    output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * Users without their secrets.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * Sets the actions a user may take on a resource; no actions removes the grant.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.SetGrant
+   */
+  setGrant: {
+    methodKind: "unary";
+    input: typeof SetGrantRequestSchema;
+    output: typeof SetGrantResponseSchema;
+  },
+  /**
+   * Open transactions (half messages neither committed nor rolled back), oldest first.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.ListTransactions
+   */
+  listTransactions: {
+    methodKind: "unary";
+    input: typeof ListTransactionsRequestSchema;
+    output: typeof ListTransactionsResponseSchema;
   },
   /**
    * A manual failover while no controller decides roles: makes this broker master of a new epoch

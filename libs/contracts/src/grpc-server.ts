@@ -1,0 +1,15 @@
+// The one way our apps make a gRPC server: with the limits of GRPC_SERVER_LIMITS.
+import * as grpc from '@grpc/grpc-js';
+import { GRPC_SERVER_LIMITS } from './limits';
+
+export function createGrpcServer(options: { receiveMessageBytesMax?: number; concurrentStreamsPerConnectionMax?: number } = {}): grpc.Server {
+  return new grpc.Server({
+    'grpc.max_receive_message_length': options.receiveMessageBytesMax ?? GRPC_SERVER_LIMITS.receiveMessageBytesMaxDefault,
+    'grpc.max_concurrent_streams': options.concurrentStreamsPerConnectionMax ?? GRPC_SERVER_LIMITS.concurrentStreamsPerConnectionMax,
+    'grpc.keepalive_time_ms': GRPC_SERVER_LIMITS.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': GRPC_SERVER_LIMITS.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': GRPC_SERVER_LIMITS.connectionIdleMsMax,
+    'grpc.max_connection_age_ms': GRPC_SERVER_LIMITS.connectionAgeMsMax,
+    'grpc.max_connection_age_grace_ms': GRPC_SERVER_LIMITS.connectionAgeGraceMs,
+  });
+}

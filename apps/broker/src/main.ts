@@ -256,8 +256,9 @@ async function main(): Promise<void> {
       zone: config.zone,
       brokerPerm: permission.value,
       topics: topics.list().map(topicToWire),
-      role: role() === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
-      epoch: BigInt(epoch()),
+      // As routed: a slave registers in its master's epoch (name servers route one epoch per group).
+      role: roles.current().role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+      epoch: BigInt(roles.current().epoch),
     }),
   });
   const followedMaster = () => {
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
     void registrar.registerNow();
   });
   const routes = new RouteResolver(nameServers, {
-    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role, epoch,
+    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role: () => roles.current().role, epoch: () => roles.current().epoch,
   }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {

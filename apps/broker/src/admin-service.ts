@@ -4,6 +4,7 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
+import type { RoleProvider } from './role-provider';
 import type { RoleStatus } from './shipping/replica-role';
 import { userAdmin } from './user-admin';
 import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
@@ -20,6 +21,7 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  roles: RoleProvider;
   /** Delay and transactional messages (running while this broker leads). */
   model: ModelServices;
   users: AccessStore;
@@ -84,6 +86,17 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       await deps.permission.set(request.perm);
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
+    },
+    setBrokerRole: async (request) => {
+      if (!deps.roles.assign) throw new RmqError('ROLE_SET_BY_CONTROLLER', {});
+      if (request.role === namesrv.BrokerRole.UNSPECIFIED) throw new RmqError('BAD_REQUEST', { reason: 'role must be master or slave' });
+      if (request.epoch < 0n || request.epoch > BigInt(Number.MAX_SAFE_INTEGER)) throw new RmqError('BAD_REQUEST', { reason: `epoch must be in 0..${Number.MAX_SAFE_INTEGER}, got ${request.epoch}` });
+      const view = await deps.roles.assign(request.role === namesrv.BrokerRole.MASTER ? 'master' : 'slave', Number(request.epoch));
+      return create(admin.SetBrokerRoleResponseSchema, {
+        role: view.role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+        epoch: BigInt(view.epoch),
+        masterEndpoint: view.masterEndpoint ?? '',
+      });
     },
     listTransactions: async (request) => {
       if (request.topic) deps.topics.require(request.topic);

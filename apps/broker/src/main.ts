@@ -5,14 +5,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, namesrv, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import {
   ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
   TimerService, TransactionService, type GroupSettings, type RetryPolicy,
 } from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
-import { MessageStore } from '@rmq/store';
+import { EpochFile, MessageStore } from '@rmq/store';
 import { accessGuard } from './access-guard';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
@@ -30,7 +30,12 @@ import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from '.
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
-import { openControllerLink, type BrokerRoleState } from './role-executor';
+import { FlagRoleProvider } from './flag-role-provider';
+import { createForwardMetrics } from './forward-metrics';
+import { withForwarding } from './forwarding-handlers';
+import { MasterForwarder } from './master-forwarder';
+import { LocalRoleExecutor, openControllerLink, type BrokerRoleState, type JournalRole } from './role-executor';
+import type { RoleProvider } from './role-provider';
 import { ReplicaRole } from './shipping/replica-role';
 import { replicationService } from './shipping/replication-service';
 import { createReplicationMetrics } from './shipping/replication-metrics';
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
-      if (options.role === 'slave' && !options.master && options.controller.length === 0) throw new ConfigError('--role slave needs --master <host:port> (the master to follow), or --controller');
+      if (options.role === 'slave' && !options.master && options.controller.length === 0 && options.nameServers.length === 0) {
+        throw new ConfigError('--role slave needs --master <host:port> (the master to follow), --controller, or --name-servers (to find the master the name servers route)');
+      }
       if (options.master) parseHostPort(options.master, '--master');
       tls = readTlsFiles(options);
       if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
@@ -203,9 +210,40 @@ async function main(): Promise<void> {
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const peerCredentials = () => channelCredentials(tls.client);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
-  if (roleState.role === 'slave' && config.controller.length === 0) await replica.becomeSlave(config.master);
+  if (roleState.role === 'slave' && config.controller.length === 0 && config.master) await replica.becomeSlave(config.master);
   addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
   endpointRef.value = endpoint;
+
+  // Role, epoch and master: from the controller (--controller), else from the flags, changed by
+  // hand with SetBrokerRole; both run the same role actions on the broker (role-executor.ts).
+  const journalRole: JournalRole = {
+    toSlave: () => {
+      state.journal.becomeSlave();
+      void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
+    },
+    toMaster: async () => {
+      await stateBecomesMaster(state);
+      await permission.applyFlag(config.permission);
+      await model.start();
+    },
+  };
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, replica, store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole,
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  const roles: RoleProvider = controllerLink
+    ? { current: () => controllerLink.current(), onChange: (listener) => controllerLink.onChange(listener), masterUnreachable: () => controllerLink.masterUnreachable(), close: () => undefined }
+    : new FlagRoleProvider({
+        role: roleState.role, epoch: roleState.epoch, endpoint, masterAddress: config.master,
+        clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+        executor: new LocalRoleExecutor({ store, epochs: await EpochFile.open(join(config.dataDir, 'store', 'epochs.json')), replica, state: roleState, registerNow: () => registrar.registerNow(), journalRole }),
+      });
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -218,9 +256,26 @@ async function main(): Promise<void> {
       zone: config.zone,
       brokerPerm: permission.value,
       topics: topics.list().map(topicToWire),
+      // As routed: a slave registers in its master's epoch (name servers route one epoch per group).
+      role: roles.current().role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+      epoch: BigInt(roles.current().epoch),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log, peerCredentials);
+  const followedMaster = () => {
+    const status = replica.status();
+    return status.role === 'slave' ? status.masterEndpoint : undefined;
+  };
+  roles.onChange((view) => {
+    log.info('role changed', { ...view });
+    // Without a controller, a slave copies the log of whichever master the name servers route.
+    if (!controllerLink && view.role === 'slave' && view.masterEndpoint && view.masterEndpoint !== endpoint && followedMaster() !== view.masterEndpoint) {
+      replica.becomeSlave(view.masterEndpoint).catch((error: unknown) => log.error('could not follow the master', { master: view.masterEndpoint, error }));
+    }
+    void registrar.registerNow();
+  });
+  const routes = new RouteResolver(nameServers, {
+    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role: () => roles.current().role, epoch: () => roles.current().epoch,
+  }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -230,19 +285,21 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
+  const forwardMetrics = createForwardMetrics(metricsRegistry);
+  const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded });
   // Every call of both services passes this one guard first.
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   const guard: CallGuard = config.auth
     ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
     : () => undefined;
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
-  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
+  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, withForwarding(messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
-  }), guard, errorLog));
+  }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog));
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
-    topics, groups, progress, store, role, epoch, model, replication: () => replica.status(),
+    topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
@@ -252,26 +309,6 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
-  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
-    controllers: config.controller, replica, store, state: roleState, log,
-    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
-    registerNow: () => registrar.registerNow(),
-    journalRole: {
-      toSlave: () => {
-        state.journal.becomeSlave();
-        void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
-      },
-      toMaster: async () => {
-        await stateBecomesMaster(state);
-        await permission.applyFlag(config.permission);
-        await model.start();
-      },
-    },
-    onFatal: (error) => {
-      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
-      process.exit(1);
-    },
-  });
   controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
@@ -284,6 +321,8 @@ async function main(): Promise<void> {
     consumer.close();
     pulls.close();
     routes.close();
+    forwarder.close();
+    roles.close();
     await model.stop();
     await state.journal.close();
     await store.close();

@@ -2,9 +2,9 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { create, durationMs, okStatus, statusOf, timestampMs, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
-import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
+import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
   fromStoredRecord,
@@ -12,7 +12,6 @@ import {
   parseSqlFilter,
   parseTagExpression,
   PERM_READ,
-  PERM_WRITE,
   type ConsumerService,
   type GroupRegistry,
   type ProducerService,
@@ -20,9 +19,8 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { callContextOf, inBand, type CallContext } from './in-band';
-import { ackResultEntry, fromWireMessage, MESSAGE_TYPE_TO_WIRE, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
-import type { BrokerQueues, RouteResolver } from './route-resolver';
+import { ackResultEntry, fromWireMessage, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
+import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
@@ -87,10 +85,11 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     queryRoute: inBand('QueryRoute', v2.QueryRouteResponseSchema, async (request: v2.QueryRouteRequest, context) => {
       const name = request.topic?.name ?? '';
       const local = deps.topics.get(name) ?? (deps.autoCreateTopic ? await topicFor(name) : undefined);
-      const route = await deps.routes.resolve(name, local);
-      if (route.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
+      const queues = routeQueues(await deps.routes.resolve(name, local));
+      if (queues.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
       // A client that declares its zone is offered that zone's brokers for writing, while one is writable.
-      return { messageQueues: preferZone(route, context.zone).flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
+      const namespace = request.topic?.resourceNamespace ?? '';
+      return { messageQueues: preferZone(queues, context.zone).map((queue) => messageQueueToWire(name, namespace, queue)) };
     }, log, observe),
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
@@ -124,11 +123,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const settings = await deps.groups.ensure(group);
       const name = request.topic?.name ?? '';
       const namespace = request.topic?.resourceNamespace ?? '';
-      const route = await deps.routes.resolve(name, deps.topics.get(name));
-      if (route.length === 0) deps.topics.require(name);
-      const queues = route
-        .filter((broker) => (broker.perm & PERM_READ) !== 0)
-        .flatMap((broker) => Array.from({ length: broker.queueCount }, (_, queueId) => ({ brokerName: broker.brokerName, queueId, broker })));
+      // The masters' queues: a slave's queue-0 entry is a door to its master, not a queue of its own.
+      const queues = routeQueues(await deps.routes.resolve(name, deps.topics.get(name))).filter((queue) => queue.routeBrokerId === 0 && (queue.perm & PERM_READ) !== 0);
+      if (queues.length === 0) deps.topics.require(name);
       // The group's push members share the queues; without a client id (not an official
       // client) the caller gets every queue and the broker still hands each message out once.
       // In a broadcast group every member reads every queue.
@@ -137,7 +134,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
         assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
       }
-      return { assignments: assigned.map((queue) => ({ messageQueue: messageQueueOf(name, queue.broker, queue.queueId, namespace) })) };
+      return { assignments: assigned.map((queue) => ({ messageQueue: messageQueueToWire(name, namespace, queue) })) };
     }, log, observe),
 
     receiveMessage: receiveHandler(deps),
@@ -360,30 +357,6 @@ function requireGroup(name: string | undefined): string {
   return name!;
 }
 
-function messageQueuesOf(topic: string, broker: BrokerQueues, namespace: string): v2.MessageQueue[] {
-  return Array.from({ length: broker.queueCount }, (_, id) => messageQueueOf(topic, broker, id, namespace));
-}
-
-function messageQueueOf(topic: string, broker: BrokerQueues, id: number, namespace: string): v2.MessageQueue {
-  const [host, port] = splitEndpoint(broker.endpoint);
-  const permission =
-    (broker.perm & PERM_READ) !== 0 && (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.READ_WRITE
-    : (broker.perm & PERM_READ) !== 0 ? v2.Permission.READ
-    : (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.WRITE
-    : v2.Permission.NONE;
-  return create(v2.MessageQueueSchema, {
-    topic: { name: topic, resourceNamespace: namespace },
-    id,
-    permission,
-    broker: {
-      name: broker.brokerName,
-      id: 0,
-      endpoints: { scheme: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? v2.AddressScheme.IPv4 : v2.AddressScheme.DOMAIN_NAME, addresses: [{ host, port }] },
-    },
-    acceptMessageTypes: [MESSAGE_TYPE_TO_WIRE[broker.messageType]],
-  });
-}
-
 const MEMBER_KINDS: Partial<Record<v2.ClientType, MemberKind>> = {
   [v2.ClientType.PUSH_CONSUMER]: 'push',
   [v2.ClientType.SIMPLE_CONSUMER]: 'simple',
@@ -401,9 +374,4 @@ function noteMember(deps: MessagingDeps, group: string | undefined, clientId: st
 function isPushMember(deps: MessagingDeps, group: string, clientId: string, request: v2.ReceiveMessageRequest): boolean {
   const kind = clientId ? deps.membership.kindOf(group, clientId) : undefined;
   return kind ? kind === 'push' : request.autoRenew === true;
-}
-
-function splitEndpoint(endpoint: string): [string, number] {
-  const at = endpoint.lastIndexOf(':');
-  return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
 }

@@ -123,7 +123,9 @@ export function clusterText(reply: namesrv.GetClusterInfoResponse, nameServer: s
       identity?.clusterName ?? '',
       identity?.brokerName ?? '',
       String(brokerId),
-      brokerId === 0n ? 'master' : 'slave',
+      // A broker of an epoch below its group's highest is stale: routes leave it out.
+      `${roleText(live.broker?.role)}${live.routed ? '' : ' (stale)'}`,
+      String(live.broker?.epoch ?? 0n),
       live.broker?.endpoint ?? '',
       live.broker?.zone || '-',
       permText(live.brokerPerm),
@@ -132,7 +134,17 @@ export function clusterText(reply: namesrv.GetClusterInfoResponse, nameServer: s
     ];
   });
   const title = `Name server ${nameServer}: ${count} live broker${count === 1 ? '' : 's'}`;
-  return `${title}\n\n${table(['CLUSTER', 'BROKER', 'ID', 'ROLE', 'ENDPOINT', 'ZONE', 'PERM', 'TOPICS', 'LAST HEARTBEAT'], rows, [2, 7])}`;
+  return `${title}\n\n${table(['CLUSTER', 'BROKER', 'ID', 'ROLE', 'EPOCH', 'ENDPOINT', 'ZONE', 'PERM', 'TOPICS', 'LAST HEARTBEAT'], rows, [2, 4, 8])}`;
+}
+
+export function roleText(role: namesrv.BrokerRole | undefined): string {
+  return role === namesrv.BrokerRole.SLAVE ? 'slave' : 'master';
+}
+
+export function brokerRoleText(reply: admin.SetBrokerRoleResponse, broker: string): string {
+  if (reply.role === namesrv.BrokerRole.MASTER) return `Broker ${broker} is now master in epoch ${reply.epoch}; it has registered with the name servers.`;
+  const following = reply.masterEndpoint ? `follows master ${reply.masterEndpoint}` : 'looks for its master through the name servers';
+  return `Broker ${broker} is now a slave in epoch ${reply.epoch}; it ${following}.`;
 }
 
 export function brokerStatusText(reply: admin.GetBrokerStatusResponse, address: string): string {

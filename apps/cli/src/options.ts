@@ -42,6 +42,10 @@ export function parseQueueCount(text: string): number {
   return parseWholeNumber(text, 1, QUEUE_COUNT_MAX);
 }
 
+export function parseEpoch(text: string): number {
+  return parseWholeNumber(text, 1, Number.MAX_SAFE_INTEGER);
+}
+
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A delay such as 500ms, 10s, 2m, 1h or 3d (a bare number is seconds). */

@@ -52,6 +52,7 @@ export class StandInBroker {
       createTopic: unsupported,
       updateTopic: unsupported,
       setBrokerPermission: unsupported,
+      setBrokerRole: unsupported,
       listTransactions: unsupported,
       createGroup: unsupported,
       updateGroup: unsupported,

@@ -5,6 +5,7 @@ export type ErrorKind =
   | 'badRequest'
   | 'notFound'
   | 'conflict'
+  | 'failedPrecondition'
   | 'resourceExhausted'
   | 'tooManyRequests'
   | 'unauthenticated'
@@ -63,6 +64,18 @@ export const ERRORS = {
   NOT_MASTER: {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
+  },
+  NO_MASTER: {
+    kind: 'unavailable',
+    text: 'broker group {brokerName} has no reachable master ({reason}); waited {waitedMs} ms, retry shortly',
+  },
+  ROLE_SET_BY_CONTROLLER: {
+    kind: 'failedPrecondition',
+    text: 'this broker takes its role and epoch from the controller; change them there, not by hand',
+  },
+  NOT_A_BROKER: {
+    kind: 'unimplemented',
+    text: '{method} goes to a broker named in the route; this name server answers QueryRoute only',
   },
   NOT_LEADER: {
     kind: 'unavailable',

@@ -11,3 +11,4 @@ export * from './etcd-cluster';
 export * from './rmq-cli';
 export * from './prometheus-server';
 export * from './tls-certificate';
+export * from './failover-group';

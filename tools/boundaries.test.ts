@@ -102,3 +102,36 @@ describe('dependency boundaries', () => {
     expect(problems).toEqual([]);
   });
 });
+
+// The same rules over nx's own project graph (what `nx affected` uses), so nx and this test agree
+// on what depends on what. nx counts test files too, so any project may reach @rmq/testing.
+describe('nx project graph', () => {
+  const graphFile = join(require('node:os').tmpdir(), `rmq-nx-graph-${process.pid}.json`);
+  let graph: { nodes: Record<string, { data: { tags?: string[] } }>; dependencies: Record<string, { target: string }[]> };
+
+  beforeAll(() => {
+    require('node:child_process').execFileSync('npx', ['nx', 'graph', `--file=${graphFile}`], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      env: { ...process.env, CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    });
+    graph = JSON.parse(readFileSync(graphFile, 'utf8')).graph;
+    require('node:fs').rmSync(graphFile, { force: true });
+  }, 60_000);
+
+  it('knows every project, with its layer tag', () => {
+    const layers = Object.fromEntries(Object.entries(graph.nodes).map(([name, node]) => [name, (node.data.tags ?? []).find((tag) => tag.startsWith('layer:'))]));
+    expect(layers).toEqual(Object.fromEntries(all.map((project) => [project.name, project.layer])));
+  });
+
+  it('has no edge a layer does not allow', () => {
+    const layerOf = (name: string) => byName.get(name)?.layer;
+    const banned = Object.entries(graph.dependencies).flatMap(([source, edges]) =>
+      edges
+        .filter((edge) => byName.has(edge.target) && edge.target !== source)
+        .filter((edge) => layerOf(edge.target) !== 'layer:testing' && !ALLOWED_LAYERS[layerOf(source)!].includes(layerOf(edge.target)!))
+        .map((edge) => `${source} -> ${edge.target}`),
+    );
+    expect(banned).toEqual([]);
+  });
+});

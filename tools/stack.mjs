@@ -1,7 +1,9 @@
 // The local stack (`npm start`): builds the apps, starts name server, replication controller, one
-// broker and metrics as child processes on the default ports, prints where to connect, and on
-// Ctrl-C or SIGTERM stops them in order (metrics, replication, broker, name server last), each
-// with a bounded wait. Every app's full log goes to <data>/logs/<app>.log; the terminal shows
+// broker group of a master and a slave (broker-a, broker ids 0 and 1; the controller decides who
+// is master) and metrics as child processes on the default ports, prints where to connect (the
+// access point is the name server), restarts a broker that dies (it comes back as a slave), and
+// on Ctrl-C or SIGTERM stops them in order (metrics, replication, brokers, name server last),
+// each with a bounded wait. Every app's full log goes to <data>/logs/<app>.log; the terminal shows
 // warnings, errors and anything an app writes to stderr.
 //
 //   node tools/stack.mjs [--data-dir ./data] [--broker 127.0.0.1:8081] [--verbose] ...
@@ -20,6 +22,11 @@ import { buildApps } from './build-apps.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
+/** A broker that died is started again after this long (it comes back as a slave)... */
+const RESTART_DELAY_MS = 1_000;
+/** ...unless it died this many times in a row within RESTART_WINDOW_MS of its start: then the stack stops. */
+const RESTARTS_IN_A_ROW_MAX = 5;
+const RESTART_WINDOW_MS = 10_000;
 
 const ADDRESSES = {
   'name-server': '127.0.0.1:9876',
@@ -28,17 +35,21 @@ const ADDRESSES = {
   'replication-http': '127.0.0.1:9879',
   broker: '127.0.0.1:8081',
   'broker-http': '127.0.0.1:5557',
+  'broker-1': '127.0.0.1:8082',
+  'broker-1-http': '127.0.0.1:5558',
   'metrics-http': '127.0.0.1:7070',
 };
 
 const USAGE = `Usage: npm start -- [options]     (or node tools/stack.mjs [options])
 
-Starts a local rmq cluster: name server, replication controller, broker-a, metrics.
+Starts a local rmq cluster: name server, replication controller, broker group broker-a (a master
+and a slave; --replicas 1 for one broker), metrics. Clients connect to the name server.
 
 Options:
 ${[
   ['--data-dir <dir>', 'where the apps keep data and logs (default ./data; env RMQ_STACK_DATA_DIR)'],
   ['--verbose', 'print every log line, not only warnings and errors (env RMQ_STACK_VERBOSE=1)'],
+  ['--replicas <1|2>', 'brokers in the broker-a group (default 2; env RMQ_STACK_REPLICAS)'],
   ...Object.entries(ADDRESSES).map(([flag, value]) => [`--${flag} <host:port>`, `default ${value} (env ${envName(flag)})`]),
   ['-h, --help', 'show this help'],
 ]
@@ -54,6 +65,7 @@ function readOptions() {
     options: {
       'data-dir': { type: 'string' },
       verbose: { type: 'boolean' },
+      replicas: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(Object.keys(ADDRESSES).map((flag) => [flag, { type: 'string' }])),
     },
@@ -68,30 +80,37 @@ function readOptions() {
     if (!/^.+:\d{1,5}$/.test(value)) throw new Error(`--${flag} must look like host:port, got "${value}"`);
     return value;
   };
+  const replicas = values.replicas ?? process.env.RMQ_STACK_REPLICAS ?? '2';
+  if (replicas !== '1' && replicas !== '2') throw new Error(`--replicas must be 1 or 2, got "${replicas}"`);
   return {
+    replicas: Number(replicas),
     dataDir: resolve(values['data-dir'] ?? process.env.RMQ_STACK_DATA_DIR ?? 'data'),
     verbose: values.verbose ?? process.env.RMQ_STACK_VERBOSE === '1',
     addresses: Object.fromEntries(Object.keys(ADDRESSES).map((flag) => [flag, address(flag)])),
   };
 }
 
-/** The apps in start order; they are stopped in `stopOrder`. */
-function appsOf({ dataDir, addresses: a }) {
+/** The apps in start order; they are stopped in `stopOrder`. Brokers are restarted when they die. */
+function appsOf({ dataDir, replicas, addresses: a }) {
+  const broker = (brokerId, listen, httpListen) => ({
+    name: 'broker',
+    label: `broker-a-${brokerId}`,
+    restartable: true,
+    args: [
+      '--listen', listen, '--http-listen', httpListen, '--data-dir', join(dataDir, `broker-a-${brokerId}`),
+      '--name-servers', a['name-server'], '--controller', a.replication, '--cluster-name', 'DefaultCluster', '--broker-name', 'broker-a',
+      '--broker-id', String(brokerId),
+    ],
+  });
   return [
     { name: 'name-server', args: ['--listen', a['name-server'], '--http-listen', a['name-server-http']] },
     { name: 'replication', args: ['--listen', a.replication, '--http-listen', a['replication-http'], '--data-dir', join(dataDir, 'replication')] },
-    {
-      name: 'broker',
-      label: 'broker-a',
-      args: [
-        '--listen', a.broker, '--http-listen', a['broker-http'], '--data-dir', join(dataDir, 'broker-a'),
-        '--name-servers', a['name-server'], '--controller', a.replication, '--cluster-name', 'DefaultCluster', '--broker-name', 'broker-a',
-      ],
-    },
+    broker(0, a.broker, a['broker-http']),
+    ...(replicas > 1 ? [broker(1, a['broker-1'], a['broker-1-http'])] : []),
     { name: 'metrics', args: ['--http-listen', a['metrics-http'], '--name-servers', a['name-server']] },
   ];
 }
-const stopOrder = ['metrics', 'replication', 'broker-a', 'name-server'];
+const stopOrder = ['metrics', 'replication', 'broker-a-1', 'broker-a-0', 'name-server'];
 
 const LEVEL_SHOWN = new Set(['warn', 'error']);
 
@@ -201,23 +220,29 @@ function summary(options, endpoints) {
     const relativePath = relative(process.cwd(), path);
     return relativePath.startsWith('..') ? path : `./${relativePath}`;
   };
-  const broker = endpoints['broker-a']?.grpc ?? options.addresses.broker;
+  const broker = endpoints['broker-a-0']?.grpc ?? options.addresses.broker;
   const nameServer = endpoints['name-server']?.grpc ?? options.addresses['name-server'];
   const brokerFlag = broker === ADDRESSES.broker ? '' : ` --broker ${broker}`;
   const nameServerFlag = nameServer === ADDRESSES['name-server'] ? '' : ` --name-server ${nameServer}`;
+  const brokers = [0, 1].filter((id) => id < options.replicas).map((id) => {
+    const label = `broker-a-${id}`;
+    const grpc = endpoints[label]?.grpc ?? options.addresses[id === 0 ? 'broker' : 'broker-1'];
+    const http = endpoints[label]?.http ?? options.addresses[id === 0 ? 'broker-http' : 'broker-1-http'];
+    return `${`Broker ${label}`.padEnd(27)}${grpc}  (metrics http://${http}/metrics)`;
+  });
   return box([
     'rmq local stack is running',
     '',
-    `RocketMQ client endpoints  ${broker}`,
-    `Name server                ${nameServer}`,
-    `Replication controller     ${endpoints.replication?.grpc ?? options.addresses.replication}`,
+    `Client access point        ${nameServer}   (endpoints of the RocketMQ 5 clients: the name server)`,
+    ...brokers,
+    `Replication controller     ${endpoints.replication?.grpc ?? options.addresses.replication}   (decides which broker is master)`,
     `Metrics (Prometheus)       http://${endpoints.metrics?.http ?? options.addresses['metrics-http']}/metrics`,
-    `Broker metrics             http://${endpoints['broker-a']?.http ?? options.addresses['broker-http']}/metrics`,
     `Data                       ${show(options.dataDir)}`,
     `Logs                       ${show(join(options.dataDir, 'logs'))}/<app>.log`,
     '',
-    `Create a topic:  npx rmq topic create TestTopic${brokerFlag}`,
+    `Create a topic:  npx rmq topic create TestTopic${brokerFlag}   (on the master: see cluster status)`,
     `Cluster status:  npx rmq cluster status${nameServerFlag}`,
+    'Failover:        kill the master broker\'s process; the stack restarts it and it rejoins as a slave',
     'Stop:            Ctrl-C',
   ]);
 }
@@ -232,12 +257,15 @@ async function main() {
   }
   mkdirSync(join(options.dataDir, 'logs'), { recursive: true });
 
-  console.log('building the apps ...');
-  try {
-    await buildApps([]);
-  } catch (error) {
-    console.error(`error: the build failed: ${error.message}`);
-    process.exit(1);
+  // `npm start` builds through nx (cached) and says so; run directly, the stack builds the apps itself.
+  if (process.env.RMQ_STACK_PREBUILT !== '1') {
+    console.log('building the apps ...');
+    try {
+      await buildApps([]);
+    } catch (error) {
+      console.error(`error: the build failed: ${error.message}`);
+      process.exit(1);
+    }
   }
 
   const started = [];
@@ -267,6 +295,35 @@ async function main() {
     for (const running of started) if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
   });
 
+  // A restartable app (a broker) that dies is started again with the same flags: with a controller
+  // it comes back as a slave until the controller says otherwise. Anything else dying stops the stack.
+  const watch = (app, running, restartsInARow) => {
+    const label = app.label ?? app.name;
+    const startedAtMs = Date.now();
+    void running.exited.then(async ({ code, signal }) => {
+      if (running.stopping || stopping) return;
+      const quick = Date.now() - startedAtMs < RESTART_WINDOW_MS;
+      const inARow = quick ? restartsInARow + 1 : 1;
+      if (!app.restartable || inARow > RESTARTS_IN_A_ROW_MAX) {
+        console.error(`\nerror: ${label} exited unexpectedly (code ${code}, signal ${signal}); its stderr (if any) is above, its full log is in ${running.logPath}`);
+        void shutDown(app.restartable ? `${label} died ${inARow} times in a row` : `${label} died`, 1);
+        return;
+      }
+      console.error(`${label} exited (code ${code}, signal ${signal}); restarting it in ${RESTART_DELAY_MS} ms (it rejoins as a slave)`);
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, RESTART_DELAY_MS));
+      if (stopping) return;
+      try {
+        const restarted = startApp(app, options);
+        started[started.indexOf(running)] = restarted.running;
+        watch(app, restarted.running, inARow);
+        endpoints[label] = await restarted.ready;
+        console.log(`${label} is back on ${endpoints[label].grpc}`);
+      } catch (error) {
+        console.error(`error: restarting ${label} failed: ${error.message}`);
+      }
+    });
+  };
+
   for (const app of appsOf(options)) {
     if (stopping) return;
     const label = app.label ?? app.name;
@@ -275,11 +332,7 @@ async function main() {
       const { running, ready } = startApp(app, options);
       started.push(running);
       endpoints[label] = await ready;
-      void running.exited.then(({ code, signal }) => {
-        if (running.stopping || stopping) return;
-        console.error(`\nerror: ${label} exited unexpectedly (code ${code}, signal ${signal}); its stderr (if any) is above, its full log is in ${running.logPath}`);
-        void shutDown(`${label} died`, 1);
-      });
+      watch(app, running, 0);
     } catch (error) {
       const running = started.find((candidate) => candidate.label === (error.label ?? label));
       console.error(`\nerror: ${error.message}${running ? `; its stderr (if any) is above, its full log is in ${running.logPath}` : ''}`);

@@ -4,9 +4,13 @@ import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
+import type { RoleProvider } from './role-provider';
+import type { RoleStatus } from './shipping/replica-role';
 import { userAdmin } from './user-admin';
 import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import type { ModelServices } from './model-services';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
+import { findMessagesHandler } from './admin-messages';
 
 export interface AdminDeps {
   topics: TopicRegistry;
@@ -17,11 +21,27 @@ export interface AdminDeps {
   role: () => string;
   epoch: () => number;
   permission: BrokerPermission;
+  roles: RoleProvider;
+  /** Delay and transactional messages (running while this broker leads). */
+  model: ModelServices;
   users: AccessStore;
   /** Lets UpdateTopic grow a FIFO topic (--allow-fifo-queue-growth). */
   allowFifoGrowth: boolean;
   /** Called after a topic or the broker permission changed, so name servers hear of it at once. */
   onRouteChanged: () => void;
+  /** The replica group as this broker sees it (master: in-sync set and slaves; slave: its master). */
+  replication?: () => RoleStatus;
+}
+
+function replicationStatusToWire(status: RoleStatus | undefined): { masterEndpoint?: string; following?: boolean; lagBytes?: bigint; inSyncReplicas?: number; slaves?: admin.SlaveStatus[] } {
+  if (!status) return {};
+  if (status.role === 'slave') return { masterEndpoint: status.masterEndpoint, following: status.connected, lagBytes: BigInt(status.lagBytes) };
+  return {
+    inSyncReplicas: status.inSyncReplicas,
+    slaves: status.slaves.map((slave) => create(admin.SlaveStatusSchema, {
+      replicaId: slave.replicaId, ackedOffset: BigInt(slave.ackedLogOffset), inSync: slave.inSync, lagBytes: BigInt(slave.lagBytes), lagMs: BigInt(slave.lagMs),
+    })),
+  };
 }
 
 export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
@@ -37,6 +57,7 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
 export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.AdminService.method> {
   return {
     ...userAdmin(deps.users),
+    findMessages: findMessagesHandler(deps.store),
     createTopic: async (request) => {
       let messageType: TopicMessageType = 'NORMAL';
       if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {
@@ -66,6 +87,26 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
       deps.onRouteChanged();
       return create(admin.SetBrokerPermissionResponseSchema, { perm: deps.permission.value });
     },
+    setBrokerRole: async (request) => {
+      if (!deps.roles.assign) throw new RmqError('ROLE_SET_BY_CONTROLLER', {});
+      if (request.role === namesrv.BrokerRole.UNSPECIFIED) throw new RmqError('BAD_REQUEST', { reason: 'role must be master or slave' });
+      if (request.epoch < 0n || request.epoch > BigInt(Number.MAX_SAFE_INTEGER)) throw new RmqError('BAD_REQUEST', { reason: `epoch must be in 0..${Number.MAX_SAFE_INTEGER}, got ${request.epoch}` });
+      const view = await deps.roles.assign(request.role === namesrv.BrokerRole.MASTER ? 'master' : 'slave', Number(request.epoch));
+      return create(admin.SetBrokerRoleResponseSchema, {
+        role: view.role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+        epoch: BigInt(view.epoch),
+        masterEndpoint: view.masterEndpoint ?? '',
+      });
+    },
+    listTransactions: async (request) => {
+      if (request.topic) deps.topics.require(request.topic);
+      const transactions = deps.model.requireTransactions();
+      const open = transactions.list(request.topic || undefined).sort((a, b) => a.bornMs - b.bornMs);
+      return create(admin.ListTransactionsResponseSchema, {
+        transactions: open.map((t) => ({ topic: t.topic, messageId: t.messageId, transactionId: t.transactionId, bornTimestampMs: BigInt(t.bornMs), checks: t.checks })),
+        openCount: transactions.stats().open,
+      });
+    },
     createGroup: async (request) => create(admin.CreateGroupResponseSchema, { group: groupToWire(await deps.groups.create(request.name, groupSettingsFromWire(request.settings))) }),
     updateGroup: async (request) => create(admin.UpdateGroupResponseSchema, { group: groupToWire(await deps.groups.update(request.name, groupSettingsFromWire(request.settings))) }),
     getGroup: async (request) => {
@@ -90,6 +131,9 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
         flushMode: stats.flushMode,
         topicCount: deps.topics.list().length,
         brokerPerm: deps.permission.value,
+        durableOffset: BigInt(stats.durableLogOffset),
+        committedOffset: BigInt(stats.committedLogOffset),
+        ...replicationStatusToWire(deps.replication?.()),
       });
     },
   };

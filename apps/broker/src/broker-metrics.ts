@@ -1,8 +1,11 @@
-// The broker's Prometheus series, named as RocketMQ 5 names them where a name exists.
+// The broker's Prometheus series, named, labelled and measured as RocketMQ 5's broker metrics
+// (BrokerMetricsConstant) where a name exists: topic, consumer_group, message_type, is_retry,
+// is_system; cluster, node_type and node_id come from the registry's default labels.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { isSystemTopic, RETRY_TOPIC_PREFIX } from '@rmq/base';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
-import type { ConsumerProgress, TopicRegistry } from '@rmq/messaging';
+import type { ConsumerProgress, GroupRegistry, TopicRegistry } from '@rmq/messaging';
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
@@ -13,7 +16,29 @@ export interface BrokerMetrics {
   retentionSkipped(topic: string, group: string, count: number): void;
 }
 
-export function createBrokerMetrics(registry: Registry, sources: { store: MessageStore; topics: TopicRegistry; progress: ConsumerProgress }): BrokerMetrics {
+export interface BrokerMetricSources {
+  store: MessageStore;
+  topics: TopicRegistry;
+  groups: GroupRegistry;
+  progress: ConsumerProgress;
+  /** The broker's permission bits (RocketMQ's: 2 write, 4 read, 6 both). */
+  permission: () => number;
+  /** Its broker group, its role in it now, and the group's epoch as this broker knows it. */
+  brokerName: string;
+  role: () => 'master' | 'slave';
+  epoch: () => number;
+}
+
+/** RocketMQ's message size buckets: 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB. */
+const MESSAGE_SIZE_BUCKETS_BYTES = [1024, 4096, 512 * 1024, 1024 * 1024, 2 * 1024 * 1024, 4 * 1024 * 1024];
+
+/** How long one pass over the consumer progress serves the gauges (one scrape reads all three). */
+const SUMS_REUSE_MS = 200;
+
+const isSystem = (topic: string) => String(isSystemTopic(topic) || topic.startsWith('%DLQ%'));
+const isRetry = (topic: string) => String(topic.startsWith(RETRY_TOPIC_PREFIX));
+
+export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSources): BrokerMetrics {
   const rpcLatency = new Histogram({
     name: 'rocketmq_rpc_latency',
     help: 'RPC latency in milliseconds',
@@ -21,10 +46,33 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
     buckets: [1, 3, 5, 7, 10, 100, 1000, 2000, 3000],
     registers: [registry],
   });
-  const messagesIn = new Counter({ name: 'rocketmq_messages_in_total', help: 'messages stored', labelNames: ['topic', 'message_type'], registers: [registry] });
-  const bytesIn = new Counter({ name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type'], registers: [registry] });
-  const messagesOut = new Counter({ name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
-  const bytesOut = new Counter({ name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group'], registers: [registry] });
+  const messagesIn = new Counter({ name: 'rocketmq_messages_in_total', help: 'messages stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry] });
+  const bytesIn = new Counter({ name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry] });
+  const messageSize = new Histogram({
+    name: 'rocketmq_message_size',
+    help: 'body size of stored messages, in bytes',
+    labelNames: ['topic', 'message_type'],
+    buckets: MESSAGE_SIZE_BUCKETS_BYTES,
+    registers: [registry],
+  });
+  const messagesOut = new Counter({ name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry] });
+  const bytesOut = new Counter({ name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry] });
+  new Gauge({
+    name: 'rocketmq_consumer_group_number',
+    help: 'consumer groups on this broker',
+    registers: [registry],
+    collect() {
+      this.set(sources.groups.list().length);
+    },
+  });
+  new Gauge({
+    name: 'rocketmq_broker_permission',
+    help: 'the broker\'s permission bits: 2 write, 4 read, 6 read and write',
+    registers: [registry],
+    collect() {
+      this.set(sources.permission());
+    },
+  });
   const sentToDlq = new Counter({ name: 'rocketmq_send_to_dlq_messages_total', help: 'messages moved to a dead-letter topic, by origin topic and group', labelNames: ['topic', 'consumer_group'], registers: [registry] });
   const retentionSkipped = new Counter({
     name: 'rmq_retention_unconsumed_messages_total',
@@ -41,33 +89,86 @@ export function createBrokerMetrics(registry: Registry, sources: { store: Messag
     },
   });
   new Gauge({
-    name: 'rocketmq_consumer_lag_messages',
-    help: 'messages not yet acknowledged by a consumer group (max offset - committed offset)',
-    labelNames: ['topic', 'consumer_group'],
+    name: 'rmq_broker_role',
+    help: '1 on the broker\'s current role in its group (master or slave): no series with role="master" in a group means no master',
+    labelNames: ['broker_name', 'role'],
     registers: [registry],
     collect() {
-      this.reset();
-      const lags = new Map<string, { topic: string; consumer_group: string; lag: number }>();
-      for (const { key, state } of sources.progress.groupStates()) {
-        const id = `${key.g}\u0000${key.t}`;
-        const entry = lags.get(id) ?? { topic: key.t, consumer_group: key.g, lag: 0 };
-        entry.lag += Math.max(0, sources.store.queueRange(key.t, key.q).maxQueueOffset - state.committedOffset);
-        lags.set(id, entry);
-      }
-      for (const { lag, ...labels } of lags.values()) this.set(labels, lag);
+      const role = sources.role();
+      this.set({ broker_name: sources.brokerName, role: 'master' }, role === 'master' ? 1 : 0);
+      this.set({ broker_name: sources.brokerName, role: 'slave' }, role === 'slave' ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'rmq_broker_epoch',
+    help: 'the epoch of the broker\'s group as this broker knows it',
+    labelNames: ['broker_name'],
+    registers: [registry],
+    collect() {
+      this.set({ broker_name: sources.brokerName }, sources.epoch());
+    },
+  });
+  registerConsumerGauges(registry, sources);
   return {
     observeRpc: (method, code, durationMs) => rpcLatency.observe({ protocol_type: 'grpc', request_code: method, response_code: v2.Code[code] ?? String(code) }, durationMs),
     messageIn: (topic, messageType, sizeBytes) => {
-      messagesIn.inc({ topic, message_type: messageType.toLowerCase() });
-      bytesIn.inc({ topic, message_type: messageType.toLowerCase() }, sizeBytes);
+      const labels = { topic, message_type: messageType.toLowerCase(), is_system: isSystem(topic) };
+      messagesIn.inc(labels);
+      bytesIn.inc(labels, sizeBytes);
+      messageSize.observe({ topic, message_type: labels.message_type }, sizeBytes);
     },
     messageOut: (topic, group, sizeBytes) => {
-      messagesOut.inc({ topic, consumer_group: group });
-      bytesOut.inc({ topic, consumer_group: group }, sizeBytes);
+      const labels = { topic, consumer_group: group, is_retry: isRetry(topic), is_system: isSystem(topic) };
+      messagesOut.inc(labels);
+      bytesOut.inc(labels, sizeBytes);
     },
     deadLettered: (topic, group) => sentToDlq.inc({ topic, consumer_group: group }),
     retentionSkipped: (topic, group, count) => retentionSkipped.inc({ topic, consumer_group: group }, count),
   };
+}
+
+/**
+ * Per group and topic: lag (stored, not acknowledged), in flight (delivered, not acknowledged)
+ * and ready (stored, never delivered), from the consumer progress at scrape time. One pass over
+ * the (group, topic, queue) states: O(groups x queues) per scrape until messaging keeps these
+ * sums as they change.
+ */
+function registerConsumerGauges(registry: Registry, sources: BrokerMetricSources): void {
+  const labelNames = ['topic', 'consumer_group', 'is_retry', 'is_system'];
+  type Sums = { topic: string; group: string; lag: number; inflight: number; ready: number };
+  let sums: Sums[] = [];
+  let computedAtMs = -Infinity;
+  /** The three gauges of one scrape share one pass (a pass is reused for SUMS_REUSE_MS). */
+  const compute = () => {
+    if (performance.now() - computedAtMs < SUMS_REUSE_MS) return sums;
+    const byKey = new Map<string, Sums>();
+    for (const { key, state } of sources.progress.groupStates()) {
+      const id = `${key.g}\u0000${key.t}`;
+      let entry = byKey.get(id);
+      if (!entry) byKey.set(id, (entry = { topic: key.t, group: key.g, lag: 0, inflight: 0, ready: 0 }));
+      const maxQueueOffset = sources.store.queueRange(key.t, key.q).maxQueueOffset;
+      entry.lag += Math.max(0, maxQueueOffset - state.committedOffset);
+      entry.inflight += state.inflightCount;
+      entry.ready += Math.max(0, maxQueueOffset - state.nextOffset);
+    }
+    sums = [...byKey.values()];
+    computedAtMs = performance.now();
+    return sums;
+  };
+  const gauge = (name: string, help: string, value: (sums: Sums) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const entry of compute()) {
+          this.set({ topic: entry.topic, consumer_group: entry.group, is_retry: isRetry(entry.topic), is_system: isSystem(entry.topic) }, value(entry));
+        }
+      },
+    });
+  gauge('rocketmq_consumer_lag_messages', 'messages not yet acknowledged by a consumer group (max offset - committed offset)', (entry) => entry.lag);
+  gauge('rocketmq_consumer_inflight_messages', 'messages delivered to a consumer group and not yet acknowledged', (entry) => entry.inflight);
+  gauge('rocketmq_consumer_ready_messages', 'messages stored and not yet delivered to a consumer group', (entry) => entry.ready);
 }

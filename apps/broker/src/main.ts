@@ -1,25 +1,44 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
-// clients speak) and rmq.admin.v1.AdminService on one gRPC port.
+// clients speak), rmq.admin.v1.AdminService and rmq.replication.v1.ReplicationService on one gRPC port.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, nameProblem, systemClock } from '@rmq/base';
+import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
-import { ConsumerService, JournalAccessStore, openBrokerState, parseRetryPolicy, ProducerService, stateBecomesMaster, type GroupSettings, type RetryPolicy } from '@rmq/messaging';
+import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, namesrv, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import {
+  ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
+  TimerService, TransactionService, type GroupSettings, type RetryPolicy,
+} from '@rmq/messaging';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { GroupMembership } from '@rmq/routing';
-import { MessageStore } from '@rmq/store';
+import { EpochFile, MessageStore } from '@rmq/store';
 import { accessGuard } from './access-guard';
 import { adminService, topicToWire } from './admin-service';
 import { BrokerPermission } from './broker-permission';
 import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
+import { createModelMetrics } from './model-metrics';
+import { ModelServices } from './model-services';
+import { toWireMessage } from './message-codec';
+import { ProducerStreams } from './producer-streams';
+
 import { logStoreEvent, storeHealth } from './store-events';
 import { createStoreMetrics } from './store-metrics';
+import { createClientMetrics } from './client-metrics';
+import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
 import { messagingService } from './messaging-service';
 import { NameServerRegistrar } from './name-server-registrar';
 import { RouteResolver } from './route-resolver';
-import { openControllerLink, type BrokerRoleState } from './role-executor';
+import { FlagRoleProvider } from './flag-role-provider';
+import { createForwardMetrics } from './forward-metrics';
+import { withForwarding } from './forwarding-handlers';
+import { MasterForwarder } from './master-forwarder';
+import { LocalRoleExecutor, openControllerLink, type BrokerRoleState, type JournalRole } from './role-executor';
+import type { RoleProvider } from './role-provider';
+import { ReplicaRole } from './shipping/replica-role';
+import { replicationService } from './shipping/replication-service';
+import { createReplicationMetrics } from './shipping/replication-metrics';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
@@ -43,6 +62,10 @@ async function main(): Promise<void> {
         if (problem) throw new ConfigError(`--broadcast-groups: consumer group name ${JSON.stringify(group)} is not valid: ${problem}`);
         broadcastGroups.add(group);
       }
+      if (options.role === 'slave' && !options.master && options.controller.length === 0 && options.nameServers.length === 0) {
+        throw new ConfigError('--role slave needs --master <host:port> (the master to follow), --controller, or --name-servers (to find the master the name servers route)');
+      }
+      if (options.master) parseHostPort(options.master, '--master');
       tls = readTlsFiles(options);
       if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
       if (options.auth) {
@@ -56,29 +79,41 @@ async function main(): Promise<void> {
   const nameServers = config.nameServers;
   await mkdir(join(config.dataDir, 'config'), { recursive: true });
 
+  if (config.timerDelayMaxMs > config.retentionHours * 60 * 60 * 1000) {
+    process.stderr.write(`broker: --timer-delay-max-ms (${config.timerDelayMaxMs}) must not exceed --retention-hours (${config.retentionHours} h): a scheduled message must outlive its delay\n`);
+    process.exit(2);
+  }
   if (config.diskHardLimitPercent <= config.diskHighWaterPercent) {
     process.stderr.write(`broker: --disk-hard-limit-percent (${config.diskHardLimitPercent}) must be above --disk-high-water-percent (${config.diskHighWaterPercent})\n`);
     process.exit(2);
   }
-  const metricsRegistry = createRegistry({ app: 'broker', cluster: config.clusterName, node_id: config.brokerName });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'broker', node_id: `${config.brokerName}-${config.brokerId}` });
   const storeMetrics = createStoreMetrics(metricsRegistry);
+  let messageTracing: MessageTracing = NO_MESSAGE_TRACING;
 
   // Storage and domain.
   const store = await MessageStore.open({
     dataDir: join(config.dataDir, 'store'),
+    // Message ids and keys are indexed: AdminService.FindMessages (rmq message show / find).
+    indexedProperties: { messageId: SYSTEM_PROPERTY.messageId, keys: SYSTEM_PROPERTY.keys },
     flushMode: config.flushMode as 'sync' | 'async',
     flushIntervalMs: config.flushIntervalMs,
     segmentSizeBytes: config.segmentSizeMib * 1024 * 1024,
+    acceptDataLoss: config.acceptDataLoss,
     retentionMs: config.retentionHours * 60 * 60 * 1000,
     diskUsageHighWaterRatio: config.diskHighWaterPercent / 100,
     diskUsageHardLimitRatio: config.diskHardLimitPercent / 100,
     clock,
+    // Anything but a lone master exposes only what its group committed, also after a restart.
+    commitPolicy: config.role === 'master' && config.controller.length === 0 ? 'local' : 'replicated',
     onEvent: (event) => {
       storeMetrics.onStoreEvent(event);
+      messageTracing.onStoreEvent(event);
       logStoreEvent(log, event);
     },
   });
   storeMetrics.watch(store);
+  if (tracing.enabled) messageTracing = createMessageTracing(tracing.tracer, store, { syncFlush: config.flushMode === 'sync', brokerName: config.brokerName });
   log.info('store open', { flushMode: config.flushMode, ...(config.flushMode === 'async' ? { flushIntervalMs: config.flushIntervalMs } : {}), logEndOffset: store.stats().logEndOffset });
   // Everything besides messages (topics, groups, permission, consumer progress, the receipt key)
   // is replayed from the state records in the commit log.
@@ -90,38 +125,125 @@ async function main(): Promise<void> {
   const roleState: BrokerRoleState = { role: config.controller.length > 0 ? 'slave' : (config.role as 'master' | 'slave'), epoch: 0 };
   const role = () => roleState.role;
   const epoch = () => roleState.epoch;
+  // Log shipping (shipping/), set before anything writes: a master records its epoch before its
+  // first write; a slave refuses local writes, and follows --master once its port is known.
+  let endpoint = '';
+  const replica = await ReplicaRole.open({
+    store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
+    flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
+    bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
+  });
+  if (roleState.role === 'master') {
+    await replica.becomeMaster(config.epoch);
+    roleState.epoch = config.epoch;
+  } else replica.prepareSlave();
+  createReplicationMetrics(metricsRegistry, () => replica);
   let permission!: BrokerPermission;
-  let users!: JournalAccessStore;
+  let users!: JournalAccessStore; // users and grants (authentication), replicated with the state
+  let pullOffsets!: PullOffsets;
   const state = await openBrokerState({
     store, dataDir: config.dataDir, clock, groupDefaults, autoCreateGroups: config.autoCreateGroups, snapshotEveryBytes: config.stateSnapshotMib * 1024 * 1024,
     writable: roleState.role === 'master',
-    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal))],
+    sections: (journal) => [(permission = new BrokerPermission(journal)), (users = new JournalAccessStore(journal)), (pullOffsets = new PullOffsets(journal))],
     onError: (error) => log.error('could not record a broker state change', { error }),
     onEvent: (event) => log.info(event.kind === 'replayed' ? 'broker state replayed from the commit log' : 'broker state snapshot written to the commit log', { ...event }),
   });
+  replica.onLogCut = () => state.journal.reload(); // a slave's log cut back: state rebuilt from what stays
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, progress });
-  const producer = new ProducerService(store, topics);
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
+  // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
+  const producerStreams = new ProducerStreams();
+  const endpointRef = { value: config.listen };
+  const model = new ModelServices(async () => {
+    const timers = await TimerService.open({
+      store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
+      queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
+      onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),
+      onDropped: (topic, messageId) => {
+        modelMetrics.timerDropped(topic);
+        log.warn('delay message dropped: its topic no longer exists or the log no longer holds it', { topic, messageId });
+      },
+    });
+    const transactions = await TransactionService.open({
+      store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      policy: { firstMs: config.transactionCheckAfterMs, checksMax: config.transactionChecksMax, intervalMaxMs: config.transactionCheckIntervalMaxMs },
+      checkBack: (message, transactionId) => {
+        const wire = toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: endpointRef.value }, '');
+        const asked = producerStreams.recoverOrphaned(message.topic, wire, transactionId);
+        if (!asked) log.warn('open transaction not checked: no producer of its topic is connected', { topic: message.topic, messageId: message.messageId });
+        return asked;
+      },
+      onError: (error) => log.error('transactional messages: an operation failed', { error }),
+      onEvent: (topic, event) => modelMetrics.transactionEvent(topic, event),
+    });
+    log.info('delay and transactional messages recovered from the log', { timers: timers.stats(), transactions: transactions.stats() });
+    return { timers, transactions };
+  }, config.brokerName, epoch);
+  const modelMetrics = createModelMetrics(metricsRegistry, { timers: () => model.timers, transactions: () => model.transactions });
+  if (roleState.role === 'master') await model.start();
+  const producer = new ProducerService(store, topics, undefined, model.stagers());
+  const pulls = new PullService(store, topics, pullOffsets, clock);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     simpleInvisibleMsMin: config.invisibleMsMin,
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
+      if (messageTracing.enabled) {
+        const message = fromStoredRecord(record);
+        messageTracing.deadLettered(record.topic, group, message.messageId, message.traceContext);
+      }
       log.info('message moved to the dead-letter topic', { group, topic: record.topic, queueId: record.queueId, queueOffset: record.queueOffset });
     },
-    onSweepError: (error) => log.error('moving messages to dead-letter topics failed; retrying', { error }),
+    onSweepError: (error) => {
+      if (!isRmqError(error, 'NOT_MASTER')) log.error('moving messages to dead-letter topics failed; retrying', { error });
+    },
     onRetentionSkipped: (group, topic, queueId, count) => {
       metrics.retentionSkipped(topic, group, count);
       log.warn('retention deleted messages this consumer group had not consumed', { group, topic, queueId, count });
     },
   });
-  // gRPC: MessagingService + AdminService.
+  // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const peerCredentials = () => channelCredentials(tls.client);
-  const endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
+  if (roleState.role === 'slave' && config.controller.length === 0 && config.master) await replica.becomeSlave(config.master);
+  addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
+  endpointRef.value = endpoint;
+
+  // Role, epoch and master: from the controller (--controller), else from the flags, changed by
+  // hand with SetBrokerRole; both run the same role actions on the broker (role-executor.ts).
+  const journalRole: JournalRole = {
+    toSlave: () => {
+      state.journal.becomeSlave();
+      void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
+    },
+    toMaster: async () => {
+      await stateBecomesMaster(state);
+      await permission.applyFlag(config.permission);
+      await model.start();
+    },
+  };
+  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
+    controllers: config.controller, replica, store, state: roleState, log,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
+    registerNow: () => registrar.registerNow(),
+    journalRole,
+    onFatal: (error) => {
+      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
+      process.exit(1);
+    },
+  });
+  const roles: RoleProvider = controllerLink
+    ? { current: () => controllerLink.current(), onChange: (listener) => controllerLink.onChange(listener), masterUnreachable: () => controllerLink.masterUnreachable(), close: () => undefined }
+    : new FlagRoleProvider({
+        role: roleState.role, epoch: roleState.epoch, endpoint, masterAddress: config.master,
+        clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+        executor: new LocalRoleExecutor({ store, epochs: await EpochFile.open(join(config.dataDir, 'store', 'epochs.json')), replica, state: roleState, registerNow: () => registrar.registerNow(), journalRole }),
+      });
   const registrar = new NameServerRegistrar({
     nameServers,
     log,
@@ -134,9 +256,26 @@ async function main(): Promise<void> {
       zone: config.zone,
       brokerPerm: permission.value,
       topics: topics.list().map(topicToWire),
+      // As routed: a slave registers in its master's epoch (name servers route one epoch per group).
+      role: roles.current().role === 'master' ? namesrv.BrokerRole.MASTER : namesrv.BrokerRole.SLAVE,
+      epoch: BigInt(roles.current().epoch),
     }),
   });
-  const routes = new RouteResolver(nameServers, { brokerName: config.brokerName, endpoint, zone: config.zone, perm: () => permission.value }, log, peerCredentials);
+  const followedMaster = () => {
+    const status = replica.status();
+    return status.role === 'slave' ? status.masterEndpoint : undefined;
+  };
+  roles.onChange((view) => {
+    log.info('role changed', { ...view });
+    // Without a controller, a slave copies the log of whichever master the name servers route.
+    if (!controllerLink && view.role === 'slave' && view.masterEndpoint && view.masterEndpoint !== endpoint && followedMaster() !== view.masterEndpoint) {
+      replica.becomeSlave(view.masterEndpoint).catch((error: unknown) => log.error('could not follow the master', { master: view.masterEndpoint, error }));
+    }
+    void registrar.registerNow();
+  });
+  const routes = new RouteResolver(nameServers, {
+    clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint, zone: config.zone, perm: () => permission.value, role: () => roles.current().role, epoch: () => roles.current().epoch,
+  }, log, peerCredentials);
   const autoCreateTopic = config.autoCreateTopics
     ? async (name: string) => {
         const { created } = await topics.create(name, { queueCount: config.defaultQueueCount });
@@ -146,19 +285,21 @@ async function main(): Promise<void> {
         }
       }
     : undefined;
+  const forwardMetrics = createForwardMetrics(metricsRegistry);
+  const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded });
   // Every call of both services passes this one guard first.
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   const guard: CallGuard = config.auth
     ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
     : () => undefined;
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
-  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, messagingService({
-    topics, producer, consumer, routes, log, metrics, endpoint, brokerName: config.brokerName,
-    isMaster: () => role() === 'master', epoch, autoCreateTopic, groups,
+  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, withForwarding(messagingService({
+    topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
+    isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
-  }), guard, errorLog));
+  }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog));
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
-    topics, groups, progress, store, role, epoch,
+    topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },
     permission,
     users,
@@ -168,22 +309,6 @@ async function main(): Promise<void> {
 
   // Cluster membership and the HTTP side.
   await registrar.start();
-  const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
-    controllers: config.controller, storeDir: join(config.dataDir, 'store'), store, state: roleState, log,
-    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
-    registerNow: () => registrar.registerNow(),
-    journalRole: {
-      toSlave: () => state.journal.becomeSlave(),
-      toMaster: async () => {
-        await stateBecomesMaster(state);
-        await permission.applyFlag(config.permission);
-      },
-    },
-    onFatal: (error) => {
-      log.error('stopping: a role change could not be carried out; a restart comes back as a slave', { error: error.message });
-      process.exit(1);
-    },
-  });
   controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
   const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => storeHealth(store.stats()) });
@@ -192,12 +317,19 @@ async function main(): Promise<void> {
     await controllerLink?.stop();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    await replica.stop();
     consumer.close();
+    pulls.close();
     routes.close();
+    forwarder.close();
+    roles.close();
+    await model.stop();
     await state.journal.close();
     await store.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
 }
 

@@ -1,9 +1,9 @@
 // Between the wire's apache.rocketmq.v2.Message and the messaging layer's domain messages.
 // Validation of what only the wire can get wrong (missing fields, unknown enums) happens here;
 // business rules (sizes, names, types) are checked by the messaging layer.
-import { create, durationFromMs, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
+import { durationFromMs, durationMs, okStatus, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
-import type { IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
+import type { BodyEncoding, IncomingMessage, MessageType, OutgoingMessage } from '@rmq/messaging';
 
 const MESSAGE_TYPE_FROM_WIRE: Partial<Record<v2.MessageType, MessageType>> = {
   [v2.MessageType.NORMAL]: 'NORMAL',
@@ -23,11 +23,15 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
   const system = message.systemProperties;
   if (!system) throw new RmqError('BAD_REQUEST', { reason: 'the message has no system properties' });
   if (!system.messageId) throw new RmqError('BAD_REQUEST', { reason: 'the message has no message id' });
-  if (system.bodyEncoding === v2.Encoding.GZIP) throw new RmqError('UNSUPPORTED', { feature: 'gzip-encoded message bodies' });
+  const bodyEncoding = bodyEncodingFromWire(system.bodyEncoding, message.body);
   let messageType = MESSAGE_TYPE_FROM_WIRE[system.messageType];
   if (system.messageType === v2.MessageType.MESSAGE_TYPE_UNSPECIFIED) messageType = system.messageGroup ? 'FIFO' : system.deliveryTimestamp ? 'DELAY' : 'NORMAL';
   if (!messageType) throw new RmqError('UNSUPPORTED', { feature: `message type ${v2.MessageType[system.messageType] ?? system.messageType}` });
   if (system.deliveryTimestamp && messageType !== 'DELAY') messageType = 'DELAY';
+  const deliveryTimestampMs = system.deliveryTimestamp ? timestampMs(system.deliveryTimestamp) : undefined;
+  if (deliveryTimestampMs !== undefined && (!Number.isSafeInteger(deliveryTimestampMs) || deliveryTimestampMs < 0)) {
+    throw new RmqError('BAD_REQUEST', { reason: `the delivery timestamp (${deliveryTimestampMs} ms since 1970) is out of range` });
+  }
   const bornTimestampMs = system.bornTimestamp ? timestampMs(system.bornTimestamp) : Date.now();
   if (!Number.isSafeInteger(bornTimestampMs) || bornTimestampMs < 0) {
     throw new RmqError('BAD_REQUEST', { reason: `the born timestamp (${bornTimestampMs} ms since 1970) is out of range` });
@@ -43,8 +47,25 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
     bornTimestampMs,
     bornHost: system.bornHost,
     traceContext: system.traceContext,
+    bodyEncoding,
+    deliveryTimestampMs,
+    orphanedRecoveryMs: system.orphanedTransactionRecoveryDuration ? durationMs(system.orphanedTransactionRecoveryDuration) : undefined,
     userProperties: new Map(Object.entries(message.userProperties)),
   };
+}
+
+/**
+ * GZIP bodies are stored and delivered as sent (the digest covers the compressed bytes, as the
+ * clients check it before they gunzip); a body without gzip's magic bytes would make every
+ * consumer's receive fail, so it is refused here.
+ */
+function bodyEncodingFromWire(encoding: v2.Encoding, body: Uint8Array): BodyEncoding {
+  if (encoding === v2.Encoding.IDENTITY || encoding === v2.Encoding.ENCODING_UNSPECIFIED) return 'IDENTITY';
+  if (encoding !== v2.Encoding.GZIP) throw new RmqError('BAD_REQUEST', { reason: `body encoding ${encoding} is unknown; use IDENTITY (1) or GZIP (2)` });
+  if (body.byteLength > 0 && (body.byteLength < 18 || body[0] !== 0x1f || body[1] !== 0x8b)) {
+    throw new RmqError('BAD_REQUEST', { reason: 'the body is marked GZIP but is not gzip data (it does not start with the bytes 1f 8b)' });
+  }
+  return 'GZIP';
 }
 
 export interface DeliveryFields {
@@ -54,29 +75,57 @@ export interface DeliveryFields {
   storeHost: string;
 }
 
+/**
+ * A delivered message as the wire object, built as a literal (what create() makes, without its
+ * reflection: this runs for every delivery); the hot-path codec encodes it in one pass.
+ */
 export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields, namespace: string): v2.Message {
-  return create(v2.MessageSchema, {
-    topic: { name: message.topic, resourceNamespace: namespace },
-    userProperties: Object.fromEntries(message.userProperties),
+  const systemProperties: v2.SystemProperties = {
+    $typeName: 'apache.rocketmq.v2.SystemProperties',
+    keys: message.keys,
+    messageId: message.messageId,
+    bodyDigest: { $typeName: 'apache.rocketmq.v2.Digest', type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
+    bodyEncoding: message.bodyEncoding === 'GZIP' ? v2.Encoding.GZIP : v2.Encoding.IDENTITY,
+    messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
+    bornTimestamp: timestampFromMs(message.bornTimestampMs),
+    bornHost: message.bornHost,
+    storeTimestamp: timestampFromMs(message.storeTimestampMs),
+    storeHost: delivery.storeHost,
+    receiptHandle: delivery.receiptHandle,
+    queueId: message.queueId,
+    queueOffset: BigInt(message.queueOffset),
+    invisibleDuration: durationFromMs(delivery.invisibleMs),
+    deliveryAttempt: delivery.deliveryAttempt,
+  };
+  // Optional fields are absent, not undefined, when the message has none (as create() leaves them).
+  if (message.tag !== undefined) systemProperties.tag = message.tag;
+  if (message.messageGroup !== undefined) systemProperties.messageGroup = message.messageGroup;
+  if (message.traceContext !== undefined) systemProperties.traceContext = message.traceContext;
+  if (message.deliveryTimestampMs !== undefined) systemProperties.deliveryTimestamp = timestampFromMs(message.deliveryTimestampMs);
+  const userProperties: Record<string, string> = {};
+  for (const [key, value] of message.userProperties) userProperties[key] = value;
+  return {
+    $typeName: 'apache.rocketmq.v2.Message',
+    topic: { $typeName: 'apache.rocketmq.v2.Resource', name: message.topic, resourceNamespace: namespace },
+    userProperties,
+    systemProperties,
     body: message.body,
-    systemProperties: {
-      tag: message.tag,
-      keys: message.keys,
-      messageId: message.messageId,
-      bodyDigest: { type: v2.DigestType.MD5, checksum: message.bodyMd5Hex },
-      bodyEncoding: v2.Encoding.IDENTITY,
-      messageType: MESSAGE_TYPE_TO_WIRE[message.messageType],
-      bornTimestamp: timestampFromMs(message.bornTimestampMs),
-      bornHost: message.bornHost,
-      storeTimestamp: timestampFromMs(message.storeTimestampMs),
-      storeHost: delivery.storeHost,
-      receiptHandle: delivery.receiptHandle,
-      queueId: message.queueId,
-      queueOffset: BigInt(message.queueOffset),
-      invisibleDuration: durationFromMs(delivery.invisibleMs),
-      deliveryAttempt: delivery.deliveryAttempt,
-      messageGroup: message.messageGroup,
-      traceContext: message.traceContext,
-    },
-  });
+  };
+}
+
+/** One ReceiveMessage frame carrying a message. */
+export function messageFrame(message: v2.Message): v2.ReceiveMessageResponse {
+  return { $typeName: 'apache.rocketmq.v2.ReceiveMessageResponse', content: { case: 'message', value: message } };
+}
+
+/** A SendMessage result entry as a complete message (create() then takes it as is). */
+export function sendResultEntry(messageId: string, queueOffset: number, extra: { transactionId?: string; recallHandle?: string } = {}): v2.SendResultEntry {
+  return {
+    $typeName: 'apache.rocketmq.v2.SendResultEntry', status: okStatus(), messageId, transactionId: extra.transactionId ?? '', offset: BigInt(queueOffset), recallHandle: extra.recallHandle ?? '',
+  };
+}
+
+/** An AckMessage result entry as a complete message. */
+export function ackResultEntry(messageId: string, receiptHandle: string, status: v2.Status): v2.AckMessageResultEntry & { status: v2.Status } {
+  return { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId, receiptHandle, status };
 }

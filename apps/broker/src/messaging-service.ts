@@ -2,9 +2,9 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { create, durationMs, okStatus, statusOf, toRmqError, v2, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
-import { assignQueues, preferZone, type GroupMembership, type MemberKind } from '@rmq/routing';
+import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
   fromStoredRecord,
@@ -12,19 +12,22 @@ import {
   parseSqlFilter,
   parseTagExpression,
   PERM_READ,
-  PERM_WRITE,
   type ConsumerService,
   type GroupRegistry,
   type ProducerService,
+  type PullService,
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { callContextOf, inBand, type CallContext } from './in-band';
-import { fromWireMessage, MESSAGE_TYPE_TO_WIRE, toWireMessage } from './message-codec';
-import type { BrokerQueues, RouteResolver } from './route-resolver';
+import { ackResultEntry, fromWireMessage, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
+import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
 import type { BrokerMetrics } from './broker-metrics';
+import type { ProducerStreams } from './producer-streams';
+import type { ModelServices } from './model-services';
+import type { MessageTracing } from './message-tracing';
+import type { ClientMetrics } from './client-metrics';
 
 export interface MessagingDeps {
   topics: TopicRegistry;
@@ -33,9 +36,13 @@ export interface MessagingDeps {
   routes: RouteResolver;
   log: Logger;
   metrics: BrokerMetrics;
+  tracing: MessageTracing;
+  clientMetrics: ClientMetrics;
   /** This broker's client endpoint, host:port. */
   endpoint: string;
   isMaster: () => boolean;
+  /** Throws when a send must be refused for the replica group (too few in-sync replicas). */
+  requireInSync?: () => void;
   brokerName: string;
   epoch: () => number;
   /** Consumer groups and their settings (retry policy, attempts, FIFO, broadcast). */
@@ -51,6 +58,11 @@ export interface MessagingDeps {
   clock: Clock;
   /** The broker-wide permission: sends and receives it does not allow are refused. */
   permission: BrokerPermission;
+  /** Delay and transactional messages (running while this broker leads). */
+  model: ModelServices;
+  pulls: PullService;
+  /** Producers' Telemetry streams (transaction checks go through them). */
+  producerStreams: ProducerStreams;
 }
 
 type Service = typeof v2.MessagingService.method;
@@ -73,10 +85,11 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
     queryRoute: inBand('QueryRoute', v2.QueryRouteResponseSchema, async (request: v2.QueryRouteRequest, context) => {
       const name = request.topic?.name ?? '';
       const local = deps.topics.get(name) ?? (deps.autoCreateTopic ? await topicFor(name) : undefined);
-      const route = await deps.routes.resolve(name, local);
-      if (route.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
+      const queues = routeQueues(await deps.routes.resolve(name, local));
+      if (queues.length === 0) deps.topics.require(name); // throws TOPIC_NOT_FOUND or ILLEGAL_TOPIC
       // A client that declares its zone is offered that zone's brokers for writing, while one is writable.
-      return { messageQueues: preferZone(route, context.zone).flatMap((broker) => messageQueuesOf(name, broker, request.topic?.resourceNamespace ?? '')) };
+      const namespace = request.topic?.resourceNamespace ?? '';
+      return { messageQueues: preferZone(queues, context.zone).map((queue) => messageQueueToWire(name, namespace, queue)) };
     }, log, observe),
 
     heartbeat: inBand('Heartbeat', v2.HeartbeatResponseSchema, async (request: v2.HeartbeatRequest, context) => {
@@ -86,8 +99,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return {};
     }, log, observe),
 
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest) => {
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
       if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      deps.requireInSync?.();
       deps.permission.requireWrite(deps.brokerName);
       if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
       if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
@@ -97,10 +111,10 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
-      const results = await deps.producer.send(messages);
+      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
       for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
       return {
-        entries: results.map((result) => ({ status: okStatus(), messageId: result.messageId, offset: BigInt(result.queueOffset) })),
+        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
       };
     }, log, observe),
 
@@ -109,11 +123,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const settings = await deps.groups.ensure(group);
       const name = request.topic?.name ?? '';
       const namespace = request.topic?.resourceNamespace ?? '';
-      const route = await deps.routes.resolve(name, deps.topics.get(name));
-      if (route.length === 0) deps.topics.require(name);
-      const queues = route
-        .filter((broker) => (broker.perm & PERM_READ) !== 0)
-        .flatMap((broker) => Array.from({ length: broker.queueCount }, (_, queueId) => ({ brokerName: broker.brokerName, queueId, broker })));
+      // The masters' queues: a slave's queue-0 entry is a door to its master, not a queue of its own.
+      const queues = routeQueues(await deps.routes.resolve(name, deps.topics.get(name))).filter((queue) => queue.routeBrokerId === 0 && (queue.perm & PERM_READ) !== 0);
+      if (queues.length === 0) deps.topics.require(name);
       // The group's push members share the queues; without a client id (not an official
       // client) the caller gets every queue and the broker still hands each message out once.
       // In a broadcast group every member reads every queue.
@@ -122,7 +134,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         deps.membership.seen(group, context.clientId, 'push', deps.clock.nowMs()); // the caller is alive
         assigned = assignQueues(queues, deps.membership.members(group, deps.clock.nowMs(), 'push')).get(context.clientId) ?? [];
       }
-      return { assignments: assigned.map((queue) => ({ messageQueue: messageQueueOf(name, queue.broker, queue.queueId, namespace) })) };
+      return { assignments: assigned.map((queue) => ({ messageQueue: messageQueueToWire(name, namespace, queue) })) };
     }, log, observe),
 
     receiveMessage: receiveHandler(deps),
@@ -138,9 +150,11 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const entries = await Promise.all(request.entries.map(async (entry) => {
         try {
           await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: okStatus() };
+          deps.tracing.acked(topic, group, entry.messageId);
+          return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
         } catch (error) {
-          return { messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: statusOf(toRmqError(error, (m, f) => log.error(m, f))) };
+          deps.tracing.acked(topic, group, entry.messageId, error);
+          return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
@@ -178,24 +192,48 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       longPollingMs: deps.pushLongPollingMs,
       onSettings: (clientId, settings) => {
         const group = settings.pubSub.case === 'subscription' ? settings.pubSub.value.group?.name : undefined;
+        deps.clientMetrics.connected(clientId, settings);
         if (noteMember(deps, group, clientId, settings.clientType)) {
           deps.groups.ensure(group!).catch((error: unknown) => log.warn('could not create consumer group on first use', { group, error }));
         }
       },
-      onClosed: (clientId) => deps.membership.left(clientId),
+      onClosed: (clientId) => {
+        deps.clientMetrics.closed(clientId);
+        deps.membership.left(clientId);
+      },
+      producers: deps.producerStreams,
     }),
 
-    endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, unsupported('transactional messages'), log, observe),
-    recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, unsupported('recalling delayed messages'), log, observe),
-    updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, unsupported('UpdateOffset (pull consumers)'), log, observe),
-    getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, unsupported('GetOffset (pull consumers)'), log, observe),
-    queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, unsupported('QueryOffset (pull consumers)'), log, observe),
+    endTransaction: inBand('EndTransaction', v2.EndTransactionResponseSchema, async (request: v2.EndTransactionRequest) => {
+      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      const resolution = request.resolution === v2.TransactionResolution.COMMIT ? 'COMMIT' : request.resolution === v2.TransactionResolution.ROLLBACK ? 'ROLLBACK' : undefined;
+      if (!resolution) throw new RmqError('BAD_REQUEST', { reason: 'resolution must be COMMIT (1) or ROLLBACK (2)' });
+      await deps.model.requireTransactions().end(request.topic?.name ?? '', request.messageId, request.transactionId, resolution);
+      return {};
+    }, log, observe),
+    recallMessage: inBand('RecallMessage', v2.RecallMessageResponseSchema, async (request: v2.RecallMessageRequest) => {
+      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+      deps.permission.requireWrite(deps.brokerName);
+      const topic = deps.topics.require(request.topic?.name ?? '').name;
+      return deps.model.requireTimers().recall(topic, request.recallHandle);
+    }, log, observe),
+    updateOffset: inBand('UpdateOffset', v2.UpdateOffsetResponseSchema, async (request: v2.UpdateOffsetRequest) => {
+      const group = requireGroup(request.group?.name);
+      await deps.pulls.updateOffset(group, request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0, Number(request.offset));
+      return {};
+    }, log, observe),
+    getOffset: inBand('GetOffset', v2.GetOffsetResponseSchema, async (request: v2.GetOffsetRequest) => {
+      const group = requireGroup(request.group?.name);
+      return { offset: BigInt(deps.pulls.getOffset(group, request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0)) };
+    }, log, observe),
+    queryOffset: inBand('QueryOffset', v2.QueryOffsetResponseSchema, async (request: v2.QueryOffsetRequest) => {
+      const policy = request.queryOffsetPolicy === v2.QueryOffsetPolicy.END ? 'END' : request.queryOffsetPolicy === v2.QueryOffsetPolicy.TIMESTAMP ? 'TIMESTAMP' : 'BEGINNING';
+      if (policy === 'TIMESTAMP' && !request.timestamp) throw new RmqError('BAD_REQUEST', { reason: 'QueryOffset by TIMESTAMP needs a timestamp' });
+      const offset = await deps.pulls.queryOffset(request.messageQueue?.topic?.name ?? '', request.messageQueue?.id ?? 0, policy, request.timestamp ? timestampMs(request.timestamp) : 0);
+      return { offset: BigInt(offset) };
+    }, log, observe),
     syncLiteSubscription: inBand('SyncLiteSubscription', v2.SyncLiteSubscriptionResponseSchema, unsupported('lite topics'), log, observe),
-    pullMessage: (call) => {
-      const status = statusOf(new RmqError('UNSUPPORTED', { feature: 'PullMessage (pull consumers)' }));
-      call.write(create(v2.PullMessageResponseSchema, { content: { case: 'status', value: status } }));
-      call.end();
-    },
+    pullMessage: pullHandler(deps),
   };
 }
 
@@ -212,7 +250,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(create(v2.ReceiveMessageResponseSchema, { content: { case: 'message', value: message } }));
+        for (const message of messages) call.write(messageFrame(message));
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -221,6 +259,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 }
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+  const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
   await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);
@@ -252,41 +291,70 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
-  return deliveries.map((delivery) => {
+  const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
     deps.metrics.messageOut(topic, group, message.body.byteLength);
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (deps.tracing.enabled && messages.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  }
+  return messages;
+}
+
+function pullHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.PullMessageRequest, v2.PullMessageResponse> {
+  return (call) => {
+    const startedMs = performance.now();
+    const context = callContextOf(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+    const frame = (content: v2.PullMessageResponse['content']) => {
+      if (!call.writableEnded && !call.destroyed) call.write(create(v2.PullMessageResponseSchema, { content }));
+    };
+    const finish = (status: v2.Status) => {
+      deps.metrics.observeRpc('PullMessage', status.code, performance.now() - startedMs);
+      frame({ case: 'status', value: status });
+      if (!call.writableEnded && !call.destroyed) call.end();
+    };
+    pull(call.request, context, deps).then(
+      ({ messages, nextOffset }) => {
+        if (context.signal.aborted) return;
+        for (const message of messages) frame({ case: 'message', value: message });
+        frame({ case: 'nextOffset', value: BigInt(nextOffset) });
+        finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
+      },
+      (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'PullMessage', clientId: context.clientId, requestId: context.requestId })))),
+    );
+  };
+}
+
+async function pull(request: v2.PullMessageRequest, context: CallContext, deps: MessagingDeps): Promise<{ messages: v2.Message[]; nextOffset: number }> {
+  const group = requireGroup(request.group?.name);
+  deps.permission.requireRead(deps.brokerName);
+  const topic = request.messageQueue?.topic?.name ?? '';
+  const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
+  const expression = request.filterExpression;
+  const filter = expression?.type === v2.FilterType.SQL ? parseSqlFilter(expression.expression) : parseTagExpression(expression?.expression ?? '*');
+  if (request.batchSize < 0 || request.batchSize > MESSAGING_LIMITS.receiveBatchCountMax) {
+    throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
+  }
+  const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : 0;
+  if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
+    throw new RmqError('ILLEGAL_POLLING_TIME', { durationMs: longPollingMs, minMs: MESSAGING_LIMITS.longPollingMsMin, maxMs: MESSAGING_LIMITS.longPollingMsMax });
+  }
+  const result = await deps.pulls.pull({
+    topic, queueId: request.messageQueue?.id ?? 0, queueOffset: Number(request.offset), countMax: request.batchSize || 32, filter, longPollingMs, signal: context.signal,
+  });
+  const messages = result.records.map((record) => {
+    const message = fromStoredRecord(record);
+    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    return toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: deps.endpoint }, namespace);
+  });
+  return { messages, nextOffset: result.nextQueueOffset };
 }
 
 function requireGroup(name: string | undefined): string {
   const problem = nameProblem(name ?? '', GROUP_NAME_LENGTH_MAX);
   if (problem) throw new RmqError('ILLEGAL_CONSUMER_GROUP', { group: JSON.stringify(name ?? ''), reason: problem });
   return name!;
-}
-
-function messageQueuesOf(topic: string, broker: BrokerQueues, namespace: string): v2.MessageQueue[] {
-  return Array.from({ length: broker.queueCount }, (_, id) => messageQueueOf(topic, broker, id, namespace));
-}
-
-function messageQueueOf(topic: string, broker: BrokerQueues, id: number, namespace: string): v2.MessageQueue {
-  const [host, port] = splitEndpoint(broker.endpoint);
-  const permission =
-    (broker.perm & PERM_READ) !== 0 && (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.READ_WRITE
-    : (broker.perm & PERM_READ) !== 0 ? v2.Permission.READ
-    : (broker.perm & PERM_WRITE) !== 0 ? v2.Permission.WRITE
-    : v2.Permission.NONE;
-  return create(v2.MessageQueueSchema, {
-    topic: { name: topic, resourceNamespace: namespace },
-    id,
-    permission,
-    broker: {
-      name: broker.brokerName,
-      id: 0,
-      endpoints: { scheme: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? v2.AddressScheme.IPv4 : v2.AddressScheme.DOMAIN_NAME, addresses: [{ host, port }] },
-    },
-    acceptMessageTypes: [MESSAGE_TYPE_TO_WIRE[broker.messageType]],
-  });
 }
 
 const MEMBER_KINDS: Partial<Record<v2.ClientType, MemberKind>> = {
@@ -306,9 +374,4 @@ function noteMember(deps: MessagingDeps, group: string | undefined, clientId: st
 function isPushMember(deps: MessagingDeps, group: string, clientId: string, request: v2.ReceiveMessageRequest): boolean {
   const kind = clientId ? deps.membership.kindOf(group, clientId) : undefined;
   return kind ? kind === 'push' : request.autoRenew === true;
-}
-
-function splitEndpoint(endpoint: string): [string, number] {
-  const at = endpoint.lastIndexOf(':');
-  return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
 }

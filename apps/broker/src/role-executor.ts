@@ -1,15 +1,14 @@
-// What the broker does today when the controller's role machine asks (--controller): record the
-// epoch in the epoch file before serving as master, switch the role every writer checks, and
-// register with the name servers at once. Following a master (fetching its epochs, truncating,
-// copying its log) is the log-shipping side, not in this build: those steps fail with
-// UNSUPPORTED, so such a broker stays a slave that refuses writes.
-import { join } from 'node:path';
-import { RmqError } from '@rmq/base';
+// What the broker does when the controller's role machine asks (--controller): record the epoch
+// in the epoch file before serving as master, switch the role every writer checks, register with
+// the name servers at once; and, through the log-shipping side (shipping/replica-role.ts), ship
+// to slaves as master, or fetch the master's epochs, cut the log back and follow as a slave.
+// The in-sync set is still the master's own (InSyncSet); the controller's is not applied yet.
 import { ControllerClient } from '@rmq/client';
 import type { Logger } from '@rmq/observability';
 import { REPLICATION_LIMITS, RoleMachine, type RoleAction, type RoleEvent } from '@rmq/replication';
-import { EpochFile, type MessageStore } from '@rmq/store';
+import type { EpochFile, MessageStore } from '@rmq/store';
 import { ControllerLink, type RoleActionExecutor } from './controller-link';
+import type { ReplicaRole } from './shipping/replica-role';
 
 /** Switches the broker state journal between recording (master) and following (slave). */
 export interface JournalRole {
@@ -31,6 +30,8 @@ export class LocalRoleExecutor implements RoleActionExecutor {
     private readonly options: {
       store: MessageStore;
       epochs: EpochFile;
+      /** Log shipping: the master side and the follow loop. */
+      replica: ReplicaRole;
       state: BrokerRoleState;
       registerNow: () => Promise<unknown>;
       /** The broker's own state (topics, groups, progress): follows replication while a slave. */
@@ -39,13 +40,15 @@ export class LocalRoleExecutor implements RoleActionExecutor {
   ) {}
 
   async run(action: RoleAction): Promise<RoleEvent | void> {
-    const { state, epochs, store } = this.options;
+    const { state, epochs, store, replica } = this.options;
     switch (action.kind) {
       case 'refuseWrites':
         state.role = 'slave';
+        replica.prepareSlave();
         this.options.journalRole.toSlave();
         return;
       case 'stopFollowing':
+        await replica.stopFollowing();
         return;
       case 'beginEpoch': {
         const stats = store.stats();
@@ -60,6 +63,9 @@ export class LocalRoleExecutor implements RoleActionExecutor {
       }
       case 'serveAsMaster':
         // Everything the old master recorded and this broker copied applies before its first write.
+        // The store takes writes again (shipping starts), then the state copied so far applies
+        // and the broker's own state is recorded; clients still see a slave until the role flips.
+        replica.serveAsMaster(action.epoch);
         await this.options.journalRole.toMaster();
         state.epoch = action.epoch;
         state.role = 'master';
@@ -69,10 +75,18 @@ export class LocalRoleExecutor implements RoleActionExecutor {
         return;
       case 'updateInSyncSet':
         return;
-      case 'fetchMasterEpochs':
+      case 'fetchMasterEpochs': {
+        const master = await replica.describeMaster(action.master.endpoint);
+        return { kind: 'masterEpochs', epoch: action.epoch, masterEntries: master.entries, masterLogEndOffset: master.logEndOffset, localEntries: epochs.entries(), localLogEndOffset: store.writtenLogOffset };
+      }
       case 'truncate':
+        await replica.truncateTo(action.toLogOffset);
+        return { kind: 'truncated', epoch: action.epoch, logOffset: store.writtenLogOffset };
       case 'follow':
-        throw new RmqError('UNSUPPORTED', { feature: 'following a master (log shipping)' });
+        // The follow loop checks the logs again itself (the master may have moved on meanwhile).
+        state.epoch = action.epoch;
+        await replica.becomeSlave(action.master.endpoint);
+        return;
     }
   }
 }
@@ -81,7 +95,8 @@ export class LocalRoleExecutor implements RoleActionExecutor {
 export async function openControllerLink(options: {
   controllers: string[];
   identity: { clusterName: string; brokerName: string; brokerId: number; endpoint: string };
-  storeDir: string;
+  /** Log shipping; its epoch file is the one the executor writes. */
+  replica: ReplicaRole;
   store: MessageStore;
   state: BrokerRoleState;
   registerNow: () => Promise<unknown>;
@@ -89,17 +104,19 @@ export async function openControllerLink(options: {
   log: Logger;
   onFatal: (error: Error) => void;
 }): Promise<ControllerLink> {
-  const epochs = await EpochFile.open(join(options.storeDir, 'epochs.json'));
-  const { store, identity } = options;
+  const { store, identity, replica } = options;
+  const epochs = replica.epochFile;
   return new ControllerLink({
     client: new ControllerClient(options.controllers, { callTimeoutMs: CONTROLLER_CALL_TIMEOUT_MS }),
     identity,
     machine: new RoleMachine(identity.brokerId),
-    executor: new LocalRoleExecutor({ store, epochs, state: options.state, registerNow: options.registerNow, journalRole: options.journalRole }),
+    executor: new LocalRoleExecutor({ store, epochs, replica, state: options.state, registerNow: options.registerNow, journalRole: options.journalRole }),
     report: () => {
       const stats = store.stats();
       const last = epochs.last();
-      return { epoch: last?.epoch ?? 0, epochStartLogOffset: last?.startLogOffset ?? 0, logEndOffset: stats.logEndOffset, confirmedLogOffset: stats.confirmedLogOffset, slaves: [] };
+      const status = replica.status();
+      const slaves = status.role === 'master' ? status.slaves.map((slave) => ({ brokerId: Number(slave.replicaId), ackedLogOffset: slave.ackedLogOffset, behindMs: slave.lagBytes === 0 ? 0 : slave.lagMs })) : [];
+      return { epoch: last?.epoch ?? 0, epochStartLogOffset: last?.startLogOffset ?? 0, logEndOffset: stats.logEndOffset, confirmedLogOffset: stats.confirmedLogOffset, slaves };
     },
     log: options.log,
     heartbeatIntervalMs: REPLICATION_LIMITS.heartbeatIntervalMsDefault, // until the controller says otherwise

@@ -35,20 +35,20 @@ async function hangingNameServer(): Promise<{ address: string; server: Server }>
 describe('RouteResolver', () => {
   it('asks name servers in parallel, answers within its bound when some hang, and from its cache when none answers', async () => {
     const [hangingA, hangingB, live] = await Promise.all([hangingNameServer(), hangingNameServer(), liveNameServer()]);
-    const self = { brokerName: 'broker-a', endpoint: '127.0.0.1:1', zone: '', perm: () => 6 };
+    const self = { clusterName: 'C', brokerName: 'broker-a', brokerId: 0, endpoint: '127.0.0.1:1', zone: '', perm: () => 6, role: () => 'master' as const, epoch: () => 1 };
     const resolver = new RouteResolver([hangingA.address, hangingB.address, live.address], self, log);
     try {
       let startedMs = performance.now();
       const route = await resolver.resolve('Orders', undefined);
-      expect(route.map((broker) => broker.brokerName)).toEqual(['broker-b']);
+      expect(route?.brokers.map((broker) => broker.identity.brokerName)).toEqual(['broker-b']);
       expect(performance.now() - startedMs).toBeLessThan(1_400); // did not wait for the hanging ones
 
       await shutdownServer(live.server, 100);
       startedMs = performance.now();
-      expect((await resolver.resolve('Orders', undefined)).map((broker) => broker.brokerName)).toEqual(['broker-b']);
+      expect((await resolver.resolve('Orders', undefined))?.brokers.map((broker) => broker.identity.brokerName)).toEqual(['broker-b']);
       const elapsedMs = performance.now() - startedMs;
       expect(elapsedMs).toBeLessThan(2_500); // under the official client's 3 s request timeout
-      expect(await resolver.resolve('Unknown', undefined)).toEqual([]);
+      expect(await resolver.resolve('Unknown', undefined)).toBeUndefined();
     } finally {
       resolver.close();
       hangingA.server.close();

@@ -1,21 +1,12 @@
 // Answers "which brokers serve this topic" for QueryRoute and QueryAssignment: the name
-// servers' view of the cluster, plus this broker itself when it has the topic (so a route is
-// right even before the name servers have heard of a topic created a moment ago).
+// servers' view of the cluster (each group's master of the highest epoch and its slaves), with
+// this broker's own view merged in (routeWithSelf), so a route is right even before the name
+// servers have heard of a topic created, or a master promoted, a moment ago.
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createClient, namesrv } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
-import { PERM_READ, PERM_WRITE, type TopicConfig, type TopicMessageType } from '@rmq/messaging';
-import { effectivePerm } from '@rmq/routing';
-
-export interface BrokerQueues {
-  brokerName: string;
-  endpoint: string;
-  queueCount: number;
-  perm: number;
-  messageType: TopicMessageType;
-  /** The broker's zone label ('' for none). */
-  zone: string;
-}
+import type { TopicConfig } from '@rmq/messaging';
+import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, type TopicMessageType, type TopicRoute } from '@rmq/routing';
 
 /**
  * Name servers are asked in parallel and the first answer wins; none answering within this
@@ -32,15 +23,26 @@ const MESSAGE_TYPES: Record<number, TopicMessageType> = {
   [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
 };
 
+export interface SelfDescription {
+  clusterName: string;
+  brokerName: string;
+  brokerId: number;
+  endpoint: string;
+  zone: string;
+  /** The broker-wide permission, which limits what the local topics allow. */
+  perm: () => number;
+  role: () => BrokerRole;
+  epoch: () => number;
+}
+
 export class RouteResolver {
   /** The last route each topic got from a name server, oldest first. */
-  private readonly cached = new Map<string, BrokerQueues[]>();
+  private readonly cached = new Map<string, TopicRoute | undefined>();
   private readonly clients: ReturnType<typeof createClient<typeof namesrv.NameServerService.method>>[];
 
   constructor(
     nameServers: readonly string[],
-    /** `perm`: the broker-wide permission, which limits what the local topics allow. */
-    private readonly self: { brokerName: string; endpoint: string; zone: string; perm: () => number },
+    private readonly self: SelfDescription,
     private readonly log: Logger,
     credentials?: () => ChannelCredentials,
   ) {
@@ -48,18 +50,27 @@ export class RouteResolver {
   }
 
   /**
-   * Brokers serving `topic`, sorted by broker name: every broker answers the same order, so
-   * clients that take "the route's first broker" (PushConsumer's QueryAssignment) agree on it.
+   * The topic's route, groups sorted by broker name: every broker and name server answers the
+   * same order, so clients that take "the route's first endpoint" (PushConsumer's
+   * QueryAssignment) agree on it. Undefined when no broker serves the topic.
    */
-  async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<BrokerQueues[]> {
-    const route: BrokerQueues[] = [];
-    if (localTopic) {
-      route.push({ brokerName: this.self.brokerName, endpoint: this.self.endpoint, queueCount: localTopic.queueCount, perm: effectivePerm(localTopic.perm, this.self.perm()), messageType: localTopic.messageType, zone: this.self.zone });
-    }
-    for (const entry of await this.askNameServers(topic)) {
-      if (!route.some((known) => known.brokerName === entry.brokerName)) route.push(entry);
-    }
-    return route.sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+  async resolve(topic: string, localTopic: TopicConfig | undefined): Promise<TopicRoute | undefined> {
+    const self = this.self;
+    const member: BrokerEndpoint = {
+      identity: { clusterName: self.clusterName, brokerName: self.brokerName, brokerId: self.brokerId },
+      endpoint: self.endpoint,
+      zone: self.zone,
+      role: self.role(),
+      epoch: self.epoch(),
+    };
+    const queues = localTopic && {
+      brokerName: self.brokerName,
+      readQueueCount: localTopic.queueCount,
+      writeQueueCount: localTopic.queueCount,
+      perm: effectivePerm(localTopic.perm, self.perm()),
+      messageType: localTopic.messageType,
+    };
+    return routeWithSelf(topic, await this.askNameServers(topic), { member, queues });
   }
 
   close(): void {
@@ -67,12 +78,12 @@ export class RouteResolver {
   }
 
   /** The first name server to answer decides; none answering in time gives the last answer seen (logged, not fatal). */
-  private async askNameServers(topic: string): Promise<BrokerQueues[]> {
-    if (this.clients.length === 0) return [];
+  private async askNameServers(topic: string): Promise<TopicRoute | undefined> {
+    if (this.clients.length === 0) return undefined;
     const abort = new AbortController();
     try {
       const reply = await Promise.any(this.clients.map((client) => client.getTopicRoute({ topic }, { deadlineMs: NAME_SERVER_DEADLINE_MS, signal: abort.signal })));
-      const route = routeFromReply(reply);
+      const route = routeFromWire(reply);
       this.cached.delete(topic);
       this.cached.set(topic, route);
       if (this.cached.size > CACHED_ROUTES_MAX) this.cached.delete(this.cached.keys().next().value!);
@@ -81,28 +92,38 @@ export class RouteResolver {
       const reasons = error instanceof AggregateError ? error.errors.map((e) => (e instanceof Error ? e.message : String(e))) : [String(error)];
       const cached = this.cached.get(topic);
       this.log.warn('no name server answered a route query', { topic, errors: reasons, answeredFromCache: cached !== undefined });
-      return cached ?? [];
+      return cached;
     } finally {
       abort.abort(); // the slower name servers' calls are not needed any more
     }
   }
 }
 
-function routeFromReply(reply: namesrv.GetTopicRouteResponse): BrokerQueues[] {
-  const master = new Map<string, { endpoint: string; zone: string }>();
-  for (const broker of reply.brokers) {
-    if (broker.broker && broker.broker.brokerId === 0n) master.set(broker.broker.brokerName, { endpoint: broker.endpoint, zone: broker.zone });
-  }
-  return reply.queues.flatMap((queue) => {
-    const { endpoint, zone } = master.get(queue.brokerName) ?? {};
-    if (!endpoint) return [];
-    return [{
+export function roleFromWire(role: namesrv.BrokerRole): BrokerRole {
+  return role === namesrv.BrokerRole.SLAVE ? 'slave' : 'master';
+}
+
+function routeFromWire(reply: namesrv.GetTopicRouteResponse): TopicRoute | undefined {
+  if (reply.queues.length === 0) return undefined;
+  return {
+    topic: reply.topic,
+    queues: reply.queues.map((queue) => ({
       brokerName: queue.brokerName,
-      endpoint,
-      queueCount: Math.max(queue.readQueueCount, queue.writeQueueCount),
-      perm: queue.perm & (PERM_READ | PERM_WRITE),
+      readQueueCount: queue.readQueueCount,
+      writeQueueCount: queue.writeQueueCount,
+      perm: queue.perm,
       messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
-      zone: zone ?? '',
-    }];
-  });
+    })),
+    brokers: reply.brokers.flatMap((broker) =>
+      broker.broker
+        ? [{
+            identity: { clusterName: broker.broker.clusterName, brokerName: broker.broker.brokerName, brokerId: Number(broker.broker.brokerId) },
+            endpoint: broker.endpoint,
+            zone: broker.zone,
+            role: roleFromWire(broker.role),
+            epoch: Number(broker.epoch),
+          }]
+        : [],
+    ),
+  };
 }

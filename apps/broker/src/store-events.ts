@@ -32,6 +32,13 @@ export function logStoreEvent(log: Logger, event: StoreEvent): void {
     case 'retentionFailed':
       log.error('retention pass failed; retrying on the next pass', { error: event.error });
       break;
+    case 'queueTrimmed':
+      // Groups behind this range are counted and warned about when they next read the queue.
+      log.info('retention removed queue entries', { topic: event.topic, queueId: event.queueId, fromQueueOffset: event.fromQueueOffset, toQueueOffset: event.toQueueOffset });
+      break;
+    case 'segmentsMovedAside':
+      log.error('damaged commit log segments moved aside (--accept-data-loss): the records in them are no longer served', { atLogOffset: event.atLogOffset, reason: event.reason, movedTo: event.movedTo });
+      break;
     case 'indexRebuilt':
       log.info('message index rebuilt', { ...event.report, durationMs: event.durationMs, entryCount: event.entryCount });
       break;

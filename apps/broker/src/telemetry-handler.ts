@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { create, durationFromMs, okStatus, v2 } from '@rmq/contracts';
 import { MESSAGING_LIMITS, type GroupConfig } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
+import type { ProducerStreams } from './producer-streams';
 
 const SETTINGS_REPEAT_DELAY_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 3_000;
@@ -22,6 +23,8 @@ export interface TelemetryOptions {
   /** FIFO topics make a FIFO subscription (for groups that consume orderly): messages of one message group in order. */
   isFifoTopic: (topic: string) => boolean;
   longPollingMs: number;
+  /** Producers' streams, for transaction checks. */
+  producers?: ProducerStreams;
 }
 
 export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStreamingCall<v2.TelemetryCommand, v2.TelemetryCommand> {
@@ -40,6 +43,8 @@ export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStre
       }
       send(reply);
       options.onSettings?.(clientId, command.command.value);
+      const pubSub = command.command.value.pubSub;
+      if (pubSub.case === 'publishing' && clientId) options.producers?.add(clientId, pubSub.value.topics.map((topic) => topic.name), send);
       const timer = setTimeout(() => {
         timers.delete(timer);
         send(reply);
@@ -51,7 +56,10 @@ export function telemetryHandler(options: TelemetryOptions): grpc.handleBidiStre
     const stop = () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      if (!closed) options.onClosed?.(clientId);
+      if (!closed) {
+        options.onClosed?.(clientId);
+        options.producers?.remove(clientId);
+      }
       closed = true;
     };
     call.on('end', () => {

@@ -189,9 +189,21 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   });
 
   it('answers a method we do not implement with UNSUPPORTED and a reason', async () => {
-    const reply = await client.endTransaction({ topic: { name: 'GoodTopic' }, messageId: 'm', transactionId: 't' });
+    const reply = await client.syncLiteSubscription({});
     expect(reply.status?.code).toBe(v2.Code.UNSUPPORTED);
-    expect(reply.status?.message).toBe('transactional messages: not supported by this broker yet');
+    expect(reply.status?.message).toBe('lite topics: not supported by this broker yet');
+  });
+
+  it('refuses a made-up transaction id and a made-up recall handle, saying which handle to use', async () => {
+    const end = await client.endTransaction({ topic: { name: 'GoodTopic' }, messageId: 'm', transactionId: 't', resolution: v2.TransactionResolution.COMMIT });
+    expect(end.status?.code).toBe(v2.Code.INVALID_TRANSACTION_ID);
+    expect(end.status?.message).toBe('transaction id is not valid: it is not an id this broker issued (use the transaction id returned when the half message was sent)');
+    const recall = await client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: 'h' });
+    expect(recall.status?.code).toBe(v2.Code.BAD_REQUEST);
+    expect(recall.status?.message).toBe('recall handle is not valid: it is not a handle this broker issued (use the recall handle returned when the delay message was sent)');
+    // The broker's own topics (delay schedules here) are never user topics.
+    const system = await client.sendMessage({ messages: [message('%SYS%TIMER', Buffer.from('x'))] });
+    expect(system.status?.code).toBe(v2.Code.TOPIC_NOT_FOUND);
   });
 
   it('survives garbage bytes on the gRPC port and garbage inside a gRPC call', async () => {

@@ -32,7 +32,7 @@ describe('consumer state through broker SIGKILLs (sync mode)', () => {
   let cluster: LocalCluster;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster(['--flush-mode', 'sync']);
+    cluster = await startLocalCluster(['--flush-mode', 'sync', '--invisible-ms-min', '1000']);
     await cluster.createTopic('ChaosTopic', { queueCount: 4 });
   }, 60_000);
 

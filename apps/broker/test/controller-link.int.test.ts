@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { admin, controller, createClient, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
+import { commitLogSegments, eventually, firstDifference, killAllApps, makeTempDir, startApp, type AppProcess } from '@rmq/testing';
 
 const dirs = [makeTempDir('link-controller'), makeTempDir('link-broker-1'), makeTempDir('link-broker-2')];
 const clients: { close(): void }[] = [];
@@ -75,7 +75,7 @@ describe('broker controller link', () => {
       expect((await group.getReplicaGroup({ brokerName: 'linked' })).group).toMatchObject({ epoch: 1n, masterBrokerId: 1n, epochStartLogOffset: BigInt(epochOne.startLogOffset) }));
   }, 30_000);
 
-  it('keeps a second broker a slave that refuses sends', async () => {
+  it('keeps a second broker a slave that refuses sends and copies the master\'s log', async () => {
     const broker = await startBroker(2, controllerApp.endpoints.grpc);
     const status = adminOf(broker);
     await eventually(async () => {
@@ -88,7 +88,18 @@ describe('broker controller link', () => {
     const reply = await messaging.sendMessage({
       messages: [{ topic: { name: 'Linked' }, body: Buffer.from('no'), systemProperties: { messageId: 'id-2', bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }],
     }, { deadlineMs: 5_000 });
-    expect(reply.status?.code).toBe(v2.Code.HA_NOT_AVAILABLE);
+    // A slave forwards a client's send to the master the controller named (the failover path).
+    expect(reply.status?.code).toBe(v2.Code.OK);
+    // The controller named broker 1 its master: it copies broker 1's log, byte for byte.
+    const master = (await group.getReplicaGroup({ brokerName: 'linked' })).group!;
+    expect(master.masterBrokerId).toBe(1n);
+    await eventually(async () => {
+      const slave = await status.getBrokerStatus({}, { deadlineMs: 2_000 });
+      expect(slave).toMatchObject({ following: true, lagBytes: 0n });
+      expect(slave.confirmedOffset).toBeGreaterThan(0n);
+    }, { timeoutMs: 10_000 });
+    const masterLog = commitLogSegments(dirs[1].path);
+    expect(firstDifference(masterLog, commitLogSegments(dirs[2].path))).toBeUndefined();
     await broker.kill('SIGTERM');
   }, 30_000);
 

@@ -15,9 +15,9 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-export async function startLocalCluster(brokerArgs: string[] = []): Promise<LocalCluster> {
+export async function startLocalCluster(brokerArgs: string[] = [], options: { env?: Record<string, string> } = {}): Promise<LocalCluster> {
   const temp = makeTempDir('cluster');
-  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+  const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], options);
   const args = () => [
     '--listen', cluster.endpoint || '127.0.0.1:0',
     '--http-listen', '127.0.0.1:0',
@@ -38,7 +38,7 @@ export async function startLocalCluster(brokerArgs: string[] = []): Promise<Loca
     async restartBroker(signal, whileStopped) {
       await cluster.broker.kill(signal);
       whileStopped?.();
-      cluster.broker = await startApp('broker', args());
+      cluster.broker = await startApp('broker', args(), options);
       // The admin channel backs off while the broker is down: wait until it reconnected.
       await eventually(() => cluster.admin.getBrokerStatus({}, { deadlineMs: 1_000 }), { timeoutMs: 10_000 });
     },
@@ -49,7 +49,7 @@ export async function startLocalCluster(brokerArgs: string[] = []): Promise<Loca
       temp.remove();
     },
   };
-  cluster.broker = await startApp('broker', args());
+  cluster.broker = await startApp('broker', args(), options);
   cluster.endpoint = cluster.broker.endpoints.grpc;
   cluster.admin = createClient(admin.AdminService, cluster.endpoint);
   return cluster;

@@ -27,7 +27,8 @@ describe('broker state kept in the commit log', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster();
+    // Deadlines of 2 s (below the SimpleConsumer minimum of 10 s) keep the SIGKILL test short.
+    cluster = await startLocalCluster(['--invisible-ms-min', '1000']);
     producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 

@@ -7,12 +7,13 @@ function topicConfig(name: string, queueCount: number, messageType = namesrv.Top
   return create(namesrv.TopicConfigSchema, { name, readQueueCount: queueCount, writeQueueCount: queueCount, perm: 6, messageType });
 }
 
-function liveBroker(brokerName: string, brokerId: bigint, endpoint: string, lastHeartbeatMs: number) {
+function liveBroker(brokerName: string, brokerId: bigint, endpoint: string, lastHeartbeatMs: number, role = namesrv.BrokerRole.MASTER, epoch = 1n, routed = true) {
   return create(namesrv.LiveBrokerSchema, {
-    broker: { broker: { clusterName: 'DefaultCluster', brokerName, brokerId }, endpoint, zone: '' },
+    broker: { broker: { clusterName: 'DefaultCluster', brokerName, brokerId }, endpoint, zone: '', role, epoch },
     lastHeartbeatMs: BigInt(lastHeartbeatMs),
     topicCount: 3,
     brokerPerm: 6,
+    routed,
   });
 }
 
@@ -47,15 +48,21 @@ describe('small formatters', () => {
 describe('cluster status text', () => {
   it('lists brokers sorted by group and id, with role, endpoint and heartbeat age', () => {
     const reply = create(namesrv.GetClusterInfoResponseSchema, {
-      brokers: [liveBroker('broker-b', 0n, '127.0.0.1:8091', NOW_MS - 1_000), liveBroker('broker-a', 1n, '127.0.0.1:8082', NOW_MS - 2_000), liveBroker('broker-a', 0n, '127.0.0.1:8081', NOW_MS - 500)],
+      brokers: [
+        liveBroker('broker-b', 0n, '127.0.0.1:8091', NOW_MS - 1_000),
+        liveBroker('broker-a', 1n, '127.0.0.1:8082', NOW_MS - 2_000, namesrv.BrokerRole.MASTER, 2n),
+        liveBroker('broker-a', 0n, '127.0.0.1:8081', NOW_MS - 500, namesrv.BrokerRole.MASTER, 1n, false),
+        liveBroker('broker-a', 2n, '127.0.0.1:8083', NOW_MS - 500, namesrv.BrokerRole.SLAVE, 2n),
+      ],
     });
     const lines = clusterText(reply, '127.0.0.1:9876', NOW_MS).split('\n');
-    expect(lines[0]).toBe('Name server 127.0.0.1:9876: 3 live brokers');
-    expect(lines[2]).toMatch(/^CLUSTER\s+BROKER\s+ID\s+ROLE\s+ENDPOINT\s+ZONE\s+PERM\s+TOPICS\s+LAST HEARTBEAT$/);
+    expect(lines[0]).toBe('Name server 127.0.0.1:9876: 4 live brokers');
+    expect(lines[2]).toMatch(/^CLUSTER\s+BROKER\s+ID\s+ROLE\s+EPOCH\s+ENDPOINT\s+ZONE\s+PERM\s+TOPICS\s+LAST HEARTBEAT$/);
     expect(lines.slice(3).map((line) => line.split(/\s{2,}/))).toEqual([
-      ['DefaultCluster', 'broker-a', '0', 'master', '127.0.0.1:8081', '-', 'RW', '3', '0.5 s ago'],
-      ['DefaultCluster', 'broker-a', '1', 'slave', '127.0.0.1:8082', '-', 'RW', '3', '2.0 s ago'],
-      ['DefaultCluster', 'broker-b', '0', 'master', '127.0.0.1:8091', '-', 'RW', '3', '1.0 s ago'],
+      ['DefaultCluster', 'broker-a', '0', 'master (stale)', '1', '127.0.0.1:8081', '-', 'RW', '3', '0.5 s ago'],
+      ['DefaultCluster', 'broker-a', '1', 'master', '2', '127.0.0.1:8082', '-', 'RW', '3', '2.0 s ago'],
+      ['DefaultCluster', 'broker-a', '2', 'slave', '2', '127.0.0.1:8083', '-', 'RW', '3', '0.5 s ago'],
+      ['DefaultCluster', 'broker-b', '0', 'master', '1', '127.0.0.1:8091', '-', 'RW', '3', '1.0 s ago'],
     ]);
   });
 
@@ -121,8 +128,26 @@ describe('broker status text and JSON', () => {
     expect(text).toMatch(/Log end offset\s+4096/);
   });
 
+  it('shows a master\'s in-sync set and each slave\'s lag, and the master a slave follows', () => {
+    const master = create(admin.GetBrokerStatusResponseSchema, {
+      role: 'master', committedOffset: 4000n, inSyncReplicas: 2,
+      slaves: [{ replicaId: '1', ackedOffset: 4000n, inSync: true, lagBytes: 96n, lagMs: 12n }, { replicaId: '2', ackedOffset: 100n, inSync: false, lagBytes: 3996n, lagMs: 9000n }],
+    });
+    const text = brokerStatusText(master, '127.0.0.1:8081');
+    expect(text).toMatch(/^Committed offset\s+4000$/m);
+    expect(text).toMatch(/^In-sync replicas\s+2 \(itself included\)$/m);
+    expect(text).toMatch(/^SLAVE\s+IN SYNC\s+ACKED OFFSET\s+LAG BYTES\s+LAG MS$/m);
+    expect(text).toMatch(/^2\s+no\s+100\s+3996\s+9000$/m);
+    const slave = brokerStatusText(create(admin.GetBrokerStatusResponseSchema, { role: 'slave', masterEndpoint: '127.0.0.1:8081', following: true, lagBytes: 5n }), '127.0.0.1:8091');
+    expect(slave).toMatch(/^Master\s+127.0.0.1:8081$/m);
+    expect(slave).toMatch(/^Following\s+yes, 5 bytes behind$/m);
+  });
+
   it('prints JSON with every field, int64 as strings (proto3 JSON), so scripts need no defaults', () => {
     const json = JSON.parse(jsonText(admin.GetBrokerStatusResponseSchema, create(admin.GetBrokerStatusResponseSchema, { role: 'slave', epoch: 9n })));
-    expect(json).toEqual({ role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0, brokerPerm: 0 });
+    expect(json).toEqual({
+      role: 'slave', epoch: '9', logEndOffset: '0', confirmedOffset: '0', flushMode: '', topicCount: 0, brokerPerm: 0,
+      durableOffset: '0', committedOffset: '0', inSyncReplicas: 0, slaves: [], masterEndpoint: '', following: false, lagBytes: '0',
+    });
   });
 });

@@ -123,7 +123,9 @@ export function clusterText(reply: namesrv.GetClusterInfoResponse, nameServer: s
       identity?.clusterName ?? '',
       identity?.brokerName ?? '',
       String(brokerId),
-      brokerId === 0n ? 'master' : 'slave',
+      // A broker of an epoch below its group's highest is stale: routes leave it out.
+      `${roleText(live.broker?.role)}${live.routed ? '' : ' (stale)'}`,
+      String(live.broker?.epoch ?? 0n),
       live.broker?.endpoint ?? '',
       live.broker?.zone || '-',
       permText(live.brokerPerm),
@@ -132,22 +134,47 @@ export function clusterText(reply: namesrv.GetClusterInfoResponse, nameServer: s
     ];
   });
   const title = `Name server ${nameServer}: ${count} live broker${count === 1 ? '' : 's'}`;
-  return `${title}\n\n${table(['CLUSTER', 'BROKER', 'ID', 'ROLE', 'ENDPOINT', 'ZONE', 'PERM', 'TOPICS', 'LAST HEARTBEAT'], rows, [2, 7])}`;
+  return `${title}\n\n${table(['CLUSTER', 'BROKER', 'ID', 'ROLE', 'EPOCH', 'ENDPOINT', 'ZONE', 'PERM', 'TOPICS', 'LAST HEARTBEAT'], rows, [2, 4, 8])}`;
+}
+
+export function roleText(role: namesrv.BrokerRole | undefined): string {
+  return role === namesrv.BrokerRole.SLAVE ? 'slave' : 'master';
+}
+
+export function brokerRoleText(reply: admin.SetBrokerRoleResponse, broker: string): string {
+  if (reply.role === namesrv.BrokerRole.MASTER) return `Broker ${broker} is now master in epoch ${reply.epoch}; it has registered with the name servers.`;
+  const following = reply.masterEndpoint ? `follows master ${reply.masterEndpoint}` : 'looks for its master through the name servers';
+  return `Broker ${broker} is now a slave in epoch ${reply.epoch}; it ${following}.`;
 }
 
 export function brokerStatusText(reply: admin.GetBrokerStatusResponse, address: string): string {
   const identity = reply.broker;
-  return keyValues([
+  const text = keyValues([
     ['Broker', identity ? `${identity.brokerName} (id ${identity.brokerId}, cluster ${identity.clusterName})` : '(not reported)'],
     ['Address', address],
     ['Role', reply.role || '(not reported)'],
     ['Epoch', String(reply.epoch)],
     ['Log end offset', String(reply.logEndOffset)],
     ['Confirmed offset', String(reply.confirmedOffset)],
+    ['Durable offset', String(reply.durableOffset)],
+    ['Committed offset', String(reply.committedOffset)],
     ['Flush mode', reply.flushMode || '(not reported)'],
     ['Topics', String(reply.topicCount)],
     ['Permission', permText(reply.brokerPerm)],
+    ...replicationLines(reply),
   ]);
+  if (reply.role !== 'master' || reply.slaves.length === 0) return text;
+  const slaves = table(['SLAVE', 'IN SYNC', 'ACKED OFFSET', 'LAG BYTES', 'LAG MS'], reply.slaves.map((slave) => [
+    slave.replicaId, slave.inSync ? 'yes' : 'no', String(slave.ackedOffset), String(slave.lagBytes), String(slave.lagMs),
+  ]), [2, 3, 4]);
+  return `${text}\n\n${slaves}`;
+}
+
+/** A master's in-sync set size; a slave's master, stream and lag. */
+function replicationLines(reply: admin.GetBrokerStatusResponse): [string, string][] {
+  if (reply.role === 'master') return [['In-sync replicas', `${reply.inSyncReplicas} (itself included)`]];
+  if (reply.role === 'slave') return [['Master', reply.masterEndpoint || '(none)'], ['Following', reply.following ? `yes, ${reply.lagBytes} bytes behind` : 'no (reconnecting)']];
+  return [];
 }
 
 export function updatedTopicText(reply: admin.UpdateTopicResponse, broker: string): string {

@@ -27,25 +27,28 @@ export function registerGroupCommands(program: Command, io: Io): void {
 
   withSettings(group.command('create').description("create a consumer group; settings left out take the broker's defaults"))
     .addHelpText('after', ['', 'Examples:', '  rmq group create G --max-attempts 3 --retry customized:1s', '  rmq group create Ordered --fifo', '  rmq group create Everyone --consume-type broadcast'].join('\n'))
-    .action(async (name: string, options: SettingsOptions) => {
+    .addOption(jsonOption())
+    .action(async (name: string, options: SettingsOptions & OutputOptions) => {
       const reply = await callOnce(admin.AdminService, target(`cannot create consumer group ${name}`, options), (client, deadline) =>
         client.createGroup({ name, settings: settingsOf(options) }, deadline),
       );
-      io.out(`Created consumer group ${name} on ${options.broker}.\n\n${groupText(reply.group, [])}`);
+      io.out(options.json ? jsonText(admin.CreateGroupResponseSchema, reply) : `Created consumer group ${name} on ${options.broker}.\n\n${groupText(reply.group, [])}`);
     });
 
   withSettings(group.command('update').description("change a consumer group's settings; those left out stay as they are"))
-    .action(async (name: string, options: SettingsOptions) => {
+    .addOption(jsonOption())
+    .action(async (name: string, options: SettingsOptions & OutputOptions) => {
       const settings = settingsOf(options);
       if (Object.values(settings).every((value) => value === undefined || value === admin.ConsumeType.UNSPECIFIED)) throw new CliError('nothing to update: give at least one setting', EXIT_USAGE);
       const reply = await callOnce(admin.AdminService, target(`cannot update consumer group ${name}`, options), (client, deadline) =>
         client.updateGroup({ name, settings }, deadline),
       );
-      io.out(`Updated consumer group ${name} on ${options.broker}.\n\n${groupText(reply.group, [])}`);
+      io.out(options.json ? jsonText(admin.UpdateGroupResponseSchema, reply) : `Updated consumer group ${name} on ${options.broker}.\n\n${groupText(reply.group, [])}`);
     });
 
   group
     .command('show')
+    .alias('progress')
     .description("show a group's settings and, per queue, its committed offset, messages in flight and lag")
     .addArgument(groupNameArgument())
     .addOption(jsonOption())
@@ -73,9 +76,10 @@ export function registerGroupCommands(program: Command, io: Io): void {
     .addArgument(groupNameArgument())
     .addOption(brokerOption())
     .addOption(timeoutOption())
-    .action(async (name: string, options: BrokerCallOptions) => {
-      await callOnce(admin.AdminService, target(`cannot delete consumer group ${name}`, options), (client, deadline) => client.deleteGroup({ name }, deadline));
-      io.out(`Deleted consumer group ${name} on ${options.broker}.`);
+    .addOption(jsonOption())
+    .action(async (name: string, options: BrokerCallOptions & OutputOptions) => {
+      const reply = await callOnce(admin.AdminService, target(`cannot delete consumer group ${name}`, options), (client, deadline) => client.deleteGroup({ name }, deadline));
+      io.out(options.json ? jsonText(admin.DeleteGroupResponseSchema, reply) : `Deleted consumer group ${name} on ${options.broker}.`);
     });
 }
 

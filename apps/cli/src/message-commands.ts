@@ -2,17 +2,24 @@
 // (@rmq/client), e.g. to check a topic end to end or to drain a dead-letter topic.
 import { Argument, Option, type Command } from 'commander';
 import { ClientError, Producer, SimpleConsumer, type ReceivedMessage } from '@rmq/client';
+import { v2 } from '@rmq/contracts';
+import { decodeRecallHandle } from '@rmq/messaging';
+import { callOnce } from './call';
 import { CliError, EXIT_USAGE } from './cli-error';
 import { securityFromEnv } from './credentials';
 import type { Io } from './io';
-import { brokerOption, jsonOption, parseTopicName, type BrokerCallOptions, type OutputOptions } from './options';
+import { registerMessageLookupCommands } from './message-lookup-commands';
+import { createProgress } from './progress';
+import { brokerOption, jsonOption, parseDelayMs, parseDeliverAt, parseTopicName, timeoutOption, type BrokerCallOptions, type OutputOptions } from './options';
 
-interface SendOptions extends BrokerCallOptions {
+interface SendOptions extends BrokerCallOptions, OutputOptions {
   tag?: string;
   key: string[];
   group?: string;
   property: string[];
   count: number;
+  delay?: number;
+  deliverAt?: number;
 }
 
 interface ReceiveOptions extends BrokerCallOptions, OutputOptions {
@@ -27,7 +34,8 @@ export function registerMessageCommands(program: Command, io: Io): void {
   const message = program
     .command('message')
     .description('send and receive messages (through the rmq SDK)')
-    .addHelpText('after', '\nExamples:\n  rmq message send TestTopic "hello" --tag greeting\n  rmq message receive TestTopic --group TestGroup --count 10');
+    .addHelpText('after', '\nExamples:\n  rmq message send TestTopic "hello" --tag greeting\n  rmq message receive TestTopic --group TestGroup --count 10\n  rmq message show <id>\n  rmq message find --topic TestTopic --key order-1');
+  registerMessageLookupCommands(message, io);
 
   message
     .command('send')
@@ -38,21 +46,51 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .addOption(new Option('-k, --key <key>', 'a message key (repeat for more)').argParser(collect).default([]))
     .addOption(new Option('-g, --group <messageGroup>', 'message group, for a FIFO topic'))
     .addOption(new Option('-p, --property <name=value>', 'a user property (repeat for more)').argParser(collect).default([]))
-    .addOption(new Option('-c, --count <n>', 'send the message this many times').argParser(parseCount).default(1))
+    .addOption(new Option('-c, --count <n>', 'send the message this many times (progress on stderr from 100)').argParser(parseCount).default(1))
+    .addOption(new Option('--delay <duration>', 'deliver after this long, e.g. 10s, 5m (a DELAY topic)').argParser(parseDelayMs).conflicts('deliverAt'))
+    .addOption(new Option('--deliver-at <time>', 'deliver at this time, ISO 8601 or ms since 1970 (a DELAY topic)').argParser(parseDeliverAt))
+    .addOption(jsonOption())
     .addOption(brokerOption())
     .action(async (topic: string, body: string, options: SendOptions) => {
       const producer = Producer.start({ endpoints: options.broker, ...securityFromEnv() });
       try {
         const properties = Object.fromEntries(options.property.map(parseProperty));
-        const receipts = await Promise.all(Array.from({ length: options.count }, () =>
-          producer.send({ topic, body, tag: options.tag, keys: options.key, messageGroup: options.group, properties }),
-        ));
-        for (const receipt of receipts) io.out(`Sent ${receipt.messageId} to ${topic} on ${receipt.brokerName} (queue offset ${receipt.queueOffset}).`);
+        const deliveryTimestampMs = options.deliverAt ?? (options.delay !== undefined ? Date.now() + options.delay : undefined);
+        const progress = createProgress('sent', options.count, process.stderr, () => io.nowMs());
+        const receipts = await Promise.all(Array.from({ length: options.count }, async () => {
+          const receipt = await producer.send({ topic, body, tag: options.tag, keys: options.key, messageGroup: options.group, properties, deliveryTimestampMs });
+          progress.advance();
+          return receipt;
+        }));
+        progress.done();
+        for (const receipt of receipts) {
+          io.out(options.json ? JSON.stringify(receipt) : `Sent ${receipt.messageId} to ${topic} on ${receipt.brokerName} (queue offset ${receipt.queueOffset}).`);
+          if (deliveryTimestampMs !== undefined && !options.json) io.out(`  due at ${new Date(deliveryTimestampMs).toISOString()}; cancel with: rmq message recall ${receipt.recallHandle ?? ''}`);
+        }
       } catch (error) {
         throw asCliError(`cannot send to topic ${topic}`, error);
       } finally {
         await producer.close();
       }
+    });
+
+  message
+    .command('recall')
+    .description('cancel a pending delay message with the recall handle its send printed')
+    .addArgument(new Argument('<handle>', 'the recall handle'))
+    .addOption(brokerOption())
+    .addOption(timeoutOption())
+    .action(async (handle: string, options: BrokerCallOptions) => {
+      let topic: string;
+      try {
+        topic = decodeRecallHandle(handle).topic;
+      } catch (error) {
+        throw new CliError(`cannot recall: ${(error as Error).message}`, EXIT_USAGE);
+      }
+      const target = { what: `cannot recall a message of topic ${topic}`, role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
+      const reply = await callOnce(v2.MessagingService, target, (client, deadline) => client.recallMessage({ topic: { name: topic }, recallHandle: handle }, deadline));
+      if (reply.status && reply.status.code !== v2.Code.OK) throw new CliError(`${target.what}: ${reply.status.message} [${v2.Code[reply.status.code] ?? reply.status.code}]`);
+      io.out(`Recalled ${reply.messageId} of ${topic}: it will not be delivered.`);
     });
 
   message
@@ -71,6 +109,7 @@ export function registerMessageCommands(program: Command, io: Io): void {
       let received = 0;
       try {
         // Each receive asks one broker in turn: stop once every broker came back empty in a row.
+        const progress = createProgress('received', options.count, process.stderr, () => io.nowMs());
         const sources = await consumer.sourceCount();
         for (let empty = 0; received < options.count && empty < sources; ) {
           const messages = await consumer.receive({ countMax: Math.min(32, options.count - received) });
@@ -79,7 +118,9 @@ export function registerMessageCommands(program: Command, io: Io): void {
           for (const one of messages) io.out(options.json ? JSON.stringify(messageJson(one)) : messageLine(one));
           if (options.ack) await consumer.ack(messages);
           received += messages.length;
+          progress.advance(messages.length);
         }
+        progress.done();
         if (!options.json) io.err(`${received} message(s) received${options.ack ? ' and acknowledged' : ''}.`);
       } catch (error) {
         throw asCliError(`cannot receive from topic ${topic}`, error);

@@ -42,6 +42,26 @@ export function parseQueueCount(text: string): number {
   return parseWholeNumber(text, 1, QUEUE_COUNT_MAX);
 }
 
+export function parseEpoch(text: string): number {
+  return parseWholeNumber(text, 1, Number.MAX_SAFE_INTEGER);
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A delay such as 500ms, 10s, 2m, 1h or 3d (a bare number is seconds). */
+export function parseDelayMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new InvalidArgumentError(`expected a delay such as 500ms, 10s, 2m, 1h or 3d, got "${text}"`);
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']);
+}
+
+/** A delivery time: an ISO 8601 date-time (2030-01-01T12:00:00Z) or ms since 1970. */
+export function parseDeliverAt(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`expected an ISO date-time such as 2030-01-01T12:00:00Z or ms since 1970, got "${text}"`);
+  return ms;
+}
+
 export function parseTopicName(text: string): string {
   const problem = nameProblem(text, TOPIC_NAME_LENGTH_MAX);
   if (problem) throw new InvalidArgumentError(`not a valid topic name: ${problem}.`);

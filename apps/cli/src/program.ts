@@ -2,6 +2,7 @@
 // 0 done (help and --version included), 1 a call failed, 2 the command line was wrong.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json';
+import { registerBenchCommand } from './bench/bench-command';
 import { registerAccessCommands } from './access-commands';
 import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
@@ -11,6 +12,7 @@ import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
 import { registerReplicationCommands } from './replication-commands';
 import { registerTopicCommands } from './topic-commands';
+import { registerTransactionCommands } from './transaction-commands';
 
 const EXAMPLES = `
 Examples:
@@ -20,7 +22,10 @@ Examples:
   rmq cluster status                    live brokers, as the name server sees them
   rmq broker status --broker host:8081  one broker's role, epoch and log positions
   rmq message send TestTopic hello      send a message; rmq message receive TestTopic -g G reads
+  rmq message send Later hi --delay 10s a delay message; rmq message recall <handle> cancels it
+  rmq transaction list OrderTopic       open transactions of a topic
   rmq replication status                replica groups as the controller sees them
+  rmq bench --durability sync           produce, consume and end-to-end latency of the broker
 
 Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_CONTROLLER, RMQ_TIMEOUT_MS.
 With auth on, calls are signed as RMQ_ACCESS_KEY with the secret in RMQ_SECRET_FILE (or RMQ_SECRET_KEY).
@@ -44,7 +49,9 @@ export function buildProgram(io: Io): Command {
   registerClusterCommands(program, io);
   registerBrokerCommands(program, io);
   registerMessageCommands(program, io);
+  registerTransactionCommands(program, io);
   registerReplicationCommands(program, io);
+  registerBenchCommand(program, io);
   registerAccessCommands(program, io);
   return program;
 }

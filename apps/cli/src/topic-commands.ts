@@ -56,11 +56,12 @@ export function registerTopicCommands(program: Command, io: Io): void {
         '  rmq topic create Audit --broker 10.0.0.5:8081 --timeout-ms 10000',
       ].join('\n'),
     )
-    .action(async (name: string, options: CreateOptions) => {
+    .addOption(jsonOption())
+    .action(async (name: string, options: CreateOptions & OutputOptions) => {
       const reply = await callOnce(admin.AdminService, target(`cannot create topic ${name}`, options), (client, deadline) =>
         client.createTopic({ name, queueCount: options.queues, messageType: TOPIC_TYPES[options.type] }, deadline),
       );
-      io.out(createdTopicText(reply, options.broker));
+      io.out(options.json ? jsonText(admin.CreateTopicResponseSchema, reply) : createdTopicText(reply, options.broker));
     });
 
   topic
@@ -72,12 +73,13 @@ export function registerTopicCommands(program: Command, io: Io): void {
     .addOption(brokerOption())
     .addOption(timeoutOption())
     .addHelpText('after', ['', 'Examples:', '  rmq topic update Orders --queues 16', '  rmq topic update Orders --perm read     # stop new messages, keep serving consumers'].join('\n'))
-    .action(async (name: string, options: BrokerCallOptions & { queues?: number; perm?: PermissionName }) => {
+    .addOption(jsonOption())
+    .action(async (name: string, options: BrokerCallOptions & OutputOptions & { queues?: number; perm?: PermissionName }) => {
       if (options.queues === undefined && options.perm === undefined) throw new CliError('nothing to update: give --queues and/or --perm', EXIT_USAGE);
       const reply = await callOnce(admin.AdminService, target(`cannot update topic ${name}`, options), (client, deadline) =>
         client.updateTopic({ name, queueCount: options.queues ?? 0, perm: options.perm === undefined ? undefined : PERMISSIONS[options.perm] }, deadline),
       );
-      io.out(updatedTopicText(reply, options.broker));
+      io.out(options.json ? jsonText(admin.UpdateTopicResponseSchema, reply) : updatedTopicText(reply, options.broker));
     });
 
   topic

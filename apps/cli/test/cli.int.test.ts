@@ -1,7 +1,7 @@
 // The real rmq process (bin/rmq.js -> dist/main.js) against real app processes on loopback:
 // exit codes, what lands on stdout and stderr, and the text a person reads.
 import { createServer, type Server, type Socket } from 'node:net';
-import { createClient, namesrv } from '@rmq/contracts';
+import { createClient, namesrv, v2 } from '@rmq/contracts';
 import { eventually, killAllApps, makeTempDir, RMQ_RUN_TIMEOUT_MS, runRmq, startApp, type AppProcess } from '@rmq/testing';
 
 const rmq = runRmq;
@@ -57,8 +57,8 @@ describe('rmq against a real name server', () => {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       const lines = run.stdout.trimEnd().split('\n');
       expect(lines[0]).toBe(`Name server ${nameServer.endpoints.grpc}: 1 live broker`);
-      expect(lines[2]).toMatch(/^CLUSTER\s+BROKER\s+ID\s+ROLE\s+ENDPOINT\s+ZONE\s+PERM\s+TOPICS\s+LAST HEARTBEAT$/);
-      expect(lines[3]).toMatch(/^DefaultCluster\s+broker-a\s+0\s+master\s+127\.0\.0\.1:18081\s+zone-1\s+RW\s+1\s+\d+\.\d s ago$/);
+      expect(lines[2]).toMatch(/^CLUSTER\s+BROKER\s+ID\s+ROLE\s+EPOCH\s+ENDPOINT\s+ZONE\s+PERM\s+TOPICS\s+LAST HEARTBEAT$/);
+      expect(lines[3]).toMatch(/^DefaultCluster\s+broker-a\s+0\s+master\s+\d+\s+127\.0\.0\.1:18081\s+zone-1\s+RW\s+1\s+\d+\.\d s ago$/);
     });
 
     it('cluster status --json prints the reply for scripts, reading the address from RMQ_NAME_SERVER', async () => {
@@ -152,6 +152,88 @@ describe('rmq against a real broker', () => {
     expect(missing.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot send to topic NoSuchTopic: .*topic NoSuchTopic does not exist.*\[TOPIC_NOT_FOUND\]$/)]);
   });
 
+  it('message send --delay / --deliver-at schedules a delay message; message recall cancels a pending one and refuses a delivered one', async () => {
+    await rmq(['topic', 'create', 'Later', '--queues', '2', '--type', 'delay', '--broker', broker.endpoints.grpc]);
+    const later = await rmq(['message', 'send', 'Later', 'in a minute', '--delay', '1m', '--broker', broker.endpoints.grpc]);
+    expect(later).toMatchObject({ code: 0, stderr: '' });
+    const recallCommand = /cancel with: rmq message recall (\S+)$/m.exec(later.stdout);
+    expect(recallCommand).not.toBeNull();
+    const recalled = await rmq(['message', 'recall', recallCommand![1], '--broker', broker.endpoints.grpc]);
+    expect(recalled).toMatchObject({ code: 0, stderr: '' });
+    expect(recalled.stdout).toMatch(/^Recalled [0-9A-F]{34} of Later: it will not be delivered\.$/m);
+
+    const now = await rmq(['message', 'send', 'Later', 'right away', '--deliver-at', new Date(Date.now() - 1_000).toISOString(), '--broker', broker.endpoints.grpc]);
+    const nowHandle = /cancel with: rmq message recall (\S+)$/m.exec(now.stdout)![1];
+    const received = await rmq(['message', 'receive', 'Later', '--group', 'LaterGroup', '--json', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    expect(received.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).body)).toEqual(['right away']);
+    const tooLate = await rmq(['message', 'recall', nowHandle, '--broker', broker.endpoints.grpc]);
+    expect(tooLate.code).toBe(1);
+    expect(tooLate.stderr).toMatch(/^error: cannot recall a message of topic Later: message [0-9A-F]{34} of topic Later was already delivered .*\[PRECONDITION_FAILED\]\n$/);
+    const bad = await rmq(['message', 'send', 'Later', 'x', '--delay', 'soon', '--broker', broker.endpoints.grpc]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a delay such as 500ms, 10s, 2m, 1h or 3d, got "soon"');
+  });
+
+  it('transaction list shows open transactions of a topic', async () => {
+    await rmq(['topic', 'create', 'Orders2', '--queues', '2', '--type', 'transaction', '--broker', broker.endpoints.grpc]);
+    const none = await rmq(['transaction', 'list', 'Orders2', '--broker', broker.endpoints.grpc]);
+    expect(none).toMatchObject({ code: 0, stderr: '' });
+    expect(none.stdout.trim()).toBe('No open transactions on topic Orders2.');
+    const client = createClient(v2.MessagingService, broker.endpoints.grpc);
+    try {
+      const sent = await client.sendMessage({ messages: [{ topic: { name: 'Orders2' }, body: Buffer.from('half'), systemProperties: { messageId: 'TX-CLI-1', messageType: v2.MessageType.TRANSACTION } }] });
+      expect(sent.entries[0].transactionId).not.toBe('');
+    } finally {
+      client.close();
+    }
+    const open = await rmq(['transaction', 'list', 'Orders2', '--broker', broker.endpoints.grpc]);
+    expect(open.stdout.trimEnd().split('\n')).toEqual(['TOPIC  MESSAGE ID  OPEN SINCE  CHECKS  TRANSACTION ID', expect.stringMatching(/^Orders2  TX-CLI-1  \d{4}-\d\d-\d\dT\S+Z  0  \S+$/)]);
+  });
+
+  it('message show finds a message by id and message find by key, through the broker\'s index', async () => {
+    await rmq(['topic', 'create', 'Indexed', '--queues', '2', '--broker', broker.endpoints.grpc]);
+    const sent = await rmq(['message', 'send', 'Indexed', 'order body', '--key', 'order-42', '--tag', 'paid', '--property', 'region=eu', '--broker', broker.endpoints.grpc]);
+    const messageId = /^Sent ([0-9A-F]{34}) /.exec(sent.stdout)![1];
+    await rmq(['message', 'send', 'Indexed', 'other', '--key', 'order-43', '--broker', broker.endpoints.grpc]);
+
+    const shown = await rmq(['message', 'show', messageId, '--broker', broker.endpoints.grpc]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(new RegExp(`^Message ${messageId}\n  topic +Indexed \\(queue \\d, offset 0, log offset \\d+\\)`));
+    expect(shown.stdout).toMatch(/^ {2}keys +order-42$/m);
+    expect(shown.stdout).toMatch(/^ {2}properties +region=eu$/m);
+    expect(shown.stdout).toMatch(/^ {2}body +10 bytes: order body$/m);
+
+    const found = await rmq(['message', 'find', '--topic', 'Indexed', '--key', 'order-42', '--json', '--broker', broker.endpoints.grpc]);
+    expect(found.code).toBe(0);
+    const reply = JSON.parse(found.stdout) as { messages: { messageId: string; tag: string; keys: string[] }[] };
+    expect(reply.messages).toEqual([expect.objectContaining({ messageId, tag: 'paid', keys: ['order-42'] })]);
+
+    const none = await rmq(['message', 'find', '--topic', 'Indexed', '--key', 'order-44', '--broker', broker.endpoints.grpc]);
+    expect(none).toMatchObject({ code: 0, stdout: 'No message with key order-44 in Indexed.\n' });
+    const unknown = await rmq(['message', 'show', '0'.repeat(34), '--broker', broker.endpoints.grpc]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no message 0{34} on /);
+  });
+
+  it('answers --json on changes too, shows progress as plain lines when stderr is not a terminal, and has group progress', async () => {
+    const created = await rmq(['topic', 'create', 'JsonTopic', '--queues', '1', '--json', '--broker', broker.endpoints.grpc]);
+    expect(JSON.parse(created.stdout)).toMatchObject({ created: true, topic: { name: 'JsonTopic' } });
+    const permission = await rmq(['broker', 'permission', 'read-write', '--json', '--broker', broker.endpoints.grpc]);
+    expect(permission.code).toBe(0);
+    expect(() => JSON.parse(permission.stdout)).not.toThrow();
+
+    const sent = await rmq(['message', 'send', 'JsonTopic', 'x', '--count', '100', '--json', '--broker', broker.endpoints.grpc]);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).messageId)).toHaveLength(100);
+    expect(sent.stderr).toContain('sent 100/100 (100%)\n');
+    expect(sent.stderr).not.toContain('\r');
+
+    await rmq(['message', 'receive', 'JsonTopic', '--group', 'JsonGroup', '--count', '10', '--no-ack', '--wait-ms', '1000', '--broker', broker.endpoints.grpc]);
+    const progress = await rmq(['group', 'progress', 'JsonGroup', '--json', '--broker', broker.endpoints.grpc]);
+    const reply = JSON.parse(progress.stdout) as { queues: { topic: string; lag: string; inflight: number }[] };
+    expect(reply.queues).toEqual([expect.objectContaining({ topic: 'JsonTopic', lag: '100', inflight: 10 })]);
+  });
+
   it('topic list and topic show read back what was created', async () => {
     await rmq(['topic', 'create', 'Listed', '--queues', '2', '--broker', broker.endpoints.grpc]);
     const list = await rmq(['topic', 'list', '--broker', broker.endpoints.grpc]);
@@ -192,7 +274,7 @@ describe('rmq against a real broker', () => {
     await eventually(async () => {
       const run = await rmq(['cluster', 'status', '--name-server', nameServer.endpoints.grpc]);
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`^DefaultCluster\\s+broker-a\\s+0\\s+master\\s+${broker.endpoints.grpc.replace(/\./g, '\\.')}\\s`, 'm'));
+      expect(run.stdout).toMatch(new RegExp(`^DefaultCluster\\s+broker-a\\s+0\\s+master\\s+\\d+\\s+${broker.endpoints.grpc.replace(/\./g, '\\.')}\\s`, 'm'));
     });
   });
 });

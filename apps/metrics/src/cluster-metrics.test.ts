@@ -20,6 +20,7 @@ function snapshot(brokers: BrokerView[]): ClusterSnapshot {
     nameServer: 'ns:1',
     brokers,
     topics: [{ clusterName: 'c1', topic: 'TopicA', messages: 22, queueCount: 3, brokerNames: ['broker-a'] }],
+    groups: [{ clusterName: 'c1', group: 'G', topic: 'TopicA', lag: 7, inflight: 2, consumed: 15 }],
   };
 }
 
@@ -36,6 +37,8 @@ describe('cluster metrics', () => {
     expect(text).toContain('rocketmq_topic_number{cluster="c1",broker="broker-a",broker_id="0"} 2');
     expect(text).toContain('rmq_broker_log_end_offset{cluster="c1",broker="broker-a",broker_id="0"} 4096');
     expect(text).toContain('rmq_topic_messages{cluster="c1",topic="TopicA"} 22');
+    expect(text).toContain('rmq_cluster_consumer_lag_messages{cluster="c1",consumer_group="G",topic="TopicA"} 7');
+    expect(text).toContain('rmq_cluster_consumer_inflight_messages{cluster="c1",consumer_group="G",topic="TopicA"} 2');
     expect(text).not.toContain('rocketmq_topic_number{cluster="c1",broker="broker-b"');
 
     metrics.update(snapshot([brokerA]));

@@ -28,9 +28,27 @@ export function registerClusterMetrics(registry: Registry): ClusterMetrics {
     registers,
   });
 
+  const groupLag = new Gauge({
+    name: 'rmq_cluster_consumer_lag_messages',
+    help: 'Messages a consumer group has not acknowledged on a topic, over the masters of every broker group',
+    labelNames: ['cluster', 'consumer_group', 'topic'],
+    registers,
+  });
+  const groupInflight = new Gauge({
+    name: 'rmq_cluster_consumer_inflight_messages',
+    help: 'Messages delivered to a consumer group and not acknowledged, over the masters of every broker group',
+    labelNames: ['cluster', 'consumer_group', 'topic'],
+    registers,
+  });
+
   return {
     update(snapshot) {
-      for (const gauge of [clusterBrokers, brokerUp, topicNumber, logEndOffset, topicMessages]) gauge.reset();
+      for (const gauge of [clusterBrokers, brokerUp, topicNumber, logEndOffset, topicMessages, groupLag, groupInflight]) gauge.reset();
+      for (const view of snapshot.groups) {
+        const labels = { cluster: view.clusterName, consumer_group: view.group, topic: view.topic };
+        groupLag.set(labels, view.lag);
+        groupInflight.set(labels, view.inflight);
+      }
       nameServerUp.set(snapshot.nameServer === undefined ? 0 : 1);
       const perCluster = new Map<string, number>();
       for (const broker of snapshot.brokers) {

@@ -6,7 +6,7 @@ import type { Clock, Credentials } from '@rmq/base';
 import { admin, createClient, namesrv, signedMetadata, type CallOptions, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { brokerTargetsOf, buildSnapshot, type BrokerReplies, type BrokerTarget, type ClusterSnapshot, type Outcome } from './cluster-snapshot';
-import { BROKERS_POLLED_MAX, GET_TOPIC_CONCURRENCY_MAX, TOPICS_PER_BROKER_POLLED_MAX } from './limits';
+import { BROKERS_POLLED_MAX, GET_TOPIC_CONCURRENCY_MAX, GROUPS_PER_BROKER_POLLED_MAX, TOPICS_PER_BROKER_POLLED_MAX } from './limits';
 
 export interface ClusterPollerOptions {
   nameServers: readonly string[];
@@ -87,7 +87,18 @@ export class ClusterPoller {
       topic,
       reply: await settle(adminClient.getTopic({ name: topic }, options)),
     }));
-    return { target, status, topicList, topics };
+    return { target, status, topicList, topics, groups: await this.pollGroups(adminClient, target, options) };
+  }
+
+  /** Each consumer group's progress on a master (a slave's copy would count twice); none on a slave. */
+  private async pollGroups(client: AdminClient, target: BrokerTarget, options: CallOptions): Promise<BrokerReplies['groups']> {
+    const list = await settle(client.listGroups({}, options));
+    if (!list.ok) return [];
+    const names = list.value.groups.map((group) => group.name);
+    if (names.length > GROUPS_PER_BROKER_POLLED_MAX) {
+      this.options.log.warn('broker lists more consumer groups than one poll reads; the rest are left out', { endpoint: target.endpoint, groupCount: names.length, groupsMax: GROUPS_PER_BROKER_POLLED_MAX });
+    }
+    return mapBounded(names.slice(0, GROUPS_PER_BROKER_POLLED_MAX), GET_TOPIC_CONCURRENCY_MAX, async (group) => ({ group, reply: await settle(client.getGroup({ name: group }, options)) }));
   }
 
   private newAdminClient(endpoint: string): AdminClient {

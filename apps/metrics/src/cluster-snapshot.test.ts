@@ -74,12 +74,32 @@ describe('buildSnapshot', () => {
     expect(snapshot.topics.map((t) => t.topic)).toEqual(['TopicA']);
   });
 
+  it('sums a group\'s progress per topic over the masters only, leaving broadcast members out', () => {
+    const progress = (queues: { topic: string; committedOffset: number; inflight: number; lag: number; member?: string }[]) =>
+      [{ group: 'G', reply: ok(create(admin.GetGroupResponseSchema, { exists: true, queues: queues.map((q) => ({ ...q, committedOffset: BigInt(q.committedOffset), lag: BigInt(q.lag), maxOffset: 0n })) })) }];
+    const withGroups = (replies: BrokerReplies, groups: BrokerReplies['groups']): BrokerReplies => ({ ...replies, groups });
+    const snapshot = buildSnapshot({
+      takenAtMs: 0,
+      nameServer: ok('ns:1'),
+      brokers: [
+        withGroups(answered(masterA, {}), progress([{ topic: 'T', committedOffset: 4, inflight: 1, lag: 6 }, { topic: 'T', committedOffset: 1, inflight: 0, lag: 0, member: 'client-1' }])),
+        withGroups(answered(slaveA, {}), progress([{ topic: 'T', committedOffset: 4, inflight: 1, lag: 6 }])), // the slave's copy
+        withGroups(answered(masterB, {}), progress([{ topic: 'T', committedOffset: 10, inflight: 2, lag: 3 }, { topic: 'U', committedOffset: 0, inflight: 0, lag: 5 }])),
+      ],
+    });
+    expect(snapshot.groups).toEqual([
+      { clusterName: 'c1', group: 'G', topic: 'T', lag: 9, inflight: 3, consumed: 14 },
+      { clusterName: 'c1', group: 'G', topic: 'U', lag: 5, inflight: 0, consumed: 0 },
+    ]);
+  });
+
   it('says why when no name server answered', () => {
     expect(buildSnapshot({ takenAtMs: 0, nameServer: failed('ns:1: UNAVAILABLE'), brokers: [] })).toEqual({
       takenAtMs: 0,
       nameServerError: 'ns:1: UNAVAILABLE',
       brokers: [],
       topics: [],
+      groups: [],
     });
   });
 });

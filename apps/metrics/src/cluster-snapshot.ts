@@ -19,6 +19,8 @@ export interface BrokerReplies {
   topicList: Outcome<admin.ListTopicsResponse>;
   /** GetTopic per listed topic; empty when the broker did not answer the calls above. */
   topics: { topic: string; reply: Outcome<admin.GetTopicResponse> }[];
+  /** GetGroup per listed consumer group (its progress per queue); absent when not read. */
+  groups?: { group: string; reply: Outcome<admin.GetGroupResponse> }[];
 }
 
 export interface BrokerView extends BrokerTarget {
@@ -43,6 +45,19 @@ export interface TopicView {
   brokerNames: string[];
 }
 
+/** A consumer group's progress on a topic, over the masters of every broker group. */
+export interface GroupView {
+  clusterName: string;
+  group: string;
+  topic: string;
+  /** Messages stored and not acknowledged by the group. */
+  lag: number;
+  /** Messages delivered to the group and not acknowledged. */
+  inflight: number;
+  /** Messages the group acknowledged (committed offsets summed): its rate is the consume rate. */
+  consumed: number;
+}
+
 export interface ClusterSnapshot {
   takenAtMs: number;
   /** The name server that answered, or why none did. */
@@ -50,6 +65,7 @@ export interface ClusterSnapshot {
   nameServerError?: string;
   brokers: BrokerView[];
   topics: TopicView[];
+  groups: GroupView[];
 }
 
 /** The brokers to poll: one per endpoint, in a stable order, at most `brokersMax`. */
@@ -76,6 +92,7 @@ export function buildSnapshot(input: { takenAtMs: number; nameServer: Outcome<st
     ...(input.nameServer.ok ? { nameServer: input.nameServer.value } : { nameServerError: input.nameServer.error }),
     brokers,
     topics: topicViews(input.brokers.filter((replies) => replies.status.ok && replies.topicList.ok)),
+    groups: groupViews(input.brokers.filter((replies) => replies.status.ok && replies.status.value.role === 'master')),
   };
 }
 
@@ -128,6 +145,26 @@ function topicViews(answered: BrokerReplies[]): TopicView[] {
       brokerNames: [...entry.brokerNames].sort(),
     }))
     .sort((a, b) => compareText(a.clusterName, b.clusterName) || compareText(a.topic, b.topic));
+}
+
+/** Masters only: a slave's copy of the progress would count every queue twice. Broadcast members are left out. */
+function groupViews(masters: BrokerReplies[]): GroupView[] {
+  const views = new Map<string, GroupView>();
+  for (const { target, groups } of masters) {
+    for (const { group, reply } of groups ?? []) {
+      if (!reply.ok) continue;
+      for (const queue of reply.value.queues) {
+        if (queue.member) continue;
+        const key = `${target.clusterName}\u0000${group}\u0000${queue.topic}`;
+        let view = views.get(key);
+        if (!view) views.set(key, (view = { clusterName: target.clusterName, group, topic: queue.topic, lag: 0, inflight: 0, consumed: 0 }));
+        view.lag += Number(queue.lag);
+        view.inflight += queue.inflight;
+        view.consumed += Number(queue.committedOffset);
+      }
+    }
+  }
+  return [...views.values()].sort((a, b) => compareText(a.clusterName, b.clusterName) || compareText(a.group, b.group) || compareText(a.topic, b.topic));
 }
 
 function compareTargets(a: BrokerTarget, b: BrokerTarget): number {

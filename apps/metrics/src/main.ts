@@ -1,10 +1,12 @@
 // The metrics app: polls the cluster and shows cluster-wide views on /metrics and /api/cluster.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { readFileSync } from 'node:fs';
 import { parseHostPort, readConfigOrExit, readSecretFile } from '@rmq/config';
 import { channelCredentials } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { clusterApiRoute } from './cluster-api';
+import { consolePageRoute } from './console-page';
 import { registerClusterMetrics } from './cluster-metrics';
 import { ClusterPoller } from './cluster-poller';
 import type { ClusterSnapshot } from './cluster-snapshot';
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   const caPem = config.tlsCaFile ? readFileSync(config.tlsCaFile) : undefined;
   const log = createLogger({ app: 'metrics' }, { level: config.logLevel as LogLevel });
 
-  const registry = createRegistry({ app: 'metrics' });
+  const registry = createRegistry({ cluster: config.clusterName, node_type: 'metrics', node_id: config.httpListen });
   const clusterMetrics = registerClusterMetrics(registry);
   const poller = new ClusterPoller({
     nameServers: config.nameServers,
@@ -49,14 +51,17 @@ async function main(): Promise<void> {
     port: httpAddress.port,
     registry,
     health: () => [],
-    routes: { '/api/cluster': clusterApiRoute(() => latest) },
+    routes: { '/': consolePageRoute(), '/api/cluster': clusterApiRoute(() => latest) },
   });
+  registry.setDefaultLabels({ cluster: config.clusterName, node_type: 'metrics', node_id: `${httpAddress.host}:${http.port}` });
 
   onShutdown(log, async () => {
     await polling.stop();
     poller.close();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { http: `${httpAddress.host}:${http.port}` });
 }
 

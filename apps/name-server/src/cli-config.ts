@@ -6,6 +6,7 @@ import type { LogLevel } from '@rmq/observability';
 export const configSchema = {
   listen: { type: 'hostPort', default: '127.0.0.1:9876', help: 'address of the gRPC NameServerService (port 0 picks one)' },
   httpListen: { type: 'hostPort', default: '127.0.0.1:9877', help: 'address of /health and /metrics (port 0 picks one)' },
+  clusterName: { type: 'string', default: 'DefaultCluster', help: 'cluster name on this app\'s metrics (the cluster label, as on the brokers\' series)' },
   expireIntervalMs: { type: 'int', default: 1000, min: 10, max: 60_000, help: 'how often brokers whose lease ran out are removed' },
   clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret: only brokers that sign with it may register or unregister; empty for none' },
   clockSkewMs: { type: 'int', default: 300_000, min: 1_000, max: 3_600_000, help: 'how far a signed call\'s x-mq-date-time may be from this clock' },

@@ -1,12 +1,14 @@
-// Name server: brokers register their topic tables under a lease; producers, consumers and
-// tools ask it for routes. State is memory only: after a restart every broker re-registers
+// Name server: brokers register their topic tables, role and epoch under a lease; producers,
+// consumers and tools ask it for routes (RocketMQ 5 clients through MessagingService.QueryRoute). State is memory only: after a restart every broker re-registers
 // within one heartbeat, so nothing is persisted.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
-import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
 import { readNameServerConfig } from './cli-config';
+import { accessPointService } from './access-point-service';
 import { startLeaseExpiry } from './lease-expiry';
 import { createNameServerMetrics } from './name-server-metrics';
 import { nameServerService } from './name-server-service';
@@ -21,10 +23,10 @@ async function main(): Promise<void> {
 
   // The state and its numbers.
   const routes = new RouteRegistry();
-  const metricsRegistry = createRegistry({ app: 'name-server' });
+  const metricsRegistry = createRegistry({ cluster: config.clusterName, node_type: 'nameserver', node_id: config.listen });
   const metrics = createNameServerMetrics(metricsRegistry, routes);
 
-  // gRPC: NameServerService.
+  // gRPC: NameServerService for brokers and tools; MessagingService for clients using the name server as access point.
   const grpcAddress = parseHostPort(config.listen, '--listen');
   const grpcServer = createGrpcServer();
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
@@ -33,8 +35,10 @@ async function main(): Promise<void> {
     : () => undefined;
   const handlers = unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog);
   addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
+  addService(grpcServer, v2.MessagingService, accessPointService({ routes, log, metrics }));
   if (config.clusterSecret) log.info('registration needs the cluster secret');
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(config.tls.server));
+  metricsRegistry.setDefaultLabels({ cluster: config.clusterName, node_type: 'nameserver', node_id: `${grpcAddress.host}:${grpcPort}` });
 
   // Leases.
   const expiry = startLeaseExpiry({ routes, clock, intervalMs: config.expireIntervalMs, log, metrics });
@@ -47,7 +51,9 @@ async function main(): Promise<void> {
     expiry.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
 }
 

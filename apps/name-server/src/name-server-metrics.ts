@@ -6,6 +6,8 @@ import type { RouteRegistry } from '@rmq/routing';
 export interface NameServerMetrics {
   registrations: Counter<'outcome'>;
   expiredBrokers: Counter;
+  /** MessagingService calls of clients using the name server as their access point. */
+  clientRequests: Counter<'method' | 'code'>;
 }
 
 export function createNameServerMetrics(metrics: Registry, routes: RouteRegistry): NameServerMetrics {
@@ -30,6 +32,12 @@ export function createNameServerMetrics(metrics: Registry, routes: RouteRegistry
       name: 'rmq_namesrv_registrations_total',
       help: 'RegisterBroker calls, by outcome (new, renewed).',
       labelNames: ['outcome'],
+      registers: [metrics],
+    }),
+    clientRequests: new Counter({
+      name: 'rmq_namesrv_client_requests_total',
+      help: 'MessagingService calls from clients that use the name server as their access point, by method and status code.',
+      labelNames: ['method', 'code'],
       registers: [metrics],
     }),
     expiredBrokers: new Counter({

@@ -21,11 +21,15 @@ export function nameServerService({ routes, clock, log, metrics }: NameServerDep
   return {
     registerBroker: async (request) => {
       const registration = registrationFromWire(request);
-      const { leaseMs, isNew } = routes.register(registration, clock.nowMs());
+      const { leaseMs, isNew, roleChanged, routed, conflictingMasters } = routes.register(registration, clock.nowMs());
       metrics.registrations.inc({ outcome: isNew ? 'new' : 'renewed' });
-      const fields = { ...registration.identity, endpoint: registration.endpoint, topicCount: registration.topics.length, leaseMs };
+      const fields = { ...registration.identity, endpoint: registration.endpoint, role: registration.role, epoch: registration.epoch, routed, topicCount: registration.topics.length, leaseMs };
       if (isNew) log.info('broker registered', fields);
+      else if (roleChanged) log.info('broker role changed', fields);
       else log.debug('broker lease renewed', fields);
+      if (conflictingMasters.length > 0) {
+        log.warn('two brokers claim master of one group in the same epoch; routing the newer claim', { ...fields, others: conflictingMasters.map((other) => other.brokerId) });
+      }
       return create(namesrv.RegisterBrokerResponseSchema, { leaseMs: BigInt(leaseMs) });
     },
 

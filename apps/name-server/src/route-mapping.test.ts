@@ -36,7 +36,15 @@ describe('route mapping', () => {
       brokerPerm: PERM_READ,
       topics: [{ name: 't', readQueueCount: 2, writeQueueCount: 2, perm: PERM_READ, messageType: 'FIFO' }],
       leaseMs: 5_000,
+      role: 'master',
+      epoch: 0,
     });
+  });
+
+  it('reads role and epoch; a registration without a role is a master', () => {
+    const slave = registrationFromWire(request({ role: namesrv.BrokerRole.SLAVE, epoch: 7n }));
+    expect([slave.role, slave.epoch]).toEqual(['slave', 7]);
+    expect(registrationFromWire(request({ role: namesrv.BrokerRole.UNSPECIFIED })).role).toBe('master');
   });
 
   it('reads an unset broker perm and an unspecified message type as their RocketMQ defaults', () => {
@@ -52,6 +60,8 @@ describe('route mapping', () => {
     ['a negative broker id', { broker: { clusterName: 'c', brokerName: 'b', brokerId: -1n } }, 'broker id'],
     ['a broker id beyond 2^53', { broker: { clusterName: 'c', brokerName: 'b', brokerId: 2n ** 60n } }, 'broker id'],
     ['an unknown message type', { topics: [{ name: 't', messageType: 9 as namesrv.TopicMessageType }] }, 'unknown message type 9'],
+    ['an unknown role', { role: 9 as namesrv.BrokerRole }, 'unknown broker role 9'],
+    ['a negative epoch', { epoch: -1n }, 'epoch must be'],
   ])('refuses %s', (_what, init, reason) => {
     expect(badRequestReason(() => registrationFromWire(request(init)))).toContain(reason);
   });
@@ -66,13 +76,14 @@ describe('route mapping', () => {
     const route = routeToWire('t', {
       topic: 't',
       queues: [{ brokerName: 'b', readQueueCount: 1, writeQueueCount: 1, perm: PERM_READ_WRITE, messageType: 'TRANSACTION' }],
-      brokers: [{ identity, endpoint: 'h:1', zone: 'z' }],
+      brokers: [{ identity, endpoint: 'h:1', zone: 'z', role: 'slave', epoch: 3 }],
     });
     expect(route.queues[0].messageType).toBe(namesrv.TopicMessageType.TRANSACTION);
     expect(route.brokers[0].broker?.brokerId).toBe(2n);
+    expect([route.brokers[0].role, route.brokers[0].epoch]).toEqual([namesrv.BrokerRole.SLAVE, 3n]);
     const info = clusterInfoToWire([
-      { identity, endpoint: 'h:1', zone: 'z', brokerPerm: PERM_READ, topicCount: 3, lastHeartbeatMs: 1_700_000_000_000, leaseMs: 3_000, expiresAtMs: 1_700_000_003_000 },
+      { identity, endpoint: 'h:1', zone: 'z', role: 'master', epoch: 1, brokerPerm: PERM_READ, topicCount: 3, lastHeartbeatMs: 1_700_000_000_000, leaseMs: 3_000, expiresAtMs: 1_700_000_003_000, routed: false },
     ]);
-    expect(info.brokers[0]).toMatchObject({ lastHeartbeatMs: 1_700_000_000_000n, topicCount: 3, brokerPerm: PERM_READ });
+    expect(info.brokers[0]).toMatchObject({ lastHeartbeatMs: 1_700_000_000_000n, topicCount: 3, brokerPerm: PERM_READ, routed: false });
   });
 });

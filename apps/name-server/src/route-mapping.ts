@@ -7,6 +7,7 @@ import {
   type BrokerEndpoint,
   type BrokerIdentity,
   type BrokerRegistration,
+  type BrokerRole,
   type LiveBroker,
   type TopicConfig,
   type TopicMessageType,
@@ -29,8 +30,27 @@ const MESSAGE_TYPE_TO_WIRE: Record<TopicMessageType, namesrv.TopicMessageType> =
   TRANSACTION: namesrv.TopicMessageType.TRANSACTION,
 };
 
+const ROLE_FROM_WIRE: Record<namesrv.BrokerRole, BrokerRole> = {
+  // A registration from before roles: the broker served writes, so it counts as a master.
+  [namesrv.BrokerRole.UNSPECIFIED]: 'master',
+  [namesrv.BrokerRole.MASTER]: 'master',
+  [namesrv.BrokerRole.SLAVE]: 'slave',
+};
+
+const ROLE_TO_WIRE: Record<BrokerRole, namesrv.BrokerRole> = {
+  master: namesrv.BrokerRole.MASTER,
+  slave: namesrv.BrokerRole.SLAVE,
+};
+
 export function registrationFromWire(request: namesrv.RegisterBrokerRequest): BrokerRegistration {
+  const role = ROLE_FROM_WIRE[request.role] as BrokerRole | undefined;
+  if (!role) throw new RmqError('BAD_REQUEST', { reason: `unknown broker role ${request.role}` });
+  if (request.epoch < 0n || request.epoch > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RmqError('BAD_REQUEST', { reason: `epoch must be in 0..${Number.MAX_SAFE_INTEGER}, got ${request.epoch}` });
+  }
   return {
+    role,
+    epoch: Number(request.epoch),
     identity: identityFromWire(request.broker),
     endpoint: request.endpoint,
     zone: request.zone,
@@ -77,6 +97,7 @@ export function clusterInfoToWire(brokers: readonly LiveBroker[]): namesrv.GetCl
       lastHeartbeatMs: BigInt(broker.lastHeartbeatMs),
       topicCount: broker.topicCount,
       brokerPerm: broker.brokerPerm,
+      routed: broker.routed,
     })),
   });
 }
@@ -86,5 +107,7 @@ function endpointToWire(endpoint: BrokerEndpoint): namesrv.BrokerEndpoint {
     broker: { ...endpoint.identity, brokerId: BigInt(endpoint.identity.brokerId) },
     endpoint: endpoint.endpoint,
     zone: endpoint.zone,
+    role: ROLE_TO_WIRE[endpoint.role],
+    epoch: BigInt(endpoint.epoch),
   });
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { createClient, errorCodeOf, namesrv, type ServiceClient } from '@rmq/contracts';
+import { createClient, errorCodeOf, namesrv, v2, type ServiceClient } from '@rmq/contracts';
 import { appMainPath, eventually, killAllApps, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 
@@ -102,6 +102,39 @@ describe('name server', () => {
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error?.details).toContain(reason);
     expect(errorCodeOf(error)).toBe('BAD_REQUEST');
+  });
+
+  it('answers QueryRoute as an access point: the master of the highest epoch and its slaves as queue-0 entries', async () => {
+    const messaging = createClient(v2.MessagingService, app.endpoints.grpc);
+    try {
+      const group = (brokerId: bigint, role: namesrv.BrokerRole, epoch: bigint, port: number) =>
+        registrationInit('broker-ha', { broker: { clusterName: 'DefaultCluster', brokerName: 'broker-ha', brokerId }, role, epoch, endpoint: `127.0.0.1:${port}`, topics: [topicInit('ha-topic', 2)] });
+      await client.registerBroker(group(0n, namesrv.BrokerRole.MASTER, 4n, 41000), CALL); // an old master, still alive
+      await client.registerBroker(group(1n, namesrv.BrokerRole.MASTER, 5n, 41001), CALL);
+      await client.registerBroker(group(2n, namesrv.BrokerRole.SLAVE, 5n, 41002), CALL);
+      const reply = await messaging.queryRoute({ topic: { name: 'ha-topic' } }, CALL);
+      expect(reply.status?.code).toBe(v2.Code.OK);
+      expect(reply.messageQueues.map((q) => [q.broker?.name, q.broker?.id, q.broker?.endpoints?.addresses[0]?.port, q.id, q.permission])).toEqual([
+        ['broker-ha', 1, 41002, 0, v2.Permission.READ_WRITE],
+        ['broker-ha', 0, 41001, 0, v2.Permission.READ_WRITE],
+        ['broker-ha', 0, 41001, 1, v2.Permission.READ_WRITE],
+      ]);
+      const info = await client.getClusterInfo({}, CALL);
+      const routed = info.brokers.filter((b) => b.broker?.broker?.brokerName === 'broker-ha').map((b) => [b.broker?.broker?.brokerId, b.routed]);
+      expect(routed).toEqual([[0n, false], [1n, true], [2n, true]]);
+
+      const missing = await messaging.queryRoute({ topic: { name: 'no-such-topic' } }, CALL);
+      expect(missing.status?.code).toBe(v2.Code.TOPIC_NOT_FOUND);
+      const send = await messaging.sendMessage({ messages: [] }, CALL);
+      expect([send.status?.code, send.status?.message]).toEqual([v2.Code.NOT_IMPLEMENTED, 'SendMessage goes to a broker named in the route; this name server answers QueryRoute only']);
+      const recall = await messaging.recallMessage({}, CALL);
+      expect(recall.status?.code).toBe(v2.Code.UNSUPPORTED);
+      const frames: v2.ReceiveMessageResponse[] = [];
+      for await (const frame of messaging.receiveMessage({}, CALL)) frames.push(frame as v2.ReceiveMessageResponse);
+      expect(frames.map((f) => f.content.case === 'status' && f.content.value.code)).toEqual([v2.Code.NOT_IMPLEMENTED]);
+    } finally {
+      messaging.close();
+    }
   });
 
   it('serves /health and /metrics with the name server gauges', async () => {

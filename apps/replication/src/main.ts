@@ -1,6 +1,7 @@
 // The replication controller: per broker group, the master, its epoch and the in-sync set.
 // One controller keeps its state in a file (the default); with --etcd, several controllers share
 // it in etcd and the one elected through etcd leads while the others redirect to it.
+import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readTlsFiles, type TlsFiles } from '@rmq/config';
 import { addService, controller, createGrpcServer, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     },
   });
 
-  const registry = createRegistry({ app: 'replication' });
+  const registry = createRegistry({ cluster: config.clusterName, node_type: 'controller', node_id: endpoint });
   const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
   addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService({
     replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,
@@ -82,7 +83,9 @@ async function main(): Promise<void> {
     await store.close();
     closeEtcd();
     await http.close();
+    await tracing.shutdown(); // sends the spans still buffered
   });
+  log.info('tracing', { traces: tracing.description });
   announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}`, store: store.kind });
 }
 

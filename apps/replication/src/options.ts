@@ -6,6 +6,7 @@ export const replicationOptions = {
   listen: { type: 'hostPort', help: 'where ControllerService listens (port 0 picks a free port)', default: '127.0.0.1:9878' },
   advertise: { type: 'string', help: 'host:port other controllers and brokers dial, when it differs from --listen', default: '' },
   httpListen: { type: 'hostPort', help: 'where /health and /metrics listen', default: '127.0.0.1:9879' },
+  clusterName: { type: 'string', help: 'cluster name on this app\'s metrics (the cluster label, as on the brokers\' series)', default: 'DefaultCluster' },
   dataDir: { type: 'string', help: 'folder of the controller state file (file store; unused with --etcd)', default: '' },
   etcd: {
     type: 'hostPortList',

@@ -5,6 +5,7 @@ export type ErrorKind =
   | 'badRequest'
   | 'notFound'
   | 'conflict'
+  | 'failedPrecondition'
   | 'resourceExhausted'
   | 'tooManyRequests'
   | 'unauthenticated'
@@ -34,6 +35,13 @@ export const ERRORS = {
   },
   ILLEGAL_FILTER_EXPRESSION: { kind: 'badRequest', text: 'filter expression {expression} is not valid: {reason}' },
   INVALID_RECEIPT_HANDLE: { kind: 'badRequest', text: 'receipt handle is not valid: {reason}' },
+  ILLEGAL_DELIVERY_TIME: { kind: 'badRequest', text: 'delivery time {deliverAt} is {delayMs} ms away; the limit is {delayMsMax} ms (--timer-delay-max-ms)' },
+  INVALID_RECALL_HANDLE: { kind: 'badRequest', text: 'recall handle is not valid: {reason}' },
+  ALREADY_DELIVERED: { kind: 'conflict', text: 'message {messageId} of topic {topic} was already delivered (due at {deliverAt}); it can no longer be recalled' },
+  ILLEGAL_OFFSET: { kind: 'badRequest', text: 'offset {offset} of {topic} queue {queueId} is out of range: {reason}' },
+  OFFSET_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} has committed no offset for {topic} queue {queueId}' },
+  INVALID_TRANSACTION_ID: { kind: 'badRequest', text: 'transaction id is not valid: {reason}' },
+  TRANSACTION_ENDED: { kind: 'conflict', text: 'transaction {transactionId} of message {messageId} has already ended ({outcome})' },
   BODY_EMPTY: { kind: 'badRequest', text: 'message body is empty' },
   BODY_TOO_LARGE: {
     kind: 'resourceExhausted',
@@ -57,6 +65,18 @@ export const ERRORS = {
     kind: 'unavailable',
     text: 'broker {brokerName} is a slave in epoch {epoch}; send to the master',
   },
+  NO_MASTER: {
+    kind: 'unavailable',
+    text: 'broker group {brokerName} has no reachable master ({reason}); waited {waitedMs} ms, retry shortly',
+  },
+  ROLE_SET_BY_CONTROLLER: {
+    kind: 'failedPrecondition',
+    text: 'this broker takes its role and epoch from the controller; change them there, not by hand',
+  },
+  NOT_A_BROKER: {
+    kind: 'unimplemented',
+    text: '{method} goes to a broker named in the route; this name server answers QueryRoute only',
+  },
   NOT_LEADER: {
     kind: 'unavailable',
     text: 'controller {controllerId} does not lead the controllers; {hint}',
@@ -67,7 +87,15 @@ export const ERRORS = {
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
   STORE_UNAVAILABLE: { kind: 'unavailable', text: 'the store cannot write now ({reason}); it retries and accepts writes again once the cause is gone' },
+  STORE_DAMAGED: {
+    kind: 'internal',
+    text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',
+  },
   TOO_MANY_REQUESTS: { kind: 'tooManyRequests', text: '{reason}' },
+  IN_SYNC_REPLICAS_TOO_FEW: {
+    kind: 'unavailable',
+    text: 'broker {brokerName} has {inSync} in-sync replicas (itself included) and needs {minInSync} (--min-in-sync-replicas) to accept sends; try again once a slave has caught up',
+  },
   UNAUTHORIZED: { kind: 'unauthenticated', text: 'not authenticated: {reason}' },
   FORBIDDEN: { kind: 'permissionDenied', text: 'user {user} may not {action} {resource}' },
   UNSUPPORTED: { kind: 'unimplemented', text: '{feature}: not supported by this broker yet' },

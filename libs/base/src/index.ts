@@ -4,4 +4,5 @@ export * from './rmq-error';
 export * from './time';
 export * from './names';
 export * from './hash';
+export * from './siphash';
 export * from './request-signature';

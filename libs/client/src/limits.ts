@@ -18,6 +18,8 @@ export const CLIENT_LIMITS = {
   awaitMsDefault: 20_000,
   /** PushConsumer: how long a received message stays invisible while the listener runs (the broker renews it while the client lives). */
   pushInvisibleMs: 60_000,
+  /** A GZIP body decompresses to at most this much; a bigger one fails the receive rather than the process. */
+  gunzippedBodyBytesMax: 64 * 1024 * 1024,
   /** A receive asks for at most this many messages (the broker's limit too). */
   receiveCountMax: 32,
 } as const;

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { create, timestampFromMs, v2 } from '@rmq/contracts';
 import { BrokerHealth, selectBroker } from '@rmq/routing';
 import { ClientError, isOk, isRetriable } from './client-error';
+import { endSpan, startSendSpan } from './client-tracing';
 import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { newMessageId } from './message-id';
@@ -35,12 +36,16 @@ export interface Message {
   /** Messages of one group are stored in send order on one queue (the topic must be FIFO). */
   messageGroup?: string;
   properties?: Record<string, string>;
+  /** A delay message (the topic must be DELAY): consumers see it at this time, ms since 1970. */
+  deliveryTimestampMs?: number;
 }
 
 export interface SendReceipt {
   messageId: string;
   brokerName: string;
   queueOffset: number;
+  /** Delay messages: RecallMessage with it cancels the delivery while it is pending. */
+  recallHandle?: string;
 }
 
 interface PendingSend {
@@ -109,16 +114,25 @@ export class Producer {
     if (body.byteLength === 0) return Promise.reject(new ClientError('MESSAGE_BODY_EMPTY', 'the message body is empty'));
     const start = () =>
       new Promise<SendReceipt>((resolve, reject) => {
+        const wire = wireMessage(message, body, this.settings.namespace);
+        const { span, traceContext } = startSendSpan(message.topic, wire.systemProperties!.messageId);
+        wire.systemProperties!.traceContext = traceContext;
         const pending: PendingSend = {
-          wire: wireMessage(message, body, this.settings.namespace),
+          wire,
           topic: message.topic,
           messageGroup: message.messageGroup,
           sizeBytes: body.byteLength,
           tried: new Set(),
           attempts: 0,
           alone: false,
-          resolve,
-          reject,
+          resolve: (receipt) => {
+            endSpan(span);
+            resolve(receipt);
+          },
+          reject: (error) => {
+            endSpan(span, error);
+            reject(error);
+          },
         };
         void this.dispatch(pending);
       });
@@ -249,7 +263,10 @@ export class Producer {
     batch.forEach((pending, index) => {
       const entry = reply.entries[index];
       if (entry && isOk(entry.status)) {
-        pending.resolve({ messageId: entry.messageId || pending.wire.systemProperties!.messageId, brokerName: broker.brokerName, queueOffset: Number(entry.offset) });
+        pending.resolve({
+          messageId: entry.messageId || pending.wire.systemProperties!.messageId, brokerName: broker.brokerName, queueOffset: Number(entry.offset),
+          ...(entry.recallHandle ? { recallHandle: entry.recallHandle } : {}),
+        });
       } else if (entry?.status && isRetriable(entry.status.code)) {
         this.retryOrReject(pending, ClientError.of(entry.status, `send to broker ${broker.brokerName}`));
       } else {
@@ -281,7 +298,8 @@ function wireMessage(message: Message, body: Buffer, namespace: string): v2.Mess
       tag: message.tag,
       keys: message.keys ?? [],
       messageGroup: message.messageGroup,
-      messageType: message.messageGroup ? v2.MessageType.FIFO : v2.MessageType.NORMAL,
+      messageType: message.messageGroup ? v2.MessageType.FIFO : message.deliveryTimestampMs !== undefined ? v2.MessageType.DELAY : v2.MessageType.NORMAL,
+      deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(Math.floor(message.deliveryTimestampMs)) : undefined,
       bodyEncoding: v2.Encoding.IDENTITY,
       bornTimestamp: timestampFromMs(Date.now()),
       bornHost: hostname(),

@@ -11,6 +11,7 @@ import { ClientError, isOk } from './client-error';
 import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache, type BrokerRoute } from './route-cache';
+import { inProcessSpan } from './client-tracing';
 import { receivedMessage, type ReceivedMessage } from './received-message';
 
 export type ConsumeResult = 'success' | 'failure';
@@ -187,7 +188,7 @@ export class PushConsumer {
     try {
       let result: ConsumeResult;
       try {
-        result = await this.options.listener(message);
+        result = await inProcessSpan(message.topic, this.options.group, message.messageId, message.traceContext, async () => this.options.listener(message));
       } catch {
         result = 'failure';
       }

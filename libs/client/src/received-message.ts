@@ -1,5 +1,7 @@
 // A message as our consumers hand it to the application, read from the wire once.
-import { timestampMs, type v2 } from '@rmq/contracts';
+import { gunzipSync } from 'node:zlib';
+import { timestampMs, v2 } from '@rmq/contracts';
+import { CLIENT_LIMITS } from './limits';
 
 export interface ReceivedMessage {
   messageId: string;
@@ -18,6 +20,8 @@ export interface ReceivedMessage {
   endpoint: string;
   /** Current receipt handle; changeInvisibleDuration replaces it. */
   receiptHandle: string;
+  /** The W3C trace context of the message's creation (its send span), when it has one. */
+  traceContext?: string;
 }
 
 export function receivedMessage(message: v2.Message, brokerName: string, endpoint: string): ReceivedMessage {
@@ -29,7 +33,7 @@ export function receivedMessage(message: v2.Message, brokerName: string, endpoin
     keys: system?.keys ?? [],
     messageGroup: system?.messageGroup,
     properties: { ...message.userProperties },
-    body: Buffer.from(message.body),
+    body: decodedBody(message),
     deliveryAttempt: system?.deliveryAttempt ?? 1,
     bornTimestampMs: system?.bornTimestamp ? timestampMs(system.bornTimestamp) : undefined,
     queueId: system?.queueId ?? 0,
@@ -37,5 +41,13 @@ export function receivedMessage(message: v2.Message, brokerName: string, endpoin
     brokerName,
     endpoint,
     receiptHandle: system?.receiptHandle ?? '',
+    traceContext: system?.traceContext,
   };
+}
+
+/** A GZIP body is handed to the application decompressed, as the official clients do. */
+function decodedBody(message: v2.Message): Buffer {
+  const body = Buffer.from(message.body);
+  if (message.systemProperties?.bodyEncoding !== v2.Encoding.GZIP) return body;
+  return gunzipSync(body, { maxOutputLength: CLIENT_LIMITS.gunzippedBodyBytesMax });
 }

@@ -89,18 +89,27 @@ export class RouteCache {
   }
 }
 
+/**
+ * One entry per broker group: the master's endpoint (route broker id 0) and queues. A route also
+ * lists each slave as a queue-0 entry of its group (a door to the master for clients that isolate
+ * endpoints); while a group has no master listed, its first slave stands in.
+ */
 function brokersOf(queues: v2.MessageQueue[]): BrokerRoute[] {
-  const brokers = new Map<string, BrokerRoute>();
+  const brokers = new Map<string, BrokerRoute & { fromMaster: boolean }>();
   for (const queue of queues) {
     const name = queue.broker?.name ?? '';
     const address = queue.broker?.endpoints?.addresses[0];
     if (!name || !address) continue;
+    const fromMaster = queue.broker?.id === 0;
     let broker = brokers.get(name);
-    if (!broker) brokers.set(name, (broker = { brokerName: name, endpoint: `${address.host}:${address.port}`, readable: false, writable: false, preferred: false, queueIds: [] }));
+    if (!broker || (fromMaster && !broker.fromMaster)) {
+      brokers.set(name, (broker = { brokerName: name, endpoint: `${address.host}:${address.port}`, readable: false, writable: false, preferred: false, queueIds: [], fromMaster }));
+    }
+    if (broker.fromMaster !== fromMaster) continue;
     broker.readable ||= queue.permission === v2.Permission.READ || queue.permission === v2.Permission.READ_WRITE;
     broker.writable ||= queue.permission === v2.Permission.WRITE || queue.permission === v2.Permission.READ_WRITE;
     broker.preferred = broker.writable;
-    broker.queueIds.push(queue.id);
+    if (!broker.queueIds.includes(queue.id)) broker.queueIds.push(queue.id);
   }
-  return [...brokers.values()];
+  return [...brokers.values()].map(({ fromMaster: _fromMaster, ...broker }) => broker);
 }

@@ -7,6 +7,7 @@ import { ClientError, isOk } from './client-error';
 import { Connections, parseEndpoints, type SecurityOptions } from './connections';
 import { CLIENT_LIMITS } from './limits';
 import { RouteCache } from './route-cache';
+import { recordReceive } from './client-tracing';
 import { receivedMessage, type ReceivedMessage } from './received-message';
 
 export interface SimpleConsumerOptions extends SecurityOptions {
@@ -72,6 +73,7 @@ export class SimpleConsumer {
       if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, broker.brokerName, broker.endpoint));
     }
     if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from broker ${broker.brokerName}`);
+    recordReceive(topic, this.options.group, messages.map((message) => message.traceContext));
     return messages;
   }
 

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 
 type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
 type Out<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
@@ -39,14 +40,17 @@ export type ServiceClient<S extends GenServiceMethods> = {
 export function serviceDefinition<S extends GenServiceMethods>(service: GenService<S>): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<MessageShape<DescMessage>, MessageShape<DescMessage>>> = {};
   for (const method of service.methods) {
+    const path = `/${service.typeName}/${method.name}`;
+    // The few messages every message passes through have a hand-written codec (fast-codec/).
+    const hotPath = HOT_PATH_CODECS.get(path);
     definition[method.localName] = {
-      path: `/${service.typeName}/${method.name}`,
+      path,
       originalName: method.name,
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (message: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, message)),
+      requestDeserialize: (hotPath?.requestDeserialize as (bytes: Buffer) => MessageShape<DescMessage>) ?? ((bytes: Buffer) => fromBinary(method.input, bytes)),
+      responseSerialize: (hotPath?.responseSerialize as (message: MessageShape<DescMessage>) => Buffer) ?? ((message: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, message))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
   }

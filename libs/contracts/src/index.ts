@@ -1,6 +1,8 @@
 export * from './grpc-adapter';
 export * from './status';
 export * from './handlers';
+export * from './route-wire';
+export * from './in-band';
 export * from './call-guard';
 export * from './signed-metadata';
 export * from './tls';
@@ -10,5 +12,6 @@ export * as v2 from './v2';
 export * as namesrv from './gen/rmq/namesrv/v1/namesrv_pb';
 export * as admin from './gen/rmq/admin/v1/admin_pb';
 export * as controller from './gen/rmq/controller/v1/controller_pb';
+export * as replication from './gen/rmq/replication/v1/replication_pb';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export { timestampFromMs, timestampMs, durationFromMs, durationMs } from './wkt';

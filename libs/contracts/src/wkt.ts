@@ -1,9 +1,9 @@
-// Millisecond conversions for google.protobuf.Timestamp and Duration.
-import { create } from '@bufbuild/protobuf';
-import { DurationSchema, TimestampSchema, type Duration, type Timestamp } from '@bufbuild/protobuf/wkt';
+// Millisecond conversions for google.protobuf.Timestamp and Duration. Built as literals: the same
+// objects create() makes, without its reflection (these are made for every delivered message).
+import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
 
 export function timestampFromMs(ms: number): Timestamp {
-  return create(TimestampSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
+  return { $typeName: 'google.protobuf.Timestamp', seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 export function timestampMs(timestamp: Timestamp): number {
@@ -11,7 +11,7 @@ export function timestampMs(timestamp: Timestamp): number {
 }
 
 export function durationFromMs(ms: number): Duration {
-  return create(DurationSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
+  return { $typeName: 'google.protobuf.Duration', seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 export function durationMs(duration: Duration): number {

@@ -1,8 +1,6 @@
-// Where users and their grants live: behind a small interface, kept by JournalAccessStore in
-// the broker's state journal (system records in the commit log), so a replica that copies the
-// log knows every user its master knew, and a restart or a failover keeps them. Secrets are
-// kept as given (an HMAC check needs them), so the data folder must be readable by the broker
-// only.
+// Where users and their grants live: in the broker's replicated state (the state journal in the
+// commit log, whose segment files are readable by their owner only, as they hold these secrets),
+// so every replica of a group authenticates the same users after a failover.
 import { RmqError } from '@rmq/base';
 import { ACCESS_ACTIONS, resourceProblem, userNameProblem, type AccessUser } from './access-control';
 import { MESSAGING_LIMITS } from './limits';
@@ -15,12 +13,13 @@ export interface AccessStore {
   put(user: AccessUser): Promise<void>;
   /** Resolves to false when there was no such user. */
   delete(name: string): Promise<boolean>;
-  /** Called after each change with the user's name (also changes copied from a master); returns a function that stops the calls. */
+  /** Called after each change with the user's name; returns a function that stops the calls. */
   onChange(listener: (name: string) => void): () => void;
 }
 
 type AccessChange = { op: 'put'; user: AccessUser } | { op: 'delete'; name: string };
 
+/** Users and grants as a section of the state journal: recorded in the commit log, copied by replicas. */
 export class JournalAccessStore implements AccessStore, StateSection<AccessChange> {
   readonly name = 'access';
   private readonly users = new Map<string, AccessUser>();
@@ -29,7 +28,7 @@ export class JournalAccessStore implements AccessStore, StateSection<AccessChang
   constructor(private readonly journal: StateJournal) {}
 
   list(): readonly AccessUser[] {
-    return [...this.users.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.users.values()];
   }
 
   get(name: string): AccessUser | undefined {
@@ -41,16 +40,16 @@ export class JournalAccessStore implements AccessStore, StateSection<AccessChang
     if (!this.users.has(user.name) && this.users.size >= MESSAGING_LIMITS.accessUsersMax) {
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `at most ${MESSAGING_LIMITS.accessUsersMax} users` });
     }
-    const change: AccessChange = { op: 'put', user: structuredClone(user) };
-    this.apply(change);
-    await this.journal.record(this.name, change);
+    const copy = structuredClone(user);
+    this.users.set(user.name, copy);
+    await this.journal.record(this.name, { op: 'put', user: copy } satisfies AccessChange);
+    this.changed(user.name);
   }
 
   async delete(name: string): Promise<boolean> {
-    if (!this.users.has(name)) return false;
-    const change: AccessChange = { op: 'delete', name };
-    this.apply(change);
-    await this.journal.record(this.name, change);
+    if (!this.users.delete(name)) return false;
+    await this.journal.record(this.name, { op: 'delete', name } satisfies AccessChange);
+    this.changed(name);
     return true;
   }
 
@@ -62,8 +61,7 @@ export class JournalAccessStore implements AccessStore, StateSection<AccessChang
   apply(change: AccessChange): void {
     if (change.op === 'put') this.users.set(change.user.name, change.user);
     else this.users.delete(change.name);
-    const name = change.op === 'put' ? change.user.name : change.name;
-    for (const listener of this.listeners) listener(name);
+    this.changed(change.op === 'put' ? change.user.name : change.name);
   }
 
   dump(): AccessChange[] {
@@ -71,7 +69,13 @@ export class JournalAccessStore implements AccessStore, StateSection<AccessChang
   }
 
   reset(): void {
+    const names = [...this.users.keys()];
     this.users.clear();
+    for (const name of names) this.changed(name);
+  }
+
+  private changed(name: string): void {
+    for (const listener of this.listeners) listener(name);
   }
 }
 

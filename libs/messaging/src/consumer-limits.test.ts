@@ -1,33 +1,28 @@
 // Limits of consumption a runaway client meets: a receive's byte budget, a cancelled receive that
 // keeps nothing, SimpleConsumers' least invisible duration (push consumers exempt).
-import { randomBytes } from 'node:crypto';
 import { makeTempDir } from '@rmq/testing';
-import { MessageStore } from '@rmq/store';
+import type { MessageStore } from '@rmq/store';
 import { ConsumerService } from './consumer-service';
-import { openBrokerState, type BrokerState } from './broker-state';
 import { ProducerService } from './producer-service';
 import { parseTagExpression } from './tag-filter';
 import { MESSAGING_LIMITS } from './limits';
+import { openStateFixture, type StateFixture } from '../test/state-fixture';
 
 describe('ConsumerService limits', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let store: MessageStore;
+  let fixture: StateFixture;
   let consumer: ConsumerService;
-  let state: BrokerState;
   let nowMs = 1_000_000;
   const clock = { nowMs: () => nowMs };
 
   beforeEach(async () => {
     temp = makeTempDir('consumer-limits');
-    store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
-    state = await openBrokerState({
-      store, dataDir: temp.path, clock, autoCreateGroups: true,
-      groupDefaults: () => ({ maxAttempts: 17, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: true, consumeType: 'clustering', consumeEnabled: true }),
-    });
-    const topics = state.topics;
+    fixture = await openStateFixture(temp.path, { clock });
+    store = fixture.store;
+    const topics = fixture.topics;
     await topics.create('T', { queueCount: 4 });
-    const secret = randomBytes(32);
-    consumer = new ConsumerService({ store, topics, groups: state.groups, progress: state.progress, clock, secret: () => secret, simpleInvisibleMsMin: 10_000 });
+    consumer = new ConsumerService({ store, topics, groups: fixture.groups, progress: fixture.progress, clock, secret: fixture.secret, simpleInvisibleMsMin: 10_000 });
     const producer = new ProducerService(store, topics);
     // 4 queues x 6 messages of 1 MiB: 24 MiB in all, three times a receive's budget.
     await producer.send(Array.from({ length: 24 }, (_, i) => ({
@@ -37,8 +32,7 @@ describe('ConsumerService limits', () => {
 
   afterEach(async () => {
     consumer.close();
-    await state.journal.close();
-    await store.close();
+    await fixture.close();
     temp.remove();
   });
 

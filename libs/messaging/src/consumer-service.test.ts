@@ -104,7 +104,10 @@ describe('ConsumerService', () => {
   it('refuses handles that are forged, of another group, or of another topic', async () => {
     await send(1);
     const [delivery] = await receive('g');
-    await expect(consumer.ack('g', 'T', delivery.receiptHandle.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))).rejects.toThrow(/signature does not match/);
+    // A character inside the tag (the last one may hold only padding bits of base64url).
+    const at = delivery.receiptHandle.length - 3;
+    const forged = delivery.receiptHandle.slice(0, at) + (delivery.receiptHandle[at] === 'A' ? 'B' : 'A') + delivery.receiptHandle.slice(at + 1);
+    await expect(consumer.ack('g', 'T', forged)).rejects.toThrow(/signature does not match/);
     await expect(consumer.ack('other', 'T', delivery.receiptHandle)).rejects.toThrow(/belongs to consumer group g/);
     await expect(consumer.ack('g', 'U', delivery.receiptHandle)).rejects.toThrow(/belongs to topic T/);
     await expect(consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, -1)).rejects.toThrow(/out of range/);

@@ -51,4 +51,46 @@ export const MESSAGING_LIMITS = {
   accessUsersMax: 10_000,
   /** Grants of one user: a call's check walks them all. */
   accessGrantsPerUserMax: 1_000,
+
+  // Delay messages (timer-service.ts).
+  /** Longest delay accepted by default (RocketMQ's timerMaxDelaySec: 3 days); keep it within the log's retention. */
+  timerDelayMsMaxDefault: 3 * 24 * 60 * 60 * 1000,
+  /** Seconds of due time per bucket file: 3 days make at most 25,920 files; 10 s at 10k due/s is 100k entries (2.4 MB) per load. */
+  timerBucketSeconds: 10,
+  /** Schedules due within this much of now are read into memory ahead of time. */
+  timerLookaheadMs: 1_500,
+  /** How often the window moves and the dispatcher looks, at the latest (precision is set by exact timers, not this). */
+  timerTickMs: 50,
+  /** Record bytes held in memory for the seconds ahead; beyond it only seconds already due are read in. */
+  timerHeldBytesMax: 256 * 1024 * 1024,
+  /** Re-puts appended together (with one mark). */
+  timerDispatchBatchMax: 1_000,
+  /** Dispatches appending at once: the next batch need not wait for the previous one's fdatasync. */
+  timerDispatchesInFlightMax: 2,
+  /** Schedules of a coming second read in one go; neighbours in the timer queue this close share a read. */
+  timerReadSpanMax: 4_096,
+  timerReadGapMax: 64,
+  /** Recalls remembered for answering a repeated recall with OK (older repeats get "already delivered"). */
+  timerRecentRecallsMax: 10_000,
+  // Pull consumers (pull-service.ts).
+  /** Committed pull offsets kept per broker (group x topic x queue). */
+  pullOffsetsMax: 1_000_000,
+  /** Probes of a QueryOffset by time (a binary search over at most 2^62 entries). */
+  queryOffsetStepsMax: 64,
+
+  // Transactional messages (transaction-service.ts).
+  /** Open transactions per broker: each is held in memory (about 300 bytes). */
+  transactionOpenMax: 100_000,
+  /** How often open transactions are looked at for checks and expiry. */
+  transactionSweepMs: 1_000,
+  /** RocketMQ's transactionTimeOut: the first check when the producer names no recovery duration. */
+  transactionFirstCheckMsDefault: 6_000,
+  /** Checks back with the producer before the transaction is rolled back (RocketMQ's transactionCheckMax). */
+  transactionChecksMaxDefault: 15,
+  /** Longest wait between two checks (RocketMQ checks every 60 s). */
+  transactionCheckIntervalMaxMsDefault: 60_000,
+  /** Open transactions one list answer holds. */
+  transactionListMax: 1_000,
+  /** Index entries taken per step when rebuilding or indexing. */
+  timerRecoveryChunk: 100_000,
 } as const;

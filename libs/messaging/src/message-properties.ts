@@ -1,6 +1,6 @@
 // How a message's attributes are kept in a record's property map: system attributes under
 // "s.", user properties under "u.", so neither can shadow the other.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AppendInput, StoredRecord } from '@rmq/store';
 import { tagHashOf } from '@rmq/store';
 
@@ -14,12 +14,17 @@ export const SYSTEM_PROPERTY = {
   traceContext: 's.trace',
   deliveryTimestampMs: 's.deliverAt',
   bodyMd5: 's.md5',
+  /** Present only for GZIP: the body is stored and delivered as the producer compressed it. */
+  bodyEncoding: 's.encoding',
   dlqOriginTopic: 's.dlqOrigin',
+  orphanedRecoveryMs: 's.orphanMs',
 } as const;
 
 const USER_PREFIX = 'u.';
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
+
+export type BodyEncoding = 'IDENTITY' | 'GZIP';
 
 /** A message as a producer hands it to the broker. */
 export interface OutgoingMessage {
@@ -33,6 +38,12 @@ export interface OutgoingMessage {
   bornTimestampMs: number;
   bornHost: string;
   traceContext?: string;
+  /** How the body is encoded; IDENTITY when left out. The broker never decodes it. */
+  bodyEncoding?: BodyEncoding;
+  /** DELAY messages: when consumers may see it (ms since 1970). */
+  deliveryTimestampMs?: number;
+  /** TRANSACTION messages: age at which an open transaction is checked back (the producer's choice). */
+  orphanedRecoveryMs?: number;
   userProperties: ReadonlyMap<string, string>;
 }
 
@@ -51,11 +62,14 @@ export function toAppendInput(message: OutgoingMessage, queueId: number): Append
   properties.set(SYSTEM_PROPERTY.messageId, message.messageId);
   properties.set(SYSTEM_PROPERTY.messageType, message.messageType);
   properties.set(SYSTEM_PROPERTY.bornHost, message.bornHost);
-  properties.set(SYSTEM_PROPERTY.bodyMd5, createHash('md5').update(message.body).digest('hex').toUpperCase());
+  properties.set(SYSTEM_PROPERTY.bodyMd5, bodyMd5Hex(message.body));
   if (message.tag !== undefined) properties.set(SYSTEM_PROPERTY.tag, message.tag);
   if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
   if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
   if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
+  if (message.bodyEncoding === 'GZIP') properties.set(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
+  if (message.deliveryTimestampMs !== undefined) properties.set(SYSTEM_PROPERTY.deliveryTimestampMs, String(message.deliveryTimestampMs));
+  if (message.orphanedRecoveryMs !== undefined) properties.set(SYSTEM_PROPERTY.orphanedRecoveryMs, String(message.orphanedRecoveryMs));
   for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
   return {
     topic: message.topic,
@@ -79,7 +93,7 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     logOffset: record.logOffset,
     storeTimestampMs: record.storeTimestampMs,
     body: record.body,
-    bodyMd5Hex: system(SYSTEM_PROPERTY.bodyMd5) ?? createHash('md5').update(record.body).digest('hex').toUpperCase(),
+    bodyMd5Hex: system(SYSTEM_PROPERTY.bodyMd5) ?? bodyMd5Hex(record.body),
     messageId: system(SYSTEM_PROPERTY.messageId) ?? '',
     messageType: (system(SYSTEM_PROPERTY.messageType) as MessageType | undefined) ?? 'NORMAL',
     tag: system(SYSTEM_PROPERTY.tag),
@@ -88,8 +102,20 @@ export function fromStoredRecord(record: StoredRecord): IncomingMessage {
     bornTimestampMs: record.bornTimestampMs,
     bornHost: system(SYSTEM_PROPERTY.bornHost) ?? '',
     traceContext: system(SYSTEM_PROPERTY.traceContext),
+    bodyEncoding: system(SYSTEM_PROPERTY.bodyEncoding) === 'GZIP' ? 'GZIP' : 'IDENTITY',
+    deliveryTimestampMs: numberOrUndefined(system(SYSTEM_PROPERTY.deliveryTimestampMs)),
+    orphanedRecoveryMs: numberOrUndefined(system(SYSTEM_PROPERTY.orphanedRecoveryMs)),
     userProperties,
   };
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
+}
+
+/** The body digest consumers get (upper-case hex MD5). crypto.hash: no Hash object per message. */
+function bodyMd5Hex(body: Uint8Array): string {
+  return hash('md5', body, 'hex').toUpperCase();
 }
 
 /** Bytes the user properties take, as the size limit counts them. */

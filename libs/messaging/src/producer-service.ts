@@ -1,10 +1,12 @@
 // Accepting messages: validation, queue choice and one store append per batch.
 // The broker chooses the queue: FIFO messages by a hash of their message group (so one group
-// stays on one queue, in order), others round robin over the topic's queues.
+// stays on one queue, in order), others round robin over the topic's queues. DELAY and
+// TRANSACTION messages are handed to a stager that stores them elsewhere first (a schedule, a
+// half message); without one they are refused as unsupported.
 import { fnv1a32, RmqError } from '@rmq/base';
-import type { MessageStore } from '@rmq/store';
+import type { AppendInput, AppendResult, MessageStore } from '@rmq/store';
 import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
-import { toAppendInput, userPropertiesSizeBytes, type OutgoingMessage } from './message-properties';
+import { toAppendInput, userPropertiesSizeBytes, type MessageType, type OutgoingMessage } from './message-properties';
 import { MESSAGING_LIMITS } from './limits';
 
 export interface SendResult {
@@ -12,6 +14,16 @@ export interface SendResult {
   queueId: number;
   queueOffset: number;
   logOffset: number;
+  /** DELAY messages: cancels the delivery (RecallMessage). */
+  recallHandle?: string;
+  /** TRANSACTION messages: names the half message in EndTransaction. */
+  transactionId?: string;
+}
+
+/** Stores a kind of message somewhere other than its topic until it is due or decided. */
+export interface MessageStager {
+  stage(message: OutgoingMessage, topic: TopicConfig): AppendInput;
+  receipt(message: OutgoingMessage, result: AppendResult): Pick<SendResult, 'recallHandle' | 'transactionId'>;
 }
 
 const KEY_PATTERN = /^[^\s]+$/;
@@ -23,6 +35,7 @@ export class ProducerService {
     private readonly store: MessageStore,
     private readonly topics: TopicRegistry,
     private readonly bodySizeBytesMax: number = MESSAGING_LIMITS.bodySizeBytesMax,
+    private readonly stagers: Partial<Record<MessageType, MessageStager>> = {},
   ) {}
 
   /** Throws the first problem found; nothing is stored unless every message is valid. */
@@ -33,7 +46,7 @@ export class ProducerService {
     if (message.body.byteLength > this.bodySizeBytesMax) {
       throw new RmqError('BODY_TOO_LARGE', { sizeBytes: message.body.byteLength, sizeBytesMax: this.bodySizeBytesMax });
     }
-    if (message.messageType === 'DELAY' || message.messageType === 'TRANSACTION') {
+    if ((message.messageType === 'DELAY' || message.messageType === 'TRANSACTION') && !this.stagers[message.messageType]) {
       throw new RmqError('UNSUPPORTED', { feature: `${message.messageType.toLowerCase()} messages` });
     }
     if (topic.messageType !== message.messageType) {
@@ -60,13 +73,18 @@ export class ProducerService {
 
   /** Stores valid messages in one append; resolves once they are durable. */
   async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
-    const inputs = messages.map((message) => toAppendInput(message, this.queueFor(message, this.validate(message))));
+    const inputs = messages.map((message) => {
+      const topic = this.validate(message);
+      const stager = this.stagers[message.messageType];
+      return stager ? stager.stage(message, topic) : toAppendInput(message, this.queueFor(message, topic));
+    });
     const results = await this.store.append(inputs);
     return results.map((result, i) => ({
       messageId: messages[i].messageId,
       queueId: inputs[i].queueId,
       queueOffset: result.queueOffset,
       logOffset: result.logOffset,
+      ...this.stagers[messages[i].messageType]?.receipt(messages[i], result),
     }));
   }
 

@@ -43,6 +43,25 @@ describe('SQL92 filter', () => {
     ["name = 'it''s'", { name: "it's" }, true],
     ['a.b_c$ = 1', { 'a.b_c$': '1' }, true],
     ["x = 'a' and Y = 'b'", { x: 'a', Y: 'b' }, true],
+    ["s CONTAINS 'ell'", { s: 'hello' }, true],
+    ["s contains 'xyz'", { s: 'hello' }, false],
+    ["s NOT CONTAINS 'xyz'", { s: 'hello' }, true],
+    ["s NOT CONTAINS 'ell'", { s: 'hello' }, false],
+    ["s STARTSWITH 'he'", { s: 'hello' }, true],
+    ["s STARTSWITH 'lo'", { s: 'hello' }, false],
+    ["s NOT STARTSWITH 'lo'", { s: 'hello' }, true],
+    ["s ENDSWITH 'lo'", { s: 'hello' }, true],
+    ["s NOT ENDSWITH 'lo'", { s: 'hello' }, false],
+    ["s CONTAINS ''", { s: 'hello' }, true],
+    ['n CONTAINS \'12\'', { n: '3128' }, true],
+    ['-n > 5', { n: '-7' }, true],
+    ['-n > 5', { n: '7' }, false],
+    ['- -n = 7', { n: '7' }, true],
+    ['+n = 7', { n: '7' }, true],
+    ['n > - 2', { n: '-1' }, true],
+    ['-n = 1', { n: 'one' }, false],
+    ['-n IS NULL', {}, true],
+    ['NOT (-n > 0)', {}, false],
   ])('%s on %j is %s', (expression, properties, expected) => {
     expect(accepts(expression, properties)).toBe(expected);
   });
@@ -54,9 +73,19 @@ describe('SQL92 filter', () => {
     expect(accepts('n NOT IN (1, 2)', {})).toBe(false);
   });
 
+  it('treats CONTAINS / STARTSWITH / ENDSWITH on a missing property as UNKNOWN, negated or not', () => {
+    for (const operator of ['CONTAINS', 'STARTSWITH', 'ENDSWITH']) {
+      expect(accepts(`s ${operator} 'x'`, {})).toBe(false);
+      expect(accepts(`s NOT ${operator} 'x'`, {})).toBe(false);
+      expect(accepts(`NOT (s ${operator} 'x')`, {})).toBe(false);
+      expect(accepts(`s ${operator} 'x' OR TRUE`, {})).toBe(true);
+    }
+  });
+
   it('reads the tag as TAGS unless a user property has that name', () => {
     expect(accepts("TAGS = 'TagA'", {}, 'TagA')).toBe(true);
     expect(accepts("TAGS = 'TagA'", { TAGS: 'mine' }, 'TagA')).toBe(false);
+    expect(accepts("TAGS STARTSWITH 'Ta'", {}, 'TagA')).toBe(true);
   });
 
   it.each([
@@ -73,7 +102,15 @@ describe('SQL92 filter', () => {
     ['a BETWEEN 1 OR 2', /expected AND between the two bounds of BETWEEN at position 13/],
     ['a = 1 b = 2', /expected AND, OR or the end at position 7, found "b"/],
     ['a # 1', /unexpected character "#" at position 3/],
-    ['a NOT 1', /expected BETWEEN or IN after NOT at position 7/],
+    ['a NOT 1', /expected BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT at position 7/],
+    ['a CONTAINS 1', /expected a 'string' after CONTAINS at position 12, found "1"/],
+    ['a STARTSWITH b', /expected a 'string' after STARTSWITH at position 14, found "b"/],
+    ['a ENDSWITH', /expected a 'string' after ENDSWITH at position 11, found the end/],
+    ["-'x' = a", /- at position 1 applies to numbers and properties, not to a string/],
+    ['a = -TRUE', /- at position 5 applies to numbers and properties, not to TRUE or FALSE/],
+    ['a = -', /expected a property name, a number, a 'string', TRUE or FALSE at position 6, found the end/],
+    ['a - 1 = 2', /the property a at position 1 is not a condition by itself/],
+    ['a IN (-b)', /an IN list holds literals, not the property b/],
   ])('refuses %j, saying where and why', (expression, reason) => {
     expect(problemOf(expression)).toMatch(reason);
   });
@@ -95,7 +132,11 @@ describe('SQL92 filter', () => {
       fc.constantFrom('x', 'y', "it's", '10', '').map((value) => ({ kind: 'string' as const, value })),
       fc.boolean().map((value) => ({ kind: 'boolean' as const, value })),
     );
-    const arbOperand: fc.Arbitrary<SqlOperand> = fc.oneof(fc.constantFrom(...names).map((name) => ({ kind: 'property' as const, name })), arbLiteral);
+    const arbOperand: fc.Arbitrary<SqlOperand> = fc.oneof(
+      fc.constantFrom(...names).map((name) => ({ kind: 'property' as const, name })),
+      fc.record({ kind: fc.constant('signedProperty' as const), name: fc.constantFrom(...names), negated: fc.boolean() }),
+      arbLiteral,
+    );
     const arbCondition: fc.Arbitrary<SqlCondition> = fc.letrec<{ condition: SqlCondition }>((tie) => ({
       condition: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
@@ -104,6 +145,10 @@ describe('SQL92 filter', () => {
         fc.record({ kind: fc.constant('between' as const), value: arbOperand.filter((o) => o.kind !== 'boolean'), low: arbOperand.filter((o) => o.kind !== 'boolean'), high: arbOperand.filter((o) => o.kind !== 'boolean'), negated: fc.boolean() }),
         fc.record({ kind: fc.constant('in' as const), value: arbOperand, list: fc.array(arbLiteral, { minLength: 1, maxLength: 3 }), negated: fc.boolean() }),
         fc.record({ kind: fc.constant('isNull' as const), value: arbOperand, negated: fc.boolean() }),
+        fc.record({
+          kind: fc.constant('text' as const), operator: fc.constantFrom('contains' as const, 'startsWith' as const, 'endsWith' as const),
+          value: fc.constantFrom(...names).map((name) => ({ kind: 'property' as const, name })), pattern: fc.constantFrom('', 'x', "it's", '1'), negated: fc.boolean(),
+        }),
         fc.boolean().map((value) => ({ kind: 'constant' as const, value })),
         fc.record({ kind: fc.constant('not' as const), operand: tie('condition') }),
         fc.record({ kind: fc.constantFrom('and' as const, 'or' as const), operands: fc.array(tie('condition'), { minLength: 2, maxLength: 3 }) }),
@@ -143,8 +188,25 @@ describe('SQL92 filter', () => {
       );
     });
 
+    it('agrees with String includes / startsWith / endsWith, and NOT <op> is the negation when the property exists', () => {
+      const text = fc.string({ unit: fc.constantFrom('a', 'b', "'", ' '), maxLength: 6 });
+      fc.assert(
+        fc.property(text, text, (value, pattern) => {
+          const literal = `'${pattern.replace(/'/g, "''")}'`;
+          const properties = { s: value };
+          expect(accepts(`s CONTAINS ${literal}`, properties)).toBe(value.includes(pattern));
+          expect(accepts(`s STARTSWITH ${literal}`, properties)).toBe(value.startsWith(pattern));
+          expect(accepts(`s ENDSWITH ${literal}`, properties)).toBe(value.endsWith(pattern));
+          for (const operator of ['CONTAINS', 'STARTSWITH', 'ENDSWITH']) {
+            expect(accepts(`s NOT ${operator} ${literal}`, properties)).toBe(!accepts(`s ${operator} ${literal}`, properties));
+          }
+        }),
+        { numRuns: 300, seed: FC_SEED },
+      );
+    });
+
     it('refuses any garbage with ILLEGAL_FILTER_EXPRESSION and a position inside the text, never another error', () => {
-      const alphabet = fc.constantFrom(...'ab1 =<>()\',.-ANDORNOTINISBETWEENULLTRUEFALSE#'.split(''));
+      const alphabet = fc.constantFrom(...'ab1 =<>()\',.-+ANDORNOTINISBETWEENULLTRUEFALSE#'.split(''), 'CONTAINS', 'STARTSWITH', 'ENDSWITH');
       fc.assert(
         fc.property(fc.array(alphabet, { maxLength: 40 }).map((chars) => chars.join('')), (text) => {
           try {
@@ -166,6 +228,8 @@ function printOperand(operand: SqlOperand): string {
   switch (operand.kind) {
     case 'property':
       return operand.name;
+    case 'signedProperty':
+      return `${operand.negated ? '-' : '+'}${operand.name}`;
     case 'number':
       return String(operand.value);
     case 'string':
@@ -192,6 +256,8 @@ function print(condition: SqlCondition): string {
       return `${printOperand(condition.value)} ${condition.negated ? 'NOT ' : ''}IN (${condition.list.map(printOperand).join(', ')})`;
     case 'isNull':
       return `${printOperand(condition.value)} IS ${condition.negated ? 'NOT ' : ''}NULL`;
+    case 'text':
+      return `${printOperand(condition.value)} ${condition.negated ? 'NOT ' : ''}${condition.operator.toUpperCase()} ${printOperand({ kind: 'string', value: condition.pattern })}`;
   }
 }
 

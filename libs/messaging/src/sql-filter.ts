@@ -3,8 +3,10 @@
 // only TRUE accepts the message. Property values are strings: a comparison with a number
 // literal reads the property as a number (UNKNOWN if it is not one), with TRUE/FALSE as
 // true/false (any case), with a 'string' as text (ordered by UTF-16 code units); two properties
-// compare as text. Besides user properties, TAGS is the message's tag (a user property of that
-// name wins).
+// compare as text; a signed property (-a) is read as a number. CONTAINS / STARTSWITH / ENDSWITH
+// read the property as text and are UNKNOWN when it is missing, so NOT CONTAINS does not take a
+// message without the property either. Besides user properties, TAGS is the message's tag (a
+// user property of that name wins).
 import type { MessageFilter } from './message-filter';
 import { parseSql, type ComparisonOperator, type SqlCondition, type SqlOperand } from './sql-parser';
 
@@ -66,8 +68,15 @@ export function evaluateSql(condition: SqlCondition, lookup: (name: string) => s
       return condition.negated ? negate(found) : found;
     }
     case 'isNull': {
-      const missing = condition.value.kind === 'property' && lookup(condition.value.name) === undefined;
+      const value = condition.value;
+      const missing = (value.kind === 'property' || value.kind === 'signedProperty') && lookup(value.name) === undefined;
       return condition.negated ? !missing : missing;
+    }
+    case 'text': {
+      const text = valueOf(condition.value, 'text', lookup);
+      if (typeof text !== 'string') return undefined;
+      const found = condition.operator === 'contains' ? text.includes(condition.pattern) : condition.operator === 'startsWith' ? text.startsWith(condition.pattern) : text.endsWith(condition.pattern);
+      return condition.negated ? !found : found;
     }
   }
 }
@@ -83,7 +92,7 @@ function and(a: Truth, b: Truth): Truth {
 
 /** Compares two operands; the literal side (if any) decides how a property's text is read. */
 function compare(operator: ComparisonOperator, left: SqlOperand, right: SqlOperand, lookup: (name: string) => string | undefined): Truth {
-  const as = left.kind !== 'property' ? left.kind : right.kind !== 'property' ? right.kind : 'text';
+  const as = kindOf(left) ?? kindOf(right) ?? 'text';
   const a = valueOf(left, as, lookup);
   const b = valueOf(right, as, lookup);
   if (a === undefined || b === undefined || typeof a !== typeof b) return undefined;
@@ -103,7 +112,18 @@ function compare(operator: ComparisonOperator, left: SqlOperand, right: SqlOpera
   }
 }
 
+/** How an operand makes the other side read: a literal by its type, a signed property as a number. */
+function kindOf(operand: SqlOperand): 'number' | 'string' | 'boolean' | undefined {
+  if (operand.kind === 'property') return undefined;
+  return operand.kind === 'signedProperty' ? 'number' : operand.kind;
+}
+
 function valueOf(operand: SqlOperand, as: 'number' | 'string' | 'boolean' | 'text', lookup: (name: string) => string | undefined): Value {
+  if (operand.kind === 'signedProperty') {
+    const text = lookup(operand.name);
+    if (text === undefined || !NUMERIC.test(text)) return undefined;
+    return operand.negated ? -Number(text) : Number(text);
+  }
   if (operand.kind !== 'property') return operand.value;
   const text = lookup(operand.name);
   if (text === undefined) return undefined;

@@ -1,18 +1,23 @@
 // RocketMQ's SQL92 subset for property filters, parsed into a small tree: comparisons
 // (= <> < <= > >=) of properties with numbers, 'strings' and TRUE/FALSE, [NOT] BETWEEN, [NOT] IN,
-// IS [NOT] NULL, AND/OR/NOT and parentheses. Keywords are case-insensitive, property names are
-// not. A malformed expression is refused with ILLEGAL_FILTER_EXPRESSION naming the problem and
+// IS [NOT] NULL, [NOT] CONTAINS / STARTSWITH / ENDSWITH 'text', unary + and - (RocketMQ's grammar
+// has no other arithmetic), AND/OR/NOT and parentheses. Keywords are case-insensitive, property
+// names are not. A malformed expression is refused with ILLEGAL_FILTER_EXPRESSION naming the problem and
 // its position (1-based character); the length and the nesting depth are bounded.
 import { RmqError } from '@rmq/base';
 import { MESSAGING_LIMITS } from './limits';
 
 export type SqlOperand =
   | { kind: 'property'; name: string }
+  /** A property read as a number, negated for a unary minus (`-price > -5`). */
+  | { kind: 'signedProperty'; name: string; negated: boolean }
   | { kind: 'number'; value: number }
   | { kind: 'string'; value: string }
   | { kind: 'boolean'; value: boolean };
 
-export type SqlLiteral = Exclude<SqlOperand, { kind: 'property' }>;
+export type SqlLiteral = Exclude<SqlOperand, { kind: 'property' | 'signedProperty' }>;
+
+export type TextOperator = 'contains' | 'startsWith' | 'endsWith';
 
 export type ComparisonOperator = '=' | '<>' | '<' | '<=' | '>' | '>=';
 
@@ -23,6 +28,7 @@ export type SqlCondition =
   | { kind: 'between'; value: SqlOperand; low: SqlOperand; high: SqlOperand; negated: boolean }
   | { kind: 'in'; value: SqlOperand; list: SqlLiteral[]; negated: boolean }
   | { kind: 'isNull'; value: SqlOperand; negated: boolean }
+  | { kind: 'text'; operator: TextOperator; value: SqlOperand; pattern: string; negated: boolean }
   | { kind: 'constant'; value: boolean };
 
 type Token =
@@ -33,7 +39,8 @@ type Token =
   | { type: 'symbol'; text: string; at: number }
   | { type: 'end'; text: string; at: number };
 
-const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'BETWEEN', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE']);
+const TEXT_OPERATORS: Record<string, TextOperator> = { CONTAINS: 'contains', STARTSWITH: 'startsWith', ENDSWITH: 'endsWith' };
+const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'BETWEEN', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE', ...Object.keys(TEXT_OPERATORS)]);
 const COMPARISONS = new Set<string>(['=', '<>', '<', '<=', '>', '>=']);
 const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_$.]*/y;
 const NUMBER = /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
@@ -98,7 +105,7 @@ function tokenize(expression: string): Token[] {
       at += 2;
       continue;
     }
-    if ('=<>(),'.includes(char)) {
+    if ('=<>(),+-'.includes(char)) {
       tokens.push({ type: 'symbol', text: char, at });
       at++;
       continue;
@@ -159,7 +166,7 @@ class Parser {
     }
     if (start.type === 'keyword' && (start.text === 'TRUE' || start.text === 'FALSE')) {
       const next = this.tokens[this.index + 1];
-      if (!(next.type === 'symbol' && COMPARISONS.has(next.text)) && !(next.type === 'keyword' && ['IS', 'IN', 'BETWEEN', 'NOT'].includes(next.text))) {
+      if (!(next.type === 'symbol' && COMPARISONS.has(next.text)) && !(next.type === 'keyword' && ['IS', 'IN', 'BETWEEN', 'NOT', ...Object.keys(TEXT_OPERATORS)].includes(next.text))) {
         this.index++;
         return { kind: 'constant', value: start.text === 'TRUE' };
       }
@@ -181,6 +188,15 @@ class Parser {
       return { kind: 'isNull', value, negated };
     }
     const negated = this.acceptKeyword('NOT');
+    const textKeyword = this.peek();
+    const textOperator = textKeyword.type === 'keyword' ? TEXT_OPERATORS[textKeyword.text] : undefined;
+    if (textOperator) {
+      this.index++;
+      const pattern = this.peek();
+      if (pattern.type !== 'string') throw this.unexpected(pattern, `a 'string' after ${textKeyword.text}`);
+      this.index++;
+      return { kind: 'text', operator: textOperator, value, pattern: pattern.value, negated };
+    }
     if (this.acceptKeyword('BETWEEN')) {
       const low = this.operand();
       if (!this.acceptKeyword('AND')) throw this.unexpected(this.peek(), 'AND between the two bounds of BETWEEN');
@@ -192,20 +208,21 @@ class Parser {
       const list: SqlLiteral[] = [];
       do {
         const item = this.operand();
-        if (item.kind === 'property') throw illegal(this.expression, `an IN list holds literals, not the property ${item.name} (position ${this.tokens[this.index - 1].at + 1})`);
+        if (item.kind === 'property' || item.kind === 'signedProperty') throw illegal(this.expression, `an IN list holds literals, not the property ${item.name} (position ${this.tokens[this.index - 1].at + 1})`);
         list.push(item);
       } while (this.acceptSymbol(','));
       this.expectSymbol(')', ') to close the IN list');
       return { kind: 'in', value, list, negated };
     }
-    if (negated) throw this.unexpected(this.peek(), 'BETWEEN or IN after NOT');
+    if (negated) throw this.unexpected(this.peek(), 'BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT');
     if (value.kind === 'property') throw illegal(this.expression, `the property ${value.name} at position ${start.at + 1} is not a condition by itself; compare it, e.g. ${value.name} = 'x' or ${value.name} IS NOT NULL`);
-    throw this.unexpected(token, 'a comparison (= <> < <= > >=), BETWEEN, IN or IS');
+    throw this.unexpected(token, 'a comparison (= <> < <= > >=), BETWEEN, IN, IS, CONTAINS, STARTSWITH or ENDSWITH');
   }
 
   private operand(): SqlOperand {
     const token = this.peek();
     this.index++;
+    if (token.type === 'symbol' && (token.text === '-' || token.text === '+')) return this.signed(token);
     switch (token.type) {
       case 'identifier':
         return { kind: 'property', name: token.text };
@@ -222,6 +239,16 @@ class Parser {
     }
     this.index--;
     throw this.unexpected(token, 'a property name, a number, a \'string\', TRUE or FALSE');
+  }
+
+  /** Unary + or - (RocketMQ's only arithmetic): on a number literal or a property read as a number. */
+  private signed(sign: Token): SqlOperand {
+    const negated = sign.text === '-';
+    const inner = this.nested(sign, () => this.operand());
+    if (inner.kind === 'number') return { kind: 'number', value: negated ? -inner.value : inner.value };
+    if (inner.kind === 'property') return { kind: 'signedProperty', name: inner.name, negated };
+    if (inner.kind === 'signedProperty') return { ...inner, negated: inner.negated !== negated };
+    throw illegal(this.expression, `${sign.text} at position ${sign.at + 1} applies to numbers and properties, not to ${inner.kind === 'string' ? 'a string' : 'TRUE or FALSE'}`);
   }
 
   private nested<T>(token: Token, parse: () => T): T {

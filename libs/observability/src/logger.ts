@@ -1,5 +1,7 @@
 // Structured logs: one JSON object per line on stdout, so people can read them and tests and
 // log shippers can parse them. Fields carry units in their names (durationMs, sizeBytes).
+// A line written while a span is active carries its trace_id and span_id, so logs and traces join.
+import { context, trace } from '@opentelemetry/api';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -22,7 +24,9 @@ export function createLogger(base: Record<string, unknown>, options: LoggerOptio
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVEL_RANK[level] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, ...base, msg, ...fields }, jsonSafe));
+    const span = trace.getSpan(context.active())?.spanContext();
+    const ids = span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : undefined;
+    write(JSON.stringify({ time: new Date().toISOString(), level, ...base, msg, ...ids, ...fields }, jsonSafe));
   };
   return {
     debug: (msg, fields) => log('debug', msg, fields),

@@ -11,9 +11,12 @@ export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 export interface BrokerIdentity {
   clusterName: string;
   brokerName: string;
-  /** 0 is the master of its broker group. */
+  /** Stable identity inside the group; who is master is said by role and epoch, never by the id. */
   brokerId: number;
 }
+
+/** What a broker says it is; routes follow the highest epoch of each group (routed-members.ts). */
+export type BrokerRole = 'master' | 'slave';
 
 /** A topic as one broker holds it. */
 export interface TopicConfig {
@@ -33,6 +36,9 @@ export interface BrokerRegistration {
   topics: readonly TopicConfig[];
   /** The lease the broker asks for; the registry clamps it (see limits.ts). */
   leaseMs: number;
+  role: BrokerRole;
+  /** The epoch it is master of, or, for a slave, the epoch of the master it follows. */
+  epoch: number;
 }
 
 /** One key per broker process; a broker group (same brokerName) has one key per brokerId. */

@@ -8,3 +8,6 @@ export * from './group-membership';
 export * from './producer-selection';
 export * from './broker-health';
 export * from './zone-preference';
+export * from './routed-members';
+export * from './route-queues';
+export * from './self-in-route';

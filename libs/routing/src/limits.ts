@@ -9,6 +9,8 @@ export const LEASE_MS_DEFAULT = 30_000;
 
 /** Live brokers one name server tracks; a bound on memory and on route computation time. */
 export const BROKER_COUNT_MAX = 4_096;
+/** Broker groups whose highest epoch the name server remembers (groups with live members are never forgotten). */
+export const GROUP_EPOCH_COUNT_MAX = BROKER_COUNT_MAX;
 /** Topics in one registration: the one limit brokers also apply when creating topics. */
 export { TOPIC_COUNT_PER_BROKER_MAX } from '@rmq/base';
 /** Queues of one topic on one broker (RocketMQ's defaults are 8 or 16). */

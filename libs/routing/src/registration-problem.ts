@@ -30,6 +30,8 @@ export function registrationProblem(registration: BrokerRegistration): string | 
     endpointProblem(registration.endpoint) ??
     (registration.zone.length > NAME_LENGTH_MAX ? `zone is longer than ${NAME_LENGTH_MAX} characters` : undefined) ??
     permProblem('broker perm', registration.brokerPerm) ??
+    (registration.role === 'master' || registration.role === 'slave' ? undefined : `role must be master or slave, got "${String(registration.role)}"`) ??
+    (Number.isSafeInteger(registration.epoch) && registration.epoch >= 0 ? undefined : `epoch must be a whole number of at least 0, got ${registration.epoch}`) ??
     (registration.topics.length > TOPIC_COUNT_PER_BROKER_MAX
       ? `broker lists ${registration.topics.length} topics; the limit is ${TOPIC_COUNT_PER_BROKER_MAX}`
       : undefined);

@@ -20,8 +20,18 @@ function broker(brokerName: string, overrides: Partial<BrokerRegistration> & { b
     brokerPerm: PERM_READ_WRITE,
     topics: [topic('orders')],
     leaseMs: 10_000,
+    role: 'master',
+    epoch: 0,
     ...rest,
   };
+}
+
+function slave(brokerName: string, brokerId: number, epoch: number, overrides: Partial<BrokerRegistration> = {}): BrokerRegistration {
+  return broker(brokerName, { brokerId, role: 'slave', epoch, ...overrides });
+}
+
+function routedIds(registry: RouteRegistry, topicName = 'orders'): [number, string][] {
+  return (registry.routeOf(topicName)?.brokers ?? []).map((b) => [b.identity.brokerId, b.role]);
 }
 
 function badRequestReason(run: () => unknown): string {
@@ -37,11 +47,11 @@ function badRequestReason(run: () => unknown): string {
 describe('RouteRegistry', () => {
   it('routes a topic to the queues and endpoint of the broker that registered it', () => {
     const registry = new RouteRegistry();
-    expect(registry.register(broker('broker-a'), 1_000)).toEqual({ leaseMs: 10_000, isNew: true });
+    expect(registry.register(broker('broker-a'), 1_000)).toEqual({ leaseMs: 10_000, isNew: true, roleChanged: true, routed: true, conflictingMasters: [] });
     expect(registry.routeOf('orders')).toEqual({
       topic: 'orders',
       queues: [{ brokerName: 'broker-a', readQueueCount: 4, writeQueueCount: 4, perm: PERM_READ_WRITE, messageType: 'NORMAL' }],
-      brokers: [{ identity: { clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 0 }, endpoint: '127.0.0.1:10911', zone: 'zone-a' }],
+      brokers: [{ identity: { clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 0 }, endpoint: '127.0.0.1:10911', zone: 'zone-a', role: 'master', epoch: 0 }],
     });
   });
 
@@ -51,24 +61,69 @@ describe('RouteRegistry', () => {
     expect(registry.routeOf('payments')).toBeUndefined();
   });
 
-  it('lists one queue entry per broker group, from its lowest live broker id, and every member of the group', () => {
+  it('lists one queue entry per broker group, from its master, and the master then the slaves of each group', () => {
     const registry = new RouteRegistry();
     registry.register(broker('broker-b', { topics: [topic('orders', { readQueueCount: 8, writeQueueCount: 8 })] }), 0);
-    registry.register(broker('broker-a', { brokerId: 1, brokerPerm: PERM_READ, topics: [topic('orders', { readQueueCount: 2 })] }), 0);
-    registry.register(broker('broker-a', { brokerId: 0, topics: [topic('orders', { readQueueCount: 4 })] }), 0);
+    registry.register(slave('broker-a', 0, 0, { brokerPerm: PERM_READ, topics: [topic('orders', { readQueueCount: 2 })] }), 0);
+    registry.register(broker('broker-a', { brokerId: 1, topics: [topic('orders', { readQueueCount: 4 })] }), 0);
     const route = registry.routeOf('orders')!;
     expect(route.queues.map((q) => [q.brokerName, q.readQueueCount])).toEqual([
       ['broker-a', 4],
       ['broker-b', 8],
     ]);
-    expect(route.brokers.map((b) => [b.identity.brokerName, b.identity.brokerId])).toEqual([
-      ['broker-a', 0],
-      ['broker-a', 1],
-      ['broker-b', 0],
+    expect(route.brokers.map((b) => [b.identity.brokerName, b.identity.brokerId, b.role])).toEqual([
+      ['broker-a', 1, 'master'],
+      ['broker-a', 0, 'slave'],
+      ['broker-b', 0, 'master'],
     ]);
 
-    registry.unregister({ clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 0 });
+    // With no master, the slaves stay routed (they hold calls until one is elected) and speak for the queues.
+    registry.unregister({ clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 1 });
     expect(registry.routeOf('orders')!.queues[0]).toMatchObject({ brokerName: 'broker-a', readQueueCount: 2, perm: PERM_READ });
+    expect(routedIds(registry).slice(0, 1)).toEqual([[0, 'slave']]);
+  });
+
+  it('routes the master of the highest epoch, whatever the broker ids, and only the slaves of that epoch', () => {
+    const registry = new RouteRegistry();
+    registry.register(broker('broker-a', { brokerId: 0, epoch: 1 }), 0);
+    registry.register(slave('broker-a', 1, 1), 0);
+    registry.register(slave('broker-a', 2, 1), 0);
+    expect(routedIds(registry)).toEqual([[0, 'master'], [1, 'slave'], [2, 'slave']]);
+
+    // Broker 1 is elected in epoch 2; broker 0 (still alive, still claiming epoch 1) drops out at once.
+    const promoted = registry.register(broker('broker-a', { brokerId: 1, epoch: 2 }), 10);
+    expect(promoted).toMatchObject({ routed: true, roleChanged: true, conflictingMasters: [] });
+    expect(routedIds(registry)).toEqual([[1, 'master']]);
+    expect(registry.register(broker('broker-a', { brokerId: 0, epoch: 1 }), 11)).toMatchObject({ routed: false, roleChanged: false });
+    registry.register(slave('broker-a', 2, 2), 12);
+    registry.register(slave('broker-a', 0, 2), 13);
+    expect(routedIds(registry)).toEqual([[1, 'master'], [0, 'slave'], [2, 'slave']]);
+    expect(registry.groupEpoch('DefaultCluster', 'broker-a')).toBe(2);
+    expect(registry.clusterInfo().map((b) => [b.identity.brokerId, b.role, b.epoch, b.routed])).toEqual([
+      [0, 'slave', 2, true],
+      [1, 'master', 2, true],
+      [2, 'slave', 2, true],
+    ]);
+  });
+
+  it('remembers the highest epoch after its master is gone, so a master of an older epoch is not routed again', () => {
+    const registry = new RouteRegistry();
+    registry.register(broker('broker-a', { brokerId: 1, epoch: 2, leaseMs: 5_000 }), 0);
+    registry.expire(5_000);
+    expect(registry.register(broker('broker-a', { brokerId: 0, epoch: 1 }), 6_000).routed).toBe(false);
+    expect(registry.routeOf('orders')).toBeUndefined();
+    expect(registry.clusterInfo().map((b) => b.routed)).toEqual([false]);
+  });
+
+  it('resolves two masters of one epoch to the newer claim and reports the conflict', () => {
+    const registry = new RouteRegistry();
+    registry.register(broker('broker-a', { brokerId: 0, epoch: 3 }), 100);
+    const second = registry.register(broker('broker-a', { brokerId: 1, epoch: 3 }), 200);
+    expect(second.conflictingMasters).toEqual([{ clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerId: 0 }]);
+    expect(routedIds(registry)).toEqual([[1, 'master']]);
+    // A renewal is not a new claim: the newer master keeps the route.
+    registry.register(broker('broker-a', { brokerId: 0, epoch: 3 }), 300);
+    expect(routedIds(registry)).toEqual([[1, 'master']]);
   });
 
   it('clears WRITE from the queues of a broker that refuses writes', () => {
@@ -125,6 +180,8 @@ describe('RouteRegistry', () => {
     ['a topic listed twice', { topics: [topic('t'), topic('t')] }, 'listed twice'],
     ['a negative queue count', { topics: [topic('t', { writeQueueCount: -1 })] }, 'write queue count'],
     ['unknown perm bits', { brokerPerm: 64 }, 'broker perm'],
+    ['a negative epoch', { epoch: -1 }, 'epoch must be'],
+    ['an unknown role', { role: 'leader' as never }, 'role must be master or slave'],
   ])('refuses %s with a reason', (_what, overrides, reason) => {
     const registry = new RouteRegistry();
     expect(badRequestReason(() => registry.register(broker('broker-a', overrides), 0))).toContain(reason);
@@ -166,6 +223,8 @@ describe('RouteRegistry properties', () => {
     brokerPerm: fc.constantFrom(PERM_READ_WRITE, PERM_READ, PERM_WRITE, 0),
     topics: fc.uniqueArray(fc.constantFrom(...topicNames), { maxLength: topicNames.length }),
     leaseMs: fc.integer({ min: -1_000, max: 200_000 }),
+    role: fc.constantFrom('master' as const, 'slave' as const),
+    epoch: fc.integer({ min: 0, max: 3 }),
   });
   type Step =
     | { kind: 'register'; atMs: number; registration: BrokerRegistration }
@@ -177,8 +236,8 @@ describe('RouteRegistry properties', () => {
     fc.record({ kind: fc.constant('expire' as const), atMs: fc.integer({ min: 0, max: 300_000 }) }),
   );
 
-  function toRegistration(r: { brokerName: string; brokerId: number; brokerPerm: number; topics: string[]; leaseMs: number }): BrokerRegistration {
-    return broker(r.brokerName, { brokerId: r.brokerId, brokerPerm: r.brokerPerm, leaseMs: r.leaseMs, topics: r.topics.map((name) => topic(name)) });
+  function toRegistration(r: { brokerName: string; brokerId: number; brokerPerm: number; topics: string[]; leaseMs: number; role: 'master' | 'slave'; epoch: number }): BrokerRegistration {
+    return broker(r.brokerName, { brokerId: r.brokerId, brokerPerm: r.brokerPerm, leaseMs: r.leaseMs, topics: r.topics.map((name) => topic(name)), role: r.role, epoch: r.epoch });
   }
 
   it('never routes to a broker once expire() ran past its lease', () => {
@@ -202,16 +261,22 @@ describe('RouteRegistry properties', () => {
     );
   });
 
-  it('agrees with a simple model of who is live and which groups hold a topic', () => {
+  it('agrees with a simple model of who is live, which members are routed and which groups hold a topic', () => {
     fc.assert(
       fc.property(fc.array(arbStep, { maxLength: 40 }), (steps) => {
         const registry = new RouteRegistry();
-        const model = new Map<string, { registration: BrokerRegistration; expiresAtMs: number }>();
+        const model = new Map<string, { registration: BrokerRegistration; expiresAtMs: number; claimedAtMs: number }>();
+        const highestEpoch = new Map<string, number>();
         for (const step of steps) {
           apply(registry, step);
           if (step.kind === 'register') {
-            const expiresAtMs = step.atMs + clampLeaseMs(step.registration.leaseMs);
-            model.set(JSON.stringify(step.registration.identity), { registration: step.registration, expiresAtMs });
+            const { registration, atMs } = step;
+            const key = JSON.stringify(registration.identity);
+            const previous = model.get(key);
+            const sameClaim = previous && previous.registration.role === registration.role && previous.registration.epoch === registration.epoch;
+            model.set(key, { registration, expiresAtMs: atMs + clampLeaseMs(registration.leaseMs), claimedAtMs: sameClaim ? previous.claimedAtMs : atMs });
+            const group = registration.identity.brokerName;
+            highestEpoch.set(group, Math.max(highestEpoch.get(group) ?? 0, registration.epoch));
           }
           if (step.kind === 'unregister') model.delete(JSON.stringify(step.identity));
           if (step.kind === 'expire') {
@@ -219,13 +284,24 @@ describe('RouteRegistry properties', () => {
           }
         }
         expect(new Set(registry.clusterInfo().map((b) => JSON.stringify(b.identity)))).toEqual(new Set(model.keys()));
+        // Routed: the live members of the group's highest epoch ever registered; of its masters, the newest claim.
+        const routed = new Map<string, BrokerRegistration[]>();
+        for (const group of brokerNames) {
+          const current = [...model.values()].filter((e) => e.registration.identity.brokerName === group && e.registration.epoch === highestEpoch.get(group));
+          const master = current
+            .filter((e) => e.registration.role === 'master')
+            .sort((a, b) => b.claimedAtMs - a.claimedAtMs || a.registration.identity.brokerId - b.registration.identity.brokerId)[0];
+          const slaves = current.filter((e) => e.registration.role === 'slave').sort((a, b) => a.registration.identity.brokerId - b.registration.identity.brokerId);
+          routed.set(group, [...(master ? [master] : []), ...slaves].map((e) => e.registration));
+        }
         for (const name of topicNames) {
-          const holders = [...model.values()].map((entry) => entry.registration).filter((r) => r.topics.some((t) => t.name === name));
-          const groups = new Set(holders.map((r) => r.identity.brokerName));
           const route = registry.routeOf(name);
-          expect(route?.queues.map((q) => q.brokerName) ?? []).toEqual([...groups].sort());
+          const groups = brokerNames.filter((group) => routed.get(group)!.some((r) => r.topics.some((t) => t.name === name)));
+          expect(route?.queues.map((q) => q.brokerName) ?? []).toEqual(groups);
           for (const queue of route?.queues ?? []) {
-            const holder = holders.filter((r) => r.identity.brokerName === queue.brokerName).sort((a, b) => a.identity.brokerId - b.identity.brokerId)[0];
+            const members = routed.get(queue.brokerName)!;
+            expect(route!.brokers.filter((b) => b.identity.brokerName === queue.brokerName).map((b) => b.identity.brokerId)).toEqual(members.map((r) => r.identity.brokerId));
+            const holder = members.find((r) => r.topics.some((t) => t.name === name))!;
             expect(queue.perm & ~holder.brokerPerm & PERM_READ_WRITE).toBe(0);
           }
         }

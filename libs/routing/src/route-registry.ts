@@ -1,13 +1,16 @@
 // The name server's state: live brokers, each with its full topic table and a lease. Pure: no
 // I/O, no timers; time comes in as nowMs, and the caller runs expire() on its own schedule.
 // Invariant: a broker is in the registry only until expire() runs at or after its expiresAtMs.
+// Routes name each group's master by epoch (routed-members.ts); the highest epoch of a group is
+// remembered after its members are gone, so a master of an older epoch coming back is not routed.
 import { assert, RmqError } from '@rmq/base';
 import { brokerKeyOf, PERM_READ_WRITE, type BrokerIdentity, type BrokerRegistration, type TopicConfig } from './broker-registration';
-import { BROKER_COUNT_MAX, clampLeaseMs } from './limits';
+import { BROKER_COUNT_MAX, clampLeaseMs, GROUP_EPOCH_COUNT_MAX } from './limits';
 import { registrationProblem } from './registration-problem';
+import { routedMembers, type GroupMember } from './routed-members';
 import type { BrokerEndpoint, LiveBroker, QueueData, RegistryStats, TopicRoute } from './topic-route';
 
-interface BrokerState {
+interface BrokerState extends GroupMember {
   registration: BrokerRegistration;
   topics: ReadonlyMap<string, TopicConfig>;
   lastHeartbeatMs: number;
@@ -19,10 +22,18 @@ export interface RegisterOutcome {
   leaseMs: number;
   /** True when the broker was not live before this registration. */
   isNew: boolean;
+  /** True when its role or epoch differs from its previous registration (or it is new). */
+  roleChanged: boolean;
+  /** False when routes leave it out: its epoch is below the group's highest, or another master won a tie. */
+  routed: boolean;
+  /** Other live brokers claiming master in the same epoch (a controller never allows it: worth a warning). */
+  conflictingMasters: BrokerIdentity[];
 }
 
 export class RouteRegistry {
   private readonly brokers = new Map<string, BrokerState>();
+  /** The highest epoch registered per broker group (cluster, broker name), kept after its members expire. */
+  private readonly groupEpochs = new Map<string, number>();
 
   /**
    * Registers a broker or renews its lease, replacing its topic table. Throws BAD_REQUEST for
@@ -45,13 +56,26 @@ export class RouteRegistry {
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `the name server already tracks ${BROKER_COUNT_MAX} brokers` });
     }
     const leaseMs = clampLeaseMs(registration.leaseMs);
-    this.brokers.set(key, {
+    const previous = this.brokers.get(key);
+    const roleChanged = !previous || previous.role !== registration.role || previous.epoch !== registration.epoch;
+    const state: BrokerState = {
       registration: { ...registration, identity: { ...identity }, topics: [...registration.topics] },
       topics: new Map(registration.topics.map((topic) => [topic.name, { ...topic }])),
       lastHeartbeatMs: nowMs,
       leaseMs,
-    });
-    return { leaseMs, isNew };
+      identity: { ...identity },
+      role: registration.role,
+      epoch: registration.epoch,
+      claimedAtMs: roleChanged ? nowMs : previous.claimedAtMs,
+    };
+    this.brokers.set(key, state);
+    this.noteEpoch(identity, registration.epoch);
+    const members = this.routedMembersOf(identity.clusterName, identity.brokerName);
+    const routed = members.master === state || members.slaves.includes(state);
+    const conflictingMasters = registration.role === 'master' && registration.epoch === members.epoch
+      ? [members.master, ...members.conflicting].filter((other) => other && other !== state).map((other) => ({ ...other!.identity }))
+      : [];
+    return { leaseMs, isNew, roleChanged, routed, conflictingMasters };
   }
 
   /** Removes a broker at once; returns it, or undefined when it was not live. */
@@ -60,7 +84,7 @@ export class RouteRegistry {
     const state = this.brokers.get(key);
     if (!state) return undefined;
     this.brokers.delete(key);
-    return liveBrokerOf(state);
+    return liveBrokerOf(state, false);
   }
 
   /** Removes every broker whose lease ran out at or before nowMs and returns them. */
@@ -70,7 +94,7 @@ export class RouteRegistry {
     for (const [key, state] of this.brokers) {
       if (nowMs >= state.lastHeartbeatMs + state.leaseMs) {
         this.brokers.delete(key);
-        expired.push(liveBrokerOf(state));
+        expired.push(liveBrokerOf(state, false));
       }
     }
     return expired;
@@ -78,18 +102,14 @@ export class RouteRegistry {
 
   /** The route of a topic over live brokers, or undefined when none holds it. */
   routeOf(topic: string): TopicRoute | undefined {
-    const groups = new Map<string, BrokerState[]>();
-    for (const state of this.brokers.values()) {
-      const name = state.registration.identity.brokerName;
-      const members = groups.get(name);
-      if (members) members.push(state);
-      else groups.set(name, [state]);
-    }
+    const groups = [...this.groups()].sort(([, a], [, b]) => compareText(a[0].identity.brokerName, b[0].identity.brokerName));
     const queues: QueueData[] = [];
     const brokers: BrokerEndpoint[] = [];
-    for (const brokerName of [...groups.keys()].sort(compareText)) {
-      const members = groups.get(brokerName)!.sort(byBrokerId);
-      // The lowest live brokerId (the master while it lives) speaks for the group's queues.
+    for (const [key, group] of groups) {
+      const brokerName = group[0].identity.brokerName;
+      const { master, slaves } = routedMembers(group, this.groupEpochs.get(key));
+      const members = master ? [master, ...slaves] : slaves;
+      // The master speaks for the group's queues; a slave only while there is none or it lacks the topic.
       const holder = members.find((member) => member.topics.has(topic));
       if (!holder) continue;
       const config = holder.topics.get(topic)!;
@@ -105,17 +125,59 @@ export class RouteRegistry {
     return queues.length === 0 ? undefined : { topic, queues, brokers };
   }
 
-  /** Every live broker, sorted by cluster, broker name and broker id. */
+  /** Every live broker, sorted by cluster, broker name and broker id, with whether routes list it. */
   clusterInfo(): LiveBroker[] {
+    const routed = new Set<BrokerState>();
+    for (const [key, group] of this.groups()) {
+      const { master, slaves } = routedMembers(group, this.groupEpochs.get(key));
+      if (master) routed.add(master);
+      for (const slave of slaves) routed.add(slave);
+    }
     return [...this.brokers.values()]
       .sort((a, b) => compareIdentity(a.registration.identity, b.registration.identity))
-      .map(liveBrokerOf);
+      .map((state) => liveBrokerOf(state, routed.has(state)));
+  }
+
+  /** The highest epoch registered for a broker group, if any member ever registered. */
+  groupEpoch(clusterName: string, brokerName: string): number | undefined {
+    return this.groupEpochs.get(groupKeyOf({ clusterName, brokerName }));
   }
 
   stats(): RegistryStats {
     const topics = new Set<string>();
     for (const state of this.brokers.values()) for (const name of state.topics.keys()) topics.add(name);
     return { liveBrokerCount: this.brokers.size, topicCount: topics.size };
+  }
+
+  /** Live brokers by group key (a broker name belongs to one cluster at a time). */
+  private groups(): Map<string, BrokerState[]> {
+    const groups = new Map<string, BrokerState[]>();
+    for (const state of this.brokers.values()) {
+      const key = groupKeyOf(state.identity);
+      const members = groups.get(key);
+      if (members) members.push(state);
+      else groups.set(key, [state]);
+    }
+    return groups;
+  }
+
+  private routedMembersOf(clusterName: string, brokerName: string) {
+    const group = [...this.brokers.values()].filter(
+      (state) => state.identity.clusterName === clusterName && state.identity.brokerName === brokerName,
+    );
+    return routedMembers(group, this.groupEpochs.get(groupKeyOf({ clusterName, brokerName })));
+  }
+
+  /** Remembers the group's highest epoch; bounded by forgetting groups with no live member first. */
+  private noteEpoch(identity: BrokerIdentity, epoch: number): void {
+    const key = groupKeyOf(identity);
+    this.groupEpochs.set(key, Math.max(epoch, this.groupEpochs.get(key) ?? 0));
+    if (this.groupEpochs.size <= GROUP_EPOCH_COUNT_MAX) return;
+    const live = new Set([...this.brokers.values()].map((state) => groupKeyOf(state.identity)));
+    for (const known of this.groupEpochs.keys()) {
+      if (this.groupEpochs.size <= GROUP_EPOCH_COUNT_MAX) break;
+      if (!live.has(known)) this.groupEpochs.delete(known);
+    }
   }
 
   private clusterOwning(brokerName: string): string | undefined {
@@ -132,11 +194,11 @@ export function effectivePerm(topicPerm: number, brokerPerm: number): number {
 }
 
 function endpointOf(state: BrokerState): BrokerEndpoint {
-  const { identity, endpoint, zone } = state.registration;
-  return { identity: { ...identity }, endpoint, zone };
+  const { identity, endpoint, zone, role, epoch } = state.registration;
+  return { identity: { ...identity }, endpoint, zone, role, epoch };
 }
 
-function liveBrokerOf(state: BrokerState): LiveBroker {
+function liveBrokerOf(state: BrokerState, routed: boolean): LiveBroker {
   return {
     ...endpointOf(state),
     brokerPerm: state.registration.brokerPerm,
@@ -144,11 +206,12 @@ function liveBrokerOf(state: BrokerState): LiveBroker {
     lastHeartbeatMs: state.lastHeartbeatMs,
     leaseMs: state.leaseMs,
     expiresAtMs: state.lastHeartbeatMs + state.leaseMs,
+    routed,
   };
 }
 
-function byBrokerId(a: BrokerState, b: BrokerState): number {
-  return a.registration.identity.brokerId - b.registration.identity.brokerId;
+function groupKeyOf(identity: Pick<BrokerIdentity, 'clusterName' | 'brokerName'>): string {
+  return JSON.stringify([identity.clusterName, identity.brokerName]);
 }
 
 function compareIdentity(a: BrokerIdentity, b: BrokerIdentity): number {

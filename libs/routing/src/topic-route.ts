@@ -1,8 +1,8 @@
 // What the name server answers about a topic and about the cluster: plain data built from
 // the live brokers of the registry.
-import type { BrokerIdentity, TopicMessageType } from './broker-registration';
+import type { BrokerIdentity, BrokerRole, TopicMessageType } from './broker-registration';
 
-/** The queues of a topic on one broker group (master and slaves share a brokerName). */
+/** The queues of a topic on one broker group (master and slaves share a brokerName); the master speaks for them. */
 export interface QueueData {
   brokerName: string;
   readQueueCount: number;
@@ -16,13 +16,18 @@ export interface BrokerEndpoint {
   identity: BrokerIdentity;
   endpoint: string;
   zone: string;
+  role: BrokerRole;
+  epoch: number;
 }
 
 export interface TopicRoute {
   topic: string;
   /** One entry per broker group that holds the topic, sorted by brokerName. */
   queues: QueueData[];
-  /** Every live member of those broker groups, sorted by brokerName, then brokerId. */
+  /**
+   * The routed members of those groups, by brokerName: the master of the group's highest epoch
+   * (when one is live), then the slaves of that epoch by brokerId (routed-members.ts).
+   */
   brokers: BrokerEndpoint[];
 }
 
@@ -32,6 +37,8 @@ export interface LiveBroker extends BrokerEndpoint {
   lastHeartbeatMs: number;
   leaseMs: number;
   expiresAtMs: number;
+  /** False when routes leave the broker out: its epoch is below its group's highest, or it lost a tie. */
+  routed: boolean;
 }
 
 export interface RegistryStats {

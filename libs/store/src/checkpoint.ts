@@ -14,6 +14,8 @@ export interface CheckpointerDeps {
    * flushed one (async mode), so a machine crash cannot leave entries below it pointing at lost data.
    */
   dispatchedLogOffset: () => number;
+  /** The committed offset (commit-tracker.ts), kept so records above it stay unreadable after a restart. */
+  committedLogOffset: () => number;
 }
 
 export class Checkpointer {
@@ -38,18 +40,19 @@ export class Checkpointer {
     }
   }
 
-  /** The log was cut back below what the checkpoint covered (replica path). */
-  cutBackTo(logOffset: number): void {
-    this.checkpointedLogOffset = Math.min(this.checkpointedLogOffset, logOffset);
+  /** The log was cut back below what the checkpoint covered (replica path); or started over there. */
+  cutBackTo(logOffset: number, startOver = false): void {
+    this.checkpointedLogOffset = startOver ? logOffset : Math.min(this.checkpointedLogOffset, logOffset);
   }
 
   private async write(): Promise<void> {
     const dispatchedLogOffset = this.deps.dispatchedLogOffset();
+    const committedLogOffset = Math.min(this.deps.committedLogOffset(), dispatchedLogOffset);
     const queueCounts: Record<string, number> = {};
     const queues = [...this.deps.queues.values()];
-    for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = queue.countBelowLogOffset(dispatchedLogOffset);
+    for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = await queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of queues) await queue.persist();
-    await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, queueCounts } satisfies Checkpoint);
+    await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, committedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
   }
 }

@@ -2,14 +2,17 @@
 // fixed-size segment files named by their 20-digit start offset. A record never spans two
 // segments; a segment's unused tail starts with a blank record.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
-import { nodeFileIo, type FileIo } from './file-io';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
+import { nodeFileIo, type FileIo } from './file-io';
 
 const SEGMENT_NAME = /^\d{20}$/;
+/** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
+const SEGMENT_FILE_MODE = 0o600;
 
 export interface Chunk {
   logOffset: number;
@@ -22,6 +25,20 @@ export interface RecoveryReport {
   recordsReplayed: number;
   /** Set when recovery cut the log: where and why. */
   truncated?: { atLogOffset: number; reason: string; segmentsRemoved: number };
+  /** Set when damage below the checkpoint was accepted (DamagePolicy): where the segments went. */
+  movedAside?: { atLogOffset: number; reason: string; movedTo: string[] };
+}
+
+/**
+ * What recovery does when the log is damaged below the checkpoint (data acknowledged and once on
+ * disk): refuse to open (STORE_DAMAGED), or, with acceptDataLoss, move the damaged segment and
+ * every later one into `asideDir` (renamed, never deleted) and go on with the log cut there.
+ */
+export interface DamagePolicy {
+  acceptDataLoss: boolean;
+  asideDir: string;
+  /** Suffix of the moved files, so a second damage never overwrites the first. */
+  nowMs: () => number;
 }
 
 /** A segment file as retention sees it (retention.ts). */
@@ -41,14 +58,13 @@ export class CommitLog {
   private retiredHandles: FileHandle[] = [];
   /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
   onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
-  /** Where writes and fdatasyncs go (tests inject faults). */
-  fileIo: FileIo = nodeFileIo;
 
   private constructor(
     private readonly dir: string,
     readonly segmentSizeBytes: number,
     logEndOffset: number,
     firstSegmentStart: number,
+    private readonly fileIo: FileIo,
   ) {
     this.reservedEnd = logEndOffset;
     this.firstSegmentStart = firstSegmentStart;
@@ -65,13 +81,16 @@ export class CommitLog {
     dir: string,
     segmentSizeBytes: number,
     replayFromLogOffset: number,
-    onRecord: (record: StoredRecord) => void,
+    /** May return a promise (the dispatcher persisting what it holds): the scan waits for it. */
+    onRecord: (record: StoredRecord) => unknown,
+    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo } = {},
   ): Promise<{ log: CommitLog; report: RecoveryReport }> {
+    const { damage, fileIo = nodeFileIo } = options;
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
     for (const start of starts) assert(start % segmentSizeBytes === 0, 'segment start is not a multiple of the segment size; was the segment size changed?', { start, segmentSizeBytes });
     if (starts.length === 0) {
-      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
+      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
     }
     const firstStart = starts[0];
     const startSet = new Set(starts);
@@ -79,8 +98,20 @@ export class CommitLog {
     const end = await scanToValidEnd(startSet, segmentSizeBytes, segmentFilePath(dir), scanFrom, onRecord);
     const at = end.logEndOffset;
     const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
-    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart);
+    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo);
     const lastStart = at - (at % segmentSizeBytes);
+    const laterSegments = starts.some((start) => start > lastStart);
+    if (damage && at < damage.checkpointLogOffset && (end.cut || laterSegments)) {
+      const reason = end.cut?.reason ?? 'the segment file ends early and later segments follow';
+      if (!damage.acceptDataLoss) {
+        throw new RmqError('STORE_DAMAGED', {
+          segment: join(dir, segmentName(lastStart)), logOffset: at, reason, checkpointLogOffset: damage.checkpointLogOffset,
+          action: `restore the segment from a replica or a backup, or start with --accept-data-loss (store option acceptDataLoss) to move it and the ${starts.filter((start) => start > lastStart).length} later segment(s) aside into ${damage.asideDir} and go on without them`,
+        });
+      }
+      const movedTo = await moveAside(dir, starts.filter((start) => start >= lastStart), at, segmentSizeBytes, damage);
+      return { log, report: { ...report, movedAside: { atLogOffset: at, reason, movedTo } } };
+    }
     let segmentsRemoved = 0;
     for (const start of starts.filter((start) => start > lastStart)) {
       await rm(join(dir, segmentName(start)));
@@ -148,6 +179,18 @@ export class CommitLog {
     this.reservedEnd = logOffset;
   }
 
+  /** Deletes every segment; the log starts empty at `logOffset` (a segment start). Nothing may be reserved and unwritten. */
+  async restartAt(logOffset: number): Promise<void> {
+    assert(logOffset % this.segmentSizeBytes === 0, 'a log starts at a segment boundary', { logOffset });
+    for (const [start, file] of this.segments) {
+      this.segments.delete(start);
+      await file.close();
+    }
+    for (const name of (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name))) await rm(join(this.dir, name), { force: true });
+    this.firstSegmentStart = logOffset;
+    this.reservedEnd = logOffset;
+  }
+
   /**
    * Writes contiguous chunks (in log order) with one pwritev per segment touched. The write is
    * synchronous: it only reaches the page cache, and a batch of tens of KiB takes less time than
@@ -166,7 +209,7 @@ export class CommitLog {
       const last = chunks[j - 1];
       assert(last.logOffset + last.bytes.length <= segmentStart + this.segmentSizeBytes, 'a write runs past the end of its segment', { segmentStart, logOffset: last.logOffset, sizeBytes: last.bytes.length });
       for (;;) {
-        let written = this.fileIo.writev(file.fd, buffers, position);
+        let written = this.fileIo.writevSync(this.segmentPath(segmentStart), file.fd, buffers, position);
         position += written;
         while (buffers.length > 0 && written >= buffers[0].length) written -= buffers.shift()!.length;
         if (buffers.length === 0) break;
@@ -182,7 +225,7 @@ export class CommitLog {
     for (const start of segmentStarts) {
       if (start < this.firstSegmentStart) continue; // deleted by retention: nothing left to sync
       const startedMs = performance.now();
-      await this.fileIo.datasync(await this.segment(start));
+      await this.fileIo.datasync(this.segmentPath(start), await this.segment(start));
       this.onDatasync?.(start, performance.now() - startedMs);
     }
   }
@@ -197,8 +240,8 @@ export class CommitLog {
   }
 
   async close(): Promise<void> {
-    for (const file of this.segments.values()) {
-      await file.datasync();
+    for (const [start, file] of this.segments) {
+      await this.fileIo.datasync(this.segmentPath(start), file);
       await file.close();
     }
     this.segments.clear();
@@ -264,6 +307,10 @@ export class CommitLog {
     return bytes.subarray(0, bytesRead);
   }
 
+  private segmentPath(start: number): string {
+    return join(this.dir, segmentName(start));
+  }
+
   /** The handle of a segment; only the write path may create one. A deleted segment is NOT_FOUND. */
   private async segment(start: number, create = true): Promise<FileHandle> {
     const file = this.segments.get(start);
@@ -281,7 +328,7 @@ export class CommitLog {
     if (start < this.firstSegmentStart) throw segmentGone(start);
     let file: FileHandle;
     try {
-      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o644);
+      file = await open(join(this.dir, segmentName(start)), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, SEGMENT_FILE_MODE);
     } catch (error) {
       if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT' && start < this.firstSegmentStart) throw segmentGone(start);
       throw error;
@@ -312,6 +359,33 @@ export function placeRecord(endOffset: number, sizeBytes: number, segmentSizeByt
   const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
   if (fits) return { logOffset: endOffset };
   return { logOffset: endOffset + free, blank: { logOffset: endOffset, sizeBytes: free } };
+}
+
+/**
+ * Renames the segments from `starts` on into the aside directory, then puts back a copy of the
+ * first one's bytes below `logOffset` (the valid records before the damage), so the log stays
+ * contiguous and every damaged byte is kept.
+ */
+async function moveAside(dir: string, starts: number[], logOffset: number, segmentSizeBytes: number, damage: DamagePolicy): Promise<string[]> {
+  await mkdir(damage.asideDir, { recursive: true });
+  const stamp = damage.nowMs();
+  const movedTo: string[] = [];
+  for (const start of starts) {
+    let target = join(damage.asideDir, `${segmentName(start)}.${stamp}`);
+    for (let n = 1; existsSync(target) && n < 1000; n++) target = join(damage.asideDir, `${segmentName(start)}.${stamp}-${n}`);
+    await rename(join(dir, segmentName(start)), target);
+    movedTo.push(target);
+  }
+  const keptBytes = logOffset % segmentSizeBytes;
+  if (keptBytes > 0) {
+    const path = join(dir, segmentName(logOffset - keptBytes));
+    await copyFile(movedTo[0], path);
+    await truncate(path, keptBytes);
+    const file = await open(path, 'r+');
+    await file.datasync();
+    await file.close();
+  }
+  return movedTo;
 }
 
 /**

@@ -2,7 +2,7 @@
 // ENOSPC the store refuses new appends with the reason (and says so in its stats), keeps the
 // append in flight, and once the fault is gone writes it and accepts appends again, nothing lost.
 import { makeTempDir, eventually } from '@rmq/testing';
-import { nodeFileIo, type FileIo } from './file-io';
+import { faultyFileIo, type FileIo } from './file-io';
 import { MessageStore, type AppendInput, type FlushMode, type StoreEvent } from './message-store';
 import { tagHashOf } from './record';
 
@@ -10,16 +10,10 @@ const message = (body: string): AppendInput => ({ topic: 'T', queueId: 0, tagHas
 
 /** Real I/O, except that the operation named in `fault` fails with its code while it is set. */
 function faultyIo(): FileIo & { fault?: { operation: 'write' | 'datasync'; code: string } } {
-  const io: FileIo & { fault?: { operation: 'write' | 'datasync'; code: string } } = {
-    writev: (fd, buffers, position) => {
-      if (io.fault?.operation === 'write') throw Object.assign(new Error(`injected ${io.fault.code}`), { code: io.fault.code });
-      return nodeFileIo.writev(fd, buffers, position);
-    },
-    datasync: async (file) => {
-      if (io.fault?.operation === 'datasync') throw Object.assign(new Error(`injected ${io.fault.code}`), { code: io.fault.code });
-      return nodeFileIo.datasync(file);
-    },
-  };
+  const io: FileIo & { fault?: { operation: 'write' | 'datasync'; code: string } } = Object.assign(
+    faultyFileIo((operation) => (io.fault?.operation === operation ? io.fault.code : undefined)),
+    { fault: undefined },
+  );
   return io;
 }
 

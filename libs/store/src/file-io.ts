@@ -1,19 +1,49 @@
-// The commit log's writes and fdatasyncs go through this seam, so tests can inject the errors a
-// disk gives (EIO, ENOSPC, EMFILE) and check that the store refuses writes while they last and
-// resumes after, with nothing lost.
+// The seam for the store's writes and flushes of its data files (commit log segments, consume
+// queue files): tests pass a FileIo that fails like a bad or full disk does (EIO, ENOSPC) and check
+// what the store answers. Opens, reads, truncations and the small JSON files do not go through it.
 import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface FileIo {
-  /** Writes `buffers` at `position` of the file; returns the bytes written (maybe fewer). */
-  writev(fd: number, buffers: Buffer[], position: number): number;
-  datasync(file: FileHandle): Promise<void>;
+  /** Synchronous positional gather write (the commit log's pwritev); the bytes written. */
+  writevSync(path: string, fd: number, buffers: Buffer[], position: number): number;
+  /** Positional write (queue files); the bytes written. */
+  write(path: string, file: FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  datasync(path: string, file: FileHandle): Promise<void>;
 }
 
 export const nodeFileIo: FileIo = {
-  writev: (fd, buffers, position) => writevSync(fd, buffers, position),
-  datasync: (file) => file.datasync(),
+  writevSync: (_path, fd, buffers, position) => writevSync(fd, buffers, position),
+  write: async (_path, file, buffer, offset, length, position) => (await file.write(buffer, offset, length, position)).bytesWritten,
+  datasync: (_path, file) => file.datasync(),
 };
+
+export type FileOperation = 'write' | 'datasync';
+
+/**
+ * A FileIo that fails the operations `failWith` names an errno for (e.g. 'ENOSPC', 'EIO'), as the
+ * kernel would, and passes the others to `base`. For tests.
+ */
+export function faultyFileIo(failWith: (operation: FileOperation, path: string) => string | undefined, base: FileIo = nodeFileIo): FileIo {
+  const check = (operation: FileOperation, path: string) => {
+    const code = failWith(operation, path);
+    if (code) throw Object.assign(new Error(`${code}: injected ${operation} failure on ${path}`), { code, syscall: operation });
+  };
+  return {
+    writevSync: (path, fd, buffers, position) => {
+      check('write', path);
+      return base.writevSync(path, fd, buffers, position);
+    },
+    write: async (path, file, buffer, offset, length, position) => {
+      check('write', path);
+      return base.write(path, file, buffer, offset, length, position);
+    },
+    datasync: async (path, file) => {
+      check('datasync', path);
+      return base.datasync(path, file);
+    },
+  };
+}
 
 /** Errors a disk or the OS gives for a while and then stops giving: retried, never fatal. */
 const TRANSIENT_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EINTR', 'ENOMEM']);

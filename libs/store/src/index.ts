@@ -19,4 +19,7 @@ export {
 export type { ScanReport } from './log-scan';
 export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
-export { isTransientIoError, nodeFileIo, type FileIo } from './file-io';
+export type { CommitPolicy } from './commit-tracker';
+export type { LogStretch } from './log-reader';
+export type { QueueEntry } from './consume-queue';
+export { faultyFileIo, isTransientIoError, nodeFileIo, type FileIo, type FileOperation } from './file-io';

@@ -6,6 +6,22 @@ export const STORE_LIMITS = {
   flushIntervalMsDefault: 500,
   /** How far queue files may lag the log; recovery replays at most this much. */
   checkpointIntervalMsDefault: 1000,
+  /**
+   * Entries of one consume queue file (RocketMQ's mapedFileSizeConsumeQueue): 300,000 x 20 bytes,
+   * about 5.7 MiB. Retention frees queue space a file at a time; recovery checks only the last file.
+   */
+  consumeQueueFileEntriesDefault: 300_000,
+  /**
+   * Entries of a queue's end kept in memory after they are persisted (1.25 KiB a queue): reads near
+   * the end need no I/O. Small because it is paid per queue (10,000 queues: about 16 MiB with slack).
+   */
+  consumeQueueHotEntryCount: 64,
+  /** Open queue file handles kept while idle, over all queues of a store (each queue has a few files). */
+  queueFileHandlesIdleMax: 256,
+  /** Queues opened (and, at open, checked against retention) at once: their file operations overlap. */
+  queueOpenConcurrency: 16,
+  /** Recovery persists a queue it is rebuilding once it holds this many entries (1.25 MiB), so a rebuild's memory stays bounded. */
+  queueReplayPersistEntries: 65_536,
   /** Appends are encoded into slabs of this size; a batch is written as a few such buffers. */
   appendSlabBytes: 4 * 1024 * 1024,
   /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */

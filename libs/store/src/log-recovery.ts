@@ -24,7 +24,7 @@ export async function scanToValidEnd(
   segmentSizeBytes: number,
   segmentPath: (start: number) => string,
   fromLogOffset: number,
-  onRecord: (record: StoredRecord) => void,
+  onRecord: (record: StoredRecord) => unknown,
 ): Promise<ScanEnd> {
   const end: ScanEnd = { logEndOffset: fromLogOffset, recordsReplayed: 0 };
   let at = fromLogOffset;
@@ -42,7 +42,8 @@ export async function scanToValidEnd(
         const position = at - windowLogOffset;
         const check = checkRecord(window, position, at);
         if (check.kind === 'record') {
-          onRecord(decodeRecord(window.subarray(position, position + check.sizeBytes)));
+          const dispatched = onRecord(decodeRecord(window.subarray(position, position + check.sizeBytes)));
+          if (dispatched instanceof Promise) await dispatched; // the dispatcher persists what it holds now and then
           end.recordsReplayed++;
           at += check.sizeBytes;
           if (at === segmentEnd) {

@@ -183,7 +183,7 @@ describe('MessageStore recovery from damage', () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES });
     for (let i = 0; i < 30; i++) await store.append([message(i % 2, `m${i}`)]);
     await store.close();
-    harm(join(temp.path, 'consumequeue', 'T', '1'));
+    harm(join(temp.path, 'consumequeue', 'T', '1', '0'.repeat(20))); // the queue's only file
     const events: StoreEvent[] = [];
     const reopened = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, onEvent: (event) => events.push(event) });
     try {
@@ -211,7 +211,7 @@ describe('MessageStore recovery from damage', () => {
     const { minQueueOffset } = trimmed.queueRange('T', 0);
     expect(minQueueOffset).toBeGreaterThan(0);
     await trimmed.close();
-    harm(join(temp.path, 'consumequeue', 'T', '0'));
+    harm(join(temp.path, 'consumequeue', 'T', '0', '0'.repeat(20))); // the queue's only file
     const reopened = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, clock: aged });
     try {
       expect(reopened.queueRange('T', 0)).toEqual({ minQueueOffset, maxQueueOffset: 40 });

@@ -1,8 +1,9 @@
 // The message store: a thin facade over its parts. Ordering rules they keep together:
-//   - a record is acknowledged (append resolves) only after it reached the OS (async mode) or
-//     the disk (sync mode, one fdatasync shared by every append in the batch: group commit);
-//   - a record is indexed, and so readable, only once confirmed: readers never see data that a
-//     crash could take back;
+//   - a record is indexed once written (it reached the OS), and acknowledged (append resolves)
+//     and readable only once committed (commit-tracker.ts): alone, after it reached the OS
+//     (async mode) or the disk (sync mode, one fdatasync shared by every append in the batch:
+//     group commit); in a replica group, once every in-sync member has it too. Readers never
+//     see data that a crash or a failover could take back;
 //   - queue offsets of one queue are consecutive and follow log order.
 // Parts: write-path.ts (reservation, append buffer, group commit, confirm), replica-path.ts
 // (appendReplicated, truncateTo), checkpoint.ts, store-recovery.ts (open), retention.ts and
@@ -11,10 +12,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, isRmqError, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
-import type { ConsumeQueue } from './consume-queue';
+import type { ConsumeQueue, QueueEntry } from './consume-queue';
 import { decodeRecord, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
-import { queueKey } from './queue-table';
+import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
+import { FileHandlePool } from './file-handle-pool';
+import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
 import { recoverStore } from './store-recovery';
 import { STORE_LIMITS } from './limits';
 import { MessageIndex, type IndexLocation, type KeyQuery } from './message-index';
@@ -24,6 +27,8 @@ import { WritePath } from './write-path';
 import { isTransientIoError } from './file-io';
 import { ReplicaPath, truncatingError } from './replica-path';
 import { Checkpointer } from './checkpoint';
+import type { CommitPolicy } from './commit-tracker';
+import { readLogStretch, type LogStretch } from './log-reader';
 import { settingsOf, type AppendInput, type AppendResult, type ReadOptions, type ReadResult, type StoreOptions, type StoreSettings, type StoreStats } from './store-options';
 
 export type { AppendInput, AppendResult, FlushMode, ReadOptions, ReadResult, StoreEvent, StoreOptions, StoreStats } from './store-options';
@@ -47,28 +52,30 @@ export class MessageStore {
   private constructor(
     private readonly options: StoreSettings,
     private readonly log: CommitLog,
+    committedLogOffset: number,
+    private readonly queueFiles: QueueFileSettings,
   ) {
-    if (options.fileIo) log.fileIo = options.fileIo;
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
     this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;
     const refusal = () => this.refusal();
-    this.writes = new WritePath({ settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal });
+    this.writes = new WritePath({ settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal, committedLogOffset });
     this.checkpointer = new Checkpointer({
       dataDir: options.dataDir,
       queues: this.queues,
       dispatchedLogOffset: () => Math.min(this.writes.confirmedLogOffset, this.writes.flushedLogOffset),
+      committedLogOffset: () => this.writes.commits.committed,
     });
     this.retention = new RetentionRunner({
       log,
       policy: retentionPolicyOf(options),
       clock: options.clock,
       diskUsage: options.diskUsage,
-      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.confirmedLogOffset, ...this.retentionHolds.map((hold) => hold())),
+      deletableBelowLogOffset: () => Math.min(this.checkpointer.checkpointedLogOffset, this.writes.commits.committed, ...this.retentionHolds.map((hold) => hold())),
       onLogMinAdvanced: (minLogOffset) => this.dropBelowLogOffset(minLogOffset),
       onEvent: (event) => options.onEvent?.(event),
     });
     this.replica = new ReplicaPath({
-      settings: options, log, queues: this.queues, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
+      settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index,
       writes: this.writes, checkpointer: this.checkpointer, retention: this.retention, refusal, closed: () => this.closed,
     });
   }
@@ -76,12 +83,38 @@ export class MessageStore {
   static async open(options: StoreOptions): Promise<MessageStore> {
     const settings = settingsOf(options);
     const startedMs = Date.now();
-    const { log, queues, report, cleanShutdown } = await recoverStore(settings);
-    const store = new MessageStore(settings, log);
+    const queueFiles: QueueFileSettings = {
+      dir: join(settings.dataDir, 'consumequeue'),
+      entriesPerFile: settings.consumeQueueFileEntries,
+      hotEntryCount: STORE_LIMITS.consumeQueueHotEntryCount,
+      pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
+      fileIo: settings.fileIo,
+    };
+    const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
+    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {
+      await queueFiles.pool.closeAll(); // a refused open (damage) leaves no descriptor behind
+      throw error;
+    });
+    if (report.movedAside) settings.onEvent?.({ kind: 'segmentsMovedAside', ...report.movedAside });
+    const store = new MessageStore(settings, log, committedLogOffset ?? log.endOffset, queueFiles);
+    const uncommitted: { endLogOffset: number; queue: ConsumeQueue; count: number }[] = [];
     for (const [key, queue] of queues) {
       store.queues.set(key, queue);
       store.nextQueueOffsets.set(key, queue.count);
+      // Readable: the entries of records below the committed offset the checkpoint kept; the
+      // rest (a replica's tail the in-sync set had not confirmed) become readable as it commits.
+      queue.committedCount = await queue.countBelowLogOffset(store.writes.commits.committed);
+      for (let next = queue.committedCount; next < queue.count; ) {
+        const batch = await queue.entriesFrom(next, queue.count - next);
+        if (batch.entries.length === 0) break;
+        for (let at = 0; at < batch.entries.length; at += CONSUME_QUEUE_ENTRY_BYTES) {
+          const entry = entryAt(batch.entries, at);
+          uncommitted.push({ endLogOffset: entry.logOffset + entry.sizeBytes, queue, count: batch.queueOffset + at / CONSUME_QUEUE_ENTRY_BYTES + 1 });
+        }
+        next = batch.queueOffset + batch.entries.length / CONSUME_QUEUE_ENTRY_BYTES;
+      }
     }
+    store.writes.commits.uncommittedAtOpen(uncommitted);
     await writeFile(join(settings.dataDir, 'abort'), String(process.pid));
     await store.checkpointer.run();
     const durationMs = Date.now() - startedMs;
@@ -117,7 +150,7 @@ export class MessageStore {
     return this.writes.failure ?? this.writes.stalled ?? this.retention.writeRefusal ?? (this.replica.truncating ? truncatingError() : undefined); // retention: disk past the hard limit
   }
 
-  /** Appends records in order; resolves once they are durable under the flush mode. */
+  /** Appends records in order; resolves once they are committed (alone: durable under the flush mode). */
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     return this.writes.append(inputs);
   }
@@ -139,22 +172,44 @@ export class MessageStore {
     return this.replica.truncateTo(logOffset);
   }
 
+  /**
+   * A replica whose log has nothing in common with its master's starts over, empty, at
+   * `logOffset` (the master's oldest segment start; replica-path.ts).
+   */
+  restartAt(logOffset: number): Promise<void> {
+    return this.replica.restartAt(logOffset);
+  }
+
   async read(topic: string, queueId: number, fromQueueOffset: number, options: ReadOptions): Promise<ReadResult> {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return { records: [], nextQueueOffset: fromQueueOffset };
     const sizeBytesMax = options.sizeBytesMax ?? STORE_LIMITS.readSizeBytesMax;
     // retention: a read below the queue's first entry starts at that entry.
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
-    const scanEnd = Math.min(queue.count, queueOffset + STORE_LIMITS.readScanEntriesMax);
+    // Records above the committed offset are indexed but not readable yet.
+    const scanEnd = Math.min(queue.committedCount, queueOffset + STORE_LIMITS.readScanEntriesMax);
     const chosen: RecordLocation[] = [];
     let sizeBytes = 0;
-    while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
-      const entry = queue.entry(queueOffset);
-      queueOffset++;
-      if (!entry || entry.logOffset < this.log.minOffset) continue; // retention: deleted meanwhile
-      if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
-      chosen.push(entry);
-      sizeBytes += entry.sizeBytes;
+    // Entries come in batches of consecutive ones (from memory near the end, else one file read);
+    // without a filter a batch is what the read asks for, with one a larger stretch is scanned.
+    const batchEntries = options.acceptTagHash ? STORE_LIMITS.readScanEntriesMax : Math.max(1, options.countMax);
+    scan: while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
+      const batch = await queue.entriesFrom(queueOffset, Math.min(batchEntries, scanEnd - queueOffset));
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break; // nothing more where the queue says there is
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile, on from the new minimum
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length; at += CONSUME_QUEUE_ENTRY_BYTES) {
+        if (chosen.length >= options.countMax || sizeBytes >= sizeBytesMax) break scan;
+        const entry = entryAt(batch.entries, at);
+        queueOffset++;
+        if (entry.sizeBytes === 0 || entry.logOffset < this.log.minOffset) continue; // a hole, or deleted by retention meanwhile
+        if (options.acceptTagHash && !options.acceptTagHash(entry.tagHash)) continue;
+        chosen.push(entry);
+        sizeBytes += entry.sizeBytes;
+      }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
     for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
@@ -175,19 +230,47 @@ export class MessageStore {
 
   /** Reads the record at a log offset (from a receipt handle, for one). */
   async readAt(logOffset: number, sizeBytes: number): Promise<StoredRecord> {
-    assert(logOffset + sizeBytes <= this.writes.confirmedLogOffset, 'read beyond the confirmed log', { logOffset, sizeBytes });
+    assert(logOffset + sizeBytes <= this.writes.confirmedLogOffset, 'read beyond the written log', { logOffset, sizeBytes });
     if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
+  }
+
+  /**
+   * Index entries of a queue from `fromQueueOffset` (at most `countMax`), without reading the log:
+   * for system queues whose tag hash carries a value of their own (a delay message's due second).
+   */
+  async queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): Promise<(QueueEntry & { queueOffset: number })[]> {
+    const queue = this.queues.get(queueKey(topic, queueId));
+    if (!queue) return [];
+    const entries: (QueueEntry & { queueOffset: number })[] = [];
+    let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
+    const end = Math.min(queue.count, queueOffset + countMax);
+    while (queueOffset < end) {
+      const batch = await queue.entriesFrom(queueOffset, end - queueOffset);
+      if (batch.entries.length === 0) {
+        if (batch.queueOffset <= queueOffset) break;
+        queueOffset = batch.queueOffset; // retention: deleted meanwhile
+        continue;
+      }
+      queueOffset = batch.queueOffset;
+      for (let at = 0; at < batch.entries.length && queueOffset < end; at += CONSUME_QUEUE_ENTRY_BYTES, queueOffset++) {
+        const entry = entryAt(batch.entries, at);
+        if (entry.sizeBytes !== 0 && entry.logOffset >= this.log.minOffset) entries.push({ ...entry, queueOffset });
+      }
+    }
+    return entries;
   }
 
   /** Queue offsets [min, max) readable now; max is the offset the next message will get. */
   queueRange(topic: string, queueId: number): { minQueueOffset: number; maxQueueOffset: number } {
     const queue = this.queues.get(queueKey(topic, queueId));
-    return { minQueueOffset: queue?.minQueueOffset ?? 0, maxQueueOffset: queue?.count ?? 0 };
+    if (!queue) return { minQueueOffset: 0, maxQueueOffset: 0 };
+    const maxQueueOffset = queue.committedCount;
+    return { minQueueOffset: Math.min(queue.minQueueOffset, maxQueueOffset), maxQueueOffset };
   }
 
   queueList(): { topic: string; queueId: number; count: number }[] {
-    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.count }));
+    return [...this.queues.values()].map((queue) => ({ topic: queue.topic, queueId: queue.queueId, count: queue.committedCount }));
   }
 
   /** Called after new records of a queue became readable (to wake long polls). */
@@ -199,6 +282,54 @@ export class MessageStore {
     return this.writes.confirmedLogOffset;
   }
 
+  // --- Replication: written, durable, committed (commit-tracker.ts) and shipping (log-reader.ts) ---
+
+  get segmentSizeBytes(): number {
+    return this.log.segmentSizeBytes;
+  }
+
+  get writtenLogOffset(): number {
+    return this.writes.commits.written;
+  }
+
+  /** What a master may ship: bytes handed to the OS, in sync mode before their fdatasync here. */
+  get shippableLogOffset(): number {
+    return this.writes.commits.shippable;
+  }
+
+  get durableLogOffset(): number {
+    return this.writes.commits.durable;
+  }
+
+  get committedLogOffset(): number {
+    return this.writes.commits.committed;
+  }
+
+  /** 'local' alone; 'replicated' in a replica group, where advanceCommitted moves the committed offset. */
+  setCommitPolicy(policy: CommitPolicy): void {
+    this.writes.commits.setPolicy(policy);
+  }
+
+  /** In a replica group: everything below `logOffset` is on every in-sync member (clamped to written). */
+  advanceCommitted(logOffset: number): void {
+    this.writes.commits.advance(logOffset);
+  }
+
+  /** Called after every write and sync of this store (the written or durable offset moved). */
+  onLocalProgress(listener: () => void): () => void {
+    return this.writes.commits.onProgress(listener);
+  }
+
+  /** append() is refused with `refusal` until called again with undefined (a slave; too few in-sync replicas). */
+  refuseAppends(refusal: RmqError | undefined): void {
+    this.writes.appendRefusal = refusal;
+  }
+
+  /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset`. */
+  readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax);
+  }
+
   stats(): StoreStats {
     const { confirmedLogOffset, flushedLogOffset } = this.writes;
     return {
@@ -206,6 +337,9 @@ export class MessageStore {
       logEndOffset: this.log.endOffset,
       confirmedLogOffset,
       flushedLogOffset,
+      writtenLogOffset: confirmedLogOffset,
+      durableLogOffset: flushedLogOffset,
+      committedLogOffset: this.writes.commits.committed,
       queueCount: this.queues.size,
       appendedRecords: this.writes.appendedRecords,
       lastRecovery: this.lastRecovery,
@@ -231,8 +365,10 @@ export class MessageStore {
     await this.writes.whenWritten();
     await this.writes.whenFlushed();
     await this.writes.flushDirty();
+    this.writes.commits.failWaiters(new RmqError('STORE_CLOSED')); // sends the in-sync set never confirmed
     await this.checkpointer.run();
     for (const queue of this.queues.values()) await queue.close();
+    await this.queueFiles.pool.closeAll();
     await this.log.close();
     if (!this.writes.failure) await rm(join(this.options.dataDir, 'abort'), { force: true });
   }
@@ -284,7 +420,7 @@ export class MessageStore {
 
   /** At open, after recovery: queues skip what retention deleted, one pass runs, the index refills. */
   private async startRetentionAndIndex(): Promise<void> {
-    this.dropBelowLogOffset(this.log.minOffset);
+    await this.dropBelowLogOffset(this.log.minOffset, false);
     await this.retention.run();
     if (this.index && this.options.indexedProperties) {
       const startedMs = Date.now();
@@ -293,9 +429,16 @@ export class MessageStore {
     }
   }
 
-  /** Retention deleted the log below `minLogOffset`: queues and index forget what pointed there. */
-  private dropBelowLogOffset(minLogOffset: number): void {
-    for (const queue of this.queues.values()) queue.advanceMinToLogOffset(minLogOffset);
+  /**
+   * Retention deleted the log below `minLogOffset`: queues and index forget what pointed there,
+   * and each queue that lost entries says which (nothing is removed in silence). At open the
+   * queues only catch up with deletions of an earlier run, which reported them then: no events.
+   */
+  private async dropBelowLogOffset(minLogOffset: number, report = true): Promise<void> {
     this.index?.dropBelow(minLogOffset);
+    await forEachConcurrently([...this.queues.values()], STORE_LIMITS.queueOpenConcurrency, async (queue) => {
+      const trimmed = await queue.advanceMinToLogOffset(minLogOffset);
+      if (trimmed && report) this.options.onEvent?.({ kind: 'queueTrimmed', topic: queue.topic, queueId: queue.queueId, ...trimmed });
+    });
   }
 }

@@ -1,13 +1,14 @@
 // The replica path: a slave appends a master's log bytes as its segment files hold them
-// (appendReplicated), and a store whose log ran ahead of a new master's cuts it back (truncateTo).
-// Both go through the write path's reservation and group commit, so a replicated record is
-// durable, confirmed and readable exactly like an appended one.
+// (appendReplicated), a store whose log ran ahead of a new master's cuts it back (truncateTo), and
+// one with nothing in common with its master starts over at the master's oldest segment
+// (restartAt). Replicated records go through the write path's reservation and group commit, so
+// they are written and durable exactly like appended ones, and readable once committed.
 import { assert, RmqError } from '@rmq/base';
 import { placeRecord, type CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { checkRecord } from './record';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
-import { queueIn, queueKey } from './queue-table';
+import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type MessageIndex } from './message-index';
 import { rebuildIndex } from './log-scan';
 import type { RetentionRunner } from './retention';
@@ -19,6 +20,7 @@ export interface ReplicaPathDeps {
   settings: StoreSettings;
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
+  queueFiles: QueueFileSettings;
   nextQueueOffsets: Map<string, number>;
   index: MessageIndex | undefined;
   writes: WritePath;
@@ -56,14 +58,14 @@ export class ReplicaPath {
     } catch (error) {
       return Promise.reject(error);
     }
-    const entry = newPendingAppend();
+    const entry = { ...newPendingAppend(), replicated: true };
     for (const { record, bytes: recordBytes } of shipped) {
       const logOffset = writes.reserve(record.sizeBytes);
       assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
       this.deps.nextQueueOffsets.set(queueKey(record.topic, record.queueId), record.queueOffset + 1);
       const room = writes.appendBuffer.claim(logOffset, record.sizeBytes);
       recordBytes.copy(room.buffer, room.at);
-      const queue = queueIn(this.deps.queues, settings.dataDir, record.topic, record.queueId);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset);
       const indexKeys = settings.indexedProperties && indexKeysOf(record.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
@@ -85,7 +87,9 @@ export class ReplicaPath {
     for (const { record } of shipped) {
       const placed = placeRecord(end, record.sizeBytes, this.deps.log.segmentSizeBytes).logOffset;
       const key = queueKey(record.topic, record.queueId);
-      const expected = next.get(key) ?? this.deps.nextQueueOffsets.get(key) ?? 0;
+      // A log that does not start at 0 (a replica that started at its master's oldest segment)
+      // may meet a queue mid-way; otherwise every queue starts at 0.
+      const expected = next.get(key) ?? this.deps.nextQueueOffsets.get(key) ?? (this.deps.log.minOffset > 0 ? record.queueOffset : 0);
       if (placed !== record.logOffset) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} would be placed at ${placed} here (different segment sizes?)` });
       if (record.queueOffset !== expected) throw new RmqError('BAD_REQUEST', { reason: `record at log offset ${record.logOffset} has queue offset ${record.queueOffset} in ${record.topic}/${record.queueId}; this store expects ${expected}` });
       next.set(key, expected + 1);
@@ -115,15 +119,44 @@ export class ReplicaPath {
       if (logOffset < end && logOffset % log.segmentSizeBytes !== 0) await this.checkRecordStart(logOffset, end);
       await log.truncateTo(logOffset);
       for (const [key, queue] of this.deps.queues) {
-        queue.truncateFromLogOffset(logOffset);
+        await queue.truncateFromLogOffset(logOffset);
         this.deps.nextQueueOffsets.set(key, queue.count);
       }
-      writes.cutBackTo(logOffset);
+      writes.cutBackTo(logOffset, truncatingError());
       this.deps.checkpointer.cutBackTo(logOffset);
       if (index && settings.indexedProperties) {
         index.dropBelow(Number.MAX_SAFE_INTEGER); // forget it all, then refill from the log that stays
         await rebuildIndex(log, index, settings.indexedProperties, logOffset, settings.indexRebuildScanBytesMax);
       }
+      await this.deps.checkpointer.run();
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  /**
+   * A replica whose log has nothing in common with its master's (empty, or behind the master's
+   * oldest segment) starts over: every segment, queue file and index entry goes, and the log
+   * starts empty at `logOffset` (a segment start: the master's oldest segment).
+   */
+  async restartAt(logOffset: number): Promise<void> {
+    const { log, writes, index } = this.deps;
+    if (this.deps.closed()) throw new RmqError('STORE_CLOSED');
+    await writes.whenWritten();
+    if (writes.busy || this.truncating) throw new RmqError('TOO_MANY_REQUESTS', { reason: 'the log can only start over while no append is in flight' });
+    if (logOffset % log.segmentSizeBytes !== 0) throw new RmqError('BAD_REQUEST', { reason: `a log starts at a segment boundary; ${logOffset} is not one` });
+    this.truncating = true;
+    try {
+      await this.deps.checkpointer.inFlight;
+      await writes.whenFlushed();
+      await this.deps.retention.whenIdle();
+      await log.restartAt(logOffset);
+      for (const queue of this.deps.queues.values()) await queue.remove();
+      this.deps.queues.clear();
+      this.deps.nextQueueOffsets.clear();
+      writes.cutBackTo(logOffset, truncatingError(), true);
+      this.deps.checkpointer.cutBackTo(logOffset, true);
+      index?.dropBelow(Number.MAX_SAFE_INTEGER);
       await this.deps.checkpointer.run();
     } finally {
       this.truncating = false;

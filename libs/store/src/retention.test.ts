@@ -248,6 +248,34 @@ describe('MessageStore retention (real files)', () => {
     await store.close();
   });
 
+  it('says per queue which queue offsets retention removed, deletes queue files wholly below them, and says nothing again at the next open', async () => {
+    const small = { consumeQueueFileEntries: 4 };
+    let store = await open(small);
+    for (let i = 0; i < 60; i++) await store.append([message(i % 2, `m${i}`)]);
+    await store.close();
+    store = await open(small);
+    nowMs += 73 * HOUR_MS;
+    await store.runRetention();
+    const trimmed = events.filter((event) => event.kind === 'queueTrimmed');
+    expect(trimmed.length).toBe(2);
+    for (const queueId of [0, 1]) {
+      const { minQueueOffset } = store.queueRange('T', queueId);
+      expect(minQueueOffset).toBeGreaterThan(4);
+      expect(trimmed).toContainEqual({ kind: 'queueTrimmed', topic: 'T', queueId, fromQueueOffset: 0, toQueueOffset: minQueueOffset });
+      // Files of 4 entries: those wholly below the minimum are gone, the rest stay.
+      const names = readdirSync(join(temp.path, 'consumequeue', 'T', String(queueId))).sort();
+      expect(names).toEqual(Array.from({ length: 8 }, (_, i) => i * 4).filter((start) => start + 4 > minQueueOffset).map((start) => String(start).padStart(20, '0')));
+      expect((await store.read('T', queueId, 0, { countMax: 1 })).records[0].queueOffset).toBe(minQueueOffset);
+    }
+    const ranges = [0, 1].map((queueId) => store.queueRange('T', queueId));
+    await store.close();
+    events.length = 0;
+    store = await open(small);
+    expect(events.filter((event) => event.kind === 'queueTrimmed')).toEqual([]);
+    expect([0, 1].map((queueId) => store.queueRange('T', queueId))).toEqual(ranges);
+    await store.close();
+  });
+
   it('never deletes a segment the checkpoint has not covered, even under disk pressure', async () => {
     const store = await open({ checkpointIntervalMs: 60_000 });
     for (let i = 0; i < 60; i++) await store.append([message(i % 2, `m${i}`)]);

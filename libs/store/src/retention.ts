@@ -104,7 +104,7 @@ export interface RetentionRunnerOptions {
   diskUsage: () => Promise<DiskUsage>;
   deletableBelowLogOffset: () => number;
   /** Called after segments were deleted, with the log's new first offset. */
-  onLogMinAdvanced: (minLogOffset: number) => void;
+  onLogMinAdvanced: (minLogOffset: number) => Promise<void>;
   onEvent: (event: RetentionEvent) => void;
 }
 
@@ -164,7 +164,7 @@ export class RetentionRunner {
       this.statsValue.deletedBytes += segment.sizeBytes;
       onEvent({ kind: 'segmentDeleted', segmentStartLogOffset: segment.startLogOffset, sizeBytes: segment.sizeBytes, lastModifiedMs: segment.lastModifiedMs, reason });
     }
-    if (decision.deletions.length > 0) this.options.onLogMinAdvanced(log.minOffset);
+    if (decision.deletions.length > 0) await this.options.onLogMinAdvanced(log.minOffset);
     this.statsValue.diskUsage = { ...diskUsage, usedRatio: decision.usedRatio };
     this.statsValue.lastPassAtMs = this.options.clock.nowMs();
     if (decision.refuseWrites) {

@@ -6,7 +6,8 @@ import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';
 import type { ScanReport } from './log-scan';
-import type { FileIo } from './file-io';
+import type { CommitPolicy } from './commit-tracker';
+import { nodeFileIo, type FileIo } from './file-io';
 
 export type FlushMode = 'sync' | 'async';
 
@@ -20,8 +21,6 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
-  /** The commit log's writes and fdatasyncs (tests inject faults); node:fs by default. */
-  fileIo?: FileIo;
   /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
   pendingAppendBytesMax?: number;
 
@@ -42,24 +41,44 @@ export interface StoreOptions {
   indexEntryCountMax?: number;
   /** How much of the newest log is scanned at start to refill the index (0: none). */
   indexRebuildScanBytesMax?: number;
+
+  /** 'local' (alone: committed follows this store) or 'replicated' (see commit-tracker.ts). */
+  commitPolicy?: CommitPolicy;
+  /** Entries per consume queue file (tests use small ones); queue files cut otherwise are rebuilt. */
+  consumeQueueFileEntries?: number;
+  /**
+   * A damaged record below the checkpoint (data that was acknowledged and on disk) makes open
+   * fail; with this set, the damaged segment and those after it are moved aside into
+   * `commitlog-damaged/` (never deleted) and the store opens with the log cut there.
+   */
+  acceptDataLoss?: boolean;
+  /** Writes and flushes of data files (file-io.ts); tests inject disk failures through it. */
+  fileIo?: FileIo;
 }
 
-export type OptionalSettings = 'onEvent' | 'indexedProperties' | 'fileIo';
+export type OptionalSettings = 'onEvent' | 'indexedProperties';
 export type StoreSettings = Required<Omit<StoreOptions, OptionalSettings>> & Pick<StoreOptions, OptionalSettings>;
 
 export type StoreEvent =
   | { kind: 'recovered'; report: RecoveryReport; durationMs: number; cleanShutdown: boolean }
   | { kind: 'flushed'; durationMs: number }
   | { kind: 'writeFailed'; error: unknown }
-  /** A transient error (EIO, ENOSPC, EMFILE...) stopped writes; they are retried until they succeed. */
-  | { kind: 'writeStalled'; error: unknown; operation: 'write' | 'flush' | 'checkpoint' }
-  /** Writes succeeded again after a stall. */
-  | { kind: 'writeResumed'; stalledMs: number }
   /** One per fdatasync of a commit log segment (group commit or periodic flush): fsync latency. */
   | { kind: 'fsync'; segmentStartLogOffset: number; durationMs: number }
   | { kind: 'indexRebuilt'; report: ScanReport; durationMs: number; entryCount: number }
   /** Queue files ("topic/queueId") were missing or short: recovery re-reads the whole log. */
   | { kind: 'queuesRebuilding'; queues: string[] }
+  /**
+   * Retention deleted the records of queue offsets [fromQueueOffset, toQueueOffset) of a queue
+   * (their segments are gone): consumers that had not read them never will.
+   */
+  | { kind: 'queueTrimmed'; topic: string; queueId: number; fromQueueOffset: number; toQueueOffset: number }
+  /** acceptDataLoss: damaged segments were moved aside (not deleted) and the log cut at the damage. */
+  /** A transient error (EIO, ENOSPC, EMFILE...) stopped writes; they are retried until they succeed. */
+  | { kind: 'writeStalled'; error: unknown; operation: 'write' | 'flush' | 'checkpoint' }
+  /** Writes succeeded again after a stall. */
+  | { kind: 'writeResumed'; stalledMs: number }
+  | { kind: 'segmentsMovedAside'; atLogOffset: number; reason: string; movedTo: string[] }
   | RetentionEvent;
 
 export type AppendInput = RecordInput;
@@ -84,14 +103,20 @@ export interface ReadResult {
 }
 
 export interface StoreStats {
+  flushMode: FlushMode;
   /** Why appends are refused now (disk full, a stalled write, closing...); undefined while they are accepted. */
   writeRefusal?: string;
   /** Why the last checkpoint failed (it is retried); undefined when it went through. */
   checkpointProblem?: string;
-  flushMode: FlushMode;
   logEndOffset: number;
+  /** Written and indexed (the same as writtenLogOffset; the name from before replicas). */
   confirmedLogOffset: number;
+  /** fdatasynced here (the same as durableLogOffset). */
   flushedLogOffset: number;
+  writtenLogOffset: number;
+  durableLogOffset: number;
+  /** On every in-sync replica: appends below it are answered and records below it readable. */
+  committedLogOffset: number;
   queueCount: number;
   appendedRecords: number;
   lastRecovery?: { durationMs: number; recordsReplayed: number; cleanShutdown: boolean };
@@ -124,6 +149,10 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     diskUsage: () => diskUsageOf(options.dataDir),
     indexEntryCountMax: STORE_LIMITS.indexEntryCountMaxDefault,
     indexRebuildScanBytesMax: STORE_LIMITS.indexRebuildScanBytesMaxDefault,
+    commitPolicy: 'local',
+    consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
+    acceptDataLoss: false,
+    fileIo: nodeFileIo,
     ...withoutUndefined(options),
   };
 }

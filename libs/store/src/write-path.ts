@@ -1,10 +1,10 @@
 // The write path: reservation (log offsets and queue offsets are handed out synchronously, in
 // call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
 // batch of appends waiting together) and confirmation (queue entries and index entries are added
-// only once the bytes are durable under the flush mode, so readers never see what a crash could
-// take back). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are refused with
-// the reason while the batch is written again, with backoff, until it succeeds; then writing resumes
-// where it stopped, nothing lost. Any other write error refuses every later append.
+// once the bytes are written; appends are answered, and records readable, once committed:
+// commit-tracker.ts). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are
+// refused with the reason while the batch is written again, with backoff, until it succeeds; then
+// writing resumes where it stopped, nothing lost. Any other write error refuses every later append.
 import { assert, RmqError } from '@rmq/base';
 import { isTransientIoError } from './file-io';
 import { STORE_LIMITS } from './limits';
@@ -12,9 +12,10 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
 import { AppendBuffer } from './append-buffer';
-import { queueIn, queueKey } from './queue-table';
+import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
 import type { AppendInput, AppendResult, StoreSettings } from './store-options';
+import { CommitTracker } from './commit-tracker';
 
 export interface Placement {
   queue: ConsumeQueue;
@@ -31,6 +32,8 @@ export interface PendingAppend {
   sizeBytes?: number;
   /** Set when the entry ends past its last record (a replicated stretch ending in a blank). */
   endLogOffset?: number;
+  /** A slave's replicated stretch resolves once written (and synced in sync mode), not at commit. */
+  replicated?: boolean;
   placements: Placement[];
   results: AppendResult[];
   resolve: (results: AppendResult[]) => void;
@@ -41,11 +44,14 @@ export interface WritePathDeps {
   settings: StoreSettings;
   log: CommitLog;
   queues: Map<string, ConsumeQueue>;
+  queueFiles: QueueFileSettings;
   /** The queue offset the next record of each queue gets (reserved, maybe not yet confirmed). */
   nextQueueOffsets: Map<string, number>;
   index: MessageIndex | undefined;
   /** Why appends are refused right now (closed, disk full, log being cut), if they are. */
   refusal: () => RmqError | undefined;
+  /** The committed offset the checkpoint kept (records above it stay unreadable until committed). */
+  committedLogOffset: number;
 }
 
 export class WritePath {
@@ -55,10 +61,12 @@ export class WritePath {
   private dirtySegments = new Set<number>();
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
-  confirmedLogOffset: number;
-  flushedLogOffset: number;
+  /** Written, durable and committed offsets (commit-tracker.ts). */
+  readonly commits: CommitTracker;
   appendedRecords = 0;
   failure: RmqError | undefined;
+  /** Why append() (not appendReplicated) is refused now: a slave; too few in-sync replicas. */
+  appendRefusal: RmqError | undefined;
   /** Bytes of appends accepted and not yet confirmed or failed (for backpressure). */
   pendingAppendBytes = 0;
   /** Set while a transient error stops writing: why appends are refused now. */
@@ -68,14 +76,24 @@ export class WritePath {
   private giveUp = false;
 
   constructor(private readonly deps: WritePathDeps) {
-    this.confirmedLogOffset = deps.log.endOffset;
-    this.flushedLogOffset = deps.log.endOffset;
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+    this.commits = new CommitTracker(deps.settings.flushMode, deps.log.endOffset, deps.committedLogOffset, deps.settings.commitPolicy, (topic, queueId) => {
+      for (const listener of this.listeners) listener(topic, queueId);
+    });
   }
 
-  /** Appends records in order; resolves once they are durable under the flush mode. */
+  /** Written and indexed (the name from before replicas). */
+  get confirmedLogOffset(): number {
+    return this.commits.written;
+  }
+
+  get flushedLogOffset(): number {
+    return this.commits.durable;
+  }
+
+  /** Appends records in order; resolves once they are committed. */
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
-    const refusal = this.deps.refusal();
+    const refusal = this.deps.refusal() ?? this.appendRefusal;
     if (refusal) return Promise.reject(refusal);
     const { log, settings } = this.deps;
     // Every record is checked before anything is reserved: a batch is appended whole or not at all.
@@ -103,7 +121,7 @@ export class WritePath {
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const room = this.appendBuffer.claim(logOffset, sizeBytes);
       encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
-      const queue = queueIn(this.deps.queues, settings.dataDir, input.topic, input.queueId);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });
@@ -150,11 +168,10 @@ export class WritePath {
     return () => this.listeners.delete(listener);
   }
 
-  /** The log was cut back to `logOffset` (replica path): nothing is in flight. */
-  cutBackTo(logOffset: number): void {
+  /** The log was cut back to `logOffset`, or started over there (replica path): nothing is in flight. */
+  cutBackTo(logOffset: number, error: RmqError, startOver = false): void {
     this.appendBuffer.reset();
-    this.confirmedLogOffset = logOffset;
-    this.flushedLogOffset = Math.min(this.flushedLogOffset, logOffset);
+    this.commits.cutTo(logOffset, error, startOver);
     this.dirtySegments.clear();
   }
 
@@ -186,10 +203,12 @@ export class WritePath {
     this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: Date.now() - this.stalledSinceMs });
   }
 
-  private async writeChunks(chunks: Parameters<CommitLog['write']>[0]): Promise<void> {
+  private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
     const touched = await this.deps.log.write(chunks);
-    if (this.deps.settings.flushMode === 'sync') await this.deps.log.datasync(touched);
-    else for (const start of touched) this.dirtySegments.add(start);
+    if (this.deps.settings.flushMode === 'sync') {
+      this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+      await this.deps.log.datasync(touched);
+    } else for (const start of touched) this.dirtySegments.add(start);
   }
 
   /**
@@ -197,7 +216,7 @@ export class WritePath {
    * until it goes through (true) or fails for good or the store closes (false). Writing the bytes
    * again before each fdatasync matters: after a failed fsync the kernel may have dropped them.
    */
-  private async retryStalled(chunks: Parameters<CommitLog['write']>[0], first: unknown): Promise<boolean> {
+  private async retryStalled(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[], first: unknown): Promise<boolean> {
     this.stall(first, 'write');
     let waitMs: number = STORE_LIMITS.stallRetryMsMin;
     while (!this.giveUp) {
@@ -205,7 +224,7 @@ export class WritePath {
       waitMs = Math.min(waitMs * 2, STORE_LIMITS.stallRetryMsMax);
       if (this.giveUp) break;
       try {
-        await this.writeChunks(chunks);
+        await this.writeChunks(chunks, batch);
         this.resume();
         return true;
       } catch (error) {
@@ -239,9 +258,9 @@ export class WritePath {
           continue;
         }
         try {
-          await this.writeChunks(chunks);
+          await this.writeChunks(chunks, batch);
         } catch (error) {
-          if (isTransientIoError(error) && (await this.retryStalled(chunks, error))) {
+          if (isTransientIoError(error) && (await this.retryStalled(chunks, batch, error))) {
             settled();
             this.confirm(batch);
             continue;
@@ -259,28 +278,31 @@ export class WritePath {
     }
   }
 
+  /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
   private confirm(batch: PendingAppend[]): void {
     const woken = new Set<ConsumeQueue>();
+    let end = this.commits.written;
     for (const entry of batch) {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
         if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
-        this.confirmedLogOffset = placement.logOffset + placement.sizeBytes;
+        end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }
       this.appendedRecords += entry.placements.length;
-      if (entry.endLogOffset !== undefined) this.confirmedLogOffset = Math.max(this.confirmedLogOffset, entry.endLogOffset);
+      if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+      // Waiters first, in log order: the progress below may commit this very batch at once.
+      if (entry.replicated) entry.resolve(entry.results);
+      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
     }
-    if (this.deps.settings.flushMode === 'sync') this.flushedLogOffset = this.confirmedLogOffset;
-    for (const entry of batch) entry.resolve(entry.results);
-    for (const queue of woken) for (const listener of this.listeners) listener(queue.topic, queue.queueId);
+    this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
   }
 
   private async flushDirtyNow(): Promise<void> {
     if (this.dirtySegments.size === 0) return;
     const startedMs = Date.now();
-    const target = this.confirmedLogOffset;
+    const target = this.commits.written;
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
     try {
@@ -292,9 +314,20 @@ export class WritePath {
       throw error;
     }
     if (this.stalled && !this.writing) this.resume();
-    this.flushedLogOffset = Math.max(this.flushedLogOffset, target);
+    this.commits.synced(target);
     this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }
+}
+
+/** Where a batch of pending appends ends in the log (a record boundary, or a segment's end after a blank). */
+function endOf(batch: PendingAppend[]): number {
+  let end = 0;
+  for (const entry of batch) {
+    const last = entry.placements.at(-1);
+    if (last) end = Math.max(end, last.logOffset + last.sizeBytes);
+    if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
+  }
+  return end;
 }
 
 export function newPendingAppend(): PendingAppend {

@@ -26,12 +26,19 @@ export function appMainPath(app: AppName): string {
   return join(REPO_ROOT, 'apps', app, 'dist/main.js');
 }
 
-export async function startApp(app: AppName, args: string[], options: { readyTimeoutMs?: number; label?: string } = {}): Promise<AppProcess> {
+export interface StartAppOptions {
+  readyTimeoutMs?: number;
+  label?: string;
+  /** Added to the test's environment (e.g. OTEL_* variables). */
+  env?: Record<string, string>;
+}
+
+export async function startApp(app: AppName, args: string[], options: StartAppOptions = {}): Promise<AppProcess> {
   const main = appMainPath(app);
   if (!existsSync(main)) throw new Error(`${main} is missing; the jest global setup builds it (node tools/build-apps.mjs)`);
   const child = spawn(process.execPath, ['--enable-source-maps', main, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RMQ_LOG_LEVEL: process.env.RMQ_LOG_LEVEL ?? 'info' },
+    env: { ...process.env, RMQ_LOG_LEVEL: process.env.RMQ_LOG_LEVEL ?? 'info', ...options.env },
   });
   const label = options.label ?? app;
   const logs: Record<string, unknown>[] = [];

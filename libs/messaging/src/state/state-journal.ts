@@ -125,6 +125,8 @@ export class StateJournal {
     const { minQueueOffset, maxQueueOffset } = this.options.store.queueRange(STATE_TOPIC, 0);
     const file = await this.usableSnapshotFile(minQueueOffset, maxQueueOffset);
     for (const section of this.sections.values()) section.reset();
+    // Unknown until replay meets an in-log snapshot: retention keeps everything meanwhile.
+    this.snapshotLogOffset = 0;
     let from = minQueueOffset;
     // Retention dropped the oldest records: changes before the first snapshot have no base to apply to.
     let awaitingSnapshot = minQueueOffset > 0;

@@ -6,7 +6,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { BrokerIdentity, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
+import type { BrokerIdentity, BrokerRole, TopicConfig, TopicMessageType } from "../../namesrv/v1/namesrv_pb";
 import { file_rmq_namesrv_v1_namesrv } from "../../namesrv/v1/namesrv_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,60 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/admin/v1/admin.proto.
  */
 export const file_rmq_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSI9Cg5QdXRVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnNlY3JldBgCIAEoCRINCgVhZG1pbhgDIAEoCCIiCg9QdXRVc2VyUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCCIhChFEZWxldGVVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIiUKEkRlbGV0ZVVzZXJSZXNwb25zZRIPCgdkZWxldGVkGAEgASgIIhIKEExpc3RVc2Vyc1JlcXVlc3QiKgoFR3JhbnQSEAoIcmVzb3VyY2UYASABKAkSDwoHYWN0aW9ucxgCIAMoCSJICgRVc2VyEgwKBG5hbWUYASABKAkSDQoFYWRtaW4YAiABKAgSIwoGZ3JhbnRzGAMgAygLMhMucm1xLmFkbWluLnYxLkdyYW50IjYKEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIucm1xLmFkbWluLnYxLlVzZXIiQwoPU2V0R3JhbnRSZXF1ZXN0EgwKBHVzZXIYASABKAkSIgoFZ3JhbnQYAiABKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNAoQU2V0R3JhbnRSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIucm1xLmFkbWluLnYxLlVzZXIi5gEKDUdyb3VwU2V0dGluZ3MSGQoMbWF4X2F0dGVtcHRzGAEgASgNSACIAQESGQoMcmV0cnlfcG9saWN5GAIgASgJSAGIAQESEQoEZmlmbxgDIAEoCEgCiAEBEi8KDGNvbnN1bWVfdHlwZRgEIAEoDjIZLnJtcS5hZG1pbi52MS5Db25zdW1lVHlwZRIcCg9jb25zdW1lX2VuYWJsZWQYBSABKAhIA4gBAUIPCg1fbWF4X2F0dGVtcHRzQg8KDV9yZXRyeV9wb2xpY3lCBwoFX2ZpZm9CEgoQX2NvbnN1bWVfZW5hYmxlZCKfAQoLR3JvdXBDb25maWcSDAoEbmFtZRgBIAEoCRIUCgxtYXhfYXR0ZW1wdHMYAiABKA0SFAoMcmV0cnlfcG9saWN5GAMgASgJEgwKBGZpZm8YBCABKAgSLwoMY29uc3VtZV90eXBlGAUgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhcKD2NvbnN1bWVfZW5hYmxlZBgGIAEoCCKSAQoSR3JvdXBRdWV1ZVByb2dyZXNzEg0KBXRvcGljGAEgASgJEhAKCHF1ZXVlX2lkGAIgASgNEhgKEGNvbW1pdHRlZF9vZmZzZXQYAyABKAQSEgoKbWF4X29mZnNldBgEIAEoBBIQCghpbmZsaWdodBgFIAEoDRILCgNsYWcYBiABKAQSDgoGbWVtYmVyGAcgASgJIlEKEkNyZWF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTQ3JlYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyJRChJVcGRhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRItCghzZXR0aW5ncxgCIAEoCzIbLnJtcS5hZG1pbi52MS5Hcm91cFNldHRpbmdzIj8KE1VwZGF0ZUdyb3VwUmVzcG9uc2USKAoFZ3JvdXAYASABKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciHwoPR2V0R3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkifgoQR2V0R3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZxIOCgZleGlzdHMYAiABKAgSMAoGcXVldWVzGAMgAygLMiAucm1xLmFkbWluLnYxLkdyb3VwUXVldWVQcm9ncmVzcyITChFMaXN0R3JvdXBzUmVxdWVzdCI/ChJMaXN0R3JvdXBzUmVzcG9uc2USKQoGZ3JvdXBzGAEgAygLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIiIKEkRlbGV0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJIhUKE0RlbGV0ZUdyb3VwUmVzcG9uc2UiUwoSVXBkYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSEQoEcGVybRgDIAEoDUgAiAEBQgcKBV9wZXJtIkEKE1VwZGF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIqChpTZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBIMCgRwZXJtGAEgASgNIisKG1NldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRIMCgRwZXJtGAEgASgNIn0KEkNyZWF0ZVRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC3F1ZXVlX2NvdW50GAIgASgFEjYKDG1lc3NhZ2VfdHlwZRgDIAEoDjIgLnJtcS5uYW1lc3J2LnYxLlRvcGljTWVzc2FnZVR5cGUSDAoEcGVybRgEIAEoDSJSChNDcmVhdGVUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIfCg9HZXRUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJHCgtRdWV1ZVN0YXR1cxIQCghxdWV1ZV9pZBgBIAEoBRISCgptaW5fb2Zmc2V0GAIgASgDEhIKCm1heF9vZmZzZXQYAyABKAMiaQoQR2V0VG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnEikKBnF1ZXVlcxgCIAMoCzIZLnJtcS5hZG1pbi52MS5RdWV1ZVN0YXR1cyITChFMaXN0VG9waWNzUmVxdWVzdCJBChJMaXN0VG9waWNzUmVzcG9uc2USKwoGdG9waWNzGAEgAygLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWciGAoWR2V0QnJva2VyU3RhdHVzUmVxdWVzdCLWAQoXR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSDAoEcm9sZRgCIAEoCRINCgVlcG9jaBgDIAEoAxIWCg5sb2dfZW5kX29mZnNldBgEIAEoAxIYChBjb25maXJtZWRfb2Zmc2V0GAUgASgDEhIKCmZsdXNoX21vZGUYBiABKAkSEwoLdG9waWNfY291bnQYByABKAUSEwoLYnJva2VyX3Blcm0YCCABKA0qZAoLQ29uc3VtZVR5cGUSHAoYQ09OU1VNRV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ09OU1VNRV9UWVBFX0NMVVNURVJJTkcQARIaChZDT05TVU1FX1RZUEVfQlJPQURDQVNUEAIy6AkKDEFkbWluU2VydmljZRJSCgtDcmVhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5DcmVhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXNwb25zZRJJCghHZXRUb3BpYxIdLnJtcS5hZG1pbi52MS5HZXRUb3BpY1JlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXNwb25zZRJPCgpMaXN0VG9waWNzEh8ucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RUb3BpY3NSZXNwb25zZRJeCg9HZXRCcm9rZXJTdGF0dXMSJC5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVxdWVzdBolLnJtcS5hZG1pbi52MS5HZXRCcm9rZXJTdGF0dXNSZXNwb25zZRJSCgtVcGRhdGVUb3BpYxIgLnJtcS5hZG1pbi52MS5VcGRhdGVUb3BpY1JlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXNwb25zZRJqChNTZXRCcm9rZXJQZXJtaXNzaW9uEigucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0Gikucm1xLmFkbWluLnYxLlNldEJyb2tlclBlcm1pc3Npb25SZXNwb25zZRJSCgtDcmVhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5DcmVhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJSCgtVcGRhdGVHcm91cBIgLnJtcS5hZG1pbi52MS5VcGRhdGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXNwb25zZRJJCghHZXRHcm91cBIdLnJtcS5hZG1pbi52MS5HZXRHcm91cFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXNwb25zZRJPCgpMaXN0R3JvdXBzEh8ucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkxpc3RHcm91cHNSZXNwb25zZRJSCgtEZWxldGVHcm91cBIgLnJtcS5hZG1pbi52MS5EZWxldGVHcm91cFJlcXVlc3QaIS5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXNwb25zZRJGCgdQdXRVc2VyEhwucm1xLmFkbWluLnYxLlB1dFVzZXJSZXF1ZXN0Gh0ucm1xLmFkbWluLnYxLlB1dFVzZXJSZXNwb25zZRJPCgpEZWxldGVVc2VyEh8ucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiAucm1xLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJMCglMaXN0VXNlcnMSHi5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBofLnJtcS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJJCghTZXRHcmFudBIdLnJtcS5hZG1pbi52MS5TZXRHcmFudFJlcXVlc3QaHi5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXNwb25zZWIGcHJvdG8z", [file_rmq_namesrv_v1_namesrv]);
+  fileDesc("ChhybXEvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDHJtcS5hZG1pbi52MSJPChRTZXRCcm9rZXJSb2xlUmVxdWVzdBIoCgRyb2xlGAEgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgCIAEoAyJpChVTZXRCcm9rZXJSb2xlUmVzcG9uc2USKAoEcm9sZRgBIAEoDjIaLnJtcS5uYW1lc3J2LnYxLkJyb2tlclJvbGUSDQoFZXBvY2gYAiABKAMSFwoPbWFzdGVyX2VuZHBvaW50GAMgASgJIj0KDlB1dFVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc2VjcmV0GAIgASgJEg0KBWFkbWluGAMgASgIIiIKD1B1dFVzZXJSZXNwb25zZRIPCgdjcmVhdGVkGAEgASgIIiEKEURlbGV0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiJQoSRGVsZXRlVXNlclJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAgiEgoQTGlzdFVzZXJzUmVxdWVzdCIqCgVHcmFudBIQCghyZXNvdXJjZRgBIAEoCRIPCgdhY3Rpb25zGAIgAygJIkgKBFVzZXISDAoEbmFtZRgBIAEoCRINCgVhZG1pbhgCIAEoCBIjCgZncmFudHMYAyADKAsyEy5ybXEuYWRtaW4udjEuR3JhbnQiNgoRTGlzdFVzZXJzUmVzcG9uc2USIQoFdXNlcnMYASADKAsyEi5ybXEuYWRtaW4udjEuVXNlciJDCg9TZXRHcmFudFJlcXVlc3QSDAoEdXNlchgBIAEoCRIiCgVncmFudBgCIAEoCzITLnJtcS5hZG1pbi52MS5HcmFudCI0ChBTZXRHcmFudFJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5ybXEuYWRtaW4udjEuVXNlciLmAQoNR3JvdXBTZXR0aW5ncxIZCgxtYXhfYXR0ZW1wdHMYASABKA1IAIgBARIZCgxyZXRyeV9wb2xpY3kYAiABKAlIAYgBARIRCgRmaWZvGAMgASgISAKIAQESLwoMY29uc3VtZV90eXBlGAQgASgOMhkucm1xLmFkbWluLnYxLkNvbnN1bWVUeXBlEhwKD2NvbnN1bWVfZW5hYmxlZBgFIAEoCEgDiAEBQg8KDV9tYXhfYXR0ZW1wdHNCDwoNX3JldHJ5X3BvbGljeUIHCgVfZmlmb0ISChBfY29uc3VtZV9lbmFibGVkIp8BCgtHcm91cENvbmZpZxIMCgRuYW1lGAEgASgJEhQKDG1heF9hdHRlbXB0cxgCIAEoDRIUCgxyZXRyeV9wb2xpY3kYAyABKAkSDAoEZmlmbxgEIAEoCBIvCgxjb25zdW1lX3R5cGUYBSABKA4yGS5ybXEuYWRtaW4udjEuQ29uc3VtZVR5cGUSFwoPY29uc3VtZV9lbmFibGVkGAYgASgIIpIBChJHcm91cFF1ZXVlUHJvZ3Jlc3MSDQoFdG9waWMYASABKAkSEAoIcXVldWVfaWQYAiABKA0SGAoQY29tbWl0dGVkX29mZnNldBgDIAEoBBISCgptYXhfb2Zmc2V0GAQgASgEEhAKCGluZmxpZ2h0GAUgASgNEgsKA2xhZxgGIAEoBBIOCgZtZW1iZXIYByABKAkiUQoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSLQoIc2V0dGluZ3MYAiABKAsyGy5ybXEuYWRtaW4udjEuR3JvdXBTZXR0aW5ncyI/ChNDcmVhdGVHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnIlEKElVwZGF0ZUdyb3VwUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsucm1xLmFkbWluLnYxLkdyb3VwU2V0dGluZ3MiPwoTVXBkYXRlR3JvdXBSZXNwb25zZRIoCgVncm91cBgBIAEoCzIZLnJtcS5hZG1pbi52MS5Hcm91cENvbmZpZyIfCg9HZXRHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJ+ChBHZXRHcm91cFJlc3BvbnNlEigKBWdyb3VwGAEgASgLMhkucm1xLmFkbWluLnYxLkdyb3VwQ29uZmlnEg4KBmV4aXN0cxgCIAEoCBIwCgZxdWV1ZXMYAyADKAsyIC5ybXEuYWRtaW4udjEuR3JvdXBRdWV1ZVByb2dyZXNzIhMKEUxpc3RHcm91cHNSZXF1ZXN0Ij8KEkxpc3RHcm91cHNSZXNwb25zZRIpCgZncm91cHMYASADKAsyGS5ybXEuYWRtaW4udjEuR3JvdXBDb25maWciIgoSRGVsZXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlR3JvdXBSZXNwb25zZSJTChJVcGRhdGVUb3BpY1JlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtxdWV1ZV9jb3VudBgCIAEoBRIRCgRwZXJtGAMgASgNSACIAQFCBwoFX3Blcm0iQQoTVXBkYXRlVG9waWNSZXNwb25zZRIqCgV0b3BpYxgBIAEoCzIbLnJtcS5uYW1lc3J2LnYxLlRvcGljQ29uZmlnIioKGlNldEJyb2tlclBlcm1pc3Npb25SZXF1ZXN0EgwKBHBlcm0YASABKA0iKwobU2V0QnJva2VyUGVybWlzc2lvblJlc3BvbnNlEgwKBHBlcm0YASABKA0ifQoSQ3JlYXRlVG9waWNSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLcXVldWVfY291bnQYAiABKAUSNgoMbWVzc2FnZV90eXBlGAMgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZRIMCgRwZXJtGAQgASgNIlIKE0NyZWF0ZVRvcGljUmVzcG9uc2USKgoFdG9waWMYASABKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIPCgdjcmVhdGVkGAIgASgIIh8KD0dldFRvcGljUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKC1F1ZXVlU3RhdHVzEhAKCHF1ZXVlX2lkGAEgASgFEhIKCm1pbl9vZmZzZXQYAiABKAMSEgoKbWF4X29mZnNldBgDIAEoAyJpChBHZXRUb3BpY1Jlc3BvbnNlEioKBXRvcGljGAEgASgLMhsucm1xLm5hbWVzcnYudjEuVG9waWNDb25maWcSKQoGcXVldWVzGAIgAygLMhkucm1xLmFkbWluLnYxLlF1ZXVlU3RhdHVzIhMKEUxpc3RUb3BpY3NSZXF1ZXN0IkEKEkxpc3RUb3BpY3NSZXNwb25zZRIrCgZ0b3BpY3MYASADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZyIYChZHZXRCcm9rZXJTdGF0dXNSZXF1ZXN0IowDChdHZXRCcm9rZXJTdGF0dXNSZXNwb25zZRIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIMCgRyb2xlGAIgASgJEg0KBWVwb2NoGAMgASgDEhYKDmxvZ19lbmRfb2Zmc2V0GAQgASgDEhgKEGNvbmZpcm1lZF9vZmZzZXQYBSABKAMSEgoKZmx1c2hfbW9kZRgGIAEoCRITCgt0b3BpY19jb3VudBgHIAEoBRITCgticm9rZXJfcGVybRgIIAEoDRIWCg5kdXJhYmxlX29mZnNldBgJIAEoAxIYChBjb21taXR0ZWRfb2Zmc2V0GAogASgDEhgKEGluX3N5bmNfcmVwbGljYXMYCyABKAUSKQoGc2xhdmVzGAwgAygLMhkucm1xLmFkbWluLnYxLlNsYXZlU3RhdHVzEhcKD21hc3Rlcl9lbmRwb2ludBgNIAEoCRIRCglmb2xsb3dpbmcYDiABKAgSEQoJbGFnX2J5dGVzGA8gASgDImsKC1NsYXZlU3RhdHVzEhIKCnJlcGxpY2FfaWQYASABKAkSFAoMYWNrZWRfb2Zmc2V0GAIgASgDEg8KB2luX3N5bmMYAyABKAgSEQoJbGFnX2J5dGVzGAQgASgDEg4KBmxhZ19tcxgFIAEoAyIoChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJ3Cg9PcGVuVHJhbnNhY3Rpb24SDQoFdG9waWMYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIZChFib3JuX3RpbWVzdGFtcF9tcxgEIAEoAxIOCgZjaGVja3MYBSABKAUiYwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKDHRyYW5zYWN0aW9ucxgBIAMoCzIdLnJtcS5hZG1pbi52MS5PcGVuVHJhbnNhY3Rpb24SEgoKb3Blbl9jb3VudBgCIAEoBSJYChNGaW5kTWVzc2FnZXNSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSDQoFdG9waWMYAiABKAkSCwoDa2V5GAMgASgJEhEKCWNvdW50X21heBgEIAEoDSK8AgoMRm91bmRNZXNzYWdlEg0KBXRvcGljGAEgASgJEhAKCHF1ZXVlX2lkGAIgASgNEhQKDHF1ZXVlX29mZnNldBgDIAEoBBISCgpsb2dfb2Zmc2V0GAQgASgEEhoKEnN0b3JlX3RpbWVzdGFtcF9tcxgFIAEoAxISCgptZXNzYWdlX2lkGAYgASgJEgsKA3RhZxgHIAEoCRIMCgRrZXlzGAggAygJEhUKDW1lc3NhZ2VfZ3JvdXAYCSABKAkSPgoKcHJvcGVydGllcxgKIAMoCzIqLnJtcS5hZG1pbi52MS5Gb3VuZE1lc3NhZ2UuUHJvcGVydGllc0VudHJ5EgwKBGJvZHkYCyABKAwaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoURmluZE1lc3NhZ2VzUmVzcG9uc2USLAoIbWVzc2FnZXMYASADKAsyGi5ybXEuYWRtaW4udjEuRm91bmRNZXNzYWdlKmQKC0NvbnN1bWVUeXBlEhwKGENPTlNVTUVfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0NPTlNVTUVfVFlQRV9DTFVTVEVSSU5HEAESGgoWQ09OU1VNRV9UWVBFX0JST0FEQ0FTVBACMvwLCgxBZG1pblNlcnZpY2USUgoLQ3JlYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuQ3JlYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZVRvcGljUmVzcG9uc2USSQoIR2V0VG9waWMSHS5ybXEuYWRtaW4udjEuR2V0VG9waWNSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldFRvcGljUmVzcG9uc2USTwoKTGlzdFRvcGljcxIfLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0VG9waWNzUmVzcG9uc2USXgoPR2V0QnJva2VyU3RhdHVzEiQucm1xLmFkbWluLnYxLkdldEJyb2tlclN0YXR1c1JlcXVlc3QaJS5ybXEuYWRtaW4udjEuR2V0QnJva2VyU3RhdHVzUmVzcG9uc2USUgoLVXBkYXRlVG9waWMSIC5ybXEuYWRtaW4udjEuVXBkYXRlVG9waWNSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZVRvcGljUmVzcG9uc2USagoTU2V0QnJva2VyUGVybWlzc2lvbhIoLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVxdWVzdBopLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJQZXJtaXNzaW9uUmVzcG9uc2USUgoLQ3JlYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkNyZWF0ZUdyb3VwUmVzcG9uc2USUgoLVXBkYXRlR3JvdXASIC5ybXEuYWRtaW4udjEuVXBkYXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USSQoIR2V0R3JvdXASHS5ybXEuYWRtaW4udjEuR2V0R3JvdXBSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLkdldEdyb3VwUmVzcG9uc2USTwoKTGlzdEdyb3VwcxIfLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVxdWVzdBogLnJtcS5hZG1pbi52MS5MaXN0R3JvdXBzUmVzcG9uc2USUgoLRGVsZXRlR3JvdXASIC5ybXEuYWRtaW4udjEuRGVsZXRlR3JvdXBSZXF1ZXN0GiEucm1xLmFkbWluLnYxLkRlbGV0ZUdyb3VwUmVzcG9uc2USVQoMRmluZE1lc3NhZ2VzEiEucm1xLmFkbWluLnYxLkZpbmRNZXNzYWdlc1JlcXVlc3QaIi5ybXEuYWRtaW4udjEuRmluZE1lc3NhZ2VzUmVzcG9uc2USRgoHUHV0VXNlchIcLnJtcS5hZG1pbi52MS5QdXRVc2VyUmVxdWVzdBodLnJtcS5hZG1pbi52MS5QdXRVc2VyUmVzcG9uc2USTwoKRGVsZXRlVXNlchIfLnJtcS5hZG1pbi52MS5EZWxldGVVc2VyUmVxdWVzdBogLnJtcS5hZG1pbi52MS5EZWxldGVVc2VyUmVzcG9uc2USTAoJTGlzdFVzZXJzEh4ucm1xLmFkbWluLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHy5ybXEuYWRtaW4udjEuTGlzdFVzZXJzUmVzcG9uc2USSQoIU2V0R3JhbnQSHS5ybXEuYWRtaW4udjEuU2V0R3JhbnRSZXF1ZXN0Gh4ucm1xLmFkbWluLnYxLlNldEdyYW50UmVzcG9uc2USYQoQTGlzdFRyYW5zYWN0aW9ucxIlLnJtcS5hZG1pbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBomLnJtcS5hZG1pbi52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USWAoNU2V0QnJva2VyUm9sZRIiLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVxdWVzdBojLnJtcS5hZG1pbi52MS5TZXRCcm9rZXJSb2xlUmVzcG9uc2ViBnByb3RvMw", [file_rmq_namesrv_v1_namesrv]);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerRoleRequest
+ */
+export type SetBrokerRoleRequest = Message<"rmq.admin.v1.SetBrokerRoleRequest"> & {
+  /**
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 1;
+   */
+  role: BrokerRole;
+
+  /**
+   * For a master: above every epoch of its group so far. Ignored for a slave (it takes its master's).
+   *
+   * @generated from field: int64 epoch = 2;
+   */
+  epoch: bigint;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerRoleRequest.
+ * Use `create(SetBrokerRoleRequestSchema)` to create a new message.
+ */
+export const SetBrokerRoleRequestSchema: GenMessage<SetBrokerRoleRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 0);
+
+/**
+ * @generated from message rmq.admin.v1.SetBrokerRoleResponse
+ */
+export type SetBrokerRoleResponse = Message<"rmq.admin.v1.SetBrokerRoleResponse"> & {
+  /**
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 1;
+   */
+  role: BrokerRole;
+
+  /**
+   * @generated from field: int64 epoch = 2;
+   */
+  epoch: bigint;
+
+  /**
+   * The master this broker follows ('' while none is known), or its own endpoint as master.
+   *
+   * @generated from field: string master_endpoint = 3;
+   */
+  masterEndpoint: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SetBrokerRoleResponse.
+ * Use `create(SetBrokerRoleResponseSchema)` to create a new message.
+ */
+export const SetBrokerRoleResponseSchema: GenMessage<SetBrokerRoleResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 1);
 
 /**
  * @generated from message rmq.admin.v1.PutUserRequest
@@ -41,7 +94,7 @@ export type PutUserRequest = Message<"rmq.admin.v1.PutUserRequest"> & {
  * Use `create(PutUserRequestSchema)` to create a new message.
  */
 export const PutUserRequestSchema: GenMessage<PutUserRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 0);
+  messageDesc(file_rmq_admin_v1_admin, 2);
 
 /**
  * @generated from message rmq.admin.v1.PutUserResponse
@@ -60,7 +113,7 @@ export type PutUserResponse = Message<"rmq.admin.v1.PutUserResponse"> & {
  * Use `create(PutUserResponseSchema)` to create a new message.
  */
 export const PutUserResponseSchema: GenMessage<PutUserResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 1);
+  messageDesc(file_rmq_admin_v1_admin, 3);
 
 /**
  * @generated from message rmq.admin.v1.DeleteUserRequest
@@ -77,7 +130,7 @@ export type DeleteUserRequest = Message<"rmq.admin.v1.DeleteUserRequest"> & {
  * Use `create(DeleteUserRequestSchema)` to create a new message.
  */
 export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 2);
+  messageDesc(file_rmq_admin_v1_admin, 4);
 
 /**
  * @generated from message rmq.admin.v1.DeleteUserResponse
@@ -94,7 +147,7 @@ export type DeleteUserResponse = Message<"rmq.admin.v1.DeleteUserResponse"> & {
  * Use `create(DeleteUserResponseSchema)` to create a new message.
  */
 export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 3);
+  messageDesc(file_rmq_admin_v1_admin, 5);
 
 /**
  * @generated from message rmq.admin.v1.ListUsersRequest
@@ -107,7 +160,7 @@ export type ListUsersRequest = Message<"rmq.admin.v1.ListUsersRequest"> & {
  * Use `create(ListUsersRequestSchema)` to create a new message.
  */
 export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 4);
+  messageDesc(file_rmq_admin_v1_admin, 6);
 
 /**
  * @generated from message rmq.admin.v1.Grant
@@ -133,7 +186,7 @@ export type Grant = Message<"rmq.admin.v1.Grant"> & {
  * Use `create(GrantSchema)` to create a new message.
  */
 export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 5);
+  messageDesc(file_rmq_admin_v1_admin, 7);
 
 /**
  * @generated from message rmq.admin.v1.User
@@ -160,7 +213,7 @@ export type User = Message<"rmq.admin.v1.User"> & {
  * Use `create(UserSchema)` to create a new message.
  */
 export const UserSchema: GenMessage<User> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 6);
+  messageDesc(file_rmq_admin_v1_admin, 8);
 
 /**
  * @generated from message rmq.admin.v1.ListUsersResponse
@@ -177,7 +230,7 @@ export type ListUsersResponse = Message<"rmq.admin.v1.ListUsersResponse"> & {
  * Use `create(ListUsersResponseSchema)` to create a new message.
  */
 export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 7);
+  messageDesc(file_rmq_admin_v1_admin, 9);
 
 /**
  * @generated from message rmq.admin.v1.SetGrantRequest
@@ -199,7 +252,7 @@ export type SetGrantRequest = Message<"rmq.admin.v1.SetGrantRequest"> & {
  * Use `create(SetGrantRequestSchema)` to create a new message.
  */
 export const SetGrantRequestSchema: GenMessage<SetGrantRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 8);
+  messageDesc(file_rmq_admin_v1_admin, 10);
 
 /**
  * @generated from message rmq.admin.v1.SetGrantResponse
@@ -216,7 +269,7 @@ export type SetGrantResponse = Message<"rmq.admin.v1.SetGrantResponse"> & {
  * Use `create(SetGrantResponseSchema)` to create a new message.
  */
 export const SetGrantResponseSchema: GenMessage<SetGrantResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 9);
+  messageDesc(file_rmq_admin_v1_admin, 11);
 
 /**
  * A group's settings. In requests, an unset field keeps the current value (or takes the
@@ -262,7 +315,7 @@ export type GroupSettings = Message<"rmq.admin.v1.GroupSettings"> & {
  * Use `create(GroupSettingsSchema)` to create a new message.
  */
 export const GroupSettingsSchema: GenMessage<GroupSettings> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 10);
+  messageDesc(file_rmq_admin_v1_admin, 12);
 
 /**
  * @generated from message rmq.admin.v1.GroupConfig
@@ -304,7 +357,7 @@ export type GroupConfig = Message<"rmq.admin.v1.GroupConfig"> & {
  * Use `create(GroupConfigSchema)` to create a new message.
  */
 export const GroupConfigSchema: GenMessage<GroupConfig> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 11);
+  messageDesc(file_rmq_admin_v1_admin, 13);
 
 /**
  * A group's progress in one queue of this broker.
@@ -363,7 +416,7 @@ export type GroupQueueProgress = Message<"rmq.admin.v1.GroupQueueProgress"> & {
  * Use `create(GroupQueueProgressSchema)` to create a new message.
  */
 export const GroupQueueProgressSchema: GenMessage<GroupQueueProgress> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 12);
+  messageDesc(file_rmq_admin_v1_admin, 14);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupRequest
@@ -385,7 +438,7 @@ export type CreateGroupRequest = Message<"rmq.admin.v1.CreateGroupRequest"> & {
  * Use `create(CreateGroupRequestSchema)` to create a new message.
  */
 export const CreateGroupRequestSchema: GenMessage<CreateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 13);
+  messageDesc(file_rmq_admin_v1_admin, 15);
 
 /**
  * @generated from message rmq.admin.v1.CreateGroupResponse
@@ -402,7 +455,7 @@ export type CreateGroupResponse = Message<"rmq.admin.v1.CreateGroupResponse"> & 
  * Use `create(CreateGroupResponseSchema)` to create a new message.
  */
 export const CreateGroupResponseSchema: GenMessage<CreateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 14);
+  messageDesc(file_rmq_admin_v1_admin, 16);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupRequest
@@ -424,7 +477,7 @@ export type UpdateGroupRequest = Message<"rmq.admin.v1.UpdateGroupRequest"> & {
  * Use `create(UpdateGroupRequestSchema)` to create a new message.
  */
 export const UpdateGroupRequestSchema: GenMessage<UpdateGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 15);
+  messageDesc(file_rmq_admin_v1_admin, 17);
 
 /**
  * @generated from message rmq.admin.v1.UpdateGroupResponse
@@ -441,7 +494,7 @@ export type UpdateGroupResponse = Message<"rmq.admin.v1.UpdateGroupResponse"> & 
  * Use `create(UpdateGroupResponseSchema)` to create a new message.
  */
 export const UpdateGroupResponseSchema: GenMessage<UpdateGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 16);
+  messageDesc(file_rmq_admin_v1_admin, 18);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupRequest
@@ -458,7 +511,7 @@ export type GetGroupRequest = Message<"rmq.admin.v1.GetGroupRequest"> & {
  * Use `create(GetGroupRequestSchema)` to create a new message.
  */
 export const GetGroupRequestSchema: GenMessage<GetGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 17);
+  messageDesc(file_rmq_admin_v1_admin, 19);
 
 /**
  * @generated from message rmq.admin.v1.GetGroupResponse
@@ -487,7 +540,7 @@ export type GetGroupResponse = Message<"rmq.admin.v1.GetGroupResponse"> & {
  * Use `create(GetGroupResponseSchema)` to create a new message.
  */
 export const GetGroupResponseSchema: GenMessage<GetGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 18);
+  messageDesc(file_rmq_admin_v1_admin, 20);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsRequest
@@ -500,7 +553,7 @@ export type ListGroupsRequest = Message<"rmq.admin.v1.ListGroupsRequest"> & {
  * Use `create(ListGroupsRequestSchema)` to create a new message.
  */
 export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 19);
+  messageDesc(file_rmq_admin_v1_admin, 21);
 
 /**
  * @generated from message rmq.admin.v1.ListGroupsResponse
@@ -517,7 +570,7 @@ export type ListGroupsResponse = Message<"rmq.admin.v1.ListGroupsResponse"> & {
  * Use `create(ListGroupsResponseSchema)` to create a new message.
  */
 export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 20);
+  messageDesc(file_rmq_admin_v1_admin, 22);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupRequest
@@ -534,7 +587,7 @@ export type DeleteGroupRequest = Message<"rmq.admin.v1.DeleteGroupRequest"> & {
  * Use `create(DeleteGroupRequestSchema)` to create a new message.
  */
 export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 21);
+  messageDesc(file_rmq_admin_v1_admin, 23);
 
 /**
  * @generated from message rmq.admin.v1.DeleteGroupResponse
@@ -547,7 +600,7 @@ export type DeleteGroupResponse = Message<"rmq.admin.v1.DeleteGroupResponse"> & 
  * Use `create(DeleteGroupResponseSchema)` to create a new message.
  */
 export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 22);
+  messageDesc(file_rmq_admin_v1_admin, 24);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicRequest
@@ -578,7 +631,7 @@ export type UpdateTopicRequest = Message<"rmq.admin.v1.UpdateTopicRequest"> & {
  * Use `create(UpdateTopicRequestSchema)` to create a new message.
  */
 export const UpdateTopicRequestSchema: GenMessage<UpdateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 23);
+  messageDesc(file_rmq_admin_v1_admin, 25);
 
 /**
  * @generated from message rmq.admin.v1.UpdateTopicResponse
@@ -595,7 +648,7 @@ export type UpdateTopicResponse = Message<"rmq.admin.v1.UpdateTopicResponse"> & 
  * Use `create(UpdateTopicResponseSchema)` to create a new message.
  */
 export const UpdateTopicResponseSchema: GenMessage<UpdateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 24);
+  messageDesc(file_rmq_admin_v1_admin, 26);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionRequest
@@ -614,7 +667,7 @@ export type SetBrokerPermissionRequest = Message<"rmq.admin.v1.SetBrokerPermissi
  * Use `create(SetBrokerPermissionRequestSchema)` to create a new message.
  */
 export const SetBrokerPermissionRequestSchema: GenMessage<SetBrokerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 25);
+  messageDesc(file_rmq_admin_v1_admin, 27);
 
 /**
  * @generated from message rmq.admin.v1.SetBrokerPermissionResponse
@@ -631,7 +684,7 @@ export type SetBrokerPermissionResponse = Message<"rmq.admin.v1.SetBrokerPermiss
  * Use `create(SetBrokerPermissionResponseSchema)` to create a new message.
  */
 export const SetBrokerPermissionResponseSchema: GenMessage<SetBrokerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 26);
+  messageDesc(file_rmq_admin_v1_admin, 28);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicRequest
@@ -667,7 +720,7 @@ export type CreateTopicRequest = Message<"rmq.admin.v1.CreateTopicRequest"> & {
  * Use `create(CreateTopicRequestSchema)` to create a new message.
  */
 export const CreateTopicRequestSchema: GenMessage<CreateTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 27);
+  messageDesc(file_rmq_admin_v1_admin, 29);
 
 /**
  * @generated from message rmq.admin.v1.CreateTopicResponse
@@ -691,7 +744,7 @@ export type CreateTopicResponse = Message<"rmq.admin.v1.CreateTopicResponse"> & 
  * Use `create(CreateTopicResponseSchema)` to create a new message.
  */
 export const CreateTopicResponseSchema: GenMessage<CreateTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 28);
+  messageDesc(file_rmq_admin_v1_admin, 30);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicRequest
@@ -708,7 +761,7 @@ export type GetTopicRequest = Message<"rmq.admin.v1.GetTopicRequest"> & {
  * Use `create(GetTopicRequestSchema)` to create a new message.
  */
 export const GetTopicRequestSchema: GenMessage<GetTopicRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 29);
+  messageDesc(file_rmq_admin_v1_admin, 31);
 
 /**
  * @generated from message rmq.admin.v1.QueueStatus
@@ -735,7 +788,7 @@ export type QueueStatus = Message<"rmq.admin.v1.QueueStatus"> & {
  * Use `create(QueueStatusSchema)` to create a new message.
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 30);
+  messageDesc(file_rmq_admin_v1_admin, 32);
 
 /**
  * @generated from message rmq.admin.v1.GetTopicResponse
@@ -757,7 +810,7 @@ export type GetTopicResponse = Message<"rmq.admin.v1.GetTopicResponse"> & {
  * Use `create(GetTopicResponseSchema)` to create a new message.
  */
 export const GetTopicResponseSchema: GenMessage<GetTopicResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 31);
+  messageDesc(file_rmq_admin_v1_admin, 33);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsRequest
@@ -770,7 +823,7 @@ export type ListTopicsRequest = Message<"rmq.admin.v1.ListTopicsRequest"> & {
  * Use `create(ListTopicsRequestSchema)` to create a new message.
  */
 export const ListTopicsRequestSchema: GenMessage<ListTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 32);
+  messageDesc(file_rmq_admin_v1_admin, 34);
 
 /**
  * @generated from message rmq.admin.v1.ListTopicsResponse
@@ -787,7 +840,7 @@ export type ListTopicsResponse = Message<"rmq.admin.v1.ListTopicsResponse"> & {
  * Use `create(ListTopicsResponseSchema)` to create a new message.
  */
 export const ListTopicsResponseSchema: GenMessage<ListTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 33);
+  messageDesc(file_rmq_admin_v1_admin, 35);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusRequest
@@ -800,7 +853,7 @@ export type GetBrokerStatusRequest = Message<"rmq.admin.v1.GetBrokerStatusReques
  * Use `create(GetBrokerStatusRequestSchema)` to create a new message.
  */
 export const GetBrokerStatusRequestSchema: GenMessage<GetBrokerStatusRequest> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 34);
+  messageDesc(file_rmq_admin_v1_admin, 36);
 
 /**
  * @generated from message rmq.admin.v1.GetBrokerStatusResponse
@@ -847,6 +900,48 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
    * @generated from field: uint32 broker_perm = 8;
    */
   brokerPerm: number;
+
+  /**
+   * Log shipping. Written (confirmed_offset), durable (fdatasynced here) and committed (on every
+   * in-sync replica: sends below it were answered, consumers read below it).
+   *
+   * @generated from field: int64 durable_offset = 9;
+   */
+  durableOffset: bigint;
+
+  /**
+   * @generated from field: int64 committed_offset = 10;
+   */
+  committedOffset: bigint;
+
+  /**
+   * A master: its in-sync set's size (itself included) and every slave following it.
+   *
+   * @generated from field: int32 in_sync_replicas = 11;
+   */
+  inSyncReplicas: number;
+
+  /**
+   * @generated from field: repeated rmq.admin.v1.SlaveStatus slaves = 12;
+   */
+  slaves: SlaveStatus[];
+
+  /**
+   * A slave: the master it follows, whether its stream is up, and how far behind it is.
+   *
+   * @generated from field: string master_endpoint = 13;
+   */
+  masterEndpoint: string;
+
+  /**
+   * @generated from field: bool following = 14;
+   */
+  following: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 15;
+   */
+  lagBytes: bigint;
 };
 
 /**
@@ -854,7 +949,254 @@ export type GetBrokerStatusResponse = Message<"rmq.admin.v1.GetBrokerStatusRespo
  * Use `create(GetBrokerStatusResponseSchema)` to create a new message.
  */
 export const GetBrokerStatusResponseSchema: GenMessage<GetBrokerStatusResponse> = /*@__PURE__*/
-  messageDesc(file_rmq_admin_v1_admin, 35);
+  messageDesc(file_rmq_admin_v1_admin, 37);
+
+/**
+ * @generated from message rmq.admin.v1.SlaveStatus
+ */
+export type SlaveStatus = Message<"rmq.admin.v1.SlaveStatus"> & {
+  /**
+   * @generated from field: string replica_id = 1;
+   */
+  replicaId: string;
+
+  /**
+   * Acknowledged: durable (sync mode) or written (async mode) on the slave.
+   *
+   * @generated from field: int64 acked_offset = 2;
+   */
+  ackedOffset: bigint;
+
+  /**
+   * @generated from field: bool in_sync = 3;
+   */
+  inSync: boolean;
+
+  /**
+   * @generated from field: int64 lag_bytes = 4;
+   */
+  lagBytes: bigint;
+
+  /**
+   * Time since the slave last had everything the master had.
+   *
+   * @generated from field: int64 lag_ms = 5;
+   */
+  lagMs: bigint;
+};
+
+/**
+ * Describes the message rmq.admin.v1.SlaveStatus.
+ * Use `create(SlaveStatusSchema)` to create a new message.
+ */
+export const SlaveStatusSchema: GenMessage<SlaveStatus> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 38);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsRequest
+ */
+export type ListTransactionsRequest = Message<"rmq.admin.v1.ListTransactionsRequest"> & {
+  /**
+   * Empty: every topic.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsRequest.
+ * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ */
+export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 39);
+
+/**
+ * @generated from message rmq.admin.v1.OpenTransaction
+ */
+export type OpenTransaction = Message<"rmq.admin.v1.OpenTransaction"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * What EndTransaction takes.
+   *
+   * @generated from field: string transaction_id = 3;
+   */
+  transactionId: string;
+
+  /**
+   * When the half message was stored, ms since 1970.
+   *
+   * @generated from field: int64 born_timestamp_ms = 4;
+   */
+  bornTimestampMs: bigint;
+
+  /**
+   * Checks sent to producers so far.
+   *
+   * @generated from field: int32 checks = 5;
+   */
+  checks: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.OpenTransaction.
+ * Use `create(OpenTransactionSchema)` to create a new message.
+ */
+export const OpenTransactionSchema: GenMessage<OpenTransaction> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 40);
+
+/**
+ * @generated from message rmq.admin.v1.ListTransactionsResponse
+ */
+export type ListTransactionsResponse = Message<"rmq.admin.v1.ListTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.OpenTransaction transactions = 1;
+   */
+  transactions: OpenTransaction[];
+
+  /**
+   * Open transactions on the broker in all (the list stops at 1000).
+   *
+   * @generated from field: int32 open_count = 2;
+   */
+  openCount: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.ListTransactionsResponse.
+ * Use `create(ListTransactionsResponseSchema)` to create a new message.
+ */
+export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 41);
+
+/**
+ * Either message_id (topic optional, to narrow it), or topic and key.
+ *
+ * @generated from message rmq.admin.v1.FindMessagesRequest
+ */
+export type FindMessagesRequest = Message<"rmq.admin.v1.FindMessagesRequest"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * At most this many messages; 0 means 32.
+   *
+   * @generated from field: uint32 count_max = 4;
+   */
+  countMax: number;
+};
+
+/**
+ * Describes the message rmq.admin.v1.FindMessagesRequest.
+ * Use `create(FindMessagesRequestSchema)` to create a new message.
+ */
+export const FindMessagesRequestSchema: GenMessage<FindMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 42);
+
+/**
+ * @generated from message rmq.admin.v1.FoundMessage
+ */
+export type FoundMessage = Message<"rmq.admin.v1.FoundMessage"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: uint32 queue_id = 2;
+   */
+  queueId: number;
+
+  /**
+   * @generated from field: uint64 queue_offset = 3;
+   */
+  queueOffset: bigint;
+
+  /**
+   * @generated from field: uint64 log_offset = 4;
+   */
+  logOffset: bigint;
+
+  /**
+   * @generated from field: int64 store_timestamp_ms = 5;
+   */
+  storeTimestampMs: bigint;
+
+  /**
+   * @generated from field: string message_id = 6;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: string tag = 7;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: repeated string keys = 8;
+   */
+  keys: string[];
+
+  /**
+   * @generated from field: string message_group = 9;
+   */
+  messageGroup: string;
+
+  /**
+   * @generated from field: map<string, string> properties = 10;
+   */
+  properties: { [key: string]: string };
+
+  /**
+   * @generated from field: bytes body = 11;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message rmq.admin.v1.FoundMessage.
+ * Use `create(FoundMessageSchema)` to create a new message.
+ */
+export const FoundMessageSchema: GenMessage<FoundMessage> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 43);
+
+/**
+ * @generated from message rmq.admin.v1.FindMessagesResponse
+ */
+export type FindMessagesResponse = Message<"rmq.admin.v1.FindMessagesResponse"> & {
+  /**
+   * @generated from field: repeated rmq.admin.v1.FoundMessage messages = 1;
+   */
+  messages: FoundMessage[];
+};
+
+/**
+ * Describes the message rmq.admin.v1.FindMessagesResponse.
+ * Use `create(FindMessagesResponseSchema)` to create a new message.
+ */
+export const FindMessagesResponseSchema: GenMessage<FindMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_rmq_admin_v1_admin, 44);
 
 /**
  * @generated from enum rmq.admin.v1.ConsumeType
@@ -984,6 +1326,17 @@ export const AdminService: GenService<{
     output: typeof DeleteGroupResponseSchema;
   },
   /**
+   * Stored messages by id (RocketMQ's queryMsgById) or by key within a topic (queryMsgByKey),
+   * through the store's index; newest first.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.FindMessages
+   */
+  findMessages: {
+    methodKind: "unary";
+    input: typeof FindMessagesRequestSchema;
+    output: typeof FindMessagesResponseSchema;
+  },
+  /**
    * Users and their grants (when the broker runs with --auth); each needs an admin identity.
    * Creates a user or replaces its secret and admin flag; its grants are kept.
    *
@@ -1021,6 +1374,28 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetGrantRequestSchema;
     output: typeof SetGrantResponseSchema;
+  },
+  /**
+   * Open transactions (half messages neither committed nor rolled back), oldest first.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.ListTransactions
+   */
+  listTransactions: {
+    methodKind: "unary";
+    input: typeof ListTransactionsRequestSchema;
+    output: typeof ListTransactionsResponseSchema;
+  },
+  /**
+   * A manual failover while no controller decides roles: makes this broker master of a new epoch
+   * (it registers at once; name servers route only the highest epoch) or a slave that follows the
+   * master the name servers route. FAILED_PRECONDITION while a controller decides roles.
+   *
+   * @generated from rpc rmq.admin.v1.AdminService.SetBrokerRole
+   */
+  setBrokerRole: {
+    methodKind: "unary";
+    input: typeof SetBrokerRoleRequestSchema;
+    output: typeof SetBrokerRoleResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_rmq_admin_v1_admin, 0);

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file rmq/namesrv/v1/namesrv.proto.
  */
 export const file_rmq_namesrv_v1_namesrv: GenFile = /*@__PURE__*/
-  fileDesc("ChxybXEvbmFtZXNydi92MS9uYW1lc3J2LnByb3RvEg5ybXEubmFtZXNydi52MSKWAQoLVG9waWNDb25maWcSDAoEbmFtZRgBIAEoCRIYChByZWFkX3F1ZXVlX2NvdW50GAIgASgFEhkKEXdyaXRlX3F1ZXVlX2NvdW50GAMgASgFEgwKBHBlcm0YBCABKA0SNgoMbWVzc2FnZV90eXBlGAUgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZSJOCg5Ccm9rZXJJZGVudGl0eRIUCgxjbHVzdGVyX25hbWUYASABKAkSEwoLYnJva2VyX25hbWUYAiABKAkSEQoJYnJva2VyX2lkGAMgASgDIrsBChVSZWdpc3RlckJyb2tlclJlcXVlc3QSLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSEAoIZW5kcG9pbnQYAiABKAkSDAoEem9uZRgDIAEoCRIrCgZ0b3BpY3MYBCADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIQCghsZWFzZV9tcxgFIAEoAxITCgticm9rZXJfcGVybRgGIAEoDSIqChZSZWdpc3RlckJyb2tlclJlc3BvbnNlEhAKCGxlYXNlX21zGAEgASgDIkkKF1VucmVnaXN0ZXJCcm9rZXJSZXF1ZXN0Ei4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5IhoKGFVucmVnaXN0ZXJCcm9rZXJSZXNwb25zZSIlChRHZXRUb3BpY1JvdXRlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJgCg5Ccm9rZXJFbmRwb2ludBIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJJZGVudGl0eRIQCghlbmRwb2ludBgCIAEoCRIMCgR6b25lGAMgASgJIpsBCglRdWV1ZURhdGESEwoLYnJva2VyX25hbWUYASABKAkSGAoQcmVhZF9xdWV1ZV9jb3VudBgCIAEoBRIZChF3cml0ZV9xdWV1ZV9jb3VudBgDIAEoBRIMCgRwZXJtGAQgASgNEjYKDG1lc3NhZ2VfdHlwZRgFIAEoDjIgLnJtcS5uYW1lc3J2LnYxLlRvcGljTWVzc2FnZVR5cGUiggEKFUdldFRvcGljUm91dGVSZXNwb25zZRINCgV0b3BpYxgBIAEoCRIpCgZxdWV1ZXMYAiADKAsyGS5ybXEubmFtZXNydi52MS5RdWV1ZURhdGESLwoHYnJva2VycxgDIAMoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlckVuZHBvaW50IhcKFUdldENsdXN0ZXJJbmZvUmVxdWVzdCKBAQoKTGl2ZUJyb2tlchIuCgZicm9rZXIYASABKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJFbmRwb2ludBIZChFsYXN0X2hlYXJ0YmVhdF9tcxgCIAEoAxITCgt0b3BpY19jb3VudBgDIAEoBRITCgticm9rZXJfcGVybRgEIAEoDSJFChZHZXRDbHVzdGVySW5mb1Jlc3BvbnNlEisKB2Jyb2tlcnMYASADKAsyGi5ybXEubmFtZXNydi52MS5MaXZlQnJva2VyKrQBChBUb3BpY01lc3NhZ2VUeXBlEiIKHlRPUElDX01FU1NBR0VfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVRPUElDX01FU1NBR0VfVFlQRV9OT1JNQUwQARIbChdUT1BJQ19NRVNTQUdFX1RZUEVfRklGTxACEhwKGFRPUElDX01FU1NBR0VfVFlQRV9ERUxBWRADEiIKHlRPUElDX01FU1NBR0VfVFlQRV9UUkFOU0FDVElPThAEMpoDChFOYW1lU2VydmVyU2VydmljZRJfCg5SZWdpc3RlckJyb2tlchIlLnJtcS5uYW1lc3J2LnYxLlJlZ2lzdGVyQnJva2VyUmVxdWVzdBomLnJtcS5uYW1lc3J2LnYxLlJlZ2lzdGVyQnJva2VyUmVzcG9uc2USZQoQVW5yZWdpc3RlckJyb2tlchInLnJtcS5uYW1lc3J2LnYxLlVucmVnaXN0ZXJCcm9rZXJSZXF1ZXN0Gigucm1xLm5hbWVzcnYudjEuVW5yZWdpc3RlckJyb2tlclJlc3BvbnNlElwKDUdldFRvcGljUm91dGUSJC5ybXEubmFtZXNydi52MS5HZXRUb3BpY1JvdXRlUmVxdWVzdBolLnJtcS5uYW1lc3J2LnYxLkdldFRvcGljUm91dGVSZXNwb25zZRJfCg5HZXRDbHVzdGVySW5mbxIlLnJtcS5uYW1lc3J2LnYxLkdldENsdXN0ZXJJbmZvUmVxdWVzdBomLnJtcS5uYW1lc3J2LnYxLkdldENsdXN0ZXJJbmZvUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChxybXEvbmFtZXNydi92MS9uYW1lc3J2LnByb3RvEg5ybXEubmFtZXNydi52MSKWAQoLVG9waWNDb25maWcSDAoEbmFtZRgBIAEoCRIYChByZWFkX3F1ZXVlX2NvdW50GAIgASgFEhkKEXdyaXRlX3F1ZXVlX2NvdW50GAMgASgFEgwKBHBlcm0YBCABKA0SNgoMbWVzc2FnZV90eXBlGAUgASgOMiAucm1xLm5hbWVzcnYudjEuVG9waWNNZXNzYWdlVHlwZSJOCg5Ccm9rZXJJZGVudGl0eRIUCgxjbHVzdGVyX25hbWUYASABKAkSEwoLYnJva2VyX25hbWUYAiABKAkSEQoJYnJva2VyX2lkGAMgASgDIvQBChVSZWdpc3RlckJyb2tlclJlcXVlc3QSLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSEAoIZW5kcG9pbnQYAiABKAkSDAoEem9uZRgDIAEoCRIrCgZ0b3BpY3MYBCADKAsyGy5ybXEubmFtZXNydi52MS5Ub3BpY0NvbmZpZxIQCghsZWFzZV9tcxgFIAEoAxITCgticm9rZXJfcGVybRgGIAEoDRIoCgRyb2xlGAcgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgIIAEoAyIqChZSZWdpc3RlckJyb2tlclJlc3BvbnNlEhAKCGxlYXNlX21zGAEgASgDIkkKF1VucmVnaXN0ZXJCcm9rZXJSZXF1ZXN0Ei4KBmJyb2tlchgBIAEoCzIeLnJtcS5uYW1lc3J2LnYxLkJyb2tlcklkZW50aXR5IhoKGFVucmVnaXN0ZXJCcm9rZXJSZXNwb25zZSIlChRHZXRUb3BpY1JvdXRlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSKZAQoOQnJva2VyRW5kcG9pbnQSLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VySWRlbnRpdHkSEAoIZW5kcG9pbnQYAiABKAkSDAoEem9uZRgDIAEoCRIoCgRyb2xlGAQgASgOMhoucm1xLm5hbWVzcnYudjEuQnJva2VyUm9sZRINCgVlcG9jaBgFIAEoAyKbAQoJUXVldWVEYXRhEhMKC2Jyb2tlcl9uYW1lGAEgASgJEhgKEHJlYWRfcXVldWVfY291bnQYAiABKAUSGQoRd3JpdGVfcXVldWVfY291bnQYAyABKAUSDAoEcGVybRgEIAEoDRI2CgxtZXNzYWdlX3R5cGUYBSABKA4yIC5ybXEubmFtZXNydi52MS5Ub3BpY01lc3NhZ2VUeXBlIoIBChVHZXRUb3BpY1JvdXRlUmVzcG9uc2USDQoFdG9waWMYASABKAkSKQoGcXVldWVzGAIgAygLMhkucm1xLm5hbWVzcnYudjEuUXVldWVEYXRhEi8KB2Jyb2tlcnMYAyADKAsyHi5ybXEubmFtZXNydi52MS5Ccm9rZXJFbmRwb2ludCIXChVHZXRDbHVzdGVySW5mb1JlcXVlc3QikQEKCkxpdmVCcm9rZXISLgoGYnJva2VyGAEgASgLMh4ucm1xLm5hbWVzcnYudjEuQnJva2VyRW5kcG9pbnQSGQoRbGFzdF9oZWFydGJlYXRfbXMYAiABKAMSEwoLdG9waWNfY291bnQYAyABKAUSEwoLYnJva2VyX3Blcm0YBCABKA0SDgoGcm91dGVkGAUgASgIIkUKFkdldENsdXN0ZXJJbmZvUmVzcG9uc2USKwoHYnJva2VycxgBIAMoCzIaLnJtcS5uYW1lc3J2LnYxLkxpdmVCcm9rZXIqtAEKEFRvcGljTWVzc2FnZVR5cGUSIgoeVE9QSUNfTUVTU0FHRV9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZVE9QSUNfTUVTU0FHRV9UWVBFX05PUk1BTBABEhsKF1RPUElDX01FU1NBR0VfVFlQRV9GSUZPEAISHAoYVE9QSUNfTUVTU0FHRV9UWVBFX0RFTEFZEAMSIgoeVE9QSUNfTUVTU0FHRV9UWVBFX1RSQU5TQUNUSU9OEAQqWAoKQnJva2VyUm9sZRIbChdCUk9LRVJfUk9MRV9VTlNQRUNJRklFRBAAEhYKEkJST0tFUl9ST0xFX01BU1RFUhABEhUKEUJST0tFUl9ST0xFX1NMQVZFEAIymgMKEU5hbWVTZXJ2ZXJTZXJ2aWNlEl8KDlJlZ2lzdGVyQnJva2VyEiUucm1xLm5hbWVzcnYudjEuUmVnaXN0ZXJCcm9rZXJSZXF1ZXN0GiYucm1xLm5hbWVzcnYudjEuUmVnaXN0ZXJCcm9rZXJSZXNwb25zZRJlChBVbnJlZ2lzdGVyQnJva2VyEicucm1xLm5hbWVzcnYudjEuVW5yZWdpc3RlckJyb2tlclJlcXVlc3QaKC5ybXEubmFtZXNydi52MS5VbnJlZ2lzdGVyQnJva2VyUmVzcG9uc2USXAoNR2V0VG9waWNSb3V0ZRIkLnJtcS5uYW1lc3J2LnYxLkdldFRvcGljUm91dGVSZXF1ZXN0GiUucm1xLm5hbWVzcnYudjEuR2V0VG9waWNSb3V0ZVJlc3BvbnNlEl8KDkdldENsdXN0ZXJJbmZvEiUucm1xLm5hbWVzcnYudjEuR2V0Q2x1c3RlckluZm9SZXF1ZXN0GiYucm1xLm5hbWVzcnYudjEuR2V0Q2x1c3RlckluZm9SZXNwb25zZWIGcHJvdG8z");
 
 /**
  * A topic as one broker holds it. perm uses RocketMQ's bits: READ 4, WRITE 2.
@@ -69,7 +69,7 @@ export type BrokerIdentity = Message<"rmq.namesrv.v1.BrokerIdentity"> & {
   brokerName: string;
 
   /**
-   * 0 is the master of its broker group.
+   * Stable identity of a broker inside its group. It does not say who is master: role and epoch do.
    *
    * @generated from field: int64 broker_id = 3;
    */
@@ -122,6 +122,19 @@ export type RegisterBrokerRequest = Message<"rmq.namesrv.v1.RegisterBrokerReques
    * @generated from field: uint32 broker_perm = 6;
    */
   brokerPerm: number;
+
+  /**
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 7;
+   */
+  role: BrokerRole;
+
+  /**
+   * The epoch the broker is master of, or, for a slave, the epoch of the master it follows.
+   * The name server routes, per broker group, only the highest epoch it has seen.
+   *
+   * @generated from field: int64 epoch = 8;
+   */
+  epoch: bigint;
 };
 
 /**
@@ -213,6 +226,18 @@ export type BrokerEndpoint = Message<"rmq.namesrv.v1.BrokerEndpoint"> & {
    * @generated from field: string zone = 3;
    */
   zone: string;
+
+  /**
+   * In a route: the group's master (of the highest epoch) or a slave of that same epoch.
+   *
+   * @generated from field: rmq.namesrv.v1.BrokerRole role = 4;
+   */
+  role: BrokerRole;
+
+  /**
+   * @generated from field: int64 epoch = 5;
+   */
+  epoch: bigint;
 };
 
 /**
@@ -269,11 +294,15 @@ export type GetTopicRouteResponse = Message<"rmq.namesrv.v1.GetTopicRouteRespons
   topic: string;
 
   /**
+   * One entry per broker group that holds the topic; the group's master speaks for its queues.
+   *
    * @generated from field: repeated rmq.namesrv.v1.QueueData queues = 2;
    */
   queues: QueueData[];
 
   /**
+   * The routed members of those groups: each group's master, then its slaves of the same epoch.
+   *
    * @generated from field: repeated rmq.namesrv.v1.BrokerEndpoint brokers = 3;
    */
   brokers: BrokerEndpoint[];
@@ -322,6 +351,13 @@ export type LiveBroker = Message<"rmq.namesrv.v1.LiveBroker"> & {
    * @generated from field: uint32 broker_perm = 4;
    */
   brokerPerm: number;
+
+  /**
+   * False for a live broker that routes leave out: a master or slave of an epoch below its group's highest.
+   *
+   * @generated from field: bool routed = 5;
+   */
+  routed: boolean;
 };
 
 /**
@@ -383,6 +419,34 @@ export enum TopicMessageType {
  */
 export const TopicMessageTypeSchema: GenEnum<TopicMessageType> = /*@__PURE__*/
   enumDesc(file_rmq_namesrv_v1_namesrv, 0);
+
+/**
+ * What a broker says it is. UNSPECIFIED (a registration from before roles) counts as a master.
+ *
+ * @generated from enum rmq.namesrv.v1.BrokerRole
+ */
+export enum BrokerRole {
+  /**
+   * @generated from enum value: BROKER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: BROKER_ROLE_MASTER = 1;
+   */
+  MASTER = 1,
+
+  /**
+   * @generated from enum value: BROKER_ROLE_SLAVE = 2;
+   */
+  SLAVE = 2,
+}
+
+/**
+ * Describes the enum rmq.namesrv.v1.BrokerRole.
+ */
+export const BrokerRoleSchema: GenEnum<BrokerRole> = /*@__PURE__*/
+  enumDesc(file_rmq_namesrv_v1_namesrv, 1);
 
 /**
  * @generated from service rmq.namesrv.v1.NameServerService

@@ -1,24 +1,48 @@
 // MessagingService answers every failure in-band: the reply's `status` carries an
 // apache.rocketmq.v2.Code and a readable message, and the gRPC call itself succeeds. This
-// wrapper does that mapping once for every unary handler, and logs the client and request ids.
+// wrapper does that mapping once for every unary handler (the brokers' and the name server's),
+// and logs the client and request ids.
 import type * as grpc from '@grpc/grpc-js';
-import { create, okStatus, statusOf, toRmqError, type v2 } from '@rmq/contracts';
-import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import type { Logger } from '@rmq/observability';
+import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { okStatus, statusOf, toRmqError } from './status';
+import type * as v2 from './v2';
+
+/** The part of a logger in-band handlers use (observability's Logger has it). */
+export interface InBandLogger {
+  error(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
 
 export interface CallContext {
   clientId: string;
   requestId: string;
   /** The zone a client of ours declares (`x-rmq-zone`); '' for none and for official clients. */
   zone: string;
+  /** The caller's W3C trace context header, '' for none (tracing). */
+  traceparent: string;
   signal: AbortSignal;
 }
 
 export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext {
   const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
-  const abort = new AbortController();
-  (call as unknown as NodeJS.EventEmitter).once('cancelled', () => abort.abort());
-  return { clientId: header('x-mq-client-id'), requestId: header('x-mq-request-id'), zone: header('x-rmq-zone'), signal: abort.signal };
+  let abort: AbortController | undefined;
+  return {
+    clientId: header('x-mq-client-id'),
+    requestId: header('x-mq-request-id'),
+    zone: header('x-rmq-zone'),
+    traceparent: header('traceparent'),
+    // Made on first use: only long polls need it, and a controller plus a listener per unary call
+    // is measurable at one call per message (the official client's path).
+    get signal() {
+      if (!abort) {
+        abort = new AbortController();
+        const controller = abort;
+        if (call.cancelled) controller.abort();
+        else (call as unknown as NodeJS.EventEmitter).once('cancelled', () => controller.abort());
+      }
+      return abort.signal;
+    },
+  };
 }
 
 type WithStatus = DescMessage;
@@ -31,7 +55,7 @@ export function inBand<Req, D extends WithStatus>(
   name: string,
   responseSchema: D,
   handler: (request: Req, context: CallContext) => Promise<Omit<MessageInitShape<D>, 'status'>>,
-  log: Logger,
+  log: InBandLogger,
   observe: (method: string, code: v2.Code, durationMs: number) => void,
 ): grpc.handleUnaryCall<Req, MessageShape<D>> {
   return (call, callback) => {

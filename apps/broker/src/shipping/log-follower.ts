@@ -1,0 +1,170 @@
+// The slave's follow loop: asks the master for its epochs and log range, brings its own log to a
+// point both share (cut back after a divergence, or start over at the master's oldest segment),
+// then follows the master's Follow stream: every batch is appended byte for byte
+// (appendReplicated), a batch of a newer epoch is recorded in the epoch file first, progress goes
+// back after each append, and the master's committed offset is what this store exposes to
+// readers. Any failure drops the stream; it reconnects with exponential backoff.
+import { delay, RmqError } from '@rmq/base';
+import { create, createClient, replication, type ServiceClient } from '@rmq/contracts';
+import type { Logger } from '@rmq/observability';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { EpochFile, MessageStore } from '@rmq/store';
+import { planFollow } from './follow-plan';
+import { REPLICATION_LIMITS } from './limits';
+
+export interface LogFollowerOptions {
+  store: MessageStore;
+  epochs: EpochFile;
+  brokerName: string;
+  replicaId: string;
+  /** This broker's own endpoint (told to the master, for status). */
+  endpoint: string;
+  masterEndpoint: string;
+  log: Logger;
+  /** After the log was cut back or started over: what was built from the cut part is rebuilt (broker state). */
+  onLogCut?: () => Promise<void>;
+}
+
+export interface FollowerStatus {
+  masterEndpoint: string;
+  connected: boolean;
+  masterEndLogOffset: number;
+  masterCommittedLogOffset: number;
+  lagBytes: number;
+}
+
+type Client = ServiceClient<typeof replication.ReplicationService.method>;
+type FollowStream = ClientDuplexStream<replication.FollowRequest, replication.FollowResponse>;
+
+export class LogFollower {
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private connected = false;
+  private masterEnd = 0;
+  private masterCommitted = 0;
+
+  constructor(private readonly options: LogFollowerOptions) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('the follower stopped'));
+    await this.running;
+  }
+
+  status(): FollowerStatus {
+    const written = this.options.store.writtenLogOffset;
+    return { masterEndpoint: this.options.masterEndpoint, connected: this.connected, masterEndLogOffset: this.masterEnd, masterCommittedLogOffset: this.masterCommitted, lagBytes: Math.max(0, this.masterEnd - written) };
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs: number = REPLICATION_LIMITS.reconnectDelayMsMin;
+    while (!this.abort.signal.aborted) {
+      const client = createClient(replication.ReplicationService, this.options.masterEndpoint);
+      try {
+        await this.followOnce(client);
+        backoffMs = REPLICATION_LIMITS.reconnectDelayMsMin;
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        this.options.log.warn('following the master failed; retrying', { master: this.options.masterEndpoint, retryInMs: backoffMs, error: (error as Error).message });
+      } finally {
+        this.connected = false;
+        client.close();
+      }
+      try {
+        await delay(backoffMs, this.abort.signal);
+      } catch {
+        break;
+      }
+      backoffMs = Math.min(backoffMs * 2, REPLICATION_LIMITS.reconnectDelayMsMax);
+    }
+  }
+
+  private async followOnce(client: Client): Promise<void> {
+    const { store, epochs, log, brokerName } = this.options;
+    const described = await client.describeLog({ brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, signal: this.abort.signal });
+    if (Number(described.segmentSizeBytes) !== store.segmentSizeBytes) {
+      throw new RmqError('BAD_REQUEST', { reason: `the master cuts its log into segments of ${described.segmentSizeBytes} bytes, this broker into ${store.segmentSizeBytes}; use the same --segment-size-mib` });
+    }
+    const master = {
+      epochs: described.epochs.map((entry) => ({ epoch: Number(entry.epoch), startLogOffset: Number(entry.startLogOffset) })),
+      minLogOffset: Number(described.logMinOffset),
+      endLogOffset: Number(described.logEndOffset),
+    };
+    const mine = { epochs: epochs.entries(), minLogOffset: store.stats().logMinOffset, endLogOffset: store.writtenLogOffset };
+    const plan = planFollow(mine, master);
+    if (plan.kind === 'restart') {
+      log.warn('starting the log over at the master\'s oldest segment', { atLogOffset: plan.atLogOffset, myLog: [mine.minLogOffset, mine.endLogOffset], masterLog: [master.minLogOffset, master.endLogOffset] });
+      await store.restartAt(plan.atLogOffset);
+      await this.options.onLogCut?.();
+    } else if (plan.kind === 'truncate') {
+      log.warn('log diverged from the master\'s: cutting it back', { toLogOffset: plan.toLogOffset, fromLogOffset: mine.endLogOffset, myEpochs: mine.epochs, masterEpochs: master.epochs });
+      await store.truncateTo(plan.toLogOffset);
+      await this.options.onLogCut?.();
+    }
+    const from = store.writtenLogOffset;
+    await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
+    const stream = client.follow({ signal: this.abort.signal });
+    stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
+    log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });
+    await this.consume(stream);
+  }
+
+  /** Applies batches in order until the stream ends or fails; appends overlap (group commit). */
+  private consume(stream: FollowStream): Promise<void> {
+    const { store } = this.options;
+    return new Promise<void>((resolve, reject) => {
+      let chain = Promise.resolve();
+      let failed = false;
+      let reported = { written: -1, durable: -1 };
+      let silence: NodeJS.Timeout | undefined;
+      const fail = (error: unknown) => {
+        if (failed) return;
+        failed = true;
+        clearTimeout(silence);
+        clearInterval(progressTimer);
+        stream.cancel();
+        reject(error);
+      };
+      const armSilence = () => {
+        clearTimeout(silence);
+        silence = setTimeout(() => fail(new Error(`the master sent nothing for ${REPLICATION_LIMITS.masterSilenceMsMax} ms`)), REPLICATION_LIMITS.masterSilenceMsMax);
+      };
+      const report = () => {
+        const now = { written: store.writtenLogOffset, durable: store.durableLogOffset };
+        if (failed || (now.written === reported.written && now.durable === reported.durable)) return;
+        reported = now;
+        stream.write(create(replication.FollowRequestSchema, { kind: { case: 'progress', value: { writtenLogOffset: BigInt(now.written), durableLogOffset: BigInt(now.durable) } } }));
+        store.advanceCommitted(this.masterCommitted);
+      };
+      const progressTimer = setInterval(report, REPLICATION_LIMITS.progressIntervalMs); // async mode: durability comes later
+      armSilence();
+      stream.on('data', (batch: replication.FollowResponse) => {
+        armSilence();
+        this.connected = true;
+        this.masterEnd = Number(batch.logEndOffset);
+        chain = chain.then(() => this.apply(batch, report, fail)).catch(fail);
+      });
+      stream.on('error', fail);
+      stream.on('end', () => fail(new Error('the master ended the stream')));
+    });
+  }
+
+  private async apply(batch: replication.FollowResponse, report: () => void, fail: (error: unknown) => void): Promise<void> {
+    const { store, epochs } = this.options;
+    this.masterCommitted = Math.max(this.masterCommitted, Number(batch.committedLogOffset));
+    if (batch.data.length === 0) {
+      store.advanceCommitted(this.masterCommitted);
+      return;
+    }
+    const epoch = Number(batch.epoch);
+    const start = Number(batch.startLogOffset);
+    const last = epochs.last();
+    if (last && last.epoch > epoch) throw new RmqError('BAD_REQUEST', { reason: `the master shipped epoch ${epoch} at log offset ${start}, but this log is already in epoch ${last.epoch}` });
+    if (!last || last.epoch < epoch) await epochs.begin(epoch, start); // the epoch is on disk before its first byte
+    // Not awaited: the next batch is reserved behind this one, so their writes share a sync.
+    store.appendReplicated(start, Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength)).then(report, fail);
+  }
+}

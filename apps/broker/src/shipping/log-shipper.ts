@@ -1,0 +1,105 @@
+// One slave's Follow stream on the master: ships the log from the slave's end in batches of
+// whole records, never across a segment or an epoch boundary, as fast as the slave takes them:
+// at most REPLICATION_LIMITS.unackedBytesMax beyond what it acknowledged as written, and never
+// while the stream's buffer is full (gRPC flow control). Caught up, it waits for the store to
+// write more, sending an empty batch when the committed offset moved or the stream was idle.
+import type * as grpc from '@grpc/grpc-js';
+import { create, replication } from '@rmq/contracts';
+import type { MessageStore } from '@rmq/store';
+import type { ReplicationMaster } from './replication-master';
+import { REPLICATION_LIMITS } from './limits';
+
+type FollowCall = grpc.ServerDuplexStream<replication.FollowRequest, replication.FollowResponse>;
+
+export class LogShipper {
+  private next: number;
+  private ackedWritten: number;
+  private lastSentCommitted = -1;
+  private lastSentMs = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly call: FollowCall,
+    private readonly store: MessageStore,
+    private readonly master: ReplicationMaster,
+    fromLogOffset: number,
+  ) {
+    this.next = fromLogOffset;
+    this.ackedWritten = fromLogOffset;
+  }
+
+  /** The slave wrote up to here: room for more. */
+  acknowledged(writtenLogOffset: number): void {
+    this.ackedWritten = Math.max(this.ackedWritten, writtenLogOffset);
+    this.poke();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.poke();
+  }
+
+  async run(): Promise<void> {
+    const unsubscribe = this.master.onStoreProgress(() => this.poke());
+    const idle = setInterval(() => this.poke(), REPLICATION_LIMITS.idleBatchIntervalMs);
+    try {
+      while (!this.closed && !this.call.cancelled && !this.call.destroyed) {
+        if (await this.shipOne()) continue;
+        const committed = this.store.committedLogOffset;
+        if (committed !== this.lastSentCommitted || Date.now() - this.lastSentMs >= REPLICATION_LIMITS.idleBatchIntervalMs) {
+          await this.send(Buffer.alloc(0), this.master.epochAt(this.next).epoch);
+          continue;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      clearInterval(idle);
+      unsubscribe();
+    }
+  }
+
+  /** Ships the next batch if there is log to ship and room in the window; false when there is not. */
+  private async shipOne(): Promise<boolean> {
+    // Up to what reached the OS: in sync mode the slave writes and syncs while the master syncs.
+    const shippable = this.store.shippableLogOffset;
+    if (this.next >= shippable || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
+    const { epoch, endLogOffset: epochEnd } = this.master.epochAt(this.next);
+    const limit = Math.min(shippable, epochEnd);
+    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax);
+    if (batch.bytes.length === 0) return false;
+    const startLogOffset = this.next;
+    this.next = batch.endLogOffset;
+    await this.send(batch.bytes, epoch, startLogOffset);
+    return true;
+  }
+
+  private async send(data: Buffer, epoch: number, startLogOffset = this.next): Promise<void> {
+    const committedLogOffset = this.store.committedLogOffset;
+    const message = create(replication.FollowResponseSchema, {
+      epoch: BigInt(epoch),
+      startLogOffset: BigInt(startLogOffset),
+      data,
+      committedLogOffset: BigInt(committedLogOffset),
+      logEndOffset: BigInt(this.store.writtenLogOffset),
+    });
+    this.lastSentCommitted = committedLogOffset;
+    this.lastSentMs = Date.now();
+    if (this.call.write(message)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.call.off('drain', done);
+        this.call.off('close', done);
+        resolve();
+      };
+      this.call.on('drain', done);
+      this.call.on('close', done);
+    });
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,89 @@
+// Delay messages with the official client: a message sent with a delay becomes visible at its
+// delivery time, never before, in time order; a recalled one never arrives; a SIGKILL between
+// send and delivery loses none and delivers none twice.
+import { SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
+import { namesrv } from '@rmq/contracts';
+import { killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
+import { startLocalCluster, type LocalCluster } from './local-cluster';
+
+interface Arrival {
+  message: MessageView;
+  arrivedMs: number;
+}
+
+describe('delay messages with the official client', () => {
+  let cluster: LocalCluster;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster();
+    await cluster.createTopic('DelayTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
+    await cluster.createTopic('DelayKillTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
+    producer = await startOfficialProducer(cluster.endpoint);
+  }, 60_000);
+
+  afterAll(async () => {
+    await producer?.shutdown().catch(() => undefined);
+    await cluster?.stop();
+    await killAllApps();
+  });
+
+  /** Receives (and acks) until `count` messages arrived and then `quietMs` pass without another. */
+  async function receiveUntil(topic: string, count: number, deadlineMs: number, quietMs = 1_500): Promise<Arrival[]> {
+    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: `group-${topic}`, subscriptions: new Map([[topic, '*']]), awaitDuration: 500, logger: quietClientLogger });
+    await consumer.startup();
+    const arrivals: Arrival[] = [];
+    let countReachedMs: number | undefined;
+    try {
+      while (Date.now() < deadlineMs && (countReachedMs === undefined || Date.now() - countReachedMs < quietMs)) {
+        for (const message of await consumer.receive(16, 30_000)) {
+          arrivals.push({ message, arrivedMs: Date.now() });
+          await consumer.ack(message);
+        }
+        if (countReachedMs === undefined && arrivals.length >= count) countReachedMs = Date.now();
+      }
+    } finally {
+      await consumer.shutdown();
+    }
+    return arrivals;
+  }
+
+  it('delivers each message at or after its delivery time, in the order of those times; a recalled one never arrives', async () => {
+    const delaysMs = [2_500, 800, 1_600, 1, 3_200]; // the client sends no delivery time for a delay of 0
+    const receipts = [];
+    for (const [i, delayMs] of delaysMs.entries()) {
+      receipts.push(await producer.send({ topic: 'DelayTopic', tag: 'd', body: Buffer.from(`delay ${delayMs}`), delay: delayMs, properties: new Map([['i', String(i)]]) }));
+    }
+    const recalled = await producer.send({ topic: 'DelayTopic', body: Buffer.from('recalled'), delay: 2_000 });
+    expect(recalled.recallHandle).not.toBe('');
+    expect((await producer.recallMessage('DelayTopic', recalled.recallHandle)).messageId).toBe(recalled.messageId);
+
+    const arrivals = await receiveUntil('DelayTopic', delaysMs.length, Date.now() + 20_000);
+    expect(arrivals.map((a) => a.message.body.toString()).sort()).toEqual(delaysMs.map((d) => `delay ${d}`).sort());
+    for (const { message, arrivedMs } of arrivals) {
+      expect(message.deliveryTimestamp).toBeDefined();
+      expect(arrivedMs).toBeGreaterThanOrEqual(message.deliveryTimestamp!.getTime());
+    }
+    const dueOrder = arrivals.map((a) => a.message.deliveryTimestamp!.getTime());
+    expect(dueOrder).toEqual([...dueOrder].sort((a, b) => a - b));
+    // Delivered already: recalling it is refused with a clear reason.
+    await expect(producer.recallMessage('DelayTopic', receipts[3].recallHandle)).rejects.toThrow(/already delivered/);
+    await expect(producer.recallMessage('DelayTopic', 'not-a-handle')).rejects.toThrow(/recall handle is not valid/);
+  }, 40_000);
+
+  it('refuses a delivery time beyond --timer-delay-max-ms with ILLEGAL_DELIVERY_TIME', async () => {
+    await expect(producer.send({ topic: 'DelayTopic', body: Buffer.from('too late'), delay: 4 * 24 * 60 * 60 * 1000 })).rejects.toThrow(/the limit is 259200000 ms/);
+  });
+
+  it('after a SIGKILL delivers every pending message once and none early; a recall made before the kill holds', async () => {
+    const delaysMs = [1_500, 3_000, 4_500];
+    const sent = [];
+    for (const delayMs of delaysMs) sent.push(await producer.send({ topic: 'DelayKillTopic', body: Buffer.from(`kill ${delayMs}`), delay: delayMs }));
+    const recalled = await producer.send({ topic: 'DelayKillTopic', body: Buffer.from('kill recalled'), delay: 2_000 });
+    await producer.recallMessage('DelayKillTopic', recalled.recallHandle);
+    await cluster.restartBroker('SIGKILL');
+    const arrivals = await receiveUntil('DelayKillTopic', delaysMs.length, Date.now() + 25_000, 2_000);
+    expect(arrivals.map((a) => a.message.messageId).sort()).toEqual(sent.map((s) => s.messageId).sort());
+    for (const { message, arrivedMs } of arrivals) expect(arrivedMs).toBeGreaterThanOrEqual(message.deliveryTimestamp!.getTime());
+  }, 60_000);
+});

@@ -1,0 +1,63 @@
+// Debian's real Prometheus against a local stack (name server, broker, metrics app), with the
+// rules of deploy/prometheus: after a known workload, a group's lag is the messages it has not
+// acknowledged and its in-flight count the messages it received and did not acknowledge.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageView } from 'rocketmq-client-nodejs';
+import { admin, createClient } from '@rmq/contracts';
+import { eventually, killAllApps, makeTempDir, sendWithOfficialClient, startApp, startOfficialSimpleConsumer, startPrometheus, type PrometheusServer } from '@rmq/testing';
+
+describe('Prometheus scraping the stack', () => {
+  let prometheus: PrometheusServer | undefined;
+  const temp = makeTempDir('prometheus-stack');
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await killAllApps();
+    temp.remove();
+  });
+
+  it('sees every app up, and a group\'s lag and in-flight messages as the workload left them', async () => {
+    const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
+    const broker = await startApp('broker', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', temp.path, '--name-servers', nameServer.endpoints.grpc]);
+    const metricsApp = await startApp('metrics', ['--http-listen', '127.0.0.1:0', '--name-servers', nameServer.endpoints.grpc, '--poll-interval-ms', '500']);
+    prometheus = await startPrometheus({ 'name-server': [nameServer.endpoints.http], broker: [broker.endpoints.http], metrics: [metricsApp.endpoints.http] });
+    await prometheus.waitForTargetsUp();
+
+    const adminClient = createClient(admin.AdminService, broker.endpoints.grpc);
+    await adminClient.createTopic({ name: 'PromTopic', queueCount: 1 }, { deadlineMs: 5_000 });
+    adminClient.close();
+    await sendWithOfficialClient(broker.endpoints.grpc, 'PromTopic', 10);
+    const consumer = await startOfficialSimpleConsumer(broker.endpoints.grpc, 'prom-group', 'PromTopic');
+    try {
+      const received: MessageView[] = [];
+      await eventually(async () => {
+        received.push(...(await consumer.receive(4 - received.length, 120_000)));
+        if (received.length !== 4) throw new Error(`received ${received.length} of 4`);
+      }, { timeoutMs: 20_000 });
+      await consumer.ack(received[0]);
+
+      // 10 stored, 1 acknowledged: lag 9; 4 received, 1 acknowledged: 3 in flight.
+      const selector = '{consumer_group="prom-group",topic="PromTopic"}';
+      await eventually(async () => {
+        expect(await prometheus!.queryOne(`rmq:consumer_lag_messages:sum${selector}`)).toBe(9);
+        expect(await prometheus!.queryOne(`rmq:consumer_inflight_messages:sum${selector}`)).toBe(3);
+        expect(await prometheus!.queryOne(`sum(rocketmq_consumer_ready_messages${selector})`)).toBe(6);
+        expect(await prometheus!.queryOne('sum(rocketmq_messages_in_total{topic="PromTopic"})')).toBe(10);
+        expect(await prometheus!.queryOne('rmq:broker_group_masters:sum{broker_name="broker-a"}')).toBe(1);
+        expect(await prometheus!.queryOne('count(up == 1)')).toBe(3);
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 90_000);
+
+  it('answers every query of the Grafana dashboard', async () => {
+    const dashboard = JSON.parse(readFileSync(join(__dirname, '../../../deploy/grafana/rmq-cluster.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const expressions = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr.replace(/\$(cluster|group)/g, '.*')));
+    expect(expressions.length).toBeGreaterThan(10);
+    for (const expression of expressions) expect(Array.isArray(await prometheus!.query(expression))).toBe(true); // a refused query throws
+    // The lag panel shows the workload's group.
+    expect((await prometheus!.query(expressions[3])).map((sample) => sample.metric.consumer_group)).toContain('prom-group');
+  });
+});

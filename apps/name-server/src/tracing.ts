@@ -1,0 +1,5 @@
+// The first import of main.ts: tracing starts before anything loads @grpc/grpc-js, whose
+// OpenTelemetry instrumentation patches it as it is required.
+import { startAppTracing } from '@rmq/observability';
+
+export const tracing = startAppTracing('name-server');

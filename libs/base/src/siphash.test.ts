@@ -1,0 +1,36 @@
+import { sipHash24, sipHashKey } from './siphash';
+
+// Reference vectors of the SipHash authors (key 00..0f, message 00..(n-1)), 8 output bytes.
+const VECTORS: Record<number, string> = {
+  0: '310e0edd47db6f72',
+  1: 'fd67dc93c539f874',
+  2: '5a4fa9d909806c0d',
+  3: '2d7efbd796666785',
+  4: 'b7877127e09427cf',
+  5: '8da699cd64557618',
+  8: '6224939a79f5f593',
+  15: 'e545be4961ca29a1',
+};
+
+describe('SipHash-2-4', () => {
+  const key = sipHashKey(Uint8Array.from({ length: 16 }, (_, i) => i));
+
+  it.each(Object.entries(VECTORS))('matches the reference vector for a %s-byte message', (length, expected) => {
+    const message = Uint8Array.from({ length: Number(length) }, (_, i) => i);
+    const out = Buffer.alloc(8);
+    sipHash24(key, message, 0, message.length, out, 0);
+    expect(out.toString('hex')).toBe(expected);
+  });
+
+  it('hashes a range of a larger buffer as if it stood alone', () => {
+    const message = Uint8Array.from({ length: 15 }, (_, i) => i);
+    const padded = Buffer.concat([Buffer.from([9, 9, 9]), message, Buffer.from([7])]);
+    const out = Buffer.alloc(10);
+    sipHash24(key, padded, 3, 18, out, 2);
+    expect(out.subarray(2).toString('hex')).toBe(VECTORS[15]);
+  });
+
+  it('refuses a key that is not 16 bytes', () => {
+    expect(() => sipHashKey(new Uint8Array(32))).toThrow(/16 bytes/);
+  });
+});

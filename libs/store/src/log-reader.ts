@@ -1,0 +1,46 @@
+// Reading the log as a master ships it: a stretch of whole records from a record boundary, as
+// the segment file holds it, never across a segment's end (a blank's 8 bytes end a stretch and
+// move on to the next segment) nor past `limitLogOffset` (the written end, or where the next
+// epoch begins), at most `sizeBytesMax` long unless its first record alone is longer.
+import { assert, RmqError } from '@rmq/base';
+import type { CommitLog } from './commit-log';
+import { BLANK_RECORD_BYTES_MIN, checkRecord } from './record';
+
+export interface LogStretch {
+  bytes: Buffer;
+  /** Where the next stretch starts (the next segment's start after a blank). */
+  endLogOffset: number;
+}
+
+export async function readLogStretch(log: CommitLog, fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
+  if (fromLogOffset < log.minOffset) throw new RmqError('NOT_FOUND', { what: 'log offset', name: `${fromLogOffset} (below the oldest segment, ${log.minOffset})` });
+  if (fromLogOffset >= limitLogOffset) return { bytes: Buffer.alloc(0), endLogOffset: fromLogOffset };
+  const segmentEnd = fromLogOffset - (fromLogOffset % log.segmentSizeBytes) + log.segmentSizeBytes;
+  let bytes = await log.readUpTo(fromLogOffset, Math.max(BLANK_RECORD_BYTES_MIN, Math.min(sizeBytesMax, limitLogOffset - fromLogOffset)));
+  let position = 0;
+  let at = fromLogOffset;
+  let rereadWhole = false;
+  while (at < limitLogOffset) {
+    const check = checkRecord(bytes, position, at);
+    if (check.kind === 'record') {
+      if (at + check.sizeBytes > limitLogOffset) break;
+      position += check.sizeBytes;
+      at += check.sizeBytes;
+    } else if (check.kind === 'blank') {
+      position += BLANK_RECORD_BYTES_MIN;
+      at = segmentEnd;
+      break;
+    } else if (check.kind === 'end' && position === 0 && bytes.length >= 8 && !rereadWhole) {
+      // The first record is longer than one read: read it whole.
+      const sizeBytes = bytes.readUInt32BE(0);
+      assert(at + sizeBytes <= limitLogOffset && sizeBytes <= log.segmentSizeBytes, 'a shipped record runs past the written log', { at, sizeBytes, limitLogOffset });
+      bytes = await log.readUpTo(fromLogOffset, sizeBytes);
+      rereadWhole = true;
+    } else if (check.kind === 'invalid') {
+      throw new RmqError('INTERNAL', { errorId: `log-read-${at}: ${check.reason}` });
+    } else {
+      break;
+    }
+  }
+  return { bytes: bytes.subarray(0, position), endLogOffset: at };
+}

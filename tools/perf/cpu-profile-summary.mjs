@@ -1,0 +1,100 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time by category and by function, as a
+// share of busy (non-idle) time. Usage: node tools/perf/cpu-profile-summary.mjs <file.cpuprofile> [--top 30]
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' }, map: { type: 'string' } }, allowPositionals: true });
+if (positionals.length !== 1) {
+  console.error('usage: node tools/perf/cpu-profile-summary.mjs <file.cpuprofile> [--top N]');
+  process.exit(2);
+}
+const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const selfUs = new Map();
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** For a bundle with a .map beside it: generated line (0-based) -> source file of its first mapping. */
+function sourceLinesOf(bundlePath) {
+  const mapPath = values.map ?? `${bundlePath}.map`;
+  if (!existsSync(mapPath)) return undefined;
+  const map = JSON.parse(readFileSync(mapPath, 'utf8'));
+  const lines = [];
+  let source = 0;
+  map.mappings.split(';').forEach((line, index) => {
+    let first;
+    for (const segment of line.split(',')) {
+      if (!segment) continue;
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const char of segment) {
+        const digit = BASE64.indexOf(char);
+        value += (digit & 31) << shift;
+        if (digit & 32) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (fields.length >= 4) {
+        source += fields[1]; // relative to the previous segment's source, across lines
+        first ??= source;
+      }
+    }
+    lines[index] = first === undefined ? undefined : map.sources[first];
+  });
+  return lines;
+}
+
+const bundles = new Map();
+function sourceOf(url, lineNumber) {
+  if (!url.startsWith('file://') || !url.endsWith('/dist/main.js')) return undefined; // our app bundles only
+  const path = fileURLToPath(url);
+  if (!bundles.has(path)) bundles.set(path, sourceLinesOf(path));
+  return bundles.get(path)?.[lineNumber];
+}
+
+/** Which bucket a frame's self time belongs to, from its script URL (source-mapped) and name. */
+function categoryOf(frame) {
+  const { functionName } = frame;
+  const url = sourceOf(frame.url, frame.lineNumber) ?? frame.url;
+  if (functionName === '(idle)') return 'idle';
+  if (functionName === '(garbage collector)') return 'gc';
+  if (functionName === '(program)') return 'program (V8/native)';
+  if (url.includes('@bufbuild/protobuf')) return '@bufbuild/protobuf';
+  if (url.includes('@grpc/grpc-js')) return '@grpc/grpc-js';
+  if (url.includes('node_modules/')) return 'other npm: ' + url.split('node_modules/').pop().split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/').slice(0, 2).join('/')}`;
+  if (url === '') return `native: ${functionName || '(anonymous)'}`;
+  const src = url.match(/(libs|apps)\/[^/]+\/src\/[^:]+/);
+  return src ? src[0] : url.split('/').slice(-2).join('/');
+}
+
+const categories = new Map();
+const functions = new Map();
+let busy = 0;
+let total = 0;
+for (const [id, us] of selfUs) {
+  const frame = byId.get(id).callFrame;
+  const category = categoryOf(frame);
+  total += us;
+  if (category === 'idle') continue;
+  busy += us;
+  categories.set(category, (categories.get(category) ?? 0) + us);
+  const key = `${frame.functionName || '(anonymous)'} ${category}:${frame.lineNumber + 1}`;
+  functions.set(key, (functions.get(key) ?? 0) + us);
+}
+const top = Number(values.top);
+const pct = (us) => ((100 * us) / busy).toFixed(1).padStart(5) + '%';
+console.log(`profile: ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)`);
+console.log('\nself time by category (share of busy):');
+for (const [name, us] of [...categories].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${name}`);
+console.log('\nself time by function:');
+for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${name}`);

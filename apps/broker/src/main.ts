@@ -23,7 +23,7 @@ import { ModelServices } from './model-services';
 import { toWireMessage } from './message-codec';
 import { ProducerStreams } from './producer-streams';
 
-import { logStoreEvent } from './store-events';
+import { logStoreEvent, storeHealth } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { createClientMetrics } from './client-metrics';
 import { createMessageTracing, NO_MESSAGE_TRACING, type MessageTracing } from './message-tracing';
@@ -311,7 +311,7 @@ async function main(): Promise<void> {
   await registrar.start();
   controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
-  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [] });
+  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => storeHealth(store.stats()) });
 
   onShutdown(log, async () => {
     await controllerLink?.stop();

@@ -1,6 +1,6 @@
 // What the broker logs of the store's events: recovery, cuts, failures, retention.
 import type { Logger } from '@rmq/observability';
-import type { StoreEvent } from '@rmq/store';
+import type { StoreEvent, StoreStats } from '@rmq/store';
 
 export function logStoreEvent(log: Logger, event: StoreEvent): void {
   switch (event.kind) {
@@ -13,6 +13,12 @@ export function logStoreEvent(log: Logger, event: StoreEvent): void {
       break;
     case 'writeFailed':
       log.error('store write failed; writes are refused from now on', { error: event.error });
+      break;
+    case 'writeStalled':
+      log.error(`store ${event.operation} failed with a transient error; retrying (sends are refused meanwhile)`, { error: event.error });
+      break;
+    case 'writeResumed':
+      log.warn('store writes resumed', { stalledMs: event.stalledMs });
       break;
     case 'segmentDeleted':
       log.info('commit log segment deleted by retention', { segmentStartLogOffset: event.segmentStartLogOffset, sizeBytes: event.sizeBytes, reason: event.reason });
@@ -40,4 +46,12 @@ export function logStoreEvent(log: Logger, event: StoreEvent): void {
     case 'flushed':
       break; // metrics only
   }
+}
+
+/** /health problems of the store: refusing writes (with the reason), failing checkpoints. */
+export function storeHealth(stats: Pick<StoreStats, 'writeRefusal' | 'checkpointProblem'>): string[] {
+  const problems: string[] = [];
+  if (stats.writeRefusal) problems.push(`store refuses writes: ${stats.writeRefusal}`);
+  if (stats.checkpointProblem) problems.push(`store checkpoint failing: ${stats.checkpointProblem}`);
+  return problems;
 }

@@ -86,6 +86,7 @@ export const ERRORS = {
   BROKER_PERMISSION: { kind: 'unavailable', text: 'broker {brokerName} does not {action} now (its permission is {perm}); {hint}' },
   STORE_FULL: { kind: 'resourceExhausted', text: 'the disk is full ({reason}); writes are refused until space is freed' },
   STORE_CLOSED: { kind: 'unavailable', text: 'the store is shutting down' },
+  STORE_UNAVAILABLE: { kind: 'unavailable', text: 'the store cannot write now ({reason}); it retries and accepts writes again once the cause is gone' },
   STORE_DAMAGED: {
     kind: 'internal',
     text: 'commit log segment {segment} is damaged at log offset {logOffset} ({reason}), below the checkpoint at {checkpointLogOffset}: the data there was acknowledged, so the store refuses to cut it off; {action}',

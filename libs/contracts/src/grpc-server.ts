@@ -11,5 +11,6 @@ export function createGrpcServer(options: { receiveMessageBytesMax?: number; con
     'grpc.max_connection_idle_ms': GRPC_SERVER_LIMITS.connectionIdleMsMax,
     'grpc.max_connection_age_ms': GRPC_SERVER_LIMITS.connectionAgeMsMax,
     'grpc.max_connection_age_grace_ms': GRPC_SERVER_LIMITS.connectionAgeGraceMs,
+    'grpc-node.max_session_memory': GRPC_SERVER_LIMITS.sessionMemoryMibMax,
   });
 }

@@ -16,6 +16,12 @@ export const GRPC_SERVER_LIMITS = {
   connectionAgeMsMax: 60 * 60_000,
   /** ...with time for calls in flight to finish: above the longest long poll (60 s). */
   connectionAgeGraceMs: 90_000,
+  /**
+   * Memory one HTTP/2 connection may hold in buffered frames, in MiB: past it the connection
+   * refuses new streams until it drains, so one client cannot fill the broker's memory with
+   * large requests in flight.
+   */
+  sessionMemoryMibMax: 64,
   /** Default size of one request message; above the 4 MiB message body plus its envelope. */
   receiveMessageBytesMaxDefault: 8 * 1024 * 1024,
 } as const;

@@ -44,3 +44,10 @@ export function faultyFileIo(failWith: (operation: FileOperation, path: string) 
     },
   };
 }
+
+/** Errors a disk or the OS gives for a while and then stops giving: retried, never fatal. */
+const TRANSIENT_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EINTR', 'ENOMEM']);
+
+export function isTransientIoError(error: unknown): boolean {
+  return TRANSIENT_CODES.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+}

@@ -31,9 +31,13 @@ export const STORE_LIMITS = {
   /**
    * Bytes accepted but not yet written (and fdatasynced in sync mode): past it an append is
    * refused with TOO_MANY_REQUESTS (clients back off and retry) instead of queueing without end
-   * when senders outrun the disk. Several group commits' worth of 1 KiB to 4 MiB messages.
+   * when senders outrun the disk. Four of the largest messages: a send admitted behind the queue waits for at most that much writing.
    */
-  pendingAppendBytesMax: 64 * 1024 * 1024,
+  pendingAppendBytesMax: 16 * 1024 * 1024,
+  /** A write stalled by a transient error (EIO, ENOSPC, EMFILE) is tried again after this, doubling... */
+  stallRetryMsMin: 50,
+  /** ...up to this: the longest a freed disk waits before writes resume, and a close waits for a stalled write. */
+  stallRetryMsMax: 1_000,
   /** Records of one read this close together in the log are fetched with one read (read-spans.ts)... */
   readGapBytesMax: 64 * 1024,
   /** ...of at most this many bytes. */

@@ -24,6 +24,7 @@ import { MessageIndex, type IndexLocation, type KeyQuery } from './message-index
 import { retentionPolicyOf, RetentionRunner, type RetentionDecision } from './retention';
 import { rebuildIndex } from './log-scan';
 import { WritePath } from './write-path';
+import { isTransientIoError } from './file-io';
 import { ReplicaPath, truncatingError } from './replica-path';
 import { Checkpointer } from './checkpoint';
 import type { CommitPolicy } from './commit-tracker';
@@ -45,6 +46,8 @@ export class MessageStore {
   private readonly index: MessageIndex | undefined;
   /** Log offsets from which retention must keep everything (the broker's newest state snapshot). */
   private readonly retentionHolds: (() => number)[] = [];
+  /** The last checkpoint failed for this reason (it is retried every tick). */
+  private checkpointProblem: string | undefined;
 
   private constructor(
     private readonly options: StoreSettings,
@@ -125,18 +128,26 @@ export class MessageStore {
   private startTimers(): void {
     const { checkpointIntervalMs, retentionCheckIntervalMs, flushIntervalMs, flushMode } = this.options;
     const idle = () => !this.replica.truncating;
-    const checkpointTick = () => this.checkpointer.inFlight ?? (idle() ? this.checkpointer.run().catch((error) => this.writes.fail(error)) : undefined);
+    // A transient error (EMFILE, EIO, ENOSPC) fails one checkpoint or flush: the next tick tries again.
+    const transientOrFail = (operation: 'flush' | 'checkpoint') => (error: unknown) => {
+      if (!isTransientIoError(error)) return this.writes.fail(error);
+      this.checkpointProblem = operation === 'checkpoint' ? `${(error as NodeJS.ErrnoException).code} on checkpoint: ${(error as Error).message}` : this.checkpointProblem;
+      if (operation === 'checkpoint') this.options.onEvent?.({ kind: 'writeStalled', error, operation });
+    };
+    const checkpointTick = () =>
+      this.checkpointer.inFlight ??
+      (idle() ? this.checkpointer.run().then(() => void (this.checkpointProblem = undefined), transientOrFail('checkpoint')) : undefined);
     this.timers.push(setInterval(checkpointTick, checkpointIntervalMs).unref());
     this.timers.push(setInterval(() => void (idle() ? this.retention.run() : undefined), retentionCheckIntervalMs).unref()); // retention
     if (flushMode === 'async') {
-      this.timers.push(setInterval(() => void (idle() ? this.writes.flushDirty().catch((error) => this.writes.fail(error)) : undefined), flushIntervalMs).unref());
+      this.timers.push(setInterval(() => void (idle() ? this.writes.flushDirty().catch(transientOrFail('flush')) : undefined), flushIntervalMs).unref());
     }
   }
 
   /** Why appends are refused right now, if they are. */
   private refusal(): RmqError | undefined {
     if (this.closed) return new RmqError('STORE_CLOSED');
-    return this.writes.failure ?? this.retention.writeRefusal ?? (this.replica.truncating ? truncatingError() : undefined); // retention: disk past the hard limit
+    return this.writes.failure ?? this.writes.stalled ?? this.retention.writeRefusal ?? (this.replica.truncating ? truncatingError() : undefined); // retention: disk past the hard limit
   }
 
   /** Appends records in order; resolves once they are committed (alone: durable under the flush mode). */
@@ -335,6 +346,8 @@ export class MessageStore {
       logMinOffset: this.log.minOffset,
       logSizeBytes: this.log.endOffset - this.log.minOffset,
       flushLagBytes: confirmedLogOffset - flushedLogOffset,
+      writeRefusal: this.refusal()?.message,
+      checkpointProblem: this.checkpointProblem,
       dispatchLagBytes: this.log.endOffset - confirmedLogOffset,
       checkpointLagBytes: Math.max(0, confirmedLogOffset - this.checkpointer.checkpointedLogOffset),
       retention: this.retention.stats(),
@@ -347,6 +360,7 @@ export class MessageStore {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.writes.stopRetrying();
     await this.retention.whenIdle(); // retention: lets a pass in flight finish
     await this.writes.whenWritten();
     await this.writes.whenFlushed();

@@ -74,6 +74,10 @@ export type StoreEvent =
    */
   | { kind: 'queueTrimmed'; topic: string; queueId: number; fromQueueOffset: number; toQueueOffset: number }
   /** acceptDataLoss: damaged segments were moved aside (not deleted) and the log cut at the damage. */
+  /** A transient error (EIO, ENOSPC, EMFILE...) stopped writes; they are retried until they succeed. */
+  | { kind: 'writeStalled'; error: unknown; operation: 'write' | 'flush' | 'checkpoint' }
+  /** Writes succeeded again after a stall. */
+  | { kind: 'writeResumed'; stalledMs: number }
   | { kind: 'segmentsMovedAside'; atLogOffset: number; reason: string; movedTo: string[] }
   | RetentionEvent;
 
@@ -100,6 +104,10 @@ export interface ReadResult {
 
 export interface StoreStats {
   flushMode: FlushMode;
+  /** Why appends are refused now (disk full, a stalled write, closing...); undefined while they are accepted. */
+  writeRefusal?: string;
+  /** Why the last checkpoint failed (it is retried); undefined when it went through. */
+  checkpointProblem?: string;
   logEndOffset: number;
   /** Written and indexed (the same as writtenLogOffset; the name from before replicas). */
   confirmedLogOffset: number;

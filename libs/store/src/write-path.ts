@@ -2,8 +2,12 @@
 // call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
 // batch of appends waiting together) and confirmation (queue entries and index entries are added
 // once the bytes are written; appends are answered, and records readable, once committed:
-// commit-tracker.ts). A failed write refuses every later append.
+// commit-tracker.ts). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are
+// refused with the reason while the batch is written again, with backoff, until it succeeds; then
+// writing resumes where it stopped, nothing lost. Any other write error refuses every later append.
 import { assert, RmqError } from '@rmq/base';
+import { isTransientIoError } from './file-io';
+import { STORE_LIMITS } from './limits';
 import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
@@ -65,6 +69,11 @@ export class WritePath {
   appendRefusal: RmqError | undefined;
   /** Bytes of appends accepted and not yet confirmed or failed (for backpressure). */
   pendingAppendBytes = 0;
+  /** Set while a transient error stops writing: why appends are refused now. */
+  stalled: RmqError | undefined;
+  private stalledSinceMs = 0;
+  /** Set by stopRetrying (the store closes): a stalled write gives up and fails. */
+  private giveUp = false;
 
   constructor(private readonly deps: WritePathDeps) {
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
@@ -176,6 +185,56 @@ export class WritePath {
     await this.flushing;
   }
 
+  /** Stops retrying a stalled write (the store is closing): it fails instead. */
+  stopRetrying(): void {
+    this.giveUp = true;
+  }
+
+  /** Writes are refused, with the reason, until resume(). */
+  stall(error: unknown, operation: 'write' | 'flush'): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    if (!this.stalled) this.stalledSinceMs = Date.now();
+    this.stalled = new RmqError('STORE_UNAVAILABLE', { reason: `${code} on ${operation}: ${(error as Error).message}` });
+    this.deps.settings.onEvent?.({ kind: 'writeStalled', error, operation });
+  }
+
+  private resume(): void {
+    this.stalled = undefined;
+    this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: Date.now() - this.stalledSinceMs });
+  }
+
+  private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
+    const touched = await this.deps.log.write(chunks);
+    if (this.deps.settings.flushMode === 'sync') {
+      this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+      await this.deps.log.datasync(touched);
+    } else for (const start of touched) this.dirtySegments.add(start);
+  }
+
+  /**
+   * Writes the batch again (positional writes: the same bytes at the same place), with backoff,
+   * until it goes through (true) or fails for good or the store closes (false). Writing the bytes
+   * again before each fdatasync matters: after a failed fsync the kernel may have dropped them.
+   */
+  private async retryStalled(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[], first: unknown): Promise<boolean> {
+    this.stall(first, 'write');
+    let waitMs: number = STORE_LIMITS.stallRetryMsMin;
+    while (!this.giveUp) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      waitMs = Math.min(waitMs * 2, STORE_LIMITS.stallRetryMsMax);
+      if (this.giveUp) break;
+      try {
+        await this.writeChunks(chunks, batch);
+        this.resume();
+        return true;
+      } catch (error) {
+        if (!isTransientIoError(error)) return false;
+        this.stall(error, 'write');
+      }
+    }
+    return false;
+  }
+
   fail(error: unknown): void {
     if (this.failure) return;
     const code = (error as NodeJS.ErrnoException).code;
@@ -199,13 +258,13 @@ export class WritePath {
           continue;
         }
         try {
-          const touched = await this.deps.log.write(chunks);
-          if (this.deps.settings.flushMode === 'sync') {
-            this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
-            await this.deps.log.datasync(touched);
-          }
-          else for (const start of touched) this.dirtySegments.add(start);
+          await this.writeChunks(chunks, batch);
         } catch (error) {
+          if (isTransientIoError(error) && (await this.retryStalled(chunks, batch, error))) {
+            settled();
+            this.confirm(batch);
+            continue;
+          }
           this.fail(error);
           settled();
           for (const entry of batch) entry.reject(this.failure);
@@ -246,7 +305,15 @@ export class WritePath {
     const target = this.commits.written;
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
-    await this.deps.log.datasync(segments);
+    try {
+      await this.deps.log.datasync(segments);
+    } catch (error) {
+      // Synced again on the next tick; appends wait until a flush goes through.
+      for (const start of segments) this.dirtySegments.add(start);
+      if (isTransientIoError(error)) this.stall(error, 'flush');
+      throw error;
+    }
+    if (this.stalled && !this.writing) this.resume();
     this.commits.synced(target);
     this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
   }

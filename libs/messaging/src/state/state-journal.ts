@@ -363,7 +363,8 @@ export class StateJournal {
 
   private async writeSnapshotFile(entries: Entry[]): Promise<void> {
     const file: SnapshotFile = { version: 1, nextStateOffset: this.appliedStateOffset, lastLogOffset: this.lastLogOffset, entries };
-    await writeJsonAtomic(this.snapshotPath, file);
+    // 0600: the state holds secrets (the receipt-handle key, users' secrets).
+    await writeJsonAtomic(this.snapshotPath, file, { mode: 0o600 });
   }
 }
 

@@ -44,7 +44,7 @@ export const brokerConfigSchema = {
   transactionChecksMax: { type: 'int', default: 15, min: 1, max: 1000, help: 'checks of an open transaction before it is rolled back (RocketMQ transactionCheckMax)' },
   transactionCheckIntervalMaxMs: { type: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'longest wait between two checks; they start at --transaction-check-after-ms and double' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
-  clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret; registrations with name servers are signed with it' },
+  clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret: calls to name servers, controllers and the master are signed with it, and only callers signing with it may follow this broker\'s log' },
   grpcStreamsPerConnectionMax: { type: 'int', default: 1_000, min: 16, max: 100_000, help: 'concurrent calls one client connection may have open (HTTP/2 streams); more wait or fail at the client' },
   auth: { type: 'bool', default: false, help: 'require RocketMQ 5 signed requests (clients\' sessionCredentials) and check users\' grants on every call' },
   authAdminUser: { type: 'string', default: 'admin', help: 'with --auth: the access key of the admin whose secret is in --auth-admin-secret-file' },

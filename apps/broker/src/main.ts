@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, admin, channelCredentials, createGrpcServer, guardHandlers, listen, namesrv, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import { addService, admin, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
 import {
   ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
   TimerService, TransactionService, type GroupSettings, type RetryPolicy,
@@ -128,7 +128,10 @@ async function main(): Promise<void> {
   // Log shipping (shipping/), set before anything writes: a master records its epoch before its
   // first write; a slave refuses local writes, and follows --master once its port is known.
   let endpoint = '';
+  // Calls to the master and the controllers: TLS with --tls-ca-file, signed with the cluster secret.
+  const peer = peerLink(tls.client, clusterSecret || undefined, clock);
   const replica = await ReplicaRole.open({
+    peer,
     store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
     flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
     bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
@@ -211,7 +214,15 @@ async function main(): Promise<void> {
   const peerCredentials = () => channelCredentials(tls.client);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   if (roleState.role === 'slave' && config.controller.length === 0 && config.master) await replica.becomeSlave(config.master);
-  addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
+  // With a cluster secret only brokers holding it may follow this one's log (or learn its epochs).
+  const audit = log.child({ component: 'audit' });
+  const replicationGuard: CallGuard = clusterSecret
+    ? clusterSecretGuard({ clusterSecret, clock, clockSkewMsMax: config.authClockSkewMs,
+        onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
+    : () => undefined;
+  if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
+  addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService,
+    replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }), replicationGuard, (message, fields) => log.error(message, fields)));
   endpointRef.value = endpoint;
 
   // Role, epoch and master: from the controller (--controller), else from the flags, changed by
@@ -228,7 +239,7 @@ async function main(): Promise<void> {
     },
   };
   const controllerLink = config.controller.length === 0 ? undefined : await openControllerLink({
-    controllers: config.controller, replica, store, state: roleState, log,
+    controllers: config.controller, replica, store, state: roleState, log, peer,
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, endpoint },
     registerNow: () => registrar.registerNow(),
     journalRole,

@@ -4,6 +4,7 @@
 // to slaves as master, or fetch the master's epochs, cut the log back and follow as a slave.
 // The in-sync set is still the master's own (InSyncSet); the controller's is not applied yet.
 import { ControllerClient } from '@rmq/client';
+import type { PeerLink } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { REPLICATION_LIMITS, RoleMachine, type RoleAction, type RoleEvent } from '@rmq/replication';
 import type { EpochFile, MessageStore } from '@rmq/store';
@@ -101,13 +102,15 @@ export async function openControllerLink(options: {
   state: BrokerRoleState;
   registerNow: () => Promise<unknown>;
   journalRole: JournalRole;
+  /** TLS to the controllers and the cluster secret's signature on every call. */
+  peer?: PeerLink;
   log: Logger;
   onFatal: (error: Error) => void;
 }): Promise<ControllerLink> {
   const { store, identity, replica } = options;
   const epochs = replica.epochFile;
   return new ControllerLink({
-    client: new ControllerClient(options.controllers, { callTimeoutMs: CONTROLLER_CALL_TIMEOUT_MS }),
+    client: new ControllerClient(options.controllers, { callTimeoutMs: CONTROLLER_CALL_TIMEOUT_MS, peer: options.peer }),
     identity,
     machine: new RoleMachine(identity.brokerId),
     executor: new LocalRoleExecutor({ store, epochs, replica, state: options.state, registerNow: options.registerNow, journalRole: options.journalRole }),

@@ -1,9 +1,10 @@
 // rmq replication status: every replica group as the leading controller sees it.
 import { Option, type Command } from 'commander';
 import { ControllerClient } from '@rmq/client';
-import { controller } from '@rmq/contracts';
+import { channelCredentials, controller, signedMetadata, type PeerLink } from '@rmq/contracts';
 import { describeCallError, isServiceError } from './call';
 import { CliError } from './cli-error';
+import { credentialsFromEnv, tlsFromEnv } from './credentials';
 import { jsonText } from './format';
 import type { Io } from './io';
 import { jsonOption, parseAddress, timeoutOption, type CallOptions, type OutputOptions } from './options';
@@ -34,7 +35,10 @@ export function registerReplicationCommands(program: Command, io: Io): void {
     .addOption(timeoutOption())
     .addHelpText('after', '\nExamples:\n  rmq replication status\n  rmq replication status --controller 10.0.0.1:9878,10.0.0.2:9878 --json')
     .action(async (options: ControllerCallOptions & OutputOptions) => {
-      const client = new ControllerClient(options.controller, { callTimeoutMs: options.timeoutMs });
+      const credentials = credentialsFromEnv();
+      const tls = tlsFromEnv();
+      const peer: PeerLink = { credentials: () => channelCredentials(tls), metadata: () => signedMetadata(credentials, io.nowMs()) };
+      const client = new ControllerClient(options.controller, { callTimeoutMs: options.timeoutMs, peer });
       try {
         const reply = await client.call((service, callOptions) => service.listReplicaGroups({}, callOptions));
         const leader = client.leader() ?? options.controller.join(',');

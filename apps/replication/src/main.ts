@@ -3,8 +3,8 @@
 // it in etcd and the one elected through etcd leads while the others redirect to it.
 import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
-import { ConfigError, parseHostPort, readConfigOrExit, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, controller, createGrpcServer, listen, serverCredentials, shutdownServer, unaryHandlers } from '@rmq/contracts';
+import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
+import { addService, clusterSecretGuard, controller, createGrpcServer, guardHandlers, listen, serverCredentials, shutdownServer, unaryHandlers, type CallGuard } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer, type LogLevel } from '@rmq/observability';
 import { controllerService } from './controller-service';
 import { registerControllerMetrics } from './controller-metrics';
@@ -15,11 +15,16 @@ import { ReplicaController } from './replica-controller';
 import { FileStateStore } from './state-file';
 import { SoleLeadership, type Leadership, type StateStore } from './state-store';
 
+/** What only brokers may call (with --cluster-secret-file); the views stay open, as route queries do. */
+const BROKER_METHODS = new Set(['BrokerHeartbeat', 'AlterInSyncSet']);
+
 async function main(): Promise<void> {
   let tls: TlsFiles = {};
+  let clusterSecret = '';
   const config = readConfigOrExit(replicationOptions, 'replication', {
     check: (options) => {
       tls = readTlsFiles(options);
+      if (options.clusterSecretFile) clusterSecret = readSecretFile(options.clusterSecretFile, '--cluster-secret-file');
       if (options.etcd.length === 0 && options.dataDir === '') throw new ConfigError('--data-dir is required unless --etcd is given');
       if (options.heartbeatIntervalMs * 2 > options.brokerTimeoutMs) {
         throw new ConfigError(`--broker-timeout-ms (${options.brokerTimeoutMs}) must be at least twice --heartbeat-interval-ms (${options.heartbeatIntervalMs})`);
@@ -63,10 +68,17 @@ async function main(): Promise<void> {
 
   const registry = createRegistry({ cluster: config.clusterName, node_type: 'controller', node_id: endpoint });
   const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
-  addService(grpcServer, controller.ControllerService, unaryHandlers(controllerService({
+  // A stranger's heartbeat could be elected master: with a secret, only brokers holding it change state.
+  const audit = log.child({ component: 'audit' });
+  const guard: CallGuard = clusterSecret
+    ? clusterSecretGuard({ clusterSecret, methods: BROKER_METHODS, clock: systemClock, clockSkewMsMax: config.clockSkewMs,
+        onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
+    : () => undefined;
+  addService(grpcServer, controller.ControllerService, guardHandlers(controller.ControllerService, unaryHandlers(controllerService({
     replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,
     heartbeatIntervalMs: config.heartbeatIntervalMs, brokerTimeoutMs: config.brokerTimeoutMs,
-  }), log.error));
+  }), log.error), guard, log.error));
+  if (clusterSecret) log.info('broker heartbeats and in-sync set changes need the cluster secret');
   await leadership.start(replicaController);
 
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');

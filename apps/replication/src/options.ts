@@ -34,6 +34,12 @@ export const replicationOptions = {
     help: 'when no in-sync broker is alive, elect an out-of-sync one (may lose acknowledged messages)',
     default: false,
   },
+  clusterSecretFile: {
+    type: 'string',
+    help: 'file (mode 0600) with the cluster\'s shared secret: only brokers that sign with it may heartbeat or change an in-sync set (reads stay open); empty for none',
+    default: '',
+  },
+  clockSkewMs: { type: 'int', help: 'how far a signed call\'s x-mq-date-time may be from this clock', default: 300_000, min: 1_000, max: 3_600_000 },
   logLevel: { type: 'enum', help: 'least important log level written', default: 'info', values: ['debug', 'info', 'warn', 'error'] },
   ...tlsOptionsSchema,
 } as const satisfies Schema;

@@ -1,7 +1,7 @@
 // A client of the replication controllers that finds the leader: it calls the last controller
 // that answered first, then every other one given, and follows a NOT_LEADER reply to the leader
 // it names. For the broker's controller link, the CLI and tests; every call has a deadline.
-import { controller, controllerLeaderOf, createClient, errorCodeOf, type CallOptions, type ServiceClient } from '@rmq/contracts';
+import { controller, controllerLeaderOf, createClient, errorCodeOf, type CallOptions, type PeerLink, type ServiceClient } from '@rmq/contracts';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 
 type ControllerService = typeof controller.ControllerService extends GenService<infer S> ? S : never;
@@ -10,6 +10,8 @@ export type ControllerServiceClient = ServiceClient<ControllerService>;
 export interface ControllerClientOptions {
   /** Deadline of each call to one controller. */
   callTimeoutMs: number;
+  /** TLS and the cluster secret's signature (a controller with --cluster-secret-file); plaintext and unsigned without. */
+  peer?: PeerLink;
 }
 
 export class ControllerClient {
@@ -60,10 +62,10 @@ export class ControllerClient {
   private async callAt<T>(address: string, call: (client: ControllerServiceClient, options: CallOptions) => Promise<T>): Promise<T> {
     let client = this.clients.get(address);
     if (!client) {
-      client = createClient(controller.ControllerService, address);
+      client = createClient(controller.ControllerService, address, {}, this.options.peer?.credentials());
       this.clients.set(address, client);
     }
-    const result = await call(client, { deadlineMs: this.options.callTimeoutMs });
+    const result = await call(client, { deadlineMs: this.options.callTimeoutMs, ...(this.options.peer ? { metadata: this.options.peer.metadata() } : {}) });
     this.preferred = address;
     return result;
   }

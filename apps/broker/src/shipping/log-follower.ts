@@ -5,7 +5,7 @@
 // back after each append, and the master's committed offset is what this store exposes to
 // readers. Any failure drops the stream; it reconnects with exponential backoff.
 import { delay, RmqError } from '@rmq/base';
-import { create, createClient, replication, type ServiceClient } from '@rmq/contracts';
+import { create, createClient, replication, type PeerLink, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { EpochFile, MessageStore } from '@rmq/store';
@@ -20,6 +20,8 @@ export interface LogFollowerOptions {
   /** This broker's own endpoint (told to the master, for status). */
   endpoint: string;
   masterEndpoint: string;
+  /** TLS to the master and the cluster secret's signature on every call (the master refuses strangers). */
+  peer?: PeerLink;
   log: Logger;
   /** After the log was cut back or started over: what was built from the cut part is rebuilt (broker state). */
   onLogCut?: () => Promise<void>;
@@ -62,7 +64,7 @@ export class LogFollower {
   private async loop(): Promise<void> {
     let backoffMs: number = REPLICATION_LIMITS.reconnectDelayMsMin;
     while (!this.abort.signal.aborted) {
-      const client = createClient(replication.ReplicationService, this.options.masterEndpoint);
+      const client = createClient(replication.ReplicationService, this.options.masterEndpoint, {}, this.options.peer?.credentials());
       try {
         await this.followOnce(client);
         backoffMs = REPLICATION_LIMITS.reconnectDelayMsMin;
@@ -84,7 +86,7 @@ export class LogFollower {
 
   private async followOnce(client: Client): Promise<void> {
     const { store, epochs, log, brokerName } = this.options;
-    const described = await client.describeLog({ brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, signal: this.abort.signal });
+    const described = await client.describeLog({ brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, signal: this.abort.signal, metadata: this.options.peer?.metadata() });
     if (Number(described.segmentSizeBytes) !== store.segmentSizeBytes) {
       throw new RmqError('BAD_REQUEST', { reason: `the master cuts its log into segments of ${described.segmentSizeBytes} bytes, this broker into ${store.segmentSizeBytes}; use the same --segment-size-mib` });
     }
@@ -106,7 +108,7 @@ export class LogFollower {
     }
     const from = store.writtenLogOffset;
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
-    const stream = client.follow({ signal: this.abort.signal });
+    const stream = client.follow({ signal: this.abort.signal, metadata: this.options.peer?.metadata() });
     stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
     log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });
     await this.consume(stream);

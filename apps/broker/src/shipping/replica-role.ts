@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { RmqError, type Clock } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
-import { createClient, replication } from '@rmq/contracts';
+import { createClient, replication, type PeerLink } from '@rmq/contracts';
 import { EpochFile, type EpochEntry, type FlushMode, type MessageStore } from '@rmq/store';
 import { REPLICATION_LIMITS } from './limits';
 import type { InSyncBounds } from './in-sync-set';
@@ -27,6 +27,8 @@ export interface ReplicaRoleOptions {
   minInSyncReplicas: number;
   clock: Clock;
   log: Logger;
+  /** How this broker calls its master: TLS and the cluster secret's signature. */
+  peer?: PeerLink;
 }
 
 export type RoleStatus =
@@ -111,9 +113,9 @@ export class ReplicaRole {
 
   /** The master's epoch entries and log end (the role machine's fetchMasterEpochs). */
   async describeMaster(masterEndpoint: string): Promise<{ entries: EpochEntry[]; logEndOffset: number }> {
-    const client = createClient(replication.ReplicationService, masterEndpoint);
+    const client = createClient(replication.ReplicationService, masterEndpoint, {}, this.options.peer?.credentials());
     try {
-      const described = await client.describeLog({ brokerName: this.options.brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax });
+      const described = await client.describeLog({ brokerName: this.options.brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, metadata: this.options.peer?.metadata() });
       return { entries: described.epochs.map((entry) => ({ epoch: Number(entry.epoch), startLogOffset: Number(entry.startLogOffset) })), logEndOffset: Number(described.logEndOffset) };
     } finally {
       client.close();
@@ -134,7 +136,7 @@ export class ReplicaRole {
     this.prepareSlave();
     await this.follower?.stop();
     this.follower = new LogFollower({
-      store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log,
+      store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log, peer: this.options.peer,
       onLogCut: () => this.onLogCut?.() ?? Promise.resolve(),
     });
     this.follower.start();

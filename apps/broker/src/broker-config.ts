@@ -17,6 +17,7 @@ export const brokerConfigSchema = {
   minInSyncReplicas: { type: 'int', default: 1, min: 1, max: 16, help: 'master: writes are refused while fewer replicas (itself included) are in sync' },
   inSyncLagMs: { type: 'int', default: 5_000, min: 50, max: 600_000, help: 'master: a slave that has not had everything the master had for this long leaves the in-sync set' },
   inSyncLagMib: { type: 'int', default: 64, min: 1, max: 65_536, help: 'master: a slave further behind than this leaves the in-sync set' },
+  healthPeerLostMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, help: '/health reports a slave with no master it can follow, or a broker no controller answers, once that has lasted this long' },
   forwardHoldMs: { type: 'int', default: 2_000, min: 0, max: 10_000, help: 'how long a slave holds a client call while its group has no reachable master (keep it below the clients\' 3 s timeout)' },
   permission: { type: 'enum', default: '', values: ['read-write', 'read', 'write'], help: 'what the whole broker allows: read-write, read (drain it: no new messages) or write; unset keeps the last setting (read-write at first start)' },
   zone: { type: 'string', default: '', help: 'zone label, for zone-aware routing' },

@@ -23,6 +23,7 @@ import { ModelServices } from './model-services';
 import { toWireMessage } from './message-codec';
 import { ProducerStreams } from './producer-streams';
 
+import { PeerHealth } from './peer-health';
 import { logStoreEvent, storeHealth } from './store-events';
 import { createStoreMetrics } from './store-metrics';
 import { createClientMetrics } from './client-metrics';
@@ -322,10 +323,15 @@ async function main(): Promise<void> {
   await registrar.start();
   controllerLink?.start();
   const httpAddress = parseHostPort(config.httpListen, '--http-listen');
-  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => storeHealth(store.stats()) });
+  const peerHealth = new PeerHealth({
+    clock, boundMs: config.healthPeerLostMs,
+    view: () => ({ replication: replica.status(), ...(controllerLink ? { controller: { ...controllerLink.status(), addresses: config.controller } } : {}) }),
+  });
+  const http = await startHttpServer({ host: httpAddress.host, port: httpAddress.port, registry: metricsRegistry, health: () => [...storeHealth(store.stats()), ...peerHealth.problems()] });
 
   onShutdown(log, async () => {
     await controllerLink?.stop();
+    peerHealth.close();
     await registrar.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
     await replica.stop();

@@ -33,6 +33,8 @@ export interface FollowerStatus {
   masterEndLogOffset: number;
   masterCommittedLogOffset: number;
   lagBytes: number;
+  /** Why the last attempt to follow failed (for /health), until the next batch arrives. */
+  lastError?: string;
 }
 
 type Client = ServiceClient<typeof replication.ReplicationService.method>;
@@ -44,6 +46,7 @@ export class LogFollower {
   private connected = false;
   private masterEnd = 0;
   private masterCommitted = 0;
+  private lastError: string | undefined;
 
   constructor(private readonly options: LogFollowerOptions) {}
 
@@ -58,7 +61,7 @@ export class LogFollower {
 
   status(): FollowerStatus {
     const written = this.options.store.writtenLogOffset;
-    return { masterEndpoint: this.options.masterEndpoint, connected: this.connected, masterEndLogOffset: this.masterEnd, masterCommittedLogOffset: this.masterCommitted, lagBytes: Math.max(0, this.masterEnd - written) };
+    return { masterEndpoint: this.options.masterEndpoint, connected: this.connected, masterEndLogOffset: this.masterEnd, masterCommittedLogOffset: this.masterCommitted, lagBytes: Math.max(0, this.masterEnd - written), ...(this.lastError ? { lastError: this.lastError } : {}) };
   }
 
   private async loop(): Promise<void> {
@@ -70,6 +73,7 @@ export class LogFollower {
         backoffMs = REPLICATION_LIMITS.reconnectDelayMsMin;
       } catch (error) {
         if (this.abort.signal.aborted) break;
+        this.lastError = (error as Error).message;
         this.options.log.warn('following the master failed; retrying', { master: this.options.masterEndpoint, retryInMs: backoffMs, error: (error as Error).message });
       } finally {
         this.connected = false;
@@ -146,6 +150,7 @@ export class LogFollower {
       stream.on('data', (batch: replication.FollowResponse) => {
         armSilence();
         this.connected = true;
+        this.lastError = undefined;
         this.masterEnd = Number(batch.logEndOffset);
         chain = chain.then(() => this.apply(batch, report, fail)).catch(fail);
       });

@@ -1,5 +1,6 @@
 // The broker's options, declared once (flags, RMQ_* environment variables, defaults).
 import { tlsOptionsSchema } from '@rmq/config';
+import { MESSAGING_LIMITS } from '@rmq/messaging';
 
 export const brokerConfigSchema = {
   listen: { type: 'hostPort', default: '127.0.0.1:8081', help: 'address of MessagingService and AdminService (port 0 picks one)' },
@@ -37,6 +38,8 @@ export const brokerConfigSchema = {
   retryDelays: { type: 'string', default: '', help: 'default for groups: retry policy, "customized:10s,30s,1m" (the last repeats) or "exponential:1s,1m,2"; a bare list is customized (empty: RocketMQ\'s 10s 30s 1m 2m ... 2h)' },
   groupFifo: { type: 'bool', default: true, help: 'default for groups: consume FIFO topics in message-group order' },
   stateSnapshotMib: { type: 'int', default: 64, min: 1, max: 4096, help: 'write the whole broker state into the commit log again after this much log, so retention can drop older segments' },
+  receivesPerClientMax: { type: 'int', default: MESSAGING_LIMITS.receivesPerClientMaxDefault, min: 1, max: 100_000, help: 'receives (long polls) one client may have running at once; more are refused with TOO_MANY_REQUESTS' },
+  receivesPerGroupMax: { type: 'int', default: MESSAGING_LIMITS.receivesPerGroupMaxDefault, min: 1, max: 100_000, help: 'receives (long polls) one consumer group may have running at once over all its clients; more are refused with TOO_MANY_REQUESTS' },
   invisibleMsMin: { type: 'int', default: 10_000, min: 0, max: 3_600_000, help: 'least invisible duration a SimpleConsumer may ask for on receive or change (RocketMQ: 10 s); push consumers\' nacks follow the retry schedule' },
   pushInvisibleMs: { type: 'int', default: 60_000, min: 3_000, max: 3_600_000, help: 'invisible time of a push consumer\'s delivery, renewed by the broker while the client is alive (RocketMQ\'s proxy: 60 s)' },
   pushLongPollingMs: { type: 'int', default: 20_000, min: 1_000, max: 60_000, help: 'long-polling time told to push consumers (their shutdown waits for a pending poll)' },

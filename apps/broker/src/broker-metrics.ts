@@ -27,6 +27,8 @@ export interface BrokerMetricSources {
   brokerName: string;
   role: () => 'master' | 'slave';
   epoch: () => number;
+  /** Receives (long polls) running now, over all clients. */
+  receivesRunning: () => number;
 }
 
 /** RocketMQ's message size buckets: 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB. */
@@ -106,6 +108,14 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
     registers: [registry],
     collect() {
       this.set({ broker_name: sources.brokerName }, sources.epoch());
+    },
+  });
+  new Gauge({
+    name: 'rmq_receives_running',
+    help: 'receives (long polls) running now; --receives-per-client-max and --receives-per-group-max bound them',
+    registers: [registry],
+    collect() {
+      this.set(sources.receivesRunning());
     },
   });
   registerConsumerGauges(registry, sources);

@@ -156,7 +156,8 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
-  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch });
+  const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch,
+    receivesRunning: () => consumer.receivesRunning });
   // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
   const producerStreams = new ProducerStreams();
   const endpointRef = { value: config.listen };
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
   const pulls = new PullService(store, topics, pullOffsets, clock);
   const consumer = new ConsumerService({ store, topics, groups, progress, clock, secret: () => state.receiptKey.value,
     simpleInvisibleMsMin: config.invisibleMsMin,
+    receiveSlots: { perClientMax: config.receivesPerClientMax, perGroupMax: config.receivesPerGroupMax },
     onDeadLetter: (group, record) => {
       metrics.deadLettered(record.topic, group);
       if (messageTracing.enabled) {

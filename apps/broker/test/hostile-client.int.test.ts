@@ -6,7 +6,9 @@
 // long polls ten times larger.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import { createClient, durationFromMs, v2 } from '@rmq/contracts';
+import { MESSAGING_LIMITS } from '@rmq/messaging';
 import { killAllApps, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
@@ -36,10 +38,12 @@ function wireMessage(topic: string, body: Buffer) {
   return { topic: { name: topic }, body, systemProperties: { messageId: `01${randomBytes(16).toString('hex').toUpperCase()}`, messageType: v2.MessageType.NORMAL, bodyEncoding: v2.Encoding.IDENTITY } };
 }
 
-async function receiveAll(client: MessagingClient, topic: string, group: string, batchSize: number, signal?: AbortSignal, longPollingMs = 1_000): Promise<{ messages: v2.Message[]; status?: v2.Status }> {
+async function receiveAll(client: MessagingClient, topic: string, group: string, batchSize: number, signal?: AbortSignal, longPollingMs = 1_000, clientId?: string): Promise<{ messages: v2.Message[]; status?: v2.Status }> {
+  const metadata = new grpc.Metadata();
+  if (clientId) metadata.set('x-mq-client-id', clientId);
   const stream = client.receiveMessage(
     { group: { name: group }, messageQueue: { topic: { name: topic } }, batchSize, invisibleDuration: durationFromMs(30_000), longPollingTimeout: durationFromMs(longPollingMs) },
-    { deadlineMs: 20_000, signal },
+    { deadlineMs: 20_000, signal, metadata },
   );
   const messages: v2.Message[] = [];
   let status: v2.Status | undefined;
@@ -96,7 +100,8 @@ describe('hostile and runaway clients', () => {
     const polls = new AbortController();
     // RMQ_LONG=1: 3,000, three times one connection's 1,000 concurrent streams (see decisions.md).
     const pollCount = Number(process.env.RMQ_HOSTILE_POLLS ?? 300 * SCALE);
-    const pollOutcomes = Array.from({ length: pollCount }, () => receiveAll(hostile, 'Polled', 'pollers', 32, polls.signal, 10_000).catch(() => 'cancelled'));
+    // One client id: beyond its receive cap the polls are refused at once (TOO_MANY_REQUESTS).
+    const pollOutcomes = Array.from({ length: pollCount }, () => receiveAll(hostile, 'Polled', 'pollers', 32, polls.signal, 10_000, 'hostile-poller').catch(() => 'cancelled' as const));
     // 2. A flood of 1 MiB sends, 8 per request, far beyond what the disk takes at once.
     const flood = Array.from({ length: 40 }, () =>
       hostile.sendMessage({ messages: Array.from({ length: 8 }, () => wireMessage('Flood', Buffer.alloc(1024 * 1024, 1))) }, { deadlineMs: 30_000 }).then(
@@ -115,7 +120,9 @@ describe('hostile and runaway clients', () => {
     vanishing.channel.close();
 
     polls.abort();
-    await Promise.all([...pollOutcomes, ...vanished]);
+    const polled = await Promise.all(pollOutcomes);
+    await Promise.all(vanished);
+    const refusedPolls = polled.filter((outcome) => outcome !== 'cancelled' && outcome.status?.code === v2.Code.TOO_MANY_REQUESTS).length;
     const floodCodes = await Promise.all(flood);
     clearInterval(sampler);
     const rssAfter = rssBytes(pid);
@@ -126,12 +133,13 @@ describe('hostile and runaway clients', () => {
       `hostile-client: good producer ${baseline.perSecond.toFixed(0)} msg/s alone, ${during.perSecond.toFixed(0)} msg/s under attack (ratio ${ratio.toFixed(2)}); ` +
         `broker RSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB, after ${(rssAfter / 2 ** 20).toFixed(0)} MiB; ` +
         `flood: ${floodCodes.filter((code) => code === v2.Code.OK).length} accepted, ${refusedFloods} TOO_MANY_REQUESTS of ${floodCodes.length}; ` +
-        `big receive: ${big.messages.length} messages\n`,
+        `big receive: ${big.messages.length} messages; long polls: ${refusedPolls} of ${pollCount} refused (per-client cap)\n`,
     );
 
     expect(cluster.broker.child.exitCode).toBeNull();
     expect(rssPeak - rssBefore).toBeLessThan(RSS_GROWTH_BYTES_MAX);
     expect(ratio).toBeGreaterThan(THROUGHPUT_FRACTION_MIN);
+    expect(refusedPolls).toBe(Math.max(0, pollCount - MESSAGING_LIMITS.receivesPerClientMaxDefault));
     expect(big.messages.length).toBeGreaterThan(0);
     expect(big.messages.length).toBeLessThanOrEqual(9);
     expect(floodCodes.every((code) => code === v2.Code.OK || code === v2.Code.TOO_MANY_REQUESTS)).toBe(true);

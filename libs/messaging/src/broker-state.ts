@@ -16,6 +16,8 @@ export interface BrokerStateOptions {
   /** Settings of groups nobody created: the broker-wide flags. */
   groupDefaults: (name: string) => GroupSettings;
   autoCreateGroups: boolean;
+  /** Consumer groups kept at most (default MESSAGING_LIMITS.groupCountMax). */
+  groupCountMax?: number;
   /** False for a slave: it writes no state of its own and applies what replication copies. */
   writable?: boolean;
   snapshotEveryBytes?: number;
@@ -38,7 +40,7 @@ export async function openBrokerState(options: BrokerStateOptions): Promise<Brok
     store: options.store, dataDir: options.dataDir, clock: options.clock, snapshotEveryBytes: options.snapshotEveryBytes, onError: options.onError, onEvent: options.onEvent,
   });
   const topics = new TopicRegistry(journal);
-  const groups = new GroupRegistry(journal, options.groupDefaults, options.autoCreateGroups);
+  const groups = new GroupRegistry(journal, options.groupDefaults, options.autoCreateGroups, options.groupCountMax);
   const progress = new ConsumerProgress(journal, options.store, options.clock);
   const receiptKey = new ReceiptKey(journal);
   for (const section of options.sections?.(journal) ?? []) journal.register(section);

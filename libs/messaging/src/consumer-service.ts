@@ -18,6 +18,7 @@ import { SYSTEM_PROPERTY, userPropertiesOf } from './message-properties';
 import { retryPolicyDelayMs } from './retry-policy';
 import { AutoRenewals } from './auto-renew';
 import { TopicWakeups } from './topic-wakeups';
+import { ReceiveSlots, type ReceiveSlotBounds } from './receive-slots';
 import type { GroupConfig, GroupRegistry } from './group-registry';
 import type { ConsumerProgress, ProgressKey } from './consumer-progress';
 
@@ -70,6 +71,8 @@ export interface ConsumerServiceOptions {
    * (RocketMQ: 10 s). Push consumers' receives and nacks are timed by the broker and exempt.
    */
   simpleInvisibleMsMin?: number;
+  /** Receives running at once per client and per group (defaults: MESSAGING_LIMITS). */
+  receiveSlots?: Partial<ReceiveSlotBounds>;
 }
 
 /** How often messages past their last attempt are looked for (RocketMQ's revive interval). */
@@ -90,16 +93,35 @@ export class ConsumerService {
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax);
+  private readonly receiveSlots: ReceiveSlots;
 
   constructor(private readonly options: ConsumerServiceOptions) {
     this.unsubscribe = options.store.onConfirmed((topic) => this.wakeups.wake(topic));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
     }, SWEEP_INTERVAL_MS).unref();
+    this.receiveSlots = new ReceiveSlots({
+      perClientMax: options.receiveSlots?.perClientMax ?? MESSAGING_LIMITS.receivesPerClientMaxDefault,
+      perGroupMax: options.receiveSlots?.perGroupMax ?? MESSAGING_LIMITS.receivesPerGroupMaxDefault,
+    });
   }
 
   /** Waits up to the long-polling time for at least one message; returns what it found. */
   async receive(received: ReceiveRequest): Promise<Delivery[]> {
+    const release = this.receiveSlots.acquire(received.group, received.clientId);
+    try {
+      return await this.receiveWaiting(received);
+    } finally {
+      release();
+    }
+  }
+
+  /** Receives running now, over all clients and groups. */
+  get receivesRunning(): number {
+    return this.receiveSlots.count;
+  }
+
+  private async receiveWaiting(received: ReceiveRequest): Promise<Delivery[]> {
     const topic = this.options.topics.require(received.topic);
     const settings = this.options.groups.settingsOf(received.group);
     if (!settings.consumeEnabled) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${received.group} is disabled (consume enabled is off); enable it with rmq group update` });

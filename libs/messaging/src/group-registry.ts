@@ -37,6 +37,7 @@ export class GroupRegistry implements StateSection<GroupChange> {
     /** Settings of a group nobody created (the broker-wide flags). */
     private readonly defaults: (name: string) => GroupSettings,
     private readonly autoCreate: boolean,
+    private readonly groupCountMax: number = MESSAGING_LIMITS.groupCountMax,
   ) {
     journal.register(this);
   }
@@ -95,6 +96,9 @@ export class GroupRegistry implements StateSection<GroupChange> {
   }
 
   private async put(group: GroupConfig): Promise<GroupConfig> {
+    if (!this.groups.has(group.name) && this.groups.size >= this.groupCountMax) {
+      throw new RmqError('TOO_MANY_REQUESTS', { reason: `this broker already has ${this.groups.size} consumer groups, the limit; delete unused ones (rmq group delete)` });
+    }
     this.groups.set(group.name, group);
     await this.journal.record(this.name, { op: 'put', group } satisfies GroupChange);
     return group;

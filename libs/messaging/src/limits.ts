@@ -33,6 +33,12 @@ export const MESSAGING_LIMITS = {
   longPollingMsMin: 0,
   longPollingMsMax: 60_000,
   longPollingMsDefault: 20_000,
+  /** Consumer groups one broker keeps (auto-created ones too): each is journaled and held in memory. */
+  groupCountMax: 65_536,
+  /** Receives one client may have running at once on a broker (a push consumer runs about one per topic). */
+  receivesPerClientMaxDefault: 256,
+  /** Receives one consumer group may have running at once on a broker: each is woken by every new message of its topic. */
+  receivesPerGroupMaxDefault: 1_024,
   /** RocketMQ's default: 16 retries after the first delivery. */
   deliveryAttemptsMax: 17,
   /** In-flight (received, not yet acked) messages per group and queue before receives return nothing new. */

@@ -29,3 +29,21 @@ describe('topic rules that protect consumers', () => {
     expect((await topics.update('Events', { queueCount: 8 })).queueCount).toBe(8);
   });
 });
+
+describe('consumer group count', () => {
+  it('refuses a new group over the broker\'s limit with TOO_MANY_REQUESTS; existing groups keep working', async () => {
+    const temp = makeTempDir('group-count');
+    const fixture = await openStateFixture(temp.path, { groupCountMax: 3 });
+    try {
+      for (const name of ['g1', 'g2', 'g3']) await fixture.groups.ensure(name);
+      await expect(fixture.groups.ensure('g4')).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS', message: expect.stringContaining('already has 3 consumer groups, the limit') });
+      await expect(fixture.groups.create('g4', {})).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+      expect((await fixture.groups.update('g1', { maxAttempts: 5 })).maxAttempts).toBe(5);
+      await fixture.groups.delete('g2');
+      expect((await fixture.groups.ensure('g4')).name).toBe('g4');
+    } finally {
+      await fixture.close();
+      temp.remove();
+    }
+  });
+});

@@ -14,9 +14,9 @@ export interface StateFixture extends BrokerState {
   close(): Promise<void>;
 }
 
-export async function openStateFixture(dataDir: string, options: { clock?: Clock; flushMode?: FlushMode; groupDefaults?: (name: string) => GroupSettings; sections?: (journal: StateJournal) => StateSection[] } = {}): Promise<StateFixture> {
+export async function openStateFixture(dataDir: string, options: { clock?: Clock; flushMode?: FlushMode; groupDefaults?: (name: string) => GroupSettings; sections?: (journal: StateJournal) => StateSection[]; groupCountMax?: number } = {}): Promise<StateFixture> {
   const store = await MessageStore.open({ dataDir, flushMode: options.flushMode ?? 'async' });
-  const state = await openBrokerState({ store, dataDir, clock: options.clock ?? systemClock, autoCreateGroups: true, groupDefaults: options.groupDefaults ?? (() => TEST_GROUP_DEFAULTS), sections: options.sections });
+  const state = await openBrokerState({ store, dataDir, clock: options.clock ?? systemClock, autoCreateGroups: true, groupDefaults: options.groupDefaults ?? (() => TEST_GROUP_DEFAULTS), sections: options.sections, groupCountMax: options.groupCountMax });
   return {
     ...state,
     store,

@@ -26,6 +26,8 @@ export class AutoRenewals {
   constructor(
     private readonly clientAliveMsMax: number,
     private readonly renewalsMax: number,
+    /** Live clients remembered; client ids cost nothing to make up, so a flood of them is bounded too. */
+    private readonly clientsMax: number,
   ) {}
 
   /** Starts renewing a delivery (replacing an earlier delivery of the same message). */
@@ -35,6 +37,10 @@ export class AutoRenewals {
   }
 
   clientSeen(clientId: string, nowMs: number): void {
+    if (!this.clientSeenAtMs.has(clientId) && this.clientSeenAtMs.size >= this.clientsMax) {
+      this.forgetSilentClients(nowMs);
+      if (this.clientSeenAtMs.size >= this.clientsMax) return; // not renewed: its deliveries come back after their invisible time
+    }
     this.clientSeenAtMs.set(clientId, nowMs);
   }
 
@@ -53,7 +59,7 @@ export class AutoRenewals {
    * enough are dropped.
    */
   due(nowMs: number, deadlineOf: (renewal: Renewal) => number | undefined): { renewal: Renewal; visibleAtMs: number }[] {
-    for (const [clientId, seenAtMs] of this.clientSeenAtMs) if (nowMs - seenAtMs > this.clientAliveMsMax) this.clientSeenAtMs.delete(clientId);
+    this.forgetSilentClients(nowMs);
     const due: { renewal: Renewal; visibleAtMs: number }[] = [];
     for (const [key, renewal] of this.renewals) {
       const deadlineMs = deadlineOf(renewal);
@@ -65,5 +71,13 @@ export class AutoRenewals {
       if (deadlineMs - nowMs < renewal.invisibleMs / 2) due.push({ renewal, visibleAtMs: Math.min(nowMs + renewal.invisibleMs, renewal.renewUntilMs) });
     }
     return due;
+  }
+
+  get clientCount(): number {
+    return this.clientSeenAtMs.size;
+  }
+
+  private forgetSilentClients(nowMs: number): void {
+    for (const [clientId, seenAtMs] of this.clientSeenAtMs) if (nowMs - seenAtMs > this.clientAliveMsMax) this.clientSeenAtMs.delete(clientId);
   }
 }

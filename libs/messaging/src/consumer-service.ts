@@ -92,7 +92,7 @@ export class ConsumerService {
 
   private readonly queueLocks = new Map<string, Promise<void>>();
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax);
+  private readonly renewals = new AutoRenewals(MESSAGING_LIMITS.clientAliveMsMax, MESSAGING_LIMITS.autoRenewalsMax, MESSAGING_LIMITS.liveClientsMax);
   private readonly receiveSlots: ReceiveSlots;
 
   constructor(private readonly options: ConsumerServiceOptions) {

@@ -29,6 +29,8 @@ export const MESSAGING_LIMITS = {
   clientAliveMsMax: 30_000,
   /** Deliveries renewed at once per broker; beyond it they simply expire. */
   autoRenewalsMax: 100_000,
+  /** Live clients (by client id) a broker remembers for renewals; ids cost nothing to make up. */
+  liveClientsMax: 100_000,
   /** Long-polling bounds for ReceiveMessage. */
   longPollingMsMin: 0,
   longPollingMsMax: 60_000,

@@ -82,7 +82,7 @@ export class MessageStore {
 
   static async open(options: StoreOptions): Promise<MessageStore> {
     const settings = settingsOf(options);
-    const startedMs = Date.now();
+    const startedMs = settings.clock.nowMs();
     const queueFiles: QueueFileSettings = {
       dir: join(settings.dataDir, 'consumequeue'),
       entriesPerFile: settings.consumeQueueFileEntries,
@@ -117,7 +117,7 @@ export class MessageStore {
     store.writes.commits.uncommittedAtOpen(uncommitted);
     await writeFile(join(settings.dataDir, 'abort'), String(process.pid));
     await store.checkpointer.run();
-    const durationMs = Date.now() - startedMs;
+    const durationMs = settings.clock.nowMs() - startedMs;
     store.lastRecovery = { durationMs, recordsReplayed: report.recordsReplayed, cleanShutdown };
     settings.onEvent?.({ kind: 'recovered', report, durationMs, cleanShutdown });
     await store.startRetentionAndIndex(); // retention / index
@@ -423,9 +423,9 @@ export class MessageStore {
     await this.dropBelowLogOffset(this.log.minOffset, false);
     await this.retention.run();
     if (this.index && this.options.indexedProperties) {
-      const startedMs = Date.now();
+      const startedMs = this.options.clock.nowMs();
       const report = await rebuildIndex(this.log, this.index, this.options.indexedProperties, this.writes.confirmedLogOffset, this.options.indexRebuildScanBytesMax);
-      if (report) this.options.onEvent?.({ kind: 'indexRebuilt', report, durationMs: Date.now() - startedMs, entryCount: this.index.entryCount });
+      if (report) this.options.onEvent?.({ kind: 'indexRebuilt', report, durationMs: this.options.clock.nowMs() - startedMs, entryCount: this.index.entryCount });
     }
   }
 

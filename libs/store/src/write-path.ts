@@ -193,14 +193,14 @@ export class WritePath {
   /** Writes are refused, with the reason, until resume(). */
   stall(error: unknown, operation: 'write' | 'flush'): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    if (!this.stalled) this.stalledSinceMs = Date.now();
+    if (!this.stalled) this.stalledSinceMs = this.deps.settings.clock.nowMs();
     this.stalled = new RmqError('STORE_UNAVAILABLE', { reason: `${code} on ${operation}: ${(error as Error).message}` });
     this.deps.settings.onEvent?.({ kind: 'writeStalled', error, operation });
   }
 
   private resume(): void {
     this.stalled = undefined;
-    this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: Date.now() - this.stalledSinceMs });
+    this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: this.deps.settings.clock.nowMs() - this.stalledSinceMs });
   }
 
   private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
@@ -301,7 +301,7 @@ export class WritePath {
 
   private async flushDirtyNow(): Promise<void> {
     if (this.dirtySegments.size === 0) return;
-    const startedMs = Date.now();
+    const startedMs = this.deps.settings.clock.nowMs();
     const target = this.commits.written;
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
@@ -315,7 +315,7 @@ export class WritePath {
     }
     if (this.stalled && !this.writing) this.resume();
     this.commits.synced(target);
-    this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: Date.now() - startedMs });
+    this.deps.settings.onEvent?.({ kind: 'flushed', durationMs: this.deps.settings.clock.nowMs() - startedMs });
   }
 }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { signedHeaders, type Credentials } from '@rmq/base';
+import { signedHeaders, systemClock, type Clock, type Credentials } from '@rmq/base';
 import { channelCredentials, createClient, v2, type ClientTls, type ServiceClient } from '@rmq/contracts';
 
 export type MessagingClient = ServiceClient<typeof v2.MessagingService.method>;
@@ -19,15 +19,21 @@ export interface SecurityOptions {
   credentials?: Credentials;
   /** TLS to the brokers; `{}` trusts the system's roots. */
   tls?: ClientTls;
+  /** Time for signatures, message ids and route ages; the system clock unless a test drives it. */
+  clock?: Clock;
 }
 
 export class Connections {
   /** `host@pid@sequence@startTime`, as the official clients make it. */
-  readonly clientId = `${hostname()}@${process.pid}@${clientSequence++}@${Date.now().toString(36)}`;
+  readonly clientId: string;
+  readonly clock: Clock;
   private readonly clients = new Map<string, MessagingClient>();
   private closed = false;
 
-  constructor(private readonly settings: { namespace: string; zone: string } & SecurityOptions) {}
+  constructor(private readonly settings: { namespace: string; zone: string } & SecurityOptions) {
+    this.clock = settings.clock ?? systemClock;
+    this.clientId = `${hostname()}@${process.pid}@${clientSequence++}@${this.clock.nowMs().toString(36)}`;
+  }
 
   to(endpoint: string): MessagingClient {
     if (this.closed) throw new Error('the client is closed');
@@ -47,7 +53,7 @@ export class Connections {
     if (this.settings.namespace) metadata.set('x-mq-namespace', this.settings.namespace);
     if (this.settings.zone && withZone) metadata.set(ZONE_HEADER, this.settings.zone);
     if (this.settings.credentials) {
-      for (const [name, value] of Object.entries(signedHeaders(this.settings.credentials, Date.now()))) metadata.set(name, value);
+      for (const [name, value] of Object.entries(signedHeaders(this.settings.credentials, this.clock.nowMs()))) metadata.set(name, value);
     }
     return metadata;
   }

@@ -7,8 +7,8 @@ const PROCESS_PART = `01${randomBytes(6).toString('hex')}${(process.pid & 0xffff
 const EPOCH_2021_MS = Date.UTC(2021, 0, 1);
 let sequence = 0;
 
-export function newMessageId(): string {
-  const seconds = Math.floor((Date.now() - EPOCH_2021_MS) / 1000) >>> 0;
+export function newMessageId(nowMs: number): string {
+  const seconds = Math.floor((nowMs - EPOCH_2021_MS) / 1000) >>> 0;
   sequence = (sequence + 1) >>> 0;
   return `${PROCESS_PART}${seconds.toString(16).padStart(8, '0')}${sequence.toString(16).padStart(8, '0')}`.toUpperCase();
 }

@@ -97,7 +97,7 @@ export class Producer {
 
   static start(options: ProducerOptions): Producer {
     const accessPoints = parseEndpoints(options.endpoints);
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: options.zone ?? '', credentials: options.credentials, tls: options.tls });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: options.zone ?? '', credentials: options.credentials, tls: options.tls, clock: options.clock });
     const refreshMs = positive(options.routeRefreshMs ?? CLIENT_LIMITS.routeRefreshMs, 'routeRefreshMs');
     return new Producer(connections, new RouteCache(connections, accessPoints, options.namespace ?? '', refreshMs), options);
   }
@@ -114,7 +114,7 @@ export class Producer {
     if (body.byteLength === 0) return Promise.reject(new ClientError('MESSAGE_BODY_EMPTY', 'the message body is empty'));
     const start = () =>
       new Promise<SendReceipt>((resolve, reject) => {
-        const wire = wireMessage(message, body, this.settings.namespace);
+        const wire = wireMessage(message, body, this.settings.namespace, this.connections.clock.nowMs());
         const { span, traceContext } = startSendSpan(message.topic, wire.systemProperties!.messageId);
         wire.systemProperties!.traceContext = traceContext;
         const pending: PendingSend = {
@@ -169,7 +169,7 @@ export class Producer {
       // The route marks the brokers of our zone as preferred; selectBroker falls back to the rest.
       brokers: brokers.map((broker) => ({ brokerName: broker.brokerName, endpoint: broker.endpoint, zone: broker.preferred ? this.settings.zone : '' })),
       messageGroup: pending.messageGroup,
-      avoided: this.health.avoided(Date.now()),
+      avoided: this.health.avoided(this.connections.clock.nowMs()),
       tried: pending.tried,
       zone: this.settings.zone,
       rotation: this.rotation++,
@@ -241,7 +241,7 @@ export class Producer {
         { metadata: this.connections.metadata(), deadlineMs: CLIENT_LIMITS.requestTimeoutMs },
       );
     } catch (error) {
-      this.health.failed(broker.brokerName, Date.now());
+      this.health.failed(broker.brokerName, this.connections.clock.nowMs());
       for (const topic of new Set(batch.map((pending) => pending.topic))) void this.routes.refresh(topic).catch(() => undefined); // it may have moved
       const failure = new ClientError('TRANSPORT', `send to broker ${broker.brokerName} (${broker.endpoint}) failed: ${error instanceof Error ? error.message : String(error)}`);
       for (const pending of batch) this.retryOrReject(pending, failure);
@@ -251,7 +251,7 @@ export class Producer {
       const failure = ClientError.of(reply.status, `send to broker ${broker.brokerName}`);
       const code = reply.status!.code;
       if (code === v2.Code.TOPIC_NOT_FOUND) for (const topic of new Set(batch.map((pending) => pending.topic))) void this.routes.refresh(topic).catch(() => undefined);
-      else if (isRetriable(code)) this.health.failed(broker.brokerName, Date.now());
+      else if (isRetriable(code)) this.health.failed(broker.brokerName, this.connections.clock.nowMs());
       for (const pending of batch) {
         if (isRetriable(code)) this.retryOrReject(pending, failure);
         else if (batch.length > 1) this.resendAlone(pending); // one bad message refuses the whole batch: find it
@@ -259,7 +259,7 @@ export class Producer {
       }
       return;
     }
-    this.health.succeeded(broker.brokerName, performance.now() - startedMs, Date.now());
+    this.health.succeeded(broker.brokerName, performance.now() - startedMs, this.connections.clock.nowMs());
     batch.forEach((pending, index) => {
       const entry = reply.entries[index];
       if (entry && isOk(entry.status)) {
@@ -288,20 +288,20 @@ export class Producer {
   }
 }
 
-function wireMessage(message: Message, body: Buffer, namespace: string): v2.Message {
+function wireMessage(message: Message, body: Buffer, namespace: string, nowMs: number): v2.Message {
   return create(v2.MessageSchema, {
     topic: { name: message.topic, resourceNamespace: namespace },
     body,
     userProperties: message.properties ?? {},
     systemProperties: {
-      messageId: newMessageId(),
+      messageId: newMessageId(nowMs),
       tag: message.tag,
       keys: message.keys ?? [],
       messageGroup: message.messageGroup,
       messageType: message.messageGroup ? v2.MessageType.FIFO : message.deliveryTimestampMs !== undefined ? v2.MessageType.DELAY : v2.MessageType.NORMAL,
       deliveryTimestamp: message.deliveryTimestampMs !== undefined ? timestampFromMs(Math.floor(message.deliveryTimestampMs)) : undefined,
       bodyEncoding: v2.Encoding.IDENTITY,
-      bornTimestamp: timestampFromMs(Date.now()),
+      bornTimestamp: timestampFromMs(nowMs),
       bornHost: hostname(),
     },
   });

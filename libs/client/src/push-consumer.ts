@@ -62,7 +62,7 @@ export class PushConsumer {
 
   /** Starts consuming; resolves once the first assignment was asked for. */
   static async start(options: PushConsumerOptions): Promise<PushConsumer> {
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls, clock: options.clock });
     const consumer = new PushConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
     await consumer.heartbeat();
     await consumer.rebalance();

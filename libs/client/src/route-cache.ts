@@ -37,7 +37,7 @@ export class RouteCache {
   async brokers(topic: string): Promise<BrokerRoute[]> {
     const entry = this.entries.get(topic);
     if (!entry) return this.refresh(topic);
-    if (Date.now() - entry.fetchedAtMs > this.refreshMs) void this.refresh(topic).catch(() => undefined);
+    if (this.connections.clock.nowMs() - entry.fetchedAtMs > this.refreshMs) void this.refresh(topic).catch(() => undefined);
     return entry.brokers;
   }
 
@@ -47,7 +47,7 @@ export class RouteCache {
     if (!refreshing) {
       refreshing = this.query(topic)
         .then((brokers) => {
-          this.entries.set(topic, { brokers, fetchedAtMs: Date.now() });
+          this.entries.set(topic, { brokers, fetchedAtMs: this.connections.clock.nowMs() });
           return brokers;
         })
         .finally(() => this.inFlight.delete(topic));

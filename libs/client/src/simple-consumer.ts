@@ -35,7 +35,7 @@ export class SimpleConsumer {
   }
 
   static start(options: SimpleConsumerOptions): SimpleConsumer {
-    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls });
+    const connections = new Connections({ namespace: options.namespace ?? '', zone: '', credentials: options.credentials, tls: options.tls, clock: options.clock });
     return new SimpleConsumer(connections, new RouteCache(connections, parseEndpoints(options.endpoints), options.namespace ?? ''), options);
   }
 

@@ -97,6 +97,28 @@ describe('the rmq SDK against two broker groups', () => {
     await expect(producer.send({ topic: 'NoSuchTopic', body: 'x' })).rejects.toMatchObject({ code: 'TOPIC_NOT_FOUND' });
   });
 
+  it('stamps messages with its injected clock (born time, message id)', async () => {
+    const bornAtMs = Date.UTC(2030, 0, 1, 12, 0, 0);
+    const clocked = Producer.start({ endpoints: cluster.endpoints['broker-a'], clock: { nowMs: () => bornAtMs } });
+    const consumer = SimpleConsumer.start({ endpoints: cluster.endpoints['broker-a'], group: 'SdkClock', subscriptions: { SdkClocked: '*' }, awaitMs: 1_000 });
+    try {
+      await cluster.createTopic('SdkClocked');
+      const receipt = await clocked.send({ topic: 'SdkClocked', body: 'from 2030' });
+      const seconds = Math.floor((bornAtMs - Date.UTC(2021, 0, 1)) / 1000).toString(16).toUpperCase().padStart(8, '0');
+      expect(receipt.messageId.slice(18, 26)).toBe(seconds); // the id's time part
+      const received = await eventually(async () => {
+        const messages = await consumer.receive({ countMax: 1 });
+        expect(messages).toHaveLength(1);
+        return messages[0];
+      });
+      expect(received.bornTimestampMs).toBe(bornAtMs);
+      await consumer.ack([received]);
+    } finally {
+      await consumer.close();
+      await clocked.close();
+    }
+  });
+
   it('starts using a broker that took the topic on later, at its next route refresh', async () => {
     const createOn = async (broker: 'broker-a' | 'broker-b') => {
       const client = createClient(admin.AdminService, cluster.endpoints[broker]);

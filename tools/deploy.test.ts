@@ -99,11 +99,11 @@ describe('deploy/', () => {
     expect([...apps].sort()).toEqual(Object.keys(SCHEMAS).sort());
   });
 
-  it('probes every app container on /health and requests resources for it', () => {
+  it('probes every app container (liveness on /live or /health, readiness on /health) and requests resources for it', () => {
     for (const path of deployFiles.filter((file) => file.includes('/kubernetes/'))) {
       const text = readFileSync(path, 'utf8');
       const containers = commandsOf(text).length;
-      expect({ path, liveness: (text.match(/livenessProbe: \{ httpGet: \{ path: \/health/g) ?? []).length }).toEqual({ path, liveness: containers });
+      expect({ path, liveness: (text.match(/livenessProbe: \{ httpGet: \{ path: \/(live|health)\b/g) ?? []).length }).toEqual({ path, liveness: containers });
       expect({ path, readiness: (text.match(/readinessProbe: \{ httpGet: \{ path: \/health/g) ?? []).length }).toEqual({ path, readiness: containers });
       expect((text.match(/resources: \{ requests:/g) ?? []).length).toBeGreaterThanOrEqual(containers);
     }

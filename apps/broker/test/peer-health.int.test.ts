@@ -59,6 +59,8 @@ describe('/health and the broker\'s peers', () => {
         return now.problems;
       }, { timeoutMs: 15_000 });
       expect(seen).toEqual([expect.stringMatching(new RegExp(`^lost controller: no controller of ${address} answered a heartbeat for \\d+ s`))]);
+      // Liveness is another matter: restarting the broker would not bring the controller back.
+      expect((await fetch(`http://${broker.endpoints.http}/live`)).status).toBe(200);
       // The broker kept its role meanwhile; the controller comes back on the same address.
       expect(await status.getBrokerStatus({}, { deadlineMs: 2_000 })).toMatchObject({ role: 'master' });
       controllerApp = await startApp('replication', controllerArgs(address), { label: 'controller-again' });

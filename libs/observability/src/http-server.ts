@@ -1,5 +1,7 @@
-// The small HTTP side of every app: /health for liveness, /metrics for Prometheus, and any
-// extra routes an app adds (the metrics app's console, for one).
+// The small HTTP side of every app: /health (200 when the app has no problem, 503 with the
+// problems), /live (200 while the process answers: for liveness probes, since restarting an app
+// whose peer is gone helps nothing), /metrics for Prometheus, and any extra routes an app adds
+// (the metrics app's console, for one).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -26,6 +28,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const problems = options.health();
       res.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: problems.length === 0 ? 'ok' : 'unhealthy', problems }));
+    },
+    '/live': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'live' }));
     },
     '/metrics': async (_req, res) => {
       const body = await options.registry.metrics();

@@ -1,5 +1,5 @@
-// Between apps, over TLS and signed with the cluster secret: a controller and two brokers, each
-// with --cluster-secret-file and TLS. The brokers heartbeat the controller and the slave follows
+// Between apps, over TLS and signed with the cluster secret: a controller (mutual TLS) and two
+// brokers, each with --cluster-secret-file and TLS. The brokers heartbeat the controller and the slave follows
 // the master's log; a stranger (right TLS roots, no secret or a wrong one) can neither follow the
 // master's log, nor read its epochs, nor heartbeat the controller (a fake broker could be elected
 // master), and each refusal leaves an audit line. The controller's views stay open.
@@ -43,7 +43,7 @@ describe('calls between apps need the cluster secret', () => {
     tlsArgs = ['--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile, '--tls-ca-file', cert.certFile, '--cluster-secret-file', secretFile];
     controllerApp = await startApp('replication', [
       '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', dirs.controller.path,
-      '--broker-timeout-ms', '1000', '--heartbeat-interval-ms', '200', ...tlsArgs,
+      '--broker-timeout-ms', '1000', '--heartbeat-interval-ms', '200', ...tlsArgs, '--tls-client-ca-file', cert.certFile, // mutual TLS
     ]);
     master = await startBroker(1);
     const masterAdmin = track(createClient(admin.AdminService, master.endpoints.grpc, {}, tlsChannel()));
@@ -94,8 +94,11 @@ describe('calls between apps need the cluster secret', () => {
     expect((await stranger.describeLog({ brokerName: 'secured' }, { deadlineMs: 3_000, metadata: signed(SECRET) })).epoch).toBe(1n);
   }, 30_000);
 
-  it('refuses a fake broker\'s heartbeat on the controller; views stay open', async () => {
-    const client = track(createClient(controller.ControllerService, controllerApp.endpoints.grpc, {}, tlsChannel()));
+  it('refuses a fake broker\'s heartbeat on the controller, even with a client certificate; views stay open', async () => {
+    // The controller wants a client certificate (the brokers present theirs); without one, nothing.
+    const noCertificate = track(createClient(controller.ControllerService, controllerApp.endpoints.grpc, {}, tlsChannel()));
+    expect(await noCertificate.listReplicaGroups({}, { deadlineMs: 3_000 }).catch((e: grpc.ServiceError) => e.code)).toBe(grpc.status.UNAVAILABLE);
+    const client = track(createClient(controller.ControllerService, controllerApp.endpoints.grpc, {}, channelCredentials({ caPem: cert.certPem, certPem: cert.certPem, keyPem: cert.keyPem })));
     const heartbeat = (metadata: grpc.Metadata) => client.brokerHeartbeat({
       clusterName: 'DefaultCluster', brokerName: 'secured', brokerId: 7n, endpoint: '127.0.0.1:1', incarnation: 'fake', role: controller.ReplicaRole.SLAVE,
       epoch: 99n, epochStartLogOffset: 0n, logEndOffset: 1n << 40n, confirmedLogOffset: 1n << 40n, slaves: [],

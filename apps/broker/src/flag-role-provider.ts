@@ -4,6 +4,7 @@
 // for its group (the highest epoch, routed-members.ts), asked every second while none is known,
 // every few seconds after, and at once when a forward to it failed. A slave registers in the
 // epoch of the master it follows.
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createClient, namesrv } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
@@ -32,6 +33,8 @@ export interface FlagRoleOptions {
   /** A fixed master for a slave ('' to ask the name servers). */
   masterAddress: string;
   nameServers: readonly string[];
+  /** TLS to the name servers (--tls-ca-file); plaintext without. */
+  credentials?: () => ChannelCredentials;
   log: Logger;
   /** Carries out role actions on the broker (the controller's role machine uses the same executor). */
   executor: { run(action: RoleAction): Promise<RoleEvent | void> };
@@ -49,7 +52,7 @@ export class FlagRoleProvider implements RoleProvider {
   constructor(private readonly options: FlagRoleOptions) {
     const { role, epoch, endpoint, masterAddress } = options;
     this.view = { role, epoch, masterEndpoint: role === 'master' ? endpoint : masterAddress || undefined };
-    if (!masterAddress) for (const address of options.nameServers) this.clients.push(createClient(namesrv.NameServerService, address));
+    if (!masterAddress) for (const address of options.nameServers) this.clients.push(createClient(namesrv.NameServerService, address, {}, options.credentials?.()));
     if (role === 'slave') this.schedule(0);
   }
 

@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     ? { current: () => controllerLink.current(), onChange: (listener) => controllerLink.onChange(listener), masterUnreachable: () => controllerLink.masterUnreachable(), close: () => undefined }
     : new FlagRoleProvider({
         role: roleState.role, epoch: roleState.epoch, endpoint, masterAddress: config.master,
-        clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log,
+        clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, nameServers, log, credentials: peerCredentials,
         executor: new LocalRoleExecutor({ store, epochs: await EpochFile.open(join(config.dataDir, 'store', 'epochs.json')), replica, state: roleState, registerNow: () => registrar.registerNow(), journalRole }),
       });
   const registrar = new NameServerRegistrar({
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
       }
     : undefined;
   const forwardMetrics = createForwardMetrics(metricsRegistry);
-  const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded });
+  const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded, credentials: peerCredentials });
   // Every call of both services passes this one guard first.
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   const guard: CallGuard = config.auth

@@ -33,6 +33,8 @@ export interface ForwarderOptions {
   holdMs: number;
   log: Logger;
   onForward: (method: string, outcome: ForwardOutcome) => void;
+  /** TLS to the master (--tls-ca-file); plaintext without. */
+  credentials?: () => grpc.ChannelCredentials;
 }
 
 export type UnaryResult<R> = { kind: 'reply'; reply: R } | { kind: 'local' };
@@ -142,7 +144,7 @@ export class MasterForwarder {
         stale.close();
         this.clients.delete(oldest);
       }
-      client = createClient(v2.MessagingService, endpoint);
+      client = createClient(v2.MessagingService, endpoint, {}, this.options.credentials?.());
       this.clients.set(endpoint, client);
     }
     return client;

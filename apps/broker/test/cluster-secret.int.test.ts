@@ -57,12 +57,18 @@ describe('calls between apps need the cluster secret', () => {
     for (const dir of Object.values(dirs)) dir.remove();
   });
 
-  it('lets brokers holding the secret heartbeat over TLS and the slave follow its master, byte for byte', async () => {
+  it('lets brokers holding the secret heartbeat over TLS, the slave forward to its master and follow it, byte for byte', async () => {
     const messaging = track(createClient(v2.MessagingService, master.endpoints.grpc, {}, tlsChannel()));
     const reply = await messaging.sendMessage({
       messages: [{ topic: { name: 'Secured' }, body: Buffer.from('kept'), systemProperties: { messageId: 'secured-1', bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }],
     }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(v2.Code.OK);
+    // A send to the slave is forwarded to the master, over TLS.
+    const toSlave = track(createClient(v2.MessagingService, slave.endpoints.grpc, {}, tlsChannel()));
+    const forwarded = await toSlave.sendMessage({
+      messages: [{ topic: { name: 'Secured' }, body: Buffer.from('via the slave'), systemProperties: { messageId: 'secured-2', bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }],
+    }, { deadlineMs: 5_000 });
+    expect(forwarded.status?.code).toBe(v2.Code.OK);
     const slaveAdmin = track(createClient(admin.AdminService, slave.endpoints.grpc, {}, tlsChannel()));
     await eventually(async () => {
       expect(await slaveAdmin.getBrokerStatus({}, { deadlineMs: 2_000 })).toMatchObject({ role: 'slave', following: true, lagBytes: 0n });

@@ -91,4 +91,16 @@ describe('TLS on every gRPC port', () => {
       plain.close();
     }
   });
+
+  it('lets a slave find its master through the name server and follow it, both over TLS', async () => {
+    const slave = await startApp('broker', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', join(temp.path, 'slave'),
+      '--name-servers', nameServer.endpoints.grpc, '--register-interval-ms', '500', '--broker-id', '1', '--role', 'slave',
+      '--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile, '--tls-ca-file', cert.certFile, '--cluster-secret-file', join(temp.path, 'cluster.secret')], { label: 'slave' });
+    const status = createClient(admin.AdminService, slave.endpoints.grpc, {}, channelCredentials({ caPem: cert.certPem }));
+    try {
+      await eventually(async () => expect(await status.getBrokerStatus({}, { deadlineMs: 2_000 })).toMatchObject({ role: 'slave', following: true, lagBytes: 0n }), { timeoutMs: 15_000 });
+    } finally {
+      status.close();
+    }
+  }, 30_000);
 });

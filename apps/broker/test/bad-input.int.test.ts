@@ -46,6 +46,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     ['an empty body', message('GoodTopic', Buffer.alloc(0)), v2.Code.MESSAGE_BODY_EMPTY, /message body is empty/],
     ['a FIFO message to a normal topic', message('GoodTopic', Buffer.from('x'), { messageType: v2.MessageType.FIFO }), v2.Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, /accepts NORMAL messages, but this message is FIFO/],
     ['a tag with a space', message('GoodTopic', Buffer.from('x'), { tag: 'a b' }), v2.Code.ILLEGAL_MESSAGE_TAG, /tag "a b" is not valid/],
+    ['a dead-letter topic as its topic', message('%DLQ%owner', Buffer.from('x')), v2.Code.BAD_REQUEST, /%DLQ%owner is a dead-letter topic: only the broker writes to it/],
   ])('refuses a send with %s', async (_what, bad, code, text) => {
     const reply = await client.sendMessage({ messages: [bad] }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(code);

@@ -290,6 +290,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // A PushConsumer reads the queue QueryAssignment gave it; a SimpleConsumer names queue 0
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
+    pushQueueId: request.autoRenew ? request.messageQueue?.id : undefined,
   });
   const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);

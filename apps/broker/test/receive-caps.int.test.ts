@@ -1,12 +1,14 @@
 // Caps on receives (long polls) running at once, per client and per consumer group, with the
 // official client: over a cap a receive fails at once with TOO_MANY_REQUESTS and the reason,
 // other clients and groups go on, and a slot comes back when a receive returns or its caller
-// goes away (a cancelled call holds nothing).
+// goes away (a cancelled call holds nothing). A push consumer's receives, one per assigned queue,
+// are not counted: the official one retries a refused receive after 20 ms. (Jest needs the
+// runner's watchdog to exit after this suite: the push consumer's file logger keeps a timer.)
 import { join } from 'node:path';
 import { admin, createClient, durationFromMs, v2 } from '@rmq/contracts';
 import * as grpc from '@grpc/grpc-js';
-import { eventually, killAllApps, makeTempDir, startApp, startOfficialSimpleConsumer, type AppProcess } from '@rmq/testing';
-import type { SimpleConsumer } from 'rocketmq-client-nodejs';
+import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialSimpleConsumer, type AppProcess } from '@rmq/testing';
+import { ConsumeResult, PushConsumer, type SimpleConsumer } from 'rocketmq-client-nodejs';
 
 const temp = makeTempDir('receive-caps');
 const AWAIT_MS = 20_000; // receives stay waiting for the whole test unless a message comes
@@ -26,6 +28,12 @@ describe('receive caps per client and per group', () => {
   };
   const consumers: SimpleConsumer[] = [];
   const pending: Promise<unknown>[] = [];
+
+  async function refusedReceives(): Promise<number> {
+    const text = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
+    const line = /^rocketmq_rpc_latency_count\{[^}]*request_code="ReceiveMessage"[^}]*response_code="TOO_MANY_REQUESTS"[^}]*\} (\d+)$/m.exec(text);
+    return line ? Number(line[1]) : 0;
+  }
 
   async function receivesRunning(): Promise<number> {
     const text = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
@@ -47,7 +55,7 @@ describe('receive caps per client and per group', () => {
 
   beforeAll(async () => {
     broker = await startApp('broker', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', join(temp.path, 'broker'), '--name-servers', '',
-      '--auto-create-topics', '--default-queue-count', '1', '--receives-per-client-max', '3', '--receives-per-group-max', '4']);
+      '--auto-create-topics', '--default-queue-count', '1', '--receives-per-client-max', '3', '--receives-per-group-max', '4', '--push-long-polling-ms', '2000']);
     messaging = createClient(v2.MessagingService, broker.endpoints.grpc);
     await producer.send({ topic: 'Capped', body: Buffer.from('creates the topic') });
     await producer.send({ topic: 'Elsewhere', body: Buffer.from('for another group') });
@@ -112,4 +120,25 @@ describe('receive caps per client and per group', () => {
       raw.close();
     }
   }, 30_000);
+
+  it('serves an official push consumer with more assigned queues than the caps, refusing none of its receives', async () => {
+    const admins = createClient(admin.AdminService, broker.endpoints.grpc);
+    await admins.createTopic({ name: 'Spread', queueCount: 8 }, { deadlineMs: 5_000 }).finally(() => admins.close());
+    const refusedBefore = await refusedReceives();
+    const consumed = new Set<string>();
+    const pusher = new PushConsumer({
+      endpoints: broker.endpoints.grpc, namespace: '', consumerGroup: 'pushers', subscriptions: new Map([['Spread', '*']]), logger: quietClientLogger,
+      messageListener: { consume: (message) => (consumed.add(message.body.toString()), ConsumeResult.SUCCESS) },
+    });
+    await pusher.startup();
+    try {
+      // Eight assigned queues, one receive each: more than the caps of 3 per client and 4 per group.
+      await eventually(async () => expect(await receivesRunning()).toBe(8), { timeoutMs: 15_000 });
+      for (let i = 0; i < 40; i++) await producer.send({ topic: 'Spread', body: Buffer.from(`spread-${i}`) });
+      await eventually(() => expect(consumed.size).toBe(40), { timeoutMs: 20_000 });
+      expect(await refusedReceives()).toBe(refusedBefore);
+    } finally {
+      await pusher.shutdown();
+    }
+  }, 60_000);
 });

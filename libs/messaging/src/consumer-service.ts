@@ -39,6 +39,8 @@ export interface ReceiveRequest {
   signal?: AbortSignal;
   /** Only this queue (a PushConsumer reads the queues assigned to it); every queue when absent. */
   queueId?: number;
+  /** The queue a push consumer's receive names (it runs one receive per queue it was given). */
+  pushQueueId?: number;
 }
 
 /** A receive with its group's settings and the broadcast member it is for (undefined outside broadcast groups). */
@@ -108,7 +110,9 @@ export class ConsumerService {
 
   /** Waits up to the long-polling time for at least one message; returns what it found. */
   async receive(received: ReceiveRequest): Promise<Delivery[]> {
-    const release = this.receiveSlots.acquire(received.group, received.clientId);
+    // A push consumer's receive of its assigned queue is one per queue; any other is counted.
+    const assigned = received.push && received.pushQueueId !== undefined ? { topic: received.topic, queueId: received.pushQueueId } : undefined;
+    const release = this.receiveSlots.acquire(received.group, received.clientId, assigned);
     try {
       return await this.receiveWaiting(received);
     } finally {

@@ -28,4 +28,17 @@ describe('receive slots', () => {
     slots.acquire('g', undefined);
     expect(() => slots.acquire('g', undefined)).toThrow(/client \(no x-mq-client-id\) already has 1/);
   });
+
+  it('lets a push consumer hold one receive per assigned queue, however many queues, outside the caps', () => {
+    const slots = new ReceiveSlots({ perClientMax: 2, perGroupMax: 2 });
+    const releases = Array.from({ length: 1_024 }, (_, queueId) => slots.acquire('g', 'pusher', { topic: 'T', queueId }));
+    expect(() => slots.acquire('g', 'pusher', { topic: 'T', queueId: 7 })).toThrow(/already waits on queue 7 of T for group g: one receive per assigned queue/);
+    expect(() => slots.acquire('g', 'other-pusher', { topic: 'T', queueId: 7 })).not.toThrow();
+    slots.acquire('g', 'simple'); // the caps count only the other kind
+    slots.acquire('g', 'simple');
+    expect(() => slots.acquire('g', 'simple')).toThrow(/already has 2 receives/);
+    releases[7]();
+    expect(() => slots.acquire('g', 'pusher', { topic: 'T', queueId: 7 })).not.toThrow();
+    expect(slots.count).toBe(1_024 + 1 + 2);
+  });
 });

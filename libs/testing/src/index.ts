@@ -12,3 +12,4 @@ export * from './rmq-cli';
 export * from './prometheus-server';
 export * from './tls-certificate';
 export * from './failover-group';
+export * from './fault-proxy';

@@ -13,3 +13,4 @@ export * from './prometheus-server';
 export * from './tls-certificate';
 export * from './failover-group';
 export * from './fault-proxy';
+export * from './controlled-group';

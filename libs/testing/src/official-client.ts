@@ -1,10 +1,21 @@
 // The official rocketmq-client-nodejs as tests and benchmarks use it: silent, and producers and
 // consumers made in one call.
+import { appendFileSync } from 'node:fs';
+import { format } from 'node:util';
 import { Producer, PushConsumer, SimpleConsumer, type ConsumeResult, type MessageView } from 'rocketmq-client-nodejs';
 import { eventually } from './eventually';
 
-/** A logger for the official client that prints nothing (by default it writes to the console and ~/logs). */
-export const quietClientLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
+/**
+ * A logger for the official client that prints nothing (by default it writes to the console and
+ * ~/logs), unless RMQ_TEST_CLIENT_LOG names a file: then every client line is appended there.
+ */
+export const quietClientLogger = clientLogger(process.env.RMQ_TEST_CLIENT_LOG);
+
+function clientLogger(file: string | undefined): never {
+  if (!file) return { info() {}, warn() {}, error() {}, debug() {} } as never;
+  const line = (level: string) => (...args: unknown[]) => appendFileSync(file, `${new Date().toISOString()} ${level} ${format(...args)}\n`);
+  return { info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug') } as never;
+}
 
 /** An official producer connected to `endpoints`, started (its settings handshake done). */
 export async function startOfficialProducer(endpoints: string): Promise<Producer> {

@@ -125,6 +125,10 @@ describe(`failover chaos: ${KILLS} SIGKILLs of the master under load (official c
     const logs = group.commitLogs(common);
     for (const log of logs) expect(log.length).toBe(common);
     expect(logs.map((log) => log.equals(logs[0]))).toEqual([true, true, true]);
+    // ...and the same history of who wrote which part of it.
+    const epochFiles = group.epochFiles();
+    expect(epochFiles[1]).toEqual(epochFiles[0]);
+    expect(epochFiles[2]).toEqual(epochFiles[0]);
 
     const times = rounds.map((r) => r.killToFirstAckMs);
     const acked = producers.sends.filter((send) => send.ackedAtMs !== undefined).length;

@@ -5,6 +5,8 @@
 // With `proxied`, each broker's traffic from its peers (slaves, the controller's assignments
 // name it; clients through routes) and its own calls to the controller go through fault proxies,
 // so a test can cut one broker off while a client still reaches it directly (`directEndpoints`).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { admin, controller, createClient, namesrv, v2 } from '@rmq/contracts';
 import { eventually } from './eventually';
 import { makeTempDir } from './temp-dir';
@@ -60,6 +62,8 @@ export interface ControlledGroup {
   createTopic(name: string, options?: { queueCount?: number; messageType?: namesrv.TopicMessageType }): Promise<void>;
   /** Each broker's commit log bytes below `logOffset` (all of it when undefined), by broker id. */
   commitLogs(logOffset?: number): Buffer[];
+  /** Each broker's epoch file entries (which epoch wrote which part of its log), by broker id. */
+  epochFiles(): { epoch: number; startLogOffset: number }[][];
   /** Every `master elected` decision the controller logged, oldest first. */
   elections(): { epoch: number; brokerId: number }[];
   /** (epoch, broker id) of every broker process that served as master, in the order they logged it. */
@@ -184,6 +188,9 @@ export async function startControlledGroup(options: ControlledGroupOptions): Pro
         const log = Buffer.concat([...commitLogSegments(dir).values()]);
         return logOffset === undefined ? log : log.subarray(0, logOffset);
       });
+    },
+    epochFiles() {
+      return dataDirs.map((dir) => JSON.parse(readFileSync(join(dir, 'store', 'epochs.json'), 'utf8')).entries);
     },
     elections() {
       return controllerApp.logs.filter((line) => line.msg === 'master elected').map((line) => ({ epoch: Number(line.epoch), brokerId: Number(line.master) }));

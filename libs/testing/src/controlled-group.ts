@@ -7,7 +7,7 @@
 // so a test can cut one broker off while a client still reaches it directly (`directEndpoints`).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { admin, controller, createClient, namesrv, v2 } from '@rmq/contracts';
+import { admin, controller, create, createClient, namesrv, v2 } from '@rmq/contracts';
 import { eventually } from './eventually';
 import { makeTempDir } from './temp-dir';
 import { startApp, type AppProcess } from './app-process';
@@ -225,5 +225,7 @@ export async function startControlledGroup(options: ControlledGroupOptions): Pro
 
 /** A SendMessage request of one normal message, for clients that talk to one broker directly. */
 export function directSendRequest(topic: string, messageId: string, body: string): v2.SendMessageRequest {
-  return { messages: [{ topic: { name: topic }, body: Buffer.from(body), systemProperties: { messageId, bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }] } as unknown as v2.SendMessageRequest;
+  return create(v2.SendMessageRequestSchema, {
+    messages: [{ topic: { name: topic }, body: Buffer.from(body), systemProperties: { messageId, bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }],
+  });
 }

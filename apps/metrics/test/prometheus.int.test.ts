@@ -43,6 +43,9 @@ describe('Prometheus scraping the stack', () => {
         expect(await prometheus!.queryOne(`rmq:consumer_lag_messages:sum${selector}`)).toBe(9);
         expect(await prometheus!.queryOne(`rmq:consumer_inflight_messages:sum${selector}`)).toBe(3);
         expect(await prometheus!.queryOne(`sum(rocketmq_consumer_ready_messages${selector})`)).toBe(6);
+        // Messages wait unacknowledged and undelivered: both latencies are ages above zero.
+        expect(await prometheus!.queryOne(`max(rocketmq_consumer_lag_latency${selector})`)).toBeGreaterThan(0);
+        expect(await prometheus!.queryOne(`max(rocketmq_consumer_queueing_latency${selector})`)).toBeGreaterThan(0);
         expect(await prometheus!.queryOne('sum(rocketmq_messages_in_total{topic="PromTopic"})')).toBe(10);
         expect(await prometheus!.queryOne('rmq:broker_group_masters:sum{broker_name="broker-a"}')).toBe(1);
         expect(await prometheus!.queryOne('count(up == 1)')).toBe(3);

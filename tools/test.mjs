@@ -44,9 +44,10 @@ function projectsOf(paths) {
   return [...chosen];
 }
 
-// Positional arguments are paths (or patterns) unless they are the value of an option before them.
-const positional = jestArgs.filter((arg, i) => !arg.startsWith('-') && (i === 0 || !jestArgs[i - 1].startsWith('-') || jestArgs[i - 1].includes('=')));
-const projects = projectsOf(args.includes('--testPathIgnorePatterns') ? [] : positional);
+// The user's positional arguments are paths (or patterns), unless they follow an option (its value).
+const userArgs = args.filter((arg) => arg !== '--unit');
+const positional = userArgs.filter((arg, i) => !arg.startsWith('-') && (i === 0 || !userArgs[i - 1].startsWith('-') || userArgs[i - 1].includes('=')));
+const projects = projectsOf(positional);
 
 const resultsDir = join(root, 'dist/test-results');
 rmSync(resultsDir, { recursive: true, force: true });

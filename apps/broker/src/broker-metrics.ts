@@ -131,7 +131,7 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
 /**
  * Per group and topic: lag (stored, not acknowledged), in flight (delivered, not acknowledged),
  * ready (stored, never delivered) and RocketMQ's queueing and lag latencies, from messaging's
- * running sums (consumer-backlog.ts says what a scrape costs).
+ * running sums (consumer-backlog.ts says what a scrape costs). On the master only.
  */
 function registerConsumerGauges(registry: Registry, sources: BrokerMetricSources): void {
   const labelNames = ['topic', 'consumer_group', 'is_retry', 'is_system'];
@@ -154,8 +154,11 @@ function registerConsumerGauges(registry: Registry, sources: BrokerMetricSources
       return value;
     };
   };
-  const counts = reused(() => backlog.counts());
-  const latencies = reused(() => backlog.latencies());
+  // A slave's progress is a copy of its master's: only the master reports it, or the cluster-wide
+  // sums of the recording rules would count each group once per replica.
+  const onMaster = <T>(compute: () => T[] | Promise<T[]>) => () => (sources.role() === 'master' ? compute() : []);
+  const counts = reused(onMaster(() => backlog.counts()));
+  const latencies = reused(onMaster(() => backlog.latencies()));
   const gauge = <E extends { topic: string; group: string }>(name: string, help: string, entries: () => E[] | Promise<E[]>, value: (entry: E) => number) =>
     new Gauge({
       name,

@@ -36,7 +36,7 @@ function projectsOf(paths) {
   if (paths.length === 0) return undefined;
   const chosen = new Set();
   for (const path of paths) {
-    const relativePath = relative(root, resolve(root, path));
+    const relativePath = relative(root, resolve(process.cwd(), path));
     const match = Object.entries(projectFolders()).find(([, folder]) => relativePath === folder || relativePath.startsWith(`${folder}/`));
     if (!match) return undefined; // a pattern rather than a path: every project's jest filters with it
     chosen.add(match[0]);

@@ -224,8 +224,10 @@ async function main(): Promise<void> {
         onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
     : () => undefined;
   if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
-  addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService,
-    replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }), replicationGuard, (message, fields) => log.error(message, fields)));
+  addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService, replicationService({
+    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log,
+    onReplicaCopied: messageTracing.enabled ? (replicaId, startedAtMs, durationMs, sizeBytes) => messageTracing.replicaCopied(replicaId, startedAtMs, durationMs, sizeBytes) : undefined,
+  }), replicationGuard, (message, fields) => log.error(message, fields)));
   endpointRef.value = endpoint;
 
   // Role, epoch and master: from the controller (--controller), else from the flags, changed by
@@ -349,7 +351,8 @@ async function main(): Promise<void> {
     await tracing.shutdown(); // sends the spans still buffered
   });
   log.info('tracing', { traces: tracing.description });
-  announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
+  // grpc is what peers dial (--advertise when set); listen is where this process accepts them.
+  announceReady(log, { grpc: endpoint, listen: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
 }
 
 main().catch((error: unknown) => {

@@ -13,7 +13,7 @@ const clients: { close(): void }[] = [];
 const brokers = new Map<number, AppProcess>();
 
 let controllerApp: AppProcess;
-let group: ReturnType<typeof createClient<typeof controller.ControllerService>>;
+let group: ReturnType<typeof controllerClient>;
 
 async function startBroker(brokerId: number): Promise<AppProcess> {
   const app = await startApp('broker', [
@@ -25,11 +25,13 @@ async function startBroker(brokerId: number): Promise<AppProcess> {
   return app;
 }
 
-function client<S extends Parameters<typeof createClient>[0]>(service: S, endpoint: string) {
-  const made = createClient(service, endpoint);
+function track<T extends { close(): void }>(made: T): T {
   clients.push(made);
   return made;
 }
+
+const controllerClient = (endpoint: string) => track(createClient(controller.ControllerService, endpoint));
+const adminClient = (endpoint: string) => track(createClient(admin.AdminService, endpoint));
 
 async function replicaGroup(): Promise<controller.ReplicaGroupStatus> {
   const view = (await group.getReplicaGroup({ brokerName: 'elected' }, { deadlineMs: 2_000 })).group;
@@ -44,7 +46,7 @@ async function masterOf(minEpoch: number): Promise<{ brokerId: number; epoch: nu
     const view = await replicaGroup();
     if (Number(view.epoch) < minEpoch) throw new Error(`still epoch ${view.epoch}`);
     const app = brokers.get(Number(view.masterBrokerId))!;
-    const status = await client(admin.AdminService, app.endpoints.grpc).getBrokerStatus({}, { deadlineMs: 2_000 });
+    const status = await adminClient(app.endpoints.grpc).getBrokerStatus({}, { deadlineMs: 2_000 });
     expect(status).toMatchObject({ role: 'master', epoch: view.epoch });
     found = { brokerId: Number(view.masterBrokerId), epoch: Number(view.epoch) };
   }, { timeoutMs: 15_000 });
@@ -56,7 +58,7 @@ async function expectInSync(ids: number[]): Promise<void> {
 }
 
 async function sendBatch(endpoint: string, from: number, count: number): Promise<void> {
-  const messaging = client(v2.MessagingService, endpoint);
+  const messaging = track(createClient(v2.MessagingService, endpoint));
   const replies = await Promise.all(Array.from({ length: count }, (_, i) => messaging.sendMessage({
     messages: [{ topic: { name: TOPIC }, body: Buffer.from(`message ${from + i}`), systemProperties: { messageId: `m-${from + i}`, bodyEncoding: v2.Encoding.IDENTITY, messageType: v2.MessageType.NORMAL } }],
   }, { deadlineMs: 10_000 })));
@@ -64,7 +66,7 @@ async function sendBatch(endpoint: string, from: number, count: number): Promise
 }
 
 async function readable(endpoint: string): Promise<number> {
-  const topic = await client(admin.AdminService, endpoint).getTopic({ name: TOPIC }, { deadlineMs: 3_000 });
+  const topic = await adminClient(endpoint).getTopic({ name: TOPIC }, { deadlineMs: 3_000 });
   return topic.queues.reduce((sum, queue) => sum + Number(queue.maxOffset - queue.minOffset), 0);
 }
 
@@ -73,7 +75,7 @@ beforeAll(async () => {
     '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', join(temp.path, 'controller'),
     '--broker-timeout-ms', '1000', '--heartbeat-interval-ms', '200',
   ]);
-  group = client(controller.ControllerService, controllerApp.endpoints.grpc);
+  group = controllerClient(controllerApp.endpoints.grpc);
   await eventually(async () => expect((await group.getControllerStatus({})).inGracePeriod).toBe(false), { timeoutMs: 10_000 });
 }, 30_000);
 
@@ -103,7 +105,7 @@ describe('controller-driven failover of a replica group', () => {
     // The old master returns as a slave of the new epoch and is let back into the set once caught up.
     await startBroker(1);
     await expectInSync([1, 2, 3]);
-    expect(await client(admin.AdminService, brokers.get(1)!.endpoints.grpc).getBrokerStatus({}, { deadlineMs: 2_000 })).toMatchObject({ role: 'slave', epoch: BigInt(elected.epoch) });
+    expect(await adminClient(brokers.get(1)!.endpoints.grpc).getBrokerStatus({}, { deadlineMs: 2_000 })).toMatchObject({ role: 'slave', epoch: BigInt(elected.epoch) });
     const masterLog = commitLogSegments(dirOf(elected.brokerId));
     for (const id of [1, 2, 3].filter((id) => id !== elected.brokerId)) expect(firstDifference(masterLog, commitLogSegments(dirOf(id)))).toBeUndefined();
     console.log(`controller failover: kill -> new master serving in ${failoverMs} ms (broker timeout 1000 ms)`);

@@ -78,6 +78,7 @@ export class GroupRegistry implements StateSection<GroupChange> {
 
   async delete(name: string): Promise<void> {
     if (!this.groups.has(name)) throw new RmqError('CONSUMER_GROUP_NOT_FOUND', { group: name });
+    this.journal.requireWritable();
     this.groups.delete(name);
     await this.journal.record(this.name, { op: 'delete', name } satisfies GroupChange);
   }
@@ -96,6 +97,7 @@ export class GroupRegistry implements StateSection<GroupChange> {
   }
 
   private async put(group: GroupConfig): Promise<GroupConfig> {
+    this.journal.requireWritable(); // memory never holds a change the log does not
     if (!this.groups.has(group.name) && this.groups.size >= this.groupCountMax) {
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `this broker already has ${this.groups.size} consumer groups, the limit; delete unused ones (rmq group delete)` });
     }

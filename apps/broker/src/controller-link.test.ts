@@ -64,6 +64,23 @@ describe('ControllerLink', () => {
     await link.stop();
   });
 
+  it('says master only once serveAsMaster has completed: until then calls are held, not served', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { state, link, views } = setUp(async (action) => {
+      if (action.kind === 'beginEpoch') return { kind: 'epochWritten', epoch: action.epoch, startLogOffset: 10 };
+      if (action.kind === 'serveAsMaster') await gate;
+    });
+    state.assignment = master;
+    await link.heartbeat();
+    await eventually(() => expect(link.current()).toEqual({ role: 'slave', epoch: 3, masterEndpoint: undefined }));
+    expect(views.some((view) => view.role === 'master')).toBe(false);
+    open();
+    await eventually(() => expect(link.current()).toEqual({ role: 'master', epoch: 3, masterEndpoint: 'me:1' }));
+    expect(views.at(-1)).toEqual({ role: 'master', epoch: 3, masterEndpoint: 'me:1' });
+    await link.stop();
+  });
+
   it('feeds a failed step of following back, and tries again with the next assignment', async () => {
     let fetches = 0;
     const { state, link, fatal } = setUp(async (action) => {

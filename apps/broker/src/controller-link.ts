@@ -68,6 +68,8 @@ export class ControllerLink {
   private unreachableLogged = false;
   private readonly listeners = new Set<(view: LinkRoleView) => void>();
   private lastView: LinkRoleView = { role: 'slave', epoch: 0, masterEndpoint: undefined };
+  /** The epoch whose serveAsMaster action has completed: only then do clients see a master. */
+  private servingEpoch: number | undefined;
 
   constructor(private readonly options: ControllerLinkOptions) {
     this.intervalMs = options.heartbeatIntervalMs;
@@ -85,10 +87,14 @@ export class ControllerLink {
     await this.actions;
   }
 
-  /** Role, epoch and master as the role machine has them now. */
+  /**
+   * Role, epoch and master as the role machine has them now; a master only once it serves (its
+   * state copied so far applied, its journal writable): until then calls are held, not served.
+   */
   current(): LinkRoleView {
     const phase = this.options.machine.phase();
-    if (phase.kind === 'master') return { role: 'master', epoch: phase.epoch, masterEndpoint: this.options.identity.endpoint };
+    if (phase.kind === 'master' && this.servingEpoch === phase.epoch) return { role: 'master', epoch: phase.epoch, masterEndpoint: this.options.identity.endpoint };
+    if (phase.kind === 'master') return { role: 'slave', epoch: phase.epoch, masterEndpoint: undefined };
     if (phase.kind === 'standby' || phase.kind === 'becomingMaster') return { role: 'slave', epoch: phase.epoch, masterEndpoint: undefined };
     return { role: 'slave', epoch: phase.epoch, masterEndpoint: phase.master.endpoint };
   }
@@ -196,6 +202,10 @@ export class ControllerLink {
         return;
       }
       this.options.log.info('role action done', { action: action.kind, ...('epoch' in action ? { epoch: action.epoch } : {}) });
+      if (action.kind === 'serveAsMaster') {
+        this.servingEpoch = action.epoch;
+        this.notifyIfChanged();
+      }
       if (result) this.feed(result);
     }
   }

@@ -22,6 +22,7 @@ const text = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }) },
   { weight: 1, arbitrary: fc.string({ minLength: 100, maxLength: 300 }) }, // length prefixes of 2 bytes
   { weight: 1, arbitrary: fc.constantFrom('\ud800', 'a\udc00b', '\ud83d\ude00') }, // lone surrogates and a pair
+  { weight: 1, arbitrary: fc.constantFrom('\ufeff', '\ufefftag', 'a\ufeff') }, // byte order marks, leading or not
 );
 const int32 = fc.oneof(fc.integer({ min: -5, max: 300 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
 const int64 = fc.oneof(fc.bigInt({ min: -5n, max: 300n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));

@@ -108,7 +108,8 @@ export class WireReader {
     const text = this.buf.toString('utf8', start, this.pos);
     // toString replaces bad sequences with U+FFFD; only then is the strict (slower) check needed.
     if (text.indexOf('\ufffd') !== -1) strictUtf8.decode(this.buf.subarray(start, this.pos));
-    return text;
+    // The generated code decodes with a default TextDecoder, which drops a leading byte order mark.
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   /** The end position of a length-delimited nested message that starts here. */

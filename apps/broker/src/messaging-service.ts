@@ -14,6 +14,7 @@ import {
   PERM_READ,
   type ConsumerService,
   type GroupRegistry,
+  type OutgoingMessage,
   type ProducerService,
   type PullService,
   type TopicRegistry,
@@ -112,7 +113,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
       const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
-      for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
+      countMessagesIn(deps.metrics, messages);
       return {
         entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
       };
@@ -291,11 +292,13 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     // of each broker but reads the whole broker (server-side balancing).
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
+  let sizeBytes = 0;
   const messages = deliveries.map((delivery) => {
     const message = fromStoredRecord(delivery.record);
-    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    sizeBytes += message.body.byteLength;
     return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  deps.metrics.messagesOut(topic, group, messages.length, sizeBytes);
   if (deps.tracing.enabled && messages.length > 0) {
     deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
   }
@@ -343,12 +346,24 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
   const result = await deps.pulls.pull({
     topic, queueId: request.messageQueue?.id ?? 0, queueOffset: Number(request.offset), countMax: request.batchSize || 32, filter, longPollingMs, signal: context.signal,
   });
+  let sizeBytes = 0;
   const messages = result.records.map((record) => {
     const message = fromStoredRecord(record);
-    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    sizeBytes += message.body.byteLength;
     return toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: deps.endpoint }, namespace);
   });
+  deps.metrics.messagesOut(topic, group, messages.length, sizeBytes);
   return { messages, nextOffset: result.nextQueueOffset };
+}
+
+/** Counts a request's messages in runs of one topic and type: the counters move once per run. */
+function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
+  let start = 0;
+  for (let i = 1; i <= messages.length; i++) {
+    if (i < messages.length && messages[i].topic === messages[start].topic && messages[i].messageType === messages[start].messageType) continue;
+    metrics.messagesIn(messages[start].topic, messages[start].messageType, messages.slice(start, i).map((message) => message.body.byteLength));
+    start = i;
+  }
 }
 
 function requireGroup(name: string | undefined): string {

@@ -388,7 +388,10 @@ export class ConsumerService {
     const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
     if (request.push && request.clientId) {
       const renewUntilMs = this.options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
-      this.renewals.track({ ...handle, clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs });
+      this.renewals.track({
+        group: handle.group, member: handle.member, topic: handle.topic, queueId, queueOffset: handle.queueOffset, deliveryId,
+        clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs,
+      });
     }
     return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret()), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }

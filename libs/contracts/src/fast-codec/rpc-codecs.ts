@@ -13,7 +13,7 @@ import type {
   SendResultEntry,
 } from '../gen/apache/rocketmq/v2/service_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
-import { int64Size, LengthQueue, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
+import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
 // One queue serves every encode: encoding is synchronous, so calls never interleave.
 const lengths = new LengthQueue();
@@ -82,12 +82,13 @@ function writeSendResult(w: WireWriter, m: SendResultEntry): void {
   w.unknownFields(m.$unknown);
 }
 
-export function encodeSendMessageResponse(m: SendMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeSendMessageResponse(m: SendMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   let size = statusField(m.status);
   for (const entry of m.entries) size += 1 + lengths.fill(lengths.reserve(), sendResultSize(entry));
   size += unknownFieldsSize(m.$unknown);
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   if (m.status !== undefined) (w.uint32(0x0a), w.length(), writeStatus(w, m.status));
   for (const entry of m.entries) (w.uint32(0x12), w.length(), writeSendResult(w, entry));
   w.unknownFields(m.$unknown);
@@ -108,19 +109,21 @@ function writeAckResult(w: WireWriter, m: AckMessageResultEntry): void {
   w.unknownFields(m.$unknown);
 }
 
-export function encodeAckMessageResponse(m: AckMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeAckMessageResponse(m: AckMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   let size = statusField(m.status);
   for (const entry of m.entries) size += 1 + lengths.fill(lengths.reserve(), ackResultSize(entry));
   size += unknownFieldsSize(m.$unknown);
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   if (m.status !== undefined) (w.uint32(0x0a), w.length(), writeStatus(w, m.status));
   for (const entry of m.entries) (w.uint32(0x12), w.length(), writeAckResult(w, entry));
   w.unknownFields(m.$unknown);
   return w.buf;
 }
 
-export function encodeReceiveMessageResponse(m: ReceiveMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeReceiveMessageResponse(m: ReceiveMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   const content = m.content;
   let size = unknownFieldsSize(m.$unknown);
@@ -134,7 +137,7 @@ export function encodeReceiveMessageResponse(m: ReceiveMessageResponse): Buffer 
       break;
     }
   }
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   switch (content.case) {
     case 'status': (w.uint32(0x0a), w.length(), writeStatus(w, content.value)); break;
     case 'message': (w.uint32(0x12), w.length(), writeMessage(w, content.value)); break;
@@ -157,9 +160,22 @@ export interface MethodCodec {
   responseSerialize?: (message: never) => Buffer;
 }
 
+/**
+ * Replies are encoded into one scratch buffer: grpc-js's server copies each serialized reply into
+ * its own frame before it serializes anything else (server-interceptors.js, serializeMessage), so
+ * the reply's bytes need not outlive the call. Only servers serialize responses.
+ */
+const replyScratch = new ScratchBuffer();
+
 /** grpc-js method path -> the hand-written (de)serializers that replace the generated ones. */
 export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string, MethodCodec>([
-  ['/apache.rocketmq.v2.MessagingService/SendMessage', { requestDeserialize: decodeSendMessageRequest, responseSerialize: encodeSendMessageResponse }],
-  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', { responseSerialize: encodeReceiveMessageResponse }],
-  ['/apache.rocketmq.v2.MessagingService/AckMessage', { requestDeserialize: decodeAckMessageRequest, responseSerialize: encodeAckMessageResponse }],
+  ['/apache.rocketmq.v2.MessagingService/SendMessage', {
+    requestDeserialize: decodeSendMessageRequest,
+    responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
+  }],
+  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', { responseSerialize: (m: ReceiveMessageResponse) => encodeReceiveMessageResponse(m, replyScratch) }],
+  ['/apache.rocketmq.v2.MessagingService/AckMessage', {
+    requestDeserialize: decodeAckMessageRequest,
+    responseSerialize: (m: AckMessageResponse) => encodeAckMessageResponse(m, replyScratch),
+  }],
 ]);

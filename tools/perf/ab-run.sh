@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Before/after in one run: for each round, each broker bundle given (e.g. a copy of main's bundle and this
+# checkout's) is started fresh and measured with peerbench's rocketmq-raw (produce then consume); prints the
+# broker's CPU µs per message (its CPU seconds over the phase / messages) and msg/s per bundle and phase.
+# Usage: tools/perf/ab-run.sh <rounds> <bundle.js>... [-- extra run.mjs args]   (PEERBENCH: a peerbench copy with node_modules)
+set -euo pipefail
+rounds=$1; shift
+bundles=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do bundles+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+pb=${PEERBENCH:-/tmp/pb-perf}
+out=${OUT:-/tmp/rmq-ab}
+port=${PORT:-18091}
+mkdir -p "$out"
+for round in $(seq 1 "$rounds"); do
+  for bundle in "${bundles[@]}"; do
+    label=$(basename "$(dirname "$bundle")")-r$round
+    rm -rf "$out/data-$label"
+    node "$bundle" --listen 127.0.0.1:$port --http-listen 127.0.0.1:0 --data-dir "$out/data-$label" --name-servers '' \
+      --auto-create-topics --flush-mode "${FLUSH:-sync}" --log-level warn >"$out/broker-$label.log" 2>&1 &
+    broker=$!
+    for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    (cd "$pb" && node run.mjs --system rocketmq-raw --url 127.0.0.1:$port --runs 1 --server-pid $broker --out "$out/$label.json" "$@") >"$out/run-$label.log" 2>&1 || echo "run failed: $out/run-$label.log"
+    kill -TERM $broker; wait $broker || true
+    rm -rf "$out/data-$label"
+    node -e '
+      const r = require(process.argv[1]); const load = require("os").loadavg()[0].toFixed(1);
+      const f = (p) => { const x = r.runs[p]?.[0]; return x ? `${p} ${(x.serverCpuPct / 100 * x.secs * 1e6 / x.msgs).toFixed(1)} µs/msg ${Math.round(x.msgsPerSec)} msg/s` : `${p} n/a`; };
+      console.log(`${process.argv[2].padEnd(12)} ${["produce", "consume"].map(f).join(" | ")} | load ${load}`);' "$out/$label.json" "$label"
+  done
+done

@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type DeliveredMessage, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -12,6 +12,7 @@ import {
   parseSqlFilter,
   parseTagExpression,
   PERM_READ,
+  SYSTEM_PROPERTY,
   type ConsumerService,
   type GroupRegistry,
   type OutgoingMessage,
@@ -20,7 +21,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackResultEntry, fromWireMessage, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
+import { ackResultEntry, deliveryFrame, fromWireMessage, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -251,7 +252,8 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(messageFrame(message));
+        // Frames may be flat DeliveredMessages: the ReceiveMessage serializer encodes those itself (rpc-codecs.ts).
+        for (const frame of messages) call.write(frame as v2.ReceiveMessageResponse);
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -259,7 +261,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
   };
 }
 
-async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<(v2.ReceiveMessageResponse | DeliveredMessage)[]> {
   const startedAtMs = Date.now();
   const group = requireGroup(request.group?.name);
   await deps.groups.ensure(group);
@@ -293,16 +295,17 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
   });
   let sizeBytes = 0;
-  const messages = deliveries.map((delivery) => {
-    const message = fromStoredRecord(delivery.record);
-    sizeBytes += message.body.byteLength;
-    return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
+  const frames = deliveries.map((delivery) => {
+    sizeBytes += delivery.record.body.byteLength;
+    return deliveryFrame(delivery.record, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
-  deps.metrics.messagesOut(topic, group, messages.length, sizeBytes);
-  if (deps.tracing.enabled && messages.length > 0) {
-    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  deps.metrics.messagesOut(topic, group, frames.length, sizeBytes);
+  if (deps.tracing.enabled && deliveries.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, deliveries.map(({ record, deliveryAttempt }) => ({
+      messageId: record.properties.get(SYSTEM_PROPERTY.messageId) ?? '', traceContext: record.properties.get(SYSTEM_PROPERTY.traceContext), deliveryAttempt,
+    })));
   }
-  return messages;
+  return frames;
 }
 
 function pullHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.PullMessageRequest, v2.PullMessageResponse> {

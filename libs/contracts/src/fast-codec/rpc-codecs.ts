@@ -13,6 +13,7 @@ import type {
   SendResultEntry,
 } from '../gen/apache/rocketmq/v2/service_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
+import { encodeDeliveredMessageFrame, isDeliveredMessage, type DeliveredMessage } from './delivered-message';
 import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
 // One queue serves every encode: encoding is synchronous, so calls never interleave.
@@ -173,7 +174,10 @@ export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string,
     requestDeserialize: decodeSendMessageRequest,
     responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
   }],
-  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', { responseSerialize: (m: ReceiveMessageResponse) => encodeReceiveMessageResponse(m, replyScratch) }],
+  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
+    // A delivered message written by the broker as flat fields encodes itself (delivered-message.ts).
+    responseSerialize: (m: ReceiveMessageResponse | DeliveredMessage) => isDeliveredMessage(m) ? encodeDeliveredMessageFrame(m, replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
+  }],
   ['/apache.rocketmq.v2.MessagingService/AckMessage', {
     requestDeserialize: decodeAckMessageRequest,
     responseSerialize: (m: AckMessageResponse) => encodeAckMessageResponse(m, replyScratch),

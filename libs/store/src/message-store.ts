@@ -216,15 +216,16 @@ export class MessageStore {
       }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
-    // Records that fit a cache block come through the read cache (read-cache.ts); larger ones in spans of their own.
+    // Records in whole blocks come through the read cache (read-cache.ts); larger ones and the log's tail in spans of their own.
     const cachedMembers: number[] = [];
     const uncachedMembers: number[] = [];
-    chosen.forEach((entry, member) => (this.readCache.fits(entry.sizeBytes) ? cachedMembers : uncachedMembers).push(member));
+    const readableEnd = this.writes.commits.committed;
+    chosen.forEach((entry, member) => (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member));
     for (let attempt = 0; cachedMembers.length > 0; attempt++) {
       // Retention may delete a segment during the read: its records are skipped, as below.
       const live = cachedMembers.filter((member) => chosen[member].logOffset >= this.log.minOffset);
       try {
-        const loaded = await this.readCache.load(live.map((member) => chosen[member]), this.writes.commits.committed);
+        const loaded = await this.readCache.load(live.map((member) => chosen[member]), readableEnd);
         for (const member of live) records[member] = decodeRecord(this.readCache.slice(loaded, chosen[member].logOffset, chosen[member].sizeBytes));
         break;
       } catch (error) {

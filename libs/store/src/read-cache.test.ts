@@ -32,14 +32,14 @@ describe('LogReadCache', () => {
     expect(new Set(log.reads.map(([offset]) => offset)).size).toBe(27);
   });
 
-  it('never reads past the readable end or across a segment, and reads a short block again when more is readable', async () => {
+  it('covers whole blocks only (not the tail still filling), never reads across a segment, and copies a record out of two blocks', async () => {
     const log = fakeLog(250, 1000);
     const cache = new LogReadCache(log, 100, 10);
-    let loaded = await cache.load([{ logOffset: 200, sizeBytes: 40 }], 240);
-    expect(log.reads).toEqual([[200, 40]]);
-    expect(cache.slice(loaded, 200, 40)).toEqual(expected(200, 40));
-    loaded = await cache.load([{ logOffset: 220, sizeBytes: 60 }], 400); // needs [220, 280): block 200-250 (segment end) and 250-350
-    expect(log.reads.slice(1)).toEqual([[200, 50], [250, 100]]);
+    expect(cache.covers({ logOffset: 200, sizeBytes: 40 }, 240)).toBe(false); // block 200-250 is not whole yet
+    expect(cache.covers({ logOffset: 200, sizeBytes: 40 }, 250)).toBe(true);
+    expect(cache.covers({ logOffset: 0, sizeBytes: 101 }, 1000)).toBe(false); // larger than a block
+    const loaded = await cache.load([{ logOffset: 220, sizeBytes: 60 }], 400); // [220, 280): block 200-250 (segment end) and 250-350
+    expect(log.reads).toEqual([[200, 50], [250, 100]]);
     expect(cache.slice(loaded, 220, 60)).toEqual(expected(220, 60));
   });
 

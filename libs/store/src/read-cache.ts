@@ -6,6 +6,7 @@
 // across a block boundary is copied out of the blocks it touches.
 // Only committed bytes are cached (below `readableEnd`), and the log changes below that only when
 // it is cut back or started over (replicas), which bumps its generation and empties the cache.
+// Blocks still filling (the log's tail) are not cached: consumers that keep up read there directly.
 // Memory: at most blocksMax blocks of blockBytes each, oldest dropped first.
 
 export interface BlockSource {
@@ -36,9 +37,13 @@ export class LogReadCache {
     this.generation = log.generation;
   }
 
-  /** Whether a record this large is read through the cache (larger ones get a read of their own). */
-  fits(sizeBytes: number): boolean {
-    return sizeBytes <= this.blockBytes;
+  /**
+   * Whether a record is read through the cache: not larger than a block, and in blocks wholly
+   * readable now. The log's tail (the block still filling) is read directly, record by record as
+   * before: caching it would read the whole partial block again for every new record.
+   */
+  covers(range: LogRange, readableEnd: number): boolean {
+    return range.sizeBytes <= this.blockBytes && this.blockEnd(this.blockStart(range.logOffset + range.sizeBytes - 1)) <= readableEnd;
   }
 
   /**
@@ -60,7 +65,7 @@ export class LogReadCache {
           loaded.set(start, have);
           continue;
         }
-        // A block is read up to what is readable now; one read short is read again when more is needed.
+        // Whole blocks (covers()); only a segment's last block may come back short (its padded tail is not written out).
         const generation = this.log.generation;
         const bytes = await this.log.readUpTo(start, Math.min(this.blockEnd(start), readableEnd) - start);
         if (start + bytes.length < neededEnd) throw new Error(`the commit log ends at ${start + bytes.length}, before the record read up to ${neededEnd}`);

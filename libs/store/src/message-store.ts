@@ -216,11 +216,17 @@ export class MessageStore {
       }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
-    // Records in whole blocks come through the read cache (read-cache.ts); larger ones and the log's tail in spans of their own.
+    // Records just written come from memory (recent-writes.ts), those in whole blocks through the read cache
+    // (read-cache.ts); the rest (larger records, the log's tail beyond what memory keeps) in spans of their own.
     const cachedMembers: number[] = [];
     const uncachedMembers: number[] = [];
     const readableEnd = this.writes.commits.committed;
-    chosen.forEach((entry, member) => (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member));
+    chosen.forEach((entry, member) => {
+      // Just written (a consumer that keeps up): straight from memory.
+      const recent = this.writes.recent.find(entry.logOffset, entry.sizeBytes);
+      if (recent) records[member] = decodeRecord(recent);
+      else (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member);
+    });
     for (let attempt = 0; cachedMembers.length > 0; attempt++) {
       // Retention may delete a segment during the read: its records are skipped, as below.
       const live = cachedMembers.filter((member) => chosen[member].logOffset >= this.log.minOffset);

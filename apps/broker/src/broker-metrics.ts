@@ -6,6 +6,7 @@ import { isSystemTopic, RETRY_TOPIC_PREFIX } from '@rmq/base';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
 import type { ConsumerProgress, GroupRegistry, TopicRegistry } from '@rmq/messaging';
+import { ConsumerBacklog } from './consumer-backlog';
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
@@ -137,47 +138,51 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
 }
 
 /**
- * Per group and topic: lag (stored, not acknowledged), in flight (delivered, not acknowledged)
- * and ready (stored, never delivered), from the consumer progress at scrape time. One pass over
- * the (group, topic, queue) states: O(groups x queues) per scrape until messaging keeps these
- * sums as they change.
+ * Per group and topic: lag (stored, not acknowledged), in flight (delivered, not acknowledged),
+ * ready (stored, never delivered) and RocketMQ's queueing and lag latencies, from messaging's
+ * running sums (consumer-backlog.ts says what a scrape costs). On the master only.
  */
 function registerConsumerGauges(registry: Registry, sources: BrokerMetricSources): void {
   const labelNames = ['topic', 'consumer_group', 'is_retry', 'is_system'];
-  type Sums = { topic: string; group: string; lag: number; inflight: number; ready: number };
-  let sums: Sums[] = [];
-  let computedAtMs = -Infinity;
-  /** The three gauges of one scrape share one pass (a pass is reused for SUMS_REUSE_MS). */
-  const compute = () => {
-    if (performance.now() - computedAtMs < SUMS_REUSE_MS) return sums;
-    const byKey = new Map<string, Sums>();
-    for (const { key, state } of sources.progress.groupStates()) {
-      const id = `${key.g}\u0000${key.t}`;
-      let entry = byKey.get(id);
-      if (!entry) byKey.set(id, (entry = { topic: key.t, group: key.g, lag: 0, inflight: 0, ready: 0 }));
-      const maxQueueOffset = sources.store.queueRange(key.t, key.q).maxQueueOffset;
-      entry.lag += Math.max(0, maxQueueOffset - state.committedOffset);
-      entry.inflight += state.inflightCount;
-      entry.ready += Math.max(0, maxQueueOffset - state.nextOffset);
-    }
-    sums = [...byKey.values()];
-    computedAtMs = performance.now();
-    return sums;
+  const labelsOf = (entry: { topic: string; group: string }) => ({ topic: entry.topic, consumer_group: entry.group, is_retry: isRetry(entry.topic), is_system: isSystem(entry.topic) });
+  const backlog = new ConsumerBacklog({
+    totals: () => sources.progress.totals.list(),
+    peek: (key) => sources.progress.peek(key),
+    store: sources.store,
+    nowMs: () => Date.now(),
+  });
+  /** The gauges of one scrape share one computation (reused for SUMS_REUSE_MS). */
+  const reused = <T>(compute: () => T): (() => T) => {
+    let value: T | undefined;
+    let computedAtMs = -Infinity;
+    return () => {
+      if (value === undefined || performance.now() - computedAtMs >= SUMS_REUSE_MS) {
+        value = compute();
+        computedAtMs = performance.now();
+      }
+      return value;
+    };
   };
-  const gauge = (name: string, help: string, value: (sums: Sums) => number) =>
+  // A slave's progress is a copy of its master's: only the master reports it, or the cluster-wide
+  // sums of the recording rules would count each group once per replica.
+  const onMaster = <T>(compute: () => T[] | Promise<T[]>) => () => (sources.role() === 'master' ? compute() : []);
+  const counts = reused(onMaster(() => backlog.counts()));
+  const latencies = reused(onMaster(() => backlog.latencies()));
+  const gauge = <E extends { topic: string; group: string }>(name: string, help: string, entries: () => E[] | Promise<E[]>, value: (entry: E) => number) =>
     new Gauge({
       name,
       help,
       labelNames,
       registers: [registry],
-      collect() {
+      async collect() {
+        const current = await entries();
         this.reset();
-        for (const entry of compute()) {
-          this.set({ topic: entry.topic, consumer_group: entry.group, is_retry: isRetry(entry.topic), is_system: isSystem(entry.topic) }, value(entry));
-        }
+        for (const entry of current) this.set(labelsOf(entry), value(entry));
       },
     });
-  gauge('rocketmq_consumer_lag_messages', 'messages not yet acknowledged by a consumer group (max offset - committed offset)', (entry) => entry.lag);
-  gauge('rocketmq_consumer_inflight_messages', 'messages delivered to a consumer group and not yet acknowledged', (entry) => entry.inflight);
-  gauge('rocketmq_consumer_ready_messages', 'messages stored and not yet delivered to a consumer group', (entry) => entry.ready);
+  gauge('rocketmq_consumer_lag_messages', 'messages not yet acknowledged by a consumer group (max offset - committed offset)', counts, (entry) => entry.lag);
+  gauge('rocketmq_consumer_inflight_messages', 'messages delivered to a consumer group and not yet acknowledged', counts, (entry) => entry.inflight);
+  gauge('rocketmq_consumer_ready_messages', 'messages stored and not yet delivered to a consumer group', counts, (entry) => entry.ready);
+  gauge('rocketmq_consumer_queueing_latency', 'milliseconds since the oldest ready message (stored, not yet delivered to the group) was stored; 0 with none', latencies, (entry) => entry.queueingMs);
+  gauge('rocketmq_consumer_lag_latency', 'milliseconds since the oldest message the group has not acknowledged was stored; 0 with none', latencies, (entry) => entry.lagMs);
 }

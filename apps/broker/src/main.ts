@@ -211,7 +211,10 @@ async function main(): Promise<void> {
   const peerCredentials = () => channelCredentials(tls.client);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
   if (roleState.role === 'slave' && config.controller.length === 0 && config.master) await replica.becomeSlave(config.master);
-  addService(grpcServer, replication.ReplicationService, replicationService({ brokerName: config.brokerName, store, master: () => replica.master(), epoch, log }));
+  addService(grpcServer, replication.ReplicationService, replicationService({
+    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log,
+    onReplicaCopied: messageTracing.enabled ? (replicaId, startedAtMs, durationMs, sizeBytes) => messageTracing.replicaCopied(replicaId, startedAtMs, durationMs, sizeBytes) : undefined,
+  }));
   endpointRef.value = endpoint;
 
   // Role, epoch and master: from the controller (--controller), else from the flags, changed by

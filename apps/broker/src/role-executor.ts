@@ -2,7 +2,8 @@
 // in the epoch file before serving as master, switch the role every writer checks, register with
 // the name servers at once; and, through the log-shipping side (shipping/replica-role.ts), ship
 // to slaves as master, or fetch the master's epochs, cut the log back and follow as a slave.
-// The in-sync set is still the master's own (InSyncSet); the controller's is not applied yet.
+// As master, the in-sync set is the controller's: the master proposes changes through the link
+// and adopts every committed set the controller answers (updateInSyncSet).
 import { ControllerClient } from '@rmq/client';
 import type { Logger } from '@rmq/observability';
 import { REPLICATION_LIMITS, RoleMachine, type RoleAction, type RoleEvent } from '@rmq/replication';
@@ -65,7 +66,7 @@ export class LocalRoleExecutor implements RoleActionExecutor {
         // Everything the old master recorded and this broker copied applies before its first write.
         // The store takes writes again (shipping starts), then the state copied so far applies
         // and the broker's own state is recorded; clients still see a slave until the role flips.
-        replica.serveAsMaster(action.epoch);
+        replica.serveAsMaster(action.epoch, { inSyncBrokerIds: action.inSyncBrokerIds, inSyncSetVersion: action.inSyncSetVersion });
         await this.options.journalRole.toMaster();
         state.epoch = action.epoch;
         state.role = 'master';
@@ -74,6 +75,7 @@ export class LocalRoleExecutor implements RoleActionExecutor {
         void this.options.registerNow();
         return;
       case 'updateInSyncSet':
+        if (replica.master()?.epoch === action.epoch) replica.master()!.adoptConfirmed(action.inSyncBrokerIds, action.inSyncSetVersion);
         return;
       case 'fetchMasterEpochs': {
         const master = await replica.describeMaster(action.master.endpoint);
@@ -106,7 +108,7 @@ export async function openControllerLink(options: {
 }): Promise<ControllerLink> {
   const { store, identity, replica } = options;
   const epochs = replica.epochFile;
-  return new ControllerLink({
+  const link: ControllerLink = new ControllerLink({
     client: new ControllerClient(options.controllers, { callTimeoutMs: CONTROLLER_CALL_TIMEOUT_MS }),
     identity,
     machine: new RoleMachine(identity.brokerId),
@@ -122,4 +124,12 @@ export async function openControllerLink(options: {
     heartbeatIntervalMs: REPLICATION_LIMITS.heartbeatIntervalMsDefault, // until the controller says otherwise
     onFatal: options.onFatal,
   });
+  replica.inSyncAuthority = {
+    propose: async (proposal) => {
+      const assignment = await link.alterInSyncSet(proposal);
+      return { inSyncBrokerIds: assignment.inSyncBrokerIds, inSyncSetVersion: assignment.inSyncSetVersion };
+    },
+    refresh: () => void link.heartbeat(),
+  };
+  return link;
 }

@@ -44,6 +44,16 @@ export function createStoreMetrics(registry: Registry): StoreMetrics {
   gauge('rmq_store_disk_used_ratio', 'used fraction of the disk holding the store, at the last retention pass', (stats) => stats.retention.diskUsage?.usedRatio);
   gauge('rmq_store_writes_refused', '1 while appends are refused because the disk is past its hard limit', (stats) => (stats.retention.writesRefused ? 1 : 0));
   new Gauge({
+    name: 'rocketmq_storage_message_reserve_time',
+    help: 'milliseconds since the oldest message still on disk was stored (how long the store keeps messages now)',
+    registers: [registry],
+    async collect() {
+      const oldestMs = await store?.earliestStoreTimestampMs();
+      if (oldestMs === undefined) this.reset();
+      else this.set(Math.max(0, Date.now() - oldestMs));
+    },
+  });
+  new Gauge({
     name: 'rmq_store_flush_mode',
     help: 'the durability mode: 1 on the active mode',
     labelNames: ['mode'],

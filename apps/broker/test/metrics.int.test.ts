@@ -20,6 +20,7 @@ describe('broker metrics', () => {
 
   it('counts lag, in-flight and ready messages of a group, connections, sizes and permission', async () => {
     const producer = await startOfficialProducer(cluster.endpoint);
+    const firstSendMs = Date.now();
     for (let i = 0; i < 5; i++) await producer.send({ topic: 'MeteredTopic', body: Buffer.alloc(2000, 0x61) });
     const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'metered-group', subscriptions: new Map([['MeteredTopic', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
     await consumer.startup();
@@ -36,6 +37,16 @@ describe('broker metrics', () => {
       expect(sampleValue(metrics, 'rocketmq_consumer_lag_messages', group)).toBe(4);
       expect(sampleValue(metrics, 'rocketmq_consumer_inflight_messages', group)).toBe(2);
       expect(sampleValue(metrics, 'rocketmq_consumer_ready_messages', group)).toBe(2);
+      // Latencies: now minus the store time of the oldest message not acknowledged (offset 1) and
+      // of the oldest not yet delivered (offset 3, stored later); the oldest record on disk is older.
+      const sinceFirstSendMs = Date.now() - firstSendMs;
+      const lagLatency = sampleValue(metrics, 'rocketmq_consumer_lag_latency', group)!;
+      const queueingLatency = sampleValue(metrics, 'rocketmq_consumer_queueing_latency', group)!;
+      expect(lagLatency).toBeGreaterThan(0);
+      expect(lagLatency).toBeLessThanOrEqual(sinceFirstSendMs);
+      expect(queueingLatency).toBeGreaterThan(0);
+      expect(queueingLatency).toBeLessThanOrEqual(lagLatency);
+      expect(sampleValue(metrics, 'rocketmq_storage_message_reserve_time')).toBeGreaterThanOrEqual(lagLatency);
       expect(sampleValue(metrics, 'rocketmq_messages_in_total', { topic: 'MeteredTopic', message_type: 'normal', is_system: 'false', cluster: 'DefaultCluster', node_type: 'broker', node_id: 'broker-a-0' })).toBe(5);
       expect(sampleValue(metrics, 'rocketmq_messages_out_total', group)).toBe(3);
       expect(sampleValue(metrics, 'rocketmq_message_size_bucket', { topic: 'MeteredTopic', le: '1024' })).toBe(0);

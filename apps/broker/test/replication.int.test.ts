@@ -151,6 +151,11 @@ describe('replica group: log shipping between processes', () => {
         const master = await status(group.master.endpoints.grpc);
         expect(master.inSyncReplicas).toBe(1);
         expect(master.slaves.map((slave) => slave.inSync)).toEqual([false]);
+        // The master's metrics show how far behind the stopped slave is, in bytes and in seconds.
+        const metrics = await (await fetch(`http://${group.master.endpoints.http}/metrics`)).text();
+        expect(sampleValue(metrics, 'rmq_replication_slave_in_sync', { replica: '1' })).toBe(0);
+        expect(sampleValue(metrics, 'rmq_replication_slave_lag_bytes', { replica: '1' })).toBeGreaterThan(0);
+        expect(sampleValue(metrics, 'rmq_replication_slave_lag_seconds', { replica: '1' })).toBeGreaterThanOrEqual((lagMs - 100) / 1000);
         expect(group.master.logs.some((line) => line.msg === 'slave left the in-sync set')).toBe(true);
       } finally {
         process.kill(group.slaves[0]!.pid, 'SIGCONT');

@@ -7,6 +7,7 @@ import type { MessageStore } from '@rmq/store';
 import { QueueConsumption, type InflightEntry, type QueueConsumptionSnapshot } from './queue-consumption';
 import { BroadcastMembers } from './broadcast-members';
 import { MESSAGING_LIMITS } from './limits';
+import { ProgressTotals } from './progress-totals';
 import type { StateJournal, StateSection } from './state/state-journal';
 
 /**
@@ -42,6 +43,8 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   readonly name = PROGRESS_SECTION;
   private readonly states = new Map<string, QueueConsumption>();
   readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
+  /** Sums per (group, topic), moved with every change below (what the broker's gauges read). */
+  readonly totals = new ProgressTotals();
 
   constructor(
     private readonly journal: StateJournal,
@@ -96,25 +99,25 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   // Changes: made in memory at once, durable when the returned promise resolves.
 
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; durable: Promise<void> } {
-    const delivered = state.admit(queueOffset, messageGroup, entry);
+    const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
     const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
     return { delivered, durable: this.record(change) };
   }
 
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
-    state.deliver(queueOffset, entry);
+    this.totals.tracked(state, () => state.deliver(queueOffset, entry));
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
   }
 
   skipTo(key: ProgressKey, state: QueueConsumption, toOffset: number): Promise<void> | undefined {
     if (toOffset <= state.nextOffset) return undefined;
-    state.skipTo(toOffset);
+    this.totals.tracked(state, () => state.skipTo(toOffset));
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
-    if (!state.complete(queueOffset, deliveryId)) return undefined;
+    if (!this.totals.tracked(state, () => state.complete(queueOffset, deliveryId))) return undefined;
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
 
@@ -141,8 +144,11 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
       const fifo = change.f;
       const created =
         change.op === 'start' ? new QueueConsumption(change.o, { fifo }) : QueueConsumption.restore(change.s, this.store.queueRange(change.t, change.q).maxQueueOffset, { fifo });
-      if (change.m === undefined) this.states.set(stateKey(change), created);
-      else this.broadcast.state(change.g, change.m, change.t, change.q, this.clock.nowMs(), () => created);
+      if (change.m === undefined) {
+        const id = stateKey(change);
+        this.totals.added(change.g, change.t, change.q, created, this.states.get(id));
+        this.states.set(id, created);
+      } else this.broadcast.state(change.g, change.m, change.t, change.q, this.clock.nowMs(), () => created);
       return;
     }
     if (change.op === 'forget') {
@@ -153,16 +159,16 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     if (!state) return; // its start was before the snapshot this replay began with: nothing to change
     switch (change.op) {
       case 'admit':
-        state.admit(change.o, change.mg, entryOf(change));
+        this.totals.tracked(state, () => state.admit(change.o, change.mg, entryOf(change)));
         break;
       case 'deliver':
-        state.deliver(change.o, entryOf(change));
+        this.totals.tracked(state, () => state.deliver(change.o, entryOf(change)));
         break;
       case 'skip':
-        state.skipTo(change.to);
+        this.totals.tracked(state, () => state.skipTo(change.to));
         break;
       case 'complete':
-        state.complete(change.o, change.d);
+        this.totals.tracked(state, () => state.complete(change.o, change.d));
         break;
       case 'renew':
         state.renew(change.o, change.old, entryOf(change));
@@ -179,6 +185,7 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
 
   reset(): void {
     this.states.clear();
+    this.totals.clear();
     this.broadcast.clear();
   }
 

@@ -2,6 +2,7 @@ export * from './topic-registry';
 export * from './producer-service';
 export * from './consumer-service';
 export * from './consumer-progress';
+export { ProgressTotals, type GroupTopicTotals } from './progress-totals';
 export * from './group-registry';
 export * from './receipt-key';
 export * from './state/state-journal';

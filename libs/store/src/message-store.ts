@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { assert, isRmqError, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
 import type { ConsumeQueue, QueueEntry } from './consume-queue';
-import { decodeRecord, type StoredRecord } from './record';
+import { decodeRecord, readU64, RECORD_HEADER_BYTES, RECORD_MAGIC, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
 import { LogReadCache } from './read-cache';
 import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
@@ -51,6 +51,8 @@ export class MessageStore {
   private readonly retentionHolds: (() => number)[] = [];
   /** The last checkpoint failed for this reason (it is retried every tick). */
   private checkpointProblem: string | undefined;
+  /** The oldest record's store time, for the log start it was read at (earliestStoreTimestampMs). */
+  private earliestRecord: { logOffset: number; storeTimestampMs: number } | undefined;
 
   private constructor(
     private readonly options: StoreSettings,
@@ -260,6 +262,27 @@ export class MessageStore {
     assert(logOffset + sizeBytes <= this.writes.confirmedLogOffset, 'read beyond the written log', { logOffset, sizeBytes });
     if (logOffset < this.log.minOffset) throw new RmqError('NOT_FOUND', { what: 'message at log offset', name: `${logOffset} (deleted by retention)` });
     return decodeRecord(await this.log.read(logOffset, sizeBytes));
+  }
+
+  /**
+   * The store time of the oldest record still on disk (RocketMQ's message reserve time is now
+   * minus this); undefined while the log is empty. One header read each time retention moves the
+   * log's start.
+   */
+  async earliestStoreTimestampMs(): Promise<number | undefined> {
+    const logOffset = this.log.minOffset;
+    if (logOffset >= this.writes.confirmedLogOffset) return undefined;
+    if (this.earliestRecord?.logOffset === logOffset) return this.earliestRecord.storeTimestampMs;
+    let header: Buffer;
+    try {
+      header = await this.log.readUpTo(logOffset, RECORD_HEADER_BYTES);
+    } catch (error) {
+      if (isRmqError(error, 'NOT_FOUND') || (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // retention deleted it meanwhile
+      throw error;
+    }
+    if (header.length < RECORD_HEADER_BYTES || header.readUInt32BE(4) !== RECORD_MAGIC) return undefined; // a segment starts with a record; anything else is not ours to read
+    this.earliestRecord = { logOffset, storeTimestampMs: readU64(header, 40) };
+    return this.earliestRecord.storeTimestampMs;
   }
 
   /**

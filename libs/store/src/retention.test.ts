@@ -209,6 +209,30 @@ describe('MessageStore retention (real files)', () => {
     await store.close();
   });
 
+  it('says the store time of the oldest record on disk, before and after retention moves the log start', async () => {
+    let store = await open();
+    expect(await store.earliestStoreTimestampMs()).toBeUndefined();
+    const firstStoredMs = nowMs + 1_000;
+    for (let i = 0; i < 60; i++) {
+      nowMs += 1_000; // each record stored a second after the previous one
+      await store.append([message(i % 2, `m${i}`)]);
+    }
+    expect(await store.earliestStoreTimestampMs()).toBe(firstStoredMs);
+    await store.close();
+    store = await open();
+    const files = segmentFiles(temp.path);
+    const sizes = files.map((name) => statSync(join(temp.path, 'commitlog', name)).size);
+    otherBytes = totalBytes * 0.75 - sizes.reduce((sum, size) => sum + size, 0) + sizes[0] + 1; // the two oldest segments go
+    await store.runRetention();
+    expect(store.stats().logMinOffset).toBe(Number(files[2]));
+    const firsts = await Promise.all([0, 1].map(async (queueId) => (await store.read('T', queueId, 0, { countMax: 1 })).records[0]));
+    const oldest = firsts.reduce((a, b) => (a.logOffset < b.logOffset ? a : b));
+    expect(oldest.logOffset).toBe(Number(files[2]));
+    expect(await store.earliestStoreTimestampMs()).toBe(oldest.storeTimestampMs);
+    expect(oldest.storeTimestampMs).toBeGreaterThan(firstStoredMs);
+    await store.close();
+  });
+
   it('advances each queue minimum to its first record still on disk; reads below it start there, across a restart too', async () => {
     let store = await fill(await open(), 60);
     const files = segmentFiles(temp.path);

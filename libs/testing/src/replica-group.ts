@@ -35,6 +35,8 @@ export interface ReplicaGroupOptions {
   masterArgs?: string[];
   /** Start no slave yet (the test starts them). */
   slavesLater?: boolean;
+  /** Added to every broker's environment (e.g. OTEL_* variables). */
+  env?: Record<string, string>;
 }
 
 export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
@@ -51,7 +53,7 @@ export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<R
     return startApp('broker', [
       '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', dataDir, '--broker-name', 'broker-a', '--broker-id', String(brokerId),
       ...roleArgs, ...brokerArgs, ...extraArgs,
-    ], { label });
+    ], { label, env: options.env });
   };
   const master = await startBroker('master', masterDir, 0, { epoch: 1 }, options.masterArgs);
   const group: ReplicaGroup = {

@@ -11,6 +11,12 @@ import { REPLICATION_LIMITS } from './limits';
 
 type FollowCall = grpc.ServerDuplexStream<replication.FollowRequest, replication.FollowResponse>;
 
+/** A stretch of log the slave has written: when it was shipped (epoch ms), how long until the slave said so, its size. */
+export type CopiedListener = (startedAtMs: number, durationMs: number, sizeBytes: number) => void;
+
+/** Shipped batches remembered until the slave acknowledges them (for CopiedListener); older ones are forgotten. */
+const SHIPPED_REMEMBERED_MAX = 1_024;
+
 export class LogShipper {
   private next: number;
   private ackedWritten: number;
@@ -18,12 +24,15 @@ export class LogShipper {
   private lastSentMs = 0;
   private closed = false;
   private wake: (() => void) | undefined;
+  /** Batches shipped and not yet acknowledged, oldest first (only with an onCopied listener). */
+  private readonly shipped: { endLogOffset: number; startedAt: number; sizeBytes: number }[] = [];
 
   constructor(
     private readonly call: FollowCall,
     private readonly store: MessageStore,
     private readonly master: ReplicationMaster,
     fromLogOffset: number,
+    private readonly onCopied?: CopiedListener,
   ) {
     this.next = fromLogOffset;
     this.ackedWritten = fromLogOffset;
@@ -32,6 +41,10 @@ export class LogShipper {
   /** The slave wrote up to here: room for more. */
   acknowledged(writtenLogOffset: number): void {
     this.ackedWritten = Math.max(this.ackedWritten, writtenLogOffset);
+    while (this.shipped.length > 0 && this.shipped[0].endLogOffset <= this.ackedWritten) {
+      const batch = this.shipped.shift()!;
+      this.onCopied?.(performance.timeOrigin + batch.startedAt, performance.now() - batch.startedAt, batch.sizeBytes);
+    }
     this.poke();
   }
 
@@ -70,6 +83,10 @@ export class LogShipper {
     if (batch.bytes.length === 0) return false;
     const startLogOffset = this.next;
     this.next = batch.endLogOffset;
+    if (this.onCopied) {
+      this.shipped.push({ endLogOffset: batch.endLogOffset, startedAt: performance.now(), sizeBytes: batch.bytes.length });
+      if (this.shipped.length > SHIPPED_REMEMBERED_MAX) this.shipped.shift();
+    }
     await this.send(batch.bytes, epoch, startLogOffset);
     return true;
   }

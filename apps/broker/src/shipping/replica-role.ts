@@ -12,7 +12,7 @@ import { EpochFile, type EpochEntry, type FlushMode, type MessageStore } from '@
 import { REPLICATION_LIMITS } from './limits';
 import type { InSyncBounds } from './in-sync-set';
 import { LogFollower, type FollowerStatus } from './log-follower';
-import { ReplicationMaster, type ReplicationStatus } from './replication-master';
+import { ReplicationMaster, type InSyncAuthority, type ReplicationStatus } from './replication-master';
 
 export interface ReplicaRoleOptions {
   store: MessageStore;
@@ -38,6 +38,8 @@ export class ReplicaRole {
   private follower: LogFollower | undefined;
   /** Called after the log was cut back or started over (the broker state is rebuilt from the log). */
   onLogCut: (() => Promise<void>) | undefined;
+  /** Under a controller: it commits the in-sync set a master asks for. */
+  inSyncAuthority: InSyncAuthority | undefined;
 
   private constructor(
     private readonly options: ReplicaRoleOptions,
@@ -82,13 +84,18 @@ export class ReplicaRole {
     this.serveAsMaster(epoch);
   }
 
-  /** Starts serving as master of `epoch`, whose entry the epoch file already holds. */
-  serveAsMaster(epoch: number): void {
+  /**
+   * Starts serving as master of `epoch`, whose entry the epoch file already holds; under a
+   * controller, with the in-sync set it committed.
+   */
+  serveAsMaster(epoch: number, committedSet?: { inSyncBrokerIds: readonly number[]; inSyncSetVersion: number }): void {
     const { store, log } = this.options;
     this.masterSide?.stop();
+    const authority = this.inSyncAuthority;
     this.masterSide = new ReplicationMaster({
       store, brokerName: this.options.brokerName, epoch, epochs: () => this.epochs.entries(), flushMode: this.options.flushMode,
       bounds: this.options.bounds, minInSyncReplicas: this.options.minInSyncReplicas, clock: this.options.clock, log,
+      ...(authority && committedSet ? { controlled: { authority, replicaId: this.options.replicaId, ...committedSet } } : {}),
     });
     store.refuseAppends(undefined);
     this.masterSide.start();

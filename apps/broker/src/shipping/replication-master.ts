@@ -1,8 +1,11 @@
 // The master's side of a replica group: its epoch history, its slaves' progress and the in-sync
 // set, and the store's committed offset that follows from them. Every write or sync of the
 // store, and every progress report of a slave, recomputes the committed offset at once (no
-// timer on the send path); a timer applies the lag bounds while nothing else happens.
+// timer on the send path); a timer applies the lag bounds while nothing else happens. Under a
+// controller, the master proposes every change of the set it wants (AlterInSyncSet), one
+// proposal at a time, and waits for the members of both sets meanwhile (in-sync-set.ts).
 import { RmqError, type Clock } from '@rmq/base';
+import { errorCodeOf } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { EpochEntry, FlushMode, MessageStore } from '@rmq/store';
 import { InSyncSet, type InSyncBounds, type SlaveProgress } from './in-sync-set';
@@ -21,6 +24,26 @@ export interface ReplicationMasterOptions {
   minInSyncReplicas: number;
   clock: Clock;
   log: Logger;
+  /** Under a controller: who commits the in-sync set, and the set committed when this master was elected. */
+  controlled?: { authority: InSyncAuthority; replicaId: string; inSyncBrokerIds: readonly number[]; inSyncSetVersion: number };
+}
+
+/** A master's request for another in-sync set (broker ids, the master's included). */
+export interface InSyncProposal {
+  epoch: number;
+  inSyncSetVersion: number;
+  inSyncBrokerIds: readonly number[];
+  confirmedLogOffset: number;
+  logEndOffset: number;
+  slaves: readonly { brokerId: number; ackedLogOffset: number; behindMs: number }[];
+}
+
+/** The controller, as the master sees it for its in-sync set. */
+export interface InSyncAuthority {
+  /** Commits the proposal (or refuses it); resolves with the set the controller then holds. */
+  propose(proposal: InSyncProposal): Promise<{ inSyncBrokerIds: readonly number[]; inSyncSetVersion: number }>;
+  /** The controller refused this master's proposal (FENCED): ask it now what holds. */
+  refresh(): void;
 }
 
 export interface ReplicationStatus {
@@ -30,6 +53,10 @@ export interface ReplicationStatus {
   slaves: SlaveProgress[];
 }
 
+/** Backoff between proposals the controller did not answer or refused. */
+const PROPOSAL_RETRY_MS_MIN = 100;
+const PROPOSAL_RETRY_MS_MAX = 2_000;
+
 export class ReplicationMaster {
   private readonly set: InSyncSet;
   private readonly sessions = new Map<string, () => void>();
@@ -37,10 +64,16 @@ export class ReplicationMaster {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private refusing = false;
+  private stopped = false;
+  private proposing = false;
+  private proposeAgainAtMs = 0;
+  private proposalFailures = 0;
 
   constructor(private readonly options: ReplicationMasterOptions) {
     const last = options.epochs().at(-1);
     this.set = new InSyncSet(options.bounds, last?.startLogOffset ?? 0, options.store.committedLogOffset);
+    const { controlled } = options;
+    if (controlled) this.set.adoptConfirmed(this.slaveIdsOf(controlled.inSyncBrokerIds), controlled.inSyncSetVersion, options.clock.nowMs());
   }
 
   start(): void {
@@ -55,6 +88,7 @@ export class ReplicationMaster {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.unsubscribe?.();
     for (const close of this.sessions.values()) close();
@@ -108,6 +142,12 @@ export class ReplicationMaster {
     return () => this.wakers.delete(wake);
   }
 
+  /** The controller's committed set changed (a heartbeat's or a proposal's answer). */
+  adoptConfirmed(inSyncBrokerIds: readonly number[], inSyncSetVersion: number): void {
+    this.set.adoptConfirmed(this.slaveIdsOf(inSyncBrokerIds), inSyncSetVersion, this.options.clock.nowMs());
+    this.recompute();
+  }
+
   status(): ReplicationStatus {
     const nowMs = this.options.clock.nowMs();
     return { epoch: this.options.epoch, committedLogOffset: this.set.committedLogOffset, inSyncReplicas: this.set.size(), slaves: this.set.progress(this.options.store.writtenLogOffset, nowMs) };
@@ -125,6 +165,48 @@ export class ReplicationMaster {
     }
     store.advanceCommitted(this.set.committedLogOffset);
     this.noteMinInSync();
+    this.proposeIfDue(nowMs);
+  }
+
+  /** Under a controller: asks it for the set the rules want, one proposal at a time. */
+  private proposeIfDue(nowMs: number): void {
+    const { controlled, store, log } = this.options;
+    if (!controlled || this.stopped || this.proposing || nowMs < this.proposeAgainAtMs) return;
+    const wanted = this.set.proposalDue();
+    if (!wanted) return;
+    const inSyncSetVersion = this.set.beginProposal(wanted);
+    const end = store.writtenLogOffset;
+    const proposal: InSyncProposal = {
+      epoch: this.options.epoch,
+      inSyncSetVersion,
+      inSyncBrokerIds: [controlled.replicaId, ...wanted].map(Number),
+      confirmedLogOffset: this.set.committedLogOffset,
+      logEndOffset: end,
+      slaves: this.set.progress(end, nowMs).map((slave) => ({ brokerId: Number(slave.replicaId), ackedLogOffset: slave.ackedLogOffset, behindMs: slave.lagBytes === 0 ? 0 : slave.lagMs })),
+    };
+    this.proposing = true;
+    controlled.authority.propose(proposal).then(
+      (answer) => {
+        this.proposalFailures = 0;
+        this.set.proposalAnswered(this.slaveIdsOf(answer.inSyncBrokerIds), answer.inSyncSetVersion, this.options.clock.nowMs());
+        log.info('in-sync set committed by the controller', { epoch: proposal.epoch, inSync: answer.inSyncBrokerIds, version: answer.inSyncSetVersion });
+      },
+      (error: unknown) => {
+        // Until an answer settles it, the master waits for every slave it named: never less than
+        // the controller may have committed.
+        this.proposalFailures++;
+        this.proposeAgainAtMs = this.options.clock.nowMs() + Math.min(PROPOSAL_RETRY_MS_MAX, PROPOSAL_RETRY_MS_MIN * 2 ** (this.proposalFailures - 1));
+        if (this.proposalFailures === 1) log.warn('the controller did not commit the in-sync set this master asked for; asking again', { proposal: proposal.inSyncBrokerIds, error: String(error) });
+        if (errorCodeOf(error) === 'FENCED') controlled.authority.refresh();
+      },
+    ).finally(() => {
+      this.proposing = false;
+      if (!this.stopped) this.recompute();
+    });
+  }
+
+  private slaveIdsOf(brokerIds: readonly number[]): string[] {
+    return brokerIds.map(String).filter((id) => id !== this.options.controlled?.replicaId);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface ReplicationServiceDeps {
   master: () => ReplicationMaster | undefined;
   epoch: () => number;
   log: Logger;
+  /** A slave wrote a shipped stretch (message tracing's replicate spans). */
+  onReplicaCopied?: (replicaId: string, startedAtMs: number, durationMs: number, sizeBytes: number) => void;
 }
 
 type Service = typeof replication.ReplicationService.method;
@@ -68,7 +70,8 @@ async function follow(call: FollowCall, deps: ReplicationServiceDeps): Promise<v
     return fail(error);
   }
   const replicaId = subscribe.replicaId;
-  const shipper = new LogShipper(call, deps.store, master, from);
+  const onReplicaCopied = deps.onReplicaCopied;
+  const shipper = new LogShipper(call, deps.store, master, from, onReplicaCopied && ((startedAtMs, durationMs, sizeBytes) => onReplicaCopied(replicaId, startedAtMs, durationMs, sizeBytes)));
   const close = () => shipper.close();
   master.attach(replicaId, close);
   call.on('data', (request: replication.FollowRequest) => {

@@ -1,0 +1,82 @@
+// Running sums of the consumer progress per (group, topic): the committed and next offsets summed
+// over the group's queues of the topic, and the messages in flight. ConsumerProgress moves them
+// with every change, so a metrics scrape reads one entry per (group, topic) instead of walking
+// every queue's state. Broadcast members are not counted (their progress is per client).
+import type { QueueConsumption } from './queue-consumption';
+
+export interface GroupTopicTotals {
+  readonly group: string;
+  readonly topic: string;
+  /** The queues of the topic this group has progress in (only ever grows until a reset). */
+  readonly queueIds: ReadonlySet<number>;
+  /** Sum of committedOffset over those queues. */
+  readonly committedSum: number;
+  /** Sum of nextOffset (the first offset never handed out) over those queues. */
+  readonly nextSum: number;
+  /** Messages delivered and not yet acknowledged, over those queues. */
+  readonly inflight: number;
+}
+
+interface MutableTotals {
+  group: string;
+  topic: string;
+  queueIds: Set<number>;
+  committedSum: number;
+  nextSum: number;
+  inflight: number;
+}
+
+export class ProgressTotals {
+  private readonly pairs = new Map<string, MutableTotals>();
+  /** Which entry a group's queue state counts in (by identity: states are never copied). */
+  private readonly owners = new Map<QueueConsumption, MutableTotals>();
+
+  /** A group's state for (topic, queueId) was made, or replaced `previous` (a replayed restore). */
+  added(group: string, topic: string, queueId: number, state: QueueConsumption, previous?: QueueConsumption): void {
+    if (previous) this.removed(previous);
+    const id = `${group}\u0000${topic}`;
+    let totals = this.pairs.get(id);
+    if (!totals) this.pairs.set(id, (totals = { group, topic, queueIds: new Set(), committedSum: 0, nextSum: 0, inflight: 0 }));
+    totals.queueIds.add(queueId);
+    totals.committedSum += state.committedOffset;
+    totals.nextSum += state.nextOffset;
+    totals.inflight += state.inflightCount;
+    this.owners.set(state, totals);
+  }
+
+  /**
+   * Runs `change` on `state` and moves the sums by what it changed. A state not counted here (a
+   * broadcast member's) is changed alone.
+   */
+  tracked<T>(state: QueueConsumption, change: () => T): T {
+    const totals = this.owners.get(state);
+    if (!totals) return change();
+    const committed = state.committedOffset;
+    const next = state.nextOffset;
+    const inflight = state.inflightCount;
+    const result = change();
+    totals.committedSum += state.committedOffset - committed;
+    totals.nextSum += state.nextOffset - next;
+    totals.inflight += state.inflightCount - inflight;
+    return result;
+  }
+
+  /** One entry per (group, topic) with progress. */
+  list(): Iterable<GroupTopicTotals> {
+    return this.pairs.values();
+  }
+
+  clear(): void {
+    this.pairs.clear();
+    this.owners.clear();
+  }
+
+  private removed(state: QueueConsumption): void {
+    const totals = this.owners.get(state);
+    if (!totals) return;
+    this.owners.delete(state);
+    totals.committedSum -= state.committedOffset;
+    totals.nextSum -= state.nextOffset;
+    totals.inflight -= state.inflightCount;
+  }
+}

@@ -1,5 +1,5 @@
-// The RPC messages every message passes through (SendMessage, ReceiveMessage, AckMessage) with
-// the hand-written codec; `HOT_PATH_CODECS` hands them to grpc-js in place of the generated
+// The RPC messages every message passes through (SendMessage, ReceiveMessage, AckMessage, and
+// the FollowResponse that ships it to slaves) with the hand-written codec; `HOT_PATH_CODECS` hands them to grpc-js in place of the generated
 // serializers (grpc-adapter.ts), for these methods only and only in the directions a server uses.
 import type { Status } from '../gen/apache/rocketmq/v2/definition_pb';
 import type {
@@ -12,6 +12,7 @@ import type {
   SendMessageResponse,
   SendResultEntry,
 } from '../gen/apache/rocketmq/v2/service_pb';
+import type { FollowResponse } from '../gen/rmq/replication/v1/replication_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
 import { encodeDeliveredMessageFrame, isDeliveredMessage, type DeliveredMessage } from './delivered-message';
 import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
@@ -156,6 +157,29 @@ export function encodeReceiveMessageResponse(m: ReceiveMessageResponse, scratch?
   return w.buf;
 }
 
+/**
+ * rmq.replication.v1.FollowResponse: what a master ships to its slaves, a stretch of log bytes
+ * and four offsets. The generated writer copies `data` into its chunks and then again into the
+ * result; this writes it once.
+ */
+export function encodeFollowResponse(m: FollowResponse, scratch?: ScratchBuffer): Buffer {
+  lengths.reset();
+  let size = unknownFieldsSize(m.$unknown);
+  if (m.epoch !== 0n) size += 1 + int64Size(m.epoch);
+  if (m.startLogOffset !== 0n) size += 1 + int64Size(m.startLogOffset);
+  if (m.data.byteLength !== 0) size += 1 + varint32Size(m.data.byteLength) + m.data.byteLength;
+  if (m.committedLogOffset !== 0n) size += 1 + int64Size(m.committedLogOffset);
+  if (m.logEndOffset !== 0n) size += 1 + int64Size(m.logEndOffset);
+  const w = new WireWriter(size, lengths, scratch);
+  if (m.epoch !== 0n) (w.uint32(0x08), w.int64(m.epoch));
+  if (m.startLogOffset !== 0n) (w.uint32(0x10), w.int64(m.startLogOffset));
+  if (m.data.byteLength !== 0) (w.uint32(0x1a), w.bytes(m.data));
+  if (m.committedLogOffset !== 0n) (w.uint32(0x20), w.int64(m.committedLogOffset));
+  if (m.logEndOffset !== 0n) (w.uint32(0x28), w.int64(m.logEndOffset));
+  w.unknownFields(m.$unknown);
+  return w.buf;
+}
+
 export interface MethodCodec {
   requestDeserialize?: (bytes: Buffer) => unknown;
   responseSerialize?: (message: never) => Buffer;
@@ -178,6 +202,7 @@ export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string,
     // A delivered message written by the broker as flat fields encodes itself (delivered-message.ts).
     responseSerialize: (m: ReceiveMessageResponse | DeliveredMessage) => isDeliveredMessage(m) ? encodeDeliveredMessageFrame(m, replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
   }],
+  ['/rmq.replication.v1.ReplicationService/Follow', { responseSerialize: (m: FollowResponse) => encodeFollowResponse(m, replyScratch) }],
   ['/apache.rocketmq.v2.MessagingService/AckMessage', {
     requestDeserialize: decodeAckMessageRequest,
     responseSerialize: (m: AckMessageResponse) => encodeAckMessageResponse(m, replyScratch),

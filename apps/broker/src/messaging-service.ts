@@ -359,14 +359,16 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
   return { messages, nextOffset: result.nextQueueOffset };
 }
 
-/** Counts a request's messages in runs of one topic and type: the counters move once per run. */
+/** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
 function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
-  let start = 0;
-  for (let i = 1; i <= messages.length; i++) {
-    if (i < messages.length && messages[i].topic === messages[start].topic && messages[i].messageType === messages[start].messageType) continue;
-    metrics.messagesIn(messages[start].topic, messages[start].messageType, messages.slice(start, i).map((message) => message.body.byteLength));
-    start = i;
+  const groups = new Map<string, { topic: string; messageType: string; sizesBytes: number[] }>();
+  for (const message of messages) {
+    const key = `${message.messageType}\u0000${message.topic}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    group.sizesBytes.push(message.body.byteLength);
   }
+  for (const { topic, messageType, sizesBytes } of groups.values()) metrics.messagesIn(topic, messageType, sizesBytes);
 }
 
 function requireGroup(name: string | undefined): string {

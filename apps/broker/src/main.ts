@@ -333,7 +333,8 @@ async function main(): Promise<void> {
     await tracing.shutdown(); // sends the spans still buffered
   });
   log.info('tracing', { traces: tracing.description });
-  announceReady(log, { grpc: endpoint, http: `${httpAddress.host}:${http.port}` });
+  // grpc is what peers dial (--advertise when set); listen is where this process accepts them.
+  announceReady(log, { grpc: endpoint, listen: `${grpcAddress.host}:${grpcPort}`, http: `${httpAddress.host}:${http.port}` });
 }
 
 main().catch((error: unknown) => {

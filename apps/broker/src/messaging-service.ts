@@ -263,6 +263,9 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
 
 async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<(v2.ReceiveMessageResponse | DeliveredMessage)[]> {
   const startedAtMs = Date.now();
+  // A delivery is recorded in the state journal, which only a master writes (a broker the role
+  // machine just named master serves calls before its journal takes writes): the client retries.
+  if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
   const group = requireGroup(request.group?.name);
   await deps.groups.ensure(group);
   deps.permission.requireRead(deps.brokerName);

@@ -2,18 +2,10 @@
 // official clients: the group's maximum attempts and retry policy decide redeliveries and dead
 // letters and are told in the Telemetry settings; a --fifo group holds a message group's next
 // message until the failing one is dead-lettered; a broadcast group gives every client everything.
-import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
+import { ConsumeResult, type Producer } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, runRmq, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, officialPushConsumer as pushConsumer, officialSimpleConsumer as simpleConsumer, readDeadLetters, runRmq, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
-
-function pushConsumer(endpoint: string, group: string, topic: string, consume: (message: MessageView) => ConsumeResult): PushConsumer {
-  return new PushConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), messageListener: { consume }, logger: quietClientLogger });
-}
-
-function simpleConsumer(endpoint: string, group: string, topic: string): SimpleConsumer {
-  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 1_000, logger: quietClientLogger });
-}
 
 describe('consumer groups made with rmq group create', () => {
   let cluster: LocalCluster;
@@ -58,18 +50,8 @@ describe('consumer groups made with rmq group create', () => {
     } finally {
       await consumer.shutdown();
     }
-    const dlq = simpleConsumer(cluster.endpoint, 'dlq-reader', '%DLQ%G');
-    await dlq.startup();
-    try {
-      const [dead] = await eventually(async () => {
-        const batch = await dlq.receive(1, 30_000);
-        expect(batch).toHaveLength(1);
-        return batch;
-      }, { timeoutMs: 15_000 });
-      expect(dead.messageId).toBe(receipt.messageId);
-    } finally {
-      await dlq.shutdown();
-    }
+    const [dead] = await readDeadLetters(cluster.endpoint, 'G');
+    expect(dead.messageId).toBe(receipt.messageId);
     expect(attempts).toEqual([1, 2, 3]); // no fourth delivery meanwhile
     const shown = await rmq('group', 'show', 'G');
     expect(shown).toMatch(/Retry policy\s+customized:1s/);

@@ -1,13 +1,11 @@
 // The official rocketmq-client-nodejs against a real name server and broker: what a user of
 // the RocketMQ 5 Node.js client gets from our cluster.
-import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
+import type { MessageView, Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { eventually, killAllApps, officialSimpleConsumer, readDeadLetters, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
-
-function simpleConsumer(endpoint: string, group: string, topic: string, tag = '*', awaitDurationMs = 3_000): SimpleConsumer {
-  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, tag]]), awaitDuration: awaitDurationMs, logger: quietClientLogger });
-}
+const simpleConsumer = (endpoint: string, group: string, topic: string, tag = '*', awaitDurationMs = 3_000): SimpleConsumer =>
+  officialSimpleConsumer(endpoint, group, topic, { tag, awaitDurationMs });
 
 async function receiveAll(consumer: SimpleConsumer, count: number, invisibleMs = 30_000, timeoutMs = 60_000): Promise<MessageView[]> {
   const received: MessageView[] = [];
@@ -157,21 +155,10 @@ describe('official rocketmq-client-nodejs against the broker', () => {
     } finally {
       await consumer.shutdown();
     }
-    const dlqReader = simpleConsumer(cluster.endpoint, 'dlq-reader', '%DLQ%poison-group');
-    await dlqReader.startup();
-    try {
-      const [dead] = await eventually(async () => {
-        const batch = await dlqReader.receive(1, 30_000);
-        expect(batch).toHaveLength(1);
-        return batch;
-      }, { timeoutMs: 15_000 });
-      expect(dead.messageId).toBe(receipt.messageId);
-      expect(dead.body.toString()).toBe('poison');
-      expect(dead.keys).toEqual(['poison-key']);
-      await dlqReader.ack(dead);
-    } finally {
-      await dlqReader.shutdown();
-    }
+    const [dead] = await readDeadLetters(cluster.endpoint, 'poison-group');
+    expect(dead.messageId).toBe(receipt.messageId);
+    expect(dead.body.toString()).toBe('poison');
+    expect(dead.keys).toEqual(['poison-key']);
   }, 60_000);
 
   it('shares a topic between two SimpleConsumers of one group (disjoint sets, union is everything) and gives another group everything', async () => {

@@ -4,14 +4,10 @@
 // receipt handles; the official client reads on where it stopped.
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
+import type { MessageView, Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, quietClientLogger, runRmq, startApp, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, officialSimpleConsumer as simpleConsumer, runRmq, startApp, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
-
-function simpleConsumer(endpoint: string, group: string, topic: string): SimpleConsumer {
-  return new SimpleConsumer({ endpoints: endpoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 1_000, logger: quietClientLogger });
-}
 
 async function receiveAll(consumer: SimpleConsumer, invisibleMs: number, count: number): Promise<MessageView[]> {
   const got: MessageView[] = [];

@@ -41,13 +41,16 @@ export class JournalAccessStore implements AccessStore, StateSection<AccessChang
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `at most ${MESSAGING_LIMITS.accessUsersMax} users` });
     }
     const copy = structuredClone(user);
+    this.journal.requireWritable(); // memory never holds a change the log does not
     this.users.set(user.name, copy);
     await this.journal.record(this.name, { op: 'put', user: copy } satisfies AccessChange);
     this.changed(user.name);
   }
 
   async delete(name: string): Promise<boolean> {
-    if (!this.users.delete(name)) return false;
+    if (!this.users.has(name)) return false;
+    this.journal.requireWritable(); // memory never holds a change the log does not
+    this.users.delete(name);
     await this.journal.record(this.name, { op: 'delete', name } satisfies AccessChange);
     this.changed(name);
     return true;

@@ -65,6 +65,7 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
       if (key.m !== undefined) this.broadcast.touch(key.g, key.m, this.clock.nowMs());
       return existing;
     }
+    this.journal.requireWritable();
     const range = this.store.queueRange(key.t, key.q);
     const o = key.m === undefined ? range.minQueueOffset : range.maxQueueOffset;
     const change: ProgressChange = { ...keyOf(key), op: 'start', o, f: fifo };
@@ -96,44 +97,52 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     for (const { group, member, topic, queueId, state } of this.broadcast.queues()) yield { key: { g: group, t: topic, q: queueId, m: member }, state };
   }
 
-  // Changes: made in memory at once, durable when the returned promise resolves.
+  // Changes: made in memory at once, durable when the returned promise resolves. Each is refused
+  // before it touches memory while the journal takes no writes (a slave, or a broker between
+  // roles): memory must never hold a change its log and its slaves do not.
 
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; durable: Promise<void> } {
+    this.journal.requireWritable();
     const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
     const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
     return { delivered, durable: this.record(change) };
   }
 
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
+    this.journal.requireWritable();
     this.totals.tracked(state, () => state.deliver(queueOffset, entry));
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
   }
 
   skipTo(key: ProgressKey, state: QueueConsumption, toOffset: number): Promise<void> | undefined {
     if (toOffset <= state.nextOffset) return undefined;
+    this.journal.requireWritable();
     this.totals.tracked(state, () => state.skipTo(toOffset));
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
+    this.journal.requireWritable();
     if (!this.totals.tracked(state, () => state.complete(queueOffset, deliveryId))) return undefined;
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
 
   renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {
+    this.journal.requireWritable();
     if (!state.renew(queueOffset, deliveryId, next)) return undefined;
     return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d: next.deliveryId, v: next.visibleAtMs, a: next.attempt });
   }
 
   extend(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
-    if (!state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
+    if (!this.journal.isWritable || !state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
     this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
     return true;
   }
 
   /** Broadcast members idle for too long are forgotten, with their progress. */
   expireMembers(nowMs: number): void {
+    if (!this.journal.isWritable) return;
     for (const { group, member } of this.broadcast.expire(nowMs)) this.journal.note(this.name, { g: group, t: '', q: 0, m: member, op: 'forget' } satisfies ProgressChange);
   }
 

@@ -101,6 +101,19 @@ describe('ConsumerService', () => {
     expect(dead[0].record.properties.get(SYSTEM_PROPERTY.dlqOriginTopic)).toBe('T');
   });
 
+  it('changes nothing when its journal refuses the change (a broker between roles): an ack refused there leaves the message in flight', async () => {
+    await send(1);
+    const [delivery] = await receive('g', 1, 5_000);
+    state.journal.becomeSlave();
+    await expect(consumer.ack('g', 'T', delivery.receiptHandle)).rejects.toThrow(/slave/);
+    await state.journal.becomeMaster();
+    // The log says the message is still in flight, and so must memory: it comes back after its invisible time.
+    nowMs += 5_000;
+    const [again] = await receive('g', 1, 5_000);
+    expect(again && idOf(again)).toBe('id-0');
+    expect(again.deliveryAttempt).toBe(2);
+  });
+
   it('refuses handles that are forged, of another group, or of another topic', async () => {
     await send(1);
     const [delivery] = await receive('g');

@@ -46,6 +46,17 @@ type Receive = ReceiveRequest & { member?: string; settings: GroupConfig };
 /** Journal writes a reply waits for: it is sent only once they are durable. */
 type Writes = Promise<void>[];
 
+/**
+ * Adds a journal write to those awaited together at the end of an operation. A write the journal
+ * refuses (a broker between master and slave) rejects at once, while the operation still reads
+ * the next message: marked handled here, so it is not an unhandled rejection that stops the
+ * process; the operation's Promise.all still fails with it.
+ */
+function addWrite(writes: Writes, write: Promise<void>): void {
+  write.catch(() => undefined);
+  writes.push(write);
+}
+
 export interface Delivery {
   record: StoredRecord;
   receiptHandle: string;
@@ -269,7 +280,7 @@ export class ConsumerService {
         if (!record) {
           // Deleted by retention while in flight: nothing left to deliver.
           const done = this.options.progress.complete(key, state, claim.queueOffset, claim.deliveryId);
-          if (done) writes.push(done);
+          if (done) addWrite(writes, done);
           settled++;
         } else if (claim.deadLetter) {
           await this.completeAsDeadLetter(key, state, claim.queueOffset, claim.deliveryId, record);
@@ -320,7 +331,7 @@ export class ConsumerService {
       if (record) await this.completeAsDeadLetter(key, state, claim.queueOffset, claim.deliveryId, record);
       else {
         const done = this.options.progress.complete(key, state, claim.queueOffset, claim.deliveryId);
-        if (done) writes.push(done);
+        if (done) addWrite(writes, done);
       }
     }
     await Promise.all(writes);
@@ -332,7 +343,7 @@ export class ConsumerService {
     const deadLetter = attempt > maxAttempts;
     // A dead-letter claim holds the message back for a while; if the move fails it is retried then.
     const visibleAtMs = nowMs + (deadLetter ? DEAD_LETTER_RETRY_MS : invisibleMs);
-    writes.push(this.options.progress.deliver(key, state, queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt }));
+    addWrite(writes, this.options.progress.deliver(key, state, queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt }));
     return { queueOffset, deliveryId, attempt, deadLetter };
   }
 
@@ -367,16 +378,16 @@ export class ConsumerService {
         if (!hasRoom(request, out)) return;
         if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
         const skipped = this.options.progress.skipTo(key, state, record.queueOffset);
-        if (skipped) writes.push(skipped);
+        if (skipped) addWrite(writes, skipped);
         const deliveryId = this.nextDeliveryId();
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
         const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
-        writes.push(admitted.durable);
+        addWrite(writes, admitted.durable);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
       }
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
-      if (skipped) writes.push(skipped);
+      if (skipped) addWrite(writes, skipped);
       more = records.length >= room;
     });
     return more;
@@ -395,7 +406,7 @@ export class ConsumerService {
       const key = progressKey(request.group, request.topic, handle.queueId, request.member);
       const next = { deliveryId: this.nextDeliveryId(), visibleAtMs: nowMs, attempt: delivery.deliveryAttempt - 1 };
       const durable = this.options.progress.renew(key, this.state(key, request.settings), handle.queueOffset, handle.deliveryId, next);
-      if (durable) writes.push(durable);
+      if (durable) addWrite(writes, durable);
     }
     this.wakeups.wake(request.topic);
     await Promise.all(writes);

@@ -77,6 +77,7 @@ export class GroupRegistry implements StateSection<GroupChange> {
 
   async delete(name: string): Promise<void> {
     if (!this.groups.has(name)) throw new RmqError('CONSUMER_GROUP_NOT_FOUND', { group: name });
+    this.journal.requireWritable();
     this.groups.delete(name);
     await this.journal.record(this.name, { op: 'delete', name } satisfies GroupChange);
   }
@@ -95,6 +96,7 @@ export class GroupRegistry implements StateSection<GroupChange> {
   }
 
   private async put(group: GroupConfig): Promise<GroupConfig> {
+    this.journal.requireWritable(); // memory never holds a change the log does not
     this.groups.set(group.name, group);
     await this.journal.record(this.name, { op: 'put', group } satisfies GroupChange);
     return group;

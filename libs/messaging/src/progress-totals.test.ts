@@ -13,6 +13,7 @@ function progressUnderTest(): { progress: ConsumerProgress; journaled: ProgressC
     note: (_section: string, change: ProgressChange) => journaled.push(change),
     record: async (_section: string, change: ProgressChange) => void journaled.push(change),
     isWritable: true,
+    requireWritable: () => undefined,
   } as unknown as StateJournal;
   const store = { queueRange: () => ({ minQueueOffset: 0, maxQueueOffset: 1_000 }) } as unknown as MessageStore;
   const clock: Clock = { nowMs: () => 0 } as Clock;

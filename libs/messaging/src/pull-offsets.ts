@@ -43,6 +43,7 @@ export class PullOffsets implements PullOffsetStore, StateSection<PullOffsetChan
       throw new RmqError('TOO_MANY_REQUESTS', { reason: `the broker keeps at most ${MESSAGING_LIMITS.pullOffsetsMax} pull offsets` });
     }
     const change = { group, topic, queueId, offset };
+    this.journal.requireWritable(); // memory never holds a change the log does not
     this.apply(change);
     await this.journal.record(this.name, change);
   }

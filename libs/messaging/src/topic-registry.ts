@@ -123,6 +123,7 @@ export class TopicRegistry implements StateSection<TopicChange> {
   }
 
   private async put(topic: TopicConfig): Promise<void> {
+    this.journal.requireWritable(); // memory never holds a change the log does not
     this.topics.set(topic.name, topic);
     await this.journal.record(this.name, { op: 'put', topic } satisfies TopicChange);
   }

@@ -12,3 +12,5 @@ export * from './rmq-cli';
 export * from './prometheus-server';
 export * from './tls-certificate';
 export * from './failover-group';
+export * from './fault-proxy';
+export * from './controlled-group';

@@ -1,9 +1,21 @@
-// The official rocketmq-client-nodejs as tests and benchmarks use it: silent, and a producer
-// started in one call.
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+// The official rocketmq-client-nodejs as tests and benchmarks use it: silent, and producers and
+// consumers made in one call.
+import { appendFileSync } from 'node:fs';
+import { format } from 'node:util';
+import { Producer, PushConsumer, SimpleConsumer, type ConsumeResult, type MessageView } from 'rocketmq-client-nodejs';
+import { eventually } from './eventually';
 
-/** A logger for the official client that prints nothing (by default it writes to the console and ~/logs). */
-export const quietClientLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
+/**
+ * A logger for the official client that prints nothing (by default it writes to the console and
+ * ~/logs), unless RMQ_TEST_CLIENT_LOG names a file: then every client line is appended there.
+ */
+export const quietClientLogger = clientLogger(process.env.RMQ_TEST_CLIENT_LOG);
+
+function clientLogger(file: string | undefined): never {
+  if (!file) return { info() {}, warn() {}, error() {}, debug() {} } as never;
+  const line = (level: string) => (...args: unknown[]) => appendFileSync(file, `${new Date().toISOString()} ${level} ${format(...args)}\n`);
+  return { info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug') } as never;
+}
 
 /** An official producer connected to `endpoints`, started (its settings handshake done). */
 export async function startOfficialProducer(endpoints: string): Promise<Producer> {
@@ -22,9 +34,50 @@ export async function sendWithOfficialClient(endpoints: string, topic: string, c
   }
 }
 
+export interface OfficialSimpleConsumerOptions {
+  /** Tag expression of the subscription; '*' by default. */
+  tag?: string;
+  /** How long one receive long-polls; 1 s by default. */
+  awaitDurationMs?: number;
+}
+
+/** An official SimpleConsumer of `group` on `topic`, not started yet. */
+export function officialSimpleConsumer(endpoints: string, group: string, topic: string, options: OfficialSimpleConsumerOptions = {}): SimpleConsumer {
+  return new SimpleConsumer({
+    endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, options.tag ?? '*']]), awaitDuration: options.awaitDurationMs ?? 1_000, logger: quietClientLogger,
+  });
+}
+
 /** An official SimpleConsumer of `group` on every tag of `topic`, started. */
 export async function startOfficialSimpleConsumer(endpoints: string, group: string, topic: string, awaitDurationMs = 2_000): Promise<SimpleConsumer> {
-  const consumer = new SimpleConsumer({ endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: awaitDurationMs, logger: quietClientLogger });
+  const consumer = officialSimpleConsumer(endpoints, group, topic, { awaitDurationMs });
   await consumer.startup();
   return consumer;
+}
+
+/** An official PushConsumer of `group` on every tag of `topic` whose listener is `consume`, not started yet. */
+export function officialPushConsumer(endpoints: string, group: string, topic: string, consume: (message: MessageView) => ConsumeResult): PushConsumer {
+  return new PushConsumer({ endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), messageListener: { consume }, logger: quietClientLogger });
+}
+
+/**
+ * Reads `count` messages from `group`'s dead-letter topic (`%DLQ%<group>`) with a SimpleConsumer of
+ * its own ('dlq-reader'), acks them and returns them; fails when they are not there within `timeoutMs`.
+ */
+export async function readDeadLetters(endpoints: string, group: string, count = 1, timeoutMs = 15_000): Promise<MessageView[]> {
+  const reader = officialSimpleConsumer(endpoints, 'dlq-reader', `%DLQ%${group}`);
+  await reader.startup();
+  try {
+    const dead: MessageView[] = [];
+    await eventually(async () => {
+      for (const message of await reader.receive(count - dead.length, 30_000)) {
+        dead.push(message);
+        await reader.ack(message);
+      }
+      if (dead.length < count) throw new Error(`${dead.length} of ${count} messages in %DLQ%${group} so far`);
+    }, { timeoutMs });
+    return dead;
+  } finally {
+    await reader.shutdown();
+  }
 }

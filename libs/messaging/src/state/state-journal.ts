@@ -152,7 +152,7 @@ export class StateJournal {
    */
   record(section: string, change: unknown): Promise<void> {
     if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
-    if (!this.writable) return Promise.reject(new RmqError('BAD_REQUEST', { reason: 'this broker is a slave: its state changes only by copying its master' }));
+    if (!this.writable) return Promise.reject(slaveRefusal());
     this.pending.push([section, change]);
     this.batch ??= deferred();
     const done = this.batch.promise;
@@ -167,6 +167,15 @@ export class StateJournal {
 
   get isWritable(): boolean {
     return this.writable;
+  }
+
+  /**
+   * Throws what `record` would reject with while the journal takes no writes: a section calls it
+   * before changing its memory, so memory never holds a change the log does not.
+   */
+  requireWritable(): void {
+    if (this.closed) throw new RmqError('STORE_CLOSED');
+    if (!this.writable) throw slaveRefusal();
   }
 
   /** A slave: state changes only by the records its master wrote, applied as they are copied. */
@@ -412,4 +421,8 @@ function decodeEntries(record: StoredRecord): Entry[] {
   } catch (error) {
     throw new RmqError('STATE_UNREADABLE', { reason: `state record at log offset ${record.logOffset} cannot be read: ${(error as Error).message}` });
   }
+}
+
+function slaveRefusal(): RmqError {
+  return new RmqError('BAD_REQUEST', { reason: 'this broker is a slave: its state changes only by copying its master' });
 }

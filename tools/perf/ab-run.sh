@@ -5,6 +5,7 @@
 # Usage: tools/perf/ab-run.sh <rounds> <bundle.js>... [-- extra run.mjs args]   (PEERBENCH: a peerbench copy with node_modules)
 # DATA_ROOT=/dev/shm puts the broker's data on tmpfs (fsync then costs nothing: the path without the disk);
 # NICE=-10 runs broker and client at that priority (root; the path without other processes' CPU load).
+# NODE_FLAGS="--max-semi-space-size=64" passes flags to the broker's node.
 set -euo pipefail
 rounds=$1; shift
 bundles=()
@@ -19,7 +20,7 @@ for round in $(seq 1 "$rounds"); do
     label=$(basename "$(dirname "$bundle")")-r$round
     data=${DATA_ROOT:-$out}/data-$label
     rm -rf "$data"
-    nice -n "${NICE:-0}" node "$bundle" --listen 127.0.0.1:$port --http-listen 127.0.0.1:0 --data-dir "$data" --name-servers '' \
+    nice -n "${NICE:-0}" node ${NODE_FLAGS:-} "$bundle" --listen 127.0.0.1:$port --http-listen 127.0.0.1:0 --data-dir "$data" --name-servers '' \
       --auto-create-topics --flush-mode "${FLUSH:-sync}" --log-level warn >"$out/broker-$label.log" 2>&1 &
     broker=$!
     for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

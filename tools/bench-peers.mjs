@@ -6,13 +6,16 @@
 //
 //   node tools/bench-peers.mjs [--runs 1] [--count 200000] [--peers nats-async,redis,rabbitmq-quorum,rabbitmq-stream]
 //                              [--peerbench /work/shared/peerbench] [--out <dir>] [--skip-peers] [--skip-official]
+//                              [--ours raw-sync,raw-async,official-sync,raw-replicated,topics] [--skip-ceiling]
+// raw-replicated: produce only, against a master with one in-sync slave (both sync; no name server), the
+// slave's CPU beside the master's.
 //   node tools/bench-peers.mjs --report <dir>     the table and ratios again, from the results a run left in <dir>
 //
 // peerbench is copied to <out>/peerbench (it writes node_modules/ and results/ beside itself); every
 // JSON result and the final table (report.md) land in <out> (default: the OS temp folder).
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +30,8 @@ const { values: options } = parseArgs({
     out: { type: 'string' },
     'skip-peers': { type: 'boolean', default: false },
     'skip-official': { type: 'boolean', default: false },
+    ours: { type: 'string', default: 'raw-sync,raw-async,official-sync,raw-replicated,topics' },
+    'skip-ceiling': { type: 'boolean', default: false },
     report: { type: 'string' },
   },
 });
@@ -59,18 +64,21 @@ function measureStep(what, fn) {
   }
 }
 
-/** Starts a broker with a fresh data folder; resolves to { pid, endpoint, stop() } once it logs "ready". */
-async function startBroker(flushMode, port) {
+/**
+ * Starts a broker with a fresh data folder; resolves to { pid, endpoint, stop() } once it logs
+ * `readyMessage` ("ready"; a replicated master: its slave joining the in-sync set).
+ */
+async function startBroker(flushMode, port, extraArgs = [], readyMessage = '"msg":"ready"') {
   const dataDir = join(out, `broker-${flushMode}-${port}`);
   rmSync(dataDir, { recursive: true, force: true });
   const child = spawn(process.execPath, [join(root, 'apps/broker/dist/main.js'), '--listen', `127.0.0.1:${port}`, '--http-listen', '127.0.0.1:0',
-    '--data-dir', dataDir, '--name-servers', '', '--auto-create-topics', '--flush-mode', flushMode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--data-dir', dataDir, '--name-servers', '', '--auto-create-topics', '--flush-mode', flushMode, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolveReady, rejectReady) => {
-    const timer = setTimeout(() => rejectReady(new Error(`the ${flushMode} broker was not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => rejectReady(new Error(`the ${flushMode} broker on ${port} did not log ${readyMessage} within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     let buffered = '';
     child.stdout.on('data', (chunk) => {
       buffered += chunk;
-      if (buffered.includes('"msg":"ready"')) {
+      if (buffered.includes(readyMessage)) {
         clearTimeout(timer);
         resolveReady();
       }
@@ -82,6 +90,7 @@ async function startBroker(flushMode, port) {
   return {
     pid: child.pid,
     endpoint: `127.0.0.1:${port}`,
+    child,
     stop: () => new Promise((done) => {
       child.once('exit', done);
       child.kill('SIGTERM');
@@ -116,11 +125,14 @@ async function measure() {
   if (!options['skip-peers']) {
     measureStep('peers', () => run('bash', [join(pb, 'all.sh'), ...common], { cwd: pb, env: { ...process.env, SYSTEMS: options.peers.split(',').join(' '), LIMITS: '0' } }));
   }
-  measureStep('grpc-js ceiling', () => run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb }));
+  if (!options['skip-ceiling']) {
+    measureStep('grpc-js ceiling', () => run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb }));
+  }
 
   // 2. Our broker: rocketmq-raw in sync and async mode, the official client in sync mode, rmq bench with 1 and 1,000 topics.
+  const ours = new Set(options.ours.split(','));
   for (const [key, flushMode, system] of [['raw-sync', 'sync', 'rocketmq-raw'], ['raw-async', 'async', 'rocketmq-raw'], ['official-sync', 'sync', 'rocketmq']]) {
-    if (key === 'official-sync' && options['skip-official']) continue;
+    if (!ours.has(key) || (key === 'official-sync' && options['skip-official'])) continue;
     const broker = await startBroker(flushMode, 18481);
     try {
       const file = join(out, `ours-${key}.json`);
@@ -131,7 +143,8 @@ async function measure() {
       await broker.stop();
     }
   }
-  {
+  if (ours.has('raw-replicated')) await measureReplicated(common);
+  if (ours.has('topics')) {
     const broker = await startBroker('sync', 18482);
     try {
       for (const topics of [1, 1000]) {
@@ -146,9 +159,39 @@ async function measure() {
 
 }
 
+/** CPU seconds a process used so far (utime + stime of /proc/<pid>/stat, in clock ticks of 100 Hz). */
+function cpuSecondsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Produce (rocketmq-raw, sync) against a master whose one slave is in its in-sync set: every send is answered after both fdatasyncs. */
+async function measureReplicated(common) {
+  const master = await startBroker('sync', 18483, ['--role', 'master', '--epoch', '1', '--broker-name', 'bench-a', '--broker-id', '0']);
+  let slave;
+  try {
+    const joined = new Promise((resolveJoined) => master.child.stdout.on('data', (chunk) => String(chunk).includes('slave joined the in-sync set') && resolveJoined()));
+    slave = await startBroker('sync', 18484, ['--role', 'slave', '--master', master.endpoint, '--broker-name', 'bench-a', '--broker-id', '1']);
+    await Promise.race([joined, new Promise((_, rejectJoin) => setTimeout(() => rejectJoin(new Error('the slave did not join the in-sync set within 30 s')), READY_TIMEOUT_MS))]);
+    const file = join(out, 'ours-raw-replicated.json');
+    const slaveCpuBefore = cpuSecondsOf(slave.pid);
+    measureStep('ours raw-replicated', () => run(process.execPath, [join(pb, 'run.mjs'), '--system', 'rocketmq-raw', '--url', master.endpoint, '--server-pid', String(master.pid), '--out', file, '--tests', 'produce', ...common], { cwd: pb }));
+    const result = readJson(file);
+    if (result) {
+      result.slaveCpuSeconds = cpuSecondsOf(slave.pid) - slaveCpuBefore; // over setup, every run and teardown
+      writeFileSync(file, JSON.stringify(result, null, 2));
+    }
+  } catch (error) {
+    failures.push(`ours raw-replicated: ${error.message}`);
+  } finally {
+    await slave?.stop();
+    await master.stop();
+  }
+}
+
 /** 3. The table and the ratios, from the JSON results in `out`. */
 function report() {
-  const ours = Object.fromEntries(['raw-sync', 'raw-async', 'official-sync'].map((key) => [key, readJson(join(out, `ours-${key}.json`))]));
+  const ours = Object.fromEntries(['raw-sync', 'raw-async', 'official-sync', 'raw-replicated'].map((key) => [key, readJson(join(out, `ours-${key}.json`))]));
   const topicRuns = Object.fromEntries([1, 1000].map((topics) => [topics, readJson(join(out, `ours-topics-${topics}.json`))?.results[0]]));
   const peers = Object.fromEntries(options.peers.split(',').map((name) => [name, readJson(join(pb, 'results', `${name}.json`))]));
   const grpc = readJson(join(out, 'limits-grpc.json'))?.grpc;
@@ -166,6 +209,7 @@ function report() {
     row('ours, rocketmq-raw, sync', ours['raw-sync']),
     row('ours, rocketmq-raw, async', ours['raw-async']),
     ...(ours['official-sync'] ? [row('ours, official client, sync', ours['official-sync'])] : []),
+    ...(ours['raw-replicated'] ? [row('ours, rocketmq-raw, sync, master + 1 in-sync slave (produce only; master CPU)', ours['raw-replicated'])] : []),
     `| bare grpc-js unary, one 1 KiB message per call, 64 in flight | ${fmt(ceiling)} | | | |`,
     `| ours, rmq bench produce, sync, 1 topic / 1,000 topics | ${fmt(topicRuns[1]?.messagesPerSecond)} / ${fmt(topicRuns[1000]?.messagesPerSecond)} | | | |`,
     '',
@@ -181,12 +225,20 @@ function report() {
     ['official client produce ≥ 80% of the grpc-js unary ceiling', p(ours['official-sync'], 'produceMsgsPerSec') / ceiling, 0.8, 'ratio'],
     ['official client consume ≥ 80% of the grpc-js unary ceiling', p(ours['official-sync'], 'consumeMsgsPerSec') / ceiling, 0.8, 'ratio'],
     ['1,000 topics ≥ 90% of the single-topic produce rate', topicRuns[1000]?.messagesPerSecond / topicRuns[1]?.messagesPerSecond, 0.9, 'ratio'],
+    ['produce with one in-sync slave ≥ 2× RabbitMQ quorum', p(ours['raw-replicated'], 'produceMsgsPerSec') / p(peers['rabbitmq-quorum'], 'produceMsgsPerSec'), 2, 'ratio'],
+    ['(information) produce with one in-sync slave / single broker, both sync', p(ours['raw-replicated'], 'produceMsgsPerSec') / p(ours['raw-sync'], 'produceMsgsPerSec'), 0, 'info'],
   ];
   lines.push('| target | measured | met |', '|---|---|---|');
   for (const [name, value, bound, kind] of targets) {
-    const met = !Number.isFinite(value) ? 'not measured' : (kind === 'max' ? value <= bound : value >= bound) ? 'yes' : 'no';
-    lines.push(`| ${name} | ${fmt(value, 2)}${kind === 'ratio' ? '×' : ''} | ${met} |`);
+    const met = !Number.isFinite(value) ? 'not measured' : kind === 'info' ? '—' : (kind === 'max' ? value <= bound : value >= bound) ? 'yes' : 'no';
+    lines.push(`| ${name} | ${fmt(value, 2)}${kind === 'max' ? '' : '×'} | ${met} |`);
   }
+  const replicated = ours['raw-replicated'];
+  if (replicated?.slaveCpuSeconds !== undefined) {
+    const messages = (replicated.runs?.produce ?? []).reduce((sum, r) => sum + r.msgs, 0);
+    lines.push('', `Replicated run: the slave used ${fmt(replicated.slaveCpuSeconds, 1)} CPU s (${fmt((replicated.slaveCpuSeconds * 1e6) / messages, 1)} µs per message produced, setup included).`);
+  }
+  lines.push('', `Load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${cpus().length} CPUs).`);
   if (failures.length > 0) lines.push('', 'Failed measurements (their figures show as n/a):', ...failures.map((failure) => `- ${failure}`));
   const report = lines.join('\n');
   writeFileSync(join(out, 'report.md'), report + '\n');

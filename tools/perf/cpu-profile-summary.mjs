@@ -1,10 +1,22 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by category and by function, as a
 // share of busy (non-idle) time. Usage: node tools/perf/cpu-profile-summary.mjs <file.cpuprofile> [--top 30]
+// [--from S --to S: only samples in that window, seconds from the profile's start] [--timeline: busy ms per second,
+// to find the phases] [--inclusive: time with each function on the stack, callees included]
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' }, map: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: {
+    top: { type: 'string', default: '30' },
+    map: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    timeline: { type: 'boolean', default: false },
+    inclusive: { type: 'boolean', default: false },
+  },
+  allowPositionals: true,
+});
 if (positionals.length !== 1) {
   console.error('usage: node tools/perf/cpu-profile-summary.mjs <file.cpuprofile> [--top N]');
   process.exit(2);
@@ -12,9 +24,22 @@ if (positionals.length !== 1) {
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfUs = new Map();
+const fromUs = values.from === undefined ? -Infinity : Number(values.from) * 1e6;
+const toUs = values.to === undefined ? Infinity : Number(values.to) * 1e6;
+const busyPerSecond = [];
+const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+let atUs = 0;
 for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i];
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const deltaUs = profile.timeDeltas[i] ?? 0;
+  atUs += deltaUs;
+  if (!idleIds.has(id)) busyPerSecond[Math.floor(atUs / 1e6)] = (busyPerSecond[Math.floor(atUs / 1e6)] ?? 0) + deltaUs;
+  if (atUs < fromUs || atUs >= toUs) continue;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + deltaUs);
+}
+if (values.timeline) {
+  console.log('busy ms per second of the profile:');
+  console.log(Array.from(busyPerSecond, (us, second) => `${second}s:${Math.round((us ?? 0) / 1000)}`).join(' '));
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -98,3 +123,23 @@ console.log('\nself time by category (share of busy):');
 for (const [name, us] of [...categories].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${name}`);
 console.log('\nself time by function:');
 for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${name}`);
+
+if (values.inclusive) {
+  // Time with each function anywhere on the stack (once per sample, however deep it recurs).
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const inclusive = new Map();
+  for (const [id, us] of selfUs) {
+    if (idleIds.has(id)) continue;
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at).callFrame;
+      const key = `${frame.functionName || '(anonymous)'} ${categoryOf(frame)}:${frame.lineNumber + 1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    }
+  }
+  console.log('\ntime with the function on the stack (callees included):');
+  for (const [name, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${name}`);
+}

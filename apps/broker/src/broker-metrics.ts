@@ -10,8 +10,10 @@ import { ConsumerBacklog } from './consumer-backlog';
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
-  messageIn(topic: string, messageType: string, sizeBytes: number): void;
-  messageOut(topic: string, group: string, sizeBytes: number): void;
+  /** Messages of one topic and type stored by one request (counters once per request, not per message). */
+  messagesIn(topic: string, messageType: string, sizesBytes: readonly number[]): void;
+  /** Messages of one topic delivered to one group by one request. */
+  messagesOut(topic: string, group: string, count: number, sizeBytes: number): void;
   deadLettered(topic: string, group: string): void;
   /** Retention deleted messages of `topic` before `group` consumed them. */
   retentionSkipped(topic: string, group: string, count: number): void;
@@ -122,15 +124,22 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
   registerConsumerGauges(registry, sources);
   return {
     observeRpc: (method, code, durationMs) => rpcLatency.observe({ protocol_type: 'grpc', request_code: method, response_code: v2.Code[code] ?? String(code) }, durationMs),
-    messageIn: (topic, messageType, sizeBytes) => {
+    messagesIn: (topic, messageType, sizesBytes) => {
+      if (sizesBytes.length === 0) return;
       const labels = { topic, message_type: messageType.toLowerCase(), is_system: isSystem(topic) };
-      messagesIn.inc(labels);
-      bytesIn.inc(labels, sizeBytes);
-      messageSize.observe({ topic, message_type: labels.message_type }, sizeBytes);
+      const sizeLabels = { topic, message_type: labels.message_type };
+      let bytes = 0;
+      for (const sizeBytes of sizesBytes) {
+        bytes += sizeBytes;
+        messageSize.observe(sizeLabels, sizeBytes);
+      }
+      messagesIn.inc(labels, sizesBytes.length);
+      bytesIn.inc(labels, bytes);
     },
-    messageOut: (topic, group, sizeBytes) => {
+    messagesOut: (topic, group, count, sizeBytes) => {
+      if (count === 0) return;
       const labels = { topic, consumer_group: group, is_retry: isRetry(topic), is_system: isSystem(topic) };
-      messagesOut.inc(labels);
+      messagesOut.inc(labels, count);
       bytesOut.inc(labels, sizeBytes);
     },
     deadLettered: (topic, group) => sentToDlq.inc({ topic, consumer_group: group }),

@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type DeliveredMessage, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -12,14 +12,16 @@ import {
   parseSqlFilter,
   parseTagExpression,
   PERM_READ,
+  SYSTEM_PROPERTY,
   type ConsumerService,
   type GroupRegistry,
+  type OutgoingMessage,
   type ProducerService,
   type PullService,
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackResultEntry, fromWireMessage, messageFrame, sendResultEntry, toWireMessage } from './message-codec';
+import { ackResultEntry, deliveryFrame, fromWireMessage, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -112,7 +114,7 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
       for (const message of messages) await topicFor(message.topic);
       const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
-      for (const message of messages) deps.metrics.messageIn(message.topic, message.messageType, message.body.byteLength);
+      countMessagesIn(deps.metrics, messages);
       return {
         entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
       };
@@ -250,7 +252,8 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        for (const message of messages) call.write(messageFrame(message));
+        // Frames may be flat DeliveredMessages: the ReceiveMessage serializer encodes those itself (rpc-codecs.ts).
+        for (const frame of messages) call.write(frame as v2.ReceiveMessageResponse);
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -258,7 +261,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
   };
 }
 
-async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<v2.Message[]> {
+async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<(v2.ReceiveMessageResponse | DeliveredMessage)[]> {
   const startedAtMs = Date.now();
   // A delivery is recorded in the state journal, which only a master writes (a broker the role
   // machine just named master serves calls before its journal takes writes): the client retries.
@@ -295,15 +298,18 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     queueId: isPushMember(deps, group, context.clientId, request) ? request.messageQueue?.id : undefined,
     pushQueueId: request.autoRenew ? request.messageQueue?.id : undefined,
   });
-  const messages = deliveries.map((delivery) => {
-    const message = fromStoredRecord(delivery.record);
-    deps.metrics.messageOut(topic, group, message.body.byteLength);
-    return toWireMessage(message, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
+  let sizeBytes = 0;
+  const frames = deliveries.map((delivery) => {
+    sizeBytes += delivery.record.body.byteLength;
+    return deliveryFrame(delivery.record, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
-  if (deps.tracing.enabled && messages.length > 0) {
-    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, messages.map((m) => ({ messageId: m.systemProperties!.messageId, traceContext: m.systemProperties!.traceContext, deliveryAttempt: m.systemProperties!.deliveryAttempt ?? 1 })));
+  deps.metrics.messagesOut(topic, group, frames.length, sizeBytes);
+  if (deps.tracing.enabled && deliveries.length > 0) {
+    deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, deliveries.map(({ record, deliveryAttempt }) => ({
+      messageId: record.properties.get(SYSTEM_PROPERTY.messageId) ?? '', traceContext: record.properties.get(SYSTEM_PROPERTY.traceContext), deliveryAttempt,
+    })));
   }
-  return messages;
+  return frames;
 }
 
 function pullHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.PullMessageRequest, v2.PullMessageResponse> {
@@ -347,12 +353,26 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
   const result = await deps.pulls.pull({
     topic, queueId: request.messageQueue?.id ?? 0, queueOffset: Number(request.offset), countMax: request.batchSize || 32, filter, longPollingMs, signal: context.signal,
   });
+  let sizeBytes = 0;
   const messages = result.records.map((record) => {
     const message = fromStoredRecord(record);
-    deps.metrics.messageOut(topic, group, message.body.byteLength);
+    sizeBytes += message.body.byteLength;
     return toWireMessage(message, { receiptHandle: '', deliveryAttempt: 1, invisibleMs: 0, storeHost: deps.endpoint }, namespace);
   });
+  deps.metrics.messagesOut(topic, group, messages.length, sizeBytes);
   return { messages, nextOffset: result.nextQueueOffset };
+}
+
+/** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
+function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
+  const groups = new Map<string, { topic: string; messageType: string; sizesBytes: number[] }>();
+  for (const message of messages) {
+    const key = `${message.messageType}\u0000${message.topic}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    group.sizesBytes.push(message.body.byteLength);
+  }
+  for (const { topic, messageType, sizesBytes } of groups.values()) metrics.messagesIn(topic, messageType, sizesBytes);
 }
 
 function requireGroup(name: string | undefined): string {

@@ -23,6 +23,9 @@ export interface CallContext {
   signal: AbortSignal;
 }
 
+/** The abort reason of every call the client cancelled (or that ended): nobody reads more than that it was aborted. */
+const CALL_CANCELLED = Object.freeze(new Error('the call was cancelled'));
+
 export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext {
   const header = (name: string) => String(call.metadata.get(name)[0] ?? '');
   let abort: AbortController | undefined;
@@ -37,8 +40,9 @@ export function callContextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grp
       if (!abort) {
         abort = new AbortController();
         const controller = abort;
-        if (call.cancelled) controller.abort();
-        else (call as unknown as NodeJS.EventEmitter).once('cancelled', () => controller.abort());
+        // With a reason made once: abort() without one builds a DOMException (a stack trace) per call.
+        if (call.cancelled) controller.abort(CALL_CANCELLED);
+        else (call as unknown as NodeJS.EventEmitter).once('cancelled', () => controller.abort(CALL_CANCELLED));
       }
       return abort.signal;
     },

@@ -16,3 +16,4 @@ export * as controller from './gen/rmq/controller/v1/controller_pb';
 export * as replication from './gen/rmq/replication/v1/replication_pb';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export { timestampFromMs, timestampMs, durationFromMs, durationMs } from './wkt';
+export { DELIVERED_MESSAGE, deliveredMessageEncodable, encodeDeliveredMessageFrame, type DeliveredMessage } from './fast-codec/delivered-message';

@@ -131,12 +131,12 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {
     this.journal.requireWritable();
     if (!state.renew(queueOffset, deliveryId, next)) return undefined;
-    return this.record({ ...keyOf(key), op: 'renew', o: queueOffset, old: deliveryId, ...delivery(next) });
+    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d: next.deliveryId, v: next.visibleAtMs, a: next.attempt });
   }
 
   extend(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
     if (!this.journal.isWritable || !state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
-    this.journal.note(this.name, { ...keyOf(key), op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
+    this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
     return true;
   }
 
@@ -209,10 +209,6 @@ function stateKey(key: ProgressKey): string {
 
 function keyOf(key: ProgressKey): ProgressKey {
   return key.m === undefined ? { g: key.g, t: key.t, q: key.q } : { g: key.g, t: key.t, q: key.q, m: key.m };
-}
-
-function delivery(entry: InflightEntry): Delivery {
-  return { d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
 }
 
 function entryOf(change: Delivery): InflightEntry {

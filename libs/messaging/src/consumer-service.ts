@@ -92,6 +92,8 @@ export interface ConsumerServiceOptions {
 const SWEEP_INTERVAL_MS = 1_000;
 /** Looks for due messages per queue and receive (FIFO: a settled message releases the next of its group). */
 const REDELIVERY_PASSES_MAX = 4;
+/** Rounds of new-message reads per receive: queues that filled their share are asked again for what is left. */
+const NEW_MESSAGE_PASSES_MAX = 4;
 /** How long a message being moved to the dead-letter topic stays claimed before a retry. */
 const DEAD_LETTER_RETRY_MS = 30_000;
 
@@ -255,19 +257,30 @@ export class ConsumerService {
   }
 
   private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
-    const deliveries: Delivery[] = [];
+    const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
     const first = this.rotation++ % queueIds.length;
-    for (let i = 0; i < queueIds.length && deliveries.length < request.countMax && bytesLeft(deliveries) > 0; i++) {
-      const queueId = queueIds[(first + i) % queueIds.length];
-      const key = progressKey(request.group, request.topic, queueId, request.member);
-      const state = this.state(key, request.settings);
-      await this.redeliverDue(request, key, state, deliveries, writes);
-      await this.deliverNew(request, key, state, deliveries, writes);
+    const queues = queueIds.map((_, i) => {
+      const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
+      return { key, state: this.state(key, request.settings) };
+    });
+    // Redeliveries first (usually none are due: no await then), queue by queue.
+    for (const { key, state } of queues) {
+      if (!hasRoom(request, out)) break;
+      await this.redeliverDue(request, key, state, out, writes);
+    }
+    // New messages from every queue at once, each asked for a fair share of what is left; the
+    // queues that had more are asked again. One round of reads per receive, not one per queue
+    // after another (each a lock, a store read and, on a busy machine, a wait for the CPU).
+    let asked = queues;
+    for (let pass = 0; asked.length > 0 && hasRoom(request, out) && pass < NEW_MESSAGE_PASSES_MAX; pass++) {
+      const share = { count: Math.ceil((request.countMax - out.deliveries.length) / asked.length), sizeBytes: Math.max(1, Math.floor(bytesLeft(out) / asked.length)) };
+      const more = await Promise.all(asked.map(({ key, state }) => this.deliverNew(request, key, state, out, writes, share)));
+      asked = asked.filter((_, index) => more[index]);
     }
     // The deliveries are recorded before anyone sees them: after a crash they stay invisible until their deadline.
     await Promise.all(writes);
-    return deliveries;
+    return out.deliveries;
   }
 
   /**
@@ -275,15 +288,15 @@ export class ConsumerService {
    * delivery id) before anything is awaited, so a concurrent receive, ack or sweep never sees it
    * half-done; one past its last attempt goes to the dead-letter topic instead.
    */
-  private async redeliverDue(request: Receive, key: ProgressKey, state: QueueConsumption, out: Delivery[], writes: Writes): Promise<void> {
+  private async redeliverDue(request: Receive, key: ProgressKey, state: QueueConsumption, out: Gathered, writes: Writes): Promise<void> {
     const queueId = key.q;
     // In FIFO mode a message that is done (dead-lettered, deleted) releases the next of its group:
     // look again, a bounded number of times, so it goes out in this same receive.
-    for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.length < request.countMax; pass++) {
+    for (let pass = 0; pass < REDELIVERY_PASSES_MAX && out.deliveries.length < request.countMax; pass++) {
       let settled = 0;
       // One claim at a time, each before its read is awaited, so the receive's byte budget holds:
       // what is not claimed when the budget runs out stays due for the next receive.
-      for (const { queueOffset } of state.due(this.options.clock.nowMs(), request.countMax - out.length)) {
+      for (const { queueOffset } of state.due(this.options.clock.nowMs(), request.countMax - out.deliveries.length)) {
         if (bytesLeft(out) <= 0 || request.signal?.aborted) return;
         const nowMs = this.options.clock.nowMs();
         const entry = state.current(queueOffset);
@@ -299,7 +312,7 @@ export class ConsumerService {
           await this.completeAsDeadLetter(key, state, claim.queueOffset, claim.deliveryId, record);
           settled++;
         } else {
-          out.push(this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+          gather(out, this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
         }
       }
       if (settled === 0 || !state.fifo) return;
@@ -367,21 +380,28 @@ export class ConsumerService {
     await done;
   }
 
-  private async deliverNew(request: Receive, key: ProgressKey, state: QueueConsumption, out: Delivery[], writes: Writes): Promise<void> {
+  /**
+   * Delivers new messages of one queue, at most `share` of them; true when the queue may have
+   * more (it filled its share), so that the receive asks it again.
+   */
+  private async deliverNew(request: Receive, key: ProgressKey, state: QueueConsumption, out: Gathered, writes: Writes, share: { count: number; sizeBytes: number }): Promise<boolean> {
     const queueId = key.q;
+    let more = false;
     // One reader of new messages per queue at a time: two would read the same offsets.
     await this.withQueueLock(`${request.group}\u0000${request.member ?? ''}\u0000${request.topic}\u0000${queueId}`, async () => {
-      const room = Math.min(request.countMax - out.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
-      if (room <= 0 || bytesLeft(out) <= 0 || request.signal?.aborted) return;
+      const room = Math.min(share.count, request.countMax - out.deliveries.length, MESSAGING_LIMITS.inflightPerQueueMax - state.inflightCount);
+      if (room <= 0 || !hasRoom(request, out) || request.signal?.aborted) return;
       const { minQueueOffset } = this.options.store.queueRange(request.topic, queueId);
       if (state.nextOffset < minQueueOffset) this.options.onRetentionSkipped?.(request.group, request.topic, queueId, minQueueOffset - state.nextOffset);
       const { records, nextQueueOffset } = await this.options.store.read(request.topic, queueId, state.nextOffset, {
         countMax: room,
-        sizeBytesMax: bytesLeft(out),
+        sizeBytesMax: Math.min(share.sizeBytes, bytesLeft(out)),
         acceptTagHash: request.filter.acceptsAll ? undefined : (hash) => request.filter.acceptTagHash(hash),
       });
       const nowMs = this.options.clock.nowMs();
       for (const record of records) {
+        // Other queues of this receive gathered meanwhile: what does not fit is left for the next receive.
+        if (!hasRoom(request, out)) return;
         if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
         const skipped = this.options.progress.skipTo(key, state, record.queueOffset);
         if (skipped) addWrite(writes, skipped);
@@ -390,11 +410,13 @@ export class ConsumerService {
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
         const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
         addWrite(writes, admitted.durable);
-        if (admitted.delivered) out.push(this.delivery(request, queueId, record, deliveryId, 1));
+        if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
       }
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
       if (skipped) addWrite(writes, skipped);
+      more = records.length >= room;
     });
+    return more;
   }
 
   /**
@@ -425,7 +447,10 @@ export class ConsumerService {
     const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
     if (request.push && request.clientId) {
       const renewUntilMs = this.options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
-      this.renewals.track({ ...handle, clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs });
+      this.renewals.track({
+        group: handle.group, member: handle.member, topic: handle.topic, queueId, queueOffset: handle.queueOffset, deliveryId,
+        clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs,
+      });
     }
     return { record, receiptHandle: encodeReceiptHandle(handle, this.options.secret()), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
@@ -495,11 +520,24 @@ export class ConsumerService {
   }
 }
 
-/** Bytes a receive may still gather (its records' sizes count against MESSAGING_LIMITS.receiveBytesMax). */
-function bytesLeft(out: readonly Delivery[]): number {
-  let sizeBytes = 0;
-  for (const delivery of out) sizeBytes += delivery.record.sizeBytes;
-  return MESSAGING_LIMITS.receiveBytesMax - sizeBytes;
+/** What a receive gathered so far, and the bytes of its records (counted against MESSAGING_LIMITS.receiveBytesMax). */
+interface Gathered {
+  deliveries: Delivery[];
+  sizeBytes: number;
+}
+
+function gather(out: Gathered, delivery: Delivery): void {
+  out.deliveries.push(delivery);
+  out.sizeBytes += delivery.record.sizeBytes;
+}
+
+/** Bytes a receive may still gather. */
+function bytesLeft(out: Gathered): number {
+  return MESSAGING_LIMITS.receiveBytesMax - out.sizeBytes;
+}
+
+function hasRoom(request: Receive, out: Gathered): boolean {
+  return out.deliveries.length < request.countMax && bytesLeft(out) > 0;
 }
 
 export function checkInvisibleMs(invisibleMs: number): void {

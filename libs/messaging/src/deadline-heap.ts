@@ -23,7 +23,9 @@ export class DeadlineHeap {
     while (index > 0) {
       const parent = (index - 1) >> 1;
       if (!earlier(heap[index], heap[parent])) break;
-      [heap[index], heap[parent]] = [heap[parent], heap[index]];
+      const swapped = heap[index];
+      heap[index] = heap[parent];
+      heap[parent] = swapped;
       index = parent;
     }
   }
@@ -48,7 +50,9 @@ export class DeadlineHeap {
         if (left < heap.length && earlier(heap[left], heap[smallest])) smallest = left;
         if (right < heap.length && earlier(heap[right], heap[smallest])) smallest = right;
         if (smallest === index) break;
-        [heap[index], heap[smallest]] = [heap[smallest], heap[index]];
+        const swapped = heap[index];
+        heap[index] = heap[smallest];
+        heap[smallest] = swapped;
         index = smallest;
       }
     }

@@ -35,6 +35,13 @@ const STRING_BYTES_MAX = 0xffff;
 
 const keys = new WeakMap<Buffer, SipHashKey>();
 const expectedTag = new Uint8Array(TAG_BYTES); // decoding is synchronous: one scratch buffer serves all
+/** Minting and reading are synchronous: one scratch buffer serves every call (no Buffer per handle). */
+let scratch = Buffer.allocUnsafe(512);
+
+function scratchOf(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
+  return scratch;
+}
 
 /** The MAC key of a broker secret, derived once per secret (HMAC-SHA256 with a fixed label). */
 function macKey(secret: Buffer): SipHashKey {
@@ -50,7 +57,7 @@ export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): stri
   const member = handle.member;
   // Room for the worst case (3 bytes per UTF-16 unit), trimmed to what was written.
   const room = FIXED_BYTES + 8 + 3 * (handle.group.length + handle.topic.length + handle.deliveryId.length + (member?.length ?? 0)) + TAG_BYTES;
-  const buf = Buffer.allocUnsafe(room);
+  const buf = scratchOf(room);
   buf[0] = VERSION;
   buf[1] = (handle.push ? FLAG_PUSH : 0) | (member !== undefined ? FLAG_MEMBER : 0);
   buf.writeUInt32BE(handle.queueId, 2);
@@ -66,7 +73,10 @@ export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): stri
 
 export function decodeReceiptHandle(text: string, secret: Buffer): ReceiptHandle {
   if (text.includes('.')) return decodeV1(text, secret);
-  const buf = Buffer.from(text, 'base64url');
+  // base64url decodes to at most 3 bytes per 4 characters.
+  const whole = scratchOf(Math.ceil((text.length * 3) / 4));
+  const length = whole.write(text, 0, 'base64url');
+  const buf = whole.subarray(0, length);
   if (buf.length < FIXED_BYTES + 6 + TAG_BYTES || buf[0] !== VERSION) throw invalid('it is not a handle this broker issued');
   const end = buf.length - TAG_BYTES;
   sipHash24(macKey(secret), buf, 0, end, expectedTag, 0);

@@ -56,6 +56,8 @@ export class CommitLog {
   private firstSegmentStart: number;
   /** Handles of deleted segments, closed on the next retention pass so reads in flight finish. */
   private retiredHandles: FileHandle[] = [];
+  /** Bumped when bytes already in the log may change (cut back, started over): read caches start over. */
+  generation = 0;
   /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
   onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
 
@@ -158,6 +160,7 @@ export class CommitLog {
    * holding it is truncated there. Nothing may be reserved and unwritten.
    */
   async truncateTo(logOffset: number): Promise<void> {
+    this.generation++;
     assert(logOffset >= this.firstSegmentStart && logOffset <= this.reservedEnd, 'truncation outside the log', { logOffset, minOffset: this.firstSegmentStart, endOffset: this.reservedEnd });
     const keepStart = logOffset - (logOffset % this.segmentSizeBytes);
     // At a segment boundary the segment starting there holds only what goes; otherwise the one
@@ -181,6 +184,7 @@ export class CommitLog {
 
   /** Deletes every segment; the log starts empty at `logOffset` (a segment start). Nothing may be reserved and unwritten. */
   async restartAt(logOffset: number): Promise<void> {
+    this.generation++;
     assert(logOffset % this.segmentSizeBytes === 0, 'a log starts at a segment boundary', { logOffset });
     for (const [start, file] of this.segments) {
       this.segments.delete(start);

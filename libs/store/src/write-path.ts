@@ -12,6 +12,7 @@ import type { CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
 import { AppendBuffer } from './append-buffer';
+import { RecentWrites } from './recent-writes';
 import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
 import type { AppendInput, AppendResult, StoreSettings } from './store-options';
@@ -56,6 +57,8 @@ export interface WritePathDeps {
 
 export class WritePath {
   readonly appendBuffer: AppendBuffer;
+  /** The bytes just written, for readers that keep up (recent-writes.ts). */
+  readonly recent: RecentWrites;
   private pending: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
@@ -77,6 +80,7 @@ export class WritePath {
 
   constructor(private readonly deps: WritePathDeps) {
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+    this.recent = new RecentWrites(deps.log, STORE_LIMITS.recentWritesBytesMax);
     this.commits = new CommitTracker(deps.settings.flushMode, deps.log.endOffset, deps.committedLogOffset, deps.settings.commitPolicy, (topic, queueId) => {
       for (const listener of this.listeners) listener(topic, queueId);
     });
@@ -171,6 +175,7 @@ export class WritePath {
   /** The log was cut back to `logOffset`, or started over there (replica path): nothing is in flight. */
   cutBackTo(logOffset: number, error: RmqError, startOver = false): void {
     this.appendBuffer.reset();
+    this.recent.clear();
     this.commits.cutTo(logOffset, error, startOver);
     this.dirtySegments.clear();
   }
@@ -205,6 +210,7 @@ export class WritePath {
 
   private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
     const touched = await this.deps.log.write(chunks);
+    this.recent.add(chunks);
     if (this.deps.settings.flushMode === 'sync') {
       this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
       await this.deps.log.datasync(touched);

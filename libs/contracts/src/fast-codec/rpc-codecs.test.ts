@@ -5,10 +5,13 @@ import fc from 'fast-check';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape, type UnknownField } from '@bufbuild/protobuf';
 import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import * as v2 from '../v2';
+import * as replication from '../gen/rmq/replication/v1/replication_pb';
+import { ScratchBuffer } from './wire';
 import {
   decodeAckMessageRequest,
   decodeSendMessageRequest,
   encodeAckMessageResponse,
+  encodeFollowResponse,
   encodeReceiveMessageResponse,
   encodeSendMessageResponse,
 } from './rpc-codecs';
@@ -111,6 +114,7 @@ const sendResult = message(v2.SendResultEntrySchema, { status, messageId: text, 
 const sendResponse = message(v2.SendMessageResponseSchema, { status, entries: fc.array(sendResult, { maxLength: 4 }) });
 const ackResult = message(v2.AckMessageResultEntrySchema, { messageId: text, receiptHandle: text, status });
 const ackResponse = message(v2.AckMessageResponseSchema, { status, entries: fc.array(ackResult, { maxLength: 4 }) });
+const followResponse = message(replication.FollowResponseSchema, { epoch: int64, startLogOffset: int64, data: bytes, committedLogOffset: int64, logEndOffset: int64 });
 
 // ---- comparison ----
 
@@ -196,6 +200,12 @@ describe('hot-path codec against the generated code', () => {
   test('SendMessageResponse and AckMessageResponse encode byte for byte as toBinary does', () => {
     checkEncoder(v2.SendMessageResponseSchema, sendResponse, encodeSendMessageResponse);
     checkEncoder(v2.AckMessageResponseSchema, ackResponse, encodeAckMessageResponse);
+  });
+
+  test('FollowResponse (replication) encodes byte for byte as toBinary does, also into a scratch buffer', () => {
+    checkEncoder(replication.FollowResponseSchema, followResponse, encodeFollowResponse);
+    const scratch = new ScratchBuffer();
+    checkEncoder(replication.FollowResponseSchema, followResponse, (made) => Buffer.from(encodeFollowResponse(made, scratch)));
   });
 
   test('a Message survives encode (fast) then decode (fast), body a slice of the input', () => {

@@ -1,5 +1,5 @@
-// The RPC messages every message passes through (SendMessage, ReceiveMessage, AckMessage) with
-// the hand-written codec; `HOT_PATH_CODECS` hands them to grpc-js in place of the generated
+// The RPC messages every message passes through (SendMessage, ReceiveMessage, AckMessage, and
+// the FollowResponse that ships it to slaves) with the hand-written codec; `HOT_PATH_CODECS` hands them to grpc-js in place of the generated
 // serializers (grpc-adapter.ts), for these methods only and only in the directions a server uses.
 import type { Status } from '../gen/apache/rocketmq/v2/definition_pb';
 import type {
@@ -12,8 +12,10 @@ import type {
   SendMessageResponse,
   SendResultEntry,
 } from '../gen/apache/rocketmq/v2/service_pb';
+import type { FollowResponse } from '../gen/rmq/replication/v1/replication_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
-import { int64Size, LengthQueue, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
+import { encodeDeliveredMessageFrame, isDeliveredMessage, type DeliveredMessage } from './delivered-message';
+import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
 // One queue serves every encode: encoding is synchronous, so calls never interleave.
 const lengths = new LengthQueue();
@@ -82,12 +84,13 @@ function writeSendResult(w: WireWriter, m: SendResultEntry): void {
   w.unknownFields(m.$unknown);
 }
 
-export function encodeSendMessageResponse(m: SendMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeSendMessageResponse(m: SendMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   let size = statusField(m.status);
   for (const entry of m.entries) size += 1 + lengths.fill(lengths.reserve(), sendResultSize(entry));
   size += unknownFieldsSize(m.$unknown);
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   if (m.status !== undefined) (w.uint32(0x0a), w.length(), writeStatus(w, m.status));
   for (const entry of m.entries) (w.uint32(0x12), w.length(), writeSendResult(w, entry));
   w.unknownFields(m.$unknown);
@@ -108,19 +111,21 @@ function writeAckResult(w: WireWriter, m: AckMessageResultEntry): void {
   w.unknownFields(m.$unknown);
 }
 
-export function encodeAckMessageResponse(m: AckMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeAckMessageResponse(m: AckMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   let size = statusField(m.status);
   for (const entry of m.entries) size += 1 + lengths.fill(lengths.reserve(), ackResultSize(entry));
   size += unknownFieldsSize(m.$unknown);
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   if (m.status !== undefined) (w.uint32(0x0a), w.length(), writeStatus(w, m.status));
   for (const entry of m.entries) (w.uint32(0x12), w.length(), writeAckResult(w, entry));
   w.unknownFields(m.$unknown);
   return w.buf;
 }
 
-export function encodeReceiveMessageResponse(m: ReceiveMessageResponse): Buffer {
+/** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
+export function encodeReceiveMessageResponse(m: ReceiveMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
   const content = m.content;
   let size = unknownFieldsSize(m.$unknown);
@@ -134,7 +139,7 @@ export function encodeReceiveMessageResponse(m: ReceiveMessageResponse): Buffer 
       break;
     }
   }
-  const w = new WireWriter(size, lengths);
+  const w = new WireWriter(size, lengths, scratch);
   switch (content.case) {
     case 'status': (w.uint32(0x0a), w.length(), writeStatus(w, content.value)); break;
     case 'message': (w.uint32(0x12), w.length(), writeMessage(w, content.value)); break;
@@ -152,14 +157,54 @@ export function encodeReceiveMessageResponse(m: ReceiveMessageResponse): Buffer 
   return w.buf;
 }
 
+/**
+ * rmq.replication.v1.FollowResponse: what a master ships to its slaves, a stretch of log bytes
+ * and four offsets. The generated writer copies `data` into its chunks and then again into the
+ * result; this writes it once.
+ */
+export function encodeFollowResponse(m: FollowResponse, scratch?: ScratchBuffer): Buffer {
+  lengths.reset();
+  let size = unknownFieldsSize(m.$unknown);
+  if (m.epoch !== 0n) size += 1 + int64Size(m.epoch);
+  if (m.startLogOffset !== 0n) size += 1 + int64Size(m.startLogOffset);
+  if (m.data.byteLength !== 0) size += 1 + varint32Size(m.data.byteLength) + m.data.byteLength;
+  if (m.committedLogOffset !== 0n) size += 1 + int64Size(m.committedLogOffset);
+  if (m.logEndOffset !== 0n) size += 1 + int64Size(m.logEndOffset);
+  const w = new WireWriter(size, lengths, scratch);
+  if (m.epoch !== 0n) (w.uint32(0x08), w.int64(m.epoch));
+  if (m.startLogOffset !== 0n) (w.uint32(0x10), w.int64(m.startLogOffset));
+  if (m.data.byteLength !== 0) (w.uint32(0x1a), w.bytes(m.data));
+  if (m.committedLogOffset !== 0n) (w.uint32(0x20), w.int64(m.committedLogOffset));
+  if (m.logEndOffset !== 0n) (w.uint32(0x28), w.int64(m.logEndOffset));
+  w.unknownFields(m.$unknown);
+  return w.buf;
+}
+
 export interface MethodCodec {
   requestDeserialize?: (bytes: Buffer) => unknown;
   responseSerialize?: (message: never) => Buffer;
 }
 
+/**
+ * Replies are encoded into one scratch buffer: grpc-js's server copies each serialized reply into
+ * its own frame before it serializes anything else (server-interceptors.js, serializeMessage), so
+ * the reply's bytes need not outlive the call. Only servers serialize responses.
+ */
+const replyScratch = new ScratchBuffer();
+
 /** grpc-js method path -> the hand-written (de)serializers that replace the generated ones. */
 export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string, MethodCodec>([
-  ['/apache.rocketmq.v2.MessagingService/SendMessage', { requestDeserialize: decodeSendMessageRequest, responseSerialize: encodeSendMessageResponse }],
-  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', { responseSerialize: encodeReceiveMessageResponse }],
-  ['/apache.rocketmq.v2.MessagingService/AckMessage', { requestDeserialize: decodeAckMessageRequest, responseSerialize: encodeAckMessageResponse }],
+  ['/apache.rocketmq.v2.MessagingService/SendMessage', {
+    requestDeserialize: decodeSendMessageRequest,
+    responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
+  }],
+  ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
+    // A delivered message written by the broker as flat fields encodes itself (delivered-message.ts).
+    responseSerialize: (m: ReceiveMessageResponse | DeliveredMessage) => isDeliveredMessage(m) ? encodeDeliveredMessageFrame(m, replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
+  }],
+  ['/rmq.replication.v1.ReplicationService/Follow', { responseSerialize: (m: FollowResponse) => encodeFollowResponse(m, replyScratch) }],
+  ['/apache.rocketmq.v2.MessagingService/AckMessage', {
+    requestDeserialize: decodeAckMessageRequest,
+    responseSerialize: (m: AckMessageResponse) => encodeAckMessageResponse(m, replyScratch),
+  }],
 ]);

@@ -220,8 +220,9 @@ export function unknownFieldsSize(unknown: readonly UnknownField[] | undefined):
 // ---- writing ----
 
 /**
- * Writes into a Buffer allocated at the final size. Lengths of strings and nested messages are
- * computed once, by the size pass, and queued in the order the write pass needs them.
+ * Writes into a Buffer allocated at the final size, or into the start of a scratch buffer (see
+ * ScratchBuffer). Lengths of strings and nested messages are computed once, by the size pass, and
+ * queued in the order the write pass needs them.
  */
 export class WireWriter {
   pos = 0;
@@ -230,8 +231,9 @@ export class WireWriter {
   constructor(
     size: number,
     private readonly lengths: LengthQueue,
+    scratch?: ScratchBuffer,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = scratch ? scratch.take(size) : Buffer.allocUnsafe(size);
   }
 
   /** A tag or any uint32 given as a non-negative number below 2^32. */
@@ -332,5 +334,21 @@ export class LengthQueue {
 
   next(): number {
     return this.values[this.read++];
+  }
+}
+
+/**
+ * One reusable output buffer, for encodings whose bytes are copied before anything else is
+ * encoded: grpc-js's server copies a serialized reply into its frame synchronously
+ * (serializeMessage), so the reply need not have a Buffer of its own (an ArrayBuffer every few
+ * frames, and the GC work that comes with it). Grows to the largest encoding asked for.
+ */
+export class ScratchBuffer {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+
+  /** The first `size` bytes of the scratch buffer; valid until the next take(). */
+  take(size: number): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, 2 * this.buf.length));
+    return this.buf.subarray(0, size);
   }
 }

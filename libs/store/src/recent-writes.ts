@@ -1,0 +1,68 @@
+// The log's most recent bytes, kept in memory as they were written (the append buffer's chunks:
+// a slab region is never reused, so they stay as written). A consumer that keeps up reads records
+// just committed: it gets slices of these, with no file read (a thread-pool round trip, which on
+// a busy machine waits for a CPU twice) and no copy. Bounded by bytes, oldest dropped first;
+// emptied when the log's bytes may change (cut back, started over: its generation moves).
+import type { Chunk } from './commit-log';
+
+export class RecentWrites {
+  private chunks: Chunk[] = [];
+  private head = 0;
+  private keptBytes = 0;
+  private generation: number;
+
+  constructor(
+    private readonly log: { readonly generation: number },
+    private readonly bytesMax: number,
+  ) {
+    this.generation = log.generation;
+  }
+
+  /** Chunks just written, in log order, following the ones kept. */
+  add(chunks: readonly Chunk[]): void {
+    this.checkGeneration();
+    for (const chunk of chunks) {
+      const last = this.chunks[this.chunks.length - 1];
+      if (last && chunk.logOffset < last.logOffset + last.bytes.length) this.clear(); // not after the last: start again
+      this.chunks.push(chunk);
+      this.keptBytes += chunk.bytes.length;
+    }
+    while (this.keptBytes > this.bytesMax && this.head < this.chunks.length) {
+      this.keptBytes -= this.chunks[this.head].bytes.length;
+      this.chunks[this.head++] = undefined as unknown as Chunk; // let it be collected
+    }
+    if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The bytes of [logOffset, logOffset + sizeBytes) if one kept chunk holds all of them. */
+  find(logOffset: number, sizeBytes: number): Buffer | undefined {
+    this.checkGeneration();
+    let low = this.head;
+    let high = this.chunks.length;
+    if (low >= high || logOffset < this.chunks[low].logOffset) return undefined;
+    // The last chunk starting at or before logOffset.
+    while (high - low > 1) {
+      const middle = (low + high) >>> 1;
+      if (this.chunks[middle].logOffset <= logOffset) low = middle;
+      else high = middle;
+    }
+    const chunk = this.chunks[low];
+    const at = logOffset - chunk.logOffset;
+    return at + sizeBytes <= chunk.bytes.length ? chunk.bytes.subarray(at, at + sizeBytes) : undefined;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.keptBytes = 0;
+  }
+
+  private checkGeneration(): void {
+    if (this.log.generation === this.generation) return;
+    this.clear();
+    this.generation = this.log.generation;
+  }
+}

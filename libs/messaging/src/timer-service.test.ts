@@ -4,7 +4,8 @@ import { MessageStore, type StoredRecord } from '@rmq/store';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { ProducerService } from './producer-service';
 import { TimerService } from './timer-service';
-import { reputInput, TIMER_PROPERTY, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
+import { REAL_TOPIC_PROPERTY } from './system-records';
+import { reputInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 import { openBrokerState, type BrokerState } from './broker-state';
 import type { TopicRegistry } from './topic-registry';
 
@@ -74,7 +75,7 @@ describe('TimerService (delay messages)', () => {
       const dueMs = Number(record.properties.get(SYSTEM_PROPERTY.deliveryTimestampMs));
       expect(record.storeTimestampMs).toBeGreaterThanOrEqual(dueMs);
       expect(record.properties.get('u.delay')).toBe(String(dueMs - nowMs));
-      expect(record.properties.get(TIMER_PROPERTY.realTopic)).toBeUndefined();
+      expect(record.properties.get(REAL_TOPIC_PROPERTY)).toBeUndefined();
     }
     const byVisibility = [...records].sort((a, b) => a.storeTimestampMs - b.storeTimestampMs || a.logOffset - b.logOffset);
     const dues = byVisibility.map((record) => Number(record.properties.get(SYSTEM_PROPERTY.deliveryTimestampMs)));

@@ -19,7 +19,8 @@ import { decodeRecallHandle, encodeRecallHandle } from './recall-handle';
 import { TimerBuckets, type BucketEntry } from './timer-buckets';
 import { readTimerProgress, TailReputs } from './timer-recovery';
 import { readSchedules } from './timer-reads';
-import { dueMsOf, dueSecondOf, markInput, realTopicOf, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
+import { realTopicOf } from './system-records';
+import { dueMsOf, dueSecondOf, markInput, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 
 export interface TimerServiceOptions {
   store: MessageStore;

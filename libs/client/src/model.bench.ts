@@ -172,7 +172,8 @@ async function main(): Promise<void> {
   const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
   try {
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-    if (!only || only === 'precision') for (const flushMode of ['sync', 'async']) await precision(nameServer.endpoints.grpc, dueCount, dueRate, flushMode);
+    const flushModes = process.argv.includes('--flush-mode') ? [process.argv[process.argv.indexOf('--flush-mode') + 1]] : ['sync', 'async'];
+    if (!only || only === 'precision') for (const flushMode of flushModes) await precision(nameServer.endpoints.grpc, dueCount, dueRate, flushMode);
     if (!only || only === 'transactions') await transactions(nameServer.endpoints.grpc, txCount);
     if (!only || only === 'memory') await memory(nameServer.endpoints.grpc, pending);
   } finally {

@@ -1,6 +1,6 @@
 // The official rocketmq-client-nodejs as tests and benchmarks use it: silent, and a producer
 // started in one call.
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 
 /** A logger for the official client that prints nothing (by default it writes to the console and ~/logs). */
 export const quietClientLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
@@ -27,4 +27,26 @@ export async function startOfficialSimpleConsumer(endpoints: string, group: stri
   const consumer = new SimpleConsumer({ endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: awaitDurationMs, logger: quietClientLogger });
   await consumer.startup();
   return consumer;
+}
+
+/** apache.rocketmq.v2.TransactionResolution, as a transaction checker returns it. */
+const RESOLUTION = { UNKNOWN: 0, COMMIT: 1, ROLLBACK: 2 } as const;
+
+/**
+ * An official producer of `topics` whose transaction checker answers what the checked message's
+ * `answer` property says ('commit', 'rollback', anything else: unknown) and tells `onCheck`; started.
+ */
+export async function startOfficialCheckedProducer(endpoints: string, topics: string[], onCheck: (message: MessageView) => void): Promise<Producer> {
+  const producer = new Producer({
+    endpoints, namespace: '', logger: quietClientLogger, topic: topics,
+    checker: {
+      async check(message: MessageView) {
+        onCheck(message);
+        const answer = message.properties.get('answer');
+        return (answer === 'commit' ? RESOLUTION.COMMIT : answer === 'rollback' ? RESOLUTION.ROLLBACK : RESOLUTION.UNKNOWN) as never;
+      },
+    },
+  });
+  await producer.startup();
+  return producer;
 }

@@ -1,13 +1,10 @@
 // Transactional messages with the official client: a half message is invisible until COMMIT,
 // ROLLBACK discards it, and a producer that never ends its transaction is asked through its
 // Telemetry stream: what its checker answers is what happens. Open transactions survive a SIGKILL.
-import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { SimpleConsumer, type Producer } from 'rocketmq-client-nodejs';
 import { namesrv } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialCheckedProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
-
-/** apache.rocketmq.v2.TransactionResolution, as the checker returns it. */
-const RESOLUTION = { UNKNOWN: 0, COMMIT: 1, ROLLBACK: 2 } as const;
 
 describe('transactional messages with the official client', () => {
   let cluster: LocalCluster;
@@ -17,17 +14,7 @@ describe('transactional messages with the official client', () => {
   beforeAll(async () => {
     cluster = await startLocalCluster(['--transaction-check-after-ms', '1000', '--transaction-check-interval-max-ms', '1000', '--transaction-checks-max', '3']);
     for (const topic of ['TxTopic', 'TxOrphanTopic', 'TxKillTopic']) await cluster.createTopic(topic, { queueCount: 2, messageType: namesrv.TopicMessageType.TRANSACTION });
-    producer = new Producer({
-      endpoints: cluster.endpoint, namespace: '', logger: quietClientLogger, topic: ['TxTopic', 'TxOrphanTopic', 'TxKillTopic'],
-      checker: {
-        async check(message: MessageView) {
-          checked.push(message.messageId);
-          const answer = message.properties.get('answer');
-          return (answer === 'commit' ? RESOLUTION.COMMIT : answer === 'rollback' ? RESOLUTION.ROLLBACK : RESOLUTION.UNKNOWN) as never;
-        },
-      },
-    });
-    await producer.startup();
+    producer = await startOfficialCheckedProducer(cluster.endpoint, ['TxTopic', 'TxOrphanTopic', 'TxKillTopic'], (message) => checked.push(message.messageId));
   }, 60_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { admin, createClient, durationFromMs, namesrv, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { killAllApps, makeTempDir, quietClientLogger, startApp, type AppProcess } from '@rmq/testing';
+import { killAllApps, makeTempDir, quietClientLogger, sampleValue, startApp, type AppProcess } from '@rmq/testing';
 import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
 import { Producer } from './index';
 
@@ -82,6 +82,10 @@ async function memory(nameServer: string, pending: number): Promise<void> {
   for (const broker of [empty, delayed, plain]) await broker.process.kill('SIGTERM');
 }
 
+async function scrape(app: AppProcess): Promise<string> {
+  return (await fetch(`http://${app.endpoints.http}/metrics`)).text();
+}
+
 async function metricsOf(app: AppProcess, name: string): Promise<string> {
   const text = await (await fetch(`http://${app.endpoints.http}/metrics`)).text();
   return text.split('\n').filter((line) => line.startsWith(name)).join('; ');
@@ -100,12 +104,23 @@ async function precision(nameServer: string, dueCount: number, dueRate: number, 
   await producer.close();
   const lastDueMs = firstDueMs + (dueCount * 1000) / dueRate;
   if (Date.now() > firstDueMs) console.log(`  (warning: sending took longer than planned; the first messages were due before all were sent)`);
+  await delay(Math.max(0, firstDueMs - Date.now() - 500));
+  const before = await scrape(broker.process); // also restarts the event-loop delay histogram
   await delay(Math.max(0, lastDueMs - Date.now()) + 3_000);
+  const after = await scrape(broker.process);
   const lateness = await latenessByPull(broker.endpoint, 'Due', 8);
   lateness.sort((a, b) => a - b);
   const at = (p: number) => lateness[Math.min(lateness.length - 1, Math.floor(p * lateness.length))];
   console.log(`precision: ${format(dueCount)} delay messages due at ${format(dueRate)}/s (${flushMode} flush): ${format(lateness.length)} delivered, none early: ${lateness[0] >= 0}`);
   console.log(`  lateness (store time of the delivery - delivery time): p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${lateness[lateness.length - 1]} ms`);
+  // The broker's view of the due window: visible (committed) within 100 ms, its fdatasyncs, and how long its event loop stood still.
+  const delta = (name: string, labels: Record<string, string> = {}) => (sampleValue(after, name, labels) ?? 0) - (sampleValue(before, name, labels) ?? 0);
+  const visible = delta('rocketmq_timer_lateness_ms_count');
+  const syncs = delta('rmq_store_fsync_latency_ms_count');
+  console.log(`  broker: ${((delta('rocketmq_timer_lateness_ms_bucket', { le: '100' }) / visible) * 100).toFixed(1)}% visible (committed) within 100 ms; ` +
+    `${format(syncs)} fdatasyncs, mean ${(delta('rmq_store_fsync_latency_ms_sum') / syncs).toFixed(0)} ms, ${format(syncs - delta('rmq_store_fsync_latency_ms_bucket', { le: '250' }))} over 250 ms; ` +
+    `event loop delay p99 ${((sampleValue(after, 'nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000).toFixed(0)} ms, max ${((sampleValue(after, 'nodejs_eventloop_lag_max_seconds') ?? 0) * 1000).toFixed(0)} ms; ` +
+    `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   await broker.process.kill('SIGTERM');
 }
 
@@ -172,7 +187,8 @@ async function main(): Promise<void> {
   const nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0']);
   try {
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-    if (!only || only === 'precision') for (const flushMode of ['sync', 'async']) await precision(nameServer.endpoints.grpc, dueCount, dueRate, flushMode);
+    const flushModes = process.argv.includes('--flush-mode') ? [process.argv[process.argv.indexOf('--flush-mode') + 1]] : ['sync', 'async'];
+    if (!only || only === 'precision') for (const flushMode of flushModes) await precision(nameServer.endpoints.grpc, dueCount, dueRate, flushMode);
     if (!only || only === 'transactions') await transactions(nameServer.endpoints.grpc, txCount);
     if (!only || only === 'memory') await memory(nameServer.endpoints.grpc, pending);
   } finally {

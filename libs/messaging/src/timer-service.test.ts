@@ -4,7 +4,8 @@ import { MessageStore, type StoredRecord } from '@rmq/store';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { ProducerService } from './producer-service';
 import { TimerService } from './timer-service';
-import { reputInput, TIMER_PROPERTY, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
+import { REAL_TOPIC_PROPERTY } from './system-records';
+import { markInput, reputInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 import { openBrokerState, type BrokerState } from './broker-state';
 import type { TopicRegistry } from './topic-registry';
 
@@ -74,7 +75,7 @@ describe('TimerService (delay messages)', () => {
       const dueMs = Number(record.properties.get(SYSTEM_PROPERTY.deliveryTimestampMs));
       expect(record.storeTimestampMs).toBeGreaterThanOrEqual(dueMs);
       expect(record.properties.get('u.delay')).toBe(String(dueMs - nowMs));
-      expect(record.properties.get(TIMER_PROPERTY.realTopic)).toBeUndefined();
+      expect(record.properties.get(REAL_TOPIC_PROPERTY)).toBeUndefined();
     }
     const byVisibility = [...records].sort((a, b) => a.storeTimestampMs - b.storeTimestampMs || a.logOffset - b.logOffset);
     const dues = byVisibility.map((record) => Number(record.properties.get(SYSTEM_PROPERTY.deliveryTimestampMs)));
@@ -130,6 +131,43 @@ describe('TimerService (delay messages)', () => {
     await eventually(() => expect(timers.stats().pending).toBe(0));
     const ids = (await delivered()).map((r) => r.properties.get(SYSTEM_PROPERTY.messageId));
     expect(ids.sort()).toEqual([sent.messageId, late.messageId].sort());
+  });
+
+  /** Stops the service and appends, as its dispatches would have, each group of schedule offsets' deliveries with the mark given (none: cut off). */
+  async function deliverByHand(appends: { scheduleQueueOffsets: number[]; mark?: { queueOffset: number; dueMs: number } }[]): Promise<void> {
+    await timers.close();
+    for (const { scheduleQueueOffsets, mark } of appends) {
+      const inputs = [];
+      for (const queueOffset of scheduleQueueOffsets) inputs.push(reputInput((await store.read(TIMER_TOPIC, TIMER_QUEUE.schedules, queueOffset, { countMax: 1 })).records[0], QUEUES));
+      if (mark) inputs.push(markInput(mark.queueOffset, mark.dueMs, Date.now()));
+      await store.append(inputs);
+    }
+    await state.journal.close();
+    await store.close();
+    await open();
+  }
+
+  const idsOf = (records: StoredRecord[]) => records.map((r) => r.properties.get(SYSTEM_PROPERTY.messageId)).sort();
+
+  it('does not deliver twice a message an earlier dispatch delivered while the last mark was written (marks never claim another dispatch in flight)', async () => {
+    const nowMs = Date.now();
+    // Schedules 0 and 4 go to the same queue (offset modulo 4); 1 to 3 are due later.
+    const sent = await producer.send([-1_000, 60_000, 60_000, 60_000, -2_000].map((delayMs) => message(delayMs, nowMs)));
+    // The dispatch of schedule 0 was in flight when the one of schedule 4 wrote its mark, which therefore stops at 0's due time.
+    await deliverByHand([{ scheduleQueueOffsets: [0] }, { scheduleQueueOffsets: [4], mark: { queueOffset: 5, dueMs: nowMs - 1_000 } }]);
+    await eventually(() => expect(timers.stats().pending).toBe(3));
+    expect(idsOf(await delivered())).toEqual([sent[0].messageId, sent[4].messageId].sort());
+  });
+
+  it('does not deliver twice a message the last mark settled within the mark\'s own second (the index dates schedules to the second)', async () => {
+    const secondMs = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    const [settled] = await producer.send([message(secondMs + 100 - Date.now())]);
+    const [after] = await producer.send([message(secondMs + 950 - Date.now())]);
+    // A mark in the future: the old master's window was ahead and nothing due before its end was left.
+    await deliverByHand([{ scheduleQueueOffsets: [0], mark: { queueOffset: 2, dueMs: secondMs + 900 } }]);
+    expect(timers.stats().pending).toBe(2); // both wait for their second; the settled one is told apart when read
+    await eventually(async () => expect(timers.stats()).toMatchObject({ pending: 0 }), { timeoutMs: 6_000 });
+    expect(idsOf(await delivered())).toEqual([settled.messageId, after.messageId].sort());
   });
 
   it('keeps far-away schedules on disk, not in memory, across a restart', async () => {

@@ -6,9 +6,11 @@
 //     below markQ that is due before markDue is settled (delivered, recalled or dropped). The
 //     log keeps a prefix after a crash, so a mark on disk means its batch is on disk too.
 //   - At start the pending set is rebuilt from the log alone (last mark, recalls, the timer
-//     queue's index), so a restart and a replica taking over behave the same. A schedule due
-//     before the start is first looked for at the end of its real queue: a crash can only tear
-//     the last append, so a delivery whose mark was lost is among the last entries of its queue.
+//     queue's index), so a restart and a replica taking over behave the same. The index dates a
+//     schedule to the second, so those of the mark's own second are told apart once their
+//     records are read. A schedule due before the start is first looked for at the end of its
+//     real queue: a delivery the last mark does not cover (cut off with its append, or in a
+//     dispatch in flight when the mark was written) is among the last entries of its queue.
 import { delay, RmqError, type Clock } from '@rmq/base';
 import type { AppendInput, MessageStore, StoredRecord } from '@rmq/store';
 import { DueHeap } from './due-heap';
@@ -16,10 +18,11 @@ import { MESSAGING_LIMITS } from './limits';
 import type { MessageStager } from './producer-service';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { decodeRecallHandle, encodeRecallHandle } from './recall-handle';
-import { TimerBuckets, type BucketEntry } from './timer-buckets';
+import { TimerBuckets, type BucketEntry, type LoadedBucket } from './timer-buckets';
 import { readTimerProgress, TailReputs } from './timer-recovery';
 import { readSchedules } from './timer-reads';
-import { dueMsOf, dueSecondOf, markInput, realTopicOf, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
+import { realTopicOf } from './system-records';
+import { dueMsOf, dueSecondOf, markInput, recallInput, reputInput, scheduleInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 
 export interface TimerServiceOptions {
   store: MessageStore;
@@ -53,8 +56,9 @@ interface NearEntry {
 }
 
 interface BucketCache {
-  bySecond: Map<number, BucketEntry[]>;
-  loaded: Promise<void>;
+  loaded: Promise<LoadedBucket>;
+  /** Schedules of this bucket that came after it was taken from its file. */
+  added: Map<number, BucketEntry[]>;
 }
 
 export class TimerService {
@@ -63,7 +67,10 @@ export class TimerService {
   private windowEndSecond: number;
   private readonly heap = new DueHeap<NearEntry>();
   private readonly near = new Map<number, NearEntry>();
+  /** Schedules whose records are being read: queue offset -> due second. */
   private readonly resolving = new Map<number, number>();
+  /** How many of them are due in each second (for markDueMs, without a walk over them all). */
+  private readonly resolvingBySecond = new Map<number, number>();
   private readonly resolvingWork = new Set<Promise<void>>();
   /** Schedules in dispatches not yet appended: queue offset -> due ms. */
   private readonly dispatching = new Map<number, number>();
@@ -89,6 +96,8 @@ export class TimerService {
   private heldBytes = 0;
   /** Deliveries at the end of the log at start (the duplicate check); set by recover(). */
   private tailReputs!: TailReputs;
+  /** The last mark in the log at start: below queueOffset, everything due before dueMs was settled. */
+  private lastMark = { queueOffset: 0, dueMs: 0 };
 
   private constructor(
     private readonly options: TimerServiceOptions,
@@ -179,8 +188,9 @@ export class TimerService {
   /** Rebuilds the pending set from the log: the last mark, every recall, the schedules' index. */
   private async recover(): Promise<void> {
     const { store } = this.options;
-    const { markQueueOffset, markDueMs, markLogOffset, recalls } = await readTimerProgress(store);
-    this.tailReputs = new TailReputs(store, markLogOffset);
+    const { markQueueOffset, markDueMs, recalls } = await readTimerProgress(store);
+    this.tailReputs = new TailReputs(store);
+    this.lastMark = { queueOffset: markQueueOffset, dueMs: markDueMs };
     const { maxQueueOffset } = store.queueRange(TIMER_TOPIC, TIMER_QUEUE.schedules);
     for (let from = 0; from < maxQueueOffset; ) {
       const entries = await store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, from, MESSAGING_LIMITS.timerRecoveryChunk);
@@ -229,9 +239,9 @@ export class TimerService {
       const bucket = this.buckets.bucketOf(entry.dueSecond);
       const cache = this.caches.get(bucket);
       if (cache) {
-        const list = cache.bySecond.get(entry.dueSecond);
+        const list = cache.added.get(entry.dueSecond);
         if (list) list.push(entry);
-        else cache.bySecond.set(entry.dueSecond, [entry]);
+        else cache.added.set(entry.dueSecond, [entry]);
         continue;
       }
       const list = byBucket.get(bucket);
@@ -244,7 +254,10 @@ export class TimerService {
 
   /** Reads the records of schedules due soon and puts them on the heap. */
   private resolve(entries: BucketEntry[], recovering: boolean): Promise<void> {
-    for (const entry of entries) this.resolving.set(entry.queueOffset, entry.dueSecond * 1000);
+    for (const entry of entries) {
+      this.resolving.set(entry.queueOffset, entry.dueSecond);
+      this.resolvingBySecond.set(entry.dueSecond, (this.resolvingBySecond.get(entry.dueSecond) ?? 0) + 1);
+    }
     const work = this.resolveNow(entries, recovering).finally(() => this.resolvingWork.delete(work));
     this.resolvingWork.add(work);
     return work;
@@ -255,7 +268,7 @@ export class TimerService {
       const chunk = entries.slice(at, at + MESSAGING_LIMITS.timerReadSpanMax);
       const records = await readSchedules(this.options.store, chunk.map((entry) => entry.queueOffset));
       for (const { queueOffset } of chunk) {
-        this.resolving.delete(queueOffset);
+        this.resolved(queueOffset);
         if (this.recalled.delete(queueOffset)) continue; // recalled while it was read
         const record = records.get(queueOffset);
         if (!record) {
@@ -263,10 +276,23 @@ export class TimerService {
           continue;
         }
         const dueMs = dueMsOf(record);
+        if (queueOffset < this.lastMark.queueOffset && dueMs < this.lastMark.dueMs) {
+          this.pendingCount--; // settled before the start: recovery kept the mark's own second, whose schedules the index dates only to the second
+          continue;
+        }
         this.requeue({ dueMs, queueOffset, record, checkDuplicate: recovering && dueMs <= this.startMs, cancelled: false });
       }
       this.wake();
     }
+  }
+
+  private resolved(queueOffset: number): void {
+    const second = this.resolving.get(queueOffset);
+    if (second === undefined) return;
+    this.resolving.delete(queueOffset);
+    const left = (this.resolvingBySecond.get(second) ?? 1) - 1;
+    if (left > 0) this.resolvingBySecond.set(second, left);
+    else this.resolvingBySecond.delete(second);
   }
 
   private requeue(entry: NearEntry): void {
@@ -295,13 +321,10 @@ export class TimerService {
         if (this.heldBytes >= MESSAGING_LIMITS.timerHeldBytesMax && second * 1000 > this.options.clock.nowMs()) break;
         const bucket = this.buckets.bucketOf(second);
         const cache = this.cacheOf(bucket);
-        await cache.loaded;
+        const loaded = await cache.loaded;
         if (this.windowEndSecond !== second) continue;
-        const entries = (cache.bySecond.get(second) ?? []).filter((entry) => {
-          if (!this.recalled.delete(entry.queueOffset)) return true;
-          return false;
-        });
-        cache.bySecond.delete(second);
+        const entries = [...loaded.take(second), ...(cache.added.get(second) ?? [])].filter((entry) => !this.recalled.delete(entry.queueOffset));
+        cache.added.delete(second);
         this.windowEndSecond = second + 1;
         if (this.buckets.bucketOf(second + 1) !== bucket) this.caches.delete(bucket);
         if (entries.length > 0) await this.resolve(entries, false);
@@ -317,15 +340,7 @@ export class TimerService {
   private cacheOf(bucket: number): BucketCache {
     let cache = this.caches.get(bucket);
     if (!cache) {
-      const bySecond = new Map<number, BucketEntry[]>();
-      const loaded = this.buckets.take(bucket).then((entries) => {
-        for (const entry of entries) {
-          const list = bySecond.get(entry.dueSecond);
-          if (list) list.push(entry);
-          else bySecond.set(entry.dueSecond, [entry]);
-        }
-      });
-      cache = { bySecond, loaded };
+      cache = { loaded: this.buckets.take(bucket), added: new Map() };
       this.caches.set(bucket, cache);
     }
     return cache;
@@ -407,7 +422,7 @@ export class TimerService {
     let dueMs = this.windowEndSecond * 1000;
     const top = this.heap.peek();
     if (top) dueMs = Math.min(dueMs, top.dueMs);
-    for (const resolvingDueMs of this.resolving.values()) dueMs = Math.min(dueMs, resolvingDueMs);
+    for (const second of this.resolvingBySecond.keys()) dueMs = Math.min(dueMs, second * 1000);
     for (const recallingDueMs of this.recalling.values()) dueMs = Math.min(dueMs, recallingDueMs);
     return dueMs;
   }

@@ -12,7 +12,8 @@ import { fromStoredRecord, SYSTEM_PROPERTY, type IncomingMessage, type OutgoingM
 import type { MessageStager } from './producer-service';
 import { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks';
 import { decodeTransactionId, encodeTransactionId } from './transaction-id';
-import { committedInput, halfInput, HALF_TOPIC, OP_TOPIC, opInput, realTopicOfHalf, TRANSACTION_PROPERTY, type TransactionOutcome } from './transaction-records';
+import { committedInput, halfInput, HALF_TOPIC, OP_TOPIC, opInput, TRANSACTION_PROPERTY, type TransactionOutcome } from './transaction-records';
+import { realTopicOf } from './system-records';
 
 export interface TransactionServiceOptions {
   store: MessageStore;
@@ -225,7 +226,7 @@ export class TransactionService {
     const nowMs = this.options.clock.nowMs();
     for (const [halfQueueOffset, location] of candidates) {
       const record = await store.readAt(location.logOffset, location.sizeBytes);
-      const topic = realTopicOfHalf(record);
+      const topic = realTopicOf(record);
       const messageId = record.properties.get(SYSTEM_PROPERTY.messageId) ?? '';
       const firstCheckMs = Number(record.properties.get(SYSTEM_PROPERTY.orphanedRecoveryMs)) || this.options.policy.firstMs;
       // Checks due while the broker was down count as made, but one is made again soon.

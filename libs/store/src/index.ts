@@ -1,5 +1,5 @@
 export * from './message-store';
-export { tagHashOf, type RecordInput, type StoredRecord } from './record';
+export { readU64, tagHashOf, writeU64, type RecordInput, type StoredRecord } from './record';
 export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';

@@ -80,4 +80,24 @@ export async function readDeadLetters(endpoints: string, group: string, count = 
   } finally {
     await reader.shutdown();
   }
+/** apache.rocketmq.v2.TransactionResolution, as a transaction checker returns it. */
+const RESOLUTION = { UNKNOWN: 0, COMMIT: 1, ROLLBACK: 2 } as const;
+
+/**
+ * An official producer of `topics` whose transaction checker answers what the checked message's
+ * `answer` property says ('commit', 'rollback', anything else: unknown) and tells `onCheck`; started.
+ */
+export async function startOfficialCheckedProducer(endpoints: string, topics: string[], onCheck: (message: MessageView) => void): Promise<Producer> {
+  const producer = new Producer({
+    endpoints, namespace: '', logger: quietClientLogger, topic: topics,
+    checker: {
+      async check(message: MessageView) {
+        onCheck(message);
+        const answer = message.properties.get('answer');
+        return (answer === 'commit' ? RESOLUTION.COMMIT : answer === 'rollback' ? RESOLUTION.ROLLBACK : RESOLUTION.UNKNOWN) as never;
+      },
+    },
+  });
+  await producer.startup();
+  return producer;
 }

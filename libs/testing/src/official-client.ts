@@ -80,6 +80,8 @@ export async function readDeadLetters(endpoints: string, group: string, count = 
   } finally {
     await reader.shutdown();
   }
+}
+
 /** apache.rocketmq.v2.TransactionResolution, as a transaction checker returns it. */
 const RESOLUTION = { UNKNOWN: 0, COMMIT: 1, ROLLBACK: 2 } as const;
 

@@ -7,7 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { withTimeout } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import type { ReplicaGroup } from '@rmq/replication';
-import { Etcd3, type Campaign, type Election, type ElectionObserver } from 'etcd3';
+import { Election, Etcd3, type Campaign, type Namespace } from 'etcd3';
+import { ElectionWatch } from './election-watch';
 import { ETCD_CALL_TIMEOUT_MS, ETCD_CAMPAIGN_RETRY_MS, ETCD_LEADER_LEASE_TTL_S, LEADER_VERIFY_INTERVAL_MS } from './limits';
 import { decodeGroupRecord, encodeGroup } from './state-codec';
 import type { CasResult, Leadership, LeadershipListener, StateStore, VersionedGroup } from './state-store';
@@ -18,8 +19,10 @@ export function connectEtcd(hosts: readonly string[]): Etcd3 {
 
 export class EtcdLeadership implements Leadership {
   private readonly election: Election;
+  /** The election's own keys (one per candidate), as etcd3's Election names them. */
+  private readonly electionKeys: Namespace;
   private campaign: Campaign | undefined;
-  private observer: ElectionObserver | undefined;
+  private watch: ElectionWatch | undefined;
   private leading = false;
   /** When etcd last showed this leader's election key (monotonic ms): the leader's own lease on answering. */
   private confirmedAtMs = 0;
@@ -38,7 +41,9 @@ export class EtcdLeadership implements Leadership {
     private readonly endpoint: string,
     private readonly log: Logger,
   ) {
-    this.election = client.namespace(`${prefix}/`).election('leader', ETCD_LEADER_LEASE_TTL_S);
+    const space = client.namespace(`${prefix}/`);
+    this.election = space.election('leader', ETCD_LEADER_LEASE_TTL_S);
+    this.electionKeys = space.namespace(`${Election.prefix}/leader/`);
   }
 
   /** Never fails: while etcd cannot be reached, this controller follows nobody and keeps trying. */
@@ -74,38 +79,41 @@ export class EtcdLeadership implements Leadership {
     this.step('down');
     await Promise.allSettled([
       this.campaign ? withTimeout(this.campaign.resign(), ETCD_CALL_TIMEOUT_MS, 'resigning the etcd election') : undefined,
-      this.observer?.cancel(),
+      this.watch?.stop(),
     ]);
   }
 
   /** Watches who leads; after a failure, watches again (every ETCD_CAMPAIGN_RETRY_MS) until closed. */
   private async observe(): Promise<void> {
-    let observer: ElectionObserver;
+    const watch = new ElectionWatch(this.electionKeys, {
+      onLeader: (leader) => {
+        if (this.watch !== watch) return;
+        this.observedLeader = leader;
+        if (!this.leading) this.listener?.onFollowing(leader);
+      },
+      onError: (error) => this.watchAgainLater(watch, 'lost sight of the controller election; watching again', error),
+    });
+    this.watch = watch;
+    let leader: string | undefined;
     try {
-      observer = await withTimeout(this.election.observe(), ETCD_CALL_TIMEOUT_MS * 2, 'observing the etcd election');
+      leader = await watch.start();
     } catch (error) {
-      this.warnOnce('observe', 'cannot watch the controller election; trying again every 500 ms', error);
-      if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
+      this.watchAgainLater(watch, 'cannot watch the controller election; trying again every 500 ms', error);
       return;
     }
-    if (this.closed) {
-      void observer.cancel().catch(() => undefined);
-      return;
-    }
-    this.observer = observer;
+    if (this.watch !== watch) return;
     this.logged.delete('observe');
-    this.observedLeader = observer.leader();
-    observer.on('change', (leader) => {
-      this.observedLeader = leader;
-      if (!this.leading) this.listener?.onFollowing(leader);
-    });
-    observer.on('error', (error) => {
-      this.warnOnce('observe', 'lost sight of the controller election; watching again', error);
-      this.observedLeader = undefined;
-      void observer.cancel().catch(() => undefined);
-      if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
-    });
-    if (!this.leading) this.listener?.onFollowing(this.observedLeader);
+    this.observedLeader = leader;
+    if (!this.leading) this.listener?.onFollowing(leader);
+  }
+
+  private watchAgainLater(watch: ElectionWatch, message: string, error: unknown): void {
+    if (this.watch !== watch) return; // already replaced: one retry per failed watch
+    this.watch = undefined;
+    this.observedLeader = undefined;
+    void watch.stop();
+    this.warnOnce('observe', message, error);
+    if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
   }
 
   private runCampaign(): void {

@@ -4,6 +4,7 @@ import { createLogger } from '@rmq/observability';
 import type { ReplicaGroup } from '@rmq/replication';
 import { eventually, makeTempDir, startEtcdCluster, stopAllEtcdClusters, type EtcdCluster } from '@rmq/testing';
 import type { Etcd3 } from 'etcd3';
+import { ElectionWatch } from '../src/election-watch';
 import { connectEtcd, EtcdLeadership, EtcdStateStore } from '../src/etcd-state';
 import { FileStateStore } from '../src/state-file';
 import type { StateStore } from '../src/state-store';
@@ -142,5 +143,36 @@ describe('etcd leadership', () => {
     await own.waitHealthy();
     await eventually(() => expect(leadership.isLeader()).toBe(true), { timeoutMs: 15_000 });
     expect(leadership.leaderEndpoint()).toBe('127.0.0.1:19999');
+  }, 30_000);
+
+  it('names the oldest candidate, also when several appear at once while nobody led, and follows deletes', async () => {
+    etcd ??= await startEtcdCluster(1);
+    const client = connectEtcd(etcd.endpoints);
+    clients.push(client);
+    const keys = client.namespace(`/test/watch-${Math.random().toString(36).slice(2)}/`);
+    const seen: (string | undefined)[] = [];
+    const watch = new ElectionWatch(keys, { onLeader: (leader) => seen.push(leader), onError: (error) => seen.push(`error ${String(error)}`) });
+    try {
+      expect(await watch.start()).toBeUndefined();
+      // Three candidates in one transaction reach the watch as one batch: etcd3's own observer
+      // named the last of them. Their create revisions tie, so the oldest is the first by key.
+      await client.if('unused', 'Create', '==', 0).then(
+        client.put(`${keys.prefix.toString()}c1`).value('one'),
+        client.put(`${keys.prefix.toString()}c2`).value('two'),
+        client.put(`${keys.prefix.toString()}c3`).value('three'),
+      ).commit();
+      await keys.put('c4').value('four');
+      await eventually(() => expect(watch.current()).toBe('one'));
+      await keys.delete().key('c1');
+      await eventually(() => expect(watch.current()).toBe('two'));
+      await keys.delete().key('c3'); // not the leader: nothing changes
+      await keys.delete().key('c2');
+      await eventually(() => expect(watch.current()).toBe('four'));
+      await keys.delete().key('c4');
+      await eventually(() => expect(watch.current()).toBeUndefined());
+      expect(seen).toEqual(['one', 'two', 'four', undefined]);
+    } finally {
+      await watch.stop();
+    }
   }, 30_000);
 });

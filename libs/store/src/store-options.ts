@@ -89,6 +89,27 @@ export interface AppendResult {
   storeTimestampMs: number;
 }
 
+export interface AppendStagedOptions {
+  /**
+   * False: nobody waits for these records to be durable soon, only written. In sync mode their
+   * batch then gets no fdatasync of its own: the next batch that needs one, or a sync at most
+   * STORE_LIMITS.lazySyncDelayMs later, makes them durable (and `committed` resolves then).
+   * Default true.
+   */
+  awaitsDurable?: boolean;
+}
+
+/** An append followed in two stages (MessageStore.appendStaged). */
+export interface AppendStages {
+  /**
+   * The records reached the OS (page cache): a crash of the process no longer loses them, a crash
+   * of the machine may. Rejects when the append fails before that.
+   */
+  written: Promise<AppendResult[]>;
+  /** Committed, as append() resolves: durable in sync mode, and on every in-sync replica. */
+  committed: Promise<AppendResult[]>;
+}
+
 export interface ReadOptions {
   countMax: number;
   sizeBytesMax?: number;

@@ -1,9 +1,7 @@
-// appendStaged (sync mode): `written` resolves once the batch reached the OS, `committed` after its
-// fdatasync; a lazy batch (awaitsDurable false) gets no fdatasync of its own, and a failed one
-// after it writes its bytes again. Held and failing fdatasyncs make the order visible.
-import { writeSync } from 'node:fs';
+// appendStaged: `written` resolves once the batch reached the OS, before its fdatasync; `committed`
+// (what append() resolves with) only after it. Held fdatasyncs (gatedFileIo) make the order visible.
 import { eventually, makeTempDir } from '@rmq/testing';
-import { faultyFileIo, gatedFileIo, nodeFileIo, type FileIo } from './file-io';
+import { faultyFileIo, gatedFileIo } from './file-io';
 import { MessageStore, type AppendInput } from './message-store';
 import { tagHashOf } from './record';
 
@@ -62,104 +60,6 @@ describe('MessageStore.appendStaged', () => {
       await expect(refused.committed).rejects.toMatchObject({ code: 'STORE_CLOSED' });
     } finally {
       await store.close().catch(() => undefined);
-    }
-  });
-});
-
-describe('MessageStore.appendStaged with awaitsDurable false (sync mode)', () => {
-  let temp: ReturnType<typeof makeTempDir>;
-  beforeEach(() => (temp = makeTempDir('append-lazy')));
-  afterEach(() => temp.remove());
-
-  /**
-   * Real I/O that counts the commit log's fdatasyncs and, while `failing` is set, fails them with
-   * EIO the way Linux may: the pages written since the last good sync are dropped (zeroed here).
-   */
-  function droppingIo() {
-    const unsyncedWrites: { path: string; fd: number; position: number; length: number }[] = [];
-    const io: FileIo & { syncs: number; failing: boolean } = {
-      syncs: 0,
-      failing: false,
-      writevSync: (path, fd, buffers, position) => {
-        const written = nodeFileIo.writevSync(path, fd, buffers, position);
-        if (path.includes('commitlog')) unsyncedWrites.push({ path, fd, position, length: written });
-        return written;
-      },
-      write: (...args) => nodeFileIo.write(...args),
-      datasync: async (path, file) => {
-        if (!path.includes('commitlog')) return nodeFileIo.datasync(path, file);
-        if (io.failing) {
-          for (const lost of unsyncedWrites.filter((write) => write.path === path).splice(0)) writeSync(lost.fd, Buffer.alloc(lost.length), 0, lost.length, lost.position);
-          unsyncedWrites.length = 0;
-          throw Object.assign(new Error('EIO: injected datasync failure'), { code: 'EIO', syscall: 'fdatasync' });
-        }
-        io.syncs++;
-        await nodeFileIo.datasync(path, file);
-        unsyncedWrites.length = 0;
-      },
-    };
-    return io;
-  }
-
-  it('writes the batch without an fdatasync of its own; the next batch that needs one makes it durable', async () => {
-    const io = droppingIo();
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
-    try {
-      await store.append([message('first')]);
-      const before = io.syncs;
-      const lazy = store.appendStaged([message('lazy')], { awaitsDurable: false });
-      let lazyCommitted = false;
-      void lazy.committed.then(() => (lazyCommitted = true));
-      const [written] = await lazy.written;
-      // Written, not synced (no fdatasync was issued for it): not durable, not committed; then a
-      // plain append syncs both at once.
-      expect(io.syncs).toBe(before);
-      expect(store.durableLogOffset).toBeLessThanOrEqual(written.logOffset);
-      expect(lazyCommitted).toBe(false);
-      await store.append([message('durable')]);
-      expect(lazyCommitted).toBe(true);
-      const { records } = await store.read('T', 0, 0, { countMax: 10 });
-      expect(records.map((record) => record.body.toString())).toEqual(['first', 'lazy', 'durable']);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('syncs a lazy batch on its own shortly when nothing follows it', async () => {
-    const io = droppingIo();
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
-    try {
-      const lazy = store.appendStaged([message('alone')], { awaitsDurable: false });
-      const [result] = await lazy.committed;
-      expect(store.durableLogOffset).toBeGreaterThan(result.logOffset);
-      expect(io.syncs).toBeGreaterThan(0);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('writes lazy batches again when an fdatasync after them failed, so nothing below the durable offset is lost', async () => {
-    const io = droppingIo();
-    const dataDir = temp.path;
-    const store = await MessageStore.open({ dataDir, flushMode: 'sync', fileIo: io });
-    try {
-      const lazy = store.appendStaged([message('lazy-1'), message('lazy-2')], { awaitsDurable: false });
-      await lazy.written;
-      io.failing = true;
-      const durable = store.append([message('durable')]);
-      await eventually(() => expect(store.stats().writeRefusal).toContain('EIO'));
-      io.failing = false;
-      await durable;
-      await lazy.committed;
-    } finally {
-      await store.close();
-    }
-    const reopened = await MessageStore.open({ dataDir, flushMode: 'sync' });
-    try {
-      const { records } = await reopened.read('T', 0, 0, { countMax: 10 });
-      expect(records.map((record) => record.body.toString())).toEqual(['lazy-1', 'lazy-2', 'durable']);
-    } finally {
-      await reopened.close();
     }
   });
 });

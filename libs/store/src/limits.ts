@@ -34,12 +34,6 @@ export const STORE_LIMITS = {
    * when senders outrun the disk. Four of the largest messages: a send admitted behind the queue waits for at most that much writing.
    */
   pendingAppendBytesMax: 16 * 1024 * 1024,
-  /**
-   * sync mode: a batch of appends nobody waits to see durable (appendStaged with awaitsDurable
-   * false: delivery records) is written without an fdatasync of its own; the next batch that
-   * needs one syncs it, or a sync of its own this long after it, if none came.
-   */
-  lazySyncDelayMs: 5,
   /** A write stalled by a transient error (EIO, ENOSPC, EMFILE) is tried again after this, doubling... */
   stallRetryMsMin: 50,
   /** ...up to this: the longest a freed disk waits before writes resume, and a close waits for a stalled write. */

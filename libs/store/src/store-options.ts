@@ -89,16 +89,6 @@ export interface AppendResult {
   storeTimestampMs: number;
 }
 
-export interface AppendStagedOptions {
-  /**
-   * False: nobody waits for these records to be durable soon, only written. In sync mode their
-   * batch then gets no fdatasync of its own: the next batch that needs one, or a sync at most
-   * STORE_LIMITS.lazySyncDelayMs later, makes them durable (and `committed` resolves then).
-   * Default true.
-   */
-  awaitsDurable?: boolean;
-}
-
 /** An append followed in two stages (MessageStore.appendStaged). */
 export interface AppendStages {
   /**

@@ -15,7 +15,7 @@ import { AppendBuffer } from './append-buffer';
 import { RecentWrites } from './recent-writes';
 import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
-import type { AppendInput, AppendResult, AppendStagedOptions, AppendStages, StoreSettings } from './store-options';
+import type { AppendInput, AppendResult, AppendStages, StoreSettings } from './store-options';
 import { CommitTracker } from './commit-tracker';
 
 export interface Placement {
@@ -39,8 +39,6 @@ export interface PendingAppend {
   results: AppendResult[];
   /** Told once the batch's bytes reached the OS, before its fdatasync (appendStaged). */
   written?: { resolve: (results: AppendResult[]) => void; reject: (error: unknown) => void };
-  /** sync mode: needs no fdatasync of its own (appendStaged, awaitsDurable false); a later one covers it. */
-  lazySync?: boolean;
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
 }
@@ -66,12 +64,6 @@ export class WritePath {
   private pending: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
-  /**
-   * sync mode: chunks of lazily synced batches written since the last fdatasync. A failed
-   * fdatasync may drop them from the page cache, so a retry writes them again with its own.
-   */
-  private unsynced: Chunks = [];
-  private lazySyncTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
   /** Written, durable and committed offsets (commit-tracker.ts). */
@@ -115,10 +107,9 @@ export class WritePath {
    * Appends records in order, telling both when they reached the OS and when they are committed:
    * for records a crash of the machine may lose but a crash of the process must not (deliveries).
    */
-  appendStaged(inputs: readonly AppendInput[], options: AppendStagedOptions = {}): AppendStages {
+  appendStaged(inputs: readonly AppendInput[]): AppendStages {
     const entry = this.reserveAll(inputs);
     if (entry instanceof RmqError) return { written: handled(Promise.reject(entry)), committed: Promise.reject(entry) };
-    entry.lazySync = options.awaitsDurable === false;
     const written = handled(new Promise<AppendResult[]>((resolve, reject) => (entry.written = { resolve, reject })));
     return { written, committed: this.enqueue(entry) };
   }
@@ -209,7 +200,6 @@ export class WritePath {
     this.recent.clear();
     this.commits.cutTo(logOffset, error, startOver);
     this.dirtySegments.clear();
-    this.unsynced = [];
   }
 
   /** Flushes one at a time, so the flushed offset never passes a sync still in flight. */
@@ -222,11 +212,9 @@ export class WritePath {
     await this.flushing;
   }
 
-  /** Stops retrying a stalled write (the store is closing): it fails instead. Close flushes what lazy batches left. */
+  /** Stops retrying a stalled write (the store is closing): it fails instead. */
   stopRetrying(): void {
     this.giveUp = true;
-    clearTimeout(this.lazySyncTimer);
-    this.lazySyncTimer = undefined;
   }
 
   /** Writes are refused, with the reason, until resume(). */
@@ -242,10 +230,7 @@ export class WritePath {
     this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: this.deps.settings.clock.nowMs() - this.stalledSinceMs });
   }
 
-  /** Writes a batch, and in sync mode fdatasyncs it (with what lazy batches left) unless `syncNow` is false. */
-  private async writeChunks(chunks: Chunks, batch: PendingAppend[], syncNow: boolean, again = false): Promise<void> {
-    // After a failed fdatasync the kernel may have dropped the lazy batches' pages too: written again first.
-    if (again && this.unsynced.length > 0) await this.deps.log.write(this.unsynced);
+  private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
     const touched = await this.deps.log.write(chunks);
     this.recent.add(chunks);
     for (const entry of batch) {
@@ -253,29 +238,10 @@ export class WritePath {
       entry.written.resolve(entry.results);
       entry.written = undefined;
     }
-    for (const start of touched) this.dirtySegments.add(start);
-    if (this.deps.settings.flushMode !== 'sync') return;
-    this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
-    if (!syncNow) {
-      this.unsynced.push(...chunks);
-      this.scheduleLazySync();
-      return;
-    }
-    await this.deps.log.datasync([...this.dirtySegments]);
-    this.dirtySegments.clear();
-    this.unsynced = [];
-  }
-
-  /** sync mode: a sync of its own for lazy batches, if no batch that needs one came meanwhile. */
-  private scheduleLazySync(): void {
-    if (this.lazySyncTimer || this.giveUp) return;
-    this.lazySyncTimer = setTimeout(() => {
-      this.lazySyncTimer = undefined;
-      if (this.unsynced.length === 0 || this.giveUp) return;
-      // A batch with no records: the write loop only syncs (and retries) what the lazy ones left.
-      this.enqueue(newPendingAppend()).catch(() => undefined); // its failure reaches the lazy batches' callers
-    }, STORE_LIMITS.lazySyncDelayMs);
-    this.lazySyncTimer.unref();
+    if (this.deps.settings.flushMode === 'sync') {
+      this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+      await this.deps.log.datasync(touched);
+    } else for (const start of touched) this.dirtySegments.add(start);
   }
 
   /**
@@ -283,7 +249,7 @@ export class WritePath {
    * until it goes through (true) or fails for good or the store closes (false). Writing the bytes
    * again before each fdatasync matters: after a failed fsync the kernel may have dropped them.
    */
-  private async retryStalled(chunks: Chunks, batch: PendingAppend[], syncNow: boolean, first: unknown): Promise<boolean> {
+  private async retryStalled(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[], first: unknown): Promise<boolean> {
     this.stall(first, 'write');
     let waitMs: number = STORE_LIMITS.stallRetryMsMin;
     while (!this.giveUp) {
@@ -291,7 +257,7 @@ export class WritePath {
       waitMs = Math.min(waitMs * 2, STORE_LIMITS.stallRetryMsMax);
       if (this.giveUp) break;
       try {
-        await this.writeChunks(chunks, batch, syncNow, true);
+        await this.writeChunks(chunks, batch);
         this.resume();
         return true;
       } catch (error) {
@@ -324,14 +290,12 @@ export class WritePath {
           for (const entry of batch) entry.reject(this.failure);
           continue;
         }
-        // sync mode: one fdatasync per batch, unless every append in it is lazy (appendStaged).
-        const syncNow = batch.some((entry) => !entry.lazySync);
         try {
-          await this.writeChunks(chunks, batch, syncNow);
+          await this.writeChunks(chunks, batch);
         } catch (error) {
-          if (isTransientIoError(error) && (await this.retryStalled(chunks, batch, syncNow, error))) {
+          if (isTransientIoError(error) && (await this.retryStalled(chunks, batch, error))) {
             settled();
-            this.confirm(batch, syncNow);
+            this.confirm(batch);
             continue;
           }
           this.fail(error);
@@ -340,15 +304,15 @@ export class WritePath {
           continue;
         }
         settled();
-        this.confirm(batch, syncNow);
+        this.confirm(batch);
       }
     } finally {
       this.writing = undefined;
     }
   }
 
-  /** The batch is written (and synced in sync mode, unless lazy): indexed now, answered and readable once committed. */
-  private confirm(batch: PendingAppend[], synced: boolean): void {
+  /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
+  private confirm(batch: PendingAppend[]): void {
     const woken = new Set<ConsumeQueue>();
     let end = this.commits.written;
     for (const entry of batch) {
@@ -365,7 +329,7 @@ export class WritePath {
       if (entry.replicated) entry.resolve(entry.results);
       else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
     }
-    this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync' && synced);
+    this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
   }
 
   private async flushDirtyNow(): Promise<void> {
@@ -404,8 +368,6 @@ function handled<T>(stage: Promise<T>): Promise<T> {
   stage.catch(() => undefined);
   return stage;
 }
-
-type Chunks = Parameters<CommitLog['write']>[0];
 
 export function newPendingAppend(): PendingAppend {
   return { placements: [], results: [], resolve: () => {}, reject: () => {} };

@@ -72,8 +72,6 @@ export type RecordStage = 'durable' | 'written';
 interface Batch {
   written: Deferred;
   durable: Deferred;
-  /** Whether anyone waits for durability (else the store need not fdatasync the record on its own). */
-  durableAwaited: boolean;
 }
 
 export class StateJournal {
@@ -172,15 +170,13 @@ export class StateJournal {
   record(section: string, change: unknown, stage: RecordStage = 'durable'): Promise<void> {
     const batch = this.add(section, change);
     if (!batch) return this.refused();
-    if (stage === 'written') return batch.written.promise;
-    batch.durableAwaited = true;
-    return batch.durable.promise;
+    return stage === 'written' ? batch.written.promise : batch.durable.promise;
   }
 
   private add(section: string, change: unknown): Batch | undefined {
     if (this.closed || !this.writable) return undefined;
     this.pending.push([section, change]);
-    this.batch ??= { written: deferred(), durable: deferred(), durableAwaited: false };
+    this.batch ??= { written: deferred(), durable: deferred() };
     this.scheduleFlush();
     return this.batch;
   }
@@ -191,7 +187,7 @@ export class StateJournal {
 
   /** Records a change nobody waits for (renewals, sweeps); a failure goes to onError. */
   note(section: string, change: unknown): void {
-    this.record(section, change, 'written').catch((error: unknown) => this.options.onError?.(error));
+    this.record(section, change).catch((error: unknown) => this.options.onError?.(error));
   }
 
   get isWritable(): boolean {
@@ -298,8 +294,7 @@ export class StateJournal {
     if (this.inFlight) return;
     const taken = this.takePending();
     if (!taken) return;
-    const records = toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock);
-    const appended = this.options.store.appendStaged(records, { awaitsDurable: taken.batch.durableAwaited });
+    const appended = this.options.store.appendStaged(toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock));
     this.settle(taken.batch, appended);
     // The next record goes out once this one reached the OS (it joins the next group commit).
     this.inFlight = appended.written

@@ -38,8 +38,10 @@ export async function runJest({ cwd, args, resultsFile, env = {} }) {
 export function countResults(resultsFile) {
   try {
     const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
-    const unloaded = results.testResults.filter((suite) => suite.status === 'failed' && suite.assertionResults.length === 0).length;
-    return { passed: results.numPassedTests, failed: results.numFailedTests + unloaded, found: true };
+    // A suite that failed with no failed test (it did not load, or an error escaped it, e.g. an
+    // unhandled 'error' event after its tests) counts as one failure, or the sum would hide it.
+    const brokenSuites = results.testResults.filter((suite) => suite.status === 'failed' && !suite.assertionResults.some((test) => test.status === 'failed')).length;
+    return { passed: results.numPassedTests, failed: results.numFailedTests + brokenSuites, found: true };
   } catch {
     return { passed: 0, failed: existsSync(resultsFile) ? 1 : 0, found: false };
   }

@@ -17,3 +17,5 @@ export * as replication from './gen/rmq/replication/v1/replication_pb';
 export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export { timestampFromMs, timestampMs, durationFromMs, durationMs } from './wkt';
 export { DELIVERED_MESSAGE, deliveredMessageEncodable, encodeDeliveredMessageFrame, type DeliveredMessage } from './fast-codec/delivered-message';
+export * from './request-budget';
+export * from './request-budget-interceptor';

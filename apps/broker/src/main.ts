@@ -236,7 +236,7 @@ async function main(): Promise<void> {
     : () => undefined;
   if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
   addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService, replicationService({
-    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log,
+    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log, clusterSecret: clusterSecret || undefined,
     onReplicaCopied: messageTracing.enabled ? (replicaId, startedAtMs, durationMs, sizeBytes) => messageTracing.replicaCopied(replicaId, startedAtMs, durationMs, sizeBytes) : undefined,
   }), replicationGuard, (message, fields) => log.error(message, fields)));
   endpointRef.value = endpoint;

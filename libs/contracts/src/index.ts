@@ -6,6 +6,7 @@ export * from './in-band';
 export * from './call-guard';
 export * from './signed-metadata';
 export * from './cluster-secret-guard';
+export * from './master-proof';
 export * from './tls';
 export * from './grpc-server';
 export { GRPC_SERVER_LIMITS } from './limits';

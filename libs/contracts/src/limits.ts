@@ -39,6 +39,13 @@ export const GRPC_SERVER_LIMITS = {
    * small calls is bounded by streams per connection.
    */
   requestBytesAlwaysAdmittedMax: 64 * 1024,
+  /**
+   * A request in that budget must arrive whole within this long of its first bytes, or it is
+   * ended and its share given back: 8 MiB at 1 MB/s takes 8 s (the official client gives a send
+   * 3 s), while a sender that stalls (hostile, or frozen behind a partition that keepalive
+   * notices only after 80 s) holds the budget at most this long per request.
+   */
+  requestReadMsMax: 15_000,
   /** Default size of one request message; above the 4 MiB message body plus its envelope. */
   receiveMessageBytesMaxDefault: 8 * 1024 * 1024,
 } as const;

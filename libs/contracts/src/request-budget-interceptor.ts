@@ -8,12 +8,14 @@
 // the call's HTTP/2 stream as they arrive, takes the request's size from the budget, and when
 // the budget refuses, answers TOO_MANY_REQUESTS right away: grpc-js drops the rest of the
 // request (and HTTP/2 flow control stops the sender). The bytes are given back when the call
-// ends: answered, failed, cancelled or past its deadline.
+// ends: answered, failed, cancelled or past its deadline; a request that does not arrive whole
+// within GRPC_SERVER_LIMITS.requestReadMsMax is ended, so a stalled sender cannot keep its share.
 import type { Http2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { inBandStatusReply } from './call-guard';
+import type { RmqError } from '@rmq/base';
 import { GRPC_SERVER_LIMITS } from './limits';
 import type { RequestBudget } from './request-budget';
 import { statusOf, toServiceError } from './status';
@@ -29,11 +31,14 @@ export interface RequestBudgetScope {
   services: readonly GenService<GenServiceMethods>[];
   /** Methods refused past the budget whatever their size, as gRPC paths (e.g. sends); others only above GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax. */
   alwaysBudgeted: readonly string[];
+  /** GRPC_SERVER_LIMITS.requestReadMsMax unless given (tests). */
+  requestReadMsMax?: number;
 }
 
 /** The interceptor for a server's options (`interceptors`). */
 export function requestBudgetInterceptor(budget: RequestBudget, scope: RequestBudgetScope): grpc.ServerInterceptor {
   const alwaysBudgeted = new Set(scope.alwaysBudgeted);
+  const readMsMax = scope.requestReadMsMax ?? GRPC_SERVER_LIMITS.requestReadMsMax;
   const inBandReplies = new Map<string, StatusReply | undefined>();
   for (const service of scope.services) {
     for (const method of service.methods) inBandReplies.set(`/${service.typeName}/${method.name}`, inBandStatusReply(method.output));
@@ -46,29 +51,40 @@ export function requestBudgetInterceptor(budget: RequestBudget, scope: RequestBu
     let ended = false;
     let refused = false;
     let header: Buffer | undefined;
+    let stalled: NodeJS.Timeout | undefined;
     const end = () => {
       if (ended) return;
       ended = true;
+      clearTimeout(stalled);
       stream.removeListener('data', onData);
       budget.give(held);
       held = 0;
     };
-    const admit = (bytes: number) => {
-      const error = budget.take(bytes, bytes > GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax || alwaysBudgeted.has(method.path));
-      if (!error) {
-        held = bytes;
-        return;
-      }
+    /** Ends the call now with `status`, or in-band with `inBand` where the reply has an apache Status; the handler never runs. */
+    const refuse = (status: grpc.StatusObject, inBand?: RmqError) => {
       refused = true;
       end();
       // Read no more of it (grpc-js drops what arrives once the call has ended).
       stream.pause();
-      const reply = inBandReplies.get(method.path)?.(statusOf(error));
+      const reply = inBand && inBandReplies.get(method.path)?.(statusOf(inBand));
       if (reply) {
         call.sendMessage(reply, () => undefined);
         call.sendStatus({ code: grpc.status.OK, details: 'OK' });
       } else {
-        call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: error.message, metadata: toServiceError(error).metadata ?? null });
+        call.sendStatus(status);
+      }
+    };
+    const admit = (bytes: number, arrivedBytes: number) => {
+      const error = budget.take(bytes, bytes > GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax || alwaysBudgeted.has(method.path));
+      if (error) return refuse({ code: grpc.status.RESOURCE_EXHAUSTED, details: error.message, metadata: toServiceError(error).metadata ?? new grpc.Metadata() }, error);
+      held = bytes;
+      // A request that stops arriving would hold its share of the budget until the connection dies.
+      if (arrivedBytes < bytes) {
+        stalled = setTimeout(() => {
+          const details = `the request announced ${bytes} bytes and did not arrive whole within ${readMsMax} ms`;
+          refuse({ code: grpc.status.DEADLINE_EXCEEDED, details, metadata: new grpc.Metadata() });
+        }, readMsMax);
+        stalled.unref();
       }
     };
     function onData(chunk: Buffer): void {
@@ -76,8 +92,9 @@ export function requestBudgetInterceptor(budget: RequestBudget, scope: RequestBu
       if (header.length < GRPC_FRAME_HEADER_BYTES) return;
       stream!.removeListener('data', onData);
       const bytes = GRPC_FRAME_HEADER_BYTES + header.readUInt32BE(1);
+      const arrivedBytes = header.length;
       header = undefined;
-      admit(bytes);
+      admit(bytes, arrivedBytes);
     }
     // Before grpc-js's own listener: a refused request's first chunk is never decoded.
     stream.prependListener('data', onData);
@@ -85,7 +102,10 @@ export function requestBudgetInterceptor(budget: RequestBudget, scope: RequestBu
       // A refused request never reaches its handler, even if it was read whole before the answer went.
       start: (next) =>
         next({
-          onReceiveMessage: (message, pass) => (refused ? undefined : pass(message)),
+          onReceiveMessage: (message, pass) => {
+            clearTimeout(stalled);
+            if (!refused) pass(message);
+          },
           onReceiveHalfClose: (pass) => (refused ? undefined : pass()),
           onCancel: end,
         }),

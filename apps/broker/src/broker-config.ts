@@ -1,5 +1,6 @@
 // The broker's options, declared once (flags, RMQ_* environment variables, defaults).
 import { tlsOptionsSchema } from '@rmq/config';
+import { GRPC_SERVER_LIMITS } from '@rmq/contracts';
 import { MESSAGING_LIMITS } from '@rmq/messaging';
 
 export const brokerConfigSchema = {
@@ -49,6 +50,7 @@ export const brokerConfigSchema = {
   transactionCheckIntervalMaxMs: { type: 'int', default: 60_000, min: 100, max: 86_400_000, help: 'longest wait between two checks; they start at --transaction-check-after-ms and double' },
   registerIntervalMs: { type: 'int', default: 10_000, min: 100, max: 60_000, help: 'how often the broker renews its name server registration' },
   clusterSecretFile: { type: 'string', default: '', help: 'file (mode 0600) with the cluster\'s shared secret: calls to name servers, controllers and the master are signed with it, and only callers signing with it may follow this broker\'s log' },
+  requestsInFlightMaxMib: { type: 'int', default: GRPC_SERVER_LIMITS.requestBytesInFlightMaxDefault / (1024 * 1024), min: 8, max: 65_536, help: 'MiB of requests (sends above all) the broker holds at once, read and not yet answered; a request past it is refused at once with TOO_MANY_REQUESTS (clients back off and retry)' },
   grpcStreamsPerConnectionMax: { type: 'int', default: 1_000, min: 16, max: 100_000, help: 'concurrent calls one client connection may have open (HTTP/2 streams); more wait or fail at the client' },
   auth: { type: 'bool', default: false, help: 'require RocketMQ 5 signed requests (clients\' sessionCredentials) and check users\' grants on every call' },
   authAdminUser: { type: 'string', default: 'admin', help: 'with --auth: the access key of the admin whose secret is in --auth-admin-secret-file' },

@@ -32,6 +32,8 @@ export interface BrokerMetricSources {
   epoch: () => number;
   /** Receives (long polls) running now, over all clients. */
   receivesRunning: () => number;
+  /** The budget of request bytes in flight: bytes held now, calls refused since start. */
+  requests: { inFlightBytes: number; refusals: number };
 }
 
 /** RocketMQ's message size buckets: 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB. */
@@ -119,6 +121,24 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
     registers: [registry],
     collect() {
       this.set(sources.receivesRunning());
+    },
+  });
+  new Gauge({
+    name: 'rmq_request_bytes_in_flight',
+    help: 'bytes of requests read and not yet answered (sends waiting for their append, above all); --requests-in-flight-max-mib bounds them',
+    registers: [registry],
+    collect() {
+      this.set(sources.requests.inFlightBytes);
+    },
+  });
+  let refusalsCounted = 0;
+  new Counter({
+    name: 'rmq_request_budget_refusals_total',
+    help: 'requests refused with TOO_MANY_REQUESTS because they would take the request bytes in flight past --requests-in-flight-max-mib',
+    registers: [registry],
+    collect() {
+      this.inc(sources.requests.refusals - refusalsCounted);
+      refusalsCounted = sources.requests.refusals;
     },
   });
   registerConsumerGauges(registry, sources);

@@ -5,7 +5,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
-import { addService, admin, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, serverCredentials, shutdownServer, unaryHandlers, v2, type CallGuard } from '@rmq/contracts';
+import {
+  addService, admin, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
+  shutdownServer, unaryHandlers, v2, type CallGuard,
+} from '@rmq/contracts';
 import {
   ConsumerService, fromStoredRecord, JournalAccessStore, SYSTEM_PROPERTY, openBrokerState, parseRetryPolicy, ProducerService, PullOffsets, PullService, stateBecomesMaster,
   TimerService, TransactionService, type GroupSettings, type RetryPolicy,
@@ -156,8 +159,10 @@ async function main(): Promise<void> {
   // A slave's permission comes with its master's state; the flag applies once it leads.
   if (roleState.role === 'master') await permission.applyFlag(config.permission);
   const { topics, groups, progress } = state;
+  // Request bytes read and not yet answered, over every call of the gRPC port.
+  const requestBudget = new RequestBudget({ bytesMax: config.requestsInFlightMaxMib * 1024 * 1024, setting: '--requests-in-flight-max-mib' });
   const metrics = createBrokerMetrics(metricsRegistry, { store, topics, groups, progress, permission: () => permission.value, brokerName: config.brokerName, role, epoch,
-    receivesRunning: () => consumer.receivesRunning });
+    receivesRunning: () => consumer.receivesRunning, requests: requestBudget });
   // Delay and transactional messages: their state is rebuilt from the log whenever this broker leads.
   const producerStreams = new ProducerStreams();
   const endpointRef = { value: config.listen };
@@ -212,7 +217,13 @@ async function main(): Promise<void> {
   });
   // gRPC: MessagingService + AdminService + ReplicationService.
   const grpcAddress = parseHostPort(config.listen, '--listen');
-  const grpcServer = createGrpcServer({ receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax });
+  const grpcServer = createGrpcServer({
+    receiveMessageBytesMax: GRPC_RECEIVE_BYTES_MAX, concurrentStreamsPerConnectionMax: config.grpcStreamsPerConnectionMax,
+    interceptors: [requestBudgetInterceptor(requestBudget, {
+      services: [v2.MessagingService, admin.AdminService, replication.ReplicationService],
+      alwaysBudgeted: ['/apache.rocketmq.v2.MessagingService/SendMessage'],
+    })],
+  });
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(tls.server));
   const peerCredentials = () => channelCredentials(tls.client);
   endpoint = config.advertise || `${grpcAddress.host}:${grpcPort}`;
@@ -225,7 +236,7 @@ async function main(): Promise<void> {
     : () => undefined;
   if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
   addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService, replicationService({
-    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log,
+    brokerName: config.brokerName, store, master: () => replica.master(), epoch, log, clusterSecret: clusterSecret || undefined,
     onReplicaCopied: messageTracing.enabled ? (replicaId, startedAtMs, durationMs, sizeBytes) => messageTracing.replicaCopied(replicaId, startedAtMs, durationMs, sizeBytes) : undefined,
   }), replicationGuard, (message, fields) => log.error(message, fields)));
   endpointRef.value = endpoint;

@@ -22,6 +22,12 @@ describe('peer health', () => {
     expect(peerProblems({ replication: master }, 60_000, 0, 0, 3_000)).toEqual([]);
   });
 
+  it('reports a master that did not prove the cluster secret at once, in place of the lost master', () => {
+    const unproven = 'the master at 10.0.0.1:8081 did not prove it holds the cluster secret: its answer carries no proof';
+    expect(peerProblems({ replication: slave({ masterUnproven: unproven, lastError: unproven }) }, 0, 0, 0, 3_000)).toEqual([`master not proven: ${unproven}`]);
+    expect(peerProblems({ replication: slave({ masterUnproven: unproven, lastError: unproven }) }, 60_000, 0, 0, 3_000)).toEqual([`master not proven: ${unproven}`]);
+  });
+
   it('reports a lost controller after the bound, counting from the start when none ever answered', () => {
     const addresses = ['10.0.0.9:9878'];
     const view = (lastContactMs: number | undefined) => ({ replication: master, controller: { leader: lastContactMs === undefined ? undefined : '10.0.0.9:9878', lastContactMs, addresses } });

@@ -1,6 +1,7 @@
 // What /health says about the broker's peers: a slave without a master it can follow (none
 // known, or unreachable) and a broker that lost its controllers, each once it has lasted longer
-// than a bound (a failover or a restart takes a few seconds and is no reason to page anyone).
+// than a bound (a failover or a restart takes a few seconds and is no reason to page anyone);
+// a slave whose master did not prove the cluster secret at once.
 // The decision is pure (peerProblems); PeerHealth samples the conditions on a timer, so how long
 // one has held does not depend on how often /health is read.
 import type { Clock } from '@rmq/base';
@@ -34,7 +35,9 @@ export interface PeerView {
 export function peerProblems(view: PeerView, masterLostForMs: number, nowMs: number, startedAtMs: number, boundMs: number): string[] {
   const problems: string[] = [];
   const replication = view.replication;
-  if (replication.role === 'slave' && masterLostForMs > boundMs) {
+  // Not a passing state to wait out: the slave was pointed at a broker without the cluster secret.
+  if (replication.role === 'slave' && replication.masterUnproven) problems.push(`master not proven: ${replication.masterUnproven}`);
+  else if (replication.role === 'slave' && masterLostForMs > boundMs) {
     const seconds = Math.round(masterLostForMs / 1000);
     problems.push(replication.masterEndpoint
       ? `no master: cannot follow ${replication.masterEndpoint} for ${seconds} s${replication.lastError ? ` (${replication.lastError})` : ''}`

@@ -28,6 +28,15 @@ describe('describeCallError', () => {
     );
   });
 
+  it('says what to give when a TLS handshake fails', () => {
+    const required = 'No connection established. Last error: 80CC6130FE7E0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116 (2026-12-07T11:35:58.981Z)';
+    expect(describeCallError(serviceError(status.UNAVAILABLE, required), target)).toBe(
+      'cannot create topic T: the TLS handshake with the broker at 127.0.0.1:8081 failed (certificate required); it asks for a client certificate: give --tls-cert-file and --tls-key-file',
+    );
+    const untrusted = 'No connection established. Last error: Error: self-signed certificate (2026-12-07T11:35:58.981Z)';
+    expect(describeCallError(serviceError(status.UNAVAILABLE, untrusted), target)).toMatch(/failed \(self-signed certificate\); give --tls-ca-file/);
+  });
+
   it('falls back to the gRPC status name, on one line', () => {
     expect(describeCallError(serviceError(status.INTERNAL, 'boom\n  at x'), target)).toBe('cannot create topic T: boom at x [INTERNAL]');
   });

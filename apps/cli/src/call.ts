@@ -5,7 +5,7 @@ import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { channelCredentials, createClient, errorCodeOf, signedMetadata, type ServiceClient } from '@rmq/contracts';
 import { CliError } from './cli-error';
-import { credentialsFromEnv, tlsFromEnv } from './credentials';
+import { clientTls, credentialsFromEnv } from './credentials';
 
 export interface CallTarget {
   /** What the command was doing, e.g. "cannot create topic T". */
@@ -23,7 +23,7 @@ export async function callOnce<S extends GenServiceMethods, R>(
 ): Promise<R> {
   const credentials = credentialsFromEnv();
   const metadata = credentials ? signedMetadata(credentials, Date.now()) : undefined;
-  const tls = tlsFromEnv();
+  const tls = clientTls();
   const client = createClient(service, target.address, {}, channelCredentials(tls));
   try {
     return await call(client, { deadlineMs: target.timeoutMs, ...(metadata ? { metadata } : {}) });
@@ -47,8 +47,11 @@ export function describeCallError(error: ServiceError, target: CallTarget): stri
   switch (error.code) {
     case status.DEADLINE_EXCEEDED:
       return `${target.what}: ${at} did not answer within ${target.timeoutMs} ms (is it overloaded? raise --timeout-ms to wait longer)`;
-    case status.UNAVAILABLE:
+    case status.UNAVAILABLE: {
+      const tls = tlsHandshakeProblem(details);
+      if (tls) return `${target.what}: the TLS handshake with ${at} failed (${tls.problem}); ${tls.hint}`;
       return `${target.what}: cannot reach ${at} (${connectionProblem(details)}); is it running? \`npm start\` starts a local stack`;
+    }
     case status.UNIMPLEMENTED:
       return `${target.what}: ${target.address} does not serve this call (${details}); is it really a ${target.role}?`;
     default:
@@ -60,6 +63,20 @@ export function describeCallError(error: ServiceError, target: CallTarget): stri
 export function connectionProblem(details: string): string {
   const match = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(details);
   return match?.[1] || details;
+}
+
+/** A failed TLS handshake in a few words, and what to give (OpenSSL's "...:tlsv13 alert certificate required:..." -> "certificate required"). */
+export function tlsHandshakeProblem(details: string): { problem: string; hint: string } | undefined {
+  const alert = /alert ([a-z ]+?)(?::|\s*$)/i.exec(details)?.[1];
+  if (alert) {
+    const hint = /certificate required/i.test(alert)
+      ? 'it asks for a client certificate: give --tls-cert-file and --tls-key-file'
+      : 'it refused the certificate given with --tls-cert-file: it must be signed by the CA of its --tls-client-ca-file';
+    return { problem: alert, hint };
+  }
+  const untrusted = /(self[- ]signed certificate[a-z ]*|unable to (?:verify|get)[a-z ]*certificate[a-z ]*|certificate has expired|does not match certificate's altnames[^.;)]*)/i.exec(details)?.[1]?.trim();
+  if (untrusted) return { problem: untrusted, hint: 'give --tls-ca-file with the CA that signed its certificate, which must name the address dialled' };
+  return undefined;
 }
 
 function oneLine(text: string): string {

@@ -38,11 +38,22 @@ describe('rmq command line parsing (no network)', () => {
     [['cluster', 'status', '--timeout-ms', 'soon'], 'expected a whole number'],
     [['cluster', 'stats'], "unknown command 'stats'"],
     [['--frobnicate'], "unknown option '--frobnicate'"],
+    [['cluster', 'status', '--tls-cert-file', 'rmq.crt'], '--tls-cert-file and --tls-key-file go together'],
+    [['--tls-ca-file', '/nonexistent/ca.crt', 'cluster', 'status'], '--tls-ca-file: cannot read /nonexistent/ca.crt (ENOENT)'],
   ])('refuses %j with exit code 2 before any call', async (args, message) => {
     const io = capture();
     expect(await runCli(args, io)).toBe(2);
     expect(io.stderr[0]).toContain(message);
     expect(io.stdout).toEqual([]);
+  });
+
+  it('shows the TLS options in every command\'s help', async () => {
+    const io = capture();
+    expect(await runCli(['replication', 'status', '--help'], io)).toBe(0);
+    const help = io.stdout.join('\n').replace(/\s+/g, ' ');
+    expect(help).toContain('--tls-cert-file <pem> mutual TLS: PEM certificate chain this CLI presents (with --tls-key-file) (env: RMQ_TLS_CERT_FILE)');
+    expect(help).toContain('--tls-key-file <pem>');
+    expect(help).toContain('--tls-ca-file <pem>');
   });
 
   it('prints its version', async () => {

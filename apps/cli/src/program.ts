@@ -1,12 +1,13 @@
 // The rmq command tree and the one place that turns how a run ended into an exit code:
 // 0 done (help and --version included), 1 a call failed, 2 the command line was wrong.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json';
 import { registerBenchCommand } from './bench/bench-command';
 import { registerAccessCommands } from './access-commands';
 import { registerBrokerCommands } from './broker-commands';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-error';
 import { registerClusterCommands } from './cluster-commands';
+import { readClientTls, useClientTls, type TlsFileOptions } from './credentials';
 import { registerGroupCommands } from './group-commands';
 import type { Io } from './io';
 import { registerMessageCommands } from './message-commands';
@@ -27,10 +28,15 @@ Examples:
   rmq replication status                replica groups as the controller sees them
   rmq bench --durability sync           produce, consume and end-to-end latency of the broker
 
-Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_CONTROLLER, RMQ_TIMEOUT_MS.
+Every option can also come from the environment: RMQ_BROKER, RMQ_NAME_SERVER, RMQ_CONTROLLER, RMQ_TIMEOUT_MS,
+RMQ_TLS_CA_FILE, RMQ_TLS_CERT_FILE, RMQ_TLS_KEY_FILE.
 With auth on, calls are signed as RMQ_ACCESS_KEY with the secret in RMQ_SECRET_FILE (or RMQ_SECRET_KEY).
+Over TLS: --tls-ca-file ca.crt; with mutual TLS (apps with --tls-client-ca-file) also
+--tls-cert-file rmq.crt --tls-key-file rmq.key (the key file of mode 0600).
 Exit codes: 0 done, 1 the call failed, 2 the command line was wrong.
 For the options of a command: rmq <command> <subcommand> --help (for example rmq topic create --help).`;
+
+const TLS_GROUP = 'TLS options (any command):';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('rmq')
@@ -43,6 +49,11 @@ export function buildProgram(io: Io): Command {
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
     })
     .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addOption(new Option('--tls-ca-file <pem>', 'call over TLS, trusting this PEM CA (without it, and without --tls-cert-file: plaintext)').env('RMQ_TLS_CA_FILE').helpGroup(TLS_GROUP))
+    .addOption(new Option('--tls-cert-file <pem>', 'mutual TLS: PEM certificate chain this CLI presents (with --tls-key-file)').env('RMQ_TLS_CERT_FILE').helpGroup(TLS_GROUP))
+    .addOption(new Option('--tls-key-file <pem>', 'mutual TLS: PEM private key of --tls-cert-file (mode 0600)').env('RMQ_TLS_KEY_FILE').helpGroup(TLS_GROUP))
+    .hook('preAction', (_program, action) => useClientTls(readClientTls(action.optsWithGlobals<TlsFileOptions>())))
     .addHelpText('after', EXAMPLES);
   registerTopicCommands(program, io);
   registerGroupCommands(program, io);

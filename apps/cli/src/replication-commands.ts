@@ -4,7 +4,7 @@ import { ControllerClient } from '@rmq/client';
 import { channelCredentials, controller, signedMetadata, type PeerLink } from '@rmq/contracts';
 import { describeCallError, isServiceError } from './call';
 import { CliError } from './cli-error';
-import { credentialsFromEnv, tlsFromEnv } from './credentials';
+import { clientTls, credentialsFromEnv } from './credentials';
 import { jsonText } from './format';
 import type { Io } from './io';
 import { jsonOption, parseAddress, timeoutOption, type CallOptions, type OutputOptions } from './options';
@@ -36,7 +36,7 @@ export function registerReplicationCommands(program: Command, io: Io): void {
     .addHelpText('after', '\nExamples:\n  rmq replication status\n  rmq replication status --controller 10.0.0.1:9878,10.0.0.2:9878 --json')
     .action(async (options: ControllerCallOptions & OutputOptions) => {
       const credentials = credentialsFromEnv();
-      const tls = tlsFromEnv();
+      const tls = clientTls();
       const peer: PeerLink = { credentials: () => channelCredentials(tls), metadata: () => signedMetadata(credentials, io.nowMs()) };
       const client = new ControllerClient(options.controller, { callTimeoutMs: options.timeoutMs, peer });
       try {

@@ -86,7 +86,7 @@ function refusalOf(output: DescMessage, log: ErrorLogger): (call: AnyCall, callb
 const STATUS_TYPE_NAME = 'apache.rocketmq.v2.Status';
 
 /** A builder of a reply carrying only a status, when the reply has a Status field (directly or in a oneof). */
-function inBandStatusReply(output: DescMessage): ((status: MessageShape<DescMessage>) => MessageShape<DescMessage>) | undefined {
+export function inBandStatusReply(output: DescMessage): ((status: MessageShape<DescMessage>) => MessageShape<DescMessage>) | undefined {
   const field = output.fields.find((f: DescField) => f.name === 'status' && f.message?.typeName === STATUS_TYPE_NAME);
   if (!field) return undefined;
   if (field.oneof) {

@@ -5,6 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { AUTHORIZATION_HEADER, CLUSTER_ACCESS_KEY, DATE_TIME_HEADER, RmqError, SIGNATURE_PROBLEM_TEXT, verifySignedHeaders, type Clock, type SignatureProblem } from '@rmq/base';
 import type { CallGuard, GuardedCall } from './call-guard';
+import { challengeMaster, type MasterChallenge } from './master-proof';
 import { signedMetadata } from './signed-metadata';
 import { channelCredentials, type ClientTls } from './tls';
 
@@ -40,6 +41,8 @@ export interface PeerLink {
   credentials(): grpc.ChannelCredentials;
   /** Fresh for each call: the signature covers the call's time. */
   metadata(): grpc.Metadata;
+  /** With a cluster secret: a call's signed metadata plus a challenge the master of `brokerName` must answer (master-proof.ts). */
+  challengeMaster?(brokerName: string): MasterChallenge;
 }
 
 export function peerLink(tls: ClientTls | undefined, clusterSecret: string | undefined, clock: Clock): PeerLink {
@@ -47,5 +50,6 @@ export function peerLink(tls: ClientTls | undefined, clusterSecret: string | und
   return {
     credentials: () => channelCredentials(tls),
     metadata: () => signedMetadata(credentials, clock.nowMs()),
+    ...(clusterSecret ? { challengeMaster: (brokerName: string) => challengeMaster(clusterSecret, brokerName, signedMetadata(credentials, clock.nowMs())) } : {}),
   };
 }

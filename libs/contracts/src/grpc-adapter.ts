@@ -25,6 +25,8 @@ export interface CallOptions {
   deadlineMs?: number;
   metadata?: grpc.Metadata;
   signal?: AbortSignal;
+  /** Unary calls: the server's response headers, before the reply. */
+  onMetadata?: (metadata: grpc.Metadata) => void;
 }
 
 /** A promise-based client: unary calls resolve to the reply; streams are grpc-js streams. */
@@ -112,6 +114,7 @@ export function createClient<S extends GenServiceMethods>(
               callOptionsOf(options),
               (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response)),
             ) as grpc.ClientUnaryCall;
+            if (options?.onMetadata) pending.on('metadata', options.onMetadata);
             withAbort(pending, options);
           });
         break;

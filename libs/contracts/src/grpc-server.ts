@@ -2,8 +2,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_SERVER_LIMITS } from './limits';
 
-export function createGrpcServer(options: { receiveMessageBytesMax?: number; concurrentStreamsPerConnectionMax?: number } = {}): grpc.Server {
+export interface GrpcServerOptions {
+  receiveMessageBytesMax?: number;
+  concurrentStreamsPerConnectionMax?: number;
+  /** Run around every call, e.g. requestBudgetInterceptor. */
+  interceptors?: grpc.ServerInterceptor[];
+}
+
+export function createGrpcServer(options: GrpcServerOptions = {}): grpc.Server {
   return new grpc.Server({
+    interceptors: options.interceptors ?? [],
     'grpc.max_receive_message_length': options.receiveMessageBytesMax ?? GRPC_SERVER_LIMITS.receiveMessageBytesMaxDefault,
     'grpc.max_concurrent_streams': options.concurrentStreamsPerConnectionMax ?? GRPC_SERVER_LIMITS.concurrentStreamsPerConnectionMax,
     'grpc.keepalive_time_ms': GRPC_SERVER_LIMITS.keepaliveTimeMs,

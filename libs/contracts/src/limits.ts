@@ -22,6 +22,30 @@ export const GRPC_SERVER_LIMITS = {
    * large requests in flight.
    */
   sessionMemoryMibMax: 64,
+  /**
+   * Request bytes a server holds at once over all its calls (read, decoded, not yet answered),
+   * when it sets a request budget (request-budget.ts). 32 MiB: 4 requests of the largest default
+   * size (8 MiB) or 8 of the largest body (4 MiB), twice the store's 16 MiB of appends waiting
+   * for the disk, so ordinary traffic does not meet it. Each byte admitted costs three to four
+   * in memory (HTTP/2 chunks, the joined request, what is decoded from it, its encoded record):
+   * measured, a flood of 8 MiB sends raises a broker's RSS by about 160 MiB with 32 MiB, 250 MiB
+   * with 64 MiB, and 520 MiB without a budget.
+   */
+  requestBytesInFlightMaxDefault: 32 * 1024 * 1024,
+  /**
+   * Requests up to this size are counted in that budget but never refused by it, except sends:
+   * route queries, heartbeats, receives and acks keep working while sends wait (the official
+   * client retries a throttled send, not a refused route query or ack), and a flood of such
+   * small calls is bounded by streams per connection.
+   */
+  requestBytesAlwaysAdmittedMax: 64 * 1024,
+  /**
+   * A request in that budget must arrive whole within this long of its first bytes, or it is
+   * ended and its share given back: 8 MiB at 1 MB/s takes 8 s (the official client gives a send
+   * 3 s), while a sender that stalls (hostile, or frozen behind a partition that keepalive
+   * notices only after 80 s) holds the budget at most this long per request.
+   */
+  requestReadMsMax: 15_000,
   /** Default size of one request message; above the 4 MiB message body plus its envelope. */
   receiveMessageBytesMaxDefault: 8 * 1024 * 1024,
 } as const;

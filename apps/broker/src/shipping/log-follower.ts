@@ -5,11 +5,12 @@
 // back after each append, and the master's committed offset is what this store exposes to
 // readers. Any failure drops the stream; it reconnects with exponential backoff.
 import { delay, RmqError } from '@rmq/base';
-import { create, createClient, replication, type PeerLink, type ServiceClient } from '@rmq/contracts';
+import { create, createClient, replication, type MasterChallenge, type PeerLink, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { EpochFile, MessageStore } from '@rmq/store';
 import { planFollow } from './follow-plan';
+import { describeProvenMaster, MasterNotProvenError, requireMasterProof } from './master-proof-check';
 import { REPLICATION_LIMITS } from './limits';
 
 export interface LogFollowerOptions {
@@ -35,6 +36,8 @@ export interface FollowerStatus {
   lagBytes: number;
   /** Why the last attempt to follow failed (for /health), until the next batch arrives. */
   lastError?: string;
+  /** Set while the master did not prove it holds the cluster secret: nothing is copied from it. */
+  masterUnproven?: string;
 }
 
 type Client = ServiceClient<typeof replication.ReplicationService.method>;
@@ -47,6 +50,7 @@ export class LogFollower {
   private masterEnd = 0;
   private masterCommitted = 0;
   private lastError: string | undefined;
+  private masterUnproven: string | undefined;
 
   constructor(private readonly options: LogFollowerOptions) {}
 
@@ -61,7 +65,7 @@ export class LogFollower {
 
   status(): FollowerStatus {
     const written = this.options.store.writtenLogOffset;
-    return { masterEndpoint: this.options.masterEndpoint, connected: this.connected, masterEndLogOffset: this.masterEnd, masterCommittedLogOffset: this.masterCommitted, lagBytes: Math.max(0, this.masterEnd - written), ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return { masterEndpoint: this.options.masterEndpoint, connected: this.connected, masterEndLogOffset: this.masterEnd, masterCommittedLogOffset: this.masterCommitted, lagBytes: Math.max(0, this.masterEnd - written), ...(this.lastError ? { lastError: this.lastError } : {}), ...(this.masterUnproven ? { masterUnproven: this.masterUnproven } : {}) };
   }
 
   private async loop(): Promise<void> {
@@ -74,7 +78,12 @@ export class LogFollower {
       } catch (error) {
         if (this.abort.signal.aborted) break;
         this.lastError = (error as Error).message;
-        this.options.log.warn('following the master failed; retrying', { master: this.options.masterEndpoint, retryInMs: backoffMs, error: (error as Error).message });
+        if (error instanceof MasterNotProvenError) {
+          this.masterUnproven = error.message;
+          this.options.log.error('refusing to follow: the master did not prove it holds the cluster secret; nothing is copied from it', { master: this.options.masterEndpoint, problem: error.problem, retryInMs: backoffMs });
+        } else {
+          this.options.log.warn('following the master failed; retrying', { master: this.options.masterEndpoint, retryInMs: backoffMs, error: (error as Error).message });
+        }
       } finally {
         this.connected = false;
         client.close();
@@ -90,7 +99,7 @@ export class LogFollower {
 
   private async followOnce(client: Client): Promise<void> {
     const { store, epochs, log, brokerName } = this.options;
-    const described = await client.describeLog({ brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, signal: this.abort.signal, metadata: this.options.peer?.metadata() });
+    const described = await describeProvenMaster(client, { brokerName, masterEndpoint: this.options.masterEndpoint, peer: this.options.peer, signal: this.abort.signal });
     if (Number(described.segmentSizeBytes) !== store.segmentSizeBytes) {
       throw new RmqError('BAD_REQUEST', { reason: `the master cuts its log into segments of ${described.segmentSizeBytes} bytes, this broker into ${store.segmentSizeBytes}; use the same --segment-size-mib` });
     }
@@ -112,14 +121,15 @@ export class LogFollower {
     }
     const from = store.writtenLogOffset;
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
-    const stream = client.follow({ signal: this.abort.signal, metadata: this.options.peer?.metadata() });
+    const challenge = this.options.peer?.challengeMaster?.(brokerName);
+    const stream = client.follow({ signal: this.abort.signal, metadata: challenge?.metadata ?? this.options.peer?.metadata() });
     stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
     log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });
-    await this.consume(stream);
+    await this.consume(stream, challenge);
   }
 
   /** Applies batches in order until the stream ends or fails; appends overlap (group commit). */
-  private consume(stream: FollowStream): Promise<void> {
+  private consume(stream: FollowStream, challenge: MasterChallenge | undefined): Promise<void> {
     const { store } = this.options;
     return new Promise<void>((resolve, reject) => {
       let chain = Promise.resolve();
@@ -147,8 +157,20 @@ export class LogFollower {
       };
       const progressTimer = setInterval(report, REPLICATION_LIMITS.progressIntervalMs); // async mode: durability comes later
       armSilence();
+      // The response headers come before any batch; a batch before the proof is refused too.
+      let proven = !challenge;
+      stream.on('metadata', (headers) => {
+        try {
+          requireMasterProof(challenge, headers, this.options.masterEndpoint);
+          proven = true;
+        } catch (error) {
+          fail(error);
+        }
+      });
       stream.on('data', (batch: replication.FollowResponse) => {
+        if (!proven) return fail(new MasterNotProvenError(this.options.masterEndpoint, 'it shipped log data without proving the cluster secret'));
         armSilence();
+        this.masterUnproven = undefined;
         this.connected = true;
         this.lastError = undefined;
         this.masterEnd = Number(batch.logEndOffset);

@@ -9,9 +9,9 @@ import { RmqError, type Clock } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import { createClient, replication, type PeerLink } from '@rmq/contracts';
 import { EpochFile, type EpochEntry, type FlushMode, type MessageStore } from '@rmq/store';
-import { REPLICATION_LIMITS } from './limits';
 import type { InSyncBounds } from './in-sync-set';
 import { LogFollower, type FollowerStatus } from './log-follower';
+import { describeProvenMaster } from './master-proof-check';
 import { ReplicationMaster, type InSyncAuthority, type ReplicationStatus } from './replication-master';
 
 export interface ReplicaRoleOptions {
@@ -122,7 +122,7 @@ export class ReplicaRole {
   async describeMaster(masterEndpoint: string): Promise<{ entries: EpochEntry[]; logEndOffset: number }> {
     const client = createClient(replication.ReplicationService, masterEndpoint, {}, this.options.peer?.credentials());
     try {
-      const described = await client.describeLog({ brokerName: this.options.brokerName }, { deadlineMs: REPLICATION_LIMITS.masterSilenceMsMax, metadata: this.options.peer?.metadata() });
+      const described = await describeProvenMaster(client, { brokerName: this.options.brokerName, masterEndpoint, peer: this.options.peer });
       return { entries: described.epochs.map((entry) => ({ epoch: Number(entry.epoch), startLogOffset: Number(entry.startLogOffset) })), logEndOffset: Number(described.logEndOffset) };
     } finally {
       client.close();

@@ -3,7 +3,7 @@
 // group, gets a clear refusal). One LogShipper per Follow stream.
 import * as grpc from '@grpc/grpc-js';
 import { RmqError, withTimeout } from '@rmq/base';
-import { replication, reply, toRmqError, toServiceError, unaryHandlers, type ServiceHandlers } from '@rmq/contracts';
+import { answerMasterChallenge, replication, reply, toRmqError, toServiceError, unaryHandlers, type ServiceHandlers } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { MessageStore } from '@rmq/store';
 import { subscribeProblem } from './follow-plan';
@@ -18,6 +18,8 @@ export interface ReplicationServiceDeps {
   master: () => ReplicationMaster | undefined;
   epoch: () => number;
   log: Logger;
+  /** With one, the master answers a slave's challenge with proof that it holds it (master-proof.ts). */
+  clusterSecret?: string;
   /** A slave wrote a shipped stretch (message tracing's replicate spans). */
   onReplicaCopied?: (replicaId: string, startedAtMs: number, durationMs: number, sizeBytes: number) => void;
 }
@@ -27,9 +29,11 @@ type FollowCall = grpc.ServerDuplexStream<replication.FollowRequest, replication
 
 export function replicationService(deps: ReplicationServiceDeps): ServiceHandlers<Service> {
   const unary = unaryHandlers<Service>({
-    describeLog: async (request) => {
+    describeLog: async (request, call) => {
       const master = requireMasterFor(deps, request.brokerName);
       const view = master.logView();
+      const proof = deps.clusterSecret && answerMasterChallenge(deps.clusterSecret, call.metadata, deps.brokerName);
+      if (proof) call.sendMetadata(proof);
       return reply(replication.DescribeLogResponseSchema, {
         brokerName: deps.brokerName,
         epoch: BigInt(master.epoch),
@@ -45,6 +49,8 @@ export function replicationService(deps: ReplicationServiceDeps): ServiceHandler
 }
 
 async function follow(call: FollowCall, deps: ReplicationServiceDeps): Promise<void> {
+  const proof = deps.clusterSecret && answerMasterChallenge(deps.clusterSecret, call.metadata, deps.brokerName);
+  if (proof) call.sendMetadata(proof);
   const fail = (error: unknown) => {
     if (call.cancelled || call.destroyed) return;
     call.emit('error', toServiceError(toRmqError(error, (message, fields) => deps.log.error(message, fields))));

@@ -68,6 +68,9 @@ export class FlagRoleProvider implements RoleProvider {
         throw new RmqError('BAD_REQUEST', { reason: `a new master needs an epoch above the current ${this.view.epoch}, got ${epoch}` });
       }
       clearTimeout(this.timer);
+      // The follow loop ends first: left running, it would go on copying from (and, when that
+      // broker came back, cut this log back to) the master this broker replaces.
+      await executor.run({ kind: 'stopFollowing' });
       const written = await executor.run({ kind: 'beginEpoch', epoch });
       const startLogOffset = written && written.kind === 'epochWritten' ? written.startLogOffset : 0;
       await executor.run({ kind: 'serveAsMaster', epoch, startLogOffset, inSyncBrokerIds: [this.options.brokerId], inSyncSetVersion: 0 });

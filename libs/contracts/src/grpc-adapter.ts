@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { systemClock, type Clock } from '@rmq/base';
 import { HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 
 type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
@@ -75,6 +76,8 @@ export function createClient<S extends GenServiceMethods>(
   address: string,
   channelOptions: grpc.ChannelOptions = {},
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  /** Turns `deadlineMs` into grpc-js's absolute deadline (a wall-clock time, by gRPC's contract). */
+  clock: Clock = systemClock,
 ): ServiceClient<S> {
   const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
   const raw = new Constructor(address, credentials, channelOptions) as unknown as Record<
@@ -88,7 +91,7 @@ export function createClient<S extends GenServiceMethods>(
   for (const method of service.methods) {
     const call = raw[method.localName].bind(raw);
     const callOptionsOf = (options?: CallOptions): grpc.CallOptions =>
-      options?.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+      options?.deadlineMs === undefined ? {} : { deadline: clock.nowMs() + options.deadlineMs };
     // Cancels the call when the signal aborts; the listener goes once the call is over, so one
     // long-lived signal can serve any number of calls.
     const withAbort = <T extends grpc.Call>(call: T, options?: CallOptions): T => {

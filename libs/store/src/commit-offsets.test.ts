@@ -41,6 +41,7 @@ describe('MessageStore committed offset', () => {
     expect(store.committedLogOffset).toBe(0);
     expect(await bodies(store)).toEqual([]);
     expect(store.queueRange('C', 0)).toEqual({ minQueueOffset: 0, maxQueueOffset: 0 });
+    expect(await store.queueEntries('C', 0, 0, 100)).toEqual([]);
 
     store.advanceCommitted(written + 1_000); // never past written
     await first;
@@ -48,6 +49,7 @@ describe('MessageStore committed offset', () => {
     await second;
     expect(answered).toBe(2);
     expect(await bodies(store)).toEqual(['a', 'b']);
+    expect((await store.queueEntries('C', 0, 0, 100)).map((entry) => entry.queueOffset)).toEqual([0, 1]);
 
     // A third record written but not committed: indexed, unreadable, and so it stays across a restart.
     const pending = store.append([message('c')]);
@@ -61,6 +63,7 @@ describe('MessageStore committed offset', () => {
     expect(store.committedLogOffset).toBe(written);
     expect(store.writtenLogOffset).toBeGreaterThan(written);
     expect(await bodies(store)).toEqual(['a', 'b']);
+    expect((await store.queueEntries('C', 0, 0, 100)).map((entry) => entry.queueOffset)).toEqual([0, 1]);
     store.advanceCommitted(store.writtenLogOffset);
     expect(await bodies(store)).toEqual(['a', 'b', 'c']);
     await store.close();

@@ -288,13 +288,15 @@ export class MessageStore {
   /**
    * Index entries of a queue from `fromQueueOffset` (at most `countMax`), without reading the log:
    * for system queues whose tag hash carries a value of their own (a delay message's due second).
+   * Like read(), only committed entries: one above the committed offset may yet be cut back, and
+   * its record is not readable (the timer took such entries for records deleted by retention).
    */
   async queueEntries(topic: string, queueId: number, fromQueueOffset: number, countMax: number): Promise<(QueueEntry & { queueOffset: number })[]> {
     const queue = this.queues.get(queueKey(topic, queueId));
     if (!queue) return [];
     const entries: (QueueEntry & { queueOffset: number })[] = [];
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
-    const end = Math.min(queue.count, queueOffset + countMax);
+    const end = Math.min(queue.committedCount, queueOffset + countMax);
     while (queueOffset < end) {
       const batch = await queue.entriesFrom(queueOffset, end - queueOffset);
       if (batch.entries.length === 0) {

@@ -95,6 +95,30 @@ describe('broker state kept in the commit log', () => {
     }
   }, 90_000);
 
+  it('deliveries answered just before a SIGKILL survive it (written, not yet durable): their handles ack after the restart', async () => {
+    await cluster.createTopic('DeliveredTopic', { queueCount: 2 });
+    for (let i = 0; i < 24; i++) await producer.send({ topic: 'DeliveredTopic', body: Buffer.from(`d${i}`) });
+    const consumer = simpleConsumer(cluster.endpoint, 'delivered', 'DeliveredTopic');
+    await consumer.startup();
+    // A receive answers once its delivery records reached the OS; the kill follows the last answer at once.
+    const received = await receiveAll(consumer, 60_000, 24);
+    await cluster.restartBroker('SIGKILL');
+    await consumer.shutdown().catch(() => undefined);
+    const messaging = createClient(v2.MessagingService, cluster.endpoint);
+    try {
+      const ack = await messaging.ackMessage(
+        { group: { name: 'delivered' }, topic: { name: 'DeliveredTopic' }, entries: received.map((message) => ({ messageId: message.messageId, receiptHandle: message.receiptHandle })) },
+        { deadlineMs: 10_000 },
+      );
+      expect(ack.entries.map((entry) => entry.status?.code)).toEqual(received.map(() => v2.Code.OK));
+      const group = await cluster.admin.getGroup({ name: 'delivered' }, { deadlineMs: 5_000 });
+      const sum = (of: (queue: admin.GroupQueueProgress) => number) => group.queues.reduce((total, queue) => total + of(queue), 0);
+      expect({ committed: sum((queue) => Number(queue.committedOffset)), inflight: sum((queue) => queue.inflight) }).toEqual({ committed: 24, inflight: 0 });
+    } finally {
+      messaging.close();
+    }
+  }, 60_000);
+
   it('an ack answered OK is never undone by a SIGKILL, and a changed invisible duration keeps its new deadline', async () => {
     await cluster.createTopic('AckDurableTopic', { queueCount: 1 });
     for (let i = 0; i < 20; i++) await producer.send({ topic: 'AckDurableTopic', body: Buffer.from(`a${i}`) });

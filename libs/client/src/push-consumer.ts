@@ -166,14 +166,25 @@ export class PushConsumer {
         );
         const messages: ReceivedMessage[] = [];
         let status: v2.Status | undefined;
-        for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
-          if (frame.content.case === 'status') status = frame.content.value;
-          if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
+        let broken: unknown;
+        try {
+          for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
+            if (frame.content.case === 'status') status = frame.content.value;
+            if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
+          }
+        } catch (error) {
+          broken = error;
         }
-        for (const message of messages.slice(0, slots)) {
+        // Messages that arrived are consumed even when the stream then broke or was cancelled (a
+        // rebalance, close()): the broker counts them delivered and renews them while this client
+        // lives, so dropped here they would stay invisible to the whole group.
+        for (const message of messages) {
           handedOut++;
           this.track(this.consume(message)); // each gives its slot back when done
         }
+        // A broker sends at most batchSize; should one send more, the excess is owed back.
+        if (handedOut > slots) this.freeSlots -= handedOut - slots;
+        if (broken !== undefined) throw broken;
         if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from ${loop.topic}@${loop.broker.brokerName}/${loop.queueId}`);
       } catch {
         // The broker refused (its status) or could not be reached: try again in a second.
@@ -207,7 +218,7 @@ export class PushConsumer {
 
   /** Takes up to `countMax` free listener slots, waiting for one if none is free; 0 once aborted. */
   private async takeSlots(countMax: number, signal: AbortSignal): Promise<number> {
-    while (this.freeSlots === 0 && !signal.aborted) {
+    while (this.freeSlots <= 0 && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           signal.removeEventListener('abort', onAbort);

@@ -1,7 +1,9 @@
 // Every consumer group's progress in every queue on this broker (and each broadcast member's),
 // journaled: each change to a QueueConsumption is made here, in memory, and recorded in the state
 // journal in the same order, so replaying the journal rebuilds exactly these states. The returned
-// promise says when the change is durable; callers answer clients only after it.
+// promise says when the change is durable (acks, changes of invisible duration), or for what a
+// receive hands out (admit, deliver, skip) when it reached the OS: callers answer clients only
+// after it (decisions.md: a receive answers once its delivery records are written).
 import type { Clock } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import { QueueConsumption, type InflightEntry, type QueueConsumptionSnapshot } from './queue-consumption';
@@ -97,28 +99,31 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     for (const { group, member, topic, queueId, state } of this.broadcast.queues()) yield { key: { g: group, t: topic, q: queueId, m: member }, state };
   }
 
-  // Changes: made in memory at once, durable when the returned promise resolves. Each is refused
+  // Changes: made in memory at once, recorded when the returned promise resolves. Each is refused
   // before it touches memory while the journal takes no writes (a slave, or a broker between
   // roles): memory must never hold a change its log and its slaves do not.
 
-  admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; durable: Promise<void> } {
+  /** A new message handed out (or held back, FIFO); `written` resolves once its record reached the OS. */
+  admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; written: Promise<void> } {
     this.journal.requireWritable();
     const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
     const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
-    return { delivered, durable: this.record(change) };
+    return { delivered, written: this.recordWritten(change) };
   }
 
+  /** A message handed out again; resolves once its record reached the OS. */
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
     this.journal.requireWritable();
     this.totals.tracked(state, () => state.deliver(queueOffset, entry));
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
+    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
   }
 
+  /** Offsets a receive passed over (filtered out); resolves once its record reached the OS. */
   skipTo(key: ProgressKey, state: QueueConsumption, toOffset: number): Promise<void> | undefined {
     if (toOffset <= state.nextOffset) return undefined;
     this.journal.requireWritable();
     this.totals.tracked(state, () => state.skipTo(toOffset));
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
+    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
@@ -200,6 +205,10 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
 
   private record(change: ProgressChange): Promise<void> {
     return this.journal.record(this.name, change);
+  }
+
+  private recordWritten(change: ProgressChange): Promise<void> {
+    return this.journal.record(this.name, change, 'written');
   }
 }
 

@@ -4,8 +4,10 @@
 // with the next delivery attempt; past the group's maximum it goes to %DLQ%<group>. A broadcast
 // group keeps progress per member (client id) instead, so every member gets every message.
 // Each group follows its own settings (GroupRegistry). Every change of progress is journaled
-// (ConsumerProgress) and a client is answered only once its change is durable: an ack answered
-// OK is never undone by a crash, and a delivery's deadline survives one.
+// (ConsumerProgress). An ack or a change of invisible duration is answered once durable: one
+// answered OK is never undone by a crash. A receive is answered once its delivery records reached
+// the OS: a process crash keeps them (deadlines survive it); a machine crash may not, and then
+// those messages are delivered again and their handles are refused as stale (decisions.md).
 import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
@@ -46,7 +48,7 @@ export interface ReceiveRequest {
 /** A receive with its group's settings and the broadcast member it is for (undefined outside broadcast groups). */
 type Receive = ReceiveRequest & { member?: string; settings: GroupConfig };
 
-/** Journal writes a reply waits for: it is sent only once they are durable. */
+/** Journal writes a reply waits for: it is sent only once they are recorded (written or durable, by kind). */
 type Writes = Promise<void>[];
 
 /**
@@ -175,7 +177,7 @@ export class ConsumerService {
     const key = progressKey(group, topic, handle.queueId, handle.member);
     const state = this.state(key);
     const durable = this.options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
-    if (!durable) throw staleHandle();
+    if (!durable) throw staleHandle(state, handle.queueOffset);
     // FIFO: the next message of the group may be due now.
     if (state.fifo) this.wakeups.wake(topic);
     await durable;
@@ -194,7 +196,7 @@ export class ConsumerService {
     const key = progressKey(group, topic, handle.queueId, handle.member);
     const state = this.state(key);
     const current = state.current(handle.queueOffset);
-    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle(state, handle.queueOffset);
     const settings = this.options.groups.settingsOf(group);
     const nowMs = this.options.clock.nowMs();
     const lastAttempt = current.attempt >= settings.maxAttempts;
@@ -214,7 +216,7 @@ export class ConsumerService {
     const key = progressKey(group, topic, handle.queueId, handle.member);
     const state = this.state(key);
     const current = state.current(handle.queueOffset);
-    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle();
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle(state, handle.queueOffset);
     const nowMs = this.options.clock.nowMs();
     const deliveryId = this.nextDeliveryId();
     const claimed = this.options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
@@ -278,7 +280,8 @@ export class ConsumerService {
       const more = await Promise.all(asked.map(({ key, state }) => this.deliverNew(request, key, state, out, writes, share)));
       asked = asked.filter((_, index) => more[index]);
     }
-    // The deliveries are recorded before anyone sees them: after a crash they stay invisible until their deadline.
+    // The deliveries reach the OS before anyone sees them: after a crash of the broker they stay
+    // invisible until their deadline (after a crash of the machine they may be delivered again).
     await Promise.all(writes);
     return out.deliveries;
   }
@@ -409,7 +412,7 @@ export class ConsumerService {
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
         const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
-        addWrite(writes, admitted.durable);
+        addWrite(writes, admitted.written);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
       }
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
@@ -550,6 +553,12 @@ function progressKey(group: string, topic: string, queueId: number, member: stri
   return member === undefined ? { g: group, t: topic, q: queueId } : { g: group, t: topic, q: queueId, m: member };
 }
 
-function staleHandle(): RmqError {
+/** Why a handle's delivery is not the current one, as far as this broker can tell. */
+function staleHandle(state: QueueConsumption, queueOffset: number): RmqError {
+  if (!state.current(queueOffset) && queueOffset >= state.nextOffset) {
+    // Receives answer once their delivery records are written, not durable (decisions.md).
+    const reason = 'this broker has no record of that delivery: it was lost when the broker\'s machine crashed or its slave took over just after the receive; the message will be delivered again';
+    return new RmqError('INVALID_RECEIPT_HANDLE', { reason });
+  }
   return new RmqError('INVALID_RECEIPT_HANDLE', { reason: 'the message was acknowledged or delivered again since this handle was issued' });
 }

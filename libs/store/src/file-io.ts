@@ -45,6 +45,43 @@ export function faultyFileIo(failWith: (operation: FileOperation, path: string) 
   };
 }
 
+/** A FileIo whose fdatasyncs can be held back (gatedFileIo). */
+export interface GatedFileIo extends FileIo {
+  /** From now on, fdatasyncs of the gated paths wait (the writes before them go through). */
+  hold(): void;
+  /** Lets the waiting fdatasyncs and every later one go. */
+  release(): void;
+  /** fdatasyncs waiting now. */
+  readonly waiting: number;
+}
+
+/**
+ * A FileIo whose fdatasyncs of the paths `gated` picks wait while held, as on a slow disk, and
+ * passes everything else to `base`: for tests of what happens between written and durable.
+ */
+export function gatedFileIo(gated: (path: string) => boolean, base: FileIo = nodeFileIo): GatedFileIo {
+  let held = false;
+  let waiters: (() => void)[] = [];
+  return {
+    writevSync: (path, fd, buffers, position) => base.writevSync(path, fd, buffers, position),
+    write: (path, file, buffer, offset, length, position) => base.write(path, file, buffer, offset, length, position),
+    datasync: async (path, file) => {
+      if (held && gated(path)) await new Promise<void>((resolve) => waiters.push(resolve));
+      return base.datasync(path, file);
+    },
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      const go = waiters;
+      waiters = [];
+      for (const resolve of go) resolve();
+    },
+    get waiting() {
+      return waiters.length;
+    },
+  };
+}
+
 /** Errors a disk or the OS gives for a while and then stops giving: retried, never fatal. */
 const TRANSIENT_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EINTR', 'ENOMEM']);
 

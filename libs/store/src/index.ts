@@ -22,4 +22,4 @@ export { placeRecord } from './commit-log';
 export type { CommitPolicy } from './commit-tracker';
 export type { LogStretch } from './log-reader';
 export type { QueueEntry } from './consume-queue';
-export { faultyFileIo, isTransientIoError, nodeFileIo, type FileIo, type FileOperation } from './file-io';
+export { faultyFileIo, gatedFileIo, isTransientIoError, nodeFileIo, type FileIo, type FileOperation, type GatedFileIo } from './file-io';

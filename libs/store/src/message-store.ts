@@ -30,9 +30,9 @@ import { ReplicaPath, truncatingError } from './replica-path';
 import { Checkpointer } from './checkpoint';
 import type { CommitPolicy } from './commit-tracker';
 import { readLogStretch, type LogStretch } from './log-reader';
-import { settingsOf, type AppendInput, type AppendResult, type ReadOptions, type ReadResult, type StoreOptions, type StoreSettings, type StoreStats } from './store-options';
+import { settingsOf, type AppendInput, type AppendResult, type AppendStages, type ReadOptions, type ReadResult, type StoreOptions, type StoreSettings, type StoreStats } from './store-options';
 
-export type { AppendInput, AppendResult, FlushMode, ReadOptions, ReadResult, StoreEvent, StoreOptions, StoreStats } from './store-options';
+export type { AppendInput, AppendResult, AppendStages, FlushMode, ReadOptions, ReadResult, StoreEvent, StoreOptions, StoreStats } from './store-options';
 
 export class MessageStore {
   private readonly queues = new Map<string, ConsumeQueue>();
@@ -159,6 +159,15 @@ export class MessageStore {
   /** Appends records in order; resolves once they are committed (alone: durable under the flush mode). */
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     return this.writes.append(inputs);
+  }
+
+  /**
+   * Appends records in order; `written` resolves once they reached the OS (a process crash cannot
+   * lose them, a machine crash can), `committed` as append() does. For state records answered
+   * before they are durable (a receive's delivery records: decisions.md).
+   */
+  appendStaged(inputs: readonly AppendInput[]): AppendStages {
+    return this.writes.appendStaged(inputs);
   }
 
   /**

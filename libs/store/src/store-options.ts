@@ -89,6 +89,17 @@ export interface AppendResult {
   storeTimestampMs: number;
 }
 
+/** An append followed in two stages (MessageStore.appendStaged). */
+export interface AppendStages {
+  /**
+   * The records reached the OS (page cache): a crash of the process no longer loses them, a crash
+   * of the machine may. Rejects when the append fails before that.
+   */
+  written: Promise<AppendResult[]>;
+  /** Committed, as append() resolves: durable in sync mode, and on every in-sync replica. */
+  committed: Promise<AppendResult[]>;
+}
+
 export interface ReadOptions {
   countMax: number;
   sizeBytesMax?: number;

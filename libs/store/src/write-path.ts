@@ -15,7 +15,7 @@ import { AppendBuffer } from './append-buffer';
 import { RecentWrites } from './recent-writes';
 import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index';
-import type { AppendInput, AppendResult, StoreSettings } from './store-options';
+import type { AppendInput, AppendResult, AppendStages, StoreSettings } from './store-options';
 import { CommitTracker } from './commit-tracker';
 
 export interface Placement {
@@ -37,6 +37,8 @@ export interface PendingAppend {
   replicated?: boolean;
   placements: Placement[];
   results: AppendResult[];
+  /** Told once the batch's bytes reached the OS, before its fdatasync (appendStaged). */
+  written?: { resolve: (results: AppendResult[]) => void; reject: (error: unknown) => void };
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
 }
@@ -97,21 +99,38 @@ export class WritePath {
 
   /** Appends records in order; resolves once they are committed. */
   append(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    const entry = this.reserveAll(inputs);
+    return entry instanceof RmqError ? Promise.reject(entry) : this.enqueue(entry);
+  }
+
+  /**
+   * Appends records in order, telling both when they reached the OS and when they are committed:
+   * for records a crash of the machine may lose but a crash of the process must not (deliveries).
+   */
+  appendStaged(inputs: readonly AppendInput[]): AppendStages {
+    const entry = this.reserveAll(inputs);
+    if (entry instanceof RmqError) return { written: handled(Promise.reject(entry)), committed: Promise.reject(entry) };
+    const written = handled(new Promise<AppendResult[]>((resolve, reject) => (entry.written = { resolve, reject })));
+    return { written, committed: this.enqueue(entry) };
+  }
+
+  /** Checks and reserves a batch (whole or not at all): the pending entry, or why it is refused. */
+  private reserveAll(inputs: readonly AppendInput[]): PendingAppend | RmqError {
     const refusal = this.deps.refusal() ?? this.appendRefusal;
-    if (refusal) return Promise.reject(refusal);
+    if (refusal) return refusal;
     const { log, settings } = this.deps;
     // Every record is checked before anything is reserved: a batch is appended whole or not at all.
     const sizes = inputs.map(encodedSizeBytes);
     const recordBytesMax = log.segmentSizeBytes - BLANK_RECORD_BYTES_MIN;
     const tooLarge = sizes.findIndex((sizeBytes) => sizeBytes > recordBytesMax);
     if (tooLarge >= 0) {
-      return Promise.reject(new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` }));
+      return new RmqError('BAD_REQUEST', { reason: `a record of ${sizes[tooLarge]} bytes does not fit in a commit log segment of ${log.segmentSizeBytes} bytes` });
     }
     const batchBytes = sizes.reduce((sum, sizeBytes) => sum + sizeBytes, 0);
     // Always admit one batch, so a batch larger than the bound is not refused forever.
     if (this.pendingAppendBytes > 0 && this.pendingAppendBytes + batchBytes > settings.pendingAppendBytesMax) {
       const reason = `the broker is still writing ${this.pendingAppendBytes} bytes (at most ${settings.pendingAppendBytesMax} wait); retry shortly`;
-      return Promise.reject(new RmqError('TOO_MANY_REQUESTS', { reason }));
+      return new RmqError('TOO_MANY_REQUESTS', { reason });
     }
     const storeTimestampMs = settings.clock.nowMs();
     const entry = newPendingAppend();
@@ -130,7 +149,7 @@ export class WritePath {
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
       entry.results.push({ logOffset, queueOffset, storeTimestampMs });
     }
-    return this.enqueue(entry);
+    return entry;
   }
 
   /** Reserves log room for a record, writing the blank that pads a segment's tail when it does not fit. */
@@ -149,7 +168,10 @@ export class WritePath {
   enqueue(entry: PendingAppend): Promise<AppendResult[]> {
     const done = new Promise<AppendResult[]>((resolve, reject) => {
       entry.resolve = resolve;
-      entry.reject = reject;
+      entry.reject = (error) => {
+        entry.written?.reject(error); // not yet written: that stage fails too
+        reject(error);
+      };
     });
     this.pending.push(entry);
     this.writing ??= this.writeLoop();
@@ -211,6 +233,11 @@ export class WritePath {
   private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
     const touched = await this.deps.log.write(chunks);
     this.recent.add(chunks);
+    for (const entry of batch) {
+      if (!entry.written) continue;
+      entry.written.resolve(entry.results);
+      entry.written = undefined;
+    }
     if (this.deps.settings.flushMode === 'sync') {
       this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
       await this.deps.log.datasync(touched);
@@ -334,6 +361,12 @@ function endOf(batch: PendingAppend[]): number {
     if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
   }
   return end;
+}
+
+/** A stage the caller may not await (it awaits the commit, which fails the same way). */
+function handled<T>(stage: Promise<T>): Promise<T> {
+  stage.catch(() => undefined);
+  return stage;
 }
 
 export function newPendingAppend(): PendingAppend {

@@ -3,7 +3,9 @@
 // a replica that copies the log knows everything its master knew, and a restart or a failover
 // resumes exactly. Ordering rules:
 //   - a component changes its memory, then records the change; the caller answers only once the
-//     record is durable (the store's flush mode), so nothing answered is lost by a crash;
+//     record is durable (the store's flush mode), so nothing answered is lost by a crash; except
+//     records of deliveries (stage 'written'), answered once written to the OS: a process crash
+//     cannot lose them, a machine crash can, and then those messages are delivered again;
 //   - changes are recorded in the order they were made (one writer: the store reserves log
 //     positions synchronously), and replay applies them in log order, so replay is deterministic;
 //   - changes pending at the same time go out as one record (a batch of acks is one record);
@@ -15,7 +17,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RmqError, STATE_TOPIC, type Clock } from '@rmq/base';
-import { readJson, writeJsonAtomic, type AppendInput, type AppendResult, type MessageStore, type StoredRecord } from '@rmq/store';
+import { readJson, writeJsonAtomic, type AppendInput, type AppendResult, type AppendStages, type MessageStore, type StoredRecord } from '@rmq/store';
 import { STATE_LIMITS } from './state-limits';
 
 /** One part of the broker's state: replays changes and dumps itself as changes. */
@@ -63,11 +65,23 @@ interface Deferred {
   reject: (error: unknown) => void;
 }
 
+/** When a recorded change is answered: once durable (the default), or once written to the OS. */
+export type RecordStage = 'durable' | 'written';
+
+/** The changes of one record: told when it reached the OS, and when it is durable. */
+interface Batch {
+  written: Deferred;
+  durable: Deferred;
+}
+
 export class StateJournal {
   private readonly sections = new Map<string, StateSection>();
   private pending: Entry[] = [];
-  private batch: Deferred | undefined;
+  private batch: Batch | undefined;
+  /** The record being written: the next one is appended once this one reached the OS. */
   private inFlight: Promise<void> | undefined;
+  /** The newest record's commit (records commit in log order): settled once all are durable or failed. */
+  private committing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
   /** State-queue offset after the last record whose changes are in memory. */
   private appliedStateOffset = 0;
@@ -111,10 +125,12 @@ export class StateJournal {
 
   /** Forgets everything and rebuilds it from the log (after the log was cut back on a failover). */
   async reload(): Promise<void> {
-    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    await this.settled();
     while (this.following) await this.following;
     this.pending = [];
-    this.batch?.reject(new RmqError('TOO_MANY_REQUESTS', { reason: 'the broker state is being rebuilt after a failover; try again shortly' }));
+    const rebuilding = new RmqError('TOO_MANY_REQUESTS', { reason: 'the broker state is being rebuilt after a failover; try again shortly' });
+    this.batch?.written.reject(rebuilding);
+    this.batch?.durable.reject(rebuilding);
     this.batch = undefined;
     await this.load();
   }
@@ -147,17 +163,26 @@ export class StateJournal {
   }
 
   /**
-   * Records a change already made in memory; resolves once it is durable. Changes recorded
-   * together go out as one record.
+   * Records a change already made in memory; resolves once it is durable, or with `stage`
+   * 'written' once it reached the OS: for deliveries, which a machine crash may undo (they are
+   * then delivered again). Changes recorded together go out as one record.
    */
-  record(section: string, change: unknown): Promise<void> {
-    if (this.closed) return Promise.reject(new RmqError('STORE_CLOSED'));
-    if (!this.writable) return Promise.reject(slaveRefusal());
+  record(section: string, change: unknown, stage: RecordStage = 'durable'): Promise<void> {
+    const batch = this.add(section, change);
+    if (!batch) return this.refused();
+    return stage === 'written' ? batch.written.promise : batch.durable.promise;
+  }
+
+  private add(section: string, change: unknown): Batch | undefined {
+    if (this.closed || !this.writable) return undefined;
     this.pending.push([section, change]);
-    this.batch ??= deferred();
-    const done = this.batch.promise;
+    this.batch ??= { written: deferred(), durable: deferred() };
     this.scheduleFlush();
-    return done;
+    return this.batch;
+  }
+
+  private refused(): Promise<void> {
+    return Promise.reject(this.closed ? new RmqError('STORE_CLOSED') : slaveRefusal());
   }
 
   /** Records a change nobody waits for (renewals, sweeps); a failure goes to onError. */
@@ -230,18 +255,15 @@ export class StateJournal {
     const snapshotRecords = parts.map((body, index) =>
       stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
     );
-    const appended = this.options.store.append([...changeRecords, ...snapshotRecords]);
-    this.inFlight = appended.then(
+    const appended = this.options.store.appendStaged([...changeRecords, ...snapshotRecords]);
+    if (changes) this.settle(changes.batch, appended);
+    // The snapshot file may describe only durable records: this flight lasts until the commit.
+    this.inFlight = appended.committed.then(
       async (results) => {
         this.noteWritten(results);
-        changes?.batch.resolve();
         this.snapshotLogOffset = results[changeRecords.length].logOffset;
         this.options.onEvent?.({ kind: 'snapshotWritten', logOffset: this.snapshotLogOffset, parts: parts.length, entries: entries.length });
         await this.writeSnapshotFile(entries);
-      },
-      (error: unknown) => {
-        changes?.batch.reject(error);
-        throw error;
       },
     ).finally(() => this.afterFlight());
     await this.inFlight;
@@ -254,7 +276,7 @@ export class StateJournal {
     this.unsubscribe?.();
     while (this.following) await this.following;
     this.flushNow();
-    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    await this.settled();
     this.closed = true;
     if (this.appliedStateOffset > 0) await this.writeSnapshotFile(this.dump());
   }
@@ -272,13 +294,36 @@ export class StateJournal {
     if (this.inFlight) return;
     const taken = this.takePending();
     if (!taken) return;
-    const appended = this.options.store.append(toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock));
-    this.inFlight = appended
-      .then((results) => {
-        this.noteWritten(results);
-        taken.batch.resolve();
-      }, (error: unknown) => taken.batch.reject(error))
+    const appended = this.options.store.appendStaged(toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock));
+    this.settle(taken.batch, appended);
+    // The next record goes out once this one reached the OS (it joins the next group commit).
+    this.inFlight = appended.written
+      .then(() => undefined, () => undefined)
       .finally(() => this.afterFlight());
+  }
+
+  /** Tells the batch's callers about each stage of its append; notes what it wrote once committed. */
+  private settle(batch: Batch, appended: AppendStages): void {
+    appended.written.then(() => batch.written.resolve(), (error: unknown) => batch.written.reject(error));
+    const committed = appended.committed.then(
+      (results) => {
+        this.noteWritten(results);
+        batch.durable.resolve();
+      },
+      (error: unknown) => batch.durable.reject(error),
+    );
+    this.committing = committed;
+  }
+
+  /** Resolves once no record is being written or committed (each failure went to its callers). */
+  private async settled(): Promise<void> {
+    for (;;) {
+      const flight = this.inFlight;
+      const committing = this.committing;
+      await flight?.catch(() => undefined);
+      await committing;
+      if (!this.inFlight && this.committing === committing) return;
+    }
   }
 
   private afterFlight(): void {
@@ -286,7 +331,7 @@ export class StateJournal {
     if (this.pending.length > 0) this.scheduleFlush();
   }
 
-  private takePending(): { entries: Entry[]; batch: Deferred } | undefined {
+  private takePending(): { entries: Entry[]; batch: Batch } | undefined {
     if (this.pending.length === 0 || !this.batch) return undefined;
     const taken = { entries: this.pending, batch: this.batch };
     this.pending = [];

@@ -1,0 +1,65 @@
+// appendStaged: `written` resolves once the batch reached the OS, before its fdatasync; `committed`
+// (what append() resolves with) only after it. Held fdatasyncs (gatedFileIo) make the order visible.
+import { eventually, makeTempDir } from '@rmq/testing';
+import { faultyFileIo, gatedFileIo } from './file-io';
+import { MessageStore, type AppendInput } from './message-store';
+import { tagHashOf } from './record';
+
+const message = (body: string): AppendInput => ({ topic: 'T', queueId: 0, tagHash: tagHashOf(undefined), flags: 0, bornTimestampMs: 0, properties: new Map(), body: Buffer.from(body) });
+
+describe('MessageStore.appendStaged', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (temp = makeTempDir('append-stages')));
+  afterEach(() => temp.remove());
+
+  it('in sync mode tells written while the fdatasync is still running, committed only after it', async () => {
+    const io = gatedFileIo((path) => path.includes('commitlog'));
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      await store.append([message('first')]);
+      io.hold();
+      const { written, committed } = store.appendStaged([message('a'), message('b')]);
+      let isCommitted = false;
+      void committed.then(() => (isCommitted = true));
+      const results = await written;
+      expect(results.map((result) => result.queueOffset)).toEqual([1, 2]);
+      // The batch's fdatasync is held: the records are in the page cache, not durable, not readable.
+      await eventually(() => expect(io.waiting).toBe(1));
+      expect(store.durableLogOffset).toBeLessThan(results[1].logOffset);
+      expect(store.queueRange('T', 0).maxQueueOffset).toBe(1);
+      // A plain append behind it waits too.
+      let plainDone = false;
+      const plain = store.append([message('c')]).then(() => (plainDone = true));
+      await Promise.resolve();
+      expect(isCommitted).toBe(false);
+      expect(plainDone).toBe(false);
+
+      io.release();
+      expect(await committed).toEqual(results);
+      await plain;
+      expect(store.queueRange('T', 0).maxQueueOffset).toBe(4);
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['first', 'a', 'b', 'c']);
+    } finally {
+      io.release();
+      await store.close();
+    }
+  });
+
+  it('fails both stages when the write fails for good, and both at once when the store refuses', async () => {
+    let failing = false;
+    const io = faultyFileIo((operation, path) => (failing && operation === 'write' && path.includes('commitlog') ? 'EBADF' : undefined));
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      failing = true;
+      const broken = store.appendStaged([message('lost')]);
+      await expect(broken.written).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      await expect(broken.committed).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      const refused = store.appendStaged([message('refused')]);
+      await expect(refused.written).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      await expect(refused.committed).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  });
+});

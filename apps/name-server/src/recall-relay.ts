@@ -50,24 +50,28 @@ export class RecallRelay {
     const deadlineMs = deadlineOf(call, startedMs);
     const metadata = clientHeaders(call.metadata);
     const failures: string[] = [];
-    let last: RecallReply | undefined;
-    for (const endpoint of candidates) {
+    let busy: RecallReply | undefined;
+    for (const [index, endpoint] of candidates.entries()) {
       const leftMs = deadlineMs - Date.now();
       if (leftMs <= 0 || signal.aborted) break;
+      // A member that hangs (a cut cable, no reset) must leave time for the next: each but the last gets half of
+      // what is left. A recall that went through but answered late is harmless: recalling again answers OK.
+      const isLast = index === candidates.length - 1;
       try {
-        const reply = await this.client(endpoint).recallMessage(request, { metadata, deadlineMs: leftMs, signal });
+        const reply = await this.client(endpoint).recallMessage(request, { metadata, deadlineMs: isLast ? leftMs : Math.ceil(leftMs / 2), signal });
         // HA_NOT_AVAILABLE: that member cannot serve the group now (it stepped down, or its master is gone); try the next.
         if (reply.status?.code !== v2.Code.HA_NOT_AVAILABLE) return { status: reply.status, messageId: reply.messageId };
-        last = reply;
+        busy = reply;
         failures.push(`${endpoint} answered: ${reply.status.message}`);
       } catch (error) {
         const reason = (error as grpc.ServiceError).details || String(error);
         failures.push(`${endpoint} unreachable: ${reason}`);
         this.deps.log.warn('recall: a broker of the group did not answer', { brokerName, endpoint, reason });
-        if (!isRetryable(error)) break;
+        const timedOut = (error as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED;
+        if (signal.aborted || !(isRetryable(error) || (timedOut && !isLast))) break;
       }
     }
-    if (last) return last;
+    if (busy) return busy;
     const reason = candidates.length === 0
       ? `no member of epoch ${group.epoch} is registered`
       : failures.join('; ') || 'the call was cancelled or its deadline passed';

@@ -27,7 +27,8 @@ const NEEDS: Record<string, NeedsOf> = {
   // The settings a client sends on it name its topics; each later call is checked on its own.
   Telemetry: authenticatedOnly,
   EndTransaction: authenticatedOnly,
-  RecallMessage: authenticatedOnly,
+  // Cancelling a producer's delay message is the producer's right: pub on the topic (the handle must name it).
+  RecallMessage: (r) => [topic(nameOf(r?.topic), 'pub')],
   PullMessage: authenticatedOnly,
   UpdateOffset: authenticatedOnly,
   GetOffset: authenticatedOnly,

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const endpointRef = { value: config.listen };
   const model = new ModelServices(async () => {
     const timers = await TimerService.open({
-      store, clock, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
+      store, clock, brokerName: config.brokerName, delayMsMax: config.timerDelayMaxMs, dir: join(config.dataDir, 'timer'),
       queueCountOf: (topic) => topics.get(topic)?.queueCount,
       onError: (error) => log.error('delay messages: store or file operation failed; retrying', { error }),
       onDelivered: (topic, latenessMs) => modelMetrics.timerDelivered(topic, latenessMs),

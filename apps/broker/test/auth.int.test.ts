@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { signedHeaders, type Credentials } from '@rmq/base';
 import { createClient, errorCodeOf, v2 } from '@rmq/contracts';
+import { encodeRecallHandle } from '@rmq/messaging';
 import { killAllApps, makeTempDir, quietClientLogger } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
@@ -133,6 +134,23 @@ describe('authentication and authorization as RocketMQ 5 clients sign them', () 
       client.close();
     }
     expect(await storedCount('OtherTopic')).toBe(0);
+  }, 60_000);
+
+  it('recalls through the name server with the client\'s own signature: the broker checks who asks', async () => {
+    const handle = (topic: string) => encodeRecallHandle({ topic, messageId: '01AB', scheduleQueueOffset: 0, brokerName: 'broker-a' });
+    const recallAs = async (credentials: Credentials, topic: string) => {
+      const producer = producerAs(cluster.nameServer.endpoints.grpc, credentials);
+      await producer.startup();
+      try {
+        return await producer.recallMessage(topic, handle(topic)).then(() => 'recalled', (error: Error) => error.message);
+      } finally {
+        await producer.shutdown().catch(() => undefined);
+      }
+    };
+    // Alice may publish to AuthTopic: the broker looks for the schedule (there is none at that offset).
+    expect(await recallAs(ALICE, 'AuthTopic')).toBe(`Failed to recall message: recall handle is not valid: no delay message 01AB of topic AuthTopic is scheduled here (code: ${v2.Code.BAD_REQUEST})`);
+    expect(await recallAs(ALICE, 'OtherTopic')).toBe(`Failed to recall message: user alice may not pub topic OtherTopic (code: ${FORBIDDEN})`);
+    expect(await recallAs({ ...ALICE, secret: 'not-the-secret' }, 'AuthTopic')).toMatch(new RegExp(`the signature does not match.*\\(code: ${UNAUTHORIZED}\\)`));
   }, 60_000);
 
   it('refuses SetBrokerPermission without credentials and from a user who is not an admin', async () => {

@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, durationFromMs, v2 } from '@rmq/contracts';
+import { encodeRecallHandle } from '@rmq/messaging';
 import { killAllApps } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
@@ -201,7 +202,10 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     expect(end.status?.message).toBe('transaction id is not valid: it is not an id this broker issued (use the transaction id returned when the half message was sent)');
     const recall = await client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: 'h' });
     expect(recall.status?.code).toBe(v2.Code.BAD_REQUEST);
-    expect(recall.status?.message).toBe('recall handle is not valid: it is not a handle this broker issued (use the recall handle returned when the delay message was sent)');
+    expect(recall.status?.message).toBe('recall handle is not valid: it is not a handle this cluster issued (use the recall handle returned when the delay message was sent)');
+    // A handle of another broker group names a schedule in that group's log, not this one's.
+    const elsewhere = await client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: encodeRecallHandle({ topic: 'GoodTopic', messageId: 'm', scheduleQueueOffset: 0, brokerName: 'broker-z' }) });
+    expect([elsewhere.status?.code, elsewhere.status?.message]).toEqual([v2.Code.BAD_REQUEST, 'recall handle is not valid: it was issued by broker group broker-z, not by this one (broker-a): recall through a name server, or at the master of broker-z']);
     // The broker's own topics (delay schedules here) are never user topics.
     const system = await client.sendMessage({ messages: [message('%SYS%TIMER', Buffer.from('x'))] });
     expect(system.status?.code).toBe(v2.Code.TOPIC_NOT_FOUND);

@@ -2,8 +2,9 @@
 // delivery time, never before, in time order; a recalled one never arrives; a SIGKILL between
 // send and delivery loses none and delivers none twice.
 import { SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
-import { namesrv } from '@rmq/contracts';
-import { killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
+import { createClient, namesrv, v2 } from '@rmq/contracts';
+import { decodeRecallHandle, encodeRecallHandle } from '@rmq/messaging';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 interface Arrival {
@@ -19,6 +20,7 @@ describe('delay messages with the official client', () => {
     cluster = await startLocalCluster();
     await cluster.createTopic('DelayTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
     await cluster.createTopic('DelayKillTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
+    await cluster.createTopic('DelayRecallTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
     producer = await startOfficialProducer(cluster.endpoint);
   }, 60_000);
 
@@ -69,6 +71,35 @@ describe('delay messages with the official client', () => {
     // Delivered already: recalling it is refused with a clear reason.
     await expect(producer.recallMessage('DelayTopic', receipts[3].recallHandle)).rejects.toThrow(/already delivered/);
     await expect(producer.recallMessage('DelayTopic', 'not-a-handle')).rejects.toThrow(/recall handle is not valid/);
+  }, 40_000);
+
+  it('recalls through the name server, the access point users configure; a bad handle or an unknown group gets a clear status', async () => {
+    const nameServer = cluster.nameServer.endpoints.grpc;
+    const routes = createClient(v2.MessagingService, nameServer);
+    try {
+      await eventually(async () => expect((await routes.queryRoute({ topic: { name: 'DelayRecallTopic' } }, { deadlineMs: 2_000 })).status?.code).toBe(v2.Code.OK), { timeoutMs: 10_000 });
+    } finally {
+      routes.close();
+    }
+    const viaNameServer = await startOfficialProducer(nameServer); // the client sends RecallMessage to its access point
+    try {
+      const recalled = await viaNameServer.send({ topic: 'DelayRecallTopic', body: Buffer.from('recalled'), delay: 1_500 });
+      const kept = await viaNameServer.send({ topic: 'DelayRecallTopic', body: Buffer.from('kept'), delay: 1_500 });
+      expect(decodeRecallHandle(recalled.recallHandle).brokerName).toBe('broker-a');
+      expect((await viaNameServer.recallMessage('DelayRecallTopic', recalled.recallHandle)).messageId).toBe(recalled.messageId);
+      const arrivals = await receiveUntil('DelayRecallTopic', 1, Date.now() + 15_000);
+      expect(arrivals.map((a) => a.message.body.toString())).toEqual(['kept']);
+
+      await expect(viaNameServer.recallMessage('DelayRecallTopic', 'not-a-handle'))
+        .rejects.toThrow(`Failed to recall message: recall handle is not valid: it is not a handle this cluster issued (use the recall handle returned when the delay message was sent) (code: ${v2.Code.BAD_REQUEST})`);
+      const elsewhere = encodeRecallHandle({ ...decodeRecallHandle(kept.recallHandle), brokerName: 'broker-elsewhere' });
+      await expect(viaNameServer.recallMessage('DelayRecallTopic', elsewhere))
+        .rejects.toThrow(`Failed to recall message: broker group broker-elsewhere named by the recall handle is not known to this name server: no broker of it has registered (code: ${v2.Code.NOT_FOUND})`);
+      // Delivered already: the broker's answer comes back through the name server.
+      await expect(viaNameServer.recallMessage('DelayRecallTopic', kept.recallHandle)).rejects.toThrow(new RegExp(`already delivered.*\\(code: ${v2.Code.PRECONDITION_FAILED}\\)`));
+    } finally {
+      await viaNameServer.shutdown();
+    }
   }, 40_000);
 
   it('refuses a delivery time beyond --timer-delay-max-ms with ILLEGAL_DELIVERY_TIME', async () => {

@@ -2,12 +2,14 @@
 // the broker calling the name server over TLS (mutual TLS: the name server wants its certificate)
 // and signing registrations with the cluster secret; the official client connects with
 // sslEnabled, trusting the certificate through GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, with and
-// without credentials. A plaintext caller gets nothing.
+// without credentials; the name server sends a client's recall on to the broker over TLS. A
+// plaintext caller gets nothing.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { admin, channelCredentials, createClient, namesrv, signedMetadata } from '@rmq/contracts';
+import { admin, channelCredentials, createClient, namesrv, signedMetadata, v2 } from '@rmq/contracts';
+import { encodeRecallHandle } from '@rmq/messaging';
 import { eventually, killAllApps, makeSelfSignedCertificate, makeTempDir, startApp, type AppProcess, type TestCertificate } from '@rmq/testing';
 
 const ROUNDTRIP = join(__dirname, 'fixtures/official-client-roundtrip.cjs');
@@ -37,7 +39,8 @@ describe('TLS on every gRPC port', () => {
     writeFileSync(clusterSecret, 'cluster-secret-0123', { mode: 0o600 });
     writeFileSync(adminSecret, ADMIN.secret, { mode: 0o600 });
     const tls = ['--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile];
-    nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...tls, '--tls-client-ca-file', cert.certFile, '--cluster-secret-file', clusterSecret]);
+    nameServer = await startApp('name-server', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...tls, '--tls-client-ca-file', cert.certFile, '--cluster-secret-file', clusterSecret,
+      '--tls-ca-file', cert.certFile]); // it calls brokers (a recall it sends on) over TLS
     broker = await startApp('broker', ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--data-dir', join(temp.path, 'broker'),
       '--name-servers', nameServer.endpoints.grpc, '--register-interval-ms', '500', ...tls, '--tls-ca-file', cert.certFile,
       '--cluster-secret-file', clusterSecret, '--auth', '--auth-admin-secret-file', adminSecret]);
@@ -68,6 +71,20 @@ describe('TLS on every gRPC port', () => {
       expect((error as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       noCert.close();
+    }
+  });
+
+  it('sends a recall on from the name server to the broker over TLS, with the client\'s signature', async () => {
+    const client = createClient(v2.MessagingService, nameServer.endpoints.grpc, {}, channelCredentials({ caPem: cert.certPem, certPem: cert.certPem, keyPem: cert.keyPem }));
+    try {
+      await eventually(async () => expect((await client.queryRoute({ topic: { name: 'TlsTopic' } }, { deadlineMs: 5_000 })).status?.code).toBe(v2.Code.OK), { timeoutMs: 10_000 });
+      const recallHandle = encodeRecallHandle({ topic: 'TlsTopic', messageId: '01AB', scheduleQueueOffset: 0, brokerName: 'broker-a' });
+      const alice = { deadlineMs: 5_000, metadata: signedMetadata({ accessKey: 'alice', secret: 'alice-secret-0123' }, Date.now()) };
+      const reply = await client.recallMessage({ topic: { name: 'TlsTopic' }, recallHandle }, alice);
+      // The broker answered (over TLS), after checking alice: there is no schedule at that offset.
+      expect([reply.status?.code, reply.status?.message]).toEqual([v2.Code.BAD_REQUEST, 'recall handle is not valid: no delay message 01AB of topic TlsTopic is scheduled here']);
+    } finally {
+      client.close();
     }
   });
 

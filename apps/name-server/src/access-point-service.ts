@@ -1,14 +1,16 @@
 // apache.rocketmq.v2.MessagingService on the name server's port, so that RocketMQ 5 clients can
 // use a name server as their access point: it outlives any one broker. Clients ask their access
-// point only for routes (QueryRoute) and, in the Node client, RecallMessage and
-// SyncLiteSubscription; everything else goes to the brokers the route names, and gets a clear
-// NOT_IMPLEMENTED here. Routes are mapped as the brokers map them (routeQueues in @rmq/routing).
+// point only for routes (QueryRoute) and, in the Node client, RecallMessage (sent on to the master
+// of the broker group the recall handle names: recall-relay.ts) and SyncLiteSubscription;
+// everything else goes to the brokers the route names, and gets a clear NOT_IMPLEMENTED here.
+// Routes are mapped as the brokers map them (routeQueues in @rmq/routing).
 import type * as grpc from '@grpc/grpc-js';
 import { nameProblem, RmqError, TOPIC_NAME_LENGTH_MAX } from '@rmq/base';
 import { create, inBand, messageQueueToWire, statusOf, v2, type ServiceHandlers } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { preferZone, routeQueues, type RouteRegistry } from '@rmq/routing';
 import type { NameServerMetrics } from './name-server-metrics';
+import type { RecallRelay } from './recall-relay';
 
 type Service = typeof v2.MessagingService.method;
 
@@ -16,9 +18,10 @@ export interface AccessPointDeps {
   routes: RouteRegistry;
   log: Logger;
   metrics: NameServerMetrics;
+  recalls: RecallRelay;
 }
 
-export function accessPointService({ routes, log, metrics }: AccessPointDeps): ServiceHandlers<Service> {
+export function accessPointService({ routes, log, metrics, recalls }: AccessPointDeps): ServiceHandlers<Service> {
   const observe = (method: string, code: v2.Code) => metrics.clientRequests.inc({ method, code: v2.Code[code] ?? String(code) });
   const unary = <D extends Parameters<typeof inBand>[1]>(method: string, schema: D, error: () => RmqError) =>
     inBand(method, schema, async () => {
@@ -45,7 +48,9 @@ export function accessPointService({ routes, log, metrics }: AccessPointDeps): S
       return { messageQueues: preferZone(queues, context.zone).map((queue) => messageQueueToWire(name, namespace, queue)) };
     }, log, observe),
 
-    recallMessage: unary('RecallMessage', v2.RecallMessageResponseSchema, unsupported('recalling delayed messages')),
+    // The broker's reply (its status included) is relayed as it is.
+    recallMessage: (call, callback) => inBand('RecallMessage', v2.RecallMessageResponseSchema, (request: v2.RecallMessageRequest, context) =>
+      recalls.recall(request, call as grpc.ServerUnaryCall<unknown, unknown>, context.signal) as Promise<Omit<v2.RecallMessageResponse, 'status'>>, log, observe)(call, callback),
     syncLiteSubscription: unary('SyncLiteSubscription', v2.SyncLiteSubscriptionResponseSchema, unsupported('lite topics')),
 
     heartbeat: unary('Heartbeat', v2.HeartbeatResponseSchema, notABroker('Heartbeat')),

@@ -4,7 +4,7 @@
 import { tracing } from './tracing'; // first: see tracing.ts
 import { systemClock } from '@rmq/base';
 import { parseHostPort } from '@rmq/config';
-import { addService, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
+import { addService, channelCredentials, createGrpcServer, guardHandlers, listen, namesrv, serverCredentials, shutdownServer, unaryHandlers, v2 } from '@rmq/contracts';
 import { announceReady, createLogger, createRegistry, onShutdown, startHttpServer } from '@rmq/observability';
 import { RouteRegistry } from '@rmq/routing';
 import { readNameServerConfig } from './cli-config';
@@ -12,6 +12,7 @@ import { accessPointService } from './access-point-service';
 import { startLeaseExpiry } from './lease-expiry';
 import { createNameServerMetrics } from './name-server-metrics';
 import { nameServerService } from './name-server-service';
+import { RecallRelay } from './recall-relay';
 import { registrationGuard } from './registration-guard';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
     : () => undefined;
   const handlers = unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog);
   addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
-  addService(grpcServer, v2.MessagingService, accessPointService({ routes, log, metrics }));
+  // RecallMessage goes on to the brokers' client ports: over TLS with --tls-ca-file, as the brokers call each other.
+  const recalls = new RecallRelay({ routes, log, credentials: () => channelCredentials(config.tls.client) });
+  addService(grpcServer, v2.MessagingService, accessPointService({ routes, log, metrics, recalls }));
   if (config.clusterSecret) log.info('registration needs the cluster secret');
   const grpcPort = await listen(grpcServer, grpcAddress.host, grpcAddress.port, serverCredentials(config.tls.server));
   metricsRegistry.setDefaultLabels({ cluster: config.clusterName, node_type: 'nameserver', node_id: `${grpcAddress.host}:${grpcPort}` });
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     expiry.stop();
     await shutdownServer(grpcServer, GRPC_SHUTDOWN_GRACE_MS);
+    recalls.close();
     await http.close();
     await tracing.shutdown(); // sends the spans still buffered
   });

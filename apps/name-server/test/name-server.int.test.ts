@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, errorCodeOf, namesrv, v2, type ServiceClient } from '@rmq/contracts';
-import { appMainPath, eventually, killAllApps, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
+import { encodeRecallHandle } from '@rmq/messaging';
+import { appMainPath, eventually, killAllApps, startFaultProxy, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 
 type NameServerMethods = typeof namesrv.NameServerService extends GenService<infer M> ? M : never;
@@ -104,7 +105,7 @@ describe('name server', () => {
     expect(errorCodeOf(error)).toBe('BAD_REQUEST');
   });
 
-  it('answers QueryRoute as an access point: the master of the highest epoch and its slaves as queue-0 entries', async () => {
+  it('answers QueryRoute as an access point (the master of the highest epoch and its slaves as queue-0 entries); RecallMessage goes to the group its handle names', async () => {
     const messaging = createClient(v2.MessagingService, app.endpoints.grpc);
     try {
       const group = (brokerId: bigint, role: namesrv.BrokerRole, epoch: bigint, port: number) =>
@@ -127,8 +128,29 @@ describe('name server', () => {
       expect(missing.status?.code).toBe(v2.Code.TOPIC_NOT_FOUND);
       const send = await messaging.sendMessage({ messages: [] }, CALL);
       expect([send.status?.code, send.status?.message]).toEqual([v2.Code.NOT_IMPLEMENTED, 'SendMessage goes to a broker named in the route; this name server answers QueryRoute only']);
-      const recall = await messaging.recallMessage({}, CALL);
-      expect(recall.status?.code).toBe(v2.Code.UNSUPPORTED);
+      // RecallMessage goes to the group the handle names; what cannot go anywhere gets a clear status.
+      const recall = async (recallHandle: string) => {
+        const reply = await messaging.recallMessage({ topic: { name: 'ha-topic' }, recallHandle }, CALL);
+        return [v2.Code[reply.status!.code], reply.status?.message];
+      };
+      const handle = (brokerName?: string) => encodeRecallHandle({ topic: 'ha-topic', messageId: '01AB', scheduleQueueOffset: 3, brokerName });
+      expect(await recall('')).toEqual(['BAD_REQUEST', expect.stringMatching(/^recall handle is not valid: it is not a handle this cluster issued/)]);
+      expect(await recall(handle())).toEqual(['BAD_REQUEST', expect.stringMatching(/^recall handle is not valid: it names no broker group/)]);
+      expect(await recall(handle('broker-nowhere'))).toEqual(['NOT_FOUND', 'broker group broker-nowhere named by the recall handle is not known to this name server: no broker of it has registered']);
+      // broker-ha's master and slave registered endpoints where nothing listens: both are tried.
+      expect(await recall(handle('broker-ha'))).toEqual(['HA_NOT_AVAILABLE', expect.stringMatching(/^broker group broker-ha has no reachable master \(127\.0\.0\.1:41001 unreachable: .*; 127\.0\.0\.1:41002 unreachable: /)]);
+      // A master that hangs (a cut cable: the connection is accepted, no byte passes) leaves time to try the slave.
+      const cable = await startFaultProxy({ upstream: app.endpoints.grpc });
+      try {
+        cable.setMode('blackhole');
+        const member = (brokerId: bigint, role: namesrv.BrokerRole, endpoint: string) =>
+          registrationInit('broker-cut', { broker: { clusterName: 'DefaultCluster', brokerName: 'broker-cut', brokerId }, role, epoch: 1n, endpoint, topics: [topicInit('cut-topic', 1)] });
+        await client.registerBroker(member(0n, namesrv.BrokerRole.MASTER, cable.address), CALL);
+        await client.registerBroker(member(1n, namesrv.BrokerRole.SLAVE, '127.0.0.1:41003'), CALL);
+        expect(await recall(handle('broker-cut'))).toEqual(['HA_NOT_AVAILABLE', expect.stringMatching(new RegExp(`^broker group broker-cut has no reachable master \\(${cable.address} unreachable: Deadline exceeded.*; 127\\.0\\.0\\.1:41003 unreachable: `))]);
+      } finally {
+        await cable.close();
+      }
       const frames: v2.ReceiveMessageResponse[] = [];
       for await (const frame of messaging.receiveMessage({}, CALL)) frames.push(frame as v2.ReceiveMessageResponse);
       expect(frames.map((f) => f.content.case === 'status' && f.content.value.code)).toEqual([v2.Code.NOT_IMPLEMENTED]);

@@ -37,6 +37,7 @@ export const ERRORS = {
   INVALID_RECEIPT_HANDLE: { kind: 'badRequest', text: 'receipt handle is not valid: {reason}' },
   ILLEGAL_DELIVERY_TIME: { kind: 'badRequest', text: 'delivery time {deliverAt} is {delayMs} ms away; the limit is {delayMsMax} ms (--timer-delay-max-ms)' },
   INVALID_RECALL_HANDLE: { kind: 'badRequest', text: 'recall handle is not valid: {reason}' },
+  UNKNOWN_BROKER_GROUP: { kind: 'notFound', text: 'broker group {brokerName} named by the {what} is not known to this name server: no broker of it has registered' },
   ALREADY_DELIVERED: { kind: 'conflict', text: 'message {messageId} of topic {topic} was already delivered (due at {deliverAt}); it can no longer be recalled' },
   ILLEGAL_OFFSET: { kind: 'badRequest', text: 'offset {offset} of {topic} queue {queueId} is out of range: {reason}' },
   OFFSET_NOT_FOUND: { kind: 'notFound', text: 'consumer group {group} has committed no offset for {topic} queue {queueId}' },

@@ -1,6 +1,9 @@
 // The recall handle a delay message's send returns: which schedule to cancel. It names the
-// topic, the message id and the schedule's queue offset; RecallMessage checks all three against
-// the stored schedule, so a made-up handle finds nothing to cancel.
+// topic, the message id, the schedule's queue offset and the broker group (broker name) that
+// holds the schedule; RecallMessage checks topic, id and offset against the stored schedule, so
+// a made-up handle finds nothing to cancel. The group is a name, not a broker id or an endpoint:
+// the schedule is in the group's log, so whoever is master of the group after a failover can
+// cancel it, and a name server can send the recall there.
 import { RmqError } from '@rmq/base';
 
 export interface RecallTarget {
@@ -8,12 +11,19 @@ export interface RecallTarget {
   messageId: string;
   /** Queue offset of the schedule in the timer topic. */
   scheduleQueueOffset: number;
+  /** The broker group whose log holds the schedule; undefined in handles issued before it was named (rc1). */
+  brokerName?: string;
 }
 
-const VERSION = 'rc1';
+/** rc1: [version, topic, message id, offset]; rc2 adds the broker name. Both are read. */
+const VERSION_WITHOUT_BROKER = 'rc1';
+const VERSION = 'rc2';
 
 export function encodeRecallHandle(target: RecallTarget): string {
-  return Buffer.from(JSON.stringify([VERSION, target.topic, target.messageId, target.scheduleQueueOffset])).toString('base64url');
+  const fields = target.brokerName === undefined
+    ? [VERSION_WITHOUT_BROKER, target.topic, target.messageId, target.scheduleQueueOffset]
+    : [VERSION, target.topic, target.messageId, target.scheduleQueueOffset, target.brokerName];
+  return Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
 
 export function decodeRecallHandle(handle: string): RecallTarget {
@@ -23,8 +33,13 @@ export function decodeRecallHandle(handle: string): RecallTarget {
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 4 || parsed[0] !== VERSION || typeof parsed[1] !== 'string' || typeof parsed[2] !== 'string' || !Number.isSafeInteger(parsed[3]) || (parsed[3] as number) < 0) {
-    throw new RmqError('INVALID_RECALL_HANDLE', { reason: 'it is not a handle this broker issued (use the recall handle returned when the delay message was sent)' });
+  const fields = Array.isArray(parsed) ? parsed : [];
+  const common = typeof fields[1] === 'string' && typeof fields[2] === 'string' && Number.isSafeInteger(fields[3]) && (fields[3] as number) >= 0;
+  const withoutBroker = fields[0] === VERSION_WITHOUT_BROKER && fields.length === 4;
+  const withBroker = fields[0] === VERSION && fields.length === 5 && typeof fields[4] === 'string' && fields[4] !== '';
+  if (!common || !(withoutBroker || withBroker)) {
+    throw new RmqError('INVALID_RECALL_HANDLE', { reason: 'it is not a handle this cluster issued (use the recall handle returned when the delay message was sent)' });
   }
-  return { topic: parsed[1], messageId: parsed[2], scheduleQueueOffset: parsed[3] as number };
+  const target: RecallTarget = { topic: fields[1] as string, messageId: fields[2] as string, scheduleQueueOffset: fields[3] as number };
+  return withBroker ? { ...target, brokerName: fields[4] as string } : target;
 }

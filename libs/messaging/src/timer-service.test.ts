@@ -4,6 +4,7 @@ import { MessageStore, type StoredRecord } from '@rmq/store';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
 import { ProducerService } from './producer-service';
 import { TimerService } from './timer-service';
+import { decodeRecallHandle, encodeRecallHandle } from './recall-handle';
 import { REAL_TOPIC_PROPERTY } from './system-records';
 import { markInput, reputInput, TIMER_QUEUE, TIMER_TOPIC } from './timer-records';
 import { openBrokerState, type BrokerState } from './broker-state';
@@ -26,7 +27,7 @@ describe('TimerService (delay messages)', () => {
     topics = state.topics;
     await topics.create('D', { queueCount: QUEUES, messageType: 'DELAY' });
     timers = await TimerService.open({
-      store, clock: systemClock, delayMsMax: 60 * 60 * 1000, dir: `${temp.path}/timer`, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      store, clock: systemClock, brokerName: 'broker-a', delayMsMax: 60 * 60 * 1000, dir: `${temp.path}/timer`, queueCountOf: (topic) => topics.get(topic)?.queueCount,
       onError: (error) => {
         throw error;
       },
@@ -84,14 +85,20 @@ describe('TimerService (delay messages)', () => {
   });
 
   it('recalls a pending message so it never arrives; a delivered one or a made-up handle gets a clear error', async () => {
-    const [keep, recall, early] = await producer.send([message(600), message(600), message(0)]);
+    const [keep, recall, early, legacy] = await producer.send([message(600), message(600), message(0), message(600)]);
+    expect(decodeRecallHandle(recall.recallHandle!).brokerName).toBe('broker-a');
     expect(await timers.recall('D', recall.recallHandle!)).toEqual({ messageId: recall.messageId });
     expect(await timers.recall('D', recall.recallHandle!)).toEqual({ messageId: recall.messageId }); // again: still recalled
+    // A handle issued before handles named the group is still honoured; one naming another group is not.
+    const { brokerName: _, ...legacyTarget } = decodeRecallHandle(legacy.recallHandle!);
+    expect(await timers.recall('D', encodeRecallHandle(legacyTarget))).toEqual({ messageId: legacy.messageId });
+    const elsewhere = encodeRecallHandle({ ...decodeRecallHandle(keep.recallHandle!), brokerName: 'broker-b' });
+    await expect(timers.recall('D', elsewhere)).rejects.toThrow(/recall handle is not valid: it was issued by broker group broker-b, not by this one \(broker-a\)/);
     await eventually(async () => expect((await delivered()).map((r) => r.properties.get(SYSTEM_PROPERTY.messageId)).sort()).toEqual([early.messageId, keep.messageId].sort()), { timeoutMs: 5_000 });
     await expect(timers.recall('D', early.recallHandle!)).rejects.toThrow(/was already delivered/);
-    await expect(timers.recall('D', 'garbage')).rejects.toThrow(/recall handle is not valid: it is not a handle this broker issued/);
+    await expect(timers.recall('D', 'garbage')).rejects.toThrow(/recall handle is not valid: it is not a handle this cluster issued/);
     await expect(timers.recall('Other', keep.recallHandle!)).rejects.toThrow(/it belongs to topic D, not Other/);
-    expect(timers.stats()).toMatchObject({ pending: 0, delivered: 2, recalled: 1 });
+    expect(timers.stats()).toMatchObject({ pending: 0, delivered: 2, recalled: 2 });
   });
 
   it('refuses a delivery time beyond the limit', async () => {

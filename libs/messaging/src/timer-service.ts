@@ -26,6 +26,8 @@ import { dueMsOf, dueSecondOf, markInput, recallInput, reputInput, scheduleInput
 
 export interface TimerServiceOptions {
   store: MessageStore;
+  /** This broker's group (broker name): named in the recall handles, so a name server knows where to send a recall. */
+  brokerName: string;
   /** Queue count of a real topic; undefined when it no longer exists (its due messages are dropped). */
   queueCountOf: (topic: string) => number | undefined;
   /** Folder for the bucket files (emptied at start). */
@@ -134,13 +136,21 @@ export class TimerService {
   stager(): MessageStager {
     return {
       stage: (message) => this.scheduleOf(message),
-      receipt: (message, result) => ({ recallHandle: encodeRecallHandle({ topic: message.topic, messageId: message.messageId, scheduleQueueOffset: result.queueOffset }) }),
+      receipt: (message, result) => ({
+        recallHandle: encodeRecallHandle({ topic: message.topic, messageId: message.messageId, scheduleQueueOffset: result.queueOffset, brokerName: this.options.brokerName }),
+      }),
     };
   }
 
   /** Cancels a pending delay message; recalling one twice is fine, a delivered one is refused. */
   async recall(topic: string, handle: string): Promise<{ messageId: string }> {
     const target = decodeRecallHandle(handle);
+    // A handle of another group names a schedule of another log: the same offset here is someone else's.
+    if (target.brokerName !== undefined && target.brokerName !== this.options.brokerName) {
+      throw new RmqError('INVALID_RECALL_HANDLE', {
+        reason: `it was issued by broker group ${target.brokerName}, not by this one (${this.options.brokerName}): recall through a name server, or at the master of ${target.brokerName}`,
+      });
+    }
     if (target.topic !== topic) throw new RmqError('INVALID_RECALL_HANDLE', { reason: `it belongs to topic ${target.topic}, not ${topic}` });
     const queueOffset = target.scheduleQueueOffset;
     const { records } = await this.options.store.read(TIMER_TOPIC, TIMER_QUEUE.schedules, queueOffset, { countMax: 1 });

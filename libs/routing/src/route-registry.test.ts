@@ -115,6 +115,22 @@ describe('RouteRegistry', () => {
     expect(registry.clusterInfo().map((b) => b.routed)).toEqual([false]);
   });
 
+  it('names a group\'s current master and slaves by broker name alone, and knows a group whose members are gone', () => {
+    const registry = new RouteRegistry();
+    expect(registry.groupOf('broker-a')).toBeUndefined();
+    registry.register(broker('broker-a', { brokerId: 0, epoch: 1, leaseMs: 5_000 }), 0);
+    registry.register(slave('broker-a', 1, 1, { leaseMs: 5_000 }), 0);
+    const members = (group = registry.groupOf('broker-a')) => group && [group.epoch, group.master?.endpoint, group.slaves.map((s) => s.endpoint)];
+    expect(members()).toEqual([1, '127.0.0.1:10911', ['127.0.0.1:10912']]);
+    // Broker 1 takes over in epoch 2: it is the master, broker 0 (still claiming epoch 1) is nobody.
+    registry.register(broker('broker-a', { brokerId: 1, epoch: 2, leaseMs: 5_000 }), 1_000);
+    expect(members()).toEqual([2, '127.0.0.1:10912', []]);
+    expect(registry.groupOf('broker-a')?.clusterName).toBe('DefaultCluster');
+    registry.expire(10_000);
+    expect(members()).toEqual([2, undefined, []]);
+    expect(registry.groupOf('broker-b')).toBeUndefined();
+  });
+
   it('resolves two masters of one epoch to the newer claim and reports the conflict', () => {
     const registry = new RouteRegistry();
     registry.register(broker('broker-a', { brokerId: 0, epoch: 3 }), 100);

@@ -17,6 +17,17 @@ interface BrokerState extends GroupMember {
   leaseMs: number;
 }
 
+/** A broker group as routes name it: the master of its highest epoch and that epoch's slaves. */
+export interface GroupEndpoints {
+  clusterName: string;
+  brokerName: string;
+  /** The group's highest epoch seen. */
+  epoch: number;
+  /** Undefined while no master of that epoch is live (an election, or every member gone). */
+  master: BrokerEndpoint | undefined;
+  slaves: BrokerEndpoint[];
+}
+
 export interface RegisterOutcome {
   /** The lease granted, after clamping the one asked for. */
   leaseMs: number;
@@ -138,6 +149,18 @@ export class RouteRegistry {
       .map((state) => liveBrokerOf(state, routed.has(state)));
   }
 
+  /**
+   * Who serves a broker group now, by broker name alone (a name belongs to one cluster at a time):
+   * its routed master and slaves, as a route lists them; undefined when no member is live and no
+   * epoch of the group is remembered (a name this name server never heard of).
+   */
+  groupOf(brokerName: string): GroupEndpoints | undefined {
+    const clusterName = this.clusterOwning(brokerName) ?? this.rememberedClusterOf(brokerName);
+    if (clusterName === undefined) return undefined;
+    const { master, slaves, epoch } = this.routedMembersOf(clusterName, brokerName);
+    return { clusterName, brokerName, epoch, master: master && endpointOf(master), slaves: slaves.map(endpointOf) };
+  }
+
   /** The highest epoch registered for a broker group, if any member ever registered. */
   groupEpoch(clusterName: string, brokerName: string): number | undefined {
     return this.groupEpochs.get(groupKeyOf({ clusterName, brokerName }));
@@ -178,6 +201,15 @@ export class RouteRegistry {
       if (this.groupEpochs.size <= GROUP_EPOCH_COUNT_MAX) break;
       if (!live.has(known)) this.groupEpochs.delete(known);
     }
+  }
+
+  /** The cluster of a group whose members are all gone but whose epoch is remembered. */
+  private rememberedClusterOf(brokerName: string): string | undefined {
+    for (const key of this.groupEpochs.keys()) {
+      const [clusterName, name] = JSON.parse(key) as [string, string];
+      if (name === brokerName) return clusterName;
+    }
+    return undefined;
   }
 
   private clusterOwning(brokerName: string): string | undefined {

@@ -3,8 +3,12 @@
 // assignmentIntervalMs); one long-polling receive loop runs per assigned queue. A listener's
 // 'success' acks the message, 'failure' (or a throw) nacks it, and the broker brings it back
 // after the group's retry delay (dead-lettering it after the last attempt). At most
-// `concurrency` messages are in the listener at once. close() cancels the long polls at once,
-// waits for the listener calls in progress, then tells the brokers the client is leaving.
+// `concurrency` messages are in the listener at once; received ones wait in a small buffer (a
+// queue's loop receives again only while the buffer holds fewer than `concurrency`: at most one
+// batch per queue beyond), so a long poll on an empty queue never holds listener room that
+// messages of other queues need (it did: a message could wait out a 20 s long poll elsewhere).
+// close() cancels the long polls at once, lets the listener finish what was received, then tells
+// the brokers the client is leaving.
 import { delay } from '@rmq/base';
 import { durationFromMs, v2 } from '@rmq/contracts';
 import { ClientError, isOk } from './client-error';
@@ -42,9 +46,11 @@ export class PushConsumer {
   private readonly loops = new Map<string, QueueLoop>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly running = new Set<Promise<void>>();
-  /** Listener slots not taken: a receive reserves as many as it asks messages for. */
-  private freeSlots: number;
-  private readonly slotWaiters = new Set<() => void>();
+  /** Received, not yet handed to the listener (invisible on the broker, renewed while this client lives). */
+  private readonly buffered: ReceivedMessage[] = [];
+  private inListener = 0;
+  /** Receive loops waiting for room in the buffer. */
+  private readonly roomWaiters = new Set<() => void>();
   private closed = false;
   private readonly concurrency: number;
 
@@ -57,7 +63,6 @@ export class PushConsumer {
     if (!options.group) throw new Error('a PushConsumer needs a consumer group');
     this.concurrency = options.concurrency ?? 16;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
-    this.freeSlots = this.concurrency;
   }
 
   /** Starts consuming; resolves once the first assignment was asked for. */
@@ -86,7 +91,8 @@ export class PushConsumer {
     for (const timer of this.timers) clearInterval(timer);
     for (const loop of this.loops.values()) loop.abort.abort();
     this.loops.clear();
-    await Promise.allSettled([...this.running]);
+    // Receives end at once; what they brought goes through the listener (consume calls are tracked too).
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await Promise.all(this.routes.knownEndpoints().map((endpoint) =>
       this.connections.to(endpoint).notifyClientTermination(
         { group: this.group() },
@@ -147,51 +153,52 @@ export class PushConsumer {
 
   private async receiveLoop(loop: QueueLoop): Promise<void> {
     const longPollingMs = this.options.longPollingMs ?? CLIENT_LIMITS.awaitMsDefault;
+    const batchSize = Math.min(this.concurrency, CLIENT_LIMITS.receiveCountMax);
     while (!loop.abort.signal.aborted) {
-      const slots = await this.takeSlots(Math.min(this.concurrency, CLIENT_LIMITS.receiveCountMax), loop.abort.signal);
-      if (slots === 0) return;
-      let handedOut = 0;
+      if (!(await this.roomInBuffer(loop.abort.signal))) return;
+      const messages: ReceivedMessage[] = [];
+      let failed = false;
       try {
         const stream = this.connections.to(loop.broker.endpoint).receiveMessage(
           {
             group: this.group(),
             messageQueue: { topic: { name: loop.topic, resourceNamespace: this.options.namespace ?? '' }, id: loop.queueId, broker: { name: loop.broker.brokerName } },
             filterExpression: { type: v2.FilterType.TAG, expression: this.options.subscriptions[loop.topic] },
-            batchSize: slots,
+            batchSize,
             invisibleDuration: durationFromMs(CLIENT_LIMITS.pushInvisibleMs),
             longPollingTimeout: durationFromMs(longPollingMs),
             autoRenew: true, // a push receive: a later ChangeInvisibleDuration is a nack
           },
           { metadata: this.connections.metadata(), deadlineMs: longPollingMs + CLIENT_LIMITS.requestTimeoutMs, signal: loop.abort.signal },
         );
-        const messages: ReceivedMessage[] = [];
         let status: v2.Status | undefined;
-        let broken: unknown;
-        try {
-          for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
-            if (frame.content.case === 'status') status = frame.content.value;
-            if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
-          }
-        } catch (error) {
-          broken = error;
+        for await (const frame of stream as AsyncIterable<v2.ReceiveMessageResponse>) {
+          if (frame.content.case === 'status') status = frame.content.value;
+          if (frame.content.case === 'message') messages.push(receivedMessage(frame.content.value, loop.broker.brokerName, loop.broker.endpoint));
         }
-        // Messages that arrived are consumed even when the stream then broke or was cancelled (a
-        // rebalance, close()): the broker counts them delivered and renews them while this client
-        // lives, so dropped here they would stay invisible to the whole group.
-        for (const message of messages) {
-          handedOut++;
-          this.track(this.consume(message)); // each gives its slot back when done
-        }
-        // A broker sends at most batchSize; should one send more, the excess is owed back.
-        if (handedOut > slots) this.freeSlots -= handedOut - slots;
-        if (broken !== undefined) throw broken;
         if (status && !isOk(status) && status.code !== v2.Code.MESSAGE_NOT_FOUND) throw ClientError.of(status, `receive from ${loop.topic}@${loop.broker.brokerName}/${loop.queueId}`);
       } catch {
-        // The broker refused (its status) or could not be reached: try again in a second.
-        if (!loop.abort.signal.aborted) await delay(1_000, loop.abort.signal).catch(() => undefined);
-      } finally {
-        this.giveSlots(slots - handedOut);
+        failed = true; // the broker refused (its status) or could not be reached
       }
+      // Messages that arrived are consumed even when the stream then broke or was cancelled (a
+      // rebalance, close()): the broker counts them delivered and renews them while this client
+      // lives, so dropped here they would stay invisible to the whole group.
+      this.buffered.push(...messages);
+      this.dispatch();
+      if (failed && !loop.abort.signal.aborted) await delay(1_000, loop.abort.signal).catch(() => undefined);
+    }
+  }
+
+  /** Hands buffered messages to the listener while it has room. */
+  private dispatch(): void {
+    while (this.inListener < this.concurrency && this.buffered.length > 0) {
+      this.inListener++;
+      this.track(this.consume(this.buffered.shift()!));
+    }
+    if (this.buffered.length < this.concurrency) {
+      const waiters = [...this.roomWaiters];
+      this.roomWaiters.clear();
+      for (const wake of waiters) wake(); // each looks again; those that find no room wait again
     }
   }
 
@@ -212,38 +219,28 @@ export class PushConsumer {
         await client.changeInvisibleDuration({ group: this.group(), topic: { name: message.topic }, receiptHandle: message.receiptHandle, invisibleDuration: durationFromMs(0), messageId: message.messageId }, options).catch(() => undefined);
       }
     } finally {
-      this.giveSlots(1);
+      this.inListener--;
+      this.dispatch();
     }
   }
 
-  /** Takes up to `countMax` free listener slots, waiting for one if none is free; 0 once aborted. */
-  private async takeSlots(countMax: number, signal: AbortSignal): Promise<number> {
-    while (this.freeSlots <= 0 && !signal.aborted) {
+  /** Waits until the buffer holds fewer than `concurrency` messages; false once aborted. */
+  private async roomInBuffer(signal: AbortSignal): Promise<boolean> {
+    while (this.buffered.length >= this.concurrency && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           signal.removeEventListener('abort', onAbort);
           resolve();
         };
         const onAbort = () => {
-          this.slotWaiters.delete(wake);
+          this.roomWaiters.delete(wake);
           resolve();
         };
-        this.slotWaiters.add(wake);
+        this.roomWaiters.add(wake);
         signal.addEventListener('abort', onAbort, { once: true });
       });
     }
-    if (signal.aborted) return 0;
-    const taken = Math.min(countMax, this.freeSlots);
-    this.freeSlots -= taken;
-    return taken;
-  }
-
-  private giveSlots(count: number): void {
-    if (count <= 0) return;
-    this.freeSlots += count;
-    const waiters = [...this.slotWaiters];
-    this.slotWaiters.clear();
-    for (const wake of waiters) wake(); // each looks again; those that find none wait again
+    return !signal.aborted;
   }
 
   private track(work: Promise<void>): void {

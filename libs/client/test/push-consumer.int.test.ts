@@ -14,6 +14,7 @@ describe('the SDK PushConsumer', () => {
     await cluster.createTopic('PushShared');
     await cluster.createTopic('PushRetried');
     await cluster.createTopic('PushBounded');
+    await cluster.createTopic('PushStarved');
     producer = Producer.start({ endpoints: cluster.endpoints['broker-a'] });
   }, 60_000);
 
@@ -75,6 +76,27 @@ describe('the SDK PushConsumer', () => {
     expect(most).toBeLessThanOrEqual(2);
     expect(consumer.assignedQueues()).toHaveLength(8); // the only member reads every queue of both brokers
   }, 60_000);
+
+  it('does not let a long poll on an empty queue hold the listener room a message elsewhere needs', async () => {
+    // One message at a time in the listener, 8 queues, long polls of 60 s: most of the receive loops
+    // wait on empty queues. Each message sent must still be consumed long before any poll ends (a
+    // loop that held the listener's only slot while it polled made it wait out the 60 s).
+    const consumed: string[] = [];
+    const consumer = await PushConsumer.start({
+      endpoints: cluster.endpoints['broker-a'],
+      group: 'SdkStarvedGroup',
+      subscriptions: { PushStarved: '*' },
+      concurrency: 1,
+      longPollingMs: 60_000,
+      listener: (message) => (consumed.push(message.body.toString()), 'success'),
+    });
+    consumers.push(consumer);
+    await eventually(() => expect(consumer.assignedQueues()).toHaveLength(8));
+    for (let i = 0; i < 8; i++) {
+      await producer.send({ topic: 'PushStarved', body: `starved-${i}` });
+      await eventually(() => expect(consumed).toContain(`starved-${i}`), { timeoutMs: 15_000 });
+    }
+  }, 180_000);
 
   it('brings back a message whose listener failed, with the next delivery attempt, until it succeeds', async () => {
     const attempts: number[] = [];

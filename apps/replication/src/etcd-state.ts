@@ -101,7 +101,7 @@ export class EtcdLeadership implements Leadership {
       this.watchAgainLater(watch, 'cannot watch the controller election; trying again every 500 ms', error);
       return;
     }
-    if (this.watch !== watch) return;
+    if (this.watch !== watch || this.closed) return; // replaced, or closed while it started
     this.logged.delete('observe');
     this.observedLeader = leader;
     if (!this.leading) this.listener?.onFollowing(leader);

@@ -87,8 +87,7 @@ async function scrape(app: AppProcess): Promise<string> {
 }
 
 async function metricsOf(app: AppProcess, name: string): Promise<string> {
-  const text = await (await fetch(`http://${app.endpoints.http}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith(name)).join('; ');
+  return (await scrape(app)).split('\n').filter((line) => line.startsWith(name)).join('; ');
 }
 
 async function precision(nameServer: string, dueCount: number, dueRate: number, flushMode: string): Promise<void> {

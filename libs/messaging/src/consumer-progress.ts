@@ -4,13 +4,19 @@
 // promise says when the change is durable (acks, changes of invisible duration), or for what a
 // receive hands out (admit, deliver, skip) when it reached the OS: callers answer clients only
 // after it (decisions.md: a receive answers once its delivery records are written).
+// The per-message changes are written in bytes (progress-codec.ts) with no change object; one
+// that a value keeps out of the bytes (never expected) is recorded as JSON instead.
 import type { Clock } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import { QueueConsumption, type InflightEntry, type QueueConsumptionSnapshot } from './queue-consumption';
 import { BroadcastMembers } from './broadcast-members';
 import { MESSAGING_LIMITS } from './limits';
 import { ProgressTotals } from './progress-totals';
-import type { StateJournal, StateSection } from './state/state-journal';
+import type { BinaryStateSection, RecordStage, StateJournal } from './state/state-journal';
+import type { ByteReader } from './state/byte-codec';
+import {
+  PROGRESS_BINARY_TYPE, decodeProgressChange, entryBytesMax, writeAdmit, writeComplete, writeDeliver, writeExtend, writeRenew, writeSkip,
+} from './progress-codec';
 
 /**
  * Whose progress: a group's in a queue, or (with `m`) a broadcast member's. (JSON leaves out an
@@ -41,8 +47,9 @@ export type ProgressChange = ProgressKey &
 
 export const PROGRESS_SECTION = 'progress';
 
-export class ConsumerProgress implements StateSection<ProgressChange> {
+export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   readonly name = PROGRESS_SECTION;
+  readonly binaryType = PROGRESS_BINARY_TYPE;
   private readonly states = new Map<string, QueueConsumption>();
   readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
   /** Sums per (group, topic), moved with every change below (what the broker's gauges read). */
@@ -107,15 +114,19 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; written: Promise<void> } {
     this.journal.requireWritable();
     const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
-    const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
-    return { delivered, written: this.recordWritten(change) };
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
+    writeAdmit(this.journal.beginBinary(this, entryBytesMax(key, d, messageGroup)), key, state, queueOffset, messageGroup, d, v, a);
+    const written = this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d, v, a }, 'written');
+    return { delivered, written };
   }
 
   /** A message handed out again; resolves once its record reached the OS. */
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
     this.journal.requireWritable();
     this.totals.tracked(state, () => state.deliver(queueOffset, entry));
-    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
+    writeDeliver(this.journal.beginBinary(this, entryBytesMax(key, d)), key, state, queueOffset, d, v, a);
+    return this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d, v, a }, 'written');
   }
 
   /** Offsets a receive passed over (filtered out); resolves once its record reached the OS. */
@@ -123,25 +134,30 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     if (toOffset <= state.nextOffset) return undefined;
     this.journal.requireWritable();
     this.totals.tracked(state, () => state.skipTo(toOffset));
-    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
+    writeSkip(this.journal.beginBinary(this, entryBytesMax(key)), key, state, toOffset);
+    return this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset }, 'written');
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
     this.journal.requireWritable();
     if (!this.totals.tracked(state, () => state.complete(queueOffset, deliveryId))) return undefined;
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
+    writeComplete(this.journal.beginBinary(this, entryBytesMax(key, deliveryId)), key, state, queueOffset, deliveryId);
+    return this.journal.endBinary() ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
 
   renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {
     this.journal.requireWritable();
     if (!state.renew(queueOffset, deliveryId, next)) return undefined;
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d: next.deliveryId, v: next.visibleAtMs, a: next.attempt });
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = next;
+    writeRenew(this.journal.beginBinary(this, entryBytesMax(key, deliveryId, d)), key, state, queueOffset, deliveryId, d, v, a);
+    return this.journal.endBinary() ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d, v, a });
   }
 
   extend(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
     if (!this.journal.isWritable || !state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
-    this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
+    writeExtend(this.journal.beginBinary(this, entryBytesMax(key, deliveryId)), key, state, queueOffset, deliveryId, visibleAtMs);
+    if (!this.journal.endBinaryNoted()) this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
     return true;
   }
 
@@ -152,6 +168,10 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   }
 
   // StateSection: replay and dump.
+
+  applyBinary(reader: ByteReader): void {
+    this.apply(decodeProgressChange(reader));
+  }
 
   apply(change: ProgressChange): void {
     if (change.op === 'start' || change.op === 'restore') {
@@ -203,12 +223,9 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     this.broadcast.clear();
   }
 
-  private record(change: ProgressChange): Promise<void> {
-    return this.journal.record(this.name, change);
-  }
-
-  private recordWritten(change: ProgressChange): Promise<void> {
-    return this.journal.record(this.name, change, 'written');
+  /** A change the bytes could not carry (a value out of their range), as JSON. */
+  private recordJson(change: ProgressChange, stage: RecordStage = 'durable'): Promise<void> {
+    return this.journal.record(this.name, change, stage);
   }
 }
 

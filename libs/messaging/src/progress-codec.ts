@@ -101,6 +101,7 @@ export function writeExtend(w: ByteWriter, key: ProgressKey, token: object, o: n
 /** Reads one entry written by the functions above (after its entry type byte). */
 export function decodeProgressChange(r: ByteReader): ProgressChange {
   const op = r.u8();
+  if (op < OP_ADMIT || op > OP_EXTEND) throw new Error(`a consumer progress change has the unknown op ${op}`);
   const { g, t, q, m } = readKey(r);
   switch (op) {
     case OP_ADMIT:
@@ -119,10 +120,8 @@ export function decodeProgressChange(r: ByteReader): ProgressChange {
       return { g, t, q, m, op: 'complete', o: r.varint(), d: r.string() };
     case OP_RENEW:
       return { g, t, q, m, op: 'renew', o: r.varint(), old: r.string(), d: r.string(), v: r.varint(), a: r.varint() };
-    case OP_EXTEND:
+    default: // OP_EXTEND
       return { g, t, q, m, op: 'extend', o: r.varint(), d: r.string(), v: r.varint() };
-    default:
-      throw new Error(`a consumer progress change has the unknown op ${op}`);
   }
 }
 

@@ -52,7 +52,7 @@ export class PendingBodies {
   /** A change as JSON (entry type 0). */
   json(section: string, change: unknown): void {
     const text = JSON.stringify([section, change] satisfies Entry);
-    this.begin(ENTRY_JSON, 16 + 3 * text.length).string(text); // JSON text is well-formed: it cannot fail
+    this.begin(ENTRY_JSON, 16 + Buffer.byteLength(text)).string(text); // JSON text is well-formed: it cannot fail
     this.end();
   }
 

@@ -339,7 +339,16 @@ export class StateJournal {
     if (this.inFlight) return;
     const taken = this.takePending();
     if (!taken) return;
-    const appended = this.options.store.appendStaged(taken.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)));
+    let appended: AppendStages;
+    try {
+      appended = this.options.store.appendStaged(taken.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)));
+    } catch (error) {
+      // Refused at once (a record it cannot take): its callers hear it instead of waiting forever.
+      taken.batch.written.reject(error);
+      taken.batch.durable.reject(error);
+      this.options.onError?.(error);
+      return;
+    }
     this.settle(taken.batch, appended);
     // The next record goes out once this one reached the OS (it joins the next group commit).
     this.inFlight = appended.written

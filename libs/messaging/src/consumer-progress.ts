@@ -50,7 +50,8 @@ export const PROGRESS_SECTION = 'progress';
 export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   readonly name = PROGRESS_SECTION;
   readonly binaryType = PROGRESS_BINARY_TYPE;
-  private readonly states = new Map<string, QueueConsumption>();
+  /** Group → topic → queue id → progress: nested, so finding one (per ack) builds no key string. */
+  private readonly states = new Map<string, Map<string, Map<number, QueueConsumption>>>();
   readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
   /** Sums per (group, topic), moved with every change below (what the broker's gauges read). */
   readonly totals = new ProgressTotals();
@@ -90,15 +91,12 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
 
   /** The progress for `key` if there is any. */
   peek(key: ProgressKey): QueueConsumption | undefined {
-    return key.m === undefined ? this.states.get(stateKey(key)) : this.broadcast.peek(key.g, key.m, key.t, key.q);
+    return key.m === undefined ? this.states.get(key.g)?.get(key.t)?.get(key.q) : this.broadcast.peek(key.g, key.m, key.t, key.q);
   }
 
   /** Every group's (not broadcast members') progress. */
   *groupStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
-    for (const [text, state] of this.states) {
-      const [g, t, q] = text.split('\u0000');
-      yield { key: { g, t, q: Number(q) }, state };
-    }
+    for (const [g, topics] of this.states) for (const [t, queues] of topics) for (const [q, state] of queues) yield { key: { g, t, q }, state };
   }
 
   *allStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
@@ -113,7 +111,9 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   /** A new message handed out (or held back, FIFO); `written` resolves once its record reached the OS. */
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; written: Promise<void> } {
     this.journal.requireWritable();
-    const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
+    this.totals.before(state);
+    const delivered = state.admit(queueOffset, messageGroup, entry);
+    this.totals.after(state);
     const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
     writeAdmit(this.journal.beginBinary(this, entryBytesMax(key, d, messageGroup)), key, state, queueOffset, messageGroup, d, v, a);
     const written = this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d, v, a }, 'written');
@@ -123,7 +123,9 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   /** A message handed out again; resolves once its record reached the OS. */
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
     this.journal.requireWritable();
-    this.totals.tracked(state, () => state.deliver(queueOffset, entry));
+    this.totals.before(state);
+    state.deliver(queueOffset, entry);
+    this.totals.after(state);
     const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
     writeDeliver(this.journal.beginBinary(this, entryBytesMax(key, d)), key, state, queueOffset, d, v, a);
     return this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d, v, a }, 'written');
@@ -141,7 +143,10 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
     this.journal.requireWritable();
-    if (!this.totals.tracked(state, () => state.complete(queueOffset, deliveryId))) return undefined;
+    this.totals.before(state);
+    const completed = state.complete(queueOffset, deliveryId);
+    this.totals.after(state);
+    if (!completed) return undefined;
     writeComplete(this.journal.beginBinary(this, entryBytesMax(key, deliveryId)), key, state, queueOffset, deliveryId);
     return this.journal.endBinary() ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
@@ -179,9 +184,12 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
       const created =
         change.op === 'start' ? new QueueConsumption(change.o, { fifo }) : QueueConsumption.restore(change.s, this.store.queueRange(change.t, change.q).maxQueueOffset, { fifo });
       if (change.m === undefined) {
-        const id = stateKey(change);
-        this.totals.added(change.g, change.t, change.q, created, this.states.get(id));
-        this.states.set(id, created);
+        let topics = this.states.get(change.g);
+        if (!topics) this.states.set(change.g, (topics = new Map()));
+        let queues = topics.get(change.t);
+        if (!queues) topics.set(change.t, (queues = new Map()));
+        this.totals.added(change.g, change.t, change.q, created, queues.get(change.q));
+        queues.set(change.q, created);
       } else this.broadcast.state(change.g, change.m, change.t, change.q, this.clock.nowMs(), () => created);
       return;
     }
@@ -227,10 +235,6 @@ export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   private recordJson(change: ProgressChange, stage: RecordStage = 'durable'): Promise<void> {
     return this.journal.record(this.name, change, stage);
   }
-}
-
-function stateKey(key: ProgressKey): string {
-  return `${key.g}\u0000${key.t}\u0000${key.q}`;
 }
 
 function keyOf(key: ProgressKey): ProgressKey {

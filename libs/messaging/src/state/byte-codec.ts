@@ -19,7 +19,7 @@ export class ByteWriter {
   private entryStart = 0;
   private entryRefs = 0;
 
-  constructor(initialBytes = 16 * 1024) {
+  constructor(initialBytes = 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 

@@ -33,7 +33,7 @@ export class PendingBodies {
       writer = undefined;
     }
     if (!writer) {
-      writer = this.writer = new ByteWriter();
+      writer = this.writer = new ByteWriter(); // 1 KiB from the shared pool: most records are small (one ack at low rates)
       writer.u8(CHANGE_BODY_VERSION);
     }
     writer.mark();

@@ -241,7 +241,7 @@ export class MessageStore {
     chosen.forEach((entry, member) => {
       // Just written (a consumer that keeps up): straight from memory.
       const recent = this.writes.recent.find(entry.logOffset, entry.sizeBytes);
-      if (recent) records[member] = decodeRecord(recent);
+      if (recent) records[member] = decodeRecord(recent, true); // encoded here, never left memory: no CRC to check
       else (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member);
     });
     for (let attempt = 0; cachedMembers.length > 0; attempt++) {

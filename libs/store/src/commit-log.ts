@@ -370,7 +370,7 @@ export const segmentName = segmentFileName;
  * A record may fill its segment exactly. Master and slave lay records out the same way with it.
  */
 export function placeRecord(endOffset: number, sizeBytes: number, segmentSizeBytes: number): { logOffset: number; blank?: { logOffset: number; sizeBytes: number } } {
-  assert(sizeBytes + BLANK_RECORD_BYTES_MIN <= segmentSizeBytes, 'record larger than a segment', { sizeBytes, segmentSizeBytes });
+  if (sizeBytes + BLANK_RECORD_BYTES_MIN > segmentSizeBytes) assert(false, 'record larger than a segment', { sizeBytes, segmentSizeBytes });
   const free = segmentSizeBytes - (endOffset % segmentSizeBytes);
   const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
   if (fits) return { logOffset: endOffset };

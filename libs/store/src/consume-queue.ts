@@ -105,7 +105,7 @@ export class ConsumeQueue {
   }
 
   append(entry: QueueEntry): number {
-    assert(entry.logOffset > this.lastLogOffset, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last: this.lastLogOffset, next: entry.logOffset });
+    if (entry.logOffset <= this.lastLogOffset) assert(false, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last: this.lastLogOffset, next: entry.logOffset });
     const at = (this.countValue - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES;
     if (at + CONSUME_QUEUE_ENTRY_BYTES > this.tail.length) {
       const grown = Buffer.alloc(this.tail.length * 2);

@@ -31,8 +31,7 @@ export function queueFilesOf(settings: QueueFileSettings, topic: string, queueId
 }
 
 /** The queue, made empty if it does not exist (starting at `firstQueueOffset`, see ConsumeQueue.empty). */
-export function queueIn(queues: Map<string, ConsumeQueue>, settings: QueueFileSettings, topic: string, queueId: number, firstQueueOffset = 0): ConsumeQueue {
-  const key = queueKey(topic, queueId);
+export function queueIn(queues: Map<string, ConsumeQueue>, settings: QueueFileSettings, topic: string, queueId: number, firstQueueOffset = 0, key = queueKey(topic, queueId)): ConsumeQueue {
   let queue = queues.get(key);
   if (!queue) {
     queue = ConsumeQueue.empty(topic, queueId, queueFilesOf(settings, topic, queueId), settings.hotEntryCount, firstQueueOffset);

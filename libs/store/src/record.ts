@@ -68,7 +68,8 @@ export function encodeRecord(input: RecordInput, placement: RecordPlacement, siz
  */
 export function encodeRecordInto(target: Buffer, start: number, input: RecordInput, placement: RecordPlacement, sizeBytes: number): void {
   const buf = target;
-  assert(start + sizeBytes <= buf.length, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
+  // Per message: the details object only when an invariant breaks.
+  if (start + sizeBytes > buf.length) assert(false, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
   buf.writeUInt32BE(sizeBytes, start);
   buf.writeUInt32BE(RECORD_MAGIC, start + 4);
   buf.writeUInt32BE(input.flags >>> 0, start + 12);
@@ -92,14 +93,14 @@ export function encodeRecordInto(target: Buffer, start: number, input: RecordInp
   }
   buf.writeUInt32BE(input.body.byteLength, at);
   at += 4;
-  assert(at + input.body.byteLength === end, 'record encoding size mismatch', { at: at - start + input.body.byteLength, sizeBytes });
+  if (at + input.body.byteLength !== end) assert(false, 'record encoding size mismatch', { at: at - start + input.body.byteLength, sizeBytes });
   buf.set(input.body, at);
   buf.writeUInt32BE(crc32c(buf.subarray(start + 12, end)), start + 8);
 }
 
 /** Offsets and timestamps are u64 on disk; as JS numbers they stay below 2^53 (asserted). */
 export function writeU64(buf: Buffer, at: number, value: number): void {
-  assert(Number.isSafeInteger(value) && value >= 0, 'u64 field out of range', { value });
+  if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, 'u64 field out of range', { value });
   buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
   buf.writeUInt32BE(value >>> 0, at + 4);
 }
@@ -154,10 +155,8 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number):
  */
 export function decodeRecord(buf: Buffer, crcChecked = false): StoredRecord {
   const sizeBytes = buf.readUInt32BE(0);
-  assert(buf.readUInt32BE(4) === RECORD_MAGIC, 'not a record', { magic: buf.readUInt32BE(4) });
-  if (!crcChecked) {
-    assert(crc32c(buf.subarray(12, sizeBytes)) === buf.readUInt32BE(8), 'record CRC mismatch on read', { logOffset: readU64(buf, 16) });
-  }
+  if (buf.readUInt32BE(4) !== RECORD_MAGIC) assert(false, 'not a record', { magic: buf.readUInt32BE(4) });
+  if (!crcChecked && crc32c(buf.subarray(12, sizeBytes)) !== buf.readUInt32BE(8)) assert(false, 'record CRC mismatch on read', { logOffset: readU64(buf, 16) });
   let at = RECORD_HEADER_BYTES;
   const topicLength = buf.readUInt16BE(at);
   const topic = readUtf8(buf, at + 2, at + 2 + topicLength);
@@ -192,7 +191,7 @@ export function decodeRecord(buf: Buffer, crcChecked = false): StoredRecord {
 
 function writeString16(buf: Buffer, at: number, text: string): number {
   const length = writeUtf8(buf, at + 2, text);
-  assert(length <= 0xffff, 'string too long for a u16 length', { length });
+  if (length > 0xffff) assert(false, 'string too long for a u16 length', { length });
   buf.writeUInt16BE(length, at);
   return at + 2 + length;
 }

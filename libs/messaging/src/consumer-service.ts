@@ -9,7 +9,7 @@
 // the OS: a process crash keeps them (deadlines survive it); a machine crash may not, and then
 // those messages are delivered again and their handles are refused as stale (decisions.md).
 import { randomBytes } from 'node:crypto';
-import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
+import { deadLetterTopicOf, latencyProbe, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 import type { InflightEntry, QueueConsumption } from './queue-consumption';
@@ -153,10 +153,18 @@ export class ConsumerService {
     if (!request.push) this.checkSimpleInvisibleMs(request.invisibleMs);
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
+    let wokenAtMs: number | undefined;
+    let resumedAtMs: number | undefined;
     for (;;) {
       const wakesBefore = this.wakeups.count(request.topic);
       if (request.signal?.aborted) return [];
       const deliveries = await this.receiveNow(request, queueIds);
+      if (latencyProbe.enabled && wokenAtMs !== undefined) {
+        for (const { record } of deliveries) {
+          latencyProbe.mark(record.logOffset, 'woken', wokenAtMs);
+          latencyProbe.mark(record.logOffset, 'receiveResumed', resumedAtMs);
+        }
+      }
       // The caller went away while we were reading: what was claimed goes back at once.
       if (request.signal?.aborted) {
         await this.giveBack(request, deliveries);
@@ -168,6 +176,10 @@ export class ConsumerService {
       if (this.wakeups.count(request.topic) !== wakesBefore) continue;
       const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
       await this.wakeups.wait(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
+      if (latencyProbe.enabled) {
+        wokenAtMs = this.wakeups.lastWakeAtMs.get(request.topic);
+        resumedAtMs = performance.now();
+      }
     }
   }
 
@@ -283,6 +295,7 @@ export class ConsumerService {
     // The deliveries reach the OS before anyone sees them: after a crash of the broker they stay
     // invisible until their deadline (after a crash of the machine they may be delivered again).
     await Promise.all(writes);
+    if (latencyProbe.enabled) for (const { record } of out.deliveries) latencyProbe.mark(record.logOffset, 'deliveryWritten');
     return out.deliveries;
   }
 
@@ -414,6 +427,7 @@ export class ConsumerService {
         const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
         addWrite(writes, admitted.written);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
+        if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');
       }
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
       if (skipped) addWrite(writes, skipped);

@@ -1,9 +1,13 @@
+import { latencyProbe } from '@rmq/base';
+
 // Long polls waiting for something to happen on a topic (a message confirmed, a delivery made
 // visible sooner, a FIFO message released). Each wake is counted, so a receive that was busy
 // looking while a wake happened knows to look again instead of sleeping through it.
 export class TopicWakeups {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly wakes = new Map<string, number>();
+  /** Debug only (latency probe): when each topic was last woken. */
+  readonly lastWakeAtMs = new Map<string, number>();
 
   /** How many wakes the topic has had (compare two readings; it wraps around). */
   count(topic: string): number {
@@ -29,6 +33,7 @@ export class TopicWakeups {
   }
 
   wake(topic: string): void {
+    if (latencyProbe.enabled) this.lastWakeAtMs.set(topic, performance.now());
     this.wakes.set(topic, (this.count(topic) + 1) % Number.MAX_SAFE_INTEGER);
     for (const wake of [...(this.waiters.get(topic) ?? [])]) wake();
   }

@@ -5,7 +5,7 @@
 // commit-tracker.ts). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are
 // refused with the reason while the batch is written again, with backoff, until it succeeds; then
 // writing resumes where it stopped, nothing lost. Any other write error refuses every later append.
-import { assert, RmqError } from '@rmq/base';
+import { assert, latencyProbe, RmqError, type ProbeStage } from '@rmq/base';
 import { isTransientIoError } from './file-io';
 import { STORE_LIMITS } from './limits';
 import type { CommitLog } from './commit-log';
@@ -139,6 +139,7 @@ export class WritePath {
     for (const [index, input] of inputs.entries()) {
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
+      if (latencyProbe.enabled) latencyProbe.sample(logOffset);
       const key = queueKey(input.topic, input.queueId);
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
@@ -231,7 +232,9 @@ export class WritePath {
   }
 
   private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
+    const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const touched = await this.deps.log.write(chunks);
+    if (latencyProbe.enabled) markBatch(batch, 'written');
     this.recent.add(chunks);
     for (const entry of batch) {
       if (!entry.written) continue;
@@ -240,7 +243,14 @@ export class WritePath {
     }
     if (this.deps.settings.flushMode === 'sync') {
       this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+      const writtenMs = latencyProbe.enabled ? performance.now() : 0;
+      if (latencyProbe.enabled) markBatch(batch, 'syncIssued', writtenMs);
       await this.deps.log.datasync(touched);
+      if (latencyProbe.enabled) {
+        const syncedMs = performance.now();
+        markBatch(batch, 'synced', syncedMs);
+        latencyProbe.commit(batch.reduce((sum, entry) => sum + entry.placements.length, 0), startedMs, writtenMs, syncedMs);
+      }
     } else for (const start of touched) this.dirtySegments.add(start);
   }
 
@@ -285,6 +295,7 @@ export class WritePath {
           for (const entry of batch) this.pendingAppendBytes -= entry.sizeBytes ?? 0;
         };
         const chunks = this.appendBuffer.take();
+        if (latencyProbe.enabled) markBatch(batch, 'batchCut');
         if (this.failure) {
           settled();
           for (const entry of batch) entry.reject(this.failure);
@@ -327,7 +338,12 @@ export class WritePath {
       if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
       // Waiters first, in log order: the progress below may commit this very batch at once.
       if (entry.replicated) entry.resolve(entry.results);
-      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
+      else {
+        this.commits.whenCommitted(end).then(() => {
+          if (latencyProbe.enabled) markBatch([entry], 'committed');
+          entry.resolve(entry.results);
+        }, entry.reject);
+      }
     }
     this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
   }
@@ -361,6 +377,11 @@ function endOf(batch: PendingAppend[]): number {
     if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
   }
   return end;
+}
+
+/** Debug only (latency-probe.ts): marks a stage of the batch's sampled records. */
+function markBatch(batch: PendingAppend[], stage: ProbeStage, atMs = performance.now()): void {
+  for (const entry of batch) for (const placement of entry.placements) latencyProbe.mark(placement.logOffset, stage, atMs);
 }
 
 /** A stage the caller may not await (it awaits the commit, which fails the same way). */

@@ -1,18 +1,25 @@
 // Debug only: timestamps along a message's path through the broker, for a sample of the records
 // stored (every Nth), keyed by log offset: reserved → batch cut → written → fdatasync issued →
 // synced → committed → send answered; then, if a receive delivers it, the receive's wake and
-// resumption → claimed → delivery records written → frames written. Also every group commit's
-// write and fdatasync time, event-loop delay and GC pauses. Off unless RMQ_LATENCY_PROBE=<N> is
-// set (then a report goes to RMQ_LATENCY_PROBE_OUT, default stderr, when the process exits; %p in
-// it becomes the process id).
+// resumption → the start of the look that found it → claimed → delivery records written →
+// frames written. Also every group commit's write and fdatasync time, event-loop delay and GC
+// pauses. Off unless RMQ_LATENCY_PROBE=<N> is set (then a report goes to RMQ_LATENCY_PROBE_OUT,
+// default stderr, when the process exits; %p in it becomes the process id).
 // performance.now() here is for measurement only, never for a decision.
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 
 export const PROBE_STAGES = [
   'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'sendAnswered',
-  'woken', 'receiveResumed', 'claimed', 'deliveryWritten', 'framesWritten',
+  'woken', 'receiveResumed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten',
 ] as const;
+/** The intervals reported: each from one stage to another of the same record. */
+const INTERVALS: [ProbeStage, ProbeStage][] = [
+  ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
+  ['committed', 'sendAnswered'], ['committed', 'woken'], ['woken', 'receiveResumed'], ['committed', 'lookStarted'],
+  ['lookStarted', 'claimed'], ['claimed', 'deliveryWritten'], ['deliveryWritten', 'framesWritten'],
+  ['reserved', 'committed'], ['committed', 'framesWritten'], ['reserved', 'framesWritten'],
+];
 export type ProbeStage = (typeof PROBE_STAGES)[number];
 const STAGE_INDEX = new Map<ProbeStage, number>(PROBE_STAGES.map((stage, index) => [stage, index]));
 const ROWS_MAX = 200_000;
@@ -76,27 +83,17 @@ export class LatencyProbe {
   report(): string {
     const lines: string[] = [];
     const rows = [...this.rows.values()];
-    const delivered = rows.filter((row) => !Number.isNaN(row[STAGE_INDEX.get('claimed')!]));
+    const delivered = rows.filter((row) => !Number.isNaN(row[STAGE_INDEX.get('framesWritten')!]));
     lines.push(`latency probe: ${rows.length} records sampled (every ${this.every}), ${delivered.length} of them delivered`);
-    lines.push('stage-to-stage, ms (each pair where both stages were marked):');
+    lines.push('intervals, ms (records with both stages marked; negative: the second came first):');
     for (const [label, set] of [['all sampled', rows], ['delivered', delivered]] as const) {
       lines.push(`  ${label}:`);
-      for (let to = 1; to < PROBE_STAGES.length; to++) {
-        let from = to - 1;
-        // 'woken' and 'receiveResumed' are missing for a receive that was not waiting: measure from the one before.
-        const deltas: number[] = [];
-        for (const row of set) {
-          if (Number.isNaN(row[to])) continue;
-          from = to - 1;
-          while (from > 0 && Number.isNaN(row[from])) from--;
-          deltas.push(row[to] - row[from]);
-        }
-        if (deltas.length > 0) lines.push(`    → ${PROBE_STAGES[to].padEnd(16)} ${summary(deltas)}`);
+      for (const [from, to] of INTERVALS) {
+        const a = STAGE_INDEX.get(from)!;
+        const b = STAGE_INDEX.get(to)!;
+        const deltas = set.filter((row) => !Number.isNaN(row[a]) && !Number.isNaN(row[b])).map((row) => row[b] - row[a]);
+        if (deltas.length > 0) lines.push(`    ${`${from} → ${to}`.padEnd(34)} ${summary(deltas)}`);
       }
-      const total = set.filter((row) => !Number.isNaN(row[PROBE_STAGES.length - 1])).map((row) => row[PROBE_STAGES.length - 1] - row[0]);
-      if (total.length > 0) lines.push(`    reserved → framesWritten ${summary(total)}`);
-      const toCommit = set.filter((row) => !Number.isNaN(row[5])).map((row) => row[5] - row[0]);
-      if (toCommit.length > 0) lines.push(`    reserved → committed     ${summary(toCommit)}`);
     }
     if (this.commits.length > 0) {
       lines.push(`group commits: ${this.commits.length}`);

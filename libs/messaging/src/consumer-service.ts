@@ -271,6 +271,7 @@ export class ConsumerService {
   }
 
   private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
+    const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
     const first = this.rotation++ % queueIds.length;
@@ -295,7 +296,12 @@ export class ConsumerService {
     // The deliveries reach the OS before anyone sees them: after a crash of the broker they stay
     // invisible until their deadline (after a crash of the machine they may be delivered again).
     await Promise.all(writes);
-    if (latencyProbe.enabled) for (const { record } of out.deliveries) latencyProbe.mark(record.logOffset, 'deliveryWritten');
+    if (latencyProbe.enabled) {
+      for (const { record } of out.deliveries) {
+        latencyProbe.mark(record.logOffset, 'lookStarted', startedMs);
+        latencyProbe.mark(record.logOffset, 'deliveryWritten');
+      }
+    }
     return out.deliveries;
   }
 

@@ -27,7 +27,7 @@ const ROWS_MAX = 200_000;
 export class LatencyProbe {
   private readonly rows = new Map<number, Float64Array>();
   private reservations = 0;
-  private readonly commits: { records: number; writeMs: number; syncMs: number; gapMs: number }[] = [];
+  private readonly commits: { records: number; syncMs: number; gapMs: number }[] = [];
   private lastCommitEndMs = 0;
   private readonly gcPausesMs: number[] = [];
   private loopDelay: IntervalHistogram | undefined;
@@ -59,10 +59,10 @@ export class LatencyProbe {
     return this.rows.has(logOffset);
   }
 
-  /** One group commit: its records, the write and fdatasync times, and how long the loop sat idle before it. */
-  commit(records: number, startedMs: number, writtenMs: number, syncedMs: number): void {
+  /** One fdatasync of the log: the records it made durable, when it started and ended (idle time: since the last ended). */
+  commit(records: number, startedMs: number, syncedMs: number): void {
     if (this.every <= 0) return;
-    this.commits.push({ records, writeMs: writtenMs - startedMs, syncMs: syncedMs - writtenMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0 });
+    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0 });
     this.lastCommitEndMs = syncedMs;
   }
 
@@ -98,7 +98,6 @@ export class LatencyProbe {
     if (this.commits.length > 0) {
       lines.push(`group commits: ${this.commits.length}`);
       lines.push(`  records per commit ${summary(this.commits.map((c) => c.records), 0)}`);
-      lines.push(`  write ms           ${summary(this.commits.map((c) => c.writeMs))}`);
       lines.push(`  fdatasync ms       ${summary(this.commits.map((c) => c.syncMs))}`);
       lines.push(`  idle before ms     ${summary(this.commits.map((c) => c.gapMs))}`);
     }

@@ -3,7 +3,7 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type DeliveredMessage, type ServiceHandlers } from '@rmq/contracts';
-import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, latencyProbe, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
@@ -240,6 +240,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
   };
 }
 
+/** Debug only (latency probe): the log offsets of a receive's frames. */
+const deliveredOffsets = new WeakMap<object, number[]>();
+
 function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.ReceiveMessageRequest, v2.ReceiveMessageResponse> {
   return (call) => {
     const startedMs = performance.now();
@@ -255,6 +258,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
         if (context.signal.aborted) return;
         // Frames may be flat DeliveredMessages: the ReceiveMessage serializer encodes those itself (rpc-codecs.ts).
         for (const frame of messages) call.write(frame as v2.ReceiveMessageResponse);
+        if (latencyProbe.enabled) for (const logOffset of deliveredOffsets.get(messages) ?? []) latencyProbe.mark(logOffset, 'framesWritten');
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -304,6 +308,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     sizeBytes += delivery.record.body.byteLength;
     return deliveryFrame(delivery.record, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (latencyProbe.enabled) deliveredOffsets.set(frames, deliveries.map(({ record }) => record.logOffset));
   deps.metrics.messagesOut(topic, group, frames.length, sizeBytes);
   if (deps.tracing.enabled && deliveries.length > 0) {
     deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, deliveries.map(({ record, deliveryAttempt }) => ({

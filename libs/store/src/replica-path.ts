@@ -9,7 +9,7 @@ import type { ConsumeQueue } from './consume-queue';
 import { checkRecord } from './record';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
 import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
-import { indexKeysOf, type MessageIndex } from './message-index';
+import type { MessageIndex } from './message-index';
 import { rebuildIndex } from './log-scan';
 import type { RetentionRunner } from './retention';
 import type { Checkpointer } from './checkpoint';
@@ -53,23 +53,36 @@ export class ReplicaPath {
     let shipped: ShippedRecord[];
     let shippedEnd: number;
     try {
-      ({ records: shipped, endLogOffset: shippedEnd } = parseShippedRecords(bytes, atLogOffset, log.segmentSizeBytes));
+      ({ records: shipped, endLogOffset: shippedEnd } = parseShippedRecords(bytes, atLogOffset, log.segmentSizeBytes, settings.indexedProperties));
       this.checkPlacement(atLogOffset, shipped);
     } catch (error) {
       return Promise.reject(error);
     }
     const entry = { ...newPendingAppend(), replicated: true };
-    for (const { record, bytes: recordBytes } of shipped) {
+    // Records that follow one another in a segment are copied into the append buffer in one go (a
+    // run ends at a segment's end or a shipped blank); the last record's queue is reused while it repeats.
+    let runStart = 0;
+    let queue: ConsumeQueue | undefined;
+    for (let index = 0; index < shipped.length; index++) {
+      const record = shipped[index];
       const logOffset = writes.reserve(record.sizeBytes);
       assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
-      this.deps.nextQueueOffsets.set(queueKey(record.topic, record.queueId), record.queueOffset + 1);
-      const room = writes.appendBuffer.claim(logOffset, record.sizeBytes);
-      recordBytes.copy(room.buffer, room.at);
-      const queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset);
-      const indexKeys = settings.indexedProperties && indexKeysOf(record.properties, settings.indexedProperties);
-      entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys });
+      if (queue === undefined || queue.topic !== record.topic || queue.queueId !== record.queueId) {
+        queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset);
+      }
+      entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys: record.indexKeys });
       entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
+      const next = shipped[index + 1];
+      const end = logOffset + record.sizeBytes;
+      if (next === undefined || next.logOffset !== end || end % log.segmentSizeBytes === 0) {
+        const first = shipped[runStart];
+        const runBytes = record.at + record.sizeBytes - first.at;
+        const at = writes.appendBuffer.claimAt(first.logOffset, runBytes);
+        bytes.copy(writes.appendBuffer.slabBuffer, at, first.at, first.at + runBytes);
+        runStart = index + 1;
+      }
     }
+    for (const [key, queueOffset] of this.lastQueueOffsets(shipped)) this.deps.nextQueueOffsets.set(key, queueOffset + 1);
     if (shippedEnd > log.endOffset) {
       // The stretch ended with a blank: this log's segment ends there too.
       const blank = log.padSegment();
@@ -84,9 +97,12 @@ export class ReplicaPath {
   private checkPlacement(atLogOffset: number, shipped: ShippedRecord[]): void {
     let end = atLogOffset;
     const next = new Map<string, number>();
-    for (const { record } of shipped) {
+    let key = '';
+    for (let index = 0; index < shipped.length; index++) {
+      const record = shipped[index];
+      const previous = shipped[index - 1];
       const placed = placeRecord(end, record.sizeBytes, this.deps.log.segmentSizeBytes).logOffset;
-      const key = queueKey(record.topic, record.queueId);
+      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = queueKey(record.topic, record.queueId);
       // A log that does not start at 0 (a replica that started at its master's oldest segment)
       // may meet a queue mid-way; otherwise every queue starts at 0.
       const expected = next.get(key) ?? this.deps.nextQueueOffsets.get(key) ?? (this.deps.log.minOffset > 0 ? record.queueOffset : 0);
@@ -95,6 +111,19 @@ export class ReplicaPath {
       next.set(key, expected + 1);
       end = record.logOffset + record.sizeBytes;
     }
+  }
+
+  /** The last queue offset of every queue in a stretch, by queue key. */
+  private lastQueueOffsets(shipped: ShippedRecord[]): Map<string, number> {
+    const last = new Map<string, number>();
+    let key = '';
+    for (let index = 0; index < shipped.length; index++) {
+      const record = shipped[index];
+      const previous = shipped[index - 1];
+      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = queueKey(record.topic, record.queueId);
+      last.set(key, record.queueOffset);
+    }
+    return last;
   }
 
   /**

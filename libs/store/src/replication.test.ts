@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isRmqError } from '@rmq/base';
 import { makeTempDir } from '@rmq/testing';
 import { MessageStore, type AppendInput, type AppendResult } from './message-store';
+import { BLANK_RECORD_BYTES_MIN, checkRecord, encodedSizeBytes } from './record';
 
 const SEGMENT_BYTES = 4096;
 
@@ -17,6 +18,15 @@ function message(queueId: number, body: string): AppendInput {
 function shippedSegments(dataDir: string): Buffer[] {
   const dir = join(dataDir, 'commitlog');
   return readdirSync(dir).sort().map((name) => readFileSync(join(dir, name)));
+}
+
+/** The whole log as one shipped stretch: each segment's records, then the 8-byte header of its blank. */
+function shippedStretch(segments: Buffer[]): Buffer {
+  return Buffer.concat(segments.map((segment, index) => {
+    let at = 0;
+    for (let check = checkRecord(segment, 0, index * SEGMENT_BYTES); check.kind === 'record'; check = checkRecord(segment, at, index * SEGMENT_BYTES + at)) at += check.sizeBytes;
+    return segment.subarray(0, at < segment.length && segment.readUInt32BE(at) !== 0 ? at + BLANK_RECORD_BYTES_MIN : at);
+  }));
 }
 
 async function bodies(store: MessageStore, queueId: number): Promise<string[]> {
@@ -59,6 +69,32 @@ describe('MessageStore replication hooks', () => {
       expect(await bodies(slave, queueId)).toEqual(await bodies(master, queueId));
     }
     expect(shippedSegments(join(temp.path, 'slave'))).toEqual(segments);
+  });
+
+  it('appends a stretch across segments (one ends exactly full) in one go, and indexes it like the master', async () => {
+    const indexed = { messageId: 'id', keys: 'keys' };
+    const openIndexed = (name: string) => MessageStore.open({ dataDir: join(temp.path, name), flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, indexedProperties: indexed });
+    const source = await openIndexed('indexed-master');
+    const copy = await openIndexed('indexed-slave');
+    try {
+      const keyed = (i: number, bodyBytes = 60): AppendInput => ({ ...message(i % 2, `k${i}`), properties: new Map([['other', 'x'], ['keys', `["key-${i % 5}"]`], ['id', `id-${i}`]]), body: Buffer.alloc(bodyBytes, i) });
+      // Record 3 fills the first segment exactly: the next record follows it with no blank between.
+      const fillBytes = SEGMENT_BYTES - [0, 1, 2].reduce((sum, i) => sum + encodedSizeBytes(keyed(i)), 0) - encodedSizeBytes(keyed(3, 0));
+      for (let i = 0; i < 30; i++) await source.append([keyed(i, i === 3 ? fillBytes : 60)]);
+      const segments = shippedSegments(join(temp.path, 'indexed-master'));
+      expect(segments.length).toBeGreaterThan(2);
+      expect((await source.read('R', 0, 2, { countMax: 1 })).records[0]).toMatchObject({ logOffset: SEGMENT_BYTES, queueOffset: 2 });
+      await copy.appendReplicated(0, shippedStretch(segments));
+      expect(shippedSegments(join(temp.path, 'indexed-slave'))).toEqual(segments);
+      for (const queueId of [0, 1]) expect(copy.queueRange('R', queueId)).toEqual(source.queueRange('R', queueId));
+      for (const i of [0, 3, 17, 29]) expect((await copy.findById(`id-${i}`)).map((record) => record.logOffset)).toEqual((await source.findById(`id-${i}`)).map((record) => record.logOffset));
+      const byKey = (await copy.findByKey('R', 'key-2')).map((record) => record.logOffset);
+      expect(byKey).toHaveLength(6);
+      expect(byKey).toEqual((await source.findByKey('R', 'key-2')).map((record) => record.logOffset));
+    } finally {
+      await source.close();
+      await copy.close();
+    }
   });
 
   it('refuses bytes with one flipped bit, or shipped from the wrong offset, and appends nothing', async () => {

@@ -21,7 +21,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackResultEntry, deliveryFrame, fromWireMessage, sendResultEntry, toWireMessage } from './message-codec';
+import { ackMessageResponse, ackResultEntry, deliveryFrame, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -112,12 +112,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const messages = request.messages.map(fromWireMessage);
       const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
-      for (const message of messages) await topicFor(message.topic);
-      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
+      // A known topic costs no await (one per call at one message per call).
+      for (const message of messages) if (!deps.topics.get(message.topic)) await topicFor(message.topic);
+      const results = deps.tracing.enabled
+        ? await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages))
+        : await deps.producer.send(messages);
       countMessagesIn(deps.metrics, messages);
-      return {
-        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
-      };
+      return sendMessageResponse(results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)));
     }, log, observe),
 
     queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
@@ -160,9 +161,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
-      if (failed.length === 0) return { entries };
-      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return { status: failed[0].status, entries };
-      return { status: create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }), entries };
+      if (failed.length === 0) return ackMessageResponse(entries);
+      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return ackMessageResponse(entries, failed[0].status);
+      return ackMessageResponse(entries, create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }));
     }, log, observe),
 
     forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest, context) => {

@@ -18,7 +18,18 @@ export class AppendBuffer {
 
   /** Room for `sizeBytes` at `logOffset`, which must not go back; write them at `buffer[at]`. */
   claim(logOffset: number, sizeBytes: number): { buffer: Buffer; at: number } {
-    assert(logOffset >= this.nextLogOffset, 'append buffer claims must follow log order', { logOffset, nextLogOffset: this.nextLogOffset });
+    const at = this.claimAt(logOffset, sizeBytes);
+    return { buffer: this.slab, at };
+  }
+
+  /** The buffer the last claimAt() made room in. */
+  get slabBuffer(): Buffer {
+    return this.slab;
+  }
+
+  /** As claim(), without an object per record: write at `slabBuffer[returned]`. */
+  claimAt(logOffset: number, sizeBytes: number): number {
+    if (logOffset < this.nextLogOffset) assert(false, 'append buffer claims must follow log order', { logOffset, nextLogOffset: this.nextLogOffset });
     const startsSegment = logOffset % this.segmentSizeBytes === 0;
     if (!this.open || logOffset !== this.nextLogOffset || startsSegment || this.slabUsed + sizeBytes > this.slab.length) {
       this.closeChunk();
@@ -31,7 +42,7 @@ export class AppendBuffer {
     const at = this.slabUsed;
     this.slabUsed += sizeBytes;
     this.nextLogOffset = logOffset + sizeBytes;
-    return { buffer: this.slab, at };
+    return at;
   }
 
   /** Forgets the log position (the log was cut back); nothing may be claimed and not taken. */

@@ -9,6 +9,7 @@ import { assert, RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 import { nodeFileIo, type FileIo } from './file-io';
+import type { SyncReads } from './sync-reads';
 
 const SEGMENT_NAME = /^\d{20}$/;
 /** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
@@ -67,6 +68,7 @@ export class CommitLog {
     logEndOffset: number,
     firstSegmentStart: number,
     private readonly fileIo: FileIo,
+    private readonly syncReads: SyncReads | undefined,
   ) {
     this.reservedEnd = logEndOffset;
     this.firstSegmentStart = firstSegmentStart;
@@ -85,14 +87,14 @@ export class CommitLog {
     replayFromLogOffset: number,
     /** May return a promise (the dispatcher persisting what it holds): the scan waits for it. */
     onRecord: (record: StoredRecord) => unknown,
-    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo } = {},
+    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo; syncReads?: SyncReads } = {},
   ): Promise<{ log: CommitLog; report: RecoveryReport }> {
-    const { damage, fileIo = nodeFileIo } = options;
+    const { damage, fileIo = nodeFileIo, syncReads } = options;
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
     for (const start of starts) assert(start % segmentSizeBytes === 0, 'segment start is not a multiple of the segment size; was the segment size changed?', { start, segmentSizeBytes });
     if (starts.length === 0) {
-      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
+      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo, syncReads), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
     }
     const firstStart = starts[0];
     const startSet = new Set(starts);
@@ -100,7 +102,7 @@ export class CommitLog {
     const end = await scanToValidEnd(startSet, segmentSizeBytes, segmentFilePath(dir), scanFrom, onRecord);
     const at = end.logEndOffset;
     const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
-    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo);
+    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo, syncReads);
     const lastStart = at - (at % segmentSizeBytes);
     const laterSegments = starts.some((start) => start > lastStart);
     if (damage && at < damage.checkpointLogOffset && (end.cut || laterSegments)) {
@@ -235,10 +237,8 @@ export class CommitLog {
   }
 
   async read(logOffset: number, sizeBytes: number): Promise<Buffer> {
-    const segmentStart = logOffset - (logOffset % this.segmentSizeBytes);
-    const file = await this.segment(segmentStart, false);
     const bytes = Buffer.allocUnsafe(sizeBytes);
-    const { bytesRead } = await file.read(bytes, 0, sizeBytes, logOffset - segmentStart);
+    const bytesRead = await this.readInto(bytes, logOffset, sizeBytes);
     assert(bytesRead === sizeBytes, 'short read from the commit log', { logOffset, sizeBytes, bytesRead });
     return bytes;
   }
@@ -305,10 +305,22 @@ export class CommitLog {
   async readUpTo(logOffset: number, sizeBytesMax: number): Promise<Buffer> {
     const segmentStart = logOffset - (logOffset % this.segmentSizeBytes);
     const sizeBytes = Math.min(sizeBytesMax, segmentStart + this.segmentSizeBytes - logOffset);
-    const file = await this.segment(segmentStart, false);
     const bytes = Buffer.allocUnsafe(sizeBytes);
-    const { bytesRead } = await file.read(bytes, 0, sizeBytes, logOffset - segmentStart);
-    return bytes.subarray(0, bytesRead);
+    return bytes.subarray(0, await this.readInto(bytes, logOffset, sizeBytes));
+  }
+
+  /**
+   * Reads within one segment into `bytes`; the bytes read (fewer at the file's end). The log's
+   * newest stretch is read on the main thread when its segment is open (sync-reads.ts).
+   */
+  private async readInto(bytes: Buffer, logOffset: number, sizeBytes: number): Promise<number> {
+    const segmentStart = logOffset - (logOffset % this.segmentSizeBytes);
+    const open = this.segments.get(segmentStart);
+    if (open && this.syncReads && logOffset >= this.reservedEnd - this.syncReads.windowBytes && this.syncReads.allowed()) {
+      return this.syncReads.run(() => this.fileIo.readSync(this.segmentPath(segmentStart), open.fd, bytes, 0, sizeBytes, logOffset - segmentStart));
+    }
+    const file = await this.segment(segmentStart, false);
+    return (await file.read(bytes, 0, sizeBytes, logOffset - segmentStart)).bytesRead;
   }
 
   private segmentPath(start: number): string {
@@ -358,7 +370,7 @@ export const segmentName = segmentFileName;
  * A record may fill its segment exactly. Master and slave lay records out the same way with it.
  */
 export function placeRecord(endOffset: number, sizeBytes: number, segmentSizeBytes: number): { logOffset: number; blank?: { logOffset: number; sizeBytes: number } } {
-  assert(sizeBytes + BLANK_RECORD_BYTES_MIN <= segmentSizeBytes, 'record larger than a segment', { sizeBytes, segmentSizeBytes });
+  if (sizeBytes + BLANK_RECORD_BYTES_MIN > segmentSizeBytes) assert(false, 'record larger than a segment', { sizeBytes, segmentSizeBytes });
   const free = segmentSizeBytes - (endOffset % segmentSizeBytes);
   const fits = sizeBytes === free || sizeBytes + BLANK_RECORD_BYTES_MIN <= free;
   if (fits) return { logOffset: endOffset };

@@ -39,6 +39,11 @@ export class ConsumeQueue {
   private firstFileStart: number;
   /** Log offset of the last entry (-1: none): appends must go past it. */
   private lastLogOffset = -1;
+  /**
+   * The last entry a read returned: entries from it on point at records no older (log order), so a
+   * reader going forward from a recent record reads recent entries (entriesFrom's synchronous reads).
+   */
+  private lastRead = { queueOffset: -1, logOffset: -1 };
 
   private constructor(
     readonly topic: string,
@@ -100,7 +105,7 @@ export class ConsumeQueue {
   }
 
   append(entry: QueueEntry): number {
-    assert(entry.logOffset > this.lastLogOffset, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last: this.lastLogOffset, next: entry.logOffset });
+    if (entry.logOffset <= this.lastLogOffset) assert(false, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last: this.lastLogOffset, next: entry.logOffset });
     const at = (this.countValue - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES;
     if (at + CONSUME_QUEUE_ENTRY_BYTES > this.tail.length) {
       const grown = Buffer.alloc(this.tail.length * 2);
@@ -118,9 +123,10 @@ export class ConsumeQueue {
   /**
    * Up to `countMax` consecutive entries (20 bytes each, a copy) from `queueOffset`, or from the
    * minimum if that is higher: `queueOffset` in the answer says where they start. Fewer when a
-   * file ends first; none at the end of the queue.
+   * file ends first; none at the end of the queue. Entries known to point at or above
+   * `recentFromLogOffset` (the log's newest stretch) are read synchronously (sync-reads.ts).
    */
-  async entriesFrom(queueOffset: number, countMax: number): Promise<{ queueOffset: number; entries: Buffer }> {
+  async entriesFrom(queueOffset: number, countMax: number, recentFromLogOffset = Infinity): Promise<{ queueOffset: number; entries: Buffer }> {
     const from = Math.max(queueOffset, this.minQueueOffsetValue);
     const count = Math.min(countMax, this.countValue - from);
     if (count <= 0) return { queueOffset: from, entries: Buffer.alloc(0) };
@@ -129,7 +135,15 @@ export class ConsumeQueue {
       return { queueOffset: from, entries: Buffer.from(this.tail.subarray(at, at + count * CONSUME_QUEUE_ENTRY_BYTES)) };
     }
     try {
-      return { queueOffset: from, entries: await this.files.read(from, Math.min(count, this.tailStart - from)) };
+      const fileCount = Math.min(count, this.tailStart - from);
+      // Entries of records at or above `recentFromLogOffset` are in the page cache: read on the main thread.
+      const recent = this.lastRead.queueOffset >= 0 && from >= this.lastRead.queueOffset && this.lastRead.logOffset >= recentFromLogOffset;
+      const entries = (recent ? this.files.readSync(from, fileCount) : undefined) ?? (await this.files.read(from, fileCount));
+      if (entries.length > 0) {
+        const lastAt = entries.length - CONSUME_QUEUE_ENTRY_BYTES;
+        this.lastRead = { queueOffset: from + lastAt / CONSUME_QUEUE_ENTRY_BYTES, logOffset: readU64(entries, lastAt) };
+      }
+      return { queueOffset: from, entries };
     } catch (error) {
       // Retention deleted the file meanwhile: the caller goes on from the new minimum.
       if (isNotFound(error) && from < this.minQueueOffsetValue) return { queueOffset: this.minQueueOffsetValue, entries: Buffer.alloc(0) };
@@ -153,6 +167,7 @@ export class ConsumeQueue {
   async truncateFromLogOffset(logOffset: number): Promise<void> {
     const cut = await this.countBelowLogOffset(logOffset);
     this.committedCount = Math.min(this.committedCount, cut);
+    this.lastRead = { queueOffset: -1, logOffset: -1 };
     if (cut === this.countValue) return;
     this.countValue = cut;
     this.minQueueOffsetValue = Math.min(this.minQueueOffsetValue, cut);

@@ -7,6 +7,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 
 interface PooledHandle {
   handle: Promise<FileHandle>;
+  /** The handle once opened (synchronous reads use only handles already open). */
+  opened?: FileHandle;
   users: number;
   /** The file was deleted: close on release and never hand out again. */
   discarded: boolean;
@@ -32,6 +34,7 @@ export class FileHandlePool {
     let handle: FileHandle;
     try {
       handle = await pooled.handle;
+      pooled.opened = handle;
     } catch (error) {
       pooled.users--;
       if (this.handles.get(path) === pooled) this.handles.delete(path); // the open failed: the next use tries again
@@ -44,6 +47,18 @@ export class FileHandlePool {
       if (pooled.discarded && pooled.users === 0) await closeQuietly(pooled.handle);
       await this.closeIdleOverLimit();
     }
+  }
+
+  /**
+   * The handle of `path` if it is open already (and not discarded), for a synchronous use that
+   * ends before the caller yields: nothing can close it meanwhile. Counts as a use (LRU order).
+   */
+  openHandle(path: string): FileHandle | undefined {
+    const pooled = this.handles.get(path);
+    if (!pooled?.opened) return undefined;
+    this.handles.delete(path);
+    this.handles.set(path, pooled);
+    return pooled.opened;
   }
 
   /** The file at `path` was deleted or replaced: its handle is closed once nobody uses it. */

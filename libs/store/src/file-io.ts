@@ -1,7 +1,8 @@
 // The seam for the store's writes and flushes of its data files (commit log segments, consume
-// queue files): tests pass a FileIo that fails like a bad or full disk does (EIO, ENOSPC) and check
-// what the store answers. Opens, reads, truncations and the small JSON files do not go through it.
-import { writevSync } from 'node:fs';
+// queue files) and its synchronous reads of them (sync-reads.ts): tests pass a FileIo that fails like a
+// bad or full disk does (EIO, ENOSPC) and check what the store answers. Opens, asynchronous reads,
+// truncations and the small JSON files do not go through it.
+import { readSync, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface FileIo {
@@ -10,15 +11,18 @@ export interface FileIo {
   /** Positional write (queue files); the bytes written. */
   write(path: string, file: FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   datasync(path: string, file: FileHandle): Promise<void>;
+  /** Positional read on the main thread (bytes the page cache holds: sync-reads.ts); the bytes read. */
+  readSync(path: string, fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
 }
 
 export const nodeFileIo: FileIo = {
   writevSync: (_path, fd, buffers, position) => writevSync(fd, buffers, position),
   write: async (_path, file, buffer, offset, length, position) => (await file.write(buffer, offset, length, position)).bytesWritten,
   datasync: (_path, file) => file.datasync(),
+  readSync: (_path, fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
 };
 
-export type FileOperation = 'write' | 'datasync';
+export type FileOperation = 'write' | 'datasync' | 'read';
 
 /**
  * A FileIo that fails the operations `failWith` names an errno for (e.g. 'ENOSPC', 'EIO'), as the
@@ -41,6 +45,10 @@ export function faultyFileIo(failWith: (operation: FileOperation, path: string) 
     datasync: async (path, file) => {
       check('datasync', path);
       return base.datasync(path, file);
+    },
+    readSync: (path, fd, buffer, offset, length, position) => {
+      check('read', path);
+      return base.readSync(path, fd, buffer, offset, length, position);
     },
   };
 }
@@ -69,6 +77,7 @@ export function gatedFileIo(gated: (path: string) => boolean, base: FileIo = nod
       if (held && gated(path)) await new Promise<void>((resolve) => waiters.push(resolve));
       return base.datasync(path, file);
     },
+    readSync: (path, fd, buffer, offset, length, position) => base.readSync(path, fd, buffer, offset, length, position),
     hold: () => void (held = true),
     release: () => {
       held = false;

@@ -55,6 +55,17 @@ export const STORE_LIMITS = {
    * up read these without a file read. Seconds of traffic at tens of MB/s.
    */
   recentWritesBytesMax: 32 * 1024 * 1024,
+  /**
+   * The newest bytes of the log read on the main thread instead of the thread pool (sync-reads.ts):
+   * written moments ago, so in the page cache of any machine fit to run a broker.
+   */
+  syncReadWindowBytesDefault: 256 * 1024 * 1024,
+  /** A synchronous read slower than this waited for the disk (a page-cache read of 256 KiB takes well under 1 ms). */
+  syncReadSlowMs: 2,
+  /** After a slow synchronous read this many reads go to the thread pool, doubling after each further slow one... */
+  syncReadBackoffReadsMin: 16,
+  /** ...up to this many. */
+  syncReadBackoffReadsMax: 4096,
   /** A filtered read scans at most this many index entries before returning what it has. */
   readScanEntriesMax: 10_000,
 

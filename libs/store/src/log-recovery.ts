@@ -42,7 +42,7 @@ export async function scanToValidEnd(
         const position = at - windowLogOffset;
         const check = checkRecord(window, position, at);
         if (check.kind === 'record') {
-          const dispatched = onRecord(decodeRecord(window.subarray(position, position + check.sizeBytes)));
+          const dispatched = onRecord(decodeRecord(window.subarray(position, position + check.sizeBytes), true));
           if (dispatched instanceof Promise) await dispatched; // the dispatcher persists what it holds now and then
           end.recordsReplayed++;
           at += check.sizeBytes;

@@ -42,7 +42,7 @@ export async function scanLog(
     for (;;) {
       const check = checkRecord(bytes, position, at + position);
       if (check.kind === 'record') {
-        onRecord(decodeRecord(bytes.subarray(position, position + check.sizeBytes)));
+        onRecord(decodeRecord(bytes.subarray(position, position + check.sizeBytes), true));
         report.recordsScanned++;
         position += check.sizeBytes;
       } else if (check.kind === 'blank') {
@@ -65,7 +65,7 @@ export async function scanLog(
       const sizeBytes = remaining >= 4 ? bytes.readUInt32BE(0) : 0;
       const whole = sizeBytes > bytes.length && at + sizeBytes <= Math.min(toLogOffset, segmentEnd) ? await log.readUpTo(at, sizeBytes) : undefined;
       if (whole && checkRecord(whole, 0, at).kind === 'record') {
-        onRecord(decodeRecord(whole));
+        onRecord(decodeRecord(whole, true));
         report.recordsScanned++;
         at += sizeBytes;
       } else {

@@ -18,6 +18,7 @@ import { planReadSpans, type RecordLocation } from './read-spans';
 import { LogReadCache } from './read-cache';
 import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
 import { FileHandlePool } from './file-handle-pool';
+import { SyncReads } from './sync-reads';
 import { CONSUME_QUEUE_ENTRY_BYTES, entryAt } from './consume-queue';
 import { recoverStore } from './store-recovery';
 import { STORE_LIMITS } from './limits';
@@ -95,9 +96,13 @@ export class MessageStore {
       hotEntryCount: STORE_LIMITS.consumeQueueHotEntryCount,
       pool: new FileHandlePool(STORE_LIMITS.queueFileHandlesIdleMax),
       fileIo: settings.fileIo,
+      syncReads: new SyncReads({
+        windowBytes: settings.syncReadWindowBytes, slowReadMs: STORE_LIMITS.syncReadSlowMs,
+        backoffReadsMin: STORE_LIMITS.syncReadBackoffReadsMin, backoffReadsMax: STORE_LIMITS.syncReadBackoffReadsMax,
+      }),
     };
     const damage = { acceptDataLoss: settings.acceptDataLoss, asideDir: join(settings.dataDir, 'commitlog-damaged'), nowMs: () => settings.clock.nowMs() };
-    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore({ ...settings, damage }, queueFiles).catch(async (error: unknown) => {
+    const { log, queues, report, cleanShutdown, committedLogOffset } = await recoverStore({ ...settings, damage, syncReads: queueFiles.syncReads }, queueFiles).catch(async (error: unknown) => {
       await queueFiles.pool.closeAll(); // a refused open (damage) leaves no descriptor behind
       throw error;
     });
@@ -208,8 +213,9 @@ export class MessageStore {
     // Entries come in batches of consecutive ones (from memory near the end, else one file read);
     // without a filter a batch is what the read asks for, with one a larger stretch is scanned.
     const batchEntries = options.acceptTagHash ? STORE_LIMITS.readScanEntriesMax : Math.max(1, options.countMax);
+    const recentFromLogOffset = this.recentFromLogOffset();
     scan: while (queueOffset < scanEnd && chosen.length < options.countMax && sizeBytes < sizeBytesMax) {
-      const batch = await queue.entriesFrom(queueOffset, Math.min(batchEntries, scanEnd - queueOffset));
+      const batch = await queue.entriesFrom(queueOffset, Math.min(batchEntries, scanEnd - queueOffset), recentFromLogOffset);
       if (batch.entries.length === 0) {
         if (batch.queueOffset <= queueOffset) break; // nothing more where the queue says there is
         queueOffset = batch.queueOffset; // retention: deleted meanwhile, on from the new minimum
@@ -235,7 +241,7 @@ export class MessageStore {
     chosen.forEach((entry, member) => {
       // Just written (a consumer that keeps up): straight from memory.
       const recent = this.writes.recent.find(entry.logOffset, entry.sizeBytes);
-      if (recent) records[member] = decodeRecord(recent);
+      if (recent) records[member] = decodeRecord(recent, true); // encoded here, never left memory: no CRC to check
       else (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member);
     });
     for (let attempt = 0; cachedMembers.length > 0; attempt++) {
@@ -264,6 +270,12 @@ export class MessageStore {
       }
     }
     return { records: records.filter((record): record is StoredRecord => record !== undefined), nextQueueOffset: queueOffset };
+  }
+
+  /** Records from here to the log's end are in the page cache: their queue entries are read synchronously (sync-reads.ts). */
+  private recentFromLogOffset(): number {
+    const windowBytes = this.queueFiles.syncReads?.windowBytes ?? 0;
+    return windowBytes > 0 ? this.log.endOffset - windowBytes : Infinity;
   }
 
   /** Reads the record at a log offset (from a receipt handle, for one). */
@@ -307,7 +319,7 @@ export class MessageStore {
     let queueOffset = Math.max(queue.minQueueOffset, fromQueueOffset);
     const end = Math.min(queue.committedCount, queueOffset + countMax);
     while (queueOffset < end) {
-      const batch = await queue.entriesFrom(queueOffset, end - queueOffset);
+      const batch = await queue.entriesFrom(queueOffset, end - queueOffset, this.recentFromLogOffset());
       if (batch.entries.length === 0) {
         if (batch.queueOffset <= queueOffset) break;
         queueOffset = batch.queueOffset; // retention: deleted meanwhile

@@ -6,6 +6,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileHandlePool } from './file-handle-pool';
 import { nodeFileIo, type FileIo } from './file-io';
+import type { SyncReads } from './sync-reads';
 
 export const CONSUME_QUEUE_ENTRY_BYTES = 20;
 
@@ -19,6 +20,7 @@ export class QueueFiles {
     readonly entriesPerFile: number,
     private readonly pool: FileHandlePool,
     private readonly fileIo: FileIo = nodeFileIo,
+    private readonly syncReads?: SyncReads,
   ) {}
 
   /** The queue offset of the first entry of the file holding entry `queueOffset`. */
@@ -57,6 +59,22 @@ export class QueueFiles {
     const bytes = Buffer.allocUnsafe(wanted);
     const { bytesRead } = await this.pool.use(this.pathOf(fileStart), false, (file) =>
       file.read(bytes, 0, wanted, (queueOffset - fileStart) * CONSUME_QUEUE_ENTRY_BYTES));
+    return bytes.subarray(0, bytesRead - (bytesRead % CONSUME_QUEUE_ENTRY_BYTES));
+  }
+
+  /**
+   * As read(), on the main thread (sync-reads.ts), for entries the page cache holds; undefined when
+   * synchronous reads are off for now or the file is not open yet (read() then).
+   */
+  readSync(queueOffset: number, count: number): Buffer | undefined {
+    if (!this.syncReads?.allowed()) return undefined;
+    const fileStart = this.fileStartOf(queueOffset);
+    const path = this.pathOf(fileStart);
+    const file = this.pool.openHandle(path);
+    if (!file) return undefined;
+    const wanted = Math.min(count, fileStart + this.entriesPerFile - queueOffset) * CONSUME_QUEUE_ENTRY_BYTES;
+    const bytes = Buffer.allocUnsafe(wanted);
+    const bytesRead = this.syncReads.run(() => this.fileIo.readSync(path, file.fd, bytes, 0, wanted, (queueOffset - fileStart) * CONSUME_QUEUE_ENTRY_BYTES));
     return bytes.subarray(0, bytesRead - (bytesRead % CONSUME_QUEUE_ENTRY_BYTES));
   }
 

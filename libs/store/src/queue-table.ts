@@ -7,6 +7,7 @@ import { ConsumeQueue } from './consume-queue';
 import { QueueFiles } from './queue-files';
 import type { FileHandlePool } from './file-handle-pool';
 import type { FileIo } from './file-io';
+import type { SyncReads } from './sync-reads';
 import { STORE_LIMITS } from './limits';
 
 /** Where a store's queue files live and how they are cut and cached. */
@@ -17,6 +18,8 @@ export interface QueueFileSettings {
   hotEntryCount: number;
   pool: FileHandlePool;
   fileIo: FileIo;
+  /** Reads of recent entries on the main thread (sync-reads.ts). */
+  syncReads?: SyncReads;
 }
 
 export function queueKey(topic: string, queueId: number): string {
@@ -24,12 +27,11 @@ export function queueKey(topic: string, queueId: number): string {
 }
 
 export function queueFilesOf(settings: QueueFileSettings, topic: string, queueId: number): QueueFiles {
-  return new QueueFiles(join(settings.dir, topic, String(queueId)), settings.entriesPerFile, settings.pool, settings.fileIo);
+  return new QueueFiles(join(settings.dir, topic, String(queueId)), settings.entriesPerFile, settings.pool, settings.fileIo, settings.syncReads);
 }
 
 /** The queue, made empty if it does not exist (starting at `firstQueueOffset`, see ConsumeQueue.empty). */
-export function queueIn(queues: Map<string, ConsumeQueue>, settings: QueueFileSettings, topic: string, queueId: number, firstQueueOffset = 0): ConsumeQueue {
-  const key = queueKey(topic, queueId);
+export function queueIn(queues: Map<string, ConsumeQueue>, settings: QueueFileSettings, topic: string, queueId: number, firstQueueOffset = 0, key = queueKey(topic, queueId)): ConsumeQueue {
   let queue = queues.get(key);
   if (!queue) {
     queue = ConsumeQueue.empty(topic, queueId, queueFilesOf(settings, topic, queueId), settings.hotEntryCount, firstQueueOffset);

@@ -126,6 +126,14 @@ describe('record encoding', () => {
     );
   });
 
+  it('decodeRecord checks the CRC of bytes read back, unless the caller says it was checked', () => {
+    const input: RecordInput = { topic: 'T', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 1, properties: new Map([['k', 'v']]), body: Buffer.from('body') };
+    const bytes = encodeRecord(input, { logOffset: 0, queueOffset: 0, storeTimestampMs: 2 });
+    bytes[bytes.length - 1] ^= 1;
+    expect(() => decodeRecord(bytes)).toThrow(/record CRC mismatch on read/);
+    expect(decodeRecord(bytes, true).body.toString()).toBe('bodx'); // e.g. right after checkRecord, or bytes that never left memory
+  });
+
   it('hashes a tag to a non-zero u32 and no tag to 0', () => {
     expect(tagHashOf(undefined)).toBe(0);
     expect(tagHashOf('')).toBe(0);

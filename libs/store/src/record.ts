@@ -17,6 +17,7 @@
 //     u32 bodyLength, body
 import { crc32c } from '@node-rs/crc32';
 import { assert, fnv1a32 } from '@rmq/base';
+import { readUtf8, utf8ByteLength, writeUtf8 } from './record-strings';
 
 export const RECORD_MAGIC = 0x524d5131; // "RMQ1"
 export const BLANK_MAGIC = 0x424c4e4b; // "BLNK": the rest of the segment is empty
@@ -44,8 +45,8 @@ export interface StoredRecord extends RecordInput {
 }
 
 export function encodedSizeBytes(input: RecordInput): number {
-  let size = RECORD_HEADER_BYTES + 2 + Buffer.byteLength(input.topic) + 2 + 4 + input.body.byteLength;
-  for (const [key, value] of input.properties) size += 2 + Buffer.byteLength(key) + 4 + Buffer.byteLength(value);
+  let size = RECORD_HEADER_BYTES + 2 + utf8ByteLength(input.topic) + 2 + 4 + input.body.byteLength;
+  for (const [key, value] of input.properties) size += 2 + utf8ByteLength(key) + 4 + utf8ByteLength(value);
   return size;
 }
 
@@ -61,40 +62,45 @@ export function encodeRecord(input: RecordInput, placement: RecordPlacement, siz
   return buf;
 }
 
-/** Encodes a record into `target` at `start` (the write path encodes a batch into one buffer). */
+/**
+ * Encodes a record into `target` at `start` (the write path encodes a batch into one buffer),
+ * writing at absolute positions: no view of the record is made but the one its CRC is taken of.
+ */
 export function encodeRecordInto(target: Buffer, start: number, input: RecordInput, placement: RecordPlacement, sizeBytes: number): void {
-  const buf = target.subarray(start, start + sizeBytes);
-  assert(buf.length === sizeBytes, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
-  buf.writeUInt32BE(sizeBytes, 0);
-  buf.writeUInt32BE(RECORD_MAGIC, 4);
-  buf.writeUInt32BE(input.flags >>> 0, 12);
-  writeU64(buf, 16, placement.logOffset);
-  writeU64(buf, 24, placement.queueOffset);
-  writeU64(buf, 32, input.bornTimestampMs);
-  writeU64(buf, 40, placement.storeTimestampMs);
-  buf.writeUInt32BE(input.queueId, 48);
-  buf.writeUInt32BE(input.tagHash >>> 0, 52);
-  let at = RECORD_HEADER_BYTES;
-  at = writeString16(buf, at, input.topic);
+  const buf = target;
+  // Per message: the details object only when an invariant breaks.
+  if (start + sizeBytes > buf.length) assert(false, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
+  buf.writeUInt32BE(sizeBytes, start);
+  buf.writeUInt32BE(RECORD_MAGIC, start + 4);
+  buf.writeUInt32BE(input.flags >>> 0, start + 12);
+  writeU64(buf, start + 16, placement.logOffset);
+  writeU64(buf, start + 24, placement.queueOffset);
+  writeU64(buf, start + 32, input.bornTimestampMs);
+  writeU64(buf, start + 40, placement.storeTimestampMs);
+  buf.writeUInt32BE(input.queueId, start + 48);
+  buf.writeUInt32BE(input.tagHash >>> 0, start + 52);
+  // Strings are written where encodedSizeBytes made room for them (the same byte counts): the
+  // assert below the body catches any disagreement.
+  const end = start + sizeBytes;
+  let at = writeString16(buf, start + RECORD_HEADER_BYTES, input.topic);
   buf.writeUInt16BE(input.properties.size, at);
   at += 2;
   for (const [key, value] of input.properties) {
     at = writeString16(buf, at, key);
-    const valueBytes = buf.write(value, at + 4);
+    const valueBytes = writeUtf8(buf, at + 4, value);
     buf.writeUInt32BE(valueBytes, at);
     at += 4 + valueBytes;
   }
   buf.writeUInt32BE(input.body.byteLength, at);
   at += 4;
+  if (at + input.body.byteLength !== end) assert(false, 'record encoding size mismatch', { at: at - start + input.body.byteLength, sizeBytes });
   buf.set(input.body, at);
-  at += input.body.byteLength;
-  assert(at === sizeBytes, 'record encoding size mismatch', { at, sizeBytes });
-  buf.writeUInt32BE(crc32c(buf.subarray(12)), 8);
+  buf.writeUInt32BE(crc32c(buf.subarray(start + 12, end)), start + 8);
 }
 
 /** Offsets and timestamps are u64 on disk; as JS numbers they stay below 2^53 (asserted). */
 export function writeU64(buf: Buffer, at: number, value: number): void {
-  assert(Number.isSafeInteger(value) && value >= 0, 'u64 field out of range', { value });
+  if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, 'u64 field out of range', { value });
   buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
   buf.writeUInt32BE(value >>> 0, at + 4);
 }
@@ -143,26 +149,27 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number):
   return { kind: 'record', sizeBytes };
 }
 
-/** Decodes a record already checked (or read from a confirmed region). */
-export function decodeRecord(buf: Buffer): StoredRecord {
+/**
+ * Decodes a record read from a confirmed region, checking its CRC unless `crcChecked` (checkRecord
+ * just did, or the bytes are the ones this process encoded and never left memory).
+ */
+export function decodeRecord(buf: Buffer, crcChecked = false): StoredRecord {
   const sizeBytes = buf.readUInt32BE(0);
-  assert(buf.readUInt32BE(4) === RECORD_MAGIC, 'not a record', { magic: buf.readUInt32BE(4) });
-  assert(crc32c(buf.subarray(12, sizeBytes)) === buf.readUInt32BE(8), 'record CRC mismatch on read', {
-    logOffset: readU64(buf, 16),
-  });
+  if (buf.readUInt32BE(4) !== RECORD_MAGIC) assert(false, 'not a record', { magic: buf.readUInt32BE(4) });
+  if (!crcChecked && crc32c(buf.subarray(12, sizeBytes)) !== buf.readUInt32BE(8)) assert(false, 'record CRC mismatch on read', { logOffset: readU64(buf, 16) });
   let at = RECORD_HEADER_BYTES;
   const topicLength = buf.readUInt16BE(at);
-  const topic = buf.toString('utf8', at + 2, at + 2 + topicLength);
+  const topic = readUtf8(buf, at + 2, at + 2 + topicLength);
   at += 2 + topicLength;
   const propertyCount = buf.readUInt16BE(at);
   at += 2;
   const properties = new Map<string, string>();
   for (let i = 0; i < propertyCount; i++) {
     const keyLength = buf.readUInt16BE(at);
-    const key = buf.toString('utf8', at + 2, at + 2 + keyLength);
+    const key = readUtf8(buf, at + 2, at + 2 + keyLength);
     at += 2 + keyLength;
     const valueLength = buf.readUInt32BE(at);
-    properties.set(key, buf.toString('utf8', at + 4, at + 4 + valueLength));
+    properties.set(key, readUtf8(buf, at + 4, at + 4 + valueLength));
     at += 4 + valueLength;
   }
   const bodyLength = buf.readUInt32BE(at);
@@ -183,8 +190,8 @@ export function decodeRecord(buf: Buffer): StoredRecord {
 }
 
 function writeString16(buf: Buffer, at: number, text: string): number {
-  const length = buf.write(text, at + 2);
-  assert(length <= 0xffff, 'string too long for a u16 length', { length });
+  const length = writeUtf8(buf, at + 2, text);
+  if (length > 0xffff) assert(false, 'string too long for a u16 length', { length });
   buf.writeUInt16BE(length, at);
   return at + 2 + length;
 }

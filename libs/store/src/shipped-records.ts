@@ -20,7 +20,7 @@ export function parseShippedRecords(bytes: Buffer, fromLogOffset: number, segmen
     const check = checkRecord(bytes, position, logOffset);
     if (check.kind === 'record') {
       const recordBytes = bytes.subarray(position, position + check.sizeBytes);
-      records.push({ record: decodeRecord(recordBytes), bytes: recordBytes });
+      records.push({ record: decodeRecord(recordBytes, true), bytes: recordBytes });
       position += check.sizeBytes;
       logOffset += check.sizeBytes;
     } else if (check.kind === 'blank') {

@@ -54,6 +54,8 @@ export interface StoreOptions {
   acceptDataLoss?: boolean;
   /** Writes and flushes of data files (file-io.ts); tests inject disk failures through it. */
   fileIo?: FileIo;
+  /** The log's newest bytes (and queue entries pointing there) are read on the main thread (sync-reads.ts); 0: never. */
+  syncReadWindowBytes?: number;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -164,6 +166,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     consumeQueueFileEntries: STORE_LIMITS.consumeQueueFileEntriesDefault,
     acceptDataLoss: false,
     fileIo: nodeFileIo,
+    syncReadWindowBytes: STORE_LIMITS.syncReadWindowBytesDefault,
     ...withoutUndefined(options),
   };
 }

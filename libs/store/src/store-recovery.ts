@@ -11,6 +11,7 @@ import type { ConsumeQueue } from './consume-queue';
 import { loadQueues, queueIn, queueKey, type QueueFileSettings } from './queue-table';
 import { readJson } from './state-file';
 import type { FileIo } from './file-io';
+import type { SyncReads } from './sync-reads';
 import { STORE_LIMITS } from './limits';
 
 export interface Checkpoint {
@@ -42,6 +43,7 @@ export async function recoverStore(
     segmentSizeBytes: number;
     damage: DamagePolicy;
     fileIo: FileIo;
+    syncReads?: SyncReads;
     onEvent?: (event: { kind: 'queuesRebuilding'; queues: string[] }) => void;
   },
   queueFiles: QueueFileSettings,
@@ -85,7 +87,7 @@ export async function recoverStore(
     });
     queue.append({ logOffset: record.logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash });
     return queue.unpersistedCount >= STORE_LIMITS.queueReplayPersistEntries ? queue.persist() : undefined;
-  }, { damage: { ...settings.damage, checkpointLogOffset: dispatched }, fileIo: settings.fileIo });
+  }, { damage: { ...settings.damage, checkpointLogOffset: dispatched }, fileIo: settings.fileIo, syncReads: settings.syncReads });
   if (report.logEndOffset < dispatched) {
     for (const queue of queues.values()) await queue.truncateFromLogOffset(report.logEndOffset);
   }

@@ -144,19 +144,22 @@ export class WritePath {
     const entry = newPendingAppend();
     entry.sizeBytes = batchBytes;
     this.pendingAppendBytes += batchBytes;
-    for (const [index, input] of inputs.entries()) {
+    // Per record: one key, one result (also the encoding's placement), one placement; nothing else allocated.
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index];
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
       if (latencyProbe.enabled) latencyProbe.sample(logOffset);
       const key = queueKey(input.topic, input.queueId);
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
-      const room = this.appendBuffer.claim(logOffset, sizeBytes);
-      encodeRecordInto(room.buffer, room.at, input, { logOffset, queueOffset, storeTimestampMs }, sizeBytes);
-      const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId);
+      const at = this.appendBuffer.claimAt(logOffset, sizeBytes);
+      const result: AppendResult = { logOffset, queueOffset, storeTimestampMs };
+      encodeRecordInto(this.appendBuffer.slabBuffer, at, input, result, sizeBytes);
+      const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId, 0, key);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
       entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
-      entry.results.push({ logOffset, queueOffset, storeTimestampMs });
+      entry.results.push(result);
     }
     return entry;
   }
@@ -169,8 +172,8 @@ export class WritePath {
   }
 
   writeBlank(blank: { logOffset: number; sizeBytes: number }): void {
-    const room = this.appendBuffer.claim(blank.logOffset, BLANK_RECORD_BYTES_MIN);
-    encodeBlankInto(room.buffer, room.at, blank.sizeBytes);
+    const at = this.appendBuffer.claimAt(blank.logOffset, BLANK_RECORD_BYTES_MIN);
+    encodeBlankInto(this.appendBuffer.slabBuffer, at, blank.sizeBytes);
   }
 
   /** Queues a reserved entry for the next group commit. */
@@ -388,7 +391,7 @@ export class WritePath {
     for (const entry of batch) {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
-        assert(queueOffset === placement.queueOffset, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
+        if (queueOffset !== placement.queueOffset) assert(false, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
         if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
         end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);

@@ -340,10 +340,14 @@ export class WritePath {
     await null; // lets the write loop record this loop before it can finish
     try {
       for (;;) {
-        // What arrived during the last fdatasync is written now, to go into the next one.
+        // What arrived during the last fdatasync is written now, to go into the next one. After
+        // any wait, look again: an append may have arrived meanwhile (and started no write loop).
         if (this.pending.length > 0) this.writing ??= this.writeLoop();
-        if (this.writing) await this.writing;
-        if (this.unsynced.length === 0) break;
+        if (this.writing) {
+          await this.writing;
+          continue;
+        }
+        if (this.unsynced.length === 0) break; // nothing pending, written or being written: done
         const group = this.unsynced;
         this.unsynced = [];
         const startedMs = latencyProbe.enabled ? performance.now() : 0;

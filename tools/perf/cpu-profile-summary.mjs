@@ -80,7 +80,7 @@ function sourceLinesOf(bundlePath) {
 
 const bundles = new Map();
 function sourceOf(url, lineNumber) {
-  if (!url.startsWith('file://') || !url.endsWith('/dist/main.js')) return undefined; // our app bundles only
+  if (!url.startsWith('file://') || !/\/dist\/([^/]+\/)?main\.js$/.test(url)) return undefined; // our app bundles only (dist/<name>/main.js: copies for a before/after)
   const path = fileURLToPath(url);
   if (!bundles.has(path)) bundles.set(path, sourceLinesOf(path));
   return bundles.get(path)?.[lineNumber];

@@ -230,10 +230,10 @@ async function main(): Promise<void> {
   if (roleState.role === 'slave' && config.controller.length === 0 && config.master) await replica.becomeSlave(config.master);
   // With a cluster secret only brokers holding it may follow this one's log (or learn its epochs).
   const audit = log.child({ component: 'audit' });
-  const replicationGuard: CallGuard = clusterSecret
+  const replicationGuard: CallGuard | undefined = clusterSecret
     ? clusterSecretGuard({ clusterSecret, clock, clockSkewMsMax: config.authClockSkewMs,
         onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
-    : () => undefined;
+    : undefined;
   if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
   addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService, replicationService({
     brokerName: config.brokerName, store, master: () => replica.master(), epoch, log, clusterSecret: clusterSecret || undefined,
@@ -314,11 +314,11 @@ async function main(): Promise<void> {
     : undefined;
   const forwardMetrics = createForwardMetrics(metricsRegistry);
   const forwarder = new MasterForwarder({ roles, selfEndpoint: endpoint, brokerName: config.brokerName, holdMs: config.forwardHoldMs, log, onForward: forwardMetrics.forwarded, credentials: peerCredentials });
-  // Every call of both services passes this one guard first.
+  // Every call of both services passes this one guard first (none without --auth: no wrapper per call).
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
-  const guard: CallGuard = config.auth
+  const guard: CallGuard | undefined = config.auth
     ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
-    : () => undefined;
+    : undefined;
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
   addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, withForwarding(messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,

@@ -167,6 +167,16 @@ export function sendResultEntry(messageId: string, queueOffset: number, extra: {
   };
 }
 
+/** A SendMessage reply built whole (inBand adds the OK status without create()). */
+export function sendMessageResponse(entries: v2.SendResultEntry[]): v2.SendMessageResponse {
+  return { $typeName: 'apache.rocketmq.v2.SendMessageResponse', entries };
+}
+
+/** An AckMessage reply built whole; without `status`, inBand adds OK. */
+export function ackMessageResponse(entries: v2.AckMessageResultEntry[], status?: v2.Status): v2.AckMessageResponse {
+  return status ? { $typeName: 'apache.rocketmq.v2.AckMessageResponse', status, entries } : { $typeName: 'apache.rocketmq.v2.AckMessageResponse', entries };
+}
+
 /** An AckMessage result entry as a complete message. */
 export function ackResultEntry(messageId: string, receiptHandle: string, status: v2.Status): v2.AckMessageResultEntry & { status: v2.Status } {
   return { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId, receiptHandle, status };

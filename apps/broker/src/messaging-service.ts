@@ -3,7 +3,7 @@
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
 import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type DeliveredMessage, type ServiceHandlers } from '@rmq/contracts';
-import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, nameProblem, RmqError, type Clock } from '@rmq/base';
+import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, latencyProbe, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
   checkInvisibleMs,
@@ -21,7 +21,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackResultEntry, deliveryFrame, fromWireMessage, sendResultEntry, toWireMessage } from './message-codec';
+import { ackMessageResponse, ackResultEntry, deliveryFrame, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -112,12 +112,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       const messages = request.messages.map(fromWireMessage);
       const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
       if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
-      for (const message of messages) await topicFor(message.topic);
-      const results = await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
+      // A known topic costs no await (one per call at one message per call).
+      for (const message of messages) if (!deps.topics.get(message.topic)) await topicFor(message.topic);
+      const results = deps.tracing.enabled
+        ? await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages))
+        : await deps.producer.send(messages);
       countMessagesIn(deps.metrics, messages);
-      return {
-        entries: results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)),
-      };
+      return sendMessageResponse(results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)));
     }, log, observe),
 
     queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
@@ -160,9 +161,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         }
       }));
       const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
-      if (failed.length === 0) return { entries };
-      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return { status: failed[0].status, entries };
-      return { status: create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }), entries };
+      if (failed.length === 0) return ackMessageResponse(entries);
+      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return ackMessageResponse(entries, failed[0].status);
+      return ackMessageResponse(entries, create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }));
     }, log, observe),
 
     forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest, context) => {
@@ -239,6 +240,9 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
   };
 }
 
+/** Debug only (latency probe): the log offsets of a receive's frames. */
+const deliveredOffsets = new WeakMap<object, number[]>();
+
 function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.ReceiveMessageRequest, v2.ReceiveMessageResponse> {
   return (call) => {
     const startedMs = performance.now();
@@ -254,6 +258,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
         if (context.signal.aborted) return;
         // Frames may be flat DeliveredMessages: the ReceiveMessage serializer encodes those itself (rpc-codecs.ts).
         for (const frame of messages) call.write(frame as v2.ReceiveMessageResponse);
+        if (latencyProbe.enabled) for (const logOffset of deliveredOffsets.get(messages) ?? []) latencyProbe.mark(logOffset, 'framesWritten');
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
       (error: unknown) => finish(statusOf(toRmqError(error, (m, f) => deps.log.error(m, { ...f, method: 'ReceiveMessage', clientId: context.clientId, requestId: context.requestId })))),
@@ -303,6 +308,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     sizeBytes += delivery.record.body.byteLength;
     return deliveryFrame(delivery.record, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
   });
+  if (latencyProbe.enabled) deliveredOffsets.set(frames, deliveries.map(({ record }) => record.logOffset));
   deps.metrics.messagesOut(topic, group, frames.length, sizeBytes);
   if (deps.tracing.enabled && deliveries.length > 0) {
     deps.tracing.delivered(topic, group, startedAtMs, context.traceparent, deliveries.map(({ record, deliveryAttempt }) => ({

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { addService, listen, namesrv, reply, shutdownServer, unaryHandlers } from '@rmq/contracts';
 import { createLogger } from '@rmq/observability';
@@ -25,11 +25,19 @@ async function liveNameServer(): Promise<{ address: string; server: grpc.Server 
   return { address: `127.0.0.1:${port}`, server };
 }
 
-/** Accepts TCP connections and never answers: a name server that hangs. */
-async function hangingNameServer(): Promise<{ address: string; server: Server }> {
-  const server = createServer(() => undefined);
+/** Accepts TCP connections and never answers: a name server that hangs. `close` also drops the connections it holds. */
+async function hangingNameServer(): Promise<{ address: string; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, server };
+  const close = () => {
+    server.close();
+    for (const socket of sockets) socket.destroy();
+  };
+  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, close };
 }
 
 describe('RouteResolver', () => {
@@ -51,8 +59,8 @@ describe('RouteResolver', () => {
       expect(await resolver.resolve('Unknown', undefined)).toBeUndefined();
     } finally {
       resolver.close();
-      hangingA.server.close();
-      hangingB.server.close();
+      hangingA.close();
+      hangingB.close();
     }
   }, 20_000);
 });

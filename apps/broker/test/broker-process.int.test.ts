@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient, v2 } from '@rmq/contracts';
-import { killAllApps } from '@rmq/testing';
+import { killAllApps, scrapeMetrics } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 describe('broker process', () => {
@@ -35,7 +35,7 @@ describe('broker process', () => {
   it('serves /health and RocketMQ-named series on /metrics', async () => {
     const http = `http://${cluster.broker.endpoints.http}`;
     expect((await fetch(`${http}/health`)).status).toBe(200);
-    const metrics = await (await fetch(`${http}/metrics`)).text();
+    const metrics = await scrapeMetrics(cluster.broker);
     expect(metrics).toMatch(/rocketmq_messages_in_total\{topic="AutoTopic",message_type="normal".*\} 1/);
     expect(metrics).toContain('rocketmq_rpc_latency_bucket');
     expect(metrics).toMatch(/rmq_store_flush_mode\{mode="sync".*\} 1/);

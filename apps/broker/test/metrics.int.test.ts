@@ -1,12 +1,12 @@
 // RocketMQ 5's broker metrics after a known workload with the official client: names, labels
 // (cluster, node_type, node_id, topic, consumer_group, is_retry, is_system) and values.
 import { SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, sampleValue, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, sampleValue, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 describe('broker metrics', () => {
   let cluster: LocalCluster;
-  const scrape = async () => (await fetch(`http://${cluster.broker.endpoints.http}/metrics`)).text();
+  const scrape = async () => scrapeMetrics(cluster.broker);
 
   beforeAll(async () => {
     cluster = await startLocalCluster();

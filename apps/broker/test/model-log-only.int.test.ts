@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { admin, createClient, durationFromMs, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, startApp, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, startApp, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 describe('delay and transactional messages from the commit log alone', () => {
@@ -72,7 +72,7 @@ describe('delay and transactional messages from the commit log alone', () => {
       for (const message of delivered) expect(message.storeMs).toBeGreaterThanOrEqual(message.dueMs!);
       // Nothing is pending any more (the recalled one stays recalled) and none came twice.
       await eventually(async () => {
-        const metrics = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
+        const metrics = await scrapeMetrics(broker);
         expect(metrics).toMatch(/^rocketmq_timer_pending_messages\{where="all"[^}]*\} 0$/m);
       });
       expect((await pulled('LaterTopic')).length).toBe(3);

@@ -8,7 +8,7 @@
 // duplicate or an early delivery in the log is seen, not hidden by a consumer group.
 import type { Producer } from 'rocketmq-client-nodejs';
 import { admin, createClient, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, startFailoverGroup, startOfficialCheckedProducer, type FailoverGroup } from '@rmq/testing';
+import { eventually, killAllApps, startFailoverGroup, startOfficialCheckedProducer, type FailoverGroup, scrapeMetrics } from '@rmq/testing';
 
 const DELAY_TOPIC = 'TakeoverDelay';
 const TX_TOPIC = 'TakeoverTx';
@@ -118,7 +118,7 @@ describe('a replica taking over delivers every pending delay message and ends ev
     // Every delay message is in its topic once, none early, the recalled one never; nothing stays pending.
     const newMaster = group.endpoints[1];
     await eventually(async () => {
-      const text = await (await fetch(`http://${group.replicas[1]!.endpoints.http}/metrics`)).text();
+      const text = await scrapeMetrics(group.replicas[1]!);
       expect(text).toMatch(/^rocketmq_timer_pending_messages\{where="all"[^}]*\} 0$/m);
       expect((await pullAll(newMaster, DELAY_TOPIC)).length).toBeGreaterThanOrEqual(early.length + around.length + later.length);
     }, { timeoutMs: 30_000 });

@@ -7,7 +7,7 @@
 import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 const RETRY_DELAYS_MS = [400, 1_200, 2_000];
@@ -123,7 +123,7 @@ describe('official PushConsumer against the broker', () => {
       await reader.shutdown();
     }
     expect(attempts).toEqual([1, 2, 3, 4]);
-    const metrics = await (await fetch(`http://${cluster.broker.endpoints.http}/metrics`)).text();
+    const metrics = await scrapeMetrics(cluster.broker);
     expect(metrics).toMatch(/rocketmq_send_to_dlq_messages_total\{topic="PoisonPushTopic",consumer_group="poison-push-group".*\} 1/);
   }, 60_000);
 

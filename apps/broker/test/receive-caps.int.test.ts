@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { admin, createClient, durationFromMs, v2 } from '@rmq/contracts';
 import * as grpc from '@grpc/grpc-js';
-import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialSimpleConsumer, type AppProcess } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialSimpleConsumer, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import { ConsumeResult, PushConsumer, type SimpleConsumer } from 'rocketmq-client-nodejs';
 
 const temp = makeTempDir('receive-caps');
@@ -30,13 +30,13 @@ describe('receive caps per client and per group', () => {
   const pending: Promise<unknown>[] = [];
 
   async function refusedReceives(): Promise<number> {
-    const text = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
+    const text = await scrapeMetrics(broker);
     const line = /^rocketmq_rpc_latency_count\{[^}]*request_code="ReceiveMessage"[^}]*response_code="TOO_MANY_REQUESTS"[^}]*\} (\d+)$/m.exec(text);
     return line ? Number(line[1]) : 0;
   }
 
   async function receivesRunning(): Promise<number> {
-    const text = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
+    const text = await scrapeMetrics(broker);
     return Number(/^rmq_receives_running(?:\{[^}]*\})? (\d+)$/m.exec(text)![1]);
   }
 
@@ -67,7 +67,7 @@ describe('receive caps per client and per group', () => {
     // The clients' telemetry streams end before the broker goes, and the broker goes gracefully: a
     // released official stream has no error listener left, and a SIGKILL can reset the connection
     // before the client has read its stream's last status ("Connection dropped", unhandled).
-    await eventually(async () => expect(await (await fetch(`http://${broker.endpoints.http}/metrics`)).text()).not.toMatch(/^rocketmq_consumer_connections\{[^}]*\} [1-9]/m));
+    await eventually(async () => expect(await scrapeMetrics(broker)).not.toMatch(/^rocketmq_consumer_connections\{[^}]*\} [1-9]/m));
     await broker?.kill('SIGTERM');
     await killAllApps();
     temp.remove();

@@ -4,7 +4,7 @@
 // it after --in-sync-lag-ms; --min-in-sync-replicas refuses sends while the set is too small.
 import { rmSync } from 'node:fs';
 import { admin, createClient, v2 } from '@rmq/contracts';
-import { commitLogSegments, eventually, firstDifference, killAllApps, sampleValue, startOfficialProducer, startReplicaGroup, type ReplicaGroup } from '@rmq/testing';
+import { commitLogSegments, eventually, firstDifference, killAllApps, sampleValue, startOfficialProducer, startReplicaGroup, type ReplicaGroup, scrapeMetrics } from '@rmq/testing';
 
 const TOPIC = 'Replicated';
 const BODY = Buffer.alloc(700, 0x62);
@@ -152,7 +152,7 @@ describe('replica group: log shipping between processes', () => {
         expect(master.inSyncReplicas).toBe(1);
         expect(master.slaves.map((slave) => slave.inSync)).toEqual([false]);
         // The master's metrics show how far behind the stopped slave is, in bytes and in seconds.
-        const metrics = await (await fetch(`http://${group.master.endpoints.http}/metrics`)).text();
+        const metrics = await scrapeMetrics(group.master);
         expect(sampleValue(metrics, 'rmq_replication_slave_in_sync', { replica: '1' })).toBe(0);
         expect(sampleValue(metrics, 'rmq_replication_slave_lag_bytes', { replica: '1' })).toBeGreaterThan(0);
         expect(sampleValue(metrics, 'rmq_replication_slave_lag_seconds', { replica: '1' })).toBeGreaterThanOrEqual((lagMs - 100) / 1000);
@@ -185,7 +185,7 @@ describe('replica group: log shipping between processes', () => {
       await eventually(async () => expect((await status(group.master.endpoints.grpc)).inSyncReplicas).toBe(2), { timeoutMs: 15_000 });
       await sendAll(group.master.endpoints.grpc, 20, 'accepted');
       await expectCaughtUp(group, 0);
-      const [masterMetrics, slaveMetrics] = await Promise.all([group.master, group.slaves[0]!].map(async (app) => (await fetch(`http://${app.endpoints.http}/metrics`)).text()));
+      const [masterMetrics, slaveMetrics] = await Promise.all([group.master, group.slaves[0]!].map(scrapeMetrics));
       expect(sampleValue(masterMetrics, 'rmq_replication_role', { role: 'master' })).toBe(1);
       expect(sampleValue(masterMetrics, 'rmq_replication_in_sync_replicas')).toBe(2);
       expect(sampleValue(masterMetrics, 'rmq_replication_slave_in_sync', { replica: '1' })).toBe(1);

@@ -6,7 +6,7 @@
 import * as http2 from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { createClient, durationFromMs, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, sampleValue } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, sampleValue, scrapeMetrics } from '@rmq/testing';
 import { Producer } from 'rocketmq-client-nodejs';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
@@ -37,7 +37,7 @@ function wireMessage(topic: string, body: string) {
 describe('budget of request bytes in flight', () => {
   let cluster: LocalCluster;
   let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
-  const metric = async (name: string) => sampleValue(await (await fetch(`http://${cluster.broker.endpoints.http}/metrics`)).text(), name) ?? NaN;
+  const metric = async (name: string) => sampleValue(await scrapeMetrics(cluster.broker), name) ?? NaN;
 
   beforeAll(async () => {
     cluster = await startLocalCluster(['--requests-in-flight-max-mib', String(BUDGET_MIB)]);

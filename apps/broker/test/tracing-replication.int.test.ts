@@ -3,7 +3,7 @@
 // the append the send waited for) and the fsync, then the delivery and the ack, all exported to a
 // real OTLP/HTTP receiver by the broker processes.
 import { SimpleConsumer } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startOtlpReceiver, startReplicaGroup, type OtlpReceiver, type ReplicaGroup } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startOtlpReceiver, startReplicaGroup, type OtlpReceiver, type ReplicaGroup, scrapeMetrics } from '@rmq/testing';
 
 describe('tracing a message through a replica group', () => {
   let receiver: OtlpReceiver;
@@ -25,7 +25,7 @@ describe('tracing a message through a replica group', () => {
     const endpoint = group.master.endpoints.grpc;
     // The slave is in the in-sync set before the send, so the send waits for its copy.
     await eventually(async () => {
-      const metrics = await (await fetch(`http://${group.master.endpoints.http}/metrics`)).text();
+      const metrics = await scrapeMetrics(group.master);
       expect(metrics).toMatch(/^rmq_replication_in_sync_replicas\S* 2$/m);
     }, { timeoutMs: 15_000 });
     const producer = await startOfficialProducer(endpoint);

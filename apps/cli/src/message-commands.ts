@@ -10,7 +10,10 @@ import { securityFromEnv } from './credentials';
 import type { Io } from './io';
 import { registerMessageLookupCommands } from './message-lookup-commands';
 import { createProgress } from './progress';
-import { brokerOption, jsonOption, parseDelayMs, parseDeliverAt, parseTopicName, timeoutOption, type BrokerCallOptions, type OutputOptions } from './options';
+import {
+  brokerInsteadOption, brokerOption, jsonOption, nameServerOption, parseDelayMs, parseDeliverAt, parseTopicName, timeoutOption,
+  type BrokerCallOptions, type NameServerCallOptions, type OutputOptions,
+} from './options';
 
 interface SendOptions extends BrokerCallOptions, OutputOptions {
   tag?: string;
@@ -78,16 +81,19 @@ export function registerMessageCommands(program: Command, io: Io): void {
     .command('recall')
     .description('cancel a pending delay message with the recall handle its send printed')
     .addArgument(new Argument('<handle>', 'the recall handle'))
-    .addOption(brokerOption())
+    .addOption(nameServerOption())
+    .addOption(brokerInsteadOption())
     .addOption(timeoutOption())
-    .action(async (handle: string, options: BrokerCallOptions) => {
+    .addHelpText('after', '\nThe name server finds the master of the broker group named in the handle, also after a failover.')
+    .action(async (handle: string, options: NameServerCallOptions & { broker?: string }) => {
       let topic: string;
       try {
         topic = decodeRecallHandle(handle).topic;
       } catch (error) {
         throw new CliError(`cannot recall: ${(error as Error).message}`, EXIT_USAGE);
       }
-      const target = { what: `cannot recall a message of topic ${topic}`, role: 'broker', address: options.broker, timeoutMs: options.timeoutMs };
+      const via = options.broker !== undefined ? { role: 'broker', address: options.broker } : { role: 'name server', address: options.nameServer };
+      const target = { what: `cannot recall a message of topic ${topic}`, ...via, timeoutMs: options.timeoutMs };
       const reply = await callOnce(v2.MessagingService, target, (client, deadline) => client.recallMessage({ topic: { name: topic }, recallHandle: handle }, deadline));
       if (reply.status && reply.status.code !== v2.Code.OK) throw new CliError(`${target.what}: ${reply.status.message} [${v2.Code[reply.status.code] ?? reply.status.code}]`);
       io.out(`Recalled ${reply.messageId} of ${topic}: it will not be delivered.`);

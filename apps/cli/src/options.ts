@@ -99,6 +99,14 @@ export function brokerOption(): Option {
     .helpGroup(CONNECTION_GROUP);
 }
 
+/** --broker with no default: a command that goes through the name server unless a broker is named. */
+export function brokerInsteadOption(): Option {
+  return new Option('-b, --broker <host:port>', 'ask this broker instead of the name server')
+    .env('RMQ_BROKER')
+    .argParser(parseAddress)
+    .helpGroup(CONNECTION_GROUP);
+}
+
 export function nameServerOption(): Option {
   return new Option('-n, --name-server <host:port>', 'gRPC address of the name server to ask')
     .env('RMQ_NAME_SERVER')

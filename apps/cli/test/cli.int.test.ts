@@ -152,13 +152,14 @@ describe('rmq against a real broker', () => {
     expect(missing.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^error: cannot send to topic NoSuchTopic: .*topic NoSuchTopic does not exist.*\[TOPIC_NOT_FOUND\]$/)]);
   });
 
-  it('message send --delay / --deliver-at schedules a delay message; message recall cancels a pending one and refuses a delivered one', async () => {
+  it('message send --delay / --deliver-at schedules a delay message; message recall (through the name server, or a broker) cancels a pending one and refuses a delivered one', async () => {
     await rmq(['topic', 'create', 'Later', '--queues', '2', '--type', 'delay', '--broker', broker.endpoints.grpc]);
     const later = await rmq(['message', 'send', 'Later', 'in a minute', '--delay', '1m', '--broker', broker.endpoints.grpc]);
     expect(later).toMatchObject({ code: 0, stderr: '' });
     const recallCommand = /cancel with: rmq message recall (\S+)$/m.exec(later.stdout);
     expect(recallCommand).not.toBeNull();
-    const recalled = await rmq(['message', 'recall', recallCommand![1], '--broker', broker.endpoints.grpc]);
+    // As printed, plus where the name server is: it finds the handle's broker group.
+    const recalled = await rmq(['message', 'recall', recallCommand![1], '--name-server', nameServer.endpoints.grpc]);
     expect(recalled).toMatchObject({ code: 0, stderr: '' });
     expect(recalled.stdout).toMatch(/^Recalled [0-9A-F]{34} of Later: it will not be delivered\.$/m);
 

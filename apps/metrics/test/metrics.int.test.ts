@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { appMainPath, eventually, killAllApps, startApp, type AppProcess } from '@rmq/testing';
+import { appMainPath, eventually, killAllApps, startApp, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import { sampleValue } from '@rmq/testing';
 import { StandInBroker, StandInNameServer } from './stand-in-cluster';
 import type { ClusterSnapshot } from '../src/cluster-snapshot';
@@ -20,11 +20,7 @@ async function deadAddress(): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-async function metricsText(): Promise<string> {
-  const response = await fetch(`http://${app.endpoints.http}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
-}
+const metricsText = () => scrapeMetrics(app);
 
 const brokerLabels = (broker: string, brokerId: number) => ({ cluster: 'c1', broker, broker_id: String(brokerId) });
 

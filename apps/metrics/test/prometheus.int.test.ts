@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessageView } from 'rocketmq-client-nodejs';
 import { admin, createClient } from '@rmq/contracts';
-import { eventually, killAllApps, makeTempDir, sampleValue, sendWithOfficialClient, startApp, startOfficialSimpleConsumer, startPrometheus, type PrometheusServer } from '@rmq/testing';
+import { eventually, killAllApps, makeTempDir, sampleValue, sendWithOfficialClient, startApp, startOfficialSimpleConsumer, startPrometheus, type PrometheusServer, scrapeMetrics } from '@rmq/testing';
 
 describe('Prometheus scraping the stack', () => {
   let prometheus: PrometheusServer | undefined;
@@ -33,7 +33,7 @@ describe('Prometheus scraping the stack', () => {
     });
     await prometheus.waitForTargetsUp();
     const broker = await eventually(async () => {
-      const roles = await Promise.all(brokers.map(async (candidate) => sampleValue(await (await fetch(`http://${candidate.endpoints.http}/metrics`)).text(), 'rmq_broker_role', { role: 'master' })));
+      const roles = await Promise.all(brokers.map(async (candidate) => sampleValue(await scrapeMetrics(candidate), 'rmq_broker_role', { role: 'master' })));
       const master = brokers[roles.indexOf(1)];
       if (!master) throw new Error(`no master yet (roles ${roles})`);
       return master;

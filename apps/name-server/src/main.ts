@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const errorLog = (message: string, fields: Record<string, unknown>) => log.error(message, fields);
   const guard = config.clusterSecret
     ? registrationGuard({ clusterSecret: config.clusterSecret, clock, clockSkewMsMax: config.clockSkewMs, log })
-    : () => undefined;
+    : undefined;
   const handlers = unaryHandlers(nameServerService({ routes, clock, log, metrics }), errorLog);
   addService(grpcServer, namesrv.NameServerService, guardHandlers(namesrv.NameServerService, handlers, guard, errorLog));
   // RecallMessage goes on to the brokers' client ports: over TLS with --tls-ca-file, as the brokers call each other.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, errorCodeOf, namesrv, v2, type ServiceClient } from '@rmq/contracts';
 import { encodeRecallHandle } from '@rmq/messaging';
-import { appMainPath, eventually, killAllApps, startFaultProxy, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess } from '@rmq/testing';
+import { appMainPath, eventually, killAllApps, startFaultProxy, READ_WRITE, registrationInit, startApp, topicInit, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 
 type NameServerMethods = typeof namesrv.NameServerService extends GenService<infer M> ? M : never;
@@ -163,7 +163,7 @@ describe('name server', () => {
     await client.registerBroker(registrationInit('broker-metrics', { topics: [topicInit('metrics-topic')] }), CALL);
     const health = await fetch(`http://${app.endpoints.http}/health`);
     expect(health.status).toBe(200);
-    const metrics = await (await fetch(`http://${app.endpoints.http}/metrics`)).text();
+    const metrics = await scrapeMetrics(app);
     const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
     expect(value('rmq_namesrv_live_brokers')).toBeGreaterThanOrEqual(1);
     expect(value('rmq_namesrv_topics')).toBeGreaterThanOrEqual(1);

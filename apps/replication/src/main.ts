@@ -70,10 +70,10 @@ async function main(): Promise<void> {
   const observeRequest = registerControllerMetrics(registry, replicaController, endpoint);
   // A stranger's heartbeat could be elected master: with a secret, only brokers holding it change state.
   const audit = log.child({ component: 'audit' });
-  const guard: CallGuard = clusterSecret
+  const guard: CallGuard | undefined = clusterSecret
     ? clusterSecretGuard({ clusterSecret, methods: BROKER_METHODS, clock: systemClock, clockSkewMsMax: config.clockSkewMs,
         onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
-    : () => undefined;
+    : undefined;
   addService(grpcServer, controller.ControllerService, guardHandlers(controller.ControllerService, unaryHandlers(controllerService({
     replicaController, leadership, store, controllerId: endpoint, endpoint, observeRequest,
     heartbeatIntervalMs: config.heartbeatIntervalMs, brokerTimeoutMs: config.brokerTimeoutMs,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { controller, errorCodeOf } from '@rmq/contracts';
-import { appMainPath, eventually, killAllApps, makeTempDir, sampleValue, startApp, type AppProcess } from '@rmq/testing';
+import { appMainPath, eventually, killAllApps, makeTempDir, sampleValue, startApp, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import { ControllerChannels, SimulatedBroker } from './simulated-broker';
 
 const BROKER_TIMEOUT_MS = 1_000;
@@ -29,11 +29,6 @@ function broker(brokerName: string, brokerId: number): SimulatedBroker {
   return created;
 }
 
-async function metricsText(app: AppProcess): Promise<string> {
-  const response = await fetch(`http://${app.endpoints.http}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
-}
 
 afterAll(async () => {
   for (const each of brokers) each.stop();
@@ -96,7 +91,7 @@ describe('replication controller (file store)', () => {
     await b1.beat();
     b2.start(HEARTBEAT_INTERVAL_MS);
     await eventually(
-      async () => expect(sampleValue(await metricsText(app), 'election_total', { broker_set: 'broker-b', election_result: 'no_master_elected' })).toBe(1),
+      async () => expect(sampleValue(await scrapeMetrics(app), 'election_total', { broker_set: 'broker-b', election_result: 'no_master_elected' })).toBe(1),
       { timeoutMs: 10_000 },
     );
     expect(await b2.beat()).toMatchObject({ role: controller.ReplicaRole.SLAVE, epoch: 1n, masterBrokerId: 1n, masterAlive: false });
@@ -104,7 +99,7 @@ describe('replication controller (file store)', () => {
 
   it('serves /health and the controller metrics under RocketMQ\'s names', async () => {
     expect((await fetch(`http://${app.endpoints.http}/health`)).status).toBe(200);
-    const text = await metricsText(app);
+    const text = await scrapeMetrics(app);
     expect(sampleValue(text, 'rmq_controller_epoch', { broker_name: 'broker-a' })).toBe(2);
     expect(sampleValue(text, 'rmq_controller_in_sync_set_size', { broker_name: 'broker-a' })).toBe(1);
     expect(sampleValue(text, 'active_broker_num', { cluster: 'c1', broker_set: 'broker-a' })).toBe(1);

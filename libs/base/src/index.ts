@@ -6,3 +6,4 @@ export * from './names';
 export * from './hash';
 export * from './siphash';
 export * from './request-signature';
+export * from './latency-probe';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { admin, createClient, durationFromMs, namesrv, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { killAllApps, makeTempDir, quietClientLogger, sampleValue, startApp, type AppProcess } from '@rmq/testing';
+import { killAllApps, makeTempDir, quietClientLogger, sampleValue, startApp, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
 import { Producer } from './index';
 
@@ -82,12 +82,8 @@ async function memory(nameServer: string, pending: number): Promise<void> {
   for (const broker of [empty, delayed, plain]) await broker.process.kill('SIGTERM');
 }
 
-async function scrape(app: AppProcess): Promise<string> {
-  return (await fetch(`http://${app.endpoints.http}/metrics`)).text();
-}
-
 async function metricsOf(app: AppProcess, name: string): Promise<string> {
-  return (await scrape(app)).split('\n').filter((line) => line.startsWith(name)).join('; ');
+  return (await scrapeMetrics(app)).split('\n').filter((line) => line.startsWith(name)).join('; ');
 }
 
 async function precision(nameServer: string, dueCount: number, dueRate: number, flushMode: string): Promise<void> {
@@ -104,9 +100,9 @@ async function precision(nameServer: string, dueCount: number, dueRate: number, 
   const lastDueMs = firstDueMs + (dueCount * 1000) / dueRate;
   if (Date.now() > firstDueMs) console.log(`  (warning: sending took longer than planned; the first messages were due before all were sent)`);
   await delay(Math.max(0, firstDueMs - Date.now() - 500));
-  const before = await scrape(broker.process); // also restarts the event-loop delay histogram
+  const before = await scrapeMetrics(broker.process); // also restarts the event-loop delay histogram
   await delay(Math.max(0, lastDueMs - Date.now()) + 3_000);
-  const after = await scrape(broker.process);
+  const after = await scrapeMetrics(broker.process);
   const lateness = await latenessByPull(broker.endpoint, 'Due', 8);
   lateness.sort((a, b) => a - b);
   const at = (p: number) => lateness[Math.min(lateness.length - 1, Math.floor(p * lateness.length))];

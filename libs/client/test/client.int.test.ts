@@ -1,14 +1,14 @@
 // Our SDK against two real broker groups: batching, spreading, message groups, a bad message in
 // a batch, failover and recovery of a broker, and the SimpleConsumer round trip.
 import { admin, createClient } from '@rmq/contracts';
-import { killAllApps, startTwoBrokerCluster, eventually, type TwoBrokerCluster } from '@rmq/testing';
+import { killAllApps, startTwoBrokerCluster, eventually, type TwoBrokerCluster, scrapeMetrics } from '@rmq/testing';
 import { ClientError, Producer, SimpleConsumer, type ReceivedMessage, type SendReceipt } from '../src';
 
 async function sendRpcCount(cluster: TwoBrokerCluster): Promise<number> {
   let count = 0;
   for (const broker of Object.values(cluster.brokers)) {
     if (broker.child.exitCode !== null || broker.child.signalCode !== null) continue;
-    const metrics = await (await fetch(`http://${broker.endpoints.http}/metrics`)).text();
+    const metrics = await scrapeMetrics(broker);
     for (const match of metrics.matchAll(/rocketmq_rpc_latency_count\{[^}]*request_code="SendMessage"[^}]*\} (\d+)/g)) count += Number(match[1]);
   }
   return count;

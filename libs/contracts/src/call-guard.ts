@@ -31,27 +31,24 @@ export type CallGuard = (call: GuardedCall) => void;
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>;
 type AnyHandler = (call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => void;
 
-/** Wraps every handler of `handlers` so that `guard` runs first. */
+/**
+ * Wraps every handler of `handlers` so that `guard` runs first. Without a guard the handlers are
+ * served as they are: no wrapper per call.
+ */
 export function guardHandlers<S extends GenServiceMethods>(
   service: GenService<S>,
   handlers: ServiceHandlers<S>,
-  guard: CallGuard,
+  guard: CallGuard | undefined,
   log: ErrorLogger,
 ): ServiceHandlers<S> {
+  if (!guard) return handlers;
   const guarded: Record<string, AnyHandler> = {};
   for (const method of service.methods) {
     const handler = (handlers as unknown as Record<string, AnyHandler>)[method.localName];
     const refuse = refusalOf(method.output, log);
     guarded[method.localName] = (call, callback) => {
       try {
-        guard({
-          method: method.name,
-          kind: method.methodKind,
-          metadata: call.metadata,
-          request: 'request' in call ? call.request : undefined,
-          peer: call.getPeer(),
-          peerCertificate: peerCertificateOf(call),
-        });
+        guard(new GuardedCallView(method.name, method.methodKind, call));
       } catch (error) {
         refuse(call, callback, error);
         return;
@@ -60,6 +57,29 @@ export function guardHandlers<S extends GenServiceMethods>(
     };
   }
   return guarded as unknown as ServiceHandlers<S>;
+}
+
+/** What a guard sees; the peer and its certificate are read only when a guard asks (a TLS certificate is parsed per read). */
+class GuardedCallView implements GuardedCall {
+  readonly metadata: grpc.Metadata;
+  readonly request: unknown;
+
+  constructor(
+    readonly method: string,
+    readonly kind: MethodKind,
+    private readonly call: AnyCall,
+  ) {
+    this.metadata = call.metadata;
+    this.request = 'request' in call ? call.request : undefined;
+  }
+
+  get peer(): string {
+    return this.call.getPeer();
+  }
+
+  get peerCertificate(): GuardedCall['peerCertificate'] {
+    return peerCertificateOf(this.call);
+  }
 }
 
 /** How a refused call of a method is answered. */

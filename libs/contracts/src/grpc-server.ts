@@ -20,5 +20,7 @@ export function createGrpcServer(options: GrpcServerOptions = {}): grpc.Server {
     'grpc.max_connection_age_ms': GRPC_SERVER_LIMITS.connectionAgeMsMax,
     'grpc.max_connection_age_grace_ms': GRPC_SERVER_LIMITS.connectionAgeGraceMs,
     'grpc-node.max_session_memory': GRPC_SERVER_LIMITS.sessionMemoryMibMax,
+    // Nobody reads channelz; on (grpc-js's default) it costs every call a tracker, two clock reads and counters.
+    'grpc.enable_channelz': 0,
   });
 }

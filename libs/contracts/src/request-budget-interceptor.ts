@@ -44,77 +44,167 @@ export function requestBudgetInterceptor(budget: RequestBudget, scope: RequestBu
     for (const method of service.methods) inBandReplies.set(`/${service.typeName}/${method.name}`, inBandStatusReply(method.output));
   }
   return (method, call) => {
-    if (method.requestStream) return new grpc.ServerInterceptingCall(call);
+    // Streams of small messages pass untouched: grpc-js's own call, no layer in between.
+    if (method.requestStream) return call as grpc.ServerInterceptingCall;
     const stream = http2StreamOf(call);
     if (!stream) throw new Error('request budget: grpc-js no longer exposes the call\'s HTTP/2 stream; check request-budget-interceptor.ts against this grpc-js');
-    let held = 0;
-    let ended = false;
-    let refused = false;
-    let header: Buffer | undefined;
-    let stalled: NodeJS.Timeout | undefined;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(stalled);
-      stream.removeListener('data', onData);
-      budget.give(held);
-      held = 0;
-    };
-    /** Ends the call now with `status`, or in-band with `inBand` where the reply has an apache Status; the handler never runs. */
-    const refuse = (status: grpc.StatusObject, inBand?: RmqError) => {
-      refused = true;
-      end();
-      // Read no more of it (grpc-js drops what arrives once the call has ended).
-      stream.pause();
-      const reply = inBand && inBandReplies.get(method.path)?.(statusOf(inBand));
-      if (reply) {
-        call.sendMessage(reply, () => undefined);
-        call.sendStatus({ code: grpc.status.OK, details: 'OK' });
-      } else {
-        call.sendStatus(status);
-      }
-    };
-    const admit = (bytes: number, arrivedBytes: number) => {
-      const error = budget.take(bytes, bytes > GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax || alwaysBudgeted.has(method.path));
-      if (error) return refuse({ code: grpc.status.RESOURCE_EXHAUSTED, details: error.message, metadata: toServiceError(error).metadata ?? new grpc.Metadata() }, error);
-      held = bytes;
-      // A request that stops arriving would hold its share of the budget until the connection dies.
-      if (arrivedBytes < bytes) {
-        stalled = setTimeout(() => {
-          const details = `the request announced ${bytes} bytes and did not arrive whole within ${readMsMax} ms`;
-          refuse({ code: grpc.status.DEADLINE_EXCEEDED, details, metadata: new grpc.Metadata() });
-        }, readMsMax);
-        stalled.unref();
-      }
-    };
-    function onData(chunk: Buffer): void {
-      header = header ? Buffer.concat([header, chunk]) : chunk;
-      if (header.length < GRPC_FRAME_HEADER_BYTES) return;
-      stream!.removeListener('data', onData);
-      const bytes = GRPC_FRAME_HEADER_BYTES + header.readUInt32BE(1);
-      const arrivedBytes = header.length;
-      header = undefined;
-      admit(bytes, arrivedBytes);
-    }
-    // Before grpc-js's own listener: a refused request's first chunk is never decoded.
-    stream.prependListener('data', onData);
-    return new grpc.ServerInterceptingCall(call, {
-      // A refused request never reaches its handler, even if it was read whole before the answer went.
-      start: (next) =>
-        next({
-          onReceiveMessage: (message, pass) => {
-            clearTimeout(stalled);
-            if (!refused) pass(message);
-          },
-          onReceiveHalfClose: (pass) => (refused ? undefined : pass()),
-          onCancel: end,
-        }),
-      sendStatus: (status, next) => {
-        end();
-        next(status);
-      },
+    const budgeted = new BudgetedCall(call, stream, budget, {
+      alwaysBudgeted: alwaysBudgeted.has(method.path), readMsMax, inBandReply: inBandReplies.get(method.path),
     });
+    // grpc-js types an interceptor's result as its ServerInterceptingCall class but uses only the
+    // interface (server.js: handleUnary and the Server*Impl call objects).
+    return budgeted as unknown as grpc.ServerInterceptingCall;
   };
+}
+
+/** What grpc-js's call reports to (grpc-js's InterceptingServerListener, not exported by its index). */
+interface CallListener {
+  onReceiveMetadata(metadata: grpc.Metadata): void;
+  onReceiveMessage(message: unknown): void;
+  onReceiveHalfClose(): void;
+  onCancel(): void;
+}
+
+interface MethodBudget {
+  /** Refused past the budget whatever its size (sends). */
+  alwaysBudgeted: boolean;
+  readMsMax: number;
+  inBandReply: StatusReply | undefined;
+}
+
+/**
+ * One call under the budget: both the call the handler sees (passed on to grpc-js's own call) and
+ * the listener grpc-js's call reports to (passed on to the handler's). One object per call, and
+ * no layer of grpc-js's generic ServerInterceptingCall, which costs every call several objects
+ * and closures of its own.
+ */
+class BudgetedCall implements grpc.ServerInterceptingCallInterface, CallListener {
+  private listener: CallListener | undefined;
+  private held = 0;
+  private ended = false;
+  private refused = false;
+  private header: Buffer | undefined;
+  private stalled: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer): void => this.readFrameHeader(chunk);
+
+  constructor(
+    private readonly next: grpc.ServerInterceptingCallInterface,
+    private readonly stream: Http2Stream,
+    private readonly budget: RequestBudget,
+    private readonly method: MethodBudget,
+  ) {
+    // Before grpc-js's own listener: a refused request's first chunk is never decoded.
+    stream.prependListener('data', this.onData);
+  }
+
+  // ---- the call, as the handler uses it ----
+  start(listener: CallListener): void {
+    this.listener = listener;
+    this.next.start(this);
+  }
+  sendMetadata(metadata: grpc.Metadata): void {
+    this.next.sendMetadata(metadata);
+  }
+  sendMessage(message: unknown, callback: () => void): void {
+    this.next.sendMessage(message, callback);
+  }
+  sendStatus(status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0]): void {
+    this.end();
+    this.next.sendStatus(status);
+  }
+  startRead(): void {
+    this.next.startRead();
+  }
+  getPeer(): string {
+    return this.next.getPeer();
+  }
+  getDeadline(): grpc.Deadline {
+    return this.next.getDeadline();
+  }
+  getHost(): string {
+    return this.next.getHost();
+  }
+  getAuthContext(): ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']> {
+    return this.next.getAuthContext();
+  }
+  getConnectionInfo(): ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']> {
+    return this.next.getConnectionInfo();
+  }
+  getMetricsRecorder(): ReturnType<grpc.ServerInterceptingCallInterface['getMetricsRecorder']> {
+    return this.next.getMetricsRecorder();
+  }
+
+  // ---- the listener, as grpc-js's call reports to it ----
+  onReceiveMetadata(metadata: grpc.Metadata): void {
+    this.listener!.onReceiveMetadata(metadata);
+  }
+  /** A refused request never reaches its handler, even if it was read whole before the answer went. */
+  onReceiveMessage(message: unknown): void {
+    clearTimeout(this.stalled);
+    if (!this.refused) this.listener!.onReceiveMessage(message);
+  }
+  onReceiveHalfClose(): void {
+    if (!this.refused) this.listener!.onReceiveHalfClose();
+  }
+  onCancel(): void {
+    this.end();
+    this.listener!.onCancel();
+  }
+
+  // ---- the budget ----
+  private readFrameHeader(chunk: Buffer): void {
+    const header = this.header ? Buffer.concat([this.header, chunk]) : chunk;
+    if (header.length < GRPC_FRAME_HEADER_BYTES) {
+      this.header = header;
+      return;
+    }
+    this.stream.removeListener('data', this.onData);
+    this.header = undefined;
+    this.admit(GRPC_FRAME_HEADER_BYTES + header.readUInt32BE(1), header.length);
+  }
+
+  private admit(bytes: number, arrivedBytes: number): void {
+    const error = this.budget.take(bytes, bytes > GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax || this.method.alwaysBudgeted);
+    if (error) {
+      this.refuse({ code: grpc.status.RESOURCE_EXHAUSTED, details: error.message, metadata: toServiceError(error).metadata ?? new grpc.Metadata() }, error);
+      return;
+    }
+    this.held = bytes;
+    // A request that stops arriving would hold its share of the budget until the connection dies.
+    if (arrivedBytes < bytes) {
+      const readMsMax = this.method.readMsMax;
+      this.stalled = setTimeout(() => {
+        const details = `the request announced ${bytes} bytes and did not arrive whole within ${readMsMax} ms`;
+        this.refuse({ code: grpc.status.DEADLINE_EXCEEDED, details, metadata: new grpc.Metadata() });
+      }, readMsMax);
+      this.stalled.unref();
+    }
+  }
+
+  /** Ends the call now with `status`, or in-band where the reply has an apache Status; the handler never runs. */
+  private refuse(status: grpc.StatusObject, inBand?: RmqError): void {
+    this.refused = true;
+    this.end();
+    // Read no more of it (grpc-js drops what arrives once the call has ended).
+    this.stream.pause();
+    const reply = inBand && this.method.inBandReply?.(statusOf(inBand));
+    if (reply) {
+      this.next.sendMessage(reply, () => undefined);
+      this.next.sendStatus({ code: grpc.status.OK, details: 'OK' });
+    } else {
+      this.next.sendStatus(status);
+    }
+  }
+
+  /** Gives the bytes back, once, whatever ended the call. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.stalled);
+    this.stream.removeListener('data', this.onData);
+    this.budget.give(this.held);
+    this.held = 0;
+  }
 }
 
 /** grpc-js's own call (the first of the chain) holds the HTTP/2 stream; not part of its API: request-budget.int.test.ts fails when a grpc-js upgrade moves it. */

@@ -4,13 +4,19 @@
 // promise says when the change is durable (acks, changes of invisible duration), or for what a
 // receive hands out (admit, deliver, skip) when it reached the OS: callers answer clients only
 // after it (decisions.md: a receive answers once its delivery records are written).
+// The per-message changes are written in bytes (progress-codec.ts) with no change object; one
+// that a value keeps out of the bytes (never expected) is recorded as JSON instead.
 import type { Clock } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import { QueueConsumption, type InflightEntry, type QueueConsumptionSnapshot } from './queue-consumption';
 import { BroadcastMembers } from './broadcast-members';
 import { MESSAGING_LIMITS } from './limits';
 import { ProgressTotals } from './progress-totals';
-import type { StateJournal, StateSection } from './state/state-journal';
+import type { BinaryStateSection, RecordStage, StateJournal } from './state/state-journal';
+import type { ByteReader } from './state/byte-codec';
+import {
+  PROGRESS_BINARY_TYPE, decodeProgressChange, entryBytesMax, writeAdmit, writeComplete, writeDeliver, writeExtend, writeRenew, writeSkip,
+} from './progress-codec';
 
 /**
  * Whose progress: a group's in a queue, or (with `m`) a broadcast member's. (JSON leaves out an
@@ -41,9 +47,11 @@ export type ProgressChange = ProgressKey &
 
 export const PROGRESS_SECTION = 'progress';
 
-export class ConsumerProgress implements StateSection<ProgressChange> {
+export class ConsumerProgress implements BinaryStateSection<ProgressChange> {
   readonly name = PROGRESS_SECTION;
-  private readonly states = new Map<string, QueueConsumption>();
+  readonly binaryType = PROGRESS_BINARY_TYPE;
+  /** Group → topic → queue id → progress: nested, so finding one (per ack) builds no key string. */
+  private readonly states = new Map<string, Map<string, Map<number, QueueConsumption>>>();
   readonly broadcast = new BroadcastMembers(MESSAGING_LIMITS.broadcastMemberIdleMsMax, MESSAGING_LIMITS.broadcastMembersMax);
   /** Sums per (group, topic), moved with every change below (what the broker's gauges read). */
   readonly totals = new ProgressTotals();
@@ -83,15 +91,12 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
 
   /** The progress for `key` if there is any. */
   peek(key: ProgressKey): QueueConsumption | undefined {
-    return key.m === undefined ? this.states.get(stateKey(key)) : this.broadcast.peek(key.g, key.m, key.t, key.q);
+    return key.m === undefined ? this.states.get(key.g)?.get(key.t)?.get(key.q) : this.broadcast.peek(key.g, key.m, key.t, key.q);
   }
 
   /** Every group's (not broadcast members') progress. */
   *groupStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
-    for (const [text, state] of this.states) {
-      const [g, t, q] = text.split('\u0000');
-      yield { key: { g, t, q: Number(q) }, state };
-    }
+    for (const [g, topics] of this.states) for (const [t, queues] of topics) for (const [q, state] of queues) yield { key: { g, t, q }, state };
   }
 
   *allStates(): Generator<{ key: ProgressKey; state: QueueConsumption }> {
@@ -106,16 +111,24 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
   /** A new message handed out (or held back, FIFO); `written` resolves once its record reached the OS. */
   admit(key: ProgressKey, state: QueueConsumption, queueOffset: number, messageGroup: string | undefined, entry: InflightEntry): { delivered: boolean; written: Promise<void> } {
     this.journal.requireWritable();
-    const delivered = this.totals.tracked(state, () => state.admit(queueOffset, messageGroup, entry));
-    const change: ProgressChange = { g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt };
-    return { delivered, written: this.recordWritten(change) };
+    this.totals.before(state);
+    const delivered = state.admit(queueOffset, messageGroup, entry);
+    this.totals.after(state);
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
+    writeAdmit(this.journal.beginBinary(this, entryBytesMax(key, d, messageGroup)), key, state, queueOffset, messageGroup, d, v, a);
+    const written = this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'admit', o: queueOffset, mg: messageGroup, d, v, a }, 'written');
+    return { delivered, written };
   }
 
   /** A message handed out again; resolves once its record reached the OS. */
   deliver(key: ProgressKey, state: QueueConsumption, queueOffset: number, entry: InflightEntry): Promise<void> {
     this.journal.requireWritable();
-    this.totals.tracked(state, () => state.deliver(queueOffset, entry));
-    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d: entry.deliveryId, v: entry.visibleAtMs, a: entry.attempt });
+    this.totals.before(state);
+    state.deliver(queueOffset, entry);
+    this.totals.after(state);
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = entry;
+    writeDeliver(this.journal.beginBinary(this, entryBytesMax(key, d)), key, state, queueOffset, d, v, a);
+    return this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'deliver', o: queueOffset, d, v, a }, 'written');
   }
 
   /** Offsets a receive passed over (filtered out); resolves once its record reached the OS. */
@@ -123,25 +136,33 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     if (toOffset <= state.nextOffset) return undefined;
     this.journal.requireWritable();
     this.totals.tracked(state, () => state.skipTo(toOffset));
-    return this.recordWritten({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset });
+    writeSkip(this.journal.beginBinary(this, entryBytesMax(key)), key, state, toOffset);
+    return this.journal.endBinary('written') ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'skip', to: toOffset }, 'written');
   }
 
   /** Undefined when that delivery is no longer current (nothing changes). */
   complete(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string): Promise<void> | undefined {
     this.journal.requireWritable();
-    if (!this.totals.tracked(state, () => state.complete(queueOffset, deliveryId))) return undefined;
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
+    this.totals.before(state);
+    const completed = state.complete(queueOffset, deliveryId);
+    this.totals.after(state);
+    if (!completed) return undefined;
+    writeComplete(this.journal.beginBinary(this, entryBytesMax(key, deliveryId)), key, state, queueOffset, deliveryId);
+    return this.journal.endBinary() ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'complete', o: queueOffset, d: deliveryId });
   }
 
   renew(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, next: InflightEntry): Promise<void> | undefined {
     this.journal.requireWritable();
     if (!state.renew(queueOffset, deliveryId, next)) return undefined;
-    return this.record({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d: next.deliveryId, v: next.visibleAtMs, a: next.attempt });
+    const { deliveryId: d, visibleAtMs: v, attempt: a } = next;
+    writeRenew(this.journal.beginBinary(this, entryBytesMax(key, deliveryId, d)), key, state, queueOffset, deliveryId, d, v, a);
+    return this.journal.endBinary() ?? this.recordJson({ g: key.g, t: key.t, q: key.q, m: key.m, op: 'renew', o: queueOffset, old: deliveryId, d, v, a });
   }
 
   extend(key: ProgressKey, state: QueueConsumption, queueOffset: number, deliveryId: string, visibleAtMs: number): boolean {
     if (!this.journal.isWritable || !state.extend(queueOffset, deliveryId, visibleAtMs)) return false;
-    this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
+    writeExtend(this.journal.beginBinary(this, entryBytesMax(key, deliveryId)), key, state, queueOffset, deliveryId, visibleAtMs);
+    if (!this.journal.endBinaryNoted()) this.journal.note(this.name, { g: key.g, t: key.t, q: key.q, m: key.m, op: 'extend', o: queueOffset, d: deliveryId, v: visibleAtMs } satisfies ProgressChange);
     return true;
   }
 
@@ -153,15 +174,22 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
 
   // StateSection: replay and dump.
 
+  applyBinary(reader: ByteReader): void {
+    this.apply(decodeProgressChange(reader));
+  }
+
   apply(change: ProgressChange): void {
     if (change.op === 'start' || change.op === 'restore') {
       const fifo = change.f;
       const created =
         change.op === 'start' ? new QueueConsumption(change.o, { fifo }) : QueueConsumption.restore(change.s, this.store.queueRange(change.t, change.q).maxQueueOffset, { fifo });
       if (change.m === undefined) {
-        const id = stateKey(change);
-        this.totals.added(change.g, change.t, change.q, created, this.states.get(id));
-        this.states.set(id, created);
+        let topics = this.states.get(change.g);
+        if (!topics) this.states.set(change.g, (topics = new Map()));
+        let queues = topics.get(change.t);
+        if (!queues) topics.set(change.t, (queues = new Map()));
+        this.totals.added(change.g, change.t, change.q, created, queues.get(change.q));
+        queues.set(change.q, created);
       } else this.broadcast.state(change.g, change.m, change.t, change.q, this.clock.nowMs(), () => created);
       return;
     }
@@ -203,17 +231,10 @@ export class ConsumerProgress implements StateSection<ProgressChange> {
     this.broadcast.clear();
   }
 
-  private record(change: ProgressChange): Promise<void> {
-    return this.journal.record(this.name, change);
+  /** A change the bytes could not carry (a value out of their range), as JSON. */
+  private recordJson(change: ProgressChange, stage: RecordStage = 'durable'): Promise<void> {
+    return this.journal.record(this.name, change, stage);
   }
-
-  private recordWritten(change: ProgressChange): Promise<void> {
-    return this.journal.record(this.name, change, 'written');
-  }
-}
-
-function stateKey(key: ProgressKey): string {
-  return `${key.g}\u0000${key.t}\u0000${key.q}`;
 }
 
 function keyOf(key: ProgressKey): ProgressKey {

@@ -9,7 +9,7 @@
 // the OS: a process crash keeps them (deadlines survive it); a machine crash may not, and then
 // those messages are delivered again and their handles are refused as stale (decisions.md).
 import { randomBytes } from 'node:crypto';
-import { deadLetterTopicOf, RmqError, type Clock } from '@rmq/base';
+import { deadLetterTopicOf, latencyProbe, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 import type { InflightEntry, QueueConsumption } from './queue-consumption';
@@ -58,6 +58,8 @@ type Writes = Promise<void>[];
  * process; the operation's Promise.all still fails with it.
  */
 function addWrite(writes: Writes, write: Promise<void>): void {
+  // Changes recorded together share their record's promise: a receive of 1,000 messages awaits one, not 1,000.
+  if (writes.includes(write)) return;
   write.catch(() => undefined);
   writes.push(write);
 }
@@ -113,7 +115,7 @@ export class ConsumerService {
   private readonly receiveSlots: ReceiveSlots;
 
   constructor(private readonly options: ConsumerServiceOptions) {
-    this.unsubscribe = options.store.onConfirmed((topic) => this.wakeups.wake(topic));
+    this.unsubscribe = options.store.onConfirmed((topic, queueId) => this.wakeups.wakeQueue(topic, queueId));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: unknown) => options.onSweepError?.(error));
     }, SWEEP_INTERVAL_MS).unref();
@@ -135,6 +137,11 @@ export class ConsumerService {
     }
   }
 
+  /** Receives parked in a long poll now (waiting for a message), over all topics. */
+  get receivesWaiting(): number {
+    return this.wakeups.waiting;
+  }
+
   /** Receives running now, over all clients and groups. */
   get receivesRunning(): number {
     return this.receiveSlots.count;
@@ -153,21 +160,45 @@ export class ConsumerService {
     if (!request.push) this.checkSimpleInvisibleMs(request.invisibleMs);
     const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
-    for (;;) {
-      const wakesBefore = this.wakeups.count(request.topic);
-      if (request.signal?.aborted) return [];
-      const deliveries = await this.receiveNow(request, queueIds);
-      // The caller went away while we were reading: what was claimed goes back at once.
-      if (request.signal?.aborted) {
-        await this.giveBack(request, deliveries);
-        return [];
+    // New messages wake one long poll of this group (or broadcast member) per queue (topic-wakeups.ts).
+    const scope = { owner: `${request.group}\u0000${request.member ?? ''}`, queueId: request.queueId };
+    // Set from a wake until a look used it up (took all it could): else it goes to the next waiter.
+    let holdsWake = false;
+    let wokenAtMs: number | undefined;
+    let resumedAtMs: number | undefined;
+    try {
+      for (;;) {
+        const wakesBefore = this.wakeups.count(request.topic);
+        if (request.signal?.aborted) return [];
+        const gathered = await this.receiveNow(request, queueIds);
+        const deliveries = gathered.deliveries;
+        if (latencyProbe.enabled && wokenAtMs !== undefined) {
+          for (const { record } of deliveries) {
+            latencyProbe.mark(record.logOffset, 'woken', wokenAtMs);
+            latencyProbe.mark(record.logOffset, 'receiveResumed', resumedAtMs);
+          }
+        }
+        // The caller went away while we were reading: what was claimed goes back at once.
+        if (request.signal?.aborted) {
+          await this.giveBack(request, deliveries);
+          return [];
+        }
+        // A look that left messages behind (a full batch) passes its wake on: another waiter takes them.
+        if (!gathered.leftBehind && hasRoom(request, gathered)) holdsWake = false;
+        const nowMs = this.options.clock.nowMs();
+        if (deliveries.length > 0 || nowMs >= deadlineMs) return deliveries;
+        // Something arrived (or was released) while we were looking: look again before sleeping.
+        if (this.wakeups.count(request.topic) !== wakesBefore) continue;
+        const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
+        await this.wakeups.wait(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal, scope);
+        holdsWake = true;
+        if (latencyProbe.enabled) {
+          wokenAtMs = this.wakeups.lastWakeAtMs.get(request.topic);
+          resumedAtMs = performance.now();
+        }
       }
-      const nowMs = this.options.clock.nowMs();
-      if (deliveries.length > 0 || nowMs >= deadlineMs) return deliveries;
-      // Something arrived (or was released) while we were looking: look again before sleeping.
-      if (this.wakeups.count(request.topic) !== wakesBefore) continue;
-      const wakeAtMs = Math.min(deadlineMs, this.nextVisibleAtMs(request, queueIds) ?? deadlineMs);
-      await this.wakeups.wait(request.topic, Math.max(1, wakeAtMs - nowMs), request.signal);
+    } finally {
+      if (holdsWake) this.wakeups.wakeOne(request.topic, scope.owner, request.queueId);
     }
   }
 
@@ -258,7 +289,8 @@ export class ConsumerService {
     this.wakeups.wakeAll();
   }
 
-  private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Delivery[]> {
+  private async receiveNow(request: Receive, queueIds: readonly number[]): Promise<Gathered> {
+    const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
     const first = this.rotation++ % queueIds.length;
@@ -283,7 +315,13 @@ export class ConsumerService {
     // The deliveries reach the OS before anyone sees them: after a crash of the broker they stay
     // invisible until their deadline (after a crash of the machine they may be delivered again).
     await Promise.all(writes);
-    return out.deliveries;
+    if (latencyProbe.enabled) {
+      for (const { record } of out.deliveries) {
+        latencyProbe.mark(record.logOffset, 'lookStarted', startedMs);
+        latencyProbe.mark(record.logOffset, 'deliveryWritten');
+      }
+    }
+    return out;
   }
 
   /**
@@ -414,11 +452,14 @@ export class ConsumerService {
         const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
         addWrite(writes, admitted.written);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
+        if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');
       }
       const skipped = this.options.progress.skipTo(key, state, nextQueueOffset);
       if (skipped) addWrite(writes, skipped);
       more = records.length >= room;
     });
+    // Read up to where this receive stopped (its share, its batch, a scan limit): what is past it waits for another.
+    if (state.nextOffset < this.options.store.queueRange(request.topic, queueId).maxQueueOffset) out.leftBehind = true;
     return more;
   }
 
@@ -527,6 +568,8 @@ export class ConsumerService {
 interface Gathered {
   deliveries: Delivery[];
   sizeBytes: number;
+  /** Some queue still had readable messages past where the group's progress stopped. */
+  leftBehind?: boolean;
 }
 
 function gather(out: Gathered, delivery: Delivery): void {

@@ -19,7 +19,14 @@ export class OffsetRanges {
       mergedEnd = Math.max(mergedEnd, this.ranges[last][1]);
       last++;
     }
-    this.ranges.splice(first, last - first, [mergedStart, mergedEnd]);
+    if (last - first === 1) {
+      // Grows one range (an ack next to others done): in place, no new range (list() hands out copies).
+      this.ranges[first][0] = mergedStart;
+      this.ranges[first][1] = mergedEnd;
+      return;
+    }
+    if (last === first && first === this.ranges.length) this.ranges.push([mergedStart, mergedEnd]);
+    else this.ranges.splice(first, last - first, [mergedStart, mergedEnd]);
   }
 
   has(offset: number): boolean {

@@ -3,7 +3,7 @@
 // stays on one queue, in order), others round robin over the topic's queues. DELAY and
 // TRANSACTION messages are handed to a stager that stores them elsewhere first (a schedule, a
 // half message); without one they are refused as unsupported.
-import { fnv1a32, RmqError } from '@rmq/base';
+import { fnv1a32, latencyProbe, RmqError } from '@rmq/base';
 import type { AppendInput, AppendResult, MessageStore } from '@rmq/store';
 import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
 import { toAppendInput, userPropertiesSizeBytes, type MessageType, type OutgoingMessage } from './message-properties';
@@ -79,6 +79,7 @@ export class ProducerService {
       return stager ? stager.stage(message, topic) : toAppendInput(message, this.queueFor(message, topic));
     });
     const results = await this.store.append(inputs);
+    if (latencyProbe.enabled) for (const result of results) latencyProbe.mark(result.logOffset, 'sendAnswered');
     return results.map((result, i) => ({
       messageId: messages[i].messageId,
       queueId: inputs[i].queueId,

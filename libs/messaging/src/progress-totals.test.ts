@@ -3,20 +3,32 @@ import type { Clock } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import { ConsumerProgress, type ProgressChange, type ProgressKey } from './consumer-progress';
 import type { StateJournal } from './state/state-journal';
+import { PendingBodies, readChangeBody } from './state/change-body';
+import { decodeProgressChange } from './progress-codec';
 
 // The journal and store seen by ConsumerProgress, reduced to what these tests need: changes are
-// kept (to replay them), every queue holds 1,000 messages.
-function progressUnderTest(): { progress: ConsumerProgress; journaled: ProgressChange[] } {
-  const journaled: ProgressChange[] = [];
+// kept in change record bodies (to replay them, read back), every queue holds 1,000 messages.
+function progressUnderTest(): { progress: ConsumerProgress; journaled: () => ProgressChange[] } {
+  const pending = new PendingBodies(4096); // small bodies: changes span several, as they may in the log
   const journal = {
     register: () => undefined,
-    note: (_section: string, change: ProgressChange) => journaled.push(change),
-    record: async (_section: string, change: ProgressChange) => void journaled.push(change),
+    note: (section: string, change: ProgressChange) => pending.json(section, change),
+    record: async (section: string, change: ProgressChange) => pending.json(section, change),
+    beginBinary: (section: { binaryType: number }, bytesMax: number) => pending.begin(section.binaryType, bytesMax),
+    endBinary: () => (pending.end() ? Promise.resolve() : undefined),
+    endBinaryNoted: () => pending.end(),
     isWritable: true,
     requireWritable: () => undefined,
   } as unknown as StateJournal;
   const store = { queueRange: () => ({ minQueueOffset: 0, maxQueueOffset: 1_000 }) } as unknown as MessageStore;
   const clock: Clock = { nowMs: () => 0 } as Clock;
+  const journaled = () => {
+    const changes: ProgressChange[] = [];
+    for (const body of pending.take()) {
+      readChangeBody(body, { json: ([, change]) => changes.push(change as ProgressChange), binary: (_type, reader) => changes.push(decodeProgressChange(reader)) });
+    }
+    return changes;
+  };
   return { progress: new ConsumerProgress(journal, store, clock), journaled };
 }
 
@@ -89,7 +101,7 @@ describe('ProgressTotals', () => {
 
         progress.reset();
         expect(kept(progress)).toEqual({});
-        for (const change of journaled) progress.apply(change);
+        for (const change of journaled()) progress.apply(change);
         expect(kept(progress)).toEqual(expected);
 
         progress.reset();

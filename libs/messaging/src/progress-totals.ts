@@ -30,6 +30,11 @@ export class ProgressTotals {
   private readonly pairs = new Map<string, MutableTotals>();
   /** Which entry a group's queue state counts in (by identity: states are never copied). */
   private readonly owners = new Map<QueueConsumption, MutableTotals>();
+  /** Between before() and after(): the sums being moved, and the state's figures before the change. */
+  private changing: MutableTotals | undefined;
+  private committedBefore = 0;
+  private nextBefore = 0;
+  private inflightBefore = 0;
 
   /** A group's state for (topic, queueId) was made, or replaced `previous` (a replayed restore). */
   added(group: string, topic: string, queueId: number, state: QueueConsumption, previous?: QueueConsumption): void {
@@ -49,16 +54,32 @@ export class ProgressTotals {
    * broadcast member's) is changed alone.
    */
   tracked<T>(state: QueueConsumption, change: () => T): T {
-    const totals = this.owners.get(state);
-    if (!totals) return change();
-    const committed = state.committedOffset;
-    const next = state.nextOffset;
-    const inflight = state.inflightCount;
+    this.before(state);
     const result = change();
-    totals.committedSum += state.committedOffset - committed;
-    totals.nextSum += state.nextOffset - next;
-    totals.inflight += state.inflightCount - inflight;
+    this.after(state);
     return result;
+  }
+
+  /**
+   * tracked() without a closure, for the changes made per message: before(state), the change,
+   * then after(state), synchronously (one change at a time).
+   */
+  before(state: QueueConsumption): void {
+    const totals = this.owners.get(state);
+    this.changing = totals;
+    if (!totals) return;
+    this.committedBefore = state.committedOffset;
+    this.nextBefore = state.nextOffset;
+    this.inflightBefore = state.inflightCount;
+  }
+
+  after(state: QueueConsumption): void {
+    const totals = this.changing;
+    if (!totals) return;
+    this.changing = undefined;
+    totals.committedSum += state.committedOffset - this.committedBefore;
+    totals.nextSum += state.nextOffset - this.nextBefore;
+    totals.inflight += state.inflightCount - this.inflightBefore;
   }
 
   /** One entry per (group, topic) with progress. */

@@ -137,6 +137,8 @@ export class QueueConsumption {
     if (queueOffset >= this.next) {
       assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
+      this.setInflight(queueOffset, entry); // never handed out before: no message group to keep
+      return;
     }
     this.setInflight(queueOffset, this.withGroupOf(queueOffset, entry));
   }
@@ -169,7 +171,9 @@ export class QueueConsumption {
     const entry = this.inflight.get(queueOffset);
     if (!entry || entry.deliveryId !== deliveryId) return false;
     this.inflight.delete(queueOffset);
-    this.doneAbove.add(queueOffset, queueOffset + 1);
+    // Acks mostly come in queue order: the oldest one moves the committed offset without a range.
+    if (queueOffset === this.committed) this.committed++;
+    else this.doneAbove.add(queueOffset, queueOffset + 1);
     this.advance();
     if (this.order && entry.messageGroup !== undefined) {
       const released = this.order.settle(entry.messageGroup, queueOffset);

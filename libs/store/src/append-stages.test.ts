@@ -46,6 +46,38 @@ describe('MessageStore.appendStaged', () => {
     }
   });
 
+  it('in sync mode writes a batch while an earlier fdatasync runs, and commits it only after an fdatasync of its own', async () => {
+    const io = gatedFileIo((path) => path.includes('commitlog'));
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      io.hold();
+      const first = store.appendStaged([message('a')]);
+      await first.written;
+      await eventually(() => expect(io.waiting).toBe(1));
+      // The second batch reaches the OS without waiting for the first one's fdatasync...
+      const second = store.appendStaged([message('b')]);
+      const [b] = await second.written;
+      let secondCommitted = false;
+      void second.committed.then(() => (secondCommitted = true));
+      // ...and gets no fdatasync while one is in flight (the next covers everything written meanwhile).
+      expect(io.waiting).toBe(1);
+      io.release();
+      io.hold(); // the second batch's fdatasync, issued once the first ends, is held
+      await first.committed;
+      expect(store.queueRange('T', 0).maxQueueOffset).toBe(1);
+      await eventually(() => expect(io.waiting).toBe(1));
+      expect(secondCommitted).toBe(false);
+      expect(store.durableLogOffset).toBeLessThanOrEqual(b.logOffset);
+      io.release();
+      expect(await second.committed).toEqual([b]);
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['a', 'b']);
+    } finally {
+      io.release();
+      await store.close();
+    }
+  });
+
   it('fails both stages when the write fails for good, and both at once when the store refuses', async () => {
     let failing = false;
     const io = faultyFileIo((operation, path) => (failing && operation === 'write' && path.includes('commitlog') ? 'EBADF' : undefined));

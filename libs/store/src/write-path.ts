@@ -1,14 +1,18 @@
 // The write path: reservation (log offsets and queue offsets are handed out synchronously, in
-// call order), the append buffer, group commit (one write and, in sync mode, one fdatasync per
-// batch of appends waiting together) and confirmation (queue entries and index entries are added
-// once the bytes are written; appends are answered, and records readable, once committed:
-// commit-tracker.ts). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are
-// refused with the reason while the batch is written again, with backoff, until it succeeds; then
-// writing resumes where it stopped, nothing lost. Any other write error refuses every later append.
-import { assert, RmqError } from '@rmq/base';
+// call order), the append buffer, group commit and confirmation (queue entries and index entries
+// are added once the bytes are written, and durable in sync mode; appends are answered, and
+// records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
+// hands each batch of appends waiting together to the OS at once (one pwritev), even while an
+// fdatasync runs, so a batch's `written` stage never waits for an earlier batch's sync; in sync
+// mode the sync loop then makes everything written so far durable with one fdatasync, and the
+// next one covers whatever was written meanwhile. A transient error (EIO, ENOSPC, EMFILE...)
+// stalls writing: appends are refused with the reason while the bytes are written (and synced)
+// again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
+// Any other write error refuses every later append.
+import { assert, latencyProbe, RmqError, type ProbeStage } from '@rmq/base';
 import { isTransientIoError } from './file-io';
 import { STORE_LIMITS } from './limits';
-import type { CommitLog } from './commit-log';
+import type { Chunk, CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { BLANK_RECORD_BYTES_MIN, encodeBlankInto, encodeRecordInto, encodedSizeBytes } from './record';
 import { AppendBuffer } from './append-buffer';
@@ -63,6 +67,9 @@ export class WritePath {
   readonly recent: RecentWrites;
   private pending: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
+  /** Sync mode: batches written and not yet synced, in log order, with their bytes (written again after a failed sync). */
+  private unsynced: WrittenBatch[] = [];
+  private syncing: Promise<void> | undefined;
   private dirtySegments = new Set<number>();
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
@@ -141,6 +148,7 @@ export class WritePath {
       const input = inputs[index];
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
+      if (latencyProbe.enabled) latencyProbe.sample(logOffset);
       const key = queueKey(input.topic, input.queueId);
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
@@ -181,14 +189,17 @@ export class WritePath {
     return done;
   }
 
-  /** Whether an append is reserved or being written. */
+  /** Whether an append is reserved, being written or being synced. */
   get busy(): boolean {
-    return this.pending.length > 0 || this.writing !== undefined;
+    return this.pending.length > 0 || this.writing !== undefined || this.unsynced.length > 0 || this.syncing !== undefined;
   }
 
-  /** Resolves once the appends in flight are written (or failed). */
+  /** Resolves once the appends in flight are written, and synced in sync mode (or failed). */
   async whenWritten(): Promise<void> {
-    await this.writing;
+    while (this.writing || this.syncing) {
+      await this.writing;
+      await this.syncing;
+    }
   }
 
   /** Called after new records of a queue became readable (to wake long polls). */
@@ -233,26 +244,24 @@ export class WritePath {
     this.deps.settings.onEvent?.({ kind: 'writeResumed', stalledMs: this.deps.settings.clock.nowMs() - this.stalledSinceMs });
   }
 
-  private async writeChunks(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[]): Promise<void> {
+  /** Hands a batch's bytes to the OS; its `written` stage is told at once. */
+  private async writeChunks(chunks: Chunk[], batch: PendingAppend[]): Promise<number[]> {
     const touched = await this.deps.log.write(chunks);
+    if (latencyProbe.enabled) markBatch(batch, 'written');
     this.recent.add(chunks);
     for (const entry of batch) {
       if (!entry.written) continue;
       entry.written.resolve(entry.results);
       entry.written = undefined;
     }
-    if (this.deps.settings.flushMode === 'sync') {
-      this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
-      await this.deps.log.datasync(touched);
-    } else for (const start of touched) this.dirtySegments.add(start);
+    return touched;
   }
 
   /**
-   * Writes the batch again (positional writes: the same bytes at the same place), with backoff,
-   * until it goes through (true) or fails for good or the store closes (false). Writing the bytes
-   * again before each fdatasync matters: after a failed fsync the kernel may have dropped them.
+   * Runs `attempt` again, with backoff, until it goes through (true) or fails for good or the
+   * store closes (false); appends are refused meanwhile (stalled).
    */
-  private async retryStalled(chunks: Parameters<CommitLog['write']>[0], batch: PendingAppend[], first: unknown): Promise<boolean> {
+  private async retryStalled(first: unknown, attempt: () => Promise<unknown>): Promise<boolean> {
     this.stall(first, 'write');
     let waitMs: number = STORE_LIMITS.stallRetryMsMin;
     while (!this.giveUp) {
@@ -260,7 +269,7 @@ export class WritePath {
       waitMs = Math.min(waitMs * 2, STORE_LIMITS.stallRetryMsMax);
       if (this.giveUp) break;
       try {
-        await this.writeChunks(chunks, batch);
+        await attempt();
         this.resume();
         return true;
       } catch (error) {
@@ -278,40 +287,94 @@ export class WritePath {
     this.deps.settings.onEvent?.({ kind: 'writeFailed', error });
   }
 
+  /**
+   * Writes each batch of pending appends as soon as it can (not waiting for an fdatasync in
+   * flight); in sync mode hands it to the sync loop, in async mode confirms it at once.
+   */
   private async writeLoop(): Promise<void> {
     await null; // lets append() record this loop before it can finish
     try {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
-        const settled = () => {
-          for (const entry of batch) this.pendingAppendBytes -= entry.sizeBytes ?? 0;
-        };
         const chunks = this.appendBuffer.take();
+        if (latencyProbe.enabled) markBatch(batch, 'batchCut');
         if (this.failure) {
-          settled();
-          for (const entry of batch) entry.reject(this.failure);
+          this.refuse(batch);
           continue;
         }
+        let touched: number[] | undefined;
         try {
-          await this.writeChunks(chunks, batch);
+          touched = await this.writeChunks(chunks, batch);
         } catch (error) {
-          if (isTransientIoError(error) && (await this.retryStalled(chunks, batch, error))) {
-            settled();
-            this.confirm(batch);
+          if (!isTransientIoError(error) || !(await this.retryStalled(error, async () => (touched = await this.writeChunks(chunks, batch))))) {
+            this.fail(error);
+            this.refuse(batch);
             continue;
           }
-          this.fail(error);
-          settled();
-          for (const entry of batch) entry.reject(this.failure);
-          continue;
         }
-        settled();
-        this.confirm(batch);
+        if (this.deps.settings.flushMode === 'sync') {
+          this.unsynced.push({ batch, chunks, touched: touched! });
+          this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
+          this.syncing ??= this.syncLoop();
+        } else {
+          for (const start of touched!) this.dirtySegments.add(start);
+          settle(batch, this);
+          this.confirm(batch);
+        }
       }
     } finally {
       this.writing = undefined;
     }
+  }
+
+  /**
+   * Sync mode: one fdatasync for everything written so far, then the batches it covered are
+   * confirmed in log order; again while more was written meanwhile. After a failed fdatasync the
+   * kernel may have dropped the bytes: every batch not yet synced is written again before the next.
+   */
+  private async syncLoop(): Promise<void> {
+    await null; // lets the write loop record this loop before it can finish
+    try {
+      while (this.unsynced.length > 0) {
+        const group = this.unsynced;
+        this.unsynced = [];
+        const startedMs = latencyProbe.enabled ? performance.now() : 0;
+        if (latencyProbe.enabled) for (const { batch } of group) markBatch(batch, 'syncIssued', startedMs);
+        try {
+          await this.deps.log.datasync(segmentsOf(group));
+        } catch (error) {
+          const again = () => this.writeAndSyncAgain(group);
+          if (!isTransientIoError(error) || !(await this.retryStalled(error, again))) this.fail(error);
+        }
+        if (latencyProbe.enabled) {
+          const syncedMs = performance.now();
+          for (const { batch } of group) markBatch(batch, 'synced', syncedMs);
+          latencyProbe.commit(group.reduce((sum, { batch }) => sum + batch.reduce((n, entry) => n + entry.placements.length, 0), 0), startedMs, syncedMs);
+        }
+        for (const { batch } of group) {
+          settle(batch, this);
+          // After a failure nothing later is confirmed: queue offsets stay without holes.
+          if (this.failure) this.refuse(batch, false);
+          else this.confirm(batch);
+        }
+      }
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  /** After a failed fdatasync: the group and everything written since, written again, then synced. */
+  private async writeAndSyncAgain(group: WrittenBatch[]): Promise<void> {
+    const all = [...group, ...this.unsynced];
+    for (const { chunks } of all) await this.deps.log.write(chunks);
+    await this.deps.log.datasync(segmentsOf(all));
+  }
+
+  /** Rejects a batch's appends with the write path's failure (settling their bytes first unless done). */
+  private refuse(batch: PendingAppend[], unsettled = true): void {
+    if (unsettled) settle(batch, this);
+    for (const entry of batch) entry.reject(this.failure);
   }
 
   /** The batch is written (and synced in sync mode): indexed now, answered and readable once committed. */
@@ -330,7 +393,12 @@ export class WritePath {
       if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
       // Waiters first, in log order: the progress below may commit this very batch at once.
       if (entry.replicated) entry.resolve(entry.results);
-      else this.commits.whenCommitted(end).then(() => entry.resolve(entry.results), entry.reject);
+      else {
+        this.commits.whenCommitted(end).then(() => {
+          if (latencyProbe.enabled) markBatch([entry], 'committed');
+          entry.resolve(entry.results);
+        }, entry.reject);
+      }
     }
     this.commits.wrote(end, woken, this.deps.settings.flushMode === 'sync');
   }
@@ -355,6 +423,25 @@ export class WritePath {
   }
 }
 
+/** A batch handed to the OS, waiting for its fdatasync (sync mode). */
+interface WrittenBatch {
+  batch: PendingAppend[];
+  chunks: Chunk[];
+  /** The log segments its bytes went to. */
+  touched: number[];
+}
+
+function segmentsOf(group: WrittenBatch[]): number[] {
+  const segments = new Set<number>();
+  for (const { touched } of group) for (const start of touched) segments.add(start);
+  return [...segments];
+}
+
+/** The batch's appends no longer count against the bytes pending (written and settled, or refused). */
+function settle(batch: PendingAppend[], writes: { pendingAppendBytes: number }): void {
+  for (const entry of batch) writes.pendingAppendBytes -= entry.sizeBytes ?? 0;
+}
+
 /** Where a batch of pending appends ends in the log (a record boundary, or a segment's end after a blank). */
 function endOf(batch: PendingAppend[]): number {
   let end = 0;
@@ -364,6 +451,11 @@ function endOf(batch: PendingAppend[]): number {
     if (entry.endLogOffset !== undefined) end = Math.max(end, entry.endLogOffset);
   }
   return end;
+}
+
+/** Debug only (latency-probe.ts): marks a stage of the batch's sampled records. */
+function markBatch(batch: PendingAppend[], stage: ProbeStage, atMs = performance.now()): void {
+  for (const entry of batch) for (const placement of entry.placements) latencyProbe.mark(placement.logOffset, stage, atMs);
 }
 
 /** A stage the caller may not await (it awaits the commit, which fails the same way). */

@@ -6,7 +6,7 @@ import { admin, createClient, namesrv } from '@rmq/contracts';
 import { eventually } from './eventually';
 import { makeTempDir } from './temp-dir';
 import { startApp, type AppProcess } from './app-process';
-import { sampleValue } from './prometheus-text';
+import { sampleValue, scrapeMetrics } from './prometheus-text';
 
 export const REPLICA_GROUP_NAME = 'broker-a';
 
@@ -91,7 +91,7 @@ export async function startFailoverGroup(replicaCount: number, brokerArgs: strin
     async metric(brokerId, name, labels = {}) {
       const replica = replicas[brokerId];
       if (!replica) throw new Error(`replica ${brokerId} is not running`);
-      const text = await (await fetch(`http://${replica.endpoints.http}/metrics`)).text();
+      const text = await scrapeMetrics(replica);
       return sampleValue(text, name, labels) ?? 0;
     },
     async stop() {

@@ -8,3 +8,11 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
   }
   return undefined;
 }
+
+/** An app's /metrics text (anything with an `http` endpoint); a non-200 answer is an error naming the app's address. */
+export async function scrapeMetrics(app: { endpoints: Record<string, string> }): Promise<string> {
+  const url = `http://${app.endpoints.http}/metrics`;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`);
+  return response.text();
+}

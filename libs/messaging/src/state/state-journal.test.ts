@@ -52,6 +52,22 @@ describe('StateJournal', () => {
     await second.close();
   });
 
+  it('splits changes over records of at most the body bound (an entry alone over it goes alone), replayed in order', async () => {
+    const first = await open();
+    const big = (char: string) => char.repeat(400 * 1024);
+    // 400 KiB each: two fit in a 1 MiB body, the third starts another; 1.5 MiB goes alone.
+    await Promise.all([first.counters.set('a', 1), first.counters.set(big('x'), 2), first.counters.set(big('y'), 3), first.counters.set(big('z'), 4), first.counters.set('z'.repeat(1536 * 1024), 5), first.counters.set('a', 6)]);
+    const { records } = await first.store.read(STATE_TOPIC, 0, 0, { countMax: 10 });
+    expect(records.map((record) => [record.properties.get('k'), Math.round(record.body.length / 1024)])).toEqual([['b', 800], ['b', 400], ['b', 1536], ['b', 0]]);
+    await first.close();
+    rmSync(join(temp.path, 'config', 'state-snapshot.json'));
+    const second = await open();
+    expect(second.counters.values.get('a')).toBe(6);
+    expect(second.counters.values.get(big('z'))).toBe(4);
+    expect(second.counters.values.size).toBe(5);
+    await second.close();
+  });
+
   it('ignores a snapshot file that does not describe this log (a log that lost its tail) and replays instead', async () => {
     const first = await open();
     await first.counters.set('a', 1);

@@ -9,6 +9,9 @@
 //   - changes are recorded in the order they were made (one writer: the store reserves log
 //     positions synchronously), and replay applies them in log order, so replay is deterministic;
 //   - changes pending at the same time go out as one record (a batch of acks is one record);
+//   - change records are binary (kind 'b', change-body.ts): the frequent changes (deliveries,
+//     acks) in bytes their section writes without JSON, the rare ones as JSON entries among
+//     them; records of kind 'c' (all JSON, written before) are still replayed;
 //   - before retention may drop old segments, the whole state is written again into the log (an
 //     in-log snapshot, its parts in one append so nothing interleaves); retention keeps
 //     everything from the newest one on, so the retained log alone always holds all state;
@@ -19,6 +22,8 @@ import { dirname, join } from 'node:path';
 import { RmqError, STATE_TOPIC, type Clock } from '@rmq/base';
 import { readJson, writeJsonAtomic, type AppendInput, type AppendResult, type AppendStages, type MessageStore, type StoredRecord } from '@rmq/store';
 import { STATE_LIMITS } from './state-limits';
+import type { ByteReader, ByteWriter } from './byte-codec';
+import { PendingBodies, readChangeBody, type Entry } from './change-body';
 
 /** One part of the broker's state: replays changes and dumps itself as changes. */
 export interface StateSection<Change = unknown> {
@@ -29,11 +34,22 @@ export interface StateSection<Change = unknown> {
   reset(): void;
 }
 
-type Entry = [section: string, change: unknown];
+/**
+ * A section whose frequent changes are bytes of its own in binary change records (JSON costs
+ * an object and a string per change; a delivery and an ack per message are too many for that).
+ */
+export interface BinaryStateSection<Change = unknown> extends StateSection<Change> {
+  /** Its entry type in change records: 1-255, one per section (0 is a change as JSON). */
+  readonly binaryType: number;
+  /** Reads one change this section wrote (through beginBinary) from `reader`, and applies it. */
+  applyBinary(reader: ByteReader): void;
+}
 
 /** The record property that says what a state record holds. */
 const KIND_PROPERTY = 'k';
-const KIND_CHANGES = 'c';
+/** Changes as a JSON list: written before binary change records, still replayed. */
+const KIND_JSON_CHANGES = 'c';
+const KIND_CHANGES = 'b';
 const KIND_SNAPSHOT = 's';
 
 interface SnapshotFile {
@@ -76,7 +92,8 @@ interface Batch {
 
 export class StateJournal {
   private readonly sections = new Map<string, StateSection>();
-  private pending: Entry[] = [];
+  private readonly binarySections = new Map<number, BinaryStateSection>();
+  private pending = new PendingBodies(STATE_LIMITS.recordBodyBytesMax);
   private batch: Batch | undefined;
   /** The record being written: the next one is appended once this one reached the OS. */
   private inFlight: Promise<void> | undefined;
@@ -104,8 +121,13 @@ export class StateJournal {
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? STATE_LIMITS.snapshotEveryBytesDefault;
   }
 
-  register(section: StateSection): void {
+  register(section: StateSection | BinaryStateSection): void {
     if (this.sections.has(section.name)) throw new Error(`state section ${section.name} registered twice`);
+    if ('binaryType' in section) {
+      const type = section.binaryType;
+      if (!(Number.isInteger(type) && type >= 1 && type <= 255) || this.binarySections.has(type)) throw new Error(`state section ${section.name}: binary type ${type} is taken or not 1-255`);
+      this.binarySections.set(type, section);
+    }
     this.sections.set(section.name, section);
   }
 
@@ -127,7 +149,7 @@ export class StateJournal {
   async reload(): Promise<void> {
     await this.settled();
     while (this.following) await this.following;
-    this.pending = [];
+    this.pending = new PendingBodies(STATE_LIMITS.recordBodyBytesMax);
     const rebuilding = new RmqError('TOO_MANY_REQUESTS', { reason: 'the broker state is being rebuilt after a failover; try again shortly' });
     this.batch?.written.reject(rebuilding);
     this.batch?.durable.reject(rebuilding);
@@ -159,7 +181,7 @@ export class StateJournal {
 
   /** True when the journal holds no state record at all (a new broker). */
   get isEmpty(): boolean {
-    return this.options.store.queueRange(STATE_TOPIC, 0).maxQueueOffset === 0 && this.pending.length === 0;
+    return this.options.store.queueRange(STATE_TOPIC, 0).maxQueueOffset === 0 && this.pending.isEmpty;
   }
 
   /**
@@ -168,17 +190,40 @@ export class StateJournal {
    * then delivered again). Changes recorded together go out as one record.
    */
   record(section: string, change: unknown, stage: RecordStage = 'durable'): Promise<void> {
-    const batch = this.add(section, change);
-    if (!batch) return this.refused();
-    return stage === 'written' ? batch.written.promise : batch.durable.promise;
+    if (this.closed || !this.writable) return this.refused();
+    this.pending.json(section, change);
+    return this.recorded(stage);
   }
 
-  private add(section: string, change: unknown): Batch | undefined {
-    if (this.closed || !this.writable) return undefined;
-    this.pending.push([section, change]);
-    this.batch ??= { written: deferred(), durable: deferred() };
+  /**
+   * Starts a change of a binary section, already made in memory: the section writes its bytes
+   * into the returned writer, then calls endBinary. Throws what requireWritable throws.
+   */
+  beginBinary(section: BinaryStateSection, bytesMax: number): ByteWriter {
+    this.requireWritable();
+    return this.pending.begin(section.binaryType, bytesMax);
+  }
+
+  /**
+   * Ends the change begun by beginBinary; resolves as `record` does. Undefined when its bytes
+   * could not carry a value: nothing was recorded, and the section records the change as JSON.
+   */
+  endBinary(stage: RecordStage = 'durable'): Promise<void> | undefined {
+    return this.pending.end() ? this.recorded(stage) : undefined;
+  }
+
+  /** endBinary for a change nobody waits for (a failure goes to onError); false as endBinary's undefined. */
+  endBinaryNoted(): boolean {
+    const durable = this.endBinary();
+    durable?.catch((error: unknown) => this.options.onError?.(error));
+    return durable !== undefined;
+  }
+
+  /** The promise of the pending record's `stage`; schedules its write. */
+  private recorded(stage: RecordStage): Promise<void> {
+    const batch = (this.batch ??= { written: deferred(), durable: deferred() });
     this.scheduleFlush();
-    return this.batch;
+    return stage === 'written' ? batch.written.promise : batch.durable.promise;
   }
 
   private refused(): Promise<void> {
@@ -250,7 +295,7 @@ export class StateJournal {
     const changes = this.takePending();
     const entries = this.dump();
     const id = `${this.options.clock.nowMs().toString(36)}-${this.snapshotSequence++}`;
-    const changeRecords = changes ? toRecords(changes.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock) : [];
+    const changeRecords = changes ? changes.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)) : [];
     const parts = bodiesOf(entries);
     const snapshotRecords = parts.map((body, index) =>
       stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
@@ -294,7 +339,16 @@ export class StateJournal {
     if (this.inFlight) return;
     const taken = this.takePending();
     if (!taken) return;
-    const appended = this.options.store.appendStaged(toRecords(taken.entries, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock));
+    let appended: AppendStages;
+    try {
+      appended = this.options.store.appendStaged(taken.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)));
+    } catch (error) {
+      // Refused at once (a record it cannot take): its callers hear it instead of waiting forever.
+      taken.batch.written.reject(error);
+      taken.batch.durable.reject(error);
+      this.options.onError?.(error);
+      return;
+    }
     this.settle(taken.batch, appended);
     // The next record goes out once this one reached the OS (it joins the next group commit).
     this.inFlight = appended.written
@@ -328,13 +382,12 @@ export class StateJournal {
 
   private afterFlight(): void {
     this.inFlight = undefined;
-    if (this.pending.length > 0) this.scheduleFlush();
+    if (!this.pending.isEmpty) this.scheduleFlush();
   }
 
-  private takePending(): { entries: Entry[]; batch: Batch } | undefined {
-    if (this.pending.length === 0 || !this.batch) return undefined;
-    const taken = { entries: this.pending, batch: this.batch };
-    this.pending = [];
+  private takePending(): { bodies: Buffer[]; batch: Batch } | undefined {
+    if (this.pending.isEmpty || !this.batch) return undefined;
+    const taken = { bodies: this.pending.take(), batch: this.batch };
     this.batch = undefined;
     return taken;
   }
@@ -359,12 +412,33 @@ export class StateJournal {
   }
 
   private applyEntries(entries: readonly Entry[]): void {
-    for (const [name, change] of entries) {
-      const section = this.sections.get(name);
-      if (!section) throw new RmqError('STATE_UNREADABLE', { reason: `the commit log holds state of an unknown kind "${name}" (written by a newer broker?)` });
-      section.apply(change);
+    for (const entry of entries) this.applyEntry(entry);
+  }
+
+  private applyEntry([name, change]: Entry): void {
+    const section = this.sections.get(name);
+    if (!section) throw new RmqError('STATE_UNREADABLE', { reason: `the commit log holds state of an unknown kind "${name}" (written by a newer broker?)` });
+    section.apply(change);
+  }
+
+  /** Applies a binary change record's entries in order. */
+  private applyChangeBody(record: StoredRecord): void {
+    try {
+      readChangeBody(record.body, this.changeVisitor);
+    } catch (error) {
+      if (error instanceof RmqError) throw error;
+      throw new RmqError('STATE_UNREADABLE', { reason: `state record at log offset ${record.logOffset} cannot be read: ${(error as Error).message}` });
     }
   }
+
+  private readonly changeVisitor = {
+    json: (entry: Entry) => this.applyEntry(entry),
+    binary: (type: number, reader: ByteReader) => {
+      const section = this.binarySections.get(type);
+      if (!section) throw new RmqError('STATE_UNREADABLE', { reason: `the commit log holds state changes of an unknown binary type ${type} (written by a newer broker?)` });
+      section.applyBinary(reader);
+    },
+  };
 
   /** Applies state records [from, to); returns how many were read. */
   private async replay(from: number, to: number, awaitingSnapshot: boolean): Promise<number> {
@@ -379,6 +453,9 @@ export class StateJournal {
         this.lastLogOffset = record.logOffset;
         const kind = record.properties.get(KIND_PROPERTY);
         if (kind === KIND_CHANGES) {
+          parts = [];
+          if (!awaitingSnapshot) this.applyChangeBody(record);
+        } else if (kind === KIND_JSON_CHANGES) {
           parts = [];
           if (!awaitingSnapshot) this.applyEntries(decodeEntries(record));
         } else if (kind === KIND_SNAPSHOT) {
@@ -434,16 +511,12 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/** Entries as record bodies of bounded size: usually one body, split only when it is too long. */
+/** Entries as snapshot bodies of bounded size: usually one body, split only when it is too long. */
 function bodiesOf(entries: readonly Entry[]): Buffer[] {
   const whole = Buffer.from(JSON.stringify(entries));
   if (whole.length <= STATE_LIMITS.recordBodyBytesMax || entries.length === 1) return [whole];
   const middle = entries.length >>> 1;
   return [...bodiesOf(entries.slice(0, middle)), ...bodiesOf(entries.slice(middle))];
-}
-
-function toRecords(entries: readonly Entry[], properties: Record<string, string>, clock: Clock): AppendInput[] {
-  return bodiesOf(entries).map((body) => stateRecord(body, properties, clock));
 }
 
 function stateRecord(body: Buffer, properties: Record<string, string>, clock: Clock): AppendInput {

@@ -1,0 +1,124 @@
+// Debug only: timestamps along a message's path through the broker, for a sample of the records
+// stored (every Nth), keyed by log offset: reserved → batch cut → written → fdatasync issued →
+// synced → committed → send answered; then, if a receive delivers it, the receive's wake and
+// resumption → the start of the look that found it → claimed → delivery records written →
+// frames written. Also every group commit's write and fdatasync time, event-loop delay and GC
+// pauses. Off unless RMQ_LATENCY_PROBE=<N> is set (then a report goes to RMQ_LATENCY_PROBE_OUT,
+// default stderr, when the process exits; %p in it becomes the process id).
+// performance.now() here is for measurement only, never for a decision.
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+
+export const PROBE_STAGES = [
+  'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'sendAnswered',
+  'woken', 'receiveResumed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten',
+] as const;
+/** The intervals reported: each from one stage to another of the same record. */
+const INTERVALS: [ProbeStage, ProbeStage][] = [
+  ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
+  ['committed', 'sendAnswered'], ['committed', 'woken'], ['woken', 'receiveResumed'], ['committed', 'lookStarted'],
+  ['lookStarted', 'claimed'], ['claimed', 'deliveryWritten'], ['deliveryWritten', 'framesWritten'],
+  ['reserved', 'committed'], ['committed', 'framesWritten'], ['reserved', 'framesWritten'],
+];
+export type ProbeStage = (typeof PROBE_STAGES)[number];
+const STAGE_INDEX = new Map<ProbeStage, number>(PROBE_STAGES.map((stage, index) => [stage, index]));
+const ROWS_MAX = 200_000;
+
+export class LatencyProbe {
+  private readonly rows = new Map<number, Float64Array>();
+  private reservations = 0;
+  private readonly commits: { records: number; syncMs: number; gapMs: number }[] = [];
+  private lastCommitEndMs = 0;
+  private readonly gcPausesMs: number[] = [];
+  private loopDelay: IntervalHistogram | undefined;
+
+  constructor(readonly every: number) {}
+
+  get enabled(): boolean {
+    return this.every > 0;
+  }
+
+  /** Called for each record reserved: true when this one is sampled (its row starts now). */
+  sample(logOffset: number): boolean {
+    if (this.every <= 0 || this.reservations++ % this.every !== 0 || this.rows.size >= ROWS_MAX) return false;
+    const row = new Float64Array(PROBE_STAGES.length).fill(Number.NaN);
+    row[0] = performance.now();
+    this.rows.set(logOffset, row);
+    return true;
+  }
+
+  /** Marks `stage` of a sampled record (the first mark of a stage counts). */
+  mark(logOffset: number, stage: ProbeStage, atMs = performance.now()): void {
+    const row = this.rows.get(logOffset);
+    if (!row) return;
+    const index = STAGE_INDEX.get(stage)!;
+    if (Number.isNaN(row[index])) row[index] = atMs;
+  }
+
+  has(logOffset: number): boolean {
+    return this.rows.has(logOffset);
+  }
+
+  /** One fdatasync of the log: the records it made durable, when it started and ended (idle time: since the last ended). */
+  commit(records: number, startedMs: number, syncedMs: number): void {
+    if (this.every <= 0) return;
+    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0 });
+    this.lastCommitEndMs = syncedMs;
+  }
+
+  /** Starts the event-loop and GC monitors and the report at exit. */
+  start(out: string | undefined): void {
+    this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    this.loopDelay.enable();
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.gcPausesMs.push(entry.duration);
+    }).observe({ entryTypes: ['gc'] });
+    process.on('exit', () => {
+      const text = this.report();
+      if (out) writeFileSync(out, text);
+      else process.stderr.write(text);
+    });
+  }
+
+  report(): string {
+    const lines: string[] = [];
+    const rows = [...this.rows.values()];
+    const delivered = rows.filter((row) => !Number.isNaN(row[STAGE_INDEX.get('framesWritten')!]));
+    lines.push(`latency probe: ${rows.length} records sampled (every ${this.every}), ${delivered.length} of them delivered`);
+    lines.push('intervals, ms (records with both stages marked; negative: the second came first):');
+    for (const [label, set] of [['all sampled', rows], ['delivered', delivered]] as const) {
+      lines.push(`  ${label}:`);
+      for (const [from, to] of INTERVALS) {
+        const a = STAGE_INDEX.get(from)!;
+        const b = STAGE_INDEX.get(to)!;
+        const deltas = set.filter((row) => !Number.isNaN(row[a]) && !Number.isNaN(row[b])).map((row) => row[b] - row[a]);
+        if (deltas.length > 0) lines.push(`    ${`${from} → ${to}`.padEnd(34)} ${summary(deltas)}`);
+      }
+    }
+    if (this.commits.length > 0) {
+      lines.push(`group commits: ${this.commits.length}`);
+      lines.push(`  records per commit ${summary(this.commits.map((c) => c.records), 0)}`);
+      lines.push(`  fdatasync ms       ${summary(this.commits.map((c) => c.syncMs))}`);
+      lines.push(`  idle before ms     ${summary(this.commits.map((c) => c.gapMs))}`);
+    }
+    if (this.loopDelay) {
+      const h = this.loopDelay;
+      lines.push(`event-loop delay ms: p50 ${(h.percentile(50) / 1e6).toFixed(2)} p99 ${(h.percentile(99) / 1e6).toFixed(2)} max ${(h.max / 1e6).toFixed(2)}`);
+    }
+    if (this.gcPausesMs.length > 0) {
+      const total = this.gcPausesMs.reduce((sum, ms) => sum + ms, 0);
+      lines.push(`GC pauses: ${this.gcPausesMs.length}, ${total.toFixed(0)} ms in all; ${summary(this.gcPausesMs)}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function summary(values: number[], digits = 3): string {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))].toFixed(digits);
+  return `n ${sorted.length} p50 ${at(50)} p90 ${at(90)} p99 ${at(99)} max ${sorted[sorted.length - 1].toFixed(digits)}`;
+}
+
+/** The process's probe: off unless RMQ_LATENCY_PROBE is a positive number (sample every Nth record). */
+export const latencyProbe = new LatencyProbe(Number(process.env['RMQ_LATENCY_PROBE'] ?? 0) || 0);
+if (latencyProbe.enabled) latencyProbe.start(process.env['RMQ_LATENCY_PROBE_OUT']?.replace('%p', String(process.pid)));

@@ -1,7 +1,8 @@
 // npm run bench:peers (not in CI; about 15-25 min): the peers of shared/docs/performance.md (NATS
 // JetStream, Redis Streams, RabbitMQ quorum and stream queues), our broker in sync and async mode
 // (peerbench's rocketmq-raw adapter, and its official-client adapter in sync mode), the bare grpc-js
-// unary ceiling and `rmq bench` with 1 and 1,000 topics, all in one run on this machine, then the
+// unary ceiling (peerbench's client, and the official client's own calls through tools/perf/call-cost.mjs against a
+// bare grpc-js server and against our broker) and `rmq bench` with 1 and 1,000 topics, all in one run on this machine, then the
 // ratios of issue 15's targets. Needs root the first time (peerbench's setup.sh apt-gets the peers).
 //
 //   node tools/bench-peers.mjs [--runs 1] [--count 200000] [--peers nats-async,redis,rabbitmq-quorum,rabbitmq-stream]
@@ -127,6 +128,13 @@ async function measure() {
   }
   if (!options['skip-ceiling']) {
     measureStep('grpc-js ceiling', () => run(process.execPath, [join(pb, 'limits/run.mjs'), '--only', 'grpc', '--runs', runs, '--out', join(out, 'limits-grpc.json')], { cwd: pb }));
+    // The same ceiling with the official client's own calls (its stubs and headers), against a bare grpc-js
+    // server and against our broker: peerbench's ceiling client is lighter than the official one.
+    for (const [key, target] of [['bare', ['--target', 'bare']], ['ours', ['--broker', join(root, 'apps/broker/dist/main.js')]]]) {
+      const output = measureStep(`official client's calls against ${key}`, () => execFileSync(process.execPath, [join(root, 'tools/perf/call-cost.mjs'), ...target, '--phases', 'send,ack'],
+        { encoding: 'utf8', env: { ...process.env, CALL_COST_JSON: '1' }, stdio: ['ignore', 'pipe', 'inherit'] }));
+      if (output) writeFileSync(join(out, `call-cost-${key}.json`), output.trimEnd().split('\n').at(-1));
+    }
   }
 
   // 2. Our broker: rocketmq-raw in sync and async mode, the official client in sync mode, rmq bench with 1 and 1,000 topics.
@@ -196,6 +204,7 @@ function report() {
   const peers = Object.fromEntries(options.peers.split(',').map((name) => [name, readJson(join(pb, 'results', `${name}.json`))]));
   const grpc = readJson(join(out, 'limits-grpc.json'))?.grpc;
   const ceiling = median(grpc?.['send-1k-c64']?.msgsPerSec);
+  const callCost = { bare: readJson(join(out, 'call-cost-bare.json')), ours: readJson(join(out, 'call-cost-ours.json')) };
   const row = (name, r) => {
     const s = r?.summary;
     return `| ${name} | ${fmt(median(s?.produceMsgsPerSec))} | ${fmt(median(s?.consumeMsgsPerSec))} | ${fmt(median(s?.latP50), 2)} / ${fmt(median(s?.latP99), 2)} / ${fmt(median(s?.latP999), 1)} | ${fmt(cpuUsPerMessage(r, 'produce'), 1)} / ${fmt(cpuUsPerMessage(r, 'consume'), 1)} |`;
@@ -211,6 +220,9 @@ function report() {
     ...(ours['official-sync'] ? [row('ours, official client, sync', ours['official-sync'])] : []),
     ...(ours['raw-replicated'] ? [row('ours, rocketmq-raw, sync, master + 1 in-sync slave (produce only; master CPU)', ours['raw-replicated'])] : []),
     `| bare grpc-js unary, one 1 KiB message per call, 64 in flight | ${fmt(ceiling)} | | | |`,
+    ...(callCost.bare && callCost.ours
+      ? [`| official client's calls (its stubs and headers, 64 in flight), calls/s: bare grpc-js / ours | send ${fmt(callCost.bare.send?.callsPerSec)} / ${fmt(callCost.ours.send?.callsPerSec)} | ack ${fmt(callCost.bare.ack?.callsPerSec)} / ${fmt(callCost.ours.ack?.callsPerSec)} | | server µs/call, send: ${fmt(callCost.bare.send?.serverUsPerCall, 1)} / ${fmt(callCost.ours.send?.serverUsPerCall, 1)}; ack: ${fmt(callCost.bare.ack?.serverUsPerCall, 1)} / ${fmt(callCost.ours.ack?.serverUsPerCall, 1)} |`]
+      : []),
     `| ours, rmq bench produce, sync, 1 topic / 1,000 topics | ${fmt(topicRuns[1]?.messagesPerSecond)} / ${fmt(topicRuns[1000]?.messagesPerSecond)} | | | |`,
     '',
   ];
@@ -224,6 +236,8 @@ function report() {
     ['broker CPU per message consumed ≤ 8 µs (sync, acks included)', cpuUsPerMessage(ours['raw-sync'], 'consume'), 8, 'max'],
     ['official client produce ≥ 80% of the grpc-js unary ceiling', p(ours['official-sync'], 'produceMsgsPerSec') / ceiling, 0.8, 'ratio'],
     ['official client consume ≥ 80% of the grpc-js unary ceiling', p(ours['official-sync'], 'consumeMsgsPerSec') / ceiling, 0.8, 'ratio'],
+    ['(information) official client\'s SendMessage calls against ours / against bare grpc-js, same client', callCost.ours?.send?.callsPerSec / callCost.bare?.send?.callsPerSec, 0, 'info'],
+    ['(information) official client\'s AckMessage calls against ours / against bare grpc-js, same client', callCost.ours?.ack?.callsPerSec / callCost.bare?.ack?.callsPerSec, 0, 'info'],
     ['1,000 topics ≥ 90% of the single-topic produce rate', topicRuns[1000]?.messagesPerSecond / topicRuns[1]?.messagesPerSecond, 0.9, 'ratio'],
     ['produce with one in-sync slave ≥ 2× RabbitMQ quorum', p(ours['raw-replicated'], 'produceMsgsPerSec') / p(peers['rabbitmq-quorum'], 'produceMsgsPerSec'), 2, 'ratio'],
     ['(information) produce with one in-sync slave / single broker, both sync', p(ours['raw-replicated'], 'produceMsgsPerSec') / p(ours['raw-sync'], 'produceMsgsPerSec'), 0, 'info'],

@@ -1,7 +1,7 @@
 // Bytes of binary state records: unsigned LEB128 varints (any safe integer, 1 byte below 128),
 // strings as a varint byte length + UTF-8, and references to keys defined earlier in the same
 // record. Written per delivery and per ack, so the writer makes no object per value and writes
-// ASCII strings byte by byte (a native utf8Write costs more than the copy for short strings).
+// ASCII strings byte by byte (no native utf8Write call per short string).
 
 const VARINT_BYTES_MAX = 8; // 7 bits each: 2^53 - 1 needs 8
 

@@ -65,7 +65,7 @@ describe('LogReadCache', () => {
     const all = await Promise.all(ranges.map((queueRanges) => cache.load(queueRanges, 1000)));
     expect(log.reads).toEqual([[0, 100], [100, 100]]);
     all.forEach((loaded, queue) => expect(cache.slice(loaded, 100 + queue * 10, 10)).toEqual(expected(100 + queue * 10, 10)));
-    const failing = { ...fakeLog(1000, 1000), readUpTo: async () => Promise.reject(new Error('EIO')) };
+    const failing: BlockSource = { ...fakeLog(1000, 1000), readUpTo: async () => Promise.reject(new Error('EIO')) };
     const failingCache = new LogReadCache(failing, 100, 10);
     const results = await Promise.allSettled([failingCache.load([{ logOffset: 0, sizeBytes: 10 }], 1000), failingCache.load([{ logOffset: 10, sizeBytes: 10 }], 1000)]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);

@@ -30,6 +30,7 @@ export class LatencyProbe {
   private readonly commits: { records: number; syncMs: number; gapMs: number }[] = [];
   private lastCommitEndMs = 0;
   private readonly gcPausesMs: number[] = [];
+  private readonly counters = new Map<string, number>();
   private loopDelay: IntervalHistogram | undefined;
 
   constructor(readonly every: number) {}
@@ -53,6 +54,11 @@ export class LatencyProbe {
     if (!row) return;
     const index = STAGE_INDEX.get(stage)!;
     if (Number.isNaN(row[index])) row[index] = atMs;
+  }
+
+  /** Counts an event (e.g. a receive's look that found nothing). */
+  count(name: string): void {
+    if (this.every > 0) this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
   }
 
   has(logOffset: number): boolean {
@@ -101,6 +107,7 @@ export class LatencyProbe {
       lines.push(`  fdatasync ms       ${summary(this.commits.map((c) => c.syncMs))}`);
       lines.push(`  idle before ms     ${summary(this.commits.map((c) => c.gapMs))}`);
     }
+    if (this.counters.size > 0) lines.push(`counts: ${[...this.counters].map(([name, count]) => `${name} ${count}`).join(', ')}`);
     if (this.loopDelay) {
       const h = this.loopDelay;
       lines.push(`event-loop delay ms: p50 ${(h.percentile(50) / 1e6).toFixed(2)} p99 ${(h.percentile(99) / 1e6).toFixed(2)} max ${(h.max / 1e6).toFixed(2)}`);

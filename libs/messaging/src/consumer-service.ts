@@ -172,6 +172,7 @@ export class ConsumerService {
         if (request.signal?.aborted) return [];
         const gathered = await this.receiveNow(request, queueIds);
         const deliveries = gathered.deliveries;
+        if (latencyProbe.enabled) latencyProbe.count(deliveries.length > 0 ? 'looks that found messages' : 'empty looks');
         if (latencyProbe.enabled && wokenAtMs !== undefined) {
           for (const { record } of deliveries) {
             latencyProbe.mark(record.logOffset, 'woken', wokenAtMs);

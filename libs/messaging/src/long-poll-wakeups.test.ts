@@ -28,6 +28,22 @@ describe('TopicWakeups.wakeQueue', () => {
     wakeups.wake('T');
     await eventually(() => expect(ended.sort()).toEqual(['g-first', 'g-second', 'h-queue-1', 'h-queue-2', 'unscoped']));
   });
+
+  it('wakes one waiter of an owner for several queues confirmed at once, and another for the next commit', async () => {
+    const wakeups = new TopicWakeups();
+    const ended: string[] = [];
+    const wait = (name: string, scope: { owner: string; queueId?: number }) => void wakeups.wait('T', 60_000, undefined, scope).then(() => ended.push(name));
+    wait('g-first', { owner: 'g' });
+    wait('g-second', { owner: 'g' });
+    wait('g-queue-2', { owner: 'g', queueId: 2 });
+    wakeups.wakeQueue('T', 1); // one commit, two queues: g-first reads both
+    wakeups.wakeQueue('T', 2);
+    await eventually(() => expect(ended).toEqual(['g-first']));
+    await new Promise(setImmediate); // every wake of that run has ended its wait by now
+    expect(ended).toEqual(['g-first']);
+    wakeups.wakeQueue('T', 2); // the next commit
+    await eventually(() => expect(ended.sort()).toEqual(['g-first', 'g-second']));
+  });
 });
 
 describe('ConsumerService long polls', () => {

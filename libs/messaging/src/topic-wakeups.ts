@@ -23,6 +23,12 @@ interface Waiter {
 export class TopicWakeups {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly wakes = new Map<string, number>();
+  /**
+   * Owners (per topic) whose waiter reading every queue was woken in the current synchronous run
+   * of wakes (one commit confirms several queues at once): that receive looks at every queue after
+   * it, so another of the owner's waiters need not be woken for the next queue. Cleared after it.
+   */
+  private burst: Map<string, Set<string>> | undefined;
   /** Debug only (latency probe): when each topic was last woken. */
   readonly lastWakeAtMs = new Map<string, number>();
 
@@ -74,13 +80,27 @@ export class TopicWakeups {
     this.counted(topic);
     const topicWaiters = this.waiters.get(topic);
     if (!topicWaiters) return;
+    const lookingEverywhere = this.burstOf(topic);
     let woken: Set<string> | undefined;
     for (const waiter of topicWaiters) {
       const scope = waiter.scope;
-      if (scope && ((scope.queueId !== undefined && scope.queueId !== queueId) || woken?.has(scope.owner))) continue;
-      if (scope) (woken ??= new Set()).add(scope.owner);
+      if (scope && ((scope.queueId !== undefined && scope.queueId !== queueId) || woken?.has(scope.owner) || lookingEverywhere.has(scope.owner))) continue;
+      if (scope) {
+        (woken ??= new Set()).add(scope.owner);
+        if (scope.queueId === undefined) lookingEverywhere.add(scope.owner);
+      }
       waiter.end();
     }
+  }
+
+  private burstOf(topic: string): Set<string> {
+    if (!this.burst) {
+      this.burst = new Map();
+      queueMicrotask(() => (this.burst = undefined)); // the woken receives resume after this
+    }
+    let owners = this.burst.get(topic);
+    if (!owners) this.burst.set(topic, (owners = new Set()));
+    return owners;
   }
 
   /** Ends the longest wait of `owner` on the topic that reads `queueId` (any queue when absent); true if there was one. */

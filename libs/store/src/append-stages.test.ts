@@ -78,6 +78,34 @@ describe('MessageStore.appendStaged', () => {
     }
   });
 
+  it('in sync mode writes plain appends that arrive during an fdatasync together, just before the next one', async () => {
+    const gated = gatedFileIo((path) => path.includes('commitlog'));
+    let logWrites = 0;
+    const io = { ...gated, writevSync: (...args: Parameters<typeof gated.writevSync>) => (args[0].includes('commitlog') && logWrites++, gated.writevSync(...args)) };
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      gated.hold();
+      const first = store.append([message('a')]);
+      await eventually(() => expect(gated.waiting).toBe(1));
+      const writesBefore = logWrites;
+      const plain: Promise<unknown>[] = [];
+      for (const body of ['b', 'c', 'd']) {
+        plain.push(store.append([message(body)]));
+        await new Promise(setImmediate); // each in an event-loop turn of its own, as calls arrive
+      }
+      expect(logWrites).toBe(writesBefore); // none written while the fdatasync runs
+      gated.release();
+      await first;
+      await Promise.all(plain);
+      expect(logWrites).toBe(writesBefore + 1); // all three in one pwritev
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['a', 'b', 'c', 'd']);
+    } finally {
+      gated.release();
+      await store.close();
+    }
+  });
+
   it('fails both stages when the write fails for good, and both at once when the store refuses', async () => {
     let failing = false;
     const io = faultyFileIo((operation, path) => (failing && operation === 'write' && path.includes('commitlog') ? 'EBADF' : undefined));

@@ -57,6 +57,22 @@ describe('LogReadCache', () => {
     expect(log.reads.length).toBe(5);
   });
 
+  it('reads a block once for loads that want it at the same time (the queues of one receive), and forgets a failed read', async () => {
+    const log = fakeLog(1000, 1000);
+    const cache = new LogReadCache(log, 100, 10);
+    // Eight "queues" interleaved within blocks 0 and 100, loaded at once.
+    const ranges = Array.from({ length: 8 }, (_, queue) => [{ logOffset: queue * 10, sizeBytes: 10 }, { logOffset: 100 + queue * 10, sizeBytes: 10 }]);
+    const all = await Promise.all(ranges.map((queueRanges) => cache.load(queueRanges, 1000)));
+    expect(log.reads).toEqual([[0, 100], [100, 100]]);
+    all.forEach((loaded, queue) => expect(cache.slice(loaded, 100 + queue * 10, 10)).toEqual(expected(100 + queue * 10, 10)));
+    const failing: BlockSource = { ...fakeLog(1000, 1000), readUpTo: async () => Promise.reject(new Error('EIO')) };
+    const failingCache = new LogReadCache(failing, 100, 10);
+    const results = await Promise.allSettled([failingCache.load([{ logOffset: 0, sizeBytes: 10 }], 1000), failingCache.load([{ logOffset: 10, sizeBytes: 10 }], 1000)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    failing.readUpTo = async (logOffset: number, sizeBytes: number) => Buffer.alloc(sizeBytes, logOffset); // the disk is back: read again, not the failure
+    expect((await failingCache.load([{ logOffset: 0, sizeBytes: 10 }], 1000)).get(0)?.length).toBe(100);
+  });
+
   it('takes a block that ends early (a segment tail padded by a blank) and refuses a record past its end', async () => {
     const log = fakeLog(1000, 950); // the file of the first segment stops at 950
     const cache = new LogReadCache(log, 100, 10);

@@ -27,6 +27,11 @@ export type LoadedBlocks = Map<number, Buffer>;
 
 export class LogReadCache {
   private readonly blocks = new Map<number, Buffer>();
+  /**
+   * Block reads in flight: the queues of one receive are read at once and their records share
+   * blocks, so each would otherwise read the same block itself (eight queues: eight reads).
+   */
+  private readonly reading = new Map<number, { generation: number; bytes: Promise<Buffer> }>();
   private generation: number;
 
   constructor(
@@ -67,16 +72,36 @@ export class LogReadCache {
         }
         // Whole blocks (covers()); only a segment's last block may come back short (its padded tail is not written out).
         const generation = this.log.generation;
-        const bytes = await this.log.readUpTo(start, Math.min(this.blockEnd(start), readableEnd) - start);
+        const bytes = await this.readBlock(start, Math.min(this.blockEnd(start), readableEnd) - start, generation);
         if (start + bytes.length < neededEnd) throw new Error(`the commit log ends at ${start + bytes.length}, before the record read up to ${neededEnd}`);
         loaded.set(start, bytes);
-        if (this.log.generation !== generation) continue; // cut back meanwhile: served (as an uncached read would be), not kept
-        this.blocks.delete(start); // re-inserted: the newest block is dropped last
-        this.blocks.set(start, bytes);
-        while (this.blocks.size > this.blocksMax) this.blocks.delete(this.blocks.keys().next().value!);
       }
     }
     return loaded;
+  }
+
+  /**
+   * Reads a block, or joins the read of it already in flight (same block, same log generation).
+   * The block is kept as soon as its read completes, before any reader resumes: a reader checking
+   * after that finds it cached, one checking before finds the read in flight.
+   */
+  private readBlock(start: number, sizeBytes: number, generation: number): Promise<Buffer> {
+    const inFlight = this.reading.get(start);
+    if (inFlight && inFlight.generation === generation) return inFlight.bytes;
+    const bytes = this.log.readUpTo(start, sizeBytes);
+    const entry = { generation, bytes };
+    this.reading.set(start, entry);
+    const settled = () => {
+      if (this.reading.get(start) === entry) this.reading.delete(start);
+    };
+    bytes.then((read) => {
+      settled();
+      if (this.log.generation !== generation) return; // cut back meanwhile: served (as an uncached read would be), not kept
+      this.blocks.delete(start); // re-inserted: the newest block is dropped last
+      this.blocks.set(start, read);
+      while (this.blocks.size > this.blocksMax) this.blocks.delete(this.blocks.keys().next().value!);
+    }, settled);
+    return bytes;
   }
 
   /** The bytes of a range that load() covered: a slice of one block, or a copy out of the blocks it spans. */

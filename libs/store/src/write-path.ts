@@ -2,10 +2,11 @@
 // call order), the append buffer, group commit and confirmation (queue entries and index entries
 // are added once the bytes are written, and durable in sync mode; appends are answered, and
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
-// hands each batch of appends waiting together to the OS at once (one pwritev), even while an
-// fdatasync runs, so a batch's `written` stage never waits for an earlier batch's sync; in sync
-// mode the sync loop then makes everything written so far durable with one fdatasync, and the
-// next one covers whatever was written meanwhile. A transient error (EIO, ENOSPC, EMFILE...)
+// hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
+// makes everything written so far durable with one fdatasync, and the next one covers whatever
+// was written meanwhile. While an fdatasync runs, appends whose caller waits for their `written`
+// stage (deliveries) are written at once, not after it; the others are written together just
+// before the next fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
 // stalls writing: appends are refused with the reason while the bytes are written (and synced)
 // again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
 // Any other write error refuses every later append.
@@ -185,7 +186,9 @@ export class WritePath {
       };
     });
     this.pending.push(entry);
-    this.writing ??= this.writeLoop();
+    // While an fdatasync runs, appends that only wait for the commit are written together just
+    // before the next one (one pwritev); one whose caller waits for `written` goes out at once.
+    if (!this.syncing || entry.written) this.writing ??= this.writeLoop();
     return done;
   }
 
@@ -336,7 +339,15 @@ export class WritePath {
   private async syncLoop(): Promise<void> {
     await null; // lets the write loop record this loop before it can finish
     try {
-      while (this.unsynced.length > 0) {
+      for (;;) {
+        // What arrived during the last fdatasync is written now, to go into the next one. After
+        // any wait, look again: an append may have arrived meanwhile (and started no write loop).
+        if (this.pending.length > 0) this.writing ??= this.writeLoop();
+        if (this.writing) {
+          await this.writing;
+          continue;
+        }
+        if (this.unsynced.length === 0) break; // nothing pending, written or being written: done
         const group = this.unsynced;
         this.unsynced = [];
         const startedMs = latencyProbe.enabled ? performance.now() : 0;

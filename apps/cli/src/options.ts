@@ -92,19 +92,16 @@ export interface OutputOptions {
 }
 
 export function brokerOption(): Option {
-  return new Option('-b, --broker <host:port>', 'gRPC address of the broker to ask')
-    .env('RMQ_BROKER')
-    .default(DEFAULT_BROKER)
-    .argParser(parseAddress)
-    .helpGroup(CONNECTION_GROUP);
+  return brokerAddressOption('gRPC address of the broker to ask').default(DEFAULT_BROKER);
 }
 
 /** --broker with no default: a command that goes through the name server unless a broker is named. */
 export function brokerInsteadOption(): Option {
-  return new Option('-b, --broker <host:port>', 'ask this broker instead of the name server')
-    .env('RMQ_BROKER')
-    .argParser(parseAddress)
-    .helpGroup(CONNECTION_GROUP);
+  return brokerAddressOption('ask this broker instead of the name server');
+}
+
+function brokerAddressOption(description: string): Option {
+  return new Option('-b, --broker <host:port>', description).env('RMQ_BROKER').argParser(parseAddress).helpGroup(CONNECTION_GROUP);
 }
 
 export function nameServerOption(): Option {

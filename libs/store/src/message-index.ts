@@ -3,6 +3,7 @@
 // first), fed in log order at confirm time and rebuilt at start from the newest part of the log.
 // Invariants: entries are added with growing log offsets; an entry never outlives its segment.
 import { assert } from '@rmq/base';
+import { propertyOf, type RecordProperties } from './record';
 
 /** Which record properties hold the message id and the keys (the messaging layer decides). */
 export interface IndexedProperties {
@@ -19,10 +20,22 @@ export interface IndexLocation {
   storeTimestampMs: number;
 }
 
-/** What the index keeps of one record besides its location; taken from it at append time. */
-export interface IndexKeys {
-  messageId: string | undefined;
-  keys: readonly string[] | undefined;
+/**
+ * What the index keeps of one record: its id and keys, taken from it at append time, and its
+ * location, filled in when it is added. One object per indexed record, from reservation on.
+ */
+export class IndexKeys implements IndexLocation {
+  topic = '';
+  logOffset = 0;
+  sizeBytes = 0;
+  storeTimestampMs = 0;
+  /** The next older entry with the same message id (ids repeat on retries and dead-lettering). */
+  olderWithSameId: IndexKeys | undefined = undefined;
+
+  constructor(
+    readonly messageId: string | undefined,
+    readonly keys: readonly string[] | undefined,
+  ) {}
 }
 
 export interface KeyQuery {
@@ -32,17 +45,14 @@ export interface KeyQuery {
   countMax?: number;
 }
 
-interface Entry extends IndexLocation, IndexKeys {
-  /** The next older entry with the same message id (ids repeat on retries and dead-lettering). */
-  olderWithSameId: Entry | undefined;
-}
+type Entry = IndexKeys;
 
 /** The index keys of a record, or undefined when it has neither id nor keys (nothing to index). */
-export function indexKeysOf(properties: ReadonlyMap<string, string>, names: IndexedProperties): IndexKeys | undefined {
-  const messageId = properties.get(names.messageId) || undefined;
-  const keysValue = properties.get(names.keys);
+export function indexKeysOf(properties: RecordProperties, names: IndexedProperties): IndexKeys | undefined {
+  const messageId = propertyOf(properties, names.messageId) || undefined;
+  const keysValue = propertyOf(properties, names.keys);
   const keys = keysValue ? parseKeys(keysValue) : undefined;
-  return messageId === undefined && keys === undefined ? undefined : { messageId, keys };
+  return messageId === undefined && keys === undefined ? undefined : new IndexKeys(messageId, keys);
 }
 
 function parseKeys(value: string): readonly string[] | undefined {
@@ -86,21 +96,18 @@ export class MessageIndex {
     return this.all.last?.logOffset ?? -1;
   }
 
-  add(location: IndexLocation, keys: IndexKeys): void {
+  /**
+   * Adds a record's entry: `entry` (from indexKeysOf, added once) becomes the index's own, with
+   * its location filled in; no object is made per record here.
+   */
+  add(entry: IndexKeys, topic: string, logOffset: number, sizeBytes: number, storeTimestampMs: number): void {
     if (this.entryCountMax === 0) return;
-    if (location.logOffset <= this.lastLogOffset) {
-      assert(false, 'index entries must be added in log order', { logOffset: location.logOffset, last: this.lastLogOffset });
-    }
-    // A literal, not a spread of `location`: V8 builds `{ ...a, b }` on a slow path (~10 µs here), once per message.
-    const entry: Entry = {
-      topic: location.topic,
-      logOffset: location.logOffset,
-      sizeBytes: location.sizeBytes,
-      storeTimestampMs: location.storeTimestampMs,
-      messageId: keys.messageId,
-      keys: keys.keys,
-      olderWithSameId: undefined,
-    };
+    if (logOffset <= this.lastLogOffset) assert(false, 'index entries must be added in log order', { logOffset, last: this.lastLogOffset });
+    entry.topic = topic;
+    entry.logOffset = logOffset;
+    entry.sizeBytes = sizeBytes;
+    entry.storeTimestampMs = storeTimestampMs;
+    entry.olderWithSameId = undefined;
     if (entry.messageId !== undefined) {
       entry.olderWithSameId = this.byId.get(entry.messageId);
       this.byId.set(entry.messageId, entry);

@@ -150,7 +150,7 @@ export class WritePath {
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
       if (latencyProbe.enabled) latencyProbe.sample(logOffset);
-      const key = queueKey(input.topic, input.queueId);
+      const key = this.queueKeyOf(input.topic, input.queueId);
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const at = this.appendBuffer.claimAt(logOffset, sizeBytes);
@@ -162,6 +162,15 @@ export class WritePath {
       entry.results.push(result);
     }
     return entry;
+  }
+
+  /** Queue keys made once per queue: a string built and hashed per record cost more than this lookup. */
+  private readonly queueKeys = new Map<string, string[]>();
+
+  private queueKeyOf(topic: string, queueId: number): string {
+    let keys = this.queueKeys.get(topic);
+    if (!keys) this.queueKeys.set(topic, (keys = []));
+    return (keys[queueId] ??= queueKey(topic, queueId));
   }
 
   /** Reserves log room for a record, writing the blank that pads a segment's tail when it does not fit. */
@@ -396,7 +405,7 @@ export class WritePath {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         if (queueOffset !== placement.queueOffset) assert(false, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
-        if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
+        if (placement.indexKeys) this.deps.index?.add(placement.indexKeys, placement.queue.topic, placement.logOffset, placement.sizeBytes, placement.storeTimestampMs);
         end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }

@@ -173,8 +173,9 @@ export type RecordCheck =
 /**
  * Says what starts at `buf[at]`, where `buf` holds the log from `logOffsetOfBuf`: a whole valid
  * record, a blank, the end of written data (zeros or too few bytes), or something invalid.
+ * Without `verifyCrc`, only the record's frame (size, magic, log offset): for bytes that never left memory.
  */
-export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number): RecordCheck {
+export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number, verifyCrc = true): RecordCheck {
   if (buf.length - at < 8) return { kind: 'end' };
   const sizeBytes = buf.readUInt32BE(at);
   const magic = buf.readUInt32BE(at + 4);
@@ -184,7 +185,7 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number):
   if (sizeBytes < RECORD_HEADER_BYTES) return { kind: 'invalid', reason: `record size ${sizeBytes} is below the header size` };
   if (buf.length - at < sizeBytes) return { kind: 'end' };
   const crc = buf.readUInt32BE(at + 8);
-  if (crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
+  if (verifyCrc && crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
   const logOffset = readU64(buf, at + 16);
   if (logOffset !== expectedLogOffset) return { kind: 'invalid', reason: `record says log offset ${logOffset}, found at ${expectedLogOffset}` };
   return { kind: 'record', sizeBytes };

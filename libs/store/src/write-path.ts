@@ -167,7 +167,7 @@ export class WritePath {
   /** Queue keys made once per queue: a string built and hashed per record cost more than this lookup. */
   private readonly queueKeys = new Map<string, string[]>();
 
-  private queueKeyOf(topic: string, queueId: number): string {
+  queueKeyOf(topic: string, queueId: number): string {
     let keys = this.queueKeys.get(topic);
     if (!keys) this.queueKeys.set(topic, (keys = []));
     return (keys[queueId] ??= queueKey(topic, queueId));

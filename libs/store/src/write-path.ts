@@ -23,7 +23,8 @@ import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index'
 import type { AppendInput, AppendResult, AppendStages, StoreSettings } from './store-options';
 import { CommitTracker } from './commit-tracker';
 
-export interface Placement {
+/** Where a record went; it has an AppendResult's fields, so it serves as the record's result too. */
+export interface Placement extends AppendResult {
   queue: ConsumeQueue;
   logOffset: number;
   sizeBytes: number;
@@ -144,7 +145,7 @@ export class WritePath {
     const entry = newPendingAppend();
     entry.sizeBytes = batchBytes;
     this.pendingAppendBytes += batchBytes;
-    // Per record: one key, one result (also the encoding's placement), one placement; nothing else allocated.
+    // Per record: one placement (also its result), its index keys; nothing else allocated.
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index];
       const sizeBytes = sizes[index];
@@ -154,12 +155,13 @@ export class WritePath {
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const at = this.appendBuffer.claimAt(logOffset, sizeBytes);
-      const result: AppendResult = { logOffset, queueOffset, storeTimestampMs };
-      encodeRecordInto(this.appendBuffer.slabBuffer, at, input, result, sizeBytes);
       const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId, 0, key);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
-      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
-      entry.results.push(result);
+      // The placement is also the record's result (it has the result's fields) and the encoding's placement.
+      const placement: Placement = { queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys };
+      encodeRecordInto(this.appendBuffer.slabBuffer, at, input, placement, sizeBytes);
+      entry.placements.push(placement);
+      entry.results.push(placement);
     }
     return entry;
   }

@@ -371,14 +371,17 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
 
 /** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
 function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
-  const groups = new Map<string, { topic: string; messageType: string; sizesBytes: number[] }>();
+  // A request usually carries one topic and type: a short list, not a Map with a key string per message.
+  const groups: { topic: string; messageType: string; sizesBytes: number[] }[] = [];
+  let group: (typeof groups)[number] | undefined;
   for (const message of messages) {
-    const key = `${message.messageType}\u0000${message.topic}`;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    if (group?.topic !== message.topic || group.messageType !== message.messageType) {
+      group = groups.find((known) => known.topic === message.topic && known.messageType === message.messageType);
+      if (!group) groups.push((group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    }
     group.sizesBytes.push(message.body.byteLength);
   }
-  for (const { topic, messageType, sizesBytes } of groups.values()) metrics.messagesIn(topic, messageType, sizesBytes);
+  for (const { topic, messageType, sizesBytes } of groups) metrics.messagesIn(topic, messageType, sizesBytes);
 }
 
 function requireGroup(name: string | undefined): string {

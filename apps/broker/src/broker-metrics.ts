@@ -1,12 +1,15 @@
 // The broker's Prometheus series, named, labelled and measured as RocketMQ 5's broker metrics
 // (BrokerMetricsConstant) where a name exists: topic, consumer_group, message_type, is_retry,
 // is_system; cluster, node_type and node_id come from the registry's default labels.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSystemTopic, RETRY_TOPIC_PREFIX } from '@rmq/base';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
 import type { ConsumerProgress, GroupRegistry, TopicRegistry } from '@rmq/messaging';
 import { ConsumerBacklog } from './consumer-backlog';
+import { TalliedHistogram } from './tallied-histogram';
+
+type RpcLabels = { protocol_type: string; request_code: string; response_code: string };
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
@@ -46,13 +49,8 @@ const isSystem = (topic: string) => String(isSystemTopic(topic) || topic.startsW
 const isRetry = (topic: string) => String(topic.startsWith(RETRY_TOPIC_PREFIX));
 
 export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSources): BrokerMetrics {
-  const rpcLatency = new Histogram({
-    name: 'rocketmq_rpc_latency',
-    help: 'RPC latency in milliseconds',
-    labelNames: ['protocol_type', 'request_code', 'response_code'],
-    buckets: [1, 3, 5, 7, 10, 100, 1000, 2000, 3000],
-    registers: [registry],
-  });
+  // Observed on every call: tallied without a label hash per observation (tallied-histogram.ts).
+  const rpcLatency = new TalliedHistogram<RpcLabels>('rocketmq_rpc_latency', 'RPC latency in milliseconds', [1, 3, 5, 7, 10, 100, 1000, 2000, 3000], registry);
   // The in and out counters move once per call (each a label hash in prom-client): they are
   // tallied per label set here and handed to prom-client when a scrape collects them.
   const tallyIn = new LabelTallies<{ topic: string; message_type: string; is_system: string }>();
@@ -65,13 +63,7 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
     name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry],
     collect: (): void => tallyIn.handOver(messagesIn, bytesIn),
   });
-  const messageSize = new Histogram({
-    name: 'rocketmq_message_size',
-    help: 'body size of stored messages, in bytes',
-    labelNames: ['topic', 'message_type'],
-    buckets: MESSAGE_SIZE_BUCKETS_BYTES,
-    registers: [registry],
-  });
+  const messageSize = new TalliedHistogram<{ topic: string; message_type: string }>('rocketmq_message_size', 'body size of stored messages, in bytes', MESSAGE_SIZE_BUCKETS_BYTES, registry);
   const messagesOut: Counter = new Counter({
     name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry],
     collect: (): void => tallyOut.handOver(messagesOut, bytesOut),
@@ -159,7 +151,7 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
   });
   registerConsumerGauges(registry, sources);
   // Label objects made once per label set (methods and codes are few; topics and groups exist).
-  const rpcLabels = new TwoKeyCache<string, number, { protocol_type: string; request_code: string; response_code: string }>(
+  const rpcLabels = new TwoKeyCache<string, number, RpcLabels>(
     (method, code) => ({ protocol_type: 'grpc', request_code: method, response_code: v2.Code[code] ?? String(code) }));
   const sizeLabels = new TwoKeyCache<string, string, { topic: string; message_type: string }>((topic, messageType) => ({ topic, message_type: messageType.toLowerCase() }));
   return {

@@ -169,7 +169,7 @@ export function messageFrame(message: v2.Message): v2.ReceiveMessageResponse {
   return { $typeName: 'apache.rocketmq.v2.ReceiveMessageResponse', content: { case: 'message', value: message } };
 }
 
-/** Every OK entry's status: one object, read only by the reply's encoder. */
+/** Every OK entry's status (sent, acked): one object, read only by the reply's encoder. */
 const ENTRY_OK: v2.Status = Object.freeze(okStatus()) as v2.Status;
 
 /** A SendMessage result entry as a complete message (create() then takes it as is). */
@@ -183,9 +183,6 @@ export function sendResultEntry(messageId: string, queueOffset: number, extra: {
 export function sendMessageResponse(entries: v2.SendResultEntry[]): v2.SendMessageResponse {
   return { $typeName: 'apache.rocketmq.v2.SendMessageResponse', entries };
 }
-
-/** One OK status shared by every acked entry: encoders only read it. */
-const ACKED: v2.Status = okStatus();
 
 /**
  * An AckMessage reply built whole, an entry per request entry in its order: its message id and
@@ -202,7 +199,7 @@ export function ackMessageReply(entries: readonly v2.AckMessageEntry[], errors: 
   for (let i = 0; i < entries.length; i++) {
     const error = errors?.[i];
     if (error === undefined) {
-      results[i] = { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId: entries[i].messageId, receiptHandle: '', status: ACKED };
+      results[i] = { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId: entries[i].messageId, receiptHandle: '', status: ENTRY_OK };
       continue;
     }
     results[i] = { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId: entries[i].messageId, receiptHandle: entries[i].receiptHandle, status: error };

@@ -41,6 +41,8 @@ describe('periodic checkpoints with quiet queues', () => {
       expect(existsSync(join(crashed, 'abort'))).toBe(true);
       const recovered = await MessageStore.open({ dataDir: crashed, flushMode: 'sync' });
       try {
+        // Readable at once: committed, not waiting for the next write to commit them again.
+        expect([recovered.queueRange('T', 0).maxQueueOffset, recovered.queueRange('T', 1).maxQueueOffset]).toEqual([20, 1]);
         expect(await bodies(recovered, 0)).toEqual(Array.from({ length: 20 }, (_, i) => `busy-${i}`));
         expect(await bodies(recovered, 1)).toEqual(['quiet']);
         const [next] = await recovered.append([message(1, 'after')]);

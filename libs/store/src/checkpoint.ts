@@ -59,14 +59,17 @@ export class Checkpointer {
 
   private async write(scope: CheckpointScope): Promise<void> {
     const queues = [...this.deps.queues.values()];
-    let dispatchedLogOffset = this.deps.dispatchedLogOffset();
+    const durableLogOffset = this.deps.dispatchedLogOffset();
+    let dispatchedLogOffset = durableLogOffset;
     const persisted = scope === 'all' ? queues : queues.filter((queue) => this.isDue(queue, dispatchedLogOffset));
     if (persisted.length < queues.length) {
       const held = new Set(queues);
       for (const queue of persisted) held.delete(queue);
       for (const queue of held) dispatchedLogOffset = Math.min(dispatchedLogOffset, queue.firstUnpersistedLogOffset ?? Infinity);
     }
-    const committedLogOffset = Math.min(this.deps.committedLogOffset(), dispatchedLogOffset);
+    // Not lowered with the held-back queues: what lies between is durable and committed, and is
+    // readable at once after a restart (recovery dispatches it again; readers must not wait for a new write).
+    const committedLogOffset = Math.min(this.deps.committedLogOffset(), durableLogOffset);
     const last = this.lastWritten;
     if (scope === 'due' && persisted.length === 0 && last?.dispatchedLogOffset === dispatchedLogOffset && last.committedLogOffset === committedLogOffset && last.queueCount === queues.length) {
       return; // nothing moved since the last one

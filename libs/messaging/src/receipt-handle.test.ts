@@ -23,6 +23,11 @@ describe('receipt handles', () => {
     );
   });
 
+  it('keeps delivery ids, groups, topics and members that are not ASCII', () => {
+    const handle: ReceiptHandle = { group: 'grüppe', topic: 'トピック', queueId: 2, queueOffset: 7, deliveryId: 'id-é-😀', member: 'membre-ü' };
+    expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), secret, 'grüppe', 'トピック')).toEqual(handle);
+  });
+
   it('reads handles into a reused object, resetting what the previous one set', () => {
     const out: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '' };
     verifyReceiptHandle(encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'a', push: true, member: 'm' }, secret), secret, 'g', 'T', out);

@@ -265,7 +265,7 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
   // machine just named master serves calls before its journal takes writes): the client retries.
   if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
   const group = requireGroup(request.group?.name);
-  await deps.groups.ensure(group);
+  if (!deps.groups.get(group)) await deps.groups.ensure(group); // a known group costs no await
   deps.permission.requireRead(deps.brokerName);
   const topic = request.messageQueue?.topic?.name ?? '';
   const namespace = request.messageQueue?.topic?.resourceNamespace ?? '';
@@ -364,14 +364,18 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
 
 /** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
 function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
-  const groups = new Map<string, { topic: string; messageType: string; sizesBytes: number[] }>();
+  if (messages.length === 1) return metrics.messagesIn(messages[0].topic, messages[0].messageType, [messages[0].body.byteLength]);
+  // A request usually carries one topic and type: a short list, not a Map with a key string per message.
+  const groups: { topic: string; messageType: string; sizesBytes: number[] }[] = [];
+  let group: (typeof groups)[number] | undefined;
   for (const message of messages) {
-    const key = `${message.messageType}\u0000${message.topic}`;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    if (group?.topic !== message.topic || group.messageType !== message.messageType) {
+      group = groups.find((known) => known.topic === message.topic && known.messageType === message.messageType);
+      if (!group) groups.push((group = { topic: message.topic, messageType: message.messageType, sizesBytes: [] }));
+    }
     group.sizesBytes.push(message.body.byteLength);
   }
-  for (const { topic, messageType, sizesBytes } of groups.values()) metrics.messagesIn(topic, messageType, sizesBytes);
+  for (const { topic, messageType, sizesBytes } of groups) metrics.messagesIn(topic, messageType, sizesBytes);
 }
 
 function requireGroup(name: string | undefined): string {

@@ -54,6 +54,11 @@ describe('receipt handles', () => {
     expect(decodeReceiptHandle(split, secret, 'ab', 'c').deliveryId).toBe('d');
   });
 
+  it('refuses a handle given for a group or topic name too long to have been issued, saying so', () => {
+    const handle = encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
+    expect(() => decodeReceiptHandle(handle, secret, 'g', 'T'.repeat(70_000))).toThrow('receipt handle is not valid: no handle is issued for a consumer group or topic name over 65535 bytes');
+  });
+
   it('refuses a handle with any bit of any byte changed, a truncated one and a lengthened one', () => {
     for (const member of [undefined, 'client-1']) {
       const encoded = Buffer.from(encodeReceiptHandle({ group: 'group', topic: 'topic', queueId: 7, queueOffset: 2 ** 40 + 5, deliveryId: 'run-1z', member, push: true }, secret), 'base64url');

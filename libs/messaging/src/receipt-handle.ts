@@ -85,7 +85,11 @@ function prefixOf(secret: Buffer, group: string, topic: string): SipHashPrefix {
       keys.prefixCount = 0;
       topics = undefined;
     }
-    const buf = Buffer.alloc(4 + 3 * (group.length + topic.length) + 7);
+    // A call may name anything: no handle is issued for names the prefix cannot hold.
+    const groupBytes = Buffer.byteLength(group);
+    const topicBytes = Buffer.byteLength(topic);
+    if (groupBytes > STRING_BYTES_MAX || topicBytes > STRING_BYTES_MAX) throw invalid(`no handle is issued for a consumer group or topic name over ${STRING_BYTES_MAX} bytes`);
+    const buf = Buffer.alloc(4 + groupBytes + topicBytes + 7);
     let at = writeString(buf, 0, group);
     at = writeString(buf, at, topic);
     at = (at + 7) & ~7; // zero padding to whole blocks (the lengths make it unambiguous)

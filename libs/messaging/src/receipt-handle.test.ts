@@ -23,6 +23,11 @@ describe('receipt handles', () => {
     );
   });
 
+  it('keeps delivery ids, groups, topics and members that are not ASCII', () => {
+    const handle: ReceiptHandle = { group: 'grüppe', topic: 'トピック', queueId: 2, queueOffset: 7, deliveryId: 'id-é-😀', member: 'membre-ü' };
+    expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), secret, 'grüppe', 'トピック')).toEqual(handle);
+  });
+
   it('reads handles into a reused object, resetting what the previous one set', () => {
     const out: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '' };
     verifyReceiptHandle(encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'a', push: true, member: 'm' }, secret), secret, 'g', 'T', out);
@@ -47,6 +52,11 @@ describe('receipt handles', () => {
     const split = encodeReceiptHandle({ group: 'ab', topic: 'c', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
     expect(() => decodeReceiptHandle(split, secret, 'a', 'bc')).toThrow(/signature does not match/);
     expect(decodeReceiptHandle(split, secret, 'ab', 'c').deliveryId).toBe('d');
+  });
+
+  it('refuses a handle given for a group or topic name too long to have been issued, saying so', () => {
+    const handle = encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
+    expect(() => decodeReceiptHandle(handle, secret, 'g', 'T'.repeat(70_000))).toThrow('receipt handle is not valid: no handle is issued for a consumer group or topic name over 65535 bytes');
   });
 
   it('refuses a handle with any bit of any byte changed, a truncated one and a lengthened one', () => {

@@ -1,9 +1,9 @@
 export * from './message-store';
-export { readU64, tagHashOf, writeU64, type RecordInput, type StoredRecord } from './record';
+export { propertyMap, propertyOf, readU64, tagHashOf, writeU64, type PropertyList, type RecordInput, type RecordProperties, type StoredRecord } from './record';
 export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';
-export { MessageIndex, indexKeysOf, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
+export { MessageIndex, indexKeysOf, IndexKeys, type IndexedProperties, type IndexLocation, type KeyQuery } from './message-index';
 export {
   decideRetention,
   diskUsageOf,

@@ -180,6 +180,7 @@ export class MessageStore {
   /**
    * The slave's path (replication): appends a stretch of another store's log, shipped as its
    * segment files hold it, from `atLogOffset`, which must be this log's end (replica-path.ts).
+   * The bytes are kept as they are (written, and served to readers from memory): not changed afterwards.
    */
   appendReplicated(atLogOffset: number, bytes: Buffer): Promise<AppendResult[]> {
     return this.replica.appendReplicated(atLogOffset, bytes);
@@ -402,7 +403,7 @@ export class MessageStore {
 
   /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset`. */
   readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
-    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax);
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent);
   }
 
   stats(): StoreStats {

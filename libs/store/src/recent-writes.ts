@@ -39,19 +39,35 @@ export class RecentWrites {
 
   /** The bytes of [logOffset, logOffset + sizeBytes) if one kept chunk holds all of them. */
   find(logOffset: number, sizeBytes: number): Buffer | undefined {
+    const chunk = this.chunkAt(logOffset);
+    if (!chunk) return undefined;
+    const at = logOffset - chunk.logOffset;
+    return at + sizeBytes <= chunk.bytes.length ? chunk.bytes.subarray(at, at + sizeBytes) : undefined;
+  }
+
+  /** The last kept chunk starting at or before logOffset. */
+  private chunkAt(logOffset: number): Chunk | undefined {
     this.checkGeneration();
     let low = this.head;
     let high = this.chunks.length;
     if (low >= high || logOffset < this.chunks[low].logOffset) return undefined;
-    // The last chunk starting at or before logOffset.
     while (high - low > 1) {
       const middle = (low + high) >>> 1;
       if (this.chunks[middle].logOffset <= logOffset) low = middle;
       else high = middle;
     }
-    const chunk = this.chunks[low];
+    return this.chunks[low];
+  }
+
+  /**
+   * The kept bytes from `logOffset` to the end of the chunk holding it, at most `sizeBytesMax`
+   * (a chunk holds whole records, so the slice ends at a record boundary unless cut by the bound).
+   */
+  from(logOffset: number, sizeBytesMax: number): Buffer | undefined {
+    const chunk = this.chunkAt(logOffset);
+    if (!chunk) return undefined;
     const at = logOffset - chunk.logOffset;
-    return at + sizeBytes <= chunk.bytes.length ? chunk.bytes.subarray(at, at + sizeBytes) : undefined;
+    return at < chunk.bytes.length ? chunk.bytes.subarray(at, Math.min(chunk.bytes.length, at + sizeBytesMax)) : undefined;
   }
 
   clear(): void {

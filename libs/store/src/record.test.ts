@@ -10,6 +10,8 @@ import {
   encodeBlank,
   encodeRecord,
   encodedSizeBytes,
+  propertyMap,
+  propertyOf,
   tagHashOf,
   type RecordInput,
 } from './record';
@@ -59,6 +61,21 @@ describe('record encoding', () => {
         });
         expect(record.properties).toEqual(input.properties);
         expect(Buffer.compare(record.body, Buffer.from(input.body))).toBe(0);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('encodes properties given as a flat key/value list to the same bytes as the same properties in a Map', () => {
+    fc.assert(
+      fc.property(recordInput, placement, (input, where) => {
+        const list = [...input.properties as Map<string, string>].flat();
+        const listed = { ...input, properties: list };
+        expect(encodedSizeBytes(listed)).toBe(encodedSizeBytes(input));
+        expect(encodeRecord(listed, where).equals(encodeRecord(input, where))).toBe(true);
+        expect(propertyMap(list)).toEqual(input.properties);
+        for (const [key, value] of input.properties as Map<string, string>) expect(propertyOf(list, key)).toBe(value);
+        expect(propertyOf(list, '\u0000absent')).toBeUndefined();
       }),
       { numRuns: NUM_RUNS },
     );

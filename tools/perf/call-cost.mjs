@@ -8,7 +8,9 @@
 //   --target host:port   a running broker of ours (with --auto-create-topics), with --server-pid <its pid>
 //   --broker <bundle.js> starts that broker bundle here (data in a fresh temp dir, `sync`), then measures it
 // Phases (--phases): heartbeat (the cheapest handler: the per-call overhead), send, ack (real receipt
-// handles: the sent messages are received first, in batches of 32, not measured).
+// handles: the sent messages are received first, in batches of 32; measured as the receive phase,
+// one ReceiveMessage of up to 32 at a time as the official simple consumer asks, when `receive` is
+// listed too: µs per receive call and per message).
 // Usage: node tools/perf/call-cost.mjs --target bare|host:port [--server-pid P] [--calls 20000] [--inflight 64] [--phases heartbeat,send,ack]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -125,7 +127,11 @@ const statusProblem = (reply) => {
   return status && status.getCode() !== def.Code.OK ? `status ${status.getCode()}: ${status.getMessage()}` : undefined;
 };
 
-async function receiveAll(client, topic, group, count, clientId) {
+async function receiveAll(client, topic, group, count, clientId, serverPid) {
+  const cpu0 = serverPid ? cpuSecondsOf(serverPid) : 0;
+  const clientCpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let calls = 0;
   const handles = [];
   for (let rounds = 0; handles.length < count && rounds < count; rounds++) {
     const request = new pb.ReceiveMessageRequest()
@@ -135,6 +141,7 @@ async function receiveAll(client, topic, group, count, clientId) {
       .setBatchSize(32).setAutoRenew(false)
       .setInvisibleDuration(new Duration().setSeconds(300))
       .setLongPollingTimeout(new Duration().setSeconds(5));
+    calls++;
     await new Promise((resolve, reject) => {
       const call = client.receiveMessage(request, officialMetadata(clientId), { deadline: Date.now() + 10_000 });
       call.on('data', (frame) => {
@@ -148,6 +155,9 @@ async function receiveAll(client, topic, group, count, clientId) {
     });
   }
   if (handles.length < count) throw new Error(`received ${handles.length} of ${count} messages`);
+  const secs = (performance.now() - t0) / 1000;
+  const serverCpu = serverPid ? cpuSecondsOf(serverPid) - cpu0 : 0;
+  handles.cost = { calls, failed: 0, secs, callsPerSec: calls / secs, serverUsPerCall: (serverCpu * 1e6) / calls, serverCpuPct: (100 * serverCpu) / secs, clientCpuPct: (100 * (process.cpuUsage(clientCpu0).user + process.cpuUsage(clientCpu0).system) / 1e6) / secs, perMessageUs: (serverCpu * 1e6) / handles.length };
   return handles;
 }
 
@@ -220,7 +230,8 @@ async function main() {
       if (name === 'send') results.send = await phase(client, 'sendMessage', sendRequest, calls, inflight, clientId, serverPid, statusProblem);
       if (name === 'ack') {
         if (!phases.includes('send')) await phase(client, 'sendMessage', sendRequest, calls, inflight, clientId, serverPid, statusProblem);
-        const handles = bare ? Array.from({ length: calls }, () => ['01AA', 'x'.repeat(60)]) : await receiveAll(client, topic, group, calls, clientId);
+        const handles = bare ? Array.from({ length: calls }, () => ['01AA', 'x'.repeat(60)]) : await receiveAll(client, topic, group, calls, clientId, serverPid);
+        if (phases.includes('receive') && handles.cost) results.receive = handles.cost;
         const ackRequest = (i) => new pb.AckMessageRequest()
           .setGroup(new def.Resource().setName(group)).setTopic(new def.Resource().setName(topic))
           .setEntriesList([new pb.AckMessageEntry().setMessageId(handles[i][0]).setReceiptHandle(handles[i][1])]);
@@ -240,6 +251,7 @@ async function main() {
   const label = values.label ?? (bare ? 'bare grpc-js' : values.broker ?? values.target);
   for (const [name, r] of Object.entries(results)) {
     console.log(`${label.padEnd(14)} ${name.padEnd(9)} ${Math.round(r.callsPerSec).toString().padStart(6)} calls/s  server ${r.serverUsPerCall.toFixed(1).padStart(6)} µs/call (${r.serverCpuPct.toFixed(0)}% CPU)  client ${r.clientCpuPct.toFixed(0)}% CPU` +
+      (r.perMessageUs ? `  (${r.perMessageUs.toFixed(1)} µs per message received, one call at a time)` : '') +
       (r.failed ? `  ${r.failed} failed, first: ${r.firstProblem}` : ''));
   }
   if (process.env.CALL_COST_JSON) console.log(JSON.stringify(results));

@@ -71,19 +71,28 @@ export class ProducerService {
     return topic;
   }
 
-  /** Stores valid messages in one append; resolves once they are durable. */
-  async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
-    const inputs = messages.map((message) => {
-      const topic = this.validate(message);
-      const stager = this.stagers[message.messageType];
-      return stager ? stager.stage(message, topic) : toAppendInput(message, this.queueFor(message, topic));
-    });
-    const results = await this.store.append(inputs);
-    if (latencyProbe.enabled) for (const result of results) latencyProbe.mark(result.logOffset, 'sendAnswered');
-    return results.map((result, i) => {
-      const sent: SendResult = { messageId: messages[i].messageId, queueId: inputs[i].queueId, queueOffset: result.queueOffset, logOffset: result.logOffset };
-      const stager = this.stagers[messages[i].messageType];
-      return stager ? Object.assign(sent, stager.receipt(messages[i], result)) : sent;
+  /**
+   * Stores valid messages in one append; resolves once they are durable. Not an async function:
+   * at one message per call its frame and extra promise are a measurable share of a send's garbage.
+   */
+  send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
+    let inputs: AppendInput[];
+    try {
+      inputs = messages.map((message) => {
+        const topic = this.validate(message);
+        const stager = this.stagers[message.messageType];
+        return stager ? stager.stage(message, topic) : toAppendInput(message, this.queueFor(message, topic));
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.store.append(inputs).then((results) => {
+      if (latencyProbe.enabled) for (const result of results) latencyProbe.mark(result.logOffset, 'sendAnswered');
+      return results.map((result, i) => {
+        const sent: SendResult = { messageId: messages[i].messageId, queueId: inputs[i].queueId, queueOffset: result.queueOffset, logOffset: result.logOffset };
+        const stager = this.stagers[messages[i].messageType];
+        return stager ? Object.assign(sent, stager.receipt(messages[i], result)) : sent;
+      });
     });
   }
 

@@ -520,7 +520,9 @@ export class ConsumerService {
     if (!this.options.topics.get(dlqTopic)) await this.options.topics.create(dlqTopic, { queueCount: 1 });
     const properties = new Map(record.properties);
     properties.set(SYSTEM_PROPERTY.dlqOriginTopic, record.topic);
-    await this.options.store.append([{ ...record, topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), properties }]);
+    await this.options.store.append([{
+      topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), flags: record.flags, bornTimestampMs: record.bornTimestampMs, properties, body: record.body,
+    }]);
     this.options.onDeadLetter?.(group, record);
   }
 

@@ -1,5 +1,6 @@
 export * from './message-store';
-export { readU64, tagHashOf, writeU64, type RecordInput, type StoredRecord } from './record';
+export { encodeRecord, readU64, tagHashOf, writeU64, type RecordInput } from './record';
+export { decodeRecord, PropertyCursor, StoredRecord } from './record-view';
 export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';

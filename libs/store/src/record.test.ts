@@ -6,13 +6,13 @@ import {
   BLANK_RECORD_BYTES_MIN,
   RECORD_HEADER_BYTES,
   checkRecord,
-  decodeRecord,
   encodeBlank,
   encodeRecord,
   encodedSizeBytes,
   tagHashOf,
   type RecordInput,
 } from './record';
+import { decodeRecord } from './record-view';
 
 const NUM_RUNS = 300;
 const U32_MAX = 0xffff_ffff;

@@ -15,7 +15,7 @@ export * as namesrv from './gen/rmq/namesrv/v1/namesrv_pb';
 export * as admin from './gen/rmq/admin/v1/admin_pb';
 export * as controller from './gen/rmq/controller/v1/controller_pb';
 export * as replication from './gen/rmq/replication/v1/replication_pb';
-export { create, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
+export { create, equals, toBinary, fromBinary, toJson } from '@bufbuild/protobuf';
 export { timestampFromMs, timestampMs, durationFromMs, durationMs } from './wkt';
 export { SELF_ENCODING_FRAME, isSelfEncodingFrame, type SelfEncodingFrame } from './fast-codec/self-encoding-frame';
 export { encodeReceiveMessageResponse } from './fast-codec/rpc-codecs';

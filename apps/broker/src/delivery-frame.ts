@@ -96,15 +96,22 @@ function scanProperties(record: StoredRecord): number {
   return users;
 }
 
+/** Slot keys by length and third byte (the first after the prefix): one candidate to compare, not every key. */
+const SHAPE_LENGTH_MAX = 32;
+const slotByShape = new Int8Array(SHAPE_LENGTH_MAX * 128).fill(-1);
+SLOT_KEY_BYTES.forEach((key, slot) => {
+  const shape = key.length * 128 + key[2];
+  if (slotByShape[shape] !== -1) throw new Error(`system property keys ${SLOT_KEYS[slotByShape[shape]]} and ${SLOT_KEYS[slot]} have the same shape`);
+  slotByShape[shape] = slot;
+});
+
 function slotOf(source: Buffer, keyStart: number, keyLength: number): number {
-  for (let slot = 0; slot < SLOT_KEY_BYTES.length; slot++) {
-    const key = SLOT_KEY_BYTES[slot];
-    if (key.length !== keyLength) continue;
-    let i = 2;
-    while (i < keyLength && source[keyStart + i] === key[i]) i++;
-    if (i === keyLength) return slot;
-  }
-  return -1;
+  if (keyLength < 3 || keyLength >= SHAPE_LENGTH_MAX || source[keyStart + 2] >= 128) return -1;
+  const slot = slotByShape[keyLength * 128 + source[keyStart + 2]];
+  if (slot < 0) return -1;
+  const key = SLOT_KEY_BYTES[slot];
+  for (let i = 3; i < keyLength; i++) if (source[keyStart + i] !== key[i]) return -1;
+  return slot;
 }
 
 function present(slot: number): boolean {

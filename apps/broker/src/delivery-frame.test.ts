@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { encodeReceiveMessageResponse, equals, fromBinary, ScratchBuffer, toBinary, v2 } from '@rmq/contracts';
 import { SYSTEM_PROPERTY, toAppendInput, USER_PROPERTY_PREFIX, type OutgoingMessage } from '@rmq/messaging';
-import { encodeRecord, StoredRecord } from '@rmq/store';
+import { encodeRecord, propertyMap, StoredRecord } from '@rmq/store';
 import { DeliveryFrame, encodeFromRecord } from './delivery-frame';
 
 const RUNS = 400;
@@ -67,7 +67,7 @@ type Extras = { dropDigest: boolean; other: [string, string][]; replace?: [strin
 
 function storedRecord(m: OutgoingMessage, extra: Extras, where: { queueId: number; queueOffset: number; logOffset: number; storeTimestampMs: number; before: number }): StoredRecord {
   const input = toAppendInput(m, where.queueId);
-  const properties = new Map(input.properties);
+  const properties = propertyMap(input.properties);
   if (extra.dropDigest) properties.delete(SYSTEM_PROPERTY.bodyMd5);
   for (const [k, v] of extra.other) if (!properties.has(k)) properties.set(k, v);
   if (extra.replace) properties.set(extra.replace[0], extra.replace[1]);

@@ -50,8 +50,17 @@ export function fromWireMessage(message: v2.Message): OutgoingMessage {
     bodyEncoding,
     deliveryTimestampMs,
     orphanedRecoveryMs: system.orphanedTransactionRecoveryDuration ? durationMs(system.orphanedTransactionRecoveryDuration) : undefined,
-    userProperties: new Map(Object.entries(message.userProperties)),
+    userProperties: userPropertiesFromWire(message.userProperties),
   };
+}
+
+const NO_USER_PROPERTIES: ReadonlyMap<string, string> = new Map();
+
+/** Most messages have none: then one shared empty Map, not an entries array and a Map per message. */
+function userPropertiesFromWire(properties: Record<string, string>): ReadonlyMap<string, string> {
+  let map: Map<string, string> | undefined;
+  for (const key of Object.keys(properties)) (map ??= new Map()).set(key, properties[key]);
+  return map ?? NO_USER_PROPERTIES;
 }
 
 /**
@@ -118,10 +127,13 @@ export function messageFrame(message: v2.Message): v2.ReceiveMessageResponse {
   return { $typeName: 'apache.rocketmq.v2.ReceiveMessageResponse', content: { case: 'message', value: message } };
 }
 
+/** Every OK entry's status: one object, read only by the reply's encoder. */
+const ENTRY_OK: v2.Status = Object.freeze(okStatus()) as v2.Status;
+
 /** A SendMessage result entry as a complete message (create() then takes it as is). */
 export function sendResultEntry(messageId: string, queueOffset: number, extra: { transactionId?: string; recallHandle?: string } = {}): v2.SendResultEntry {
   return {
-    $typeName: 'apache.rocketmq.v2.SendResultEntry', status: okStatus(), messageId, transactionId: extra.transactionId ?? '', offset: BigInt(queueOffset), recallHandle: extra.recallHandle ?? '',
+    $typeName: 'apache.rocketmq.v2.SendResultEntry', status: ENTRY_OK, messageId, transactionId: extra.transactionId ?? '', offset: BigInt(queueOffset), recallHandle: extra.recallHandle ?? '',
   };
 }
 

@@ -7,3 +7,4 @@ export * from './hash';
 export * from './siphash';
 export * from './request-signature';
 export * from './latency-probe';
+export * from './short-strings';

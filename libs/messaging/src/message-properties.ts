@@ -60,19 +60,21 @@ export interface IncomingMessage extends OutgoingMessage {
 }
 
 export function toAppendInput(message: OutgoingMessage, queueId: number): AppendInput {
-  const properties = new Map<string, string>();
-  properties.set(SYSTEM_PROPERTY.messageId, message.messageId);
-  properties.set(SYSTEM_PROPERTY.messageType, message.messageType);
-  properties.set(SYSTEM_PROPERTY.bornHost, message.bornHost);
-  properties.set(SYSTEM_PROPERTY.bodyMd5, bodyMd5Hex(message.body));
-  if (message.tag !== undefined) properties.set(SYSTEM_PROPERTY.tag, message.tag);
-  if (message.keys.length > 0) properties.set(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
-  if (message.messageGroup !== undefined) properties.set(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
-  if (message.traceContext !== undefined) properties.set(SYSTEM_PROPERTY.traceContext, message.traceContext);
-  if (message.bodyEncoding === 'GZIP') properties.set(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
-  if (message.deliveryTimestampMs !== undefined) properties.set(SYSTEM_PROPERTY.deliveryTimestampMs, String(message.deliveryTimestampMs));
-  if (message.orphanedRecoveryMs !== undefined) properties.set(SYSTEM_PROPERTY.orphanedRecoveryMs, String(message.orphanedRecoveryMs));
-  for (const [key, value] of message.userProperties) properties.set(USER_PREFIX + key, value);
+  // A flat list, not a Map: built and encoded without an object per property (record.ts).
+  const properties: string[] = [
+    SYSTEM_PROPERTY.messageId, message.messageId,
+    SYSTEM_PROPERTY.messageType, message.messageType,
+    SYSTEM_PROPERTY.bornHost, message.bornHost,
+    SYSTEM_PROPERTY.bodyMd5, bodyMd5Hex(message.body),
+  ];
+  if (message.tag !== undefined) properties.push(SYSTEM_PROPERTY.tag, message.tag);
+  if (message.keys.length > 0) properties.push(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
+  if (message.messageGroup !== undefined) properties.push(SYSTEM_PROPERTY.messageGroup, message.messageGroup);
+  if (message.traceContext !== undefined) properties.push(SYSTEM_PROPERTY.traceContext, message.traceContext);
+  if (message.bodyEncoding === 'GZIP') properties.push(SYSTEM_PROPERTY.bodyEncoding, 'GZIP');
+  if (message.deliveryTimestampMs !== undefined) properties.push(SYSTEM_PROPERTY.deliveryTimestampMs, String(message.deliveryTimestampMs));
+  if (message.orphanedRecoveryMs !== undefined) properties.push(SYSTEM_PROPERTY.orphanedRecoveryMs, String(message.orphanedRecoveryMs));
+  if (message.userProperties.size > 0) message.userProperties.forEach((value, key) => properties.push(USER_PREFIX + key, value));
   return {
     topic: message.topic,
     queueId,

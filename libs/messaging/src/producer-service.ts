@@ -80,13 +80,11 @@ export class ProducerService {
     });
     const results = await this.store.append(inputs);
     if (latencyProbe.enabled) for (const result of results) latencyProbe.mark(result.logOffset, 'sendAnswered');
-    return results.map((result, i) => ({
-      messageId: messages[i].messageId,
-      queueId: inputs[i].queueId,
-      queueOffset: result.queueOffset,
-      logOffset: result.logOffset,
-      ...this.stagers[messages[i].messageType]?.receipt(messages[i], result),
-    }));
+    return results.map((result, i) => {
+      const sent: SendResult = { messageId: messages[i].messageId, queueId: inputs[i].queueId, queueOffset: result.queueOffset, logOffset: result.logOffset };
+      const stager = this.stagers[messages[i].messageType];
+      return stager ? Object.assign(sent, stager.receipt(messages[i], result)) : sent;
+    });
   }
 
   private queueFor(message: OutgoingMessage, topic: TopicConfig): number {

@@ -1,4 +1,4 @@
-import { decodeRecord, encodeRecord, tagHashOf, type StoredRecord } from '@rmq/store';
+import { decodeRecord, encodeRecord, propertyOf, tagHashOf, type StoredRecord } from '@rmq/store';
 import type { OutgoingMessage } from './message-properties';
 import { parkedInput, progressInput, REAL_TOPIC_PROPERTY, realTopicOf, releasedInput } from './system-records';
 
@@ -15,7 +15,7 @@ describe('system records (the shape delay schedules and transaction halves share
   it('parks a message in queue 0 of a system topic, naming its real topic, with the tag hash given or the tag\'s', () => {
     const parked = parkedInput(message, '%SYS%X', 77);
     expect(parked).toMatchObject({ topic: '%SYS%X', queueId: 0, tagHash: 77, bornTimestampMs: 1_000 });
-    expect(parked.properties.get(REAL_TOPIC_PROPERTY)).toBe('Orders');
+    expect(propertyOf(parked.properties, REAL_TOPIC_PROPERTY)).toBe('Orders');
     expect(parkedInput(message, '%SYS%X').tagHash).toBe(tagHashOf('eu'));
   });
 

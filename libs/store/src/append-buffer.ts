@@ -45,6 +45,19 @@ export class AppendBuffer {
     return at;
   }
 
+  /**
+   * Takes `bytes` as the log's bytes at `logOffset`, as they are (no copy): a replicated run of
+   * records within one segment. The caller must not change them afterwards.
+   */
+  adopt(logOffset: number, bytes: Buffer): void {
+    if (logOffset < this.nextLogOffset) assert(false, 'append buffer claims must follow log order', { logOffset, nextLogOffset: this.nextLogOffset });
+    const segmentEnd = logOffset - (logOffset % this.segmentSizeBytes) + this.segmentSizeBytes;
+    if (logOffset + bytes.length > segmentEnd) assert(false, 'an adopted run crosses a segment end', { logOffset, sizeBytes: bytes.length });
+    this.closeChunk();
+    this.chunks.push({ logOffset, bytes });
+    this.nextLogOffset = logOffset + bytes.length;
+  }
+
   /** Forgets the log position (the log was cut back); nothing may be claimed and not taken. */
   reset(): void {
     assert(this.chunks.length === 0 && !this.open, 'append buffer reset with bytes not yet written');

@@ -1,10 +1,10 @@
 export * from './message-store';
-export { encodeRecord, readU64, tagHashOf, writeU64, type RecordInput } from './record';
+export { encodeRecord, propertyMap, propertyOf, readU64, tagHashOf, writeU64, type PropertyList, type RecordInput, type RecordProperties } from './record';
 export { decodeRecord, PropertyCursor, StoredRecord } from './record-view';
 export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';
-export { MessageIndex, indexKeysOf, type IndexedProperties, type IndexKeys, type IndexLocation, type KeyQuery } from './message-index';
+export { MessageIndex, indexKeysOf, IndexKeys, type IndexedProperties, type IndexLocation, type KeyQuery } from './message-index';
 export {
   decideRetention,
   diskUsageOf,

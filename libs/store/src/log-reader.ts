@@ -5,6 +5,7 @@
 import { assert, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
 import { BLANK_RECORD_BYTES_MIN, checkRecord } from './record';
+import type { RecentWrites } from './recent-writes';
 
 export interface LogStretch {
   bytes: Buffer;
@@ -12,16 +13,21 @@ export interface LogStretch {
   endLogOffset: number;
 }
 
-export async function readLogStretch(log: CommitLog, fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
+export async function readLogStretch(log: CommitLog, fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number, recent?: RecentWrites): Promise<LogStretch> {
   if (fromLogOffset < log.minOffset) throw new RmqError('NOT_FOUND', { what: 'log offset', name: `${fromLogOffset} (below the oldest segment, ${log.minOffset})` });
   if (fromLogOffset >= limitLogOffset) return { bytes: Buffer.alloc(0), endLogOffset: fromLogOffset };
   const segmentEnd = fromLogOffset - (fromLogOffset % log.segmentSizeBytes) + log.segmentSizeBytes;
-  let bytes = await log.readUpTo(fromLogOffset, Math.max(BLANK_RECORD_BYTES_MIN, Math.min(sizeBytesMax, limitLogOffset - fromLogOffset)));
+  const readBytesMax = Math.max(BLANK_RECORD_BYTES_MIN, Math.min(sizeBytesMax, limitLogOffset - fromLogOffset));
+  // Bytes just written come from memory as they were written (no read, no copy) and are not
+  // CRC-checked again: they never left memory (the slave checks every record it gets).
+  const kept = recent?.from(fromLogOffset, readBytesMax);
+  let fromMemory = kept !== undefined;
+  let bytes = kept ?? (await log.readUpTo(fromLogOffset, readBytesMax));
   let position = 0;
   let at = fromLogOffset;
   let rereadWhole = false;
   while (at < limitLogOffset) {
-    const check = checkRecord(bytes, position, at);
+    const check = checkRecord(bytes, position, at, !fromMemory);
     if (check.kind === 'record') {
       if (at + check.sizeBytes > limitLogOffset) break;
       position += check.sizeBytes;
@@ -35,6 +41,7 @@ export async function readLogStretch(log: CommitLog, fromLogOffset: number, limi
       const sizeBytes = bytes.readUInt32BE(0);
       assert(at + sizeBytes <= limitLogOffset && sizeBytes <= log.segmentSizeBytes, 'a shipped record runs past the written log', { at, sizeBytes, limitLogOffset });
       bytes = await log.readUpTo(fromLogOffset, sizeBytes);
+      fromMemory = false;
       rereadWhole = true;
     } else if (check.kind === 'invalid') {
       throw new RmqError('INTERNAL', { errorId: `log-read-${at}: ${check.reason}` });

@@ -94,6 +94,6 @@ export async function rebuildIndex(
   const fromLogOffset = Math.max(log.minOffset, windowStart - (windowStart % log.segmentSizeBytes));
   return scanLog(log, fromLogOffset, toLogOffset, (record) => {
     const keys = indexKeysOf(record.properties, names);
-    if (keys) index.add({ topic: record.topic, logOffset: record.logOffset, sizeBytes: record.sizeBytes, storeTimestampMs: record.storeTimestampMs }, keys);
+    if (keys) index.add(keys, record.topic, record.logOffset, record.sizeBytes, record.storeTimestampMs);
   });
 }

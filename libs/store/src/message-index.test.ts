@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { makeTempDir } from '@rmq/testing';
 import { segmentName } from './commit-log';
 import { scanLog } from './log-scan';
-import { indexKeysOf, MessageIndex, type IndexLocation } from './message-index';
+import { IndexKeys, indexKeysOf, MessageIndex, type IndexLocation } from './message-index';
 import { MessageStore, type AppendInput, type StoreEvent, type StoreOptions } from './message-store';
 
 const FC_SEED = Number(process.env.FC_SEED ?? Date.now());
@@ -14,13 +14,18 @@ function location(logOffset: number, storeTimestampMs = logOffset, topic = 'T'):
   return { topic, logOffset, sizeBytes: 10, storeTimestampMs };
 }
 
+/** Adds an entry with these keys at this location (the write path's call, from a plain location). */
+function addAt(index: MessageIndex, at: IndexLocation, keys: { messageId: string | undefined; keys: readonly string[] | undefined }): void {
+  index.add(new IndexKeys(keys.messageId, keys.keys), at.topic, at.logOffset, at.sizeBytes, at.storeTimestampMs);
+}
+
 describe('indexKeysOf', () => {
   it('reads the id and a JSON array of keys from the named properties', () => {
-    expect(indexKeysOf(new Map([['s.id', 'ID1'], ['s.keys', '["a","b"]']]), NAMES)).toEqual({ messageId: 'ID1', keys: ['a', 'b'] });
+    expect(indexKeysOf(new Map([['s.id', 'ID1'], ['s.keys', '["a","b"]']]), NAMES)).toMatchObject({ messageId: 'ID1', keys: ['a', 'b'] });
   });
 
   it('takes a value that is not a JSON array of strings as one key', () => {
-    expect(indexKeysOf(new Map([['s.keys', 'order-1']]), NAMES)).toEqual({ messageId: undefined, keys: ['order-1'] });
+    expect(indexKeysOf(new Map([['s.keys', 'order-1']]), NAMES)).toMatchObject({ messageId: undefined, keys: ['order-1'] });
     expect(indexKeysOf(new Map([['s.keys', '[1,2]']]), NAMES)?.keys).toEqual(['[1,2]']);
     expect(indexKeysOf(new Map([['s.keys', '[broken']]), NAMES)?.keys).toEqual(['[broken']);
   });
@@ -34,9 +39,9 @@ describe('indexKeysOf', () => {
 describe('MessageIndex', () => {
   it('finds every record with an id, newest first, optionally within one topic', () => {
     const index = new MessageIndex(100);
-    index.add(location(10), { messageId: 'A', keys: undefined });
-    index.add(location(20), { messageId: 'B', keys: undefined });
-    index.add(location(30, 30, '%DLQ%g'), { messageId: 'A', keys: undefined });
+    addAt(index, location(10), { messageId: 'A', keys: undefined });
+    addAt(index, location(20), { messageId: 'B', keys: undefined });
+    addAt(index, location(30, 30, '%DLQ%g'), { messageId: 'A', keys: undefined });
     expect(index.findById('A').map((found) => found.logOffset)).toEqual([30, 10]);
     expect(index.findById('A', { topic: 'T' })).toEqual([location(10)]);
     expect(index.findById('A', { countMax: 1 }).map((found) => found.logOffset)).toEqual([30]);
@@ -45,8 +50,8 @@ describe('MessageIndex', () => {
 
   it('finds records of a topic by key within a time window, newest first, at most countMax', () => {
     const index = new MessageIndex(100);
-    for (let i = 1; i <= 10; i++) index.add(location(i * 10, i * 1000), { messageId: undefined, keys: i % 2 === 0 ? ['even', 'all'] : ['all'] });
-    index.add(location(200, 20_000, 'Other'), { messageId: undefined, keys: ['all'] });
+    for (let i = 1; i <= 10; i++) addAt(index, location(i * 10, i * 1000), { messageId: undefined, keys: i % 2 === 0 ? ['even', 'all'] : ['all'] });
+    addAt(index, location(200, 20_000, 'Other'), { messageId: undefined, keys: ['all'] });
     const offsets = (found: IndexLocation[]) => found.map((entry) => entry.logOffset);
     expect(offsets(index.findByKey('T', 'all', { countMax: 100 }))).toEqual([100, 90, 80, 70, 60, 50, 40, 30, 20, 10]);
     expect(offsets(index.findByKey('T', 'all', { beginMs: 3000, endMs: 6000, countMax: 100 }))).toEqual([60, 50, 40, 30]);
@@ -57,15 +62,15 @@ describe('MessageIndex', () => {
 
   it('counts a key listed twice on one record once', () => {
     const index = new MessageIndex(1);
-    index.add(location(10), { messageId: undefined, keys: ['k', 'k'] });
+    addAt(index, location(10), { messageId: undefined, keys: ['k', 'k'] });
     expect(index.findByKey('T', 'k', { countMax: 10 })).toHaveLength(1);
-    index.add(location(20), { messageId: undefined, keys: ['other'] });
+    addAt(index, location(20), { messageId: undefined, keys: ['other'] });
     expect(index.findByKey('T', 'k', { countMax: 10 })).toEqual([]);
   });
 
   it('forgets the oldest records first once it holds entryCountMax, and counts them', () => {
     const index = new MessageIndex(3);
-    for (let i = 1; i <= 5; i++) index.add(location(i), { messageId: i % 2 === 0 ? 'even' : `odd${i}`, keys: ['k'] });
+    for (let i = 1; i <= 5; i++) addAt(index, location(i), { messageId: i % 2 === 0 ? 'even' : `odd${i}`, keys: ['k'] });
     expect(index.entryCount).toBe(3);
     expect(index.evictedEntryCount).toBe(2);
     expect(index.findById('odd1')).toEqual([]);
@@ -75,7 +80,7 @@ describe('MessageIndex', () => {
 
   it('drops the entries below a log offset (their segment was deleted)', () => {
     const index = new MessageIndex(10);
-    for (let i = 1; i <= 5; i++) index.add(location(i * 100), { messageId: `m${i}`, keys: ['k'] });
+    for (let i = 1; i <= 5; i++) addAt(index, location(i * 100), { messageId: `m${i}`, keys: ['k'] });
     expect(index.dropBelow(300)).toBe(2);
     expect(index.findById('m2')).toEqual([]);
     expect(index.findById('m3')).toHaveLength(1);
@@ -85,8 +90,8 @@ describe('MessageIndex', () => {
 
   it('refuses an entry that does not grow the log offset', () => {
     const index = new MessageIndex(10);
-    index.add(location(100), { messageId: 'a', keys: undefined });
-    expect(() => index.add(location(100), { messageId: 'b', keys: undefined })).toThrow(/log order/);
+    addAt(index, location(100), { messageId: 'a', keys: undefined });
+    expect(() => addAt(index, location(100), { messageId: 'b', keys: undefined })).toThrow(/log order/);
   });
 
   it('answers like a brute-force scan of the entries it should still hold', () => {
@@ -106,7 +111,7 @@ describe('MessageIndex', () => {
             logOffset += 10;
             timeMs += op.gapMs;
             const entry = { ...location(logOffset, timeMs, op.topic), id: `id${op.id}`, keys: op.keys.map((k) => `k${k}`) };
-            index.add(entry, { messageId: entry.id, keys: entry.keys });
+            addAt(index, entry, { messageId: entry.id, keys: entry.keys });
             model = [...model, entry].slice(-entryCountMax);
           } else {
             const below = logOffset - op.back * 10;

@@ -1,8 +1,9 @@
-// The message index: message id -> records and (topic, key) -> records, for query-by-id/key and
-// for duplicate checks. In memory only, bounded by a record count (the oldest are forgotten
+// The message index: message id -> records and (topic, key) -> records, for query-by-id/key
+// (an operator's FindMessages). In memory only, bounded by a record count (the oldest are forgotten
 // first), fed in log order at confirm time and rebuilt at start from the newest part of the log.
 // Invariants: entries are added with growing log offsets; an entry never outlives its segment.
-import { assert } from '@rmq/base';
+import { assert, fnv1a32 } from '@rmq/base';
+import { propertyOf, type RecordProperties } from './record';
 
 /** Which record properties hold the message id and the keys (the messaging layer decides). */
 export interface IndexedProperties {
@@ -20,9 +21,11 @@ export interface IndexLocation {
 }
 
 /** What the index keeps of one record besides its location; taken from it at append time. */
-export interface IndexKeys {
-  messageId: string | undefined;
-  keys: readonly string[] | undefined;
+export class IndexKeys {
+  constructor(
+    readonly messageId: string | undefined,
+    readonly keys: readonly string[] | undefined,
+  ) {}
 }
 
 export interface KeyQuery {
@@ -32,17 +35,12 @@ export interface KeyQuery {
   countMax?: number;
 }
 
-interface Entry extends IndexLocation, IndexKeys {
-  /** The next older entry with the same message id (ids repeat on retries and dead-lettering). */
-  olderWithSameId: Entry | undefined;
-}
-
 /** The index keys of a record, or undefined when it has neither id nor keys (nothing to index). */
-export function indexKeysOf(properties: ReadonlyMap<string, string>, names: IndexedProperties): IndexKeys | undefined {
-  const messageId = properties.get(names.messageId) || undefined;
-  const keysValue = properties.get(names.keys);
+export function indexKeysOf(properties: RecordProperties, names: IndexedProperties): IndexKeys | undefined {
+  const messageId = propertyOf(properties, names.messageId) || undefined;
+  const keysValue = propertyOf(properties, names.keys);
   const keys = keysValue ? parseKeys(keysValue) : undefined;
-  return messageId === undefined && keys === undefined ? undefined : { messageId, keys };
+  return messageId === undefined && keys === undefined ? undefined : new IndexKeys(messageId, keys);
 }
 
 function parseKeys(value: string): readonly string[] | undefined {
@@ -60,13 +58,23 @@ function parseKeys(value: string): readonly string[] | undefined {
   return [value];
 }
 
+/**
+ * Entries are kept in parallel arrays in log order, with no object and no hash table entry per
+ * record: adding one (once per message produced) is a few array writes. Queries (an operator's
+ * lookup by id or key) scan the entries newest first: a few milliseconds for the 500,000 kept by
+ * default, against a Map insertion and deletion per message (decisions.md).
+ */
 export class MessageIndex {
-  /** Newest entry per message id; older ones hang off olderWithSameId. */
-  private readonly byId = new Map<string, Entry>();
-  /** Entries per topic and key, oldest first. */
-  private readonly byKey = new Map<string, Deque<Entry>>();
-  /** Every entry, oldest first: eviction and retention take from the head. */
-  private readonly all = new Deque<Entry>();
+  private topics: string[] = [];
+  private logOffsets: number[] = [];
+  private sizes: number[] = [];
+  private storeTimestamps: number[] = [];
+  private ids: (string | undefined)[] = [];
+  /** FNV-1a of each id (0 without one): a scan compares numbers, and strings only where they match. */
+  private idHashes: number[] = [];
+  private keyLists: (readonly string[] | undefined)[] = [];
+  /** Entries before this position are forgotten (their slots are cleared, and dropped now and then). */
+  private head = 0;
   private evictedCount = 0;
 
   constructor(readonly entryCountMax: number) {
@@ -74,7 +82,7 @@ export class MessageIndex {
   }
 
   get entryCount(): number {
-    return this.all.length;
+    return this.logOffsets.length - this.head;
   }
 
   /** Entries forgotten because the index was full (not those dropped by retention). */
@@ -83,40 +91,23 @@ export class MessageIndex {
   }
 
   get lastLogOffset(): number {
-    return this.all.last?.logOffset ?? -1;
+    return this.entryCount > 0 ? this.logOffsets[this.logOffsets.length - 1] : -1;
   }
 
-  add(location: IndexLocation, keys: IndexKeys): void {
+  add(keys: IndexKeys, topic: string, logOffset: number, sizeBytes: number, storeTimestampMs: number): void {
     if (this.entryCountMax === 0) return;
-    if (location.logOffset <= this.lastLogOffset) {
-      assert(false, 'index entries must be added in log order', { logOffset: location.logOffset, last: this.lastLogOffset });
-    }
-    // A literal, not a spread of `location`: V8 builds `{ ...a, b }` on a slow path (~10 µs here), once per message.
-    const entry: Entry = {
-      topic: location.topic,
-      logOffset: location.logOffset,
-      sizeBytes: location.sizeBytes,
-      storeTimestampMs: location.storeTimestampMs,
-      messageId: keys.messageId,
-      keys: keys.keys,
-      olderWithSameId: undefined,
-    };
-    if (entry.messageId !== undefined) {
-      entry.olderWithSameId = this.byId.get(entry.messageId);
-      this.byId.set(entry.messageId, entry);
-    }
-    if (entry.keys !== undefined) {
-      for (const key of entry.keys) {
-        const name = keyName(entry.topic, key);
-        let list = this.byKey.get(name);
-        if (!list) this.byKey.set(name, (list = new Deque()));
-        if (list.last !== entry) list.push(entry); // a key listed twice on one record counts once
-      }
-    }
-    this.all.push(entry);
-    while (this.all.length > this.entryCountMax) {
-      this.removeOldest();
-      this.evictedCount++;
+    if (logOffset <= this.lastLogOffset) assert(false, 'index entries must be added in log order', { logOffset, last: this.lastLogOffset });
+    this.topics.push(topic);
+    this.logOffsets.push(logOffset);
+    this.sizes.push(sizeBytes);
+    this.storeTimestamps.push(storeTimestampMs);
+    this.ids.push(keys.messageId);
+    this.idHashes.push(keys.messageId === undefined ? 0 : fnv1a32(keys.messageId));
+    this.keyLists.push(keys.keys);
+    if (this.entryCount > this.entryCountMax) {
+      const over = this.entryCount - this.entryCountMax;
+      this.forgetOldest(over);
+      this.evictedCount += over;
     }
   }
 
@@ -124,8 +115,10 @@ export class MessageIndex {
   findById(messageId: string, options: { topic?: string; countMax?: number } = {}): IndexLocation[] {
     const countMax = options.countMax ?? Number.POSITIVE_INFINITY;
     const found: IndexLocation[] = [];
-    for (let entry = this.byId.get(messageId); entry && found.length < countMax; entry = entry.olderWithSameId) {
-      if (options.topic === undefined || entry.topic === options.topic) found.push(locationOf(entry));
+    const hash = fnv1a32(messageId);
+    for (let i = this.logOffsets.length - 1; i >= this.head && found.length < countMax; i--) {
+      if (this.idHashes[i] !== hash || this.ids[i] !== messageId) continue;
+      if (options.topic === undefined || this.topics[i] === options.topic) found.push(this.locationAt(i));
     }
     return found;
   }
@@ -136,23 +129,15 @@ export class MessageIndex {
    * near the step may be missed.
    */
   findByKey(topic: string, key: string, query: KeyQuery & { countMax: number }): IndexLocation[] {
-    const list = this.byKey.get(keyName(topic, key));
-    if (!list) return [];
     const beginMs = query.beginMs ?? Number.NEGATIVE_INFINITY;
     const endMs = query.endMs ?? Number.POSITIVE_INFINITY;
-    // The last entry stored at or before endMs, by binary search over the time-ordered list.
-    let low = 0;
-    let high = list.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (list.at(middle).storeTimestampMs <= endMs) low = middle + 1;
-      else high = middle;
-    }
     const found: IndexLocation[] = [];
-    for (let i = low - 1; i >= 0 && found.length < query.countMax; i--) {
-      const entry = list.at(i);
-      if (entry.storeTimestampMs < beginMs) break;
-      found.push(locationOf(entry));
+    for (let i = this.logOffsets.length - 1; i >= this.head && found.length < query.countMax; i--) {
+      const storeTimestampMs = this.storeTimestamps[i];
+      if (storeTimestampMs > endMs) continue;
+      if (storeTimestampMs < beginMs) break;
+      // includes(): a key listed twice on one record counts once.
+      if (this.topics[i] === topic && this.keyLists[i]?.includes(key)) found.push(this.locationAt(i));
     }
     return found;
   }
@@ -160,76 +145,31 @@ export class MessageIndex {
   /** Retention: forgets every entry below `logOffset` (their segment is gone). Returns how many. */
   dropBelow(logOffset: number): number {
     let dropped = 0;
-    while (this.all.length > 0 && this.all.first!.logOffset < logOffset) {
-      this.removeOldest();
-      dropped++;
-    }
+    while (this.head + dropped < this.logOffsets.length && this.logOffsets[this.head + dropped] < logOffset) dropped++;
+    this.forgetOldest(dropped);
     return dropped;
   }
 
-  private removeOldest(): void {
-    const entry = this.all.shift()!;
-    if (entry.messageId !== undefined) {
-      // The oldest entry is the last of its id chain.
-      let newer = this.byId.get(entry.messageId)!;
-      if (newer === entry) this.byId.delete(entry.messageId);
-      else {
-        while (newer.olderWithSameId !== entry) newer = newer.olderWithSameId!;
-        newer.olderWithSameId = undefined;
-      }
+  private locationAt(i: number): IndexLocation {
+    return { topic: this.topics[i], logOffset: this.logOffsets[i], sizeBytes: this.sizes[i], storeTimestampMs: this.storeTimestamps[i] };
+  }
+
+  private forgetOldest(count: number): void {
+    for (let i = this.head; i < this.head + count; i++) {
+      this.ids[i] = undefined; // let the strings be collected before the arrays are cut
+      this.keyLists[i] = undefined;
     }
-    for (const key of entry.keys ?? []) {
-      const name = keyName(entry.topic, key);
-      const list = this.byKey.get(name);
-      if (list?.first !== entry) continue; // a key listed twice on one record was pushed once
-      list.shift();
-      if (list.length === 0) this.byKey.delete(name);
-    }
-  }
-}
-
-function keyName(topic: string, key: string): string {
-  return `${topic}\u0000${key}`;
-}
-
-function locationOf(entry: Entry): IndexLocation {
-  return { topic: entry.topic, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, storeTimestampMs: entry.storeTimestampMs };
-}
-
-/** An array with O(1) amortised removal at the head and indexed access (for binary search). */
-class Deque<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  get first(): T | undefined {
-    return this.items[this.head];
-  }
-
-  get last(): T | undefined {
-    return this.length > 0 ? this.items[this.items.length - 1] : undefined;
-  }
-
-  at(index: number): T {
-    return this.items[this.head + index];
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.length === 0) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined as T; // let it be collected
-    this.head++;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
+    this.head += count;
+    if (this.head >= 1024 && this.head * 2 >= this.logOffsets.length) {
+      const from = this.head;
+      this.topics = this.topics.slice(from);
+      this.logOffsets = this.logOffsets.slice(from);
+      this.sizes = this.sizes.slice(from);
+      this.storeTimestamps = this.storeTimestamps.slice(from);
+      this.ids = this.ids.slice(from);
+      this.idHashes = this.idHashes.slice(from);
+      this.keyLists = this.keyLists.slice(from);
       this.head = 0;
     }
-    return item;
   }
 }

@@ -72,6 +72,8 @@ export class MessageStore {
       queues: this.queues,
       dispatchedLogOffset: () => Math.min(this.writes.confirmedLogOffset, this.writes.flushedLogOffset),
       committedLogOffset: () => this.writes.commits.committed,
+      persistEntriesMin: options.queuePersistEntriesMin,
+      persistLagBytesMax: options.queuePersistLagBytesMax,
     });
     this.retention = new RetentionRunner({
       log,
@@ -148,7 +150,7 @@ export class MessageStore {
     };
     const checkpointTick = () =>
       this.checkpointer.inFlight ??
-      (idle() ? this.checkpointer.run().then(() => void (this.checkpointProblem = undefined), transientOrFail('checkpoint')) : undefined);
+      (idle() ? this.checkpointer.run('due').then(() => void (this.checkpointProblem = undefined), transientOrFail('checkpoint')) : undefined);
     this.timers.push(setInterval(checkpointTick, checkpointIntervalMs).unref());
     this.timers.push(setInterval(() => void (idle() ? this.retention.run() : undefined), retentionCheckIntervalMs).unref()); // retention
     if (flushMode === 'async') {
@@ -179,6 +181,7 @@ export class MessageStore {
   /**
    * The slave's path (replication): appends a stretch of another store's log, shipped as its
    * segment files hold it, from `atLogOffset`, which must be this log's end (replica-path.ts).
+   * The bytes are kept as they are (written, and served to readers from memory): not changed afterwards.
    */
   appendReplicated(atLogOffset: number, bytes: Buffer): Promise<AppendResult[]> {
     return this.replica.appendReplicated(atLogOffset, bytes);
@@ -406,7 +409,7 @@ export class MessageStore {
 
   /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset`. */
   readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
-    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax);
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent);
   }
 
   stats(): StoreStats {

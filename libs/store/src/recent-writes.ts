@@ -45,18 +45,33 @@ export class RecentWrites {
 
   /** The kept chunk that holds all of [logOffset, logOffset + sizeBytes), if one does (a record is viewed in it, no slice). */
   chunkHolding(logOffset: number, sizeBytes: number): Chunk | undefined {
+    const chunk = this.chunkAt(logOffset);
+    return chunk && logOffset - chunk.logOffset + sizeBytes <= chunk.bytes.length ? chunk : undefined;
+  }
+
+  /** The last kept chunk starting at or before logOffset. */
+  private chunkAt(logOffset: number): Chunk | undefined {
     this.checkGeneration();
     let low = this.head;
     let high = this.chunks.length;
     if (low >= high || logOffset < this.chunks[low].logOffset) return undefined;
-    // The last chunk starting at or before logOffset.
     while (high - low > 1) {
       const middle = (low + high) >>> 1;
       if (this.chunks[middle].logOffset <= logOffset) low = middle;
       else high = middle;
     }
-    const chunk = this.chunks[low];
-    return logOffset - chunk.logOffset + sizeBytes <= chunk.bytes.length ? chunk : undefined;
+    return this.chunks[low];
+  }
+
+  /**
+   * The kept bytes from `logOffset` to the end of the chunk holding it, at most `sizeBytesMax`
+   * (a chunk holds whole records, so the slice ends at a record boundary unless cut by the bound).
+   */
+  from(logOffset: number, sizeBytesMax: number): Buffer | undefined {
+    const chunk = this.chunkAt(logOffset);
+    if (!chunk) return undefined;
+    const at = logOffset - chunk.logOffset;
+    return at < chunk.bytes.length ? chunk.bytes.subarray(at, Math.min(chunk.bytes.length, at + sizeBytesMax)) : undefined;
   }
 
   clear(): void {

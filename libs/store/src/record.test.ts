@@ -9,6 +9,8 @@ import {
   encodeBlank,
   encodeRecord,
   encodedSizeBytes,
+  propertyMap,
+  propertyOf,
   tagHashOf,
   type RecordInput,
 } from './record';
@@ -59,6 +61,21 @@ describe('record encoding', () => {
         });
         expect(record.properties).toEqual(input.properties);
         expect(Buffer.compare(record.body, Buffer.from(input.body))).toBe(0);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('encodes properties given as a flat key/value list to the same bytes as the same properties in a Map', () => {
+    fc.assert(
+      fc.property(recordInput, placement, (input, where) => {
+        const list = [...input.properties as Map<string, string>].flat();
+        const listed = { ...input, properties: list };
+        expect(encodedSizeBytes(listed)).toBe(encodedSizeBytes(input));
+        expect(encodeRecord(listed, where).equals(encodeRecord(input, where))).toBe(true);
+        expect(propertyMap(list)).toEqual(input.properties);
+        for (const [key, value] of input.properties as Map<string, string>) expect(propertyOf(list, key)).toBe(value);
+        expect(propertyOf(list, '\u0000absent')).toBeUndefined();
       }),
       { numRuns: NUM_RUNS },
     );
@@ -142,10 +159,12 @@ describe('record encoding', () => {
         const record = new StoredRecord(source, before, false);
         expect(record).toMatchObject({ topic: input.topic, queueId: input.queueId, queueOffset: where.queueOffset, sizeBytes: bytes.length, bodyLength: input.body.byteLength });
         // Looked up before the map exists (from the bytes), then after (from the map): the same answers.
-        const lookedUp = [...input.properties.keys(), ...otherKeys].map((key) => record.property(key));
-        expect(lookedUp).toEqual([...input.properties.keys(), ...otherKeys].map((key) => input.properties.get(key)));
-        expect(record.properties).toEqual(input.properties);
-        expect([...input.properties.keys(), ...otherKeys].map((key) => record.property(key))).toEqual(lookedUp);
+        const properties = input.properties as Map<string, string>;
+        const keys = [...properties.keys(), ...otherKeys];
+        const lookedUp = keys.map((key) => record.property(key));
+        expect(lookedUp).toEqual(keys.map((key) => properties.get(key)));
+        expect(record.properties).toEqual(properties);
+        expect(keys.map((key) => record.property(key))).toEqual(lookedUp);
         expect(Buffer.compare(record.body, Buffer.from(input.body))).toBe(0);
       }),
       { numRuns: NUM_RUNS },

@@ -25,20 +25,61 @@ export const RECORD_HEADER_BYTES = 56;
 /** A segment always keeps room for a blank record at its tail. */
 export const BLANK_RECORD_BYTES_MIN = 8;
 
+/**
+ * A record's properties as alternating keys and values, keys distinct, in record order: what a
+ * producer builds per message without a Map (a Map costs an allocation per entry to iterate).
+ */
+export type PropertyList = readonly string[];
+
+export type RecordProperties = ReadonlyMap<string, string> | PropertyList;
+
 export interface RecordInput {
   topic: string;
   queueId: number;
   tagHash: number;
   flags: number;
   bornTimestampMs: number;
-  properties: ReadonlyMap<string, string>;
+  properties: RecordProperties;
   body: Uint8Array;
 }
 
 export function encodedSizeBytes(input: RecordInput): number {
-  let size = RECORD_HEADER_BYTES + 2 + utf8ByteLength(input.topic) + 2 + 4 + input.body.byteLength;
-  for (const [key, value] of input.properties) size += 2 + utf8ByteLength(key) + 4 + utf8ByteLength(value);
+  return RECORD_HEADER_BYTES + 2 + utf8ByteLength(input.topic) + 2 + propertiesSizeBytes(input.properties) + 4 + input.body.byteLength;
+}
+
+function propertiesSizeBytes(properties: RecordProperties): number {
+  let size = 0;
+  if (isPropertyList(properties)) {
+    for (let i = 0; i < properties.length; i += 2) size += 6 + utf8ByteLength(properties[i]) + utf8ByteLength(properties[i + 1]);
+  } else {
+    // forEach, not for-of: a [key, value] array per entry is what for-of over a Map costs.
+    properties.forEach((value, key) => (size += 6 + utf8ByteLength(key) + utf8ByteLength(value)));
+  }
   return size;
+}
+
+export function isPropertyList(properties: RecordProperties): properties is PropertyList {
+  return Array.isArray(properties);
+}
+
+/** The properties as a Map (a copy). */
+export function propertyMap(properties: RecordProperties): Map<string, string> {
+  if (!isPropertyList(properties)) return new Map(properties);
+  const map = new Map<string, string>();
+  for (let i = 0; i < properties.length; i += 2) map.set(properties[i], properties[i + 1]);
+  return map;
+}
+
+/** How many properties a record has. */
+export function propertyCount(properties: RecordProperties): number {
+  return isPropertyList(properties) ? properties.length >>> 1 : properties.size;
+}
+
+/** A property's value, or undefined (a list is searched: records have a handful of properties). */
+export function propertyOf(properties: RecordProperties, key: string): string | undefined {
+  if (!isPropertyList(properties)) return properties.get(key);
+  for (let i = 0; i < properties.length; i += 2) if (properties[i] === key) return properties[i + 1];
+  return undefined;
 }
 
 export interface RecordPlacement {
@@ -74,13 +115,13 @@ export function encodeRecordInto(target: Buffer, start: number, input: RecordInp
   // assert below the body catches any disagreement.
   const end = start + sizeBytes;
   let at = writeString16(buf, start + RECORD_HEADER_BYTES, input.topic);
-  buf.writeUInt16BE(input.properties.size, at);
+  const properties = input.properties;
+  buf.writeUInt16BE(propertyCount(properties), at);
   at += 2;
-  for (const [key, value] of input.properties) {
-    at = writeString16(buf, at, key);
-    const valueBytes = writeUtf8(buf, at + 4, value);
-    buf.writeUInt32BE(valueBytes, at);
-    at += 4 + valueBytes;
+  if (isPropertyList(properties)) {
+    for (let i = 0; i < properties.length; i += 2) at = writeProperty(buf, at, properties[i], properties[i + 1]);
+  } else {
+    properties.forEach((value, key) => (at = writeProperty(buf, at, key, value)));
   }
   buf.writeUInt32BE(input.body.byteLength, at);
   at += 4;
@@ -123,8 +164,9 @@ export type RecordCheck =
 /**
  * Says what starts at `buf[at]`, where `buf` holds the log from `logOffsetOfBuf`: a whole valid
  * record, a blank, the end of written data (zeros or too few bytes), or something invalid.
+ * Without `verifyCrc`, only the record's frame (size, magic, log offset): for bytes that never left memory.
  */
-export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number): RecordCheck {
+export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number, verifyCrc = true): RecordCheck {
   if (buf.length - at < 8) return { kind: 'end' };
   const sizeBytes = buf.readUInt32BE(at);
   const magic = buf.readUInt32BE(at + 4);
@@ -134,10 +176,17 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number):
   if (sizeBytes < RECORD_HEADER_BYTES) return { kind: 'invalid', reason: `record size ${sizeBytes} is below the header size` };
   if (buf.length - at < sizeBytes) return { kind: 'end' };
   const crc = buf.readUInt32BE(at + 8);
-  if (crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
+  if (verifyCrc && crc32c(buf.subarray(at + 12, at + sizeBytes)) !== crc) return { kind: 'invalid', reason: 'CRC mismatch' };
   const logOffset = readU64(buf, at + 16);
   if (logOffset !== expectedLogOffset) return { kind: 'invalid', reason: `record says log offset ${logOffset}, found at ${expectedLogOffset}` };
   return { kind: 'record', sizeBytes };
+}
+
+function writeProperty(buf: Buffer, at: number, key: string, value: string): number {
+  at = writeString16(buf, at, key);
+  const valueBytes = writeUtf8(buf, at + 4, value);
+  buf.writeUInt32BE(valueBytes, at);
+  return at + 4 + valueBytes;
 }
 
 function writeString16(buf: Buffer, at: number, text: string): number {

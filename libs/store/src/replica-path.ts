@@ -8,7 +8,7 @@ import { placeRecord, type CommitLog } from './commit-log';
 import type { ConsumeQueue } from './consume-queue';
 import { checkRecord } from './record';
 import { parseShippedRecords, type ShippedRecord } from './shipped-records';
-import { queueIn, queueKey, type QueueFileSettings } from './queue-table';
+import { queueIn, type QueueFileSettings } from './queue-table';
 import type { MessageIndex } from './message-index';
 import { rebuildIndex } from './log-scan';
 import type { RetentionRunner } from './retention';
@@ -59,8 +59,9 @@ export class ReplicaPath {
       return Promise.reject(error);
     }
     const entry = { ...newPendingAppend(), replicated: true };
-    // Records that follow one another in a segment are copied into the append buffer in one go (a
-    // run ends at a segment's end or a shipped blank); the last record's queue is reused while it repeats.
+    // Records that follow one another in a segment go into the append buffer as one chunk, the
+    // shipped bytes themselves (a run ends at a segment's end or a shipped blank); the last
+    // record's queue is reused while it repeats.
     let runStart = 0;
     let queue: ConsumeQueue | undefined;
     for (let index = 0; index < shipped.length; index++) {
@@ -68,7 +69,7 @@ export class ReplicaPath {
       const logOffset = writes.reserve(record.sizeBytes);
       assert(logOffset === record.logOffset, 'replicated record placed elsewhere than checked', { logOffset, expected: record.logOffset });
       if (queue === undefined || queue.topic !== record.topic || queue.queueId !== record.queueId) {
-        queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset);
+        queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset, writes.queueKeyOf(record.topic, record.queueId));
       }
       entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys: record.indexKeys });
       entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
@@ -76,9 +77,8 @@ export class ReplicaPath {
       const end = logOffset + record.sizeBytes;
       if (next === undefined || next.logOffset !== end || end % log.segmentSizeBytes === 0) {
         const first = shipped[runStart];
-        const runBytes = record.at + record.sizeBytes - first.at;
-        const at = writes.appendBuffer.claimAt(first.logOffset, runBytes);
-        bytes.copy(writes.appendBuffer.slabBuffer, at, first.at, first.at + runBytes);
+        // The shipped bytes become the run's chunk as they are (no copy into the append buffer).
+        writes.appendBuffer.adopt(first.logOffset, bytes.subarray(first.at, record.at + record.sizeBytes));
         runStart = index + 1;
       }
     }
@@ -102,7 +102,7 @@ export class ReplicaPath {
       const record = shipped[index];
       const previous = shipped[index - 1];
       const placed = placeRecord(end, record.sizeBytes, this.deps.log.segmentSizeBytes).logOffset;
-      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = queueKey(record.topic, record.queueId);
+      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = this.deps.writes.queueKeyOf(record.topic, record.queueId);
       // A log that does not start at 0 (a replica that started at its master's oldest segment)
       // may meet a queue mid-way; otherwise every queue starts at 0.
       const expected = next.get(key) ?? this.deps.nextQueueOffsets.get(key) ?? (this.deps.log.minOffset > 0 ? record.queueOffset : 0);
@@ -120,7 +120,7 @@ export class ReplicaPath {
     for (let index = 0; index < shipped.length; index++) {
       const record = shipped[index];
       const previous = shipped[index - 1];
-      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = queueKey(record.topic, record.queueId);
+      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = this.deps.writes.queueKeyOf(record.topic, record.queueId);
       last.set(key, record.queueOffset);
     }
     return last;

@@ -97,6 +97,28 @@ describe('MessageStore replication hooks', () => {
     }
   });
 
+  it('ships the newest records from memory byte for byte as the files hold them, a record longer than the bound read whole', async () => {
+    const shipAll = async (store: MessageStore, sizeBytesMax: number): Promise<Buffer[]> => {
+      const stretches: Buffer[] = [];
+      for (let at = 0, step = 0; at < store.writtenLogOffset; step++) {
+        expect(step).toBeLessThan(1000);
+        const stretch = await store.readLog(at, store.writtenLogOffset, sizeBytesMax);
+        expect(stretch.endLogOffset).toBeGreaterThan(at);
+        stretches.push(Buffer.from(stretch.bytes));
+        at = stretch.endLogOffset;
+      }
+      return stretches;
+    };
+    const files = () => shippedStretch(shippedSegments(join(temp.path, 'master')));
+    const bounds = [300, 1_000, 1 << 20]; // 300: most records are longer than the bound
+    for (const sizeBytesMax of bounds) expect(Buffer.concat(await shipAll(master, sizeBytesMax)).equals(files())).toBe(true);
+    // Reopened: the older records come from the files, the ones appended now from memory.
+    await master.close();
+    master = await open('master');
+    await master.append([message(0, 'after-reopen'), message(1, 'y'.repeat(900))]);
+    for (const sizeBytesMax of bounds) expect(Buffer.concat(await shipAll(master, sizeBytesMax)).equals(files())).toBe(true);
+  });
+
   it('refuses bytes with one flipped bit, or shipped from the wrong offset, and appends nothing', async () => {
     const [first] = shippedSegments(join(temp.path, 'master'));
     const damaged = Buffer.from(first);

@@ -23,7 +23,8 @@ import { indexKeysOf, type IndexKeys, type MessageIndex } from './message-index'
 import type { AppendInput, AppendResult, AppendStages, StoreSettings } from './store-options';
 import { CommitTracker } from './commit-tracker';
 
-export interface Placement {
+/** Where a record went; it has an AppendResult's fields, so it serves as the record's result too. */
+export interface Placement extends AppendResult {
   queue: ConsumeQueue;
   logOffset: number;
   sizeBytes: number;
@@ -144,24 +145,34 @@ export class WritePath {
     const entry = newPendingAppend();
     entry.sizeBytes = batchBytes;
     this.pendingAppendBytes += batchBytes;
-    // Per record: one key, one result (also the encoding's placement), one placement; nothing else allocated.
+    // Per record: one placement (also its result), its index keys; nothing else allocated.
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index];
       const sizeBytes = sizes[index];
       const logOffset = this.reserve(sizeBytes);
       if (latencyProbe.enabled) latencyProbe.sample(logOffset);
-      const key = queueKey(input.topic, input.queueId);
+      const key = this.queueKeyOf(input.topic, input.queueId);
       const queueOffset = this.deps.nextQueueOffsets.get(key) ?? 0;
       this.deps.nextQueueOffsets.set(key, queueOffset + 1);
       const at = this.appendBuffer.claimAt(logOffset, sizeBytes);
-      const result: AppendResult = { logOffset, queueOffset, storeTimestampMs };
-      encodeRecordInto(this.appendBuffer.slabBuffer, at, input, result, sizeBytes);
       const queue = queueIn(this.deps.queues, this.deps.queueFiles, input.topic, input.queueId, 0, key);
       const indexKeys = settings.indexedProperties && indexKeysOf(input.properties, settings.indexedProperties);
-      entry.placements.push({ queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys });
-      entry.results.push(result);
+      // The placement is also the record's result (it has the result's fields) and the encoding's placement.
+      const placement: Placement = { queue, logOffset, sizeBytes, tagHash: input.tagHash, queueOffset, storeTimestampMs, indexKeys };
+      encodeRecordInto(this.appendBuffer.slabBuffer, at, input, placement, sizeBytes);
+      entry.placements.push(placement);
+      entry.results.push(placement);
     }
     return entry;
+  }
+
+  /** Queue keys made once per queue: a string built and hashed per record cost more than this lookup. */
+  private readonly queueKeys = new Map<string, string[]>();
+
+  queueKeyOf(topic: string, queueId: number): string {
+    let keys = this.queueKeys.get(topic);
+    if (!keys) this.queueKeys.set(topic, (keys = []));
+    return (keys[queueId] ??= queueKey(topic, queueId));
   }
 
   /** Reserves log room for a record, writing the blank that pads a segment's tail when it does not fit. */
@@ -396,7 +407,7 @@ export class WritePath {
       for (const placement of entry.placements) {
         const queueOffset = placement.queue.append(placement);
         if (queueOffset !== placement.queueOffset) assert(false, 'queue offset drifted from its reservation', { queueOffset, reserved: placement.queueOffset });
-        if (placement.indexKeys) this.deps.index?.add({ topic: placement.queue.topic, logOffset: placement.logOffset, sizeBytes: placement.sizeBytes, storeTimestampMs: placement.storeTimestampMs }, placement.indexKeys); // index
+        if (placement.indexKeys) this.deps.index?.add(placement.indexKeys, placement.queue.topic, placement.logOffset, placement.sizeBytes, placement.storeTimestampMs);
         end = placement.logOffset + placement.sizeBytes;
         woken.add(placement.queue);
       }

@@ -15,7 +15,7 @@ const QUEUE_COUNT = 3;
 const APPENDERS = 4;
 
 /** The body of a record is its id, a colon and `fillBytes` x's: the test recomputes it from the id. */
-function crashRecord(id: string, fillBytes: number, slot: number): AppendInput {
+function crashRecord(id: string, fillBytes: number, slot: number): AppendInput & { properties: Map<string, string> } {
   return {
     topic: TOPICS[slot % TOPICS.length],
     queueId: slot % QUEUE_COUNT,

@@ -3,6 +3,7 @@
 // in advance. Edge cases (over-long varints, bounds, field numbers) follow @bufbuild/protobuf's
 // reader, so both decoders accept and refuse the same bytes.
 import type { UnknownField } from '@bufbuild/protobuf';
+import { keepShortString, knownShortString } from '@rmq/base';
 
 export const WIRE_VARINT = 0;
 export const WIRE_BIT64 = 1;
@@ -105,11 +106,16 @@ export class WireReader {
     this.pos += length;
     this.assertBounds();
     if (length === 0) return '';
+    // A short ASCII string seen before (a topic, a host name, a property key) is not decoded again.
+    const known = knownShortString(this.buf, start, this.pos);
+    if (known !== undefined) return known;
     const text = this.buf.toString('utf8', start, this.pos);
     // toString replaces bad sequences with U+FFFD; only then is the strict (slower) check needed.
     if (text.indexOf('\ufffd') !== -1) strictUtf8.decode(this.buf.subarray(start, this.pos));
     // The generated code decodes with a default TextDecoder, which drops a leading byte order mark.
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    if (text.charCodeAt(0) === 0xfeff) return text.slice(1);
+    keepShortString(this.buf, start, this.pos, text); // only ASCII is kept: valid UTF-8, no mark
+    return text;
   }
 
   /** The end position of a length-delimited nested message that starts here. */

@@ -1,10 +1,9 @@
 // Between the wire's apache.rocketmq.v2.Message and the messaging layer's domain messages.
 // Validation of what only the wire can get wrong (missing fields, unknown enums) happens here;
 // business rules (sizes, names, types) are checked by the messaging layer.
-import { DELIVERED_MESSAGE, deliveredMessageEncodable, durationFromMs, durationMs, okStatus, timestampFromMs, timestampMs, v2, type DeliveredMessage } from '@rmq/contracts';
+import { durationFromMs, durationMs, okStatus, timestampFromMs, timestampMs, v2 } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
-import { fromStoredRecord, storedBodyMd5Hex, SYSTEM_PROPERTY, USER_PROPERTY_PREFIX, type BodyEncoding, type IncomingMessage, type MessageType, type OutgoingMessage } from '@rmq/messaging';
-import type { StoredRecord } from '@rmq/store';
+import { type BodyEncoding, type IncomingMessage, type MessageType, type OutgoingMessage } from '@rmq/messaging';
 
 const MESSAGE_TYPE_FROM_WIRE: Partial<Record<v2.MessageType, MessageType>> = {
   [v2.MessageType.NORMAL]: 'NORMAL',
@@ -121,47 +120,6 @@ export function toWireMessage(message: IncomingMessage, delivery: DeliveryFields
     systemProperties,
     body: message.body,
   };
-}
-
-const NO_KEYS: readonly string[] = [];
-
-/**
- * A ReceiveMessage frame for a delivery, straight from the stored record: flat fields that
- * grpc-js's serializer encodes in one pass (contracts' delivered-message.ts), with the same bytes
- * as messageFrame(toWireMessage(fromStoredRecord(record), ...)), which stays the path for values
- * the fast encoder does not cover.
- */
-export function deliveryFrame(record: StoredRecord, delivery: DeliveryFields, namespace: string): v2.ReceiveMessageResponse | DeliveredMessage {
-  const properties = record.properties;
-  const keys = properties.get(SYSTEM_PROPERTY.keys);
-  const deliverAt = properties.get(SYSTEM_PROPERTY.deliveryTimestampMs);
-  const frame: DeliveredMessage = {
-    $typeName: DELIVERED_MESSAGE,
-    topic: record.topic,
-    namespace,
-    properties,
-    userPropertyPrefix: USER_PROPERTY_PREFIX,
-    tag: properties.get(SYSTEM_PROPERTY.tag),
-    keys: keys ? (JSON.parse(keys) as string[]) : NO_KEYS,
-    messageId: properties.get(SYSTEM_PROPERTY.messageId) ?? '',
-    bodyMd5Hex: storedBodyMd5Hex(record),
-    bodyEncoding: properties.get(SYSTEM_PROPERTY.bodyEncoding) === 'GZIP' ? v2.Encoding.GZIP : v2.Encoding.IDENTITY,
-    messageType: MESSAGE_TYPE_TO_WIRE[(properties.get(SYSTEM_PROPERTY.messageType) ?? 'NORMAL') as MessageType] ?? 0,
-    bornTimestampMs: record.bornTimestampMs,
-    bornHost: properties.get(SYSTEM_PROPERTY.bornHost) ?? '',
-    storeTimestampMs: record.storeTimestampMs,
-    storeHost: delivery.storeHost,
-    deliveryTimestampMs: deliverAt === undefined ? undefined : Number(deliverAt),
-    receiptHandle: delivery.receiptHandle,
-    queueId: record.queueId,
-    queueOffset: record.queueOffset,
-    invisibleMs: delivery.invisibleMs,
-    deliveryAttempt: delivery.deliveryAttempt,
-    messageGroup: properties.get(SYSTEM_PROPERTY.messageGroup),
-    traceContext: properties.get(SYSTEM_PROPERTY.traceContext),
-    body: record.body,
-  };
-  return deliveredMessageEncodable(frame) ? frame : messageFrame(toWireMessage(fromStoredRecord(record), delivery, namespace));
 }
 
 /** One ReceiveMessage frame carrying a message. */

@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type DeliveredMessage, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, latencyProbe, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -21,7 +21,8 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackMessageReply, deliveryFrame, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
+import { DeliveryFrame } from './delivery-frame';
+import { ackMessageReply, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -249,8 +250,8 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
     receive(call.request, context, deps).then(
       (messages) => {
         if (context.signal.aborted) return;
-        // Frames may be flat DeliveredMessages: the ReceiveMessage serializer encodes those itself (rpc-codecs.ts).
-        for (const frame of messages) call.write(frame as v2.ReceiveMessageResponse);
+        // The ReceiveMessage serializer has each frame encode itself from its record's bytes (delivery-frame.ts).
+        for (const frame of messages) call.write(frame as unknown as v2.ReceiveMessageResponse);
         if (latencyProbe.enabled) for (const logOffset of deliveredOffsets.get(messages) ?? []) latencyProbe.mark(logOffset, 'framesWritten');
         finish(messages.length > 0 ? okStatus() : create(v2.StatusSchema, { code: v2.Code.MESSAGE_NOT_FOUND, message: 'no new message within the long-polling time' }));
       },
@@ -259,7 +260,7 @@ function receiveHandler(deps: MessagingDeps): grpc.handleServerStreamingCall<v2.
   };
 }
 
-async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<(v2.ReceiveMessageResponse | DeliveredMessage)[]> {
+async function receive(request: v2.ReceiveMessageRequest, context: CallContext, deps: MessagingDeps): Promise<DeliveryFrame[]> {
   const startedAtMs = Date.now();
   // A delivery is recorded in the state journal, which only a master writes (a broker the role
   // machine just named master serves calls before its journal takes writes): the client retries.
@@ -298,8 +299,8 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
   });
   let sizeBytes = 0;
   const frames = deliveries.map((delivery) => {
-    sizeBytes += delivery.record.body.byteLength;
-    return deliveryFrame(delivery.record, { receiptHandle: delivery.receiptHandle, deliveryAttempt: delivery.deliveryAttempt, invisibleMs: delivery.invisibleMs, storeHost: deps.endpoint }, namespace);
+    sizeBytes += delivery.record.bodyLength;
+    return new DeliveryFrame(delivery.record, delivery.receiptHandle, delivery.deliveryAttempt, delivery.invisibleMs, deps.endpoint, namespace);
   });
   if (latencyProbe.enabled) deliveredOffsets.set(frames, deliveries.map(({ record }) => record.logOffset));
   deps.metrics.messagesOut(topic, group, frames.length, sizeBytes);

@@ -504,13 +504,13 @@ export class ConsumerService {
       for (const record of records) {
         // Other queues of this receive gathered meanwhile: what does not fit is left for the next receive.
         if (!hasRoom(request, out)) return;
-        if (!request.filter.acceptsAll && !request.filter.accept(record.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(record.properties))) continue;
+        if (!request.filter.acceptsAll && !request.filter.accept(record.property(SYSTEM_PROPERTY.tag), userPropertiesOf(record))) continue;
         const skipped = this.options.progress.skipTo(key, state, record.queueOffset);
         if (skipped) addWrite(writes, skipped);
         const deliveryId = this.nextDeliveryId();
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
-        const admitted = this.options.progress.admit(key, state, record.queueOffset, record.properties.get(SYSTEM_PROPERTY.messageGroup), entry);
+        const admitted = this.options.progress.admit(key, state, record.queueOffset, state.fifo ? record.property(SYSTEM_PROPERTY.messageGroup) : undefined, entry);
         addWrite(writes, admitted.written);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
         if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');
@@ -580,7 +580,9 @@ export class ConsumerService {
     if (!this.options.topics.get(dlqTopic)) await this.options.topics.create(dlqTopic, { queueCount: 1 });
     const properties = new Map(record.properties);
     properties.set(SYSTEM_PROPERTY.dlqOriginTopic, record.topic);
-    await this.options.store.append([{ ...record, topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), properties }]);
+    await this.options.store.append([{
+      topic: dlqTopic, queueId: 0, tagHash: tagHashOf(properties.get(SYSTEM_PROPERTY.tag)), flags: record.flags, bornTimestampMs: record.bornTimestampMs, properties, body: record.body,
+    }]);
     this.options.onDeadLetter?.(group, record);
   }
 

@@ -137,28 +137,29 @@ export function userPropertiesSizeBytes(properties: ReadonlyMap<string, string>)
 }
 
 /**
- * A record's user properties without their storage prefix, as a read-only view (nothing is
- * copied: filters look up a few keys of every record they read).
+ * A record's user properties without their storage prefix, as a read-only view: filters look up
+ * a few keys of every record they read, each found in the record's bytes (no map is built unless
+ * the view is iterated).
  */
-export function userPropertiesOf(properties: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
-  return new UserPropertiesView(properties);
+export function userPropertiesOf(record: StoredRecord): ReadonlyMap<string, string> {
+  return new UserPropertiesView(record);
 }
 
 class UserPropertiesView implements ReadonlyMap<string, string> {
-  constructor(private readonly properties: ReadonlyMap<string, string>) {}
+  constructor(private readonly record: StoredRecord) {}
 
   get size(): number {
     let count = 0;
-    for (const key of this.properties.keys()) if (key.startsWith(USER_PREFIX)) count++;
+    for (const key of this.record.properties.keys()) if (key.startsWith(USER_PREFIX)) count++;
     return count;
   }
 
   get(key: string): string | undefined {
-    return this.properties.get(USER_PREFIX + key);
+    return this.record.property(USER_PREFIX + key);
   }
 
   has(key: string): boolean {
-    return this.properties.has(USER_PREFIX + key);
+    return this.record.property(USER_PREFIX + key) !== undefined;
   }
 
   forEach(callback: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
@@ -166,7 +167,7 @@ class UserPropertiesView implements ReadonlyMap<string, string> {
   }
 
   *entries(): MapIterator<[string, string]> {
-    for (const [key, value] of this.properties) if (key.startsWith(USER_PREFIX)) yield [key.slice(USER_PREFIX.length), value];
+    for (const [key, value] of this.record.properties) if (key.startsWith(USER_PREFIX)) yield [key.slice(USER_PREFIX.length), value];
   }
 
   *keys(): MapIterator<string> {

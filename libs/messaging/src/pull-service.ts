@@ -56,7 +56,7 @@ export class PullService {
         countMax: request.countMax,
         acceptTagHash: request.filter.acceptsAll ? undefined : (tagHash) => request.filter.acceptTagHash(tagHash),
       });
-      const records = request.filter.acceptsAll ? read.records : read.records.filter((r) => request.filter.accept(r.properties.get(SYSTEM_PROPERTY.tag), userPropertiesOf(r.properties)));
+      const records = request.filter.acceptsAll ? read.records : read.records.filter((r) => request.filter.accept(r.property(SYSTEM_PROPERTY.tag), userPropertiesOf(r)));
       from = read.nextQueueOffset;
       const waitMs = deadlineMs - this.clock.nowMs();
       if (records.length > 0 || waitMs <= 0 || request.signal?.aborted) return { records, nextQueueOffset: from };

@@ -1,4 +1,4 @@
-import { propertyMap, propertyOf, tagHashOf, type StoredRecord } from '@rmq/store';
+import { decodeRecord, encodeRecord, propertyOf, tagHashOf, type StoredRecord } from '@rmq/store';
 import type { OutgoingMessage } from './message-properties';
 import { parkedInput, progressInput, REAL_TOPIC_PROPERTY, realTopicOf, releasedInput } from './system-records';
 
@@ -8,7 +8,7 @@ const message: OutgoingMessage = {
 };
 
 function stored(input: ReturnType<typeof parkedInput>, queueOffset: number): StoredRecord {
-  return { ...input, properties: propertyMap(input.properties), body: Buffer.from(input.body), queueOffset, logOffset: 4_096, storeTimestampMs: 2_000, sizeBytes: 200 };
+  return decodeRecord(encodeRecord(input, { queueOffset, logOffset: 4_096, storeTimestampMs: 2_000 }));
 }
 
 describe('system records (the shape delay schedules and transaction halves share)', () => {

@@ -4,7 +4,8 @@ import { openSync, readdirSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
 import { CommitLog, segmentName, type Chunk } from './commit-log';
-import { encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput, type StoredRecord } from './record';
+import { encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput } from './record';
+import type { StoredRecord } from './record-view';
 
 const SEGMENT_BYTES = 4096;
 

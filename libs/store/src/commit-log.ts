@@ -6,7 +6,8 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat, truncate, type FileHa
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, RmqError } from '@rmq/base';
-import { BLANK_RECORD_BYTES_MIN, type StoredRecord } from './record';
+import { BLANK_RECORD_BYTES_MIN } from './record';
+import type { StoredRecord } from './record-view';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 import { nodeFileIo, type FileIo } from './file-io';
 import type { SyncReads } from './sync-reads';

@@ -1,5 +1,6 @@
 export * from './message-store';
-export { propertyMap, propertyOf, readU64, tagHashOf, writeU64, type PropertyList, type RecordInput, type RecordProperties, type StoredRecord } from './record';
+export { encodeRecord, propertyMap, propertyOf, readU64, tagHashOf, writeU64, type PropertyList, type RecordInput, type RecordProperties } from './record';
+export { decodeRecord, PropertyCursor, StoredRecord } from './record-view';
 export type { RecoveryReport, SegmentInfo } from './commit-log';
 export * from './state-file';
 export { STORE_LIMITS } from './limits';

@@ -3,7 +3,8 @@
 // bounded windows, never a whole segment at once. The first torn or invalid record is the end.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkRecord, decodeRecord, type StoredRecord } from './record';
+import { checkRecord } from './record';
+import { decodeRecord, type StoredRecord } from './record-view';
 import { STORE_LIMITS } from './limits';
 
 export interface ScanEnd {

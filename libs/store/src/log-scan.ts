@@ -4,7 +4,8 @@
 // counted, never served.
 import { assert } from '@rmq/base';
 import type { CommitLog } from './commit-log';
-import { checkRecord, decodeRecord, RECORD_HEADER_BYTES, type StoredRecord } from './record';
+import { checkRecord, RECORD_HEADER_BYTES } from './record';
+import { decodeRecord, type StoredRecord } from './record-view';
 import { STORE_LIMITS } from './limits';
 import { indexKeysOf, type IndexedProperties, type MessageIndex } from './message-index';
 

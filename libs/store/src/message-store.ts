@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { assert, isRmqError, RmqError } from '@rmq/base';
 import type { CommitLog } from './commit-log';
 import type { ConsumeQueue, QueueEntry } from './consume-queue';
-import { decodeRecord, readU64, RECORD_HEADER_BYTES, RECORD_MAGIC, type StoredRecord } from './record';
+import { readU64, RECORD_HEADER_BYTES, RECORD_MAGIC } from './record';
+import { decodeRecord, viewRecord, type StoredRecord } from './record-view';
 import { planReadSpans, type RecordLocation } from './read-spans';
 import { LogReadCache } from './read-cache';
 import { forEachConcurrently, queueKey, type QueueFileSettings } from './queue-table';
@@ -243,8 +244,8 @@ export class MessageStore {
     const readableEnd = this.writes.commits.committed;
     chosen.forEach((entry, member) => {
       // Just written (a consumer that keeps up): straight from memory.
-      const recent = this.writes.recent.find(entry.logOffset, entry.sizeBytes);
-      if (recent) records[member] = decodeRecord(recent, true); // encoded here, never left memory: no CRC to check
+      const recent = this.writes.recent.chunkHolding(entry.logOffset, entry.sizeBytes);
+      if (recent) records[member] = viewRecord(recent.bytes, entry.logOffset - recent.logOffset, true); // encoded here, never left memory: no CRC to check
       else (this.readCache.covers(entry, readableEnd) ? cachedMembers : uncachedMembers).push(member);
     });
     for (let attempt = 0; cachedMembers.length > 0; attempt++) {
@@ -252,7 +253,12 @@ export class MessageStore {
       const live = cachedMembers.filter((member) => chosen[member].logOffset >= this.log.minOffset);
       try {
         const loaded = await this.readCache.load(live.map((member) => chosen[member]), readableEnd);
-        for (const member of live) records[member] = decodeRecord(this.readCache.slice(loaded, chosen[member].logOffset, chosen[member].sizeBytes));
+        for (const member of live) {
+          const { logOffset, sizeBytes: recordBytes } = chosen[member];
+          // Viewed where it lies in its block; copied out only when it spans two.
+          const block = this.readCache.blockHolding(loaded, logOffset, recordBytes);
+          records[member] = block ? viewRecord(block, this.readCache.offsetInBlock(logOffset)) : decodeRecord(this.readCache.slice(loaded, logOffset, recordBytes));
+        }
         break;
       } catch (error) {
         if (!isRmqError(error, 'NOT_FOUND') || attempt > 0) throw error;
@@ -269,7 +275,7 @@ export class MessageStore {
       }
       for (const member of span.members) {
         const at = uncached[member].logOffset - span.logOffset;
-        records[uncachedMembers[member]] = decodeRecord(bytes.subarray(at, at + uncached[member].sizeBytes));
+        records[uncachedMembers[member]] = viewRecord(bytes, at);
       }
     }
     return { records: records.filter((record): record is StoredRecord => record !== undefined), nextQueueOffset: queueOffset };

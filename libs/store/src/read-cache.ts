@@ -104,6 +104,21 @@ export class LogReadCache {
     return bytes;
   }
 
+  /**
+   * The loaded block holding all of a range that load() covered, and where the range starts in it;
+   * undefined when the range spans blocks (slice() copies it out).
+   */
+  blockHolding(loaded: LoadedBlocks, logOffset: number, sizeBytes: number): Buffer | undefined {
+    const start = this.blockStart(logOffset);
+    const block = loaded.get(start);
+    return block && start + block.length >= logOffset + sizeBytes ? block : undefined;
+  }
+
+  /** Where `logOffset` is in the block holding it (see blockHolding). */
+  offsetInBlock(logOffset: number): number {
+    return logOffset - this.blockStart(logOffset);
+  }
+
   /** The bytes of a range that load() covered: a slice of one block, or a copy out of the blocks it spans. */
   slice(loaded: LoadedBlocks, logOffset: number, sizeBytes: number): Buffer {
     const start = this.blockStart(logOffset);

@@ -39,10 +39,14 @@ export class RecentWrites {
 
   /** The bytes of [logOffset, logOffset + sizeBytes) if one kept chunk holds all of them. */
   find(logOffset: number, sizeBytes: number): Buffer | undefined {
+    const chunk = this.chunkHolding(logOffset, sizeBytes);
+    return chunk && chunk.bytes.subarray(logOffset - chunk.logOffset, logOffset - chunk.logOffset + sizeBytes);
+  }
+
+  /** The kept chunk that holds all of [logOffset, logOffset + sizeBytes), if one does (a record is viewed in it, no slice). */
+  chunkHolding(logOffset: number, sizeBytes: number): Chunk | undefined {
     const chunk = this.chunkAt(logOffset);
-    if (!chunk) return undefined;
-    const at = logOffset - chunk.logOffset;
-    return at + sizeBytes <= chunk.bytes.length ? chunk.bytes.subarray(at, at + sizeBytes) : undefined;
+    return chunk && logOffset - chunk.logOffset + sizeBytes <= chunk.bytes.length ? chunk : undefined;
   }
 
   /** The last kept chunk starting at or before logOffset. */

@@ -6,7 +6,6 @@ import {
   BLANK_RECORD_BYTES_MIN,
   RECORD_HEADER_BYTES,
   checkRecord,
-  decodeRecord,
   encodeBlank,
   encodeRecord,
   encodedSizeBytes,
@@ -15,6 +14,7 @@ import {
   tagHashOf,
   type RecordInput,
 } from './record';
+import { decodeRecord, StoredRecord } from './record-view';
 
 const NUM_RUNS = 300;
 const U32_MAX = 0xffff_ffff;
@@ -149,6 +149,26 @@ describe('record encoding', () => {
     bytes[bytes.length - 1] ^= 1;
     expect(() => decodeRecord(bytes)).toThrow(/record CRC mismatch on read/);
     expect(decodeRecord(bytes, true).body.toString()).toBe('bodx'); // e.g. right after checkRecord, or bytes that never left memory
+  });
+
+  it('views a record where it lies in a larger buffer, and finds one property by its bytes as the map has it', () => {
+    fc.assert(
+      fc.property(recordInput, placement, fc.nat(64), fc.array(text(16), { maxLength: 3 }), (input, where, before, otherKeys) => {
+        const bytes = encodeRecord(input, where);
+        const source = Buffer.concat([Buffer.alloc(before, 0xee), bytes, Buffer.alloc(5, 0xee)]);
+        const record = new StoredRecord(source, before, false);
+        expect(record).toMatchObject({ topic: input.topic, queueId: input.queueId, queueOffset: where.queueOffset, sizeBytes: bytes.length, bodyLength: input.body.byteLength });
+        // Looked up before the map exists (from the bytes), then after (from the map): the same answers.
+        const properties = input.properties as Map<string, string>;
+        const keys = [...properties.keys(), ...otherKeys];
+        const lookedUp = keys.map((key) => record.property(key));
+        expect(lookedUp).toEqual(keys.map((key) => properties.get(key)));
+        expect(record.properties).toEqual(properties);
+        expect(keys.map((key) => record.property(key))).toEqual(lookedUp);
+        expect(Buffer.compare(record.body, Buffer.from(input.body))).toBe(0);
+      }),
+      { numRuns: NUM_RUNS },
+    );
   });
 
   it('hashes a tag to a non-zero u32 and no tag to 0', () => {

@@ -17,7 +17,7 @@
 //     u32 bodyLength, body
 import { crc32c } from '@node-rs/crc32';
 import { assert, fnv1a32 } from '@rmq/base';
-import { readUtf8, utf8ByteLength, writeUtf8 } from './record-strings';
+import { utf8ByteLength, writeUtf8 } from './record-strings';
 
 export const RECORD_MAGIC = 0x524d5131; // "RMQ1"
 export const BLANK_MAGIC = 0x424c4e4b; // "BLNK": the rest of the segment is empty
@@ -41,15 +41,6 @@ export interface RecordInput {
   bornTimestampMs: number;
   properties: RecordProperties;
   body: Uint8Array;
-}
-
-export interface StoredRecord extends RecordInput {
-  logOffset: number;
-  queueOffset: number;
-  storeTimestampMs: number;
-  sizeBytes: number;
-  properties: Map<string, string>;
-  body: Buffer;
 }
 
 export function encodedSizeBytes(input: RecordInput): number {
@@ -189,46 +180,6 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number, 
   const logOffset = readU64(buf, at + 16);
   if (logOffset !== expectedLogOffset) return { kind: 'invalid', reason: `record says log offset ${logOffset}, found at ${expectedLogOffset}` };
   return { kind: 'record', sizeBytes };
-}
-
-/**
- * Decodes a record read from a confirmed region, checking its CRC unless `crcChecked` (checkRecord
- * just did, or the bytes are the ones this process encoded and never left memory).
- */
-export function decodeRecord(buf: Buffer, crcChecked = false): StoredRecord {
-  const sizeBytes = buf.readUInt32BE(0);
-  if (buf.readUInt32BE(4) !== RECORD_MAGIC) assert(false, 'not a record', { magic: buf.readUInt32BE(4) });
-  if (!crcChecked && crc32c(buf.subarray(12, sizeBytes)) !== buf.readUInt32BE(8)) assert(false, 'record CRC mismatch on read', { logOffset: readU64(buf, 16) });
-  let at = RECORD_HEADER_BYTES;
-  const topicLength = buf.readUInt16BE(at);
-  const topic = readUtf8(buf, at + 2, at + 2 + topicLength);
-  at += 2 + topicLength;
-  const propertyCount = buf.readUInt16BE(at);
-  at += 2;
-  const properties = new Map<string, string>();
-  for (let i = 0; i < propertyCount; i++) {
-    const keyLength = buf.readUInt16BE(at);
-    const key = readUtf8(buf, at + 2, at + 2 + keyLength);
-    at += 2 + keyLength;
-    const valueLength = buf.readUInt32BE(at);
-    properties.set(key, readUtf8(buf, at + 4, at + 4 + valueLength));
-    at += 4 + valueLength;
-  }
-  const bodyLength = buf.readUInt32BE(at);
-  at += 4;
-  return {
-    sizeBytes,
-    flags: buf.readUInt32BE(12),
-    logOffset: readU64(buf, 16),
-    queueOffset: readU64(buf, 24),
-    bornTimestampMs: readU64(buf, 32),
-    storeTimestampMs: readU64(buf, 40),
-    queueId: buf.readUInt32BE(48),
-    tagHash: buf.readUInt32BE(52),
-    topic,
-    properties,
-    body: buf.subarray(at, at + bodyLength),
-  };
 }
 
 function writeProperty(buf: Buffer, at: number, key: string, value: string): number {

@@ -1,7 +1,8 @@
 // The slave's reading of shipped log bytes: every field it places a record by is the one the
 // full decoder reads, index keys come only from the two indexed properties (wherever they are
 // among the others), and a stretch with a blank moves to the next segment.
-import { BLANK_RECORD_BYTES_MIN, decodeRecord, encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput } from './record';
+import { BLANK_RECORD_BYTES_MIN, encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput } from './record';
+import { decodeRecord } from './record-view';
 import { indexKeysOf, type IndexKeys } from './message-index';
 import { parseShippedRecords } from './shipped-records';
 

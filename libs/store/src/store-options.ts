@@ -1,7 +1,8 @@
 // The store's public option, event and result types, and the defaults an open fills in.
 import { systemClock, type Clock } from '@rmq/base';
 import type { RecoveryReport } from './commit-log';
-import type { StoredRecord, RecordInput } from './record';
+import type { RecordInput } from './record';
+import type { StoredRecord } from './record-view';
 import { STORE_LIMITS } from './limits';
 import type { IndexedProperties } from './message-index';
 import { diskUsageOf, type DiskUsage, type RetentionEvent, type RetentionStats } from './retention';

@@ -14,7 +14,7 @@ import type {
 } from '../gen/apache/rocketmq/v2/service_pb';
 import type { FollowResponse } from '../gen/rmq/replication/v1/replication_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
-import { encodeDeliveredMessageFrame, isDeliveredMessage, type DeliveredMessage } from './delivered-message';
+import { isSelfEncodingFrame, type SelfEncodingFrame } from './self-encoding-frame';
 import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
 // One queue serves every encode: encoding is synchronous, so calls never interleave.
@@ -199,8 +199,8 @@ export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string,
     responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
   }],
   ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
-    // A delivered message written by the broker as flat fields encodes itself (delivered-message.ts).
-    responseSerialize: (m: ReceiveMessageResponse | DeliveredMessage) => isDeliveredMessage(m) ? encodeDeliveredMessageFrame(m, replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
+    // A delivered message the broker writes from its stored bytes encodes itself (self-encoding-frame.ts).
+    responseSerialize: (m: ReceiveMessageResponse | SelfEncodingFrame) => isSelfEncodingFrame(m) ? m.encodeInto(replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
   }],
   ['/rmq.replication.v1.ReplicationService/Follow', { responseSerialize: (m: FollowResponse) => encodeFollowResponse(m, replyScratch) }],
   ['/apache.rocketmq.v2.MessagingService/AckMessage', {

@@ -34,6 +34,29 @@ describe.each<FlushMode>(['sync', 'async'])('MessageStore (%s)', (flushMode) => 
     await store.close();
   });
 
+  it('keeps a record read from memory intact while its reader holds it, and every record, however much is written after (slabs reused)', async () => {
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode });
+    await store.append([message('Held', 0, 'held-body')]);
+    const [held] = (await store.read('Held', 0, 0, { countMax: 1 })).records; // from memory: a view of its slab
+    // 64 MiB more, twice what is kept in memory: the slabs of unread records are reused meanwhile.
+    const body = 'x'.repeat(16 * 1024 - 40);
+    for (let batch = 0; batch < 32; batch++) {
+      await store.append(Array.from({ length: 128 }, (_, i) => message('Bulk', i % 4, `${batch}-${i}-${body}`)));
+    }
+    expect(held.body.toString()).toBe('held-body');
+    for (const queueId of [0, 3]) {
+      const records = [];
+      for (let next = 0, reads = 0; next < 32 * 32 && reads < 100; reads++) {
+        const read = await store.read('Bulk', queueId, next, { countMax: 1_000 });
+        records.push(...read.records);
+        next = read.nextQueueOffset;
+      }
+      expect(records.length).toBe(32 * 32);
+      records.forEach((record, n) => expect(record.body.toString()).toBe(`${Math.floor(n / 32)}-${(n % 32) * 4 + queueId}-${body}`));
+    }
+    await store.close();
+  });
+
   it('refuses a batch holding a record too large for a segment, whole, and goes on as if it never came', async () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode, segmentSizeBytes: 4096 });
     const refused = await store.append([message('T', 0, 'fits'), message('T', 0, 'x'.repeat(5000))]).catch((error: Error) => error);

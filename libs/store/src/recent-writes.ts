@@ -42,7 +42,15 @@ export class RecentWrites {
     const chunk = this.chunkAt(logOffset);
     if (!chunk) return undefined;
     const at = logOffset - chunk.logOffset;
-    return at + sizeBytes <= chunk.bytes.length ? chunk.bytes.subarray(at, at + sizeBytes) : undefined;
+    if (at + sizeBytes > chunk.bytes.length) return undefined;
+    chunk.exposed = true; // the reader may keep the view: its slab is never reused
+    return chunk.bytes.subarray(at, at + sizeBytes);
+  }
+
+  /** The log offset of the oldest byte kept (MAX_SAFE_INTEGER when none is). */
+  get keptFromLogOffset(): number {
+    this.checkGeneration();
+    return this.head < this.chunks.length ? this.chunks[this.head].logOffset : Number.MAX_SAFE_INTEGER;
   }
 
   /** The last kept chunk starting at or before logOffset. */
@@ -62,6 +70,8 @@ export class RecentWrites {
   /**
    * The kept bytes from `logOffset` to the end of the chunk holding it, at most `sizeBytesMax`
    * (a chunk holds whole records, so the slice ends at a record boundary unless cut by the bound).
+   * Not marked exposed: the caller (shipping) copies them before its next turn of the event
+   * loop, and a slab is reused only after writes complete, which takes one (append-buffer.ts).
    */
   from(logOffset: number, sizeBytesMax: number): Buffer | undefined {
     const chunk = this.chunkAt(logOffset);

@@ -6,10 +6,7 @@
 # Usage: tools/perf/ab-replicated.sh <rounds> <bundle.js>... [-- extra run.mjs args]   (PEERBENCH: a peerbench copy)
 # PROFILE=1 runs both brokers under node --cpu-prof (profiles in $OUT/prof-<label>-{master,slave}/).
 set -euo pipefail
-rounds=$1; shift
-bundles=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do bundles+=("$1"); shift; done
-[ "${1:-}" = "--" ] && shift
+source "$(dirname "$0")/ab-args.sh"
 pb=${PEERBENCH:-/tmp/pb-perf}
 out=${OUT:-/tmp/rmq-ab-replicated}
 port=${PORT:-18095}
@@ -34,7 +31,7 @@ for round in $(seq 1 "$rounds"); do
     slave=$!
     for _ in $(seq 1 300); do grep -q 'slave joined the in-sync set' "$out/master-$label.log" 2>/dev/null && break; sleep 0.1; done
     m0=$(cpu $master); s0=$(cpu $slave)
-    (cd "$pb" && node run.mjs --system rocketmq-raw --url 127.0.0.1:$port --runs 1 --tests produce --out "$out/$label.json" "$@") >"$out/run-$label.log" 2>&1 || echo "run failed: $out/run-$label.log"
+    (cd "$pb" && node run.mjs --system rocketmq-raw --url 127.0.0.1:$port --runs 1 --tests produce --out "$out/$label.json" "${run_args[@]}") >"$out/run-$label.log" 2>&1 || echo "run failed: $out/run-$label.log"
     m1=$(cpu $master); s1=$(cpu $slave)
     kill -TERM $slave; wait $slave || true
     kill -TERM $master; wait $master || true

@@ -8,10 +8,7 @@
 # NICE=-10 runs broker and client at that priority (root; the path without other processes' CPU load).
 # NODE_FLAGS="--max-semi-space-size=64" passes flags to the broker's node.
 set -euo pipefail
-rounds=$1; shift
-bundles=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do bundles+=("$1"); shift; done
-[ "${1:-}" = "--" ] && shift
+source "$(dirname "$0")/ab-args.sh"
 pb=${PEERBENCH:-/tmp/pb-perf}
 out=${OUT:-/tmp/rmq-ab}
 port=${PORT:-18091}
@@ -25,7 +22,7 @@ for round in $(seq 1 "$rounds"); do
       --auto-create-topics --flush-mode "${FLUSH:-sync}" --log-level warn >"$out/broker-$label.log" 2>&1 &
     broker=$!
     for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-    (cd "$pb" && nice -n "${NICE:-0}" node run.mjs --system "${SYSTEM:-rocketmq-raw}" --url 127.0.0.1:$port --runs 1 --server-pid $broker --out "$out/$label.json" "$@") >"$out/run-$label.log" 2>&1 || echo "run failed: $out/run-$label.log"
+    (cd "$pb" && nice -n "${NICE:-0}" node run.mjs --system "${SYSTEM:-rocketmq-raw}" --url 127.0.0.1:$port --runs 1 --server-pid $broker --out "$out/$label.json" "${run_args[@]}") >"$out/run-$label.log" 2>&1 || echo "run failed: $out/run-$label.log"
     kill -TERM $broker; wait $broker || true
     rm -rf "$data"
     node -e '

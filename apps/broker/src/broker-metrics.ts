@@ -1,13 +1,15 @@
 // The broker's Prometheus series, named, labelled and measured as RocketMQ 5's broker metrics
 // (BrokerMetricsConstant) where a name exists: topic, consumer_group, message_type, is_retry,
 // is_system; cluster, node_type and node_id come from the registry's default labels.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { isSystemTopic, RETRY_TOPIC_PREFIX } from '@rmq/base';
 import { v2 } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
 import type { ConsumerProgress, GroupRegistry, TopicRegistry } from '@rmq/messaging';
 import { ConsumerBacklog } from './consumer-backlog';
-import { BatchHistogram } from './batch-histogram';
+import { TalliedHistogram } from './tallied-histogram';
+
+type RpcLabels = { protocol_type: string; request_code: string; response_code: string };
 
 export interface BrokerMetrics {
   observeRpc(method: string, code: v2.Code, durationMs: number): void;
@@ -47,19 +49,29 @@ const isSystem = (topic: string) => String(isSystemTopic(topic) || topic.startsW
 const isRetry = (topic: string) => String(topic.startsWith(RETRY_TOPIC_PREFIX));
 
 export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSources): BrokerMetrics {
-  const rpcLatency = new Histogram({
-    name: 'rocketmq_rpc_latency',
-    help: 'RPC latency in milliseconds',
-    labelNames: ['protocol_type', 'request_code', 'response_code'],
-    buckets: [1, 3, 5, 7, 10, 100, 1000, 2000, 3000],
-    registers: [registry],
+  // Observed on every call: tallied without a label hash per observation (tallied-histogram.ts).
+  const rpcLatency = new TalliedHistogram<RpcLabels>('rocketmq_rpc_latency', 'RPC latency in milliseconds', [1, 3, 5, 7, 10, 100, 1000, 2000, 3000], registry);
+  // The in and out counters move once per call (each a label hash in prom-client): they are
+  // tallied per label set here and handed to prom-client when a scrape collects them.
+  const tallyIn = new LabelTallies<{ topic: string; message_type: string; is_system: string }>();
+  const tallyOut = new LabelTallies<{ topic: string; consumer_group: string; is_retry: string; is_system: string }>();
+  const messagesIn: Counter = new Counter({
+    name: 'rocketmq_messages_in_total', help: 'messages stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry],
+    collect: (): void => tallyIn.handOver(messagesIn, bytesIn),
   });
-  const messagesIn = new Counter({ name: 'rocketmq_messages_in_total', help: 'messages stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry] });
-  const bytesIn = new Counter({ name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry] });
-  // Observed per request, not per message (batch-histogram.ts).
-  const messageSize = new BatchHistogram('rocketmq_message_size', 'body size of stored messages, in bytes', ['topic', 'message_type'], MESSAGE_SIZE_BUCKETS_BYTES, registry);
-  const messagesOut = new Counter({ name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry] });
-  const bytesOut = new Counter({ name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry] });
+  const bytesIn: Counter = new Counter({
+    name: 'rocketmq_throughput_in_total', help: 'body bytes stored', labelNames: ['topic', 'message_type', 'is_system'], registers: [registry],
+    collect: (): void => tallyIn.handOver(messagesIn, bytesIn),
+  });
+  const messageSize = new TalliedHistogram<{ topic: string; message_type: string }>('rocketmq_message_size', 'body size of stored messages, in bytes', MESSAGE_SIZE_BUCKETS_BYTES, registry);
+  const messagesOut: Counter = new Counter({
+    name: 'rocketmq_messages_out_total', help: 'messages delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry],
+    collect: (): void => tallyOut.handOver(messagesOut, bytesOut),
+  });
+  const bytesOut: Counter = new Counter({
+    name: 'rocketmq_throughput_out_total', help: 'body bytes delivered', labelNames: ['topic', 'consumer_group', 'is_retry', 'is_system'], registers: [registry],
+    collect: (): void => tallyOut.handOver(messagesOut, bytesOut),
+  });
   new Gauge({
     name: 'rocketmq_consumer_group_number',
     help: 'consumer groups on this broker',
@@ -138,26 +150,69 @@ export function createBrokerMetrics(registry: Registry, sources: BrokerMetricSou
     },
   });
   registerConsumerGauges(registry, sources);
+  // Label objects made once per label set (methods and codes are few; topics and groups exist).
+  const rpcLabels = new TwoKeyCache<string, number, RpcLabels>(
+    (method, code) => ({ protocol_type: 'grpc', request_code: method, response_code: v2.Code[code] ?? String(code) }));
+  const sizeLabels = new TwoKeyCache<string, string, { topic: string; message_type: string }>((topic, messageType) => ({ topic, message_type: messageType.toLowerCase() }));
   return {
-    observeRpc: (method, code, durationMs) => rpcLatency.observe({ protocol_type: 'grpc', request_code: method, response_code: v2.Code[code] ?? String(code) }, durationMs),
+    observeRpc: (method, code, durationMs) => rpcLatency.observe(rpcLabels.get(method, code), durationMs),
     messagesIn: (topic, messageType, sizesBytes) => {
       if (sizesBytes.length === 0) return;
-      const labels = { topic, message_type: messageType.toLowerCase(), is_system: isSystem(topic) };
+      const labels = sizeLabels.get(topic, messageType);
       let bytes = 0;
-      for (const sizeBytes of sizesBytes) bytes += sizeBytes;
-      messageSize.observeAll([topic, labels.message_type], sizesBytes);
-      messagesIn.inc(labels, sizesBytes.length);
-      bytesIn.inc(labels, bytes);
+      for (const sizeBytes of sizesBytes) {
+        bytes += sizeBytes;
+        messageSize.observe(labels, sizeBytes);
+      }
+      tallyIn.add(topic, messageType, () => ({ topic, message_type: labels.message_type, is_system: isSystem(topic) }), sizesBytes.length, bytes);
     },
     messagesOut: (topic, group, count, sizeBytes) => {
       if (count === 0) return;
-      const labels = { topic, consumer_group: group, is_retry: isRetry(topic), is_system: isSystem(topic) };
-      messagesOut.inc(labels, count);
-      bytesOut.inc(labels, sizeBytes);
+      tallyOut.add(topic, group, () => ({ topic, consumer_group: group, is_retry: isRetry(topic), is_system: isSystem(topic) }), count, sizeBytes);
     },
     deadLettered: (topic, group) => sentToDlq.inc({ topic, consumer_group: group }),
     retentionSkipped: (topic, group, count) => retentionSkipped.inc({ topic, consumer_group: group }, count),
   };
+}
+
+/** Values made once per pair of keys (two Map levels: no key string per lookup). */
+class TwoKeyCache<A, B, V> {
+  private readonly values = new Map<A, Map<B, V>>();
+  constructor(private readonly make: (a: A, b: B) => V) {}
+
+  get(a: A, b: B): V {
+    let inner = this.values.get(a);
+    if (!inner) this.values.set(a, (inner = new Map()));
+    let value = inner.get(b);
+    if (value === undefined) inner.set(b, (value = this.make(a, b)));
+    return value;
+  }
+}
+
+/** Message and byte counts per label set, added up between scrapes and handed to two prom-client counters at a scrape. */
+class LabelTallies<L extends Record<string, string>> {
+  private readonly tallies = new TwoKeyCache<string, string, { labels: L; messages: number; bytes: number }>(() => ({ labels: undefined as unknown as L, messages: 0, bytes: 0 }));
+  private readonly all: { labels: L; messages: number; bytes: number }[] = [];
+
+  add(a: string, b: string, labelsOf: () => L, messages: number, bytes: number): void {
+    const tally = this.tallies.get(a, b);
+    if (tally.labels === undefined) {
+      tally.labels = labelsOf();
+      this.all.push(tally);
+    }
+    tally.messages += messages;
+    tally.bytes += bytes;
+  }
+
+  handOver(messages: Counter, bytes: Counter): void {
+    for (const tally of this.all) {
+      if (tally.messages === 0) continue;
+      messages.inc(tally.labels, tally.messages);
+      bytes.inc(tally.labels, tally.bytes);
+      tally.messages = 0;
+      tally.bytes = 0;
+    }
+  }
 }
 
 /**

@@ -1,10 +1,9 @@
 // Bad input gets a clear status and the broker keeps serving.
 import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { createClient, durationFromMs, v2 } from '@rmq/contracts';
+import { durationFromMs, v2 } from '@rmq/contracts';
 import { encodeRecallHandle } from '@rmq/messaging';
-import { killAllApps } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { useLocalCluster } from './local-cluster';
 
 const topicOf = (group: string) => `Handle_${group}`;
 
@@ -17,25 +16,11 @@ function message(topic: string, body: Buffer, extra: Partial<{ tag: string; mess
 }
 
 describe('broker answers bad input with a clear status and keeps serving', () => {
-  let cluster: LocalCluster;
-  let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
-
-  beforeAll(async () => {
-    // Short invisible durations keep the expiry tests quick; the 10 s minimum has its own test.
-    cluster = await startLocalCluster(['--invisible-ms-min', '0']);
-    await cluster.createTopic('GoodTopic');
-    for (const group of ['owner', 'expiry', 'duration', 'forgery']) await cluster.createTopic(topicOf(group));
-    client = createClient(v2.MessagingService, cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await cluster?.stop();
-    await killAllApps();
-  });
+  // Short invisible durations keep the expiry tests quick; the 10 s minimum has its own test.
+  const local = useLocalCluster({ brokerArgs: ['--invisible-ms-min', '0'], topics: ['GoodTopic', ...['owner', 'expiry', 'duration', 'forgery'].map(topicOf)], client: true });
 
   async function expectServing(): Promise<void> {
-    const reply = await client.sendMessage({ messages: [message('GoodTopic', Buffer.from('still here'))] }, { deadlineMs: 5_000 });
+    const reply = await local.client.sendMessage({ messages: [message('GoodTopic', Buffer.from('still here'))] }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(v2.Code.OK);
   }
 
@@ -49,16 +34,16 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     ['a tag with a space', message('GoodTopic', Buffer.from('x'), { tag: 'a b' }), v2.Code.ILLEGAL_MESSAGE_TAG, /tag "a b" is not valid/],
     ['a dead-letter topic as its topic', message('%DLQ%owner', Buffer.from('x')), v2.Code.BAD_REQUEST, /%DLQ%owner is a dead-letter topic: only the broker writes to it/],
   ])('refuses a send with %s', async (_what, bad, code, text) => {
-    const reply = await client.sendMessage({ messages: [bad] }, { deadlineMs: 5_000 });
+    const reply = await local.client.sendMessage({ messages: [bad] }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(code);
     expect(reply.status?.message).toMatch(text);
     await expectServing();
   });
 
   it('refuses a receive with an illegal group, filter or invisible duration', async () => {
-    const receive = async (request: Parameters<typeof client.receiveMessage>[0]) => {
+    const receive = async (request: Parameters<typeof local.client.receiveMessage>[0]) => {
       const frames: v2.ReceiveMessageResponse[] = [];
-      for await (const frame of client.receiveMessage(request, { deadlineMs: 5_000 })) frames.push(frame as v2.ReceiveMessageResponse);
+      for await (const frame of local.client.receiveMessage(request, { deadlineMs: 5_000 })) frames.push(frame as v2.ReceiveMessageResponse);
       return frames.map((frame) => (frame.content.case === 'status' ? frame.content.value : undefined)).find(Boolean);
     };
     const queue = { topic: { name: 'GoodTopic' } };
@@ -69,9 +54,9 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   });
 
   /** Status of a receive, and the messages it got. */
-  async function receive(request: Parameters<typeof client.receiveMessage>[0]): Promise<{ status?: v2.Status; messages: v2.Message[] }> {
+  async function receive(request: Parameters<typeof local.client.receiveMessage>[0]): Promise<{ status?: v2.Status; messages: v2.Message[] }> {
     const frames: v2.ReceiveMessageResponse[] = [];
-    for await (const frame of client.receiveMessage(request, { deadlineMs: 10_000 })) frames.push(frame as v2.ReceiveMessageResponse);
+    for await (const frame of local.client.receiveMessage(request, { deadlineMs: 10_000 })) frames.push(frame as v2.ReceiveMessageResponse);
     return {
       status: frames.map((frame) => (frame.content.case === 'status' ? frame.content.value : undefined)).find(Boolean),
       messages: frames.flatMap((frame) => (frame.content.case === 'message' ? [frame.content.value] : [])),
@@ -80,7 +65,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
 
   /** Sends one message to the group's own topic and receives it for `group`. */
   async function inFlight(group: string, invisibleMs = 30_000): Promise<v2.Message> {
-    const sent = await client.sendMessage({ messages: [message(topicOf(group), Buffer.from(`for ${group}`))] }, { deadlineMs: 5_000 });
+    const sent = await local.client.sendMessage({ messages: [message(topicOf(group), Buffer.from(`for ${group}`))] }, { deadlineMs: 5_000 });
     expect(sent.status?.code).toBe(v2.Code.OK);
     const { messages } = await receive({ group: { name: group }, messageQueue: { topic: { name: topicOf(group) } }, batchSize: 1, invisibleDuration: durationFromMs(invisibleMs), longPollingTimeout: durationFromMs(2_000) });
     expect(messages).toHaveLength(1);
@@ -88,10 +73,10 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   }
   /** Acks `handle` as `group`, on the topic of the handle's owner group. */
   const ackOf = (group: string, handle: string, owner = group) =>
-    client.ackMessage({ group: { name: group }, topic: { name: topicOf(owner) }, entries: [{ messageId: 'm', receiptHandle: handle }] }, { deadlineMs: 5_000 });
+    local.client.ackMessage({ group: { name: group }, topic: { name: topicOf(owner) }, entries: [{ messageId: 'm', receiptHandle: handle }] }, { deadlineMs: 5_000 });
 
   it('refuses a malformed SQL filter with the reason and position, and the refused receive takes nothing', async () => {
-    await client.sendMessage({ messages: [message('GoodTopic', Buffer.from('for sql'))] }, { deadlineMs: 5_000 });
+    await local.client.sendMessage({ messages: [message('GoodTopic', Buffer.from('for sql'))] }, { deadlineMs: 5_000 });
     const bad = await receive({ group: { name: 'sql-bad' }, messageQueue: { topic: { name: 'GoodTopic' } }, batchSize: 32, filterExpression: { type: v2.FilterType.SQL, expression: 'price > > 5' } });
     expect(bad.status?.code).toBe(v2.Code.ILLEGAL_FILTER_EXPRESSION);
     expect(bad.status?.message).toBe('filter expression "price > > 5" is not valid: expected a property name, a number, a \'string\', TRUE or FALSE at position 9, found ">"');
@@ -105,10 +90,10 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     const group = { name: 'bad group!' };
     const topic = { name: 'GoodTopic' };
     const replies = [
-      await client.ackMessage({ group, topic, entries: [{ messageId: 'm', receiptHandle: 'h' }] }),
-      await client.changeInvisibleDuration({ group, topic, receiptHandle: 'h', invisibleDuration: { seconds: 1n } }),
-      await client.forwardMessageToDeadLetterQueue({ group, topic, receiptHandle: 'h', messageId: 'm' }),
-      await client.queryAssignment({ group, topic }),
+      await local.client.ackMessage({ group, topic, entries: [{ messageId: 'm', receiptHandle: 'h' }] }),
+      await local.client.changeInvisibleDuration({ group, topic, receiptHandle: 'h', invisibleDuration: { seconds: 1n } }),
+      await local.client.forwardMessageToDeadLetterQueue({ group, topic, receiptHandle: 'h', messageId: 'm' }),
+      await local.client.queryAssignment({ group, topic }),
     ];
     for (const reply of replies) {
       expect(reply.status?.code).toBe(v2.Code.ILLEGAL_CONSUMER_GROUP);
@@ -124,13 +109,13 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
       const reply = await ackOf(group, handle, 'owner');
       expect(reply.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
       expect(reply.status?.message).toBe(`receipt handle is not valid: it belongs to consumer group owner, not ${group}`);
-      const change = await client.changeInvisibleDuration({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, invisibleDuration: { seconds: 0n } });
+      const change = await local.client.changeInvisibleDuration({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, invisibleDuration: { seconds: 0n } });
       expect(change.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
-      const forward = await client.forwardMessageToDeadLetterQueue({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' });
+      const forward = await local.client.forwardMessageToDeadLetterQueue({ group: { name: group }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' });
       expect(forward.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     }
     // Another topic.
-    const otherTopic = await client.ackMessage({ group: { name: 'owner' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: handle }] });
+    const otherTopic = await local.client.ackMessage({ group: { name: 'owner' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: handle }] });
     expect(otherTopic.status?.message).toBe('receipt handle is not valid: it belongs to topic Handle_owner, not GoodTopic');
     // Nothing changed: the owner's message is still in flight (not visible) and its handle acks.
     expect((await receive({ group: { name: 'owner' }, messageQueue: { topic: { name: topicOf('owner') } }, batchSize: 1, longPollingTimeout: durationFromMs(500) })).messages).toEqual([]);
@@ -139,7 +124,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     const again = await ackOf('owner', handle);
     expect(again.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     expect(again.status?.message).toMatch(/acknowledged or delivered again since this handle was issued/);
-    expect((await client.forwardMessageToDeadLetterQueue({ group: { name: 'owner' }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' })).status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
+    expect((await local.client.forwardMessageToDeadLetterQueue({ group: { name: 'owner' }, topic: { name: topicOf('owner') }, receiptHandle: handle, messageId: 'm' })).status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
   });
 
   it('refuses the handle of an expired delivery once the message was delivered again; the new delivery keeps its own', async () => {
@@ -152,8 +137,8 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     const stale = first.systemProperties!.receiptHandle!;
     for (const reply of [
       await ackOf('expiry', stale),
-      await client.changeInvisibleDuration({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, invisibleDuration: { seconds: 0n } }),
-      await client.forwardMessageToDeadLetterQueue({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, messageId: 'm' }),
+      await local.client.changeInvisibleDuration({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, invisibleDuration: { seconds: 0n } }),
+      await local.client.forwardMessageToDeadLetterQueue({ group: { name: 'expiry' }, topic: { name: topicOf('expiry') }, receiptHandle: stale, messageId: 'm' }),
     ]) {
       expect(reply.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     }
@@ -164,22 +149,22 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     const delivered = await inFlight('duration');
     const handle = delivered.systemProperties!.receiptHandle!;
     for (const invisibleDuration of [{ seconds: 13n * 3600n }, { seconds: -1n }]) {
-      const reply = await client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle, invisibleDuration });
+      const reply = await local.client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle, invisibleDuration });
       expect(reply.status?.code).toBe(v2.Code.ILLEGAL_INVISIBLE_TIME);
       expect(reply.status?.message).toMatch(/^invisible duration -?\d+ ms is out of range \[0, 43200000\] ms$/);
     }
-    const missing = await client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle });
+    const missing = await local.client.changeInvisibleDuration({ group: { name: 'duration' }, topic: { name: topicOf('duration') }, receiptHandle: handle });
     expect(missing.status?.code).toBe(v2.Code.BAD_REQUEST);
     expect((await ackOf('duration', handle)).status?.code).toBe(v2.Code.OK);
   });
 
   it('refuses forged and foreign receipt handles without changing anything', async () => {
-    const forged = await client.ackMessage({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: 'not-a-handle' }] });
+    const forged = await local.client.ackMessage({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, entries: [{ messageId: 'm', receiptHandle: 'not-a-handle' }] });
     expect(forged.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     expect(forged.status?.message).toMatch(/receipt handle is not valid/);
-    const change = await client.changeInvisibleDuration({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', invisibleDuration: { seconds: 1n } });
+    const change = await local.client.changeInvisibleDuration({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', invisibleDuration: { seconds: 1n } });
     expect(change.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
-    const forward = await client.forwardMessageToDeadLetterQueue({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', messageId: 'm' });
+    const forward = await local.client.forwardMessageToDeadLetterQueue({ group: { name: 'g' }, topic: { name: 'GoodTopic' }, receiptHandle: 'eyJ4Ijo.1', messageId: 'm' });
     expect(forward.status?.code).toBe(v2.Code.INVALID_RECEIPT_HANDLE);
     expect(forward.status?.message).toMatch(/signature does not match/);
     // A real handle with one character changed.
@@ -191,29 +176,29 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
   });
 
   it('answers a method we do not implement with UNSUPPORTED and a reason', async () => {
-    const reply = await client.syncLiteSubscription({});
+    const reply = await local.client.syncLiteSubscription({});
     expect(reply.status?.code).toBe(v2.Code.UNSUPPORTED);
     expect(reply.status?.message).toBe('lite topics: not supported by this broker yet');
   });
 
   it('refuses a made-up transaction id and a made-up recall handle, saying which handle to use', async () => {
-    const end = await client.endTransaction({ topic: { name: 'GoodTopic' }, messageId: 'm', transactionId: 't', resolution: v2.TransactionResolution.COMMIT });
+    const end = await local.client.endTransaction({ topic: { name: 'GoodTopic' }, messageId: 'm', transactionId: 't', resolution: v2.TransactionResolution.COMMIT });
     expect(end.status?.code).toBe(v2.Code.INVALID_TRANSACTION_ID);
     expect(end.status?.message).toBe('transaction id is not valid: it is not an id this broker issued (use the transaction id returned when the half message was sent)');
-    const recall = await client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: 'h' });
+    const recall = await local.client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: 'h' });
     expect(recall.status?.code).toBe(v2.Code.BAD_REQUEST);
     expect(recall.status?.message).toBe('recall handle is not valid: it is not a handle this cluster issued (use the recall handle returned when the delay message was sent)');
     // A handle of another broker group names a schedule in that group's log, not this one's.
-    const elsewhere = await client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: encodeRecallHandle({ topic: 'GoodTopic', messageId: 'm', scheduleQueueOffset: 0, brokerName: 'broker-z' }) });
+    const elsewhere = await local.client.recallMessage({ topic: { name: 'GoodTopic' }, recallHandle: encodeRecallHandle({ topic: 'GoodTopic', messageId: 'm', scheduleQueueOffset: 0, brokerName: 'broker-z' }) });
     expect([elsewhere.status?.code, elsewhere.status?.message]).toEqual([v2.Code.BAD_REQUEST, 'recall handle is not valid: it was issued by broker group broker-z, not by this one (broker-a): recall through a name server, or at the master of broker-z']);
     // The broker's own topics (delay schedules here) are never user topics.
-    const system = await client.sendMessage({ messages: [message('%SYS%TIMER', Buffer.from('x'))] });
+    const system = await local.client.sendMessage({ messages: [message('%SYS%TIMER', Buffer.from('x'))] });
     expect(system.status?.code).toBe(v2.Code.TOPIC_NOT_FOUND);
   });
 
   it('survives garbage bytes on the gRPC port and garbage inside a gRPC call', async () => {
     const closed = await new Promise<boolean>((resolve, reject) => {
-      const socket = connect({ host: cluster.endpoint.split(':')[0], port: Number(cluster.endpoint.split(':')[1]) }, () => {
+      const socket = connect({ host: local.cluster.endpoint.split(':')[0], port: Number(local.cluster.endpoint.split(':')[1]) }, () => {
         socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02garbage\xff\xfe'));
       });
       socket.on('data', () => undefined);
@@ -223,7 +208,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     });
     expect(closed).toBe(true);
 
-    const raw = new grpc.Client(cluster.endpoint, grpc.credentials.createInsecure());
+    const raw = new grpc.Client(local.cluster.endpoint, grpc.credentials.createInsecure());
     const error = await new Promise<grpc.ServiceError>((resolve) =>
       raw.makeUnaryRequest('/apache.rocketmq.v2.MessagingService/SendMessage', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x12]), (e) => resolve(e!)),
     );

@@ -1,36 +1,21 @@
 // Broadcast consumption with the official clients: in a group the broker consumes in broadcast
 // mode (--broadcast-groups), every client gets every message, each with its own progress (by
 // client id); members start at the end of the queues when they first receive.
-import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
-
+import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { eventually, quietClientLogger } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 describe('broadcast consumption with the official clients', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--broadcast-groups', 'simple-broadcast,push-broadcast', '--push-long-polling-ms', '2000']);
-    await cluster.createTopic('BroadcastTopic');
-    await cluster.createTopic('PushBroadcastTopic');
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ brokerArgs: ['--broadcast-groups', 'simple-broadcast,push-broadcast', '--push-long-polling-ms', '2000'], topics: ['BroadcastTopic', 'PushBroadcastTopic'], producer: true });
 
   const send = async (topic: string, count: number, prefix: string) => {
     const ids = new Set<string>();
-    for (let i = 0; i < count; i++) ids.add((await producer.send({ topic, body: Buffer.from(`${prefix}-${i}`) })).messageId);
+    for (let i = 0; i < count; i++) ids.add((await local.producer.send({ topic, body: Buffer.from(`${prefix}-${i}`) })).messageId);
     return ids;
   };
 
   it('gives every SimpleConsumer of a broadcast group every message; one member acking does not take it from another', async () => {
-    const members = [0, 1].map(() => new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'simple-broadcast', subscriptions: new Map([['BroadcastTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger }));
+    const members = [0, 1].map(() => new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'simple-broadcast', subscriptions: new Map([['BroadcastTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger }));
     await Promise.all(members.map((member) => member.startup()));
     try {
       // A member's progress starts at the end of the queues on its first receive.
@@ -57,7 +42,7 @@ describe('broadcast consumption with the official clients', () => {
   it('gives every PushConsumer of a broadcast group every message', async () => {
     const seen = [new Set<string>(), new Set<string>()];
     const members = seen.map((mine) => new PushConsumer({
-      endpoints: cluster.endpoint, namespace: '', consumerGroup: 'push-broadcast', subscriptions: new Map([['PushBroadcastTopic', '*']]), logger: quietClientLogger,
+      endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'push-broadcast', subscriptions: new Map([['PushBroadcastTopic', '*']]), logger: quietClientLogger,
       messageListener: { consume: (message: MessageView) => { mine.add(message.body.toString()); return ConsumeResult.SUCCESS; } },
     }));
     await Promise.all(members.map((member) => member.startup()));
@@ -65,7 +50,7 @@ describe('broadcast consumption with the official clients', () => {
       // Wait until both members receive (a member starts at the end of the queues when it first polls).
       let probe = 0;
       await eventually(async () => {
-        await producer.send({ topic: 'PushBroadcastTopic', body: Buffer.from(`probe-${probe++}`) });
+        await local.producer.send({ topic: 'PushBroadcastTopic', body: Buffer.from(`probe-${probe++}`) });
         for (const mine of seen) expect([...mine].some((body) => body.startsWith('probe-'))).toBe(true);
       }, { timeoutMs: 15_000, intervalMs: 300 });
       await send('PushBroadcastTopic', 40, 'push');

@@ -2,7 +2,7 @@
 // spread over both brokers and keep sending when one dies. Official client where it decides.
 import * as grpc from '@grpc/grpc-js';
 import { ConsumeResult, PushConsumer } from 'rocketmq-client-nodejs';
-import { admin, createClient, v2 } from '@rmq/contracts';
+import { admin, createClient, v2, type ServiceClient } from '@rmq/contracts';
 import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
 
 
@@ -33,7 +33,7 @@ describe('two broker groups', () => {
   describe('QueryAssignment', () => {
     const group = { name: 'AssignGroup' };
     const topic = { name: 'Assigned' };
-    let clients: ReturnType<typeof createClient<typeof v2.MessagingService.method>>[];
+    let clients: ServiceClient<typeof v2.MessagingService.method>[];
     const queuesOf = async (clientId: string, via = 0) =>
       (await clients[via].queryAssignment({ topic, group }, asClient(clientId))).assignments.map((a) => `${a.messageQueue?.broker?.name}/${a.messageQueue?.id}`);
 

@@ -2,55 +2,43 @@
 // official clients: the group's maximum attempts and retry policy decide redeliveries and dead
 // letters and are told in the Telemetry settings; a --fifo group holds a message group's next
 // message until the failing one is dead-lettered; a broadcast group gives every client everything.
-import { ConsumeResult, type Producer } from 'rocketmq-client-nodejs';
+import { ConsumeResult } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, officialPushConsumer as pushConsumer, officialSimpleConsumer as simpleConsumer, readDeadLetters, runRmq, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, officialPushConsumer as pushConsumer, officialSimpleConsumer as simpleConsumer, readDeadLetters, runRmq } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 describe('consumer groups made with rmq group create', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
+  // The broker's defaults are far from the groups' own settings, so a test cannot pass on them.
+  const local = useLocalCluster({ brokerArgs: ['--delivery-attempts-max', '17', '--push-long-polling-ms', '2000'], producer: true });
 
   const rmq = async (...args: string[]) => {
-    const run = await runRmq([...args, '--broker', cluster.endpoint]);
+    const run = await runRmq([...args, '--broker', local.cluster.endpoint]);
     if (run.code !== 0) throw new Error(`rmq ${args.join(' ')} failed (${run.code}): ${run.stderr}`);
     return run.stdout;
   };
 
-  beforeAll(async () => {
-    // The broker's defaults are far from the groups' own settings, so a test cannot pass on them.
-    cluster = await startLocalCluster(['--delivery-attempts-max', '17', '--push-long-polling-ms', '2000']);
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
-
   it('a group with --max-attempts 3 --retry customized:1s gets exactly 3 deliveries (attempts 1, 2, 3), then the message is in %DLQ%G; the Telemetry settings say 3', async () => {
-    await cluster.createTopic('GroupRetryTopic');
+    await local.cluster.createTopic('GroupRetryTopic');
     expect(await rmq('group', 'create', 'G', '--max-attempts', '3', '--retry', 'customized:1s')).toContain('Max attempts     3');
-    const settings = await telemetrySettings(cluster.endpoint, 'G', 'GroupRetryTopic');
+    const settings = await telemetrySettings(local.cluster.endpoint, 'G', 'GroupRetryTopic');
     expect(settings.backoffPolicy?.maxAttempts).toBe(3);
     const next = settings.backoffPolicy?.strategy.case === 'customizedBackoff' ? settings.backoffPolicy.strategy.value.next.map(durationMs) : [];
     expect(next).toEqual([1_000]);
 
     const attempts: number[] = [];
-    const consumer = pushConsumer(cluster.endpoint, 'G', 'GroupRetryTopic', (message) => {
+    const consumer = pushConsumer(local.cluster.endpoint, 'G', 'GroupRetryTopic', (message) => {
       attempts.push(message.deliveryAttempt!);
       return ConsumeResult.FAILURE;
     });
     await consumer.startup();
     let receipt: { messageId: string };
     try {
-      receipt = await producer.send({ topic: 'GroupRetryTopic', body: Buffer.from('fails every time') });
+      receipt = await local.producer.send({ topic: 'GroupRetryTopic', body: Buffer.from('fails every time') });
       await eventually(() => expect(attempts).toEqual([1, 2, 3]), { timeoutMs: 20_000 });
     } finally {
       await consumer.shutdown();
     }
-    const [dead] = await readDeadLetters(cluster.endpoint, 'G');
+    const [dead] = await readDeadLetters(local.cluster.endpoint, 'G');
     expect(dead.messageId).toBe(receipt.messageId);
     expect(attempts).toEqual([1, 2, 3]); // no fourth delivery meanwhile
     const shown = await rmq('group', 'show', 'G');
@@ -59,21 +47,21 @@ describe('consumer groups made with rmq group create', () => {
   }, 60_000);
 
   it('a --fifo group on a FIFO topic: the next message of a message group comes after the failing one went to the dead-letter topic on its third failure', async () => {
-    await cluster.createTopic('GroupFifoTopic', { messageType: namesrv.TopicMessageType.FIFO, queueCount: 2 });
+    await local.cluster.createTopic('GroupFifoTopic', { messageType: namesrv.TopicMessageType.FIFO, queueCount: 2 });
     await rmq('group', 'create', 'F', '--fifo', '--max-attempts', '3', '--retry', 'exponential:100ms,200ms,2');
-    const settings = await telemetrySettings(cluster.endpoint, 'F', 'GroupFifoTopic');
+    const settings = await telemetrySettings(local.cluster.endpoint, 'F', 'GroupFifoTopic');
     expect(settings.pubSub.case === 'subscription' && settings.pubSub.value.fifo).toBe(true);
     expect(settings.backoffPolicy?.maxAttempts).toBe(3);
 
     const seen: string[] = [];
-    const consumer = pushConsumer(cluster.endpoint, 'F', 'GroupFifoTopic', (message) => {
+    const consumer = pushConsumer(local.cluster.endpoint, 'F', 'GroupFifoTopic', (message) => {
       const body = message.body.toString();
       seen.push(body);
       return body === 'first' ? ConsumeResult.FAILURE : ConsumeResult.SUCCESS;
     });
     await consumer.startup();
     try {
-      for (const body of ['first', 'second']) await producer.send({ topic: 'GroupFifoTopic', body: Buffer.from(body), messageGroup: 'order-1' });
+      for (const body of ['first', 'second']) await local.producer.send({ topic: 'GroupFifoTopic', body: Buffer.from(body), messageGroup: 'order-1' });
       await eventually(() => expect(seen).toContain('second'), { timeoutMs: 30_000 });
       // The FIFO push consumer runs the failing message max-attempts times before it gives up.
       expect(seen).toEqual(['first', 'first', 'first', 'second']);
@@ -83,15 +71,15 @@ describe('consumer groups made with rmq group create', () => {
   }, 60_000);
 
   it('a broadcast group made with rmq group create gives every client every message', async () => {
-    await cluster.createTopic('GroupBroadcastTopic', { queueCount: 2 });
+    await local.cluster.createTopic('GroupBroadcastTopic', { queueCount: 2 });
     await rmq('group', 'create', 'B', '--consume-type', 'broadcast');
-    const members = [simpleConsumer(cluster.endpoint, 'B', 'GroupBroadcastTopic'), simpleConsumer(cluster.endpoint, 'B', 'GroupBroadcastTopic')];
+    const members = [simpleConsumer(local.cluster.endpoint, 'B', 'GroupBroadcastTopic'), simpleConsumer(local.cluster.endpoint, 'B', 'GroupBroadcastTopic')];
     await Promise.all(members.map((member) => member.startup()));
     try {
       // A new broadcast member starts at the end of the queues: receive once before sending.
       for (const member of members) await member.receive(16, 30_000);
       const sent = new Set<string>();
-      for (let i = 0; i < 10; i++) sent.add((await producer.send({ topic: 'GroupBroadcastTopic', body: Buffer.from(`b${i}`) })).messageId);
+      for (let i = 0; i < 10; i++) sent.add((await local.producer.send({ topic: 'GroupBroadcastTopic', body: Buffer.from(`b${i}`) })).messageId);
       for (const member of members) {
         const got = new Set<string>();
         await eventually(async () => {
@@ -108,14 +96,14 @@ describe('consumer groups made with rmq group create', () => {
   }, 60_000);
 
   it('refuses bad settings and unknown groups with a clear message', async () => {
-    const bad = await runRmq(['group', 'create', 'Bad', '--retry', 'exponential:1s', '--broker', cluster.endpoint]);
+    const bad = await runRmq(['group', 'create', 'Bad', '--retry', 'exponential:1s', '--broker', local.cluster.endpoint]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('exponential needs <initial>,<max>,<multiplier>');
-    const missing = await runRmq(['group', 'update', 'Nobody', '--max-attempts', '2', '--broker', cluster.endpoint]);
+    const missing = await runRmq(['group', 'update', 'Nobody', '--max-attempts', '2', '--broker', local.cluster.endpoint]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('consumer group Nobody does not exist');
     await rmq('group', 'create', 'Twice');
-    const twice = await runRmq(['group', 'create', 'Twice', '--broker', cluster.endpoint]);
+    const twice = await runRmq(['group', 'create', 'Twice', '--broker', local.cluster.endpoint]);
     expect(twice.stderr).toContain('consumer group Twice already exists; update it instead');
   });
 });

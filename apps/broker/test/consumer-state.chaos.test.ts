@@ -4,8 +4,7 @@
 // message comes back before the deadline its last answered call set, and at the end every message
 // whose send was answered OK has been consumed. Bounded rounds; RMQ_LONG=1 runs many more.
 import { Producer, SimpleConsumer, type ReceivedMessage } from '@rmq/client';
-import { killAllApps } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { useLocalCluster } from './local-cluster';
 
 const LONG = process.env.RMQ_LONG === '1';
 const ROUNDS = LONG ? 30 : 4;
@@ -29,17 +28,7 @@ function randomOf(seed: number): () => number {
 }
 
 describe('consumer state through broker SIGKILLs (sync mode)', () => {
-  let cluster: LocalCluster;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--flush-mode', 'sync', '--invisible-ms-min', '1000']);
-    await cluster.createTopic('ChaosTopic', { queueCount: 4 });
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ brokerArgs: ['--flush-mode', 'sync', '--invisible-ms-min', '1000'], topics: ['ChaosTopic'], topicOptions: { queueCount: 4 } });
 
   it(`keeps every answered ack, deadline and send across ${ROUNDS} random kills`, async () => {
     const seed = Number(process.env.RMQ_CHAOS_SEED ?? Date.now() % 1_000_000);
@@ -55,8 +44,8 @@ describe('consumer state through broker SIGKILLs (sync mode)', () => {
     const deliveriesOf = new Map<string, number>();
     const ackUnanswered = new Set<string>();
 
-    const producer = Producer.start({ endpoints: cluster.endpoint });
-    const consumer = SimpleConsumer.start({ endpoints: cluster.endpoint, group: 'chaos-group', subscriptions: { ChaosTopic: '*' }, awaitMs: 300 });
+    const producer = Producer.start({ endpoints: local.cluster.endpoint });
+    const consumer = SimpleConsumer.start({ endpoints: local.cluster.endpoint, group: 'chaos-group', subscriptions: { ChaosTopic: '*' }, awaitMs: 300 });
 
     /** One received message: checked against what earlier answers promised, then acked, pushed back or left. */
     // `askedAtMs`: when the receive was sent (the broker's deadline is later than this plus the
@@ -96,13 +85,13 @@ describe('consumer state through broker SIGKILLs (sync mode)', () => {
         );
         // Kill at a random point while sends, receives, acks and changes are in flight.
         await new Promise((resolve) => setTimeout(resolve, 100 + random() * 900));
-        await cluster.restartBroker('SIGKILL');
+        await local.cluster.restartBroker('SIGKILL');
         await Promise.all(sends);
       }
       // Drain: everything whose send was answered OK is consumed in the end (acked by us).
       const deadlineMs = Date.now() + DRAIN_TIMEOUT_MS;
       const consumedAll = async () => {
-        const { queues } = await cluster.admin.getGroup({ name: 'chaos-group' }, { deadlineMs: 5_000 });
+        const { queues } = await local.cluster.admin.getGroup({ name: 'chaos-group' }, { deadlineMs: 5_000 });
         return queues.every((queue) => queue.lag === 0n && queue.inflight === 0) && [...sent].every((id) => ackedOk.has(id) || ackUnanswered.has(id));
       };
       while (!(await consumedAll()) && Date.now() < deadlineMs) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -114,7 +103,7 @@ describe('consumer state through broker SIGKILLs (sync mode)', () => {
     }
     // An ack whose answer was lost in a kill may have been made durable: such a message is done.
     const missing = [...sent].filter((id) => !ackedOk.has(id) && !ackUnanswered.has(id));
-    const group = await cluster.admin.getGroup({ name: 'chaos-group' }, { deadlineMs: 5_000 });
+    const group = await local.cluster.admin.getGroup({ name: 'chaos-group' }, { deadlineMs: 5_000 });
     console.log(`consumer-state chaos: ${ROUNDS} kills, ${sent.size} sends answered OK, ${deliveries} deliveries, ${ackedOk.size} acks answered OK`);
     expect(violations).toEqual([]);
     const queueStates = group.queues.map((queue) => `queue ${queue.queueId}: committed ${queue.committedOffset} of ${queue.maxOffset}, in flight ${queue.inflight}`).join('; ');

@@ -1,11 +1,11 @@
 // Delay messages with the official client: a message sent with a delay becomes visible at its
 // delivery time, never before, in time order; a recalled one never arrives; a SIGKILL between
 // send and delivery loses none and delivers none twice.
-import { SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
+import { SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { createClient, namesrv, v2 } from '@rmq/contracts';
 import { decodeRecallHandle, encodeRecallHandle } from '@rmq/messaging';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, quietClientLogger, startOfficialProducer } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 interface Arrival {
   message: MessageView;
@@ -13,26 +13,11 @@ interface Arrival {
 }
 
 describe('delay messages with the official client', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    await cluster.createTopic('DelayTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
-    await cluster.createTopic('DelayKillTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
-    await cluster.createTopic('DelayRecallTopic', { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY });
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ topics: ['DelayTopic', 'DelayKillTopic', 'DelayRecallTopic'], topicOptions: { queueCount: 4, messageType: namesrv.TopicMessageType.DELAY }, producer: true });
 
   /** Receives (and acks) until `count` messages arrived and then `quietMs` pass without another. */
   async function receiveUntil(topic: string, count: number, deadlineMs: number, quietMs = 1_500): Promise<Arrival[]> {
-    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: `group-${topic}`, subscriptions: new Map([[topic, '*']]), awaitDuration: 500, logger: quietClientLogger });
+    const consumer = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: `group-${topic}`, subscriptions: new Map([[topic, '*']]), awaitDuration: 500, logger: quietClientLogger });
     await consumer.startup();
     const arrivals: Arrival[] = [];
     let countReachedMs: number | undefined;
@@ -54,11 +39,11 @@ describe('delay messages with the official client', () => {
     const delaysMs = [2_500, 800, 1_600, 1, 3_200]; // the client sends no delivery time for a delay of 0
     const receipts = [];
     for (const [i, delayMs] of delaysMs.entries()) {
-      receipts.push(await producer.send({ topic: 'DelayTopic', tag: 'd', body: Buffer.from(`delay ${delayMs}`), delay: delayMs, properties: new Map([['i', String(i)]]) }));
+      receipts.push(await local.producer.send({ topic: 'DelayTopic', tag: 'd', body: Buffer.from(`delay ${delayMs}`), delay: delayMs, properties: new Map([['i', String(i)]]) }));
     }
-    const recalled = await producer.send({ topic: 'DelayTopic', body: Buffer.from('recalled'), delay: 2_000 });
+    const recalled = await local.producer.send({ topic: 'DelayTopic', body: Buffer.from('recalled'), delay: 2_000 });
     expect(recalled.recallHandle).not.toBe('');
-    expect((await producer.recallMessage('DelayTopic', recalled.recallHandle)).messageId).toBe(recalled.messageId);
+    expect((await local.producer.recallMessage('DelayTopic', recalled.recallHandle)).messageId).toBe(recalled.messageId);
 
     const arrivals = await receiveUntil('DelayTopic', delaysMs.length, Date.now() + 20_000);
     expect(arrivals.map((a) => a.message.body.toString()).sort()).toEqual(delaysMs.map((d) => `delay ${d}`).sort());
@@ -69,12 +54,12 @@ describe('delay messages with the official client', () => {
     const dueOrder = arrivals.map((a) => a.message.deliveryTimestamp!.getTime());
     expect(dueOrder).toEqual([...dueOrder].sort((a, b) => a - b));
     // Delivered already: recalling it is refused with a clear reason.
-    await expect(producer.recallMessage('DelayTopic', receipts[3].recallHandle)).rejects.toThrow(/already delivered/);
-    await expect(producer.recallMessage('DelayTopic', 'not-a-handle')).rejects.toThrow(/recall handle is not valid/);
+    await expect(local.producer.recallMessage('DelayTopic', receipts[3].recallHandle)).rejects.toThrow(/already delivered/);
+    await expect(local.producer.recallMessage('DelayTopic', 'not-a-handle')).rejects.toThrow(/recall handle is not valid/);
   }, 40_000);
 
   it('recalls through the name server, the access point users configure; a bad handle or an unknown group gets a clear status', async () => {
-    const nameServer = cluster.nameServer.endpoints.grpc;
+    const nameServer = local.cluster.nameServer.endpoints.grpc;
     const routes = createClient(v2.MessagingService, nameServer);
     try {
       await eventually(async () => expect((await routes.queryRoute({ topic: { name: 'DelayRecallTopic' } }, { deadlineMs: 2_000 })).status?.code).toBe(v2.Code.OK), { timeoutMs: 10_000 });
@@ -103,16 +88,16 @@ describe('delay messages with the official client', () => {
   }, 40_000);
 
   it('refuses a delivery time beyond --timer-delay-max-ms with ILLEGAL_DELIVERY_TIME', async () => {
-    await expect(producer.send({ topic: 'DelayTopic', body: Buffer.from('too late'), delay: 4 * 24 * 60 * 60 * 1000 })).rejects.toThrow(/the limit is 259200000 ms/);
+    await expect(local.producer.send({ topic: 'DelayTopic', body: Buffer.from('too late'), delay: 4 * 24 * 60 * 60 * 1000 })).rejects.toThrow(/the limit is 259200000 ms/);
   });
 
   it('after a SIGKILL delivers every pending message once and none early; a recall made before the kill holds', async () => {
     const delaysMs = [1_500, 3_000, 4_500];
     const sent = [];
-    for (const delayMs of delaysMs) sent.push(await producer.send({ topic: 'DelayKillTopic', body: Buffer.from(`kill ${delayMs}`), delay: delayMs }));
-    const recalled = await producer.send({ topic: 'DelayKillTopic', body: Buffer.from('kill recalled'), delay: 2_000 });
-    await producer.recallMessage('DelayKillTopic', recalled.recallHandle);
-    await cluster.restartBroker('SIGKILL');
+    for (const delayMs of delaysMs) sent.push(await local.producer.send({ topic: 'DelayKillTopic', body: Buffer.from(`kill ${delayMs}`), delay: delayMs }));
+    const recalled = await local.producer.send({ topic: 'DelayKillTopic', body: Buffer.from('kill recalled'), delay: 2_000 });
+    await local.producer.recallMessage('DelayKillTopic', recalled.recallHandle);
+    await local.cluster.restartBroker('SIGKILL');
     const arrivals = await receiveUntil('DelayKillTopic', delaysMs.length, Date.now() + 25_000, 2_000);
     expect(arrivals.map((a) => a.message.messageId).sort()).toEqual(sent.map((s) => s.messageId).sort());
     for (const { message, arrivedMs } of arrivals) expect(arrivedMs).toBeGreaterThanOrEqual(message.deliveryTimestamp!.getTime());

@@ -2,11 +2,11 @@
 // reach a consumer group strictly in send order, the next only after the previous is acked or
 // dead-lettered; different message groups proceed in parallel. (As in push-consumer.int.test.ts,
 // jest needs the runner's watchdog to exit: the client's consume service leaks a logger timer.)
-import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { namesrv } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, quietClientLogger } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 const FIFO = { messageType: namesrv.TopicMessageType.FIFO };
 
@@ -15,34 +15,19 @@ function pushConsumer(endpoint: string, group: string, topic: string, consume: (
 }
 
 describe('FIFO consumption with the official client', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--delivery-attempts-max', '3', '--retry-delays', '200ms', '--push-long-polling-ms', '2000']);
-    await cluster.createTopic('FifoSimpleTopic', FIFO);
-    await cluster.createTopic('FifoPushTopic', FIFO);
-    await cluster.createTopic('FifoPoisonTopic', FIFO);
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ brokerArgs: ['--delivery-attempts-max', '3', '--retry-delays', '200ms', '--push-long-polling-ms', '2000'], topics: ['FifoSimpleTopic', 'FifoPushTopic', 'FifoPoisonTopic'], topicOptions: FIFO, producer: true });
 
   /** Sends `perGroup` messages to each group: groups concurrently, each group in sequence. */
   async function sendGroups(topic: string, groups: string[], perGroup: number): Promise<void> {
     await Promise.all(groups.map(async (messageGroup) => {
-      for (let seq = 0; seq < perGroup; seq++) await producer.send({ topic, messageGroup, body: Buffer.from(`${messageGroup}:${seq}`) });
+      for (let seq = 0; seq < perGroup; seq++) await local.producer.send({ topic, messageGroup, body: Buffer.from(`${messageGroup}:${seq}`) });
     }));
   }
   const seqOf = (message: MessageView) => Number(message.body.toString().split(':')[1]);
 
   it("gives a SimpleConsumer only the oldest unacked message of each group, the next one after the ack", async () => {
     await sendGroups('FifoSimpleTopic', ['a', 'b', 'c'], 3);
-    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-simple', subscriptions: new Map([['FifoSimpleTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
+    const consumer = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'fifo-simple', subscriptions: new Map([['FifoSimpleTopic', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
     await consumer.startup();
     try {
       const first = await eventually(async () => {
@@ -89,7 +74,7 @@ describe('FIFO consumption with the official client', () => {
       consumed.set(group, [...(consumed.get(group) ?? []), seqOf(message)]);
       return ConsumeResult.SUCCESS;
     };
-    const members = [pushConsumer(cluster.endpoint, 'fifo-push', 'FifoPushTopic', listener('a')), pushConsumer(cluster.endpoint, 'fifo-push', 'FifoPushTopic', listener('b'))];
+    const members = [pushConsumer(local.cluster.endpoint, 'fifo-push', 'FifoPushTopic', listener('a')), pushConsumer(local.cluster.endpoint, 'fifo-push', 'FifoPushTopic', listener('b'))];
     await Promise.all(members.map((member) => member.startup()));
     try {
       await sendGroups('FifoPushTopic', groups, perGroup);
@@ -106,7 +91,7 @@ describe('FIFO consumption with the official client', () => {
 
   it('forwards a message that keeps failing to %DLQ%<group> (ForwardMessageToDeadLetterQueue), then delivers the next of its group', async () => {
     const calls: string[] = [];
-    const consumer = pushConsumer(cluster.endpoint, 'fifo-poison', 'FifoPoisonTopic', async (message) => {
+    const consumer = pushConsumer(local.cluster.endpoint, 'fifo-poison', 'FifoPoisonTopic', async (message) => {
       calls.push(`${seqOf(message)}@${message.deliveryAttempt}`);
       return seqOf(message) === 0 ? ConsumeResult.FAILURE : ConsumeResult.SUCCESS;
     });
@@ -118,7 +103,7 @@ describe('FIFO consumption with the official client', () => {
     } finally {
       await consumer.shutdown();
     }
-    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'fifo-dlq-reader', subscriptions: new Map([['%DLQ%fifo-poison', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
+    const reader = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'fifo-dlq-reader', subscriptions: new Map([['%DLQ%fifo-poison', '*']]), awaitDuration: 1_000, logger: quietClientLogger });
     await reader.startup();
     try {
       const [dead] = await eventually(async () => {

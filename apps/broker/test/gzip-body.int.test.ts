@@ -3,30 +3,17 @@
 // still apply. The official Node producer never compresses, so the send is a raw v2 call.
 import { gzipSync } from 'node:zlib';
 import { FilterExpression, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { createClient, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { v2 } from '@rmq/contracts';
+import { eventually, quietClientLogger } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 const SQL = 2;
 
 describe('GZIP message bodies', () => {
-  let cluster: LocalCluster;
-  let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    await cluster.createTopic('GzipTopic');
-    client = createClient(v2.MessagingService, cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ topics: ['GzipTopic'], client: true });
 
   const send = (body: Uint8Array, bodyEncoding: v2.Encoding, properties: Record<string, string>) =>
-    client.sendMessage({
+    local.client.sendMessage({
       messages: [{
         topic: { name: 'GzipTopic' }, body, userProperties: properties,
         systemProperties: { messageId: `gz-${Math.random().toString(16).slice(2)}`, messageType: v2.MessageType.NORMAL, bodyEncoding },
@@ -40,7 +27,7 @@ describe('GZIP message bodies', () => {
       expect(reply.status?.code).toBe(v2.Code.OK);
     }
     const consumer = new SimpleConsumer({
-      endpoints: cluster.endpoint, namespace: '', consumerGroup: 'gzip-group', awaitDuration: 1_000, logger: quietClientLogger,
+      endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'gzip-group', awaitDuration: 1_000, logger: quietClientLogger,
       subscriptions: new Map([['GzipTopic', new FilterExpression("region = 'eu'", SQL)]]),
     });
     await consumer.startup();
@@ -59,7 +46,7 @@ describe('GZIP message bodies', () => {
     }
     // Stored as sent: a raw receive sees the compressed bytes and GZIP.
     const raw: v2.Message[] = [];
-    for await (const reply of client.receiveMessage({ group: { name: 'gzip-raw' }, messageQueue: { topic: { name: 'GzipTopic' } }, batchSize: 8, invisibleDuration: { seconds: 30n } }, { deadlineMs: 10_000 })) {
+    for await (const reply of local.client.receiveMessage({ group: { name: 'gzip-raw' }, messageQueue: { topic: { name: 'GzipTopic' } }, batchSize: 8, invisibleDuration: { seconds: 30n } }, { deadlineMs: 10_000 })) {
       if (reply.content.case === 'message') raw.push(reply.content.value);
     }
     expect(raw).toHaveLength(3);

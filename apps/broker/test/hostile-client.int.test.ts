@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, durationFromMs, v2 } from '@rmq/contracts';
 import { MESSAGING_LIMITS } from '@rmq/messaging';
-import { killAllApps, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { startOfficialProducer } from '@rmq/testing';
+import { useLocalCluster, type LocalCluster, type MessagingClient } from './local-cluster';
 
 const SCALE = process.env.RMQ_LONG === '1' ? 10 : 1;
 /** The well-behaved producer keeps at least this share of its undisturbed throughput (the machine is shared). */
@@ -23,7 +23,6 @@ const THROUGHPUT_FRACTION_MIN = 0.1;
  */
 const RSS_GROWTH_BYTES_MAX = 256 * 1024 * 1024;
 
-type MessagingClient = ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
 
 /** Resident memory of a process; 0 once it is gone. */
 function rssBytes(pid: number): number {
@@ -71,25 +70,13 @@ async function produceTimed(cluster: LocalCluster, topic: string, count: number)
 }
 
 describe('hostile and runaway clients', () => {
-  let cluster: LocalCluster;
-  let hostile: MessagingClient;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    for (const name of ['Good', 'Big', 'Flood', 'Polled']) await cluster.createTopic(name, { queueCount: 2 });
-    hostile = createClient(v2.MessagingService, cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    hostile?.close();
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ topics: ['Good', 'Big', 'Flood', 'Polled'], topicOptions: { queueCount: 2 }, client: true });
 
   it('stays up, bounded in memory, fair to a good producer, and loses nothing', async () => {
-    const pid = cluster.broker.pid;
+    const hostile = local.client;
+    const pid = local.cluster.broker.pid;
     const goodCount = 200 * SCALE;
-    const baseline = await produceTimed(cluster, 'Good', goodCount);
+    const baseline = await produceTimed(local.cluster, 'Good', goodCount);
     const rssBefore = rssBytes(pid);
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 50);
@@ -111,11 +98,11 @@ describe('hostile and runaway clients', () => {
       ),
     );
     // 3. Meanwhile the good producer.
-    const during = await produceTimed(cluster, 'Good', goodCount);
+    const during = await produceTimed(local.cluster, 'Good', goodCount);
     // 4. A receive asking for 1,024 messages of 1 MiB gets at most its byte budget (8 MiB, plus the message that crosses it).
     const big = await receiveAll(hostile, 'Big', 'big-readers', 1024);
     // 5. A client that vanishes with calls in flight.
-    const vanishing = createClient(v2.MessagingService, cluster.endpoint);
+    const vanishing = createClient(v2.MessagingService, local.cluster.endpoint);
     const vanished = Array.from({ length: 50 }, () => receiveAll(vanishing, 'Polled', 'vanishers', 8).catch(() => 'gone'));
     vanishing.close();
     vanishing.channel.close();
@@ -137,7 +124,7 @@ describe('hostile and runaway clients', () => {
         `big receive: ${big.messages.length} messages; long polls: ${refusedPolls} of ${pollCount} refused (per-client cap)\n`,
     );
 
-    expect(cluster.broker.child.exitCode).toBeNull();
+    expect(local.cluster.broker.child.exitCode).toBeNull();
     expect(rssPeak - rssBefore).toBeLessThan(RSS_GROWTH_BYTES_MAX);
     expect(ratio).toBeGreaterThan(THROUGHPUT_FRACTION_MIN);
     expect(refusedPolls).toBe(Math.max(0, pollCount - MESSAGING_LIMITS.receivesPerClientMaxDefault));

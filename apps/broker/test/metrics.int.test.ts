@@ -1,28 +1,18 @@
 // RocketMQ 5's broker metrics after a known workload with the official client: names, labels
 // (cluster, node_type, node_id, topic, consumer_group, is_retry, is_system) and values.
 import { SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, sampleValue, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, quietClientLogger, sampleValue, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 describe('broker metrics', () => {
-  let cluster: LocalCluster;
-  const scrape = async () => scrapeMetrics(cluster.broker);
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    await cluster.createTopic('MeteredTopic', { queueCount: 1 });
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ topics: ['MeteredTopic'], topicOptions: { queueCount: 1 } });
+  const scrape = async () => scrapeMetrics(local.cluster.broker);
 
   it('counts lag, in-flight and ready messages of a group, connections, sizes and permission', async () => {
-    const producer = await startOfficialProducer(cluster.endpoint);
+    const producer = await startOfficialProducer(local.cluster.endpoint);
     const firstSendMs = Date.now();
     for (let i = 0; i < 5; i++) await producer.send({ topic: 'MeteredTopic', body: Buffer.alloc(2000, 0x61) });
-    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'metered-group', subscriptions: new Map([['MeteredTopic', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
+    const consumer = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'metered-group', subscriptions: new Map([['MeteredTopic', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
     await consumer.startup();
     try {
       const received: MessageView[] = [];

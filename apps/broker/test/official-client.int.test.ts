@@ -1,8 +1,8 @@
 // The official rocketmq-client-nodejs against a real name server and broker: what a user of
 // the RocketMQ 5 Node.js client gets from our cluster.
-import type { MessageView, Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, officialSimpleConsumer, readDeadLetters, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { eventually, officialSimpleConsumer, readDeadLetters } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 const simpleConsumer = (endpoint: string, group: string, topic: string, tag = '*', awaitDurationMs = 3_000): SimpleConsumer =>
   officialSimpleConsumer(endpoint, group, topic, { tag, awaitDurationMs });
@@ -21,23 +21,8 @@ async function receiveAll(consumer: SimpleConsumer, count: number, invisibleMs =
 }
 
 describe('official rocketmq-client-nodejs against the broker', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    // Short invisible durations keep the redelivery tests quick; the 10 s minimum has its own test.
-    cluster = await startLocalCluster(['--delivery-attempts-max', '3', '--invisible-ms-min', '0']);
-    await cluster.createTopic('SkeletonTopic');
-    await cluster.createTopic('RedeliveryTopic');
-    await cluster.createTopic('DurableTopic');
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
+  // Short invisible durations keep the redelivery tests quick; the 10 s minimum has its own test.
+  const local = useLocalCluster({ brokerArgs: ['--delivery-attempts-max', '3', '--invisible-ms-min', '0'], topics: ['SkeletonTopic', 'RedeliveryTopic', 'DurableTopic'], producer: true });
 
   it('delivers 1,000 messages with keys, tag and properties intact, each exactly once', async () => {
     const count = 1_000;
@@ -47,14 +32,14 @@ describe('official rocketmq-client-nodejs against the broker', () => {
         Array.from({ length: Math.min(50, count - start) }, async (_, j) => {
           const i = start + j;
           const message = { body: `body-${i}-${'x'.repeat(i % 200)}`, keys: [`key-${i}`, `order-${i % 7}`], tag: `Tag${i % 3}`, properties: { seq: String(i), source: 'skeleton-test' } };
-          const receipt = await producer.send({ topic: 'SkeletonTopic', body: Buffer.from(message.body), keys: message.keys, tag: message.tag, properties: new Map(Object.entries(message.properties)) });
+          const receipt = await local.producer.send({ topic: 'SkeletonTopic', body: Buffer.from(message.body), keys: message.keys, tag: message.tag, properties: new Map(Object.entries(message.properties)) });
           sent.set(receipt.messageId, message);
         }),
       );
     }
     expect(sent.size).toBe(count);
 
-    const consumer = simpleConsumer(cluster.endpoint, 'skeleton-group', 'SkeletonTopic');
+    const consumer = simpleConsumer(local.cluster.endpoint, 'skeleton-group', 'SkeletonTopic');
     await consumer.startup();
     try {
       const received = await receiveAll(consumer, count);
@@ -79,8 +64,8 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   }, 120_000);
 
   it('redelivers a message not acked within its invisible duration, with delivery attempt 2', async () => {
-    const receipt = await producer.send({ topic: 'RedeliveryTopic', body: Buffer.from('come back'), tag: 'Retry' });
-    const consumer = simpleConsumer(cluster.endpoint, 'redelivery-group', 'RedeliveryTopic');
+    const receipt = await local.producer.send({ topic: 'RedeliveryTopic', body: Buffer.from('come back'), tag: 'Retry' });
+    const consumer = simpleConsumer(local.cluster.endpoint, 'redelivery-group', 'RedeliveryTopic');
     await consumer.startup();
     try {
       const [first] = await eventually(async () => {
@@ -107,9 +92,9 @@ describe('official rocketmq-client-nodejs against the broker', () => {
 
   it('keeps acknowledged messages across a SIGKILL of the broker', async () => {
     const ids = new Set<string>();
-    for (let i = 0; i < 100; i++) ids.add((await producer.send({ topic: 'DurableTopic', body: Buffer.from(`durable-${i}`) })).messageId);
-    await cluster.restartBroker('SIGKILL');
-    const consumer = simpleConsumer(cluster.endpoint, 'durable-group', 'DurableTopic');
+    for (let i = 0; i < 100; i++) ids.add((await local.producer.send({ topic: 'DurableTopic', body: Buffer.from(`durable-${i}`) })).messageId);
+    await local.cluster.restartBroker('SIGKILL');
+    const consumer = simpleConsumer(local.cluster.endpoint, 'durable-group', 'DurableTopic');
     await consumer.startup();
     try {
       const received = await receiveAll(consumer, ids.size);
@@ -120,9 +105,9 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   }, 90_000);
 
   it('keeps in-flight deliveries across a broker restart: the old handle still acks, nothing is delivered twice', async () => {
-    await cluster.createTopic('InflightTopic');
-    const receipt = await producer.send({ topic: 'InflightTopic', body: Buffer.from('in flight') });
-    const consumer = simpleConsumer(cluster.endpoint, 'inflight-group', 'InflightTopic');
+    await local.cluster.createTopic('InflightTopic');
+    const receipt = await local.producer.send({ topic: 'InflightTopic', body: Buffer.from('in flight') });
+    const consumer = simpleConsumer(local.cluster.endpoint, 'inflight-group', 'InflightTopic');
     await consumer.startup();
     try {
       const [message] = await eventually(async () => {
@@ -132,7 +117,7 @@ describe('official rocketmq-client-nodejs against the broker', () => {
       });
       expect(message.messageId).toBe(receipt.messageId);
       // A delivery is in the commit log before the receive answers: a SIGKILL right now keeps it.
-      await cluster.restartBroker('SIGKILL');
+      await local.cluster.restartBroker('SIGKILL');
       expect(await consumer.receive(1, 60_000)).toEqual([]);
       await consumer.ack(message);
     } finally {
@@ -141,9 +126,9 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   }, 60_000);
 
   it('moves a message that is never acked to %DLQ%<group> after the maximum delivery attempts', async () => {
-    await cluster.createTopic('PoisonTopic');
-    const receipt = await producer.send({ topic: 'PoisonTopic', body: Buffer.from('poison'), keys: ['poison-key'] });
-    const consumer = simpleConsumer(cluster.endpoint, 'poison-group', 'PoisonTopic', '*', 1_000);
+    await local.cluster.createTopic('PoisonTopic');
+    const receipt = await local.producer.send({ topic: 'PoisonTopic', body: Buffer.from('poison'), keys: ['poison-key'] });
+    const consumer = simpleConsumer(local.cluster.endpoint, 'poison-group', 'PoisonTopic', '*', 1_000);
     await consumer.startup();
     const attempts: number[] = [];
     try {
@@ -155,21 +140,21 @@ describe('official rocketmq-client-nodejs against the broker', () => {
     } finally {
       await consumer.shutdown();
     }
-    const [dead] = await readDeadLetters(cluster.endpoint, 'poison-group');
+    const [dead] = await readDeadLetters(local.cluster.endpoint, 'poison-group');
     expect(dead.messageId).toBe(receipt.messageId);
     expect(dead.body.toString()).toBe('poison');
     expect(dead.keys).toEqual(['poison-key']);
   }, 60_000);
 
   it('shares a topic between two SimpleConsumers of one group (disjoint sets, union is everything) and gives another group everything', async () => {
-    await cluster.createTopic('SharedTopic');
+    await local.cluster.createTopic('SharedTopic');
     const ids = new Set<string>();
     for (let start = 0; start < 300; start += 50) {
-      const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic: 'SharedTopic', body: Buffer.from(`shared-${start + i}`) })));
+      const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => local.producer.send({ topic: 'SharedTopic', body: Buffer.from(`shared-${start + i}`) })));
       for (const receipt of receipts) ids.add(receipt.messageId);
     }
-    const members = [simpleConsumer(cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000), simpleConsumer(cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000)];
-    const other = simpleConsumer(cluster.endpoint, 'other-group', 'SharedTopic', '*', 1_000);
+    const members = [simpleConsumer(local.cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000), simpleConsumer(local.cluster.endpoint, 'shared-group', 'SharedTopic', '*', 1_000)];
+    const other = simpleConsumer(local.cluster.endpoint, 'other-group', 'SharedTopic', '*', 1_000);
     await Promise.all([...members, other].map((consumer) => consumer.startup()));
     try {
       const got: string[][] = [[], []];
@@ -198,6 +183,6 @@ describe('official rocketmq-client-nodejs against the broker', () => {
   }, 60_000);
 
   it('tells the producer clearly that a topic does not exist', async () => {
-    await expect(producer.send({ topic: 'NoSuchTopic', body: Buffer.from('x') })).rejects.toThrow(/topic NoSuchTopic does not exist/);
+    await expect(local.producer.send({ topic: 'NoSuchTopic', body: Buffer.from('x') })).rejects.toThrow(/topic NoSuchTopic does not exist/);
   });
 });

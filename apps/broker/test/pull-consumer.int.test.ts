@@ -1,30 +1,17 @@
 // Pull consumers over the v2 protocol (the official Node client has none, so the calls are raw):
 // PullMessage by queue and offset with filters and long polling, UpdateOffset / GetOffset of a
 // group's committed offset (kept across a SIGKILL), QueryOffset by beginning, end and time.
-import { createClient, durationFromMs, timestampFromMs, v2 } from '@rmq/contracts';
+import { durationFromMs, timestampFromMs, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { killAllApps } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 describe('pull consumers', () => {
-  let cluster: LocalCluster;
-  let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
+  const local = useLocalCluster({ topics: ['PullTopic'], topicOptions: { queueCount: 1 }, client: true });
   const queue = (id: number, topic = 'PullTopic') => ({ topic: { name: topic }, id });
 
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    await cluster.createTopic('PullTopic', { queueCount: 1 });
-    client = createClient(v2.MessagingService, cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await cluster?.stop();
-    await killAllApps();
-  });
-
   async function send(body: string, tag: string): Promise<void> {
-    const reply = await client.sendMessage({ messages: [{ topic: { name: 'PullTopic' }, body: Buffer.from(body), systemProperties: { messageId: `pull-${body}`, tag, messageType: v2.MessageType.NORMAL } }] }, { deadlineMs: 5_000 });
+    const reply = await local.client.sendMessage({ messages: [{ topic: { name: 'PullTopic' }, body: Buffer.from(body), systemProperties: { messageId: `pull-${body}`, tag, messageType: v2.MessageType.NORMAL } }] }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(v2.Code.OK);
   }
 
@@ -36,7 +23,7 @@ describe('pull consumers', () => {
       group: { name: 'puller' }, messageQueue: queue(0), offset: BigInt(offset), batchSize: options.batchSize ?? 32,
       filterExpression: { type: v2.FilterType.TAG, expression: options.tag ?? '*' }, longPollingTimeout: durationFromMs(options.longPollingMs ?? 0),
     };
-    for await (const reply of client.pullMessage(request, { deadlineMs: 20_000 })) {
+    for await (const reply of local.client.pullMessage(request, { deadlineMs: 20_000 })) {
       if (reply.content.case === 'message') messages.push(reply.content.value);
       if (reply.content.case === 'nextOffset') nextOffset = Number(reply.content.value);
       if (reply.content.case === 'status') status = reply.content.value;
@@ -64,35 +51,34 @@ describe('pull consumers', () => {
   });
 
   it('reads back the committed offset, also after a SIGKILL; refuses an offset outside the queue', async () => {
-    const before = await client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) });
+    const before = await local.client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) });
     expect(before.status?.code).toBe(v2.Code.OFFSET_NOT_FOUND);
-    expect((await client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(0), offset: 3n })).status?.code).toBe(v2.Code.OK);
-    expect((await client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) })).offset).toBe(3n);
-    const bad = await client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(0), offset: 1000n });
+    expect((await local.client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(0), offset: 3n })).status?.code).toBe(v2.Code.OK);
+    expect((await local.client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) })).offset).toBe(3n);
+    const bad = await local.client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(0), offset: 1000n });
     expect(bad.status?.code).toBe(v2.Code.ILLEGAL_OFFSET);
-    const noQueue = await client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(5), offset: 0n });
+    const noQueue = await local.client.updateOffset({ group: { name: 'committer' }, messageQueue: queue(5), offset: 0n });
     expect(noQueue.status?.message).toBe('topic PullTopic has queues 0 to 0; there is no queue 5');
-    await cluster.restartBroker('SIGKILL');
-    client.close();
-    client = createClient(v2.MessagingService, cluster.endpoint);
-    expect((await client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) })).offset).toBe(3n);
+    await local.cluster.restartBroker('SIGKILL');
+    // The client's channel backs off while the broker is down: ask until it reconnected.
+    await eventually(async () => expect((await local.client.getOffset({ group: { name: 'committer' }, messageQueue: queue(0) }, { deadlineMs: 1_000 })).offset).toBe(3n), { timeoutMs: 10_000 });
   }, 40_000);
 
   it('QueryOffset gives the beginning, the end, and the first message stored at or after a time', async () => {
-    const end = Number((await client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.END })).offset);
+    const end = Number((await local.client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.END })).offset);
     expect(end).toBeGreaterThan(0);
-    expect((await client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.BEGINNING })).offset).toBe(0n);
+    expect((await local.client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.BEGINNING })).offset).toBe(0n);
     await delay(20); // store timestamps are in ms: the next message is stored strictly later
     const splitMs = Date.now();
     await delay(20);
     await send('after-split', 'even');
     await send('after-split-2', 'odd');
-    const found = Number((await client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(splitMs) })).offset);
+    const found = Number((await local.client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(splitMs) })).offset);
     expect(found).toBe(end);
     expect((await pull(found)).bodies[0]).toBe('after-split');
-    const future = await client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(Date.now() + 60_000) });
+    const future = await local.client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(Date.now() + 60_000) });
     expect(future.offset).toBe(BigInt(end + 2));
-    const past = await client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(0) });
+    const past = await local.client.queryOffset({ messageQueue: queue(0), queryOffsetPolicy: v2.QueryOffsetPolicy.TIMESTAMP, timestamp: timestampFromMs(0) });
     expect(past.offset).toBe(0n);
   });
 });

@@ -4,11 +4,11 @@
 // to 2 h) is unit-tested in libs/messaging. (Jest needs the runner's watchdog to exit after this
 // suite: the client's consume service creates a file logger whose 1 s flush interval is never
 // cleared.)
-import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { create, createClient, durationMs, namesrv, v2 } from '@rmq/contracts';
 import { delay } from '@rmq/base';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer, scrapeMetrics } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, quietClientLogger, scrapeMetrics } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 const RETRY_DELAYS_MS = [400, 1_200, 2_000];
 /** Short, so that the renewal test needs a listener only a few seconds slow. */
@@ -27,20 +27,10 @@ function pushConsumer(endpoint: string, group: string, topic: string, consume: (
 }
 
 describe('official PushConsumer against the broker', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--delivery-attempts-max', '4', '--retry-delays', RETRY_DELAYS.join(','), '--push-long-polling-ms', '2000', '--push-invisible-ms', String(PUSH_INVISIBLE_MS)]);
-    await cluster.createTopic('PushTopic');
-    await cluster.createTopic('RetryTopic');
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
+  const local = useLocalCluster({
+    brokerArgs: ['--delivery-attempts-max', '4', '--retry-delays', RETRY_DELAYS.join(','), '--push-long-polling-ms', '2000', '--push-invisible-ms', String(PUSH_INVISIBLE_MS)],
+    topics: ['PushTopic', 'RetryTopic'],
+    producer: true,
   });
 
   it('shares a topic between two members of a group: each message consumed once, none missing', async () => {
@@ -49,11 +39,11 @@ describe('official PushConsumer against the broker', () => {
       consumedBy.set(message.messageId, [...(consumedBy.get(message.messageId) ?? []), member]);
       return ConsumeResult.SUCCESS;
     };
-    const members = [pushConsumer(cluster.endpoint, 'push-group', 'PushTopic', record('a')), pushConsumer(cluster.endpoint, 'push-group', 'PushTopic', record('b'))];
+    const members = [pushConsumer(local.cluster.endpoint, 'push-group', 'PushTopic', record('a')), pushConsumer(local.cluster.endpoint, 'push-group', 'PushTopic', record('b'))];
     await Promise.all(members.map((member) => member.startup()));
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 200; i++) ids.push((await producer.send({ topic: 'PushTopic', body: Buffer.from(`push-${i}`) })).messageId);
+      for (let i = 0; i < 200; i++) ids.push((await local.producer.send({ topic: 'PushTopic', body: Buffer.from(`push-${i}`) })).messageId);
       await eventually(() => expect(consumedBy.size).toBe(200), { timeoutMs: 30_000 });
       expect([...consumedBy.keys()].sort()).toEqual([...ids].sort());
       expect([...consumedBy.values()].filter((by) => by.length > 1)).toEqual([]);
@@ -66,13 +56,13 @@ describe('official PushConsumer against the broker', () => {
 
   it('retries a message whose listener fails, with a growing delivery attempt, until it succeeds', async () => {
     const attempts: { attempt: number; atMs: number }[] = [];
-    const consumer = pushConsumer(cluster.endpoint, 'retry-group', 'RetryTopic', (message) => {
+    const consumer = pushConsumer(local.cluster.endpoint, 'retry-group', 'RetryTopic', (message) => {
       attempts.push({ attempt: message.deliveryAttempt ?? 0, atMs: Date.now() });
       return attempts.length < 3 ? ConsumeResult.FAILURE : ConsumeResult.SUCCESS;
     });
     await consumer.startup();
     try {
-      await producer.send({ topic: 'RetryTopic', body: Buffer.from('flaky') });
+      await local.producer.send({ topic: 'RetryTopic', body: Buffer.from('flaky') });
       await eventually(() => expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]), { timeoutMs: 15_000 });
       // Each retry waits at least the schedule's delay for the attempt that failed: the gaps grow.
       const gaps = [attempts[1].atMs - attempts[0].atMs, attempts[2].atMs - attempts[1].atMs];
@@ -81,7 +71,7 @@ describe('official PushConsumer against the broker', () => {
       expect(gaps[1]).toBeGreaterThan(gaps[0]);
       // Acked on the third attempt: the group's progress shows it done.
       await eventually(async () => {
-        const { queues } = await cluster.admin.getGroup({ name: 'retry-group' }, { deadlineMs: 5_000 });
+        const { queues } = await local.cluster.admin.getGroup({ name: 'retry-group' }, { deadlineMs: 5_000 });
         const topicQueues = queues.filter((queue) => queue.topic === 'RetryTopic');
         expect(topicQueues.reduce((sum, queue) => sum + queue.committedOffset, 0n)).toBe(1n);
         expect(topicQueues.reduce((sum, queue) => sum + queue.inflight, 0)).toBe(0);
@@ -93,21 +83,21 @@ describe('official PushConsumer against the broker', () => {
   }, 60_000);
 
   it('moves a message whose listener always fails to %DLQ%<group> after the maximum attempts, where it can be read', async () => {
-    await cluster.createTopic('PoisonPushTopic');
+    await local.cluster.createTopic('PoisonPushTopic');
     const attempts: number[] = [];
-    const consumer = pushConsumer(cluster.endpoint, 'poison-push-group', 'PoisonPushTopic', (message) => {
+    const consumer = pushConsumer(local.cluster.endpoint, 'poison-push-group', 'PoisonPushTopic', (message) => {
       attempts.push(message.deliveryAttempt ?? 0);
       return ConsumeResult.FAILURE;
     });
     await consumer.startup();
     let receipt: { messageId: string };
     try {
-      receipt = await producer.send({ topic: 'PoisonPushTopic', body: Buffer.from('always fails'), keys: ['poison-push'] });
+      receipt = await local.producer.send({ topic: 'PoisonPushTopic', body: Buffer.from('always fails'), keys: ['poison-push'] });
       await eventually(() => expect(attempts).toEqual([1, 2, 3, 4]), { timeoutMs: 15_000 });
     } finally {
       await consumer.shutdown();
     }
-    const reader = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: 'dlq-reader', subscriptions: new Map([['%DLQ%poison-push-group', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
+    const reader = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: 'dlq-reader', subscriptions: new Map([['%DLQ%poison-push-group', '*']]), awaitDuration: 2_000, logger: quietClientLogger });
     await reader.startup();
     try {
       const [dead] = await eventually(async () => {
@@ -123,12 +113,12 @@ describe('official PushConsumer against the broker', () => {
       await reader.shutdown();
     }
     expect(attempts).toEqual([1, 2, 3, 4]);
-    const metrics = await scrapeMetrics(cluster.broker);
+    const metrics = await scrapeMetrics(local.cluster.broker);
     expect(metrics).toMatch(/rocketmq_send_to_dlq_messages_total\{topic="PoisonPushTopic",consumer_group="poison-push-group".*\} 1/);
   }, 60_000);
 
   it('keeps a message invisible while its listener works longer than the invisible time (server-side renewal): consumed once', async () => {
-    await cluster.createTopic('SlowTopic');
+    await local.cluster.createTopic('SlowTopic');
     const deliveries: string[] = [];
     let done = false;
     const listener = (member: string) => async (message: MessageView) => {
@@ -137,14 +127,14 @@ describe('official PushConsumer against the broker', () => {
       done = true;
       return ConsumeResult.SUCCESS;
     };
-    const members = [pushConsumer(cluster.endpoint, 'slow-group', 'SlowTopic', listener('a')), pushConsumer(cluster.endpoint, 'slow-group', 'SlowTopic', listener('b'))];
+    const members = [pushConsumer(local.cluster.endpoint, 'slow-group', 'SlowTopic', listener('a')), pushConsumer(local.cluster.endpoint, 'slow-group', 'SlowTopic', listener('b'))];
     await Promise.all(members.map((member) => member.startup()));
     try {
-      await producer.send({ topic: 'SlowTopic', body: Buffer.from('takes a while') });
+      await local.producer.send({ topic: 'SlowTopic', body: Buffer.from('takes a while') });
       await eventually(() => expect(done).toBe(true), { timeoutMs: 20_000 });
       // Acked: the group's state shows it done, and it was never handed out a second time.
       await eventually(async () => {
-        const { queues } = await cluster.admin.getGroup({ name: 'slow-group' }, { deadlineMs: 5_000 });
+        const { queues } = await local.cluster.admin.getGroup({ name: 'slow-group' }, { deadlineMs: 5_000 });
         expect(queues.filter((queue) => queue.topic === 'SlowTopic').reduce((sum, queue) => sum + queue.committedOffset, 0n)).toBe(1n);
       }, { timeoutMs: 5_000 });
       expect(deliveries).toHaveLength(1);
@@ -155,8 +145,8 @@ describe('official PushConsumer against the broker', () => {
   }, 40_000);
 
   it("tells consumers the group's retry policy in the Telemetry settings: the schedule for standard topics, exponential and fifo for FIFO topics", async () => {
-    await cluster.createTopic('FifoSettingsTopic', { messageType: namesrv.TopicMessageType.FIFO });
-    const client = createClient(v2.MessagingService, cluster.endpoint);
+    await local.cluster.createTopic('FifoSettingsTopic', { messageType: namesrv.TopicMessageType.FIFO });
+    const client = createClient(v2.MessagingService, local.cluster.endpoint);
     try {
       const settingsFor = async (topic: string): Promise<v2.Settings> => {
         const stream = client.telemetry({ deadlineMs: 10_000 });

@@ -5,7 +5,7 @@
 // are not counted: the official one retries a refused receive after 20 ms. (Jest needs the
 // runner's watchdog to exit after this suite: the push consumer's file logger keeps a timer.)
 import { join } from 'node:path';
-import { admin, createClient, durationFromMs, v2 } from '@rmq/contracts';
+import { admin, createClient, durationFromMs, v2, type ServiceClient } from '@rmq/contracts';
 import * as grpc from '@grpc/grpc-js';
 import { eventually, killAllApps, makeTempDir, quietClientLogger, startApp, startOfficialSimpleConsumer, type AppProcess, scrapeMetrics } from '@rmq/testing';
 import { ConsumeResult, PushConsumer, type SimpleConsumer } from 'rocketmq-client-nodejs';
@@ -15,7 +15,7 @@ const AWAIT_MS = 20_000; // receives stay waiting for the whole test unless a me
 
 describe('receive caps per client and per group', () => {
   let broker: AppProcess;
-  let messaging: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
+  let messaging: ServiceClient<typeof v2.MessagingService.method>;
   let sent = 0;
   // Sends go through a plain gRPC client: the official producer's telemetry stream outlives its shutdown.
   const producer = {

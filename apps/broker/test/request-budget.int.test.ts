@@ -5,10 +5,10 @@
 // budget: its size is taken from its gRPC frame header, before its body arrives.
 import * as http2 from 'node:http2';
 import { randomBytes } from 'node:crypto';
-import { createClient, durationFromMs, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, sampleValue, scrapeMetrics } from '@rmq/testing';
+import { durationFromMs, v2 } from '@rmq/contracts';
+import { eventually, quietClientLogger, sampleValue, scrapeMetrics } from '@rmq/testing';
 import { Producer } from 'rocketmq-client-nodejs';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { useLocalCluster } from './local-cluster';
 
 const BUDGET_MIB = 8;
 const HELD_BYTES = BUDGET_MIB * 1024 * 1024;
@@ -35,43 +35,30 @@ function wireMessage(topic: string, body: string) {
 }
 
 describe('budget of request bytes in flight', () => {
-  let cluster: LocalCluster;
-  let client: ReturnType<typeof createClient<typeof v2.MessagingService.method>>;
-  const metric = async (name: string) => sampleValue(await scrapeMetrics(cluster.broker), name) ?? NaN;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--requests-in-flight-max-mib', String(BUDGET_MIB)]);
-    await cluster.createTopic('Budget', { queueCount: 1 });
-    client = createClient(v2.MessagingService, cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ brokerArgs: ['--requests-in-flight-max-mib', String(BUDGET_MIB)], topics: ['Budget'], topicOptions: { queueCount: 1 }, client: true });
+  const metric = async (name: string) => sampleValue(await scrapeMetrics(local.cluster.broker), name) ?? NaN;
 
   it('refuses a request past the budget at once with TOO_MANY_REQUESTS, and takes requests again once the bytes are given back', async () => {
-    const hold = holdRequest(cluster.endpoint, HELD_BYTES);
+    const hold = holdRequest(local.cluster.endpoint, HELD_BYTES);
     await eventually(async () => expect(await metric('rmq_request_bytes_in_flight')).toBeGreaterThanOrEqual(HELD_BYTES));
-    const refused = await client.sendMessage({ messages: [wireMessage('Budget', 'refused')] }, { deadlineMs: 5_000 });
+    const refused = await local.client.sendMessage({ messages: [wireMessage('Budget', 'refused')] }, { deadlineMs: 5_000 });
     expect(refused.status?.code).toBe(v2.Code.TOO_MANY_REQUESTS);
     expect(refused.status?.message).toMatch(/request bytes in flight is 8 MiB \(--requests-in-flight-max-mib\): retry shortly/);
     expect(await metric('rmq_request_budget_refusals_total')).toBeGreaterThanOrEqual(1);
 
     hold.release();
     await eventually(async () => expect(await metric('rmq_request_bytes_in_flight')).toBe(0));
-    const accepted = await client.sendMessage({ messages: [wireMessage('Budget', 'accepted')] }, { deadlineMs: 5_000 });
+    const accepted = await local.client.sendMessage({ messages: [wireMessage('Budget', 'accepted')] }, { deadlineMs: 5_000 });
     expect(accepted.status?.code).toBe(v2.Code.OK);
   });
 
   it('lets the official producer retry a refused send until it lands, once', async () => {
     // The Node client retries TOO_MANY_REQUESTS after the announced backoff, which it reads in
     // whole seconds (10 ms -> 0): so many attempts that the hold is released while it retries.
-    const producer = new Producer({ endpoints: cluster.endpoint, namespace: '', logger: quietClientLogger, maxAttempts: 1_000_000 });
+    const producer = new Producer({ endpoints: local.cluster.endpoint, namespace: '', logger: quietClientLogger, maxAttempts: 1_000_000 });
     await producer.startup();
     try {
-      const hold = holdRequest(cluster.endpoint, HELD_BYTES);
+      const hold = holdRequest(local.cluster.endpoint, HELD_BYTES);
       await eventually(async () => expect(await metric('rmq_request_bytes_in_flight')).toBeGreaterThanOrEqual(HELD_BYTES));
       const refusalsBefore = await metric('rmq_request_budget_refusals_total');
       const sent = producer.send({ topic: 'Budget', body: Buffer.from('retried') });
@@ -79,7 +66,7 @@ describe('budget of request bytes in flight', () => {
       hold.release();
       const receipt = await sent;
 
-      const stream = client.receiveMessage(
+      const stream = local.client.receiveMessage(
         { group: { name: 'budget-readers' }, messageQueue: { topic: { name: 'Budget' } }, batchSize: 32, invisibleDuration: durationFromMs(30_000), longPollingTimeout: durationFromMs(1_000) },
         { deadlineMs: 10_000 },
       );

@@ -1,9 +1,9 @@
 // SQL92 property filters with the official SimpleConsumer: the broker evaluates the expression
 // on each message's properties and hands out only the matching ones; a malformed expression is
 // refused with a status that says what is wrong and where.
-import { FilterExpression, Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { FilterExpression, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { eventually, quietClientLogger } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
 
 /** FilterType.SQL in apache.rocketmq.v2 (the client takes the wire enum). */
 const SQL = 2;
@@ -13,20 +13,7 @@ function sqlConsumer(endpoint: string, group: string, topic: string, sql: string
 }
 
 describe('SQL92 filters with the official SimpleConsumer', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster();
-    await cluster.createTopic('SqlTopic');
-    producer = await startOfficialProducer(cluster.endpoint);
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
-  });
+  const local = useLocalCluster({ topics: ['SqlTopic'], producer: true });
 
   it("hands out exactly the messages whose properties match region IN ('eu', 'us') AND price > 50", async () => {
     const regions = ['eu', 'us', 'asia'];
@@ -35,10 +22,10 @@ describe('SQL92 filters with the official SimpleConsumer', () => {
       const properties = new Map([['region', regions[i % 3]], ['seq', String(i)]]);
       // Every fifth message has no price: UNKNOWN, never accepted.
       if (i % 5 !== 0) properties.set('price', String(i * 2));
-      const receipt = await producer.send({ topic: 'SqlTopic', tag: i % 2 === 0 ? 'even' : 'odd', body: Buffer.from(`m${i}`), properties });
+      const receipt = await local.producer.send({ topic: 'SqlTopic', tag: i % 2 === 0 ? 'even' : 'odd', body: Buffer.from(`m${i}`), properties });
       if (regions[i % 3] !== 'asia' && i % 5 !== 0 && i * 2 > 50) expected.add(receipt.messageId);
     }
-    const consumer = sqlConsumer(cluster.endpoint, 'sql-group', 'SqlTopic', "region IN ('eu', 'us') AND price > 50");
+    const consumer = sqlConsumer(local.cluster.endpoint, 'sql-group', 'SqlTopic', "region IN ('eu', 'us') AND price > 50");
     await consumer.startup();
     try {
       const received: MessageView[] = [];
@@ -60,7 +47,7 @@ describe('SQL92 filters with the official SimpleConsumer', () => {
       await consumer.shutdown();
     }
     // Another group with another expression, on the tag and a range, reads the same topic independently.
-    const tagged = sqlConsumer(cluster.endpoint, 'sql-tag-group', 'SqlTopic', "TAGS = 'odd' AND seq BETWEEN 10 AND 19");
+    const tagged = sqlConsumer(local.cluster.endpoint, 'sql-tag-group', 'SqlTopic', "TAGS = 'odd' AND seq BETWEEN 10 AND 19");
     await tagged.startup();
     try {
       const seqs: number[] = [];
@@ -77,7 +64,7 @@ describe('SQL92 filters with the official SimpleConsumer', () => {
   }, 40_000);
 
   it('refuses a malformed expression with a clear reason and position', async () => {
-    const consumer = sqlConsumer(cluster.endpoint, 'sql-bad-group', 'SqlTopic', "region = 'eu' AND");
+    const consumer = sqlConsumer(local.cluster.endpoint, 'sql-bad-group', 'SqlTopic', "region = 'eu' AND");
     await consumer.startup();
     try {
       await expect(consumer.receive(1, 30_000)).rejects.toThrow(/filter expression "region = 'eu' AND" is not valid: expected .* at position 18, found the end/);

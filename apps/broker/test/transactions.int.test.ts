@@ -1,31 +1,25 @@
 // Transactional messages with the official client: a half message is invisible until COMMIT,
 // ROLLBACK discards it, and a producer that never ends its transaction is asked through its
 // Telemetry stream: what its checker answers is what happens. Open transactions survive a SIGKILL.
-import { SimpleConsumer, type Producer } from 'rocketmq-client-nodejs';
+import { SimpleConsumer } from 'rocketmq-client-nodejs';
 import { namesrv } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, startOfficialCheckedProducer } from '@rmq/testing';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { eventually, quietClientLogger, startOfficialCheckedProducer } from '@rmq/testing';
+import { useLocalCluster } from './local-cluster';
+
+const TX_TOPICS = ['TxTopic', 'TxOrphanTopic', 'TxKillTopic'];
 
 describe('transactional messages with the official client', () => {
-  let cluster: LocalCluster;
-  let producer: Producer;
   const checked: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startLocalCluster(['--transaction-check-after-ms', '1000', '--transaction-check-interval-max-ms', '1000', '--transaction-checks-max', '3']);
-    for (const topic of ['TxTopic', 'TxOrphanTopic', 'TxKillTopic']) await cluster.createTopic(topic, { queueCount: 2, messageType: namesrv.TopicMessageType.TRANSACTION });
-    producer = await startOfficialCheckedProducer(cluster.endpoint, ['TxTopic', 'TxOrphanTopic', 'TxKillTopic'], (message) => checked.push(message.messageId));
-  }, 60_000);
-
-  afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
-    await cluster?.stop();
-    await killAllApps();
+  const local = useLocalCluster({
+    brokerArgs: ['--transaction-check-after-ms', '1000', '--transaction-check-interval-max-ms', '1000', '--transaction-checks-max', '3'],
+    topics: TX_TOPICS,
+    topicOptions: { queueCount: 2, messageType: namesrv.TopicMessageType.TRANSACTION },
+    producer: (endpoint) => startOfficialCheckedProducer(endpoint, TX_TOPICS, (message) => checked.push(message.messageId)),
   });
 
   /** Bodies received by a fresh group, once `expected` arrived and nothing more came for `quietMs`. */
   async function bodies(topic: string, expected: number, timeoutMs: number, quietMs = 1_500): Promise<string[]> {
-    const consumer = new SimpleConsumer({ endpoints: cluster.endpoint, namespace: '', consumerGroup: `group-${topic}`, subscriptions: new Map([[topic, '*']]), awaitDuration: 500, logger: quietClientLogger });
+    const consumer = new SimpleConsumer({ endpoints: local.cluster.endpoint, namespace: '', consumerGroup: `group-${topic}`, subscriptions: new Map([[topic, '*']]), awaitDuration: 500, logger: quietClientLogger });
     await consumer.startup();
     const received: string[] = [];
     const deadline = Date.now() + timeoutMs;
@@ -45,8 +39,8 @@ describe('transactional messages with the official client', () => {
   }
 
   async function sendInTransaction(topic: string, body: string, answer?: string) {
-    const transaction = producer.beginTransaction();
-    const receipt = await producer.send({ topic, body: Buffer.from(body), properties: new Map(answer ? [['answer', answer]] : []) }, transaction);
+    const transaction = local.producer.beginTransaction();
+    const receipt = await local.producer.send({ topic, body: Buffer.from(body), properties: new Map(answer ? [['answer', answer]] : []) }, transaction);
     expect(receipt.transactionId).not.toBe('');
     return { transaction, receipt };
   }
@@ -74,7 +68,7 @@ describe('transactional messages with the official client', () => {
     const before = await sendInTransaction('TxKillTopic', 'committed before the kill');
     await before.transaction.commit();
     const open = await sendInTransaction('TxKillTopic', 'open across the kill', 'commit');
-    await cluster.restartBroker('SIGKILL');
+    await local.cluster.restartBroker('SIGKILL');
     await eventually(() => expect(checked).toContain(open.receipt.messageId), { timeoutMs: 30_000 });
     expect(await bodies('TxKillTopic', 2, 15_000)).toEqual(['committed before the kill', 'open across the kill']);
   }, 60_000);

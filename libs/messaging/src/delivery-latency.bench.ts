@@ -2,9 +2,11 @@
 // steady rate takes to reach a waiting consumer, in process (store on disk in `sync` mode, state
 // journal, consumer service; no gRPC), with a receive answered once its delivery records are
 // written (this code) against the baseline of the same code answering once they are durable
-// (what the broker did before: one more group commit in every message's path). Rounds alternate
-// between the two, each on a fresh store; prints p50/p99 of send-to-delivery and send-to-answer
-// and the ratios. Options: --rate <msg/s> (default 2000), --seconds <per round> (default 5),
+// (what the broker did before wave 4: one more group commit in every message's path), and of the
+// same code with delivery records flushed at the event loop's check phase like every other
+// change (before wave 6: `turn`) instead of at the end of the current microtask queue. Rounds
+// alternate between the three, each on a fresh store; prints p50/p99 of send-to-delivery and
+// send-to-answer and the ratios. Options: --rate <msg/s> (default 2000), --seconds <per round> (default 5),
 // --rounds <count> (default 2), --dir <folder> (default: the OS temp folder).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { ProducerService } from './producer-service';
 import { parseTagExpression } from './tag-filter';
 import type { RecordStage } from './state/state-journal';
 
-type Mode = 'written' | 'durable';
+type Mode = 'written' | 'durable' | 'turn';
 
 function parseOptions(argv: string[]): { rate: number; seconds: number; rounds: number; dir: string } {
   const options = { rate: 2000, seconds: 5, rounds: 2, dir: tmpdir() };
@@ -52,6 +54,12 @@ async function runRound(mode: Mode, rate: number, seconds: number, parent: strin
     // The baseline: every journal write answered once durable, deliveries included.
     const record = state.journal.record.bind(state.journal);
     state.journal.record = (section: string, change: unknown, _stage?: RecordStage) => record(section, change, 'durable');
+    const endBinary = state.journal.endBinary.bind(state.journal);
+    state.journal.endBinary = (_stage?: RecordStage) => endBinary('durable'); // deliveries are binary changes
+  }
+  if (mode === 'turn') {
+    // The wave 5 journal: a record with deliveries waits for setImmediate like any other.
+    Object.defineProperty(state.journal, 'pendingWaitsWritten', { get: () => false, set: () => undefined });
   }
   await state.topics.create('Latency', { queueCount: 8 });
   const secret = state.receiptKey.value;
@@ -108,9 +116,9 @@ function percentile(values: number[], p: number): number {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const all: Record<Mode, Round> = { written: { delivered: [], sendAnswered: [] }, durable: { delivered: [], sendAnswered: [] } };
+  const all: Record<Mode, Round> = { written: { delivered: [], sendAnswered: [] }, durable: { delivered: [], sendAnswered: [] }, turn: { delivered: [], sendAnswered: [] } };
   for (let round = 1; round <= options.rounds; round++) {
-    for (const mode of ['durable', 'written'] as const) {
+    for (const mode of ['durable', 'turn', 'written'] as const) {
       const result = await runRound(mode, options.rate, options.seconds, options.dir);
       all[mode].delivered.push(...result.delivered);
       all[mode].sendAnswered.push(...result.sendAnswered);
@@ -118,8 +126,9 @@ async function main(): Promise<void> {
       console.log(`round ${round} ${mode.padEnd(7)} delivered p50 ${ms(result.delivered, 50)} p99 ${ms(result.delivered, 99)} ms | send answered p50 ${ms(result.sendAnswered, 50)} p99 ${ms(result.sendAnswered, 99)} ms | ${result.delivered.length} delivered`);
     }
   }
-  const ratio = (p: number) => (percentile(all.written.delivered, p) / percentile(all.durable.delivered, p)).toFixed(2);
-  console.log(`all rounds: send-to-delivery, receive answered once written / once durable: p50 ${ratio(50)}x, p99 ${ratio(99)}x`);
+  const ratio = (base: Mode, p: number) => (percentile(all.written.delivered, p) / percentile(all[base].delivered, p)).toFixed(2);
+  console.log(`all rounds: send-to-delivery, receive answered once written / once durable: p50 ${ratio('durable', 50)}x, p99 ${ratio('durable', 99)}x`);
+  console.log(`all rounds: send-to-delivery, delivery records flushed this microtask queue / at the check phase: p50 ${ratio('turn', 50)}x, p99 ${ratio('turn', 99)}x`);
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,9 @@
 // The checkpoint: queue files are persisted, then checkpoint.json says up to which log offset
 // they are complete (and how many entries each holds below it). Recovery replays the log from
-// there; retention deletes only segments the checkpoint covers.
+// there; retention deletes only segments the checkpoint covers. A periodic checkpoint persists
+// only the queues that are due (enough new entries, or the first one far enough behind the log's
+// end) and stops below the first new entry of every other: what it says stays true, and recovery
+// dispatches the held-back entries again (it skips those a queue already holds).
 import { join } from 'node:path';
 import type { ConsumeQueue } from './consume-queue';
 import { writeJsonAtomic } from './state-file';
@@ -16,7 +19,14 @@ export interface CheckpointerDeps {
   dispatchedLogOffset: () => number;
   /** The committed offset (commit-tracker.ts), kept so records above it stay unreadable after a restart. */
   committedLogOffset: () => number;
+  /** A queue is due with this many new entries... */
+  persistEntriesMin: number;
+  /** ...or when its first new entry is this many bytes below the dispatched offset. */
+  persistLagBytesMax: number;
 }
+
+/** 'all': every queue is persisted (at open, at close, around a cut of the log); 'due': only those that are due. */
+export type CheckpointScope = 'all' | 'due';
 
 export class Checkpointer {
   /** The log offset the last checkpoint written covers (retention deletes only below it). */
@@ -30,9 +40,9 @@ export class Checkpointer {
   }
 
   /** Checkpoints one at a time: a caller waits for the one in flight, then writes a fresh one. */
-  async run(): Promise<void> {
+  async run(scope: CheckpointScope = 'all'): Promise<void> {
     while (this.checkpointing) await this.checkpointing;
-    this.checkpointing = this.write();
+    this.checkpointing = this.write(scope);
     try {
       await this.checkpointing;
     } finally {
@@ -45,14 +55,26 @@ export class Checkpointer {
     this.checkpointedLogOffset = startOver ? logOffset : Math.min(this.checkpointedLogOffset, logOffset);
   }
 
-  private async write(): Promise<void> {
-    const dispatchedLogOffset = this.deps.dispatchedLogOffset();
+  private async write(scope: CheckpointScope): Promise<void> {
+    const queues = [...this.deps.queues.values()];
+    let dispatchedLogOffset = this.deps.dispatchedLogOffset();
+    const persisted = scope === 'all' ? queues : queues.filter((queue) => this.isDue(queue, dispatchedLogOffset));
+    if (persisted.length < queues.length) {
+      const held = new Set(queues);
+      for (const queue of persisted) held.delete(queue);
+      for (const queue of held) dispatchedLogOffset = Math.min(dispatchedLogOffset, queue.firstUnpersistedLogOffset ?? Infinity);
+    }
     const committedLogOffset = Math.min(this.deps.committedLogOffset(), dispatchedLogOffset);
     const queueCounts: Record<string, number> = {};
-    const queues = [...this.deps.queues.values()];
     for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = await queue.countBelowLogOffset(dispatchedLogOffset);
-    for (const queue of queues) await queue.persist();
+    for (const queue of persisted) await queue.persist();
     await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, committedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
+  }
+
+  private isDue(queue: ConsumeQueue, dispatchedLogOffset: number): boolean {
+    const first = queue.firstUnpersistedLogOffset;
+    if (first === undefined) return false; // nothing to write
+    return queue.unpersistedCount >= this.deps.persistEntriesMin || dispatchedLogOffset - first >= this.deps.persistLagBytesMax;
   }
 }

@@ -79,11 +79,9 @@ describe('CommitLog', () => {
     await reopened.close();
   });
 
-  // KNOWN BUG (it.failing until fixed): reserve() lets a record fill a segment exactly (no blank
-  // behind it), but the recovery scan then finds fewer than 8 bytes left in that segment, takes it
-  // as the end of the log, and truncates the next segment to 0 bytes. Every record in the later
-  // segments is lost, acknowledged or not, whenever recovery scans across such a boundary (an
-  // unclean stop with the checkpoint before it). The crash test hits this at random.
+  // Regression: reserve() lets a record fill a segment exactly (no blank behind it); the recovery
+  // scan once took the fewer than 8 bytes left as the end of the log and truncated the next
+  // segment to 0 bytes, losing every later record whenever it scanned across such a boundary.
   it('replays the next segment after a record that fills a segment exactly', async () => {
     const { log } = await reopen(temp.path);
     const logOffsets = await appendSizes(log, [2048, 2048, 300, 300]);

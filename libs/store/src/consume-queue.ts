@@ -104,6 +104,12 @@ export class ConsumeQueue {
     return this.countValue - this.persistedCount;
   }
 
+  /** Log offset of the first entry not yet in the files; undefined when they hold every entry. */
+  get firstUnpersistedLogOffset(): number | undefined {
+    if (this.persistedCount === this.countValue) return undefined;
+    return readU64(this.tail, (this.persistedCount - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES);
+  }
+
   append(entry: QueueEntry): number {
     if (entry.logOffset <= this.lastLogOffset) assert(false, 'consume queue log offsets must grow', { topic: this.topic, queueId: this.queueId, last: this.lastLogOffset, next: entry.logOffset });
     const at = (this.countValue - this.tailStart) * CONSUME_QUEUE_ENTRY_BYTES;

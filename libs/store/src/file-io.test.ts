@@ -22,7 +22,8 @@ describe('MessageStore on a failing disk (FileIo)', () => {
     let failing = false;
     const events: StoreEvent[] = [];
     const fileIo = faultyFileIo((op, path) => (failing && op === 'datasync' && path.includes('consumequeue') ? 'EIO' : undefined));
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 10, fileIo, onEvent: (event) => events.push(event) });
+    // Every new entry makes its queue due, so the next periodic checkpoint writes the queue file.
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 10, queuePersistEntriesMin: 1, fileIo, onEvent: (event) => events.push(event) });
     await store.append([message(0)]);
     failing = true;
     await store.append([message(1)]); // acknowledged: the log is fine, only the queue file fails

@@ -7,6 +7,15 @@ export const STORE_LIMITS = {
   /** How far queue files may lag the log; recovery replays at most this much. */
   checkpointIntervalMsDefault: 1000,
   /**
+   * A periodic checkpoint writes a queue's new entries (one write and one fdatasync per queue file)
+   * only once it holds this many, two 4 KiB pages as RocketMQ's flushConsumeQueueLeastPages, or once
+   * its first one is `queuePersistLagBytesMaxDefault` behind the log's end: with thousands of quiet
+   * queues a checkpoint no longer costs thousands of fdatasyncs a second. The checkpoint then stops
+   * below the first entry such a queue holds back, so recovery re-reads at most that much more log.
+   */
+  queuePersistEntriesMinDefault: 409,
+  queuePersistLagBytesMaxDefault: 64 * 1024 * 1024,
+  /**
    * Entries of one consume queue file (RocketMQ's mapedFileSizeConsumeQueue): 300,000 x 20 bytes,
    * about 5.7 MiB. Retention frees queue space a file at a time; recovery checks only the last file.
    */

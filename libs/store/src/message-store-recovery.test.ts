@@ -87,8 +87,9 @@ describe('MessageStore recovery from damage', () => {
     await third.close();
   });
 
-  // KNOWN BUG (it.failing until fixed): see commit-log.test.ts "replays the next segment after a
-  // record that fills a segment exactly". Here it loses acknowledged sync-mode records.
+  // Regression: a record that filled its segment exactly once made recovery stop there (see
+  // commit-log.test.ts "replays the next segment after a record that fills a segment exactly"),
+  // losing the acknowledged sync-mode records behind it.
   it('keeps acknowledged records behind a record that filled its segment exactly, after an unclean stop', async () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', segmentSizeBytes: SEGMENT_BYTES, checkpointIntervalMs: 60_000 });
     const results = await store.append([messageOfSize(0, SEGMENT_BYTES / 2), messageOfSize(0, SEGMENT_BYTES / 2)]);
@@ -104,14 +105,14 @@ describe('MessageStore recovery from damage', () => {
     }
   });
 
-  // KNOWN BUG (it.failing until fixed): the checkpoint timer persists queue files while appends
-  // are confirmed; ConsumeQueue.persist() then marks entries it never wrote as persisted (see
-  // consume-queue.test.ts "persists an entry appended while an earlier persist is still writing").
-  // The next persist leaves a zero entry in the file, and after any restart, clean or not, that
-  // queue offset reads as log offset 0 with size 0: read() throws a RangeError.
+  // Regression: the checkpoint timer persists queue files while appends are confirmed; persist()
+  // once marked entries it never wrote as persisted (see consume-queue.test.ts "persists an entry
+  // appended while an earlier persist is still writing"), leaving a zero entry in the file that
+  // read as log offset 0 after any restart. Every new entry makes the queue due here, so
+  // checkpoints write it as often as they run.
   it('reads every record back after a clean restart when checkpoints ran during appends', async () => {
     const failures: unknown[] = [];
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 25, onEvent: (event) => event.kind === 'writeFailed' && failures.push(event.error) });
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 25, queuePersistEntriesMin: 1, onEvent: (event) => event.kind === 'writeFailed' && failures.push(event.error) });
     const appendersCount = 32;
     const deadlineMs = Date.now() + 1000;
     let appended = 0;
@@ -135,14 +136,13 @@ describe('MessageStore recovery from damage', () => {
     }
   });
 
-  // KNOWN BUG (it.failing until fixed): the checkpoint runs on a plain setInterval, so when one
-  // checkpoint takes longer than checkpointIntervalMs (many queues, each with its own fdatasync,
-  // or one of this disk's 40-60 ms fdatasync stalls) the next starts beside it. Both write
-  // checkpoint.json.tmp and rename it; the second rename fails with ENOENT, and the store turns
-  // that into a permanent failure: every later append is rejected with STORE_CLOSED.
+  // Regression: the checkpoint once ran on a plain setInterval, so one that took longer than
+  // checkpointIntervalMs (many queues, each with its own fdatasync, or an fdatasync stall) had the
+  // next start beside it; both renamed checkpoint.json.tmp, the second failed with ENOENT, and the
+  // store refused every later append. Every new entry makes its queue due here.
   it('keeps accepting appends when a checkpoint takes longer than the checkpoint interval', async () => {
     const failures: unknown[] = [];
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 2, onEvent: (event) => event.kind === 'writeFailed' && failures.push(event.error) });
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 2, queuePersistEntriesMin: 1, onEvent: (event) => event.kind === 'writeFailed' && failures.push(event.error) });
     try {
       // 64 queues make each checkpoint 64 fdatasyncs long, far more than 2 ms.
       const deadlineMs = Date.now() + 500;
@@ -153,11 +153,10 @@ describe('MessageStore recovery from damage', () => {
     }
   });
 
-  // KNOWN BUG (it.failing until fixed): in async mode the checkpoint (and queue files) may run ahead
-  // of what was fdatasynced. A machine crash then loses log bytes below the checkpoint. Recovery
-  // starts its scan at the checkpoint, past the real end of the data, so it sets the log end there,
-  // keeps index entries that point into the lost bytes (reads fail an assertion), and the next
-  // append leaves a hole of zeros in the segment. It should find the real end and drop those entries.
+  // Regression: in async mode the checkpoint (and queue files) once ran ahead of what was
+  // fdatasynced. After a machine crash lost log bytes below it, recovery set the log end at the
+  // checkpoint, kept queue entries pointing into the lost bytes, and the next append left a hole
+  // of zeros. It must find the real end and drop those entries.
   it('finds the real end of the log when the data ends below the checkpoint (async mode, machine crash)', async () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'async' });
     const results = await store.append(Array.from({ length: 10 }, (_, i) => message(0, `m${i}`)));

@@ -71,6 +71,8 @@ export class MessageStore {
       queues: this.queues,
       dispatchedLogOffset: () => Math.min(this.writes.confirmedLogOffset, this.writes.flushedLogOffset),
       committedLogOffset: () => this.writes.commits.committed,
+      persistEntriesMin: options.queuePersistEntriesMin,
+      persistLagBytesMax: options.queuePersistLagBytesMax,
     });
     this.retention = new RetentionRunner({
       log,
@@ -147,7 +149,7 @@ export class MessageStore {
     };
     const checkpointTick = () =>
       this.checkpointer.inFlight ??
-      (idle() ? this.checkpointer.run().then(() => void (this.checkpointProblem = undefined), transientOrFail('checkpoint')) : undefined);
+      (idle() ? this.checkpointer.run('due').then(() => void (this.checkpointProblem = undefined), transientOrFail('checkpoint')) : undefined);
     this.timers.push(setInterval(checkpointTick, checkpointIntervalMs).unref());
     this.timers.push(setInterval(() => void (idle() ? this.retention.run() : undefined), retentionCheckIntervalMs).unref()); // retention
     if (flushMode === 'async') {

@@ -19,6 +19,10 @@ export interface StoreOptions {
   flushIntervalMs?: number;
   /** How often queue files are persisted and the checkpoint advanced. */
   checkpointIntervalMs?: number;
+  /** A periodic checkpoint persists a queue holding at least this many new entries... */
+  queuePersistEntriesMin?: number;
+  /** ...or whose first new entry is this many log bytes behind; the others wait (STORE_LIMITS). */
+  queuePersistLagBytesMax?: number;
   clock?: Clock;
   onEvent?: (event: StoreEvent) => void;
   /** Bytes accepted and not yet written before appends get TOO_MANY_REQUESTS. */
@@ -153,6 +157,8 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     segmentSizeBytes: STORE_LIMITS.segmentSizeBytesDefault,
     flushIntervalMs: STORE_LIMITS.flushIntervalMsDefault,
     checkpointIntervalMs: STORE_LIMITS.checkpointIntervalMsDefault,
+    queuePersistEntriesMin: STORE_LIMITS.queuePersistEntriesMinDefault,
+    queuePersistLagBytesMax: STORE_LIMITS.queuePersistLagBytesMaxDefault,
     clock: systemClock,
     pendingAppendBytesMax: STORE_LIMITS.pendingAppendBytesMax,
     retentionMs: STORE_LIMITS.retentionMsDefault,

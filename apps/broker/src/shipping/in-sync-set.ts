@@ -74,7 +74,10 @@ export class InSyncSet {
 
   /** The in-sync set, the master included: the committed one under a controller. */
   size(): number {
-    return 1 + (this.confirmed ? this.confirmed.ids.size : this.members().length);
+    if (this.confirmed) return 1 + this.confirmed.ids.size;
+    let size = 1; // counted without members()' arrays and sort: every send asks (requireInSync)
+    for (const slave of this.slaves.values()) if (slave.inSync) size++;
+    return size;
   }
 
   get confirmedSet(): ConfirmedSet | undefined {

@@ -52,6 +52,22 @@ describe('StateJournal', () => {
     await second.close();
   });
 
+  it('appends a delivery (answered once written) at the end of the microtask queue, other changes at the check phase, each group as one record', async () => {
+    const { store, journal, close } = await open();
+    const appendStaged = jest.spyOn(store, 'appendStaged');
+    const durable = [journal.record('counters', { key: 'a', value: 1 }), journal.record('counters', { key: 'b', value: 2 })];
+    await Promise.resolve();
+    expect(appendStaged).not.toHaveBeenCalled(); // waits for the turn's other changes
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(appendStaged).toHaveBeenCalledTimes(1);
+    await Promise.all(durable);
+    const written = [journal.record('counters', { key: 'c', value: 3 }, 'written'), journal.record('counters', { key: 'd', value: 4 })];
+    await Promise.resolve(); // the flush was queued before this continuation
+    expect(appendStaged).toHaveBeenCalledTimes(2); // both changes, one record, before the loop turns
+    await Promise.all(written);
+    await close();
+  });
+
   it('splits changes over records of at most the body bound (an entry alone over it goes alone), replayed in order', async () => {
     const first = await open();
     const big = (char: string) => char.repeat(400 * 1024);

@@ -100,6 +100,9 @@ export class StateJournal {
   /** The newest record's commit (records commit in log order): settled once all are durable or failed. */
   private committing: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  private flushQueued = false;
+  /** The pending record has a change whose caller waits for `written` (a delivery: it goes out this turn). */
+  private pendingWaitsWritten = false;
   /** State-queue offset after the last record whose changes are in memory. */
   private appliedStateOffset = 0;
   private lastLogOffset = -1;
@@ -154,6 +157,7 @@ export class StateJournal {
     this.batch?.written.reject(rebuilding);
     this.batch?.durable.reject(rebuilding);
     this.batch = undefined;
+    this.pendingWaitsWritten = false;
     await this.load();
   }
 
@@ -222,6 +226,7 @@ export class StateJournal {
   /** The promise of the pending record's `stage`; schedules its write. */
   private recorded(stage: RecordStage): Promise<void> {
     const batch = (this.batch ??= { written: deferred(), durable: deferred() });
+    if (stage === 'written') this.pendingWaitsWritten = true;
     this.scheduleFlush();
     return stage === 'written' ? batch.written.promise : batch.durable.promise;
   }
@@ -326,8 +331,24 @@ export class StateJournal {
     if (this.appliedStateOffset > 0) await this.writeSnapshotFile(this.dump());
   }
 
+  /**
+   * A record with a delivery goes out at the end of the current microtask queue: its receive
+   * answers once it is written, and a turn of a busy event loop is milliseconds. Others (acks,
+   * renewals: answered once durable, so after an fdatasync anyway) wait for the loop's check
+   * phase, gathering every change of the turn into one record.
+   */
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return; // after the record in flight, the next takes everything pending
+    if (this.inFlight) return; // after the record in flight, the next takes everything pending
+    if (this.pendingWaitsWritten) {
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.flushNow();
+      });
+      return;
+    }
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -389,6 +410,7 @@ export class StateJournal {
     if (this.pending.isEmpty || !this.batch) return undefined;
     const taken = { bodies: this.pending.take(), batch: this.batch };
     this.batch = undefined;
+    this.pendingWaitsWritten = false;
     return taken;
   }
 

@@ -169,7 +169,7 @@ export function messageFrame(message: v2.Message): v2.ReceiveMessageResponse {
   return { $typeName: 'apache.rocketmq.v2.ReceiveMessageResponse', content: { case: 'message', value: message } };
 }
 
-/** Every OK entry's status: one object, read only by the reply's encoder. */
+/** Every OK entry's status (sent, acked): one object, read only by the reply's encoder. */
 const ENTRY_OK: v2.Status = Object.freeze(okStatus()) as v2.Status;
 
 /** A SendMessage result entry as a complete message (create() then takes it as is). */
@@ -184,12 +184,33 @@ export function sendMessageResponse(entries: v2.SendResultEntry[]): v2.SendMessa
   return { $typeName: 'apache.rocketmq.v2.SendMessageResponse', entries };
 }
 
-/** An AckMessage reply built whole; without `status`, inBand adds OK. */
-export function ackMessageResponse(entries: v2.AckMessageResultEntry[], status?: v2.Status): v2.AckMessageResponse {
-  return status ? { $typeName: 'apache.rocketmq.v2.AckMessageResponse', status, entries } : { $typeName: 'apache.rocketmq.v2.AckMessageResponse', entries };
-}
-
-/** An AckMessage result entry as a complete message. */
-export function ackResultEntry(messageId: string, receiptHandle: string, status: v2.Status): v2.AckMessageResultEntry & { status: v2.Status } {
-  return { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId, receiptHandle, status };
+/**
+ * An AckMessage reply built whole, an entry per request entry in its order: its message id and
+ * status; a failed one also echoes its receipt handle. (Clients read the top-level status, the
+ * official ones nothing else; echoing every handle was most of the reply's bytes.) The top-level
+ * status: absent when every ack was made (inBand adds OK), the entries' own when all failed
+ * alike, else MULTIPLE_RESULTS.
+ */
+export function ackMessageReply(entries: readonly v2.AckMessageEntry[], errors: readonly (v2.Status | undefined)[] | undefined): v2.AckMessageResponse {
+  const results = new Array<v2.AckMessageResultEntry>(entries.length);
+  let failed = 0;
+  let firstFailure: v2.Status | undefined;
+  let alike = true;
+  for (let i = 0; i < entries.length; i++) {
+    const error = errors?.[i];
+    if (error === undefined) {
+      results[i] = { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId: entries[i].messageId, receiptHandle: '', status: ENTRY_OK };
+      continue;
+    }
+    results[i] = { $typeName: 'apache.rocketmq.v2.AckMessageResultEntry', messageId: entries[i].messageId, receiptHandle: entries[i].receiptHandle, status: error };
+    failed++;
+    firstFailure ??= error;
+    if (error.code !== firstFailure.code) alike = false;
+  }
+  const reply: v2.AckMessageResponse = { $typeName: 'apache.rocketmq.v2.AckMessageResponse', entries: results };
+  if (failed === 0) return reply;
+  reply.status = failed === entries.length && alike
+    ? firstFailure
+    : { $typeName: 'apache.rocketmq.v2.Status', code: v2.Code.MULTIPLE_RESULTS, message: `${failed} of ${entries.length} acknowledgements failed; see the entries` };
+  return reply;
 }

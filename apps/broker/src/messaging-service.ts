@@ -21,7 +21,7 @@ import {
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
-import { ackMessageResponse, ackResultEntry, deliveryFrame, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
+import { ackMessageReply, deliveryFrame, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -150,22 +150,13 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
         throw new RmqError('BAD_REQUEST', { reason: `a request may acknowledge at most ${MESSAGING_LIMITS.ackEntriesMax} messages, this one has ${request.entries.length}` });
       }
       // The entries' acks are recorded together (one state record) and answered once durable.
-      const ackOne = async (entry: v2.AckMessageEntry) => {
-        try {
-          await deps.consumer.ack(group, topic, entry.receiptHandle, context.clientId);
-          deps.tracing.acked(topic, group, entry.messageId);
-          return ackResultEntry(entry.messageId, entry.receiptHandle, okStatus());
-        } catch (error) {
-          deps.tracing.acked(topic, group, entry.messageId, error);
-          return ackResultEntry(entry.messageId, entry.receiptHandle, statusOf(toRmqError(error, (m, f) => log.error(m, f))));
-        }
-      };
-      // One entry (the official client's every ack) without Promise.all's arrays and promises.
-      const entries = request.entries.length === 1 ? [await ackOne(request.entries[0])] : await Promise.all(request.entries.map(ackOne));
-      const failed = entries.filter((entry) => entry.status.code !== v2.Code.OK);
-      if (failed.length === 0) return ackMessageResponse(entries);
-      if (failed.length === entries.length && new Set(failed.map((e) => e.status.code)).size === 1) return ackMessageResponse(entries, failed[0].status);
-      return ackMessageResponse(entries, create(v2.StatusSchema, { code: v2.Code.MULTIPLE_RESULTS, message: `${failed.length} of ${entries.length} acknowledgements failed; see the entries` }));
+      const entries = request.entries;
+      const handles = new Array<string>(entries.length);
+      for (let i = 0; i < entries.length; i++) handles[i] = entries[i].receiptHandle;
+      const errors = await deps.consumer.ackAll(group, topic, handles, context.clientId);
+      if (deps.tracing.enabled) for (let i = 0; i < entries.length; i++) deps.tracing.acked(topic, group, entries[i].messageId, errors?.[i]);
+      const statuses = errors?.map((error) => (error === undefined ? undefined : statusOf(toRmqError(error, (m, f) => log.error(m, f)))));
+      return ackMessageReply(entries, statuses);
     }, log, observe),
 
     forwardMessageToDeadLetterQueue: inBand('ForwardMessageToDeadLetterQueue', v2.ForwardMessageToDeadLetterQueueResponseSchema, async (request: v2.ForwardMessageToDeadLetterQueueRequest, context) => {

@@ -13,21 +13,70 @@ export function sipHashKey(key: Uint8Array): SipHashKey {
   return words;
 }
 
+/**
+ * SipHash's state after the whole 8-byte blocks at the start of a message: a prefix many messages
+ * share (receipt handles: the consumer group and topic) is hashed once, and each message resumes
+ * from it (sipHash24Resume) with only its own bytes.
+ */
+export interface SipHashPrefix {
+  /** v0..v3 as low/high 32-bit halves. */
+  readonly state: Uint32Array;
+  /** Bytes absorbed (a multiple of 8). */
+  readonly length: number;
+}
+
+/** The state after absorbing data[start, end), a whole number of 8-byte blocks. */
+export function sipHashPrefix(key: SipHashKey, data: Uint8Array, start: number, end: number): SipHashPrefix {
+  if ((end - start) % 8 !== 0) throw new Error(`a SipHash prefix is whole 8-byte blocks, got ${end - start} bytes`);
+  const state = initialState(key, new Uint32Array(8));
+  run(state, 0, data, start, end, false, NO_OUT, 0);
+  return { state, length: end - start };
+}
+
+/** SipHash-2-4 of prefix + data[start, end) written as 8 bytes at out[at]. */
+export function sipHash24Resume(prefix: SipHashPrefix, data: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
+  run(prefix.state, prefix.length, data, start, end, true, out, at);
+}
+
+const scratchState = new Uint32Array(8);
+const NO_OUT = new Uint8Array(0);
+
 /** SipHash-2-4 of data[start, end) written as 8 bytes at out[at]. */
 export function sipHash24(key: SipHashKey, data: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
+  run(initialState(key, scratchState), 0, data, start, end, true, out, at);
+}
+
+function initialState(key: SipHashKey, state: Uint32Array): Uint32Array {
+  state[0] = key[0] ^ 0x70736575;
+  state[1] = key[1] ^ 0x736f6d65;
+  state[2] = key[2] ^ 0x6e646f6d;
+  state[3] = key[3] ^ 0x646f7261;
+  state[4] = key[0] ^ 0x6e657261;
+  state[5] = key[1] ^ 0x6c796765;
+  state[6] = key[2] ^ 0x79746573;
+  state[7] = key[3] ^ 0x74656462;
+  return state;
+}
+
+/**
+ * Absorbs data[start, end) into `state` (after `before` bytes). `finish`: the last block and the
+ * final rounds follow, and the 8 tag bytes go to out[at]; else the data is whole blocks and the
+ * state after them is written back to `state`.
+ */
+function run(state: Uint32Array, before: number, data: Uint8Array, start: number, end: number, finish: boolean, out: Uint8Array, at: number): void {
   // v0..v3 as low/high 32-bit halves in locals: V8 keeps them in registers.
-  let v0l = (key[0] ^ 0x70736575) >>> 0;
-  let v0h = (key[1] ^ 0x736f6d65) >>> 0;
-  let v1l = (key[2] ^ 0x6e646f6d) >>> 0;
-  let v1h = (key[3] ^ 0x646f7261) >>> 0;
-  let v2l = (key[0] ^ 0x6e657261) >>> 0;
-  let v2h = (key[1] ^ 0x6c796765) >>> 0;
-  let v3l = (key[2] ^ 0x79746573) >>> 0;
-  let v3h = (key[3] ^ 0x74656462) >>> 0;
+  let v0l = state[0];
+  let v0h = state[1];
+  let v1l = state[2];
+  let v1h = state[3];
+  let v2l = state[4];
+  let v2h = state[5];
+  let v3l = state[6];
+  let v3h = state[7];
   let t = 0;
 
-  const length = end - start;
-  const blocksEnd = start + (length & ~7);
+  const length = before + end - start;
+  const blocksEnd = start + ((end - start) & ~7);
   let i = start;
   let ml = 0;
   let mh = 0;
@@ -36,7 +85,8 @@ export function sipHash24(key: SipHashKey, data: Uint8Array, start: number, end:
   // many SipRounds follow the current block.
   for (let phase = 0; phase < 3; ) {
     if (phase === 0) {
-      if (i < blocksEnd) {
+      if (i < blocksEnd || !finish) {
+        if (i >= blocksEnd) break; // a prefix: whole blocks only, no finalization
         ml = (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)) >>> 0;
         mh = (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24)) >>> 0;
         i += 8;
@@ -105,6 +155,17 @@ export function sipHash24(key: SipHashKey, data: Uint8Array, start: number, end:
       v0h = (v0h ^ mh) >>> 0;
       if (phase === 1) phase = 2;
     }
+  }
+  if (!finish) {
+    state[0] = v0l;
+    state[1] = v0h;
+    state[2] = v1l;
+    state[3] = v1h;
+    state[4] = v2l;
+    state[5] = v2h;
+    state[6] = v3l;
+    state[7] = v3h;
+    return;
   }
   const outLo = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
   const outHi = (v0h ^ v1h ^ v2h ^ v3h) >>> 0;

@@ -121,10 +121,45 @@ describe('ConsumerService', () => {
     const at = delivery.receiptHandle.length - 3;
     const forged = delivery.receiptHandle.slice(0, at) + (delivery.receiptHandle[at] === 'A' ? 'B' : 'A') + delivery.receiptHandle.slice(at + 1);
     await expect(consumer.ack('g', 'T', forged)).rejects.toThrow(/signature does not match/);
-    await expect(consumer.ack('other', 'T', delivery.receiptHandle)).rejects.toThrow(/belongs to consumer group g/);
-    await expect(consumer.ack('g', 'U', delivery.receiptHandle)).rejects.toThrow(/belongs to topic T/);
+    await expect(consumer.ack('other', 'T', delivery.receiptHandle)).rejects.toThrow(/issued for another consumer group or topic than other \/ T/);
+    await expect(consumer.ack('g', 'U', delivery.receiptHandle)).rejects.toThrow(/issued for another consumer group or topic than g \/ U/);
     await expect(consumer.changeInvisibleDuration('g', 'T', delivery.receiptHandle, -1)).rejects.toThrow(/out of range/);
     await consumer.ack('g', 'T', delivery.receiptHandle);
+  });
+
+  it('acks a batch of handles of many queues each on its own: acked, stale, repeated and forged entries get their own result', async () => {
+    await send(40);
+    const deliveries = await receive('g', 40);
+    expect(new Set(deliveries.map((d) => d.record.queueId)).size).toBeGreaterThan(1);
+    const handles = deliveries.map((d) => d.receiptHandle);
+    const forged = handles[1].slice(0, 10) + (handles[1][10] === 'A' ? 'B' : 'A') + handles[1].slice(11);
+    // Entry 0 acked before, entry 2 forged, entry 4 the same handle as entry 3.
+    await consumer.ack('g', 'T', handles[0]);
+    const batch = [handles[0], handles[1], forged, handles[3], handles[3], ...handles.slice(4)];
+    const errors = await consumer.ackAll('g', 'T', batch);
+    expect(errors).toHaveLength(batch.length);
+    const reasons = errors!.map((error) => (error === undefined ? 'acked' : (error as Error).message));
+    expect(reasons[0]).toMatch(/acknowledged or delivered again/);
+    expect(reasons[1]).toBe('acked');
+    expect(reasons[2]).toMatch(/signature does not match/);
+    expect(reasons[3]).toBe('acked');
+    expect(reasons[4]).toMatch(/acknowledged or delivered again/);
+    expect(reasons.slice(5).every((reason) => reason === 'acked')).toBe(true);
+    // Every message but the one whose handle was forged is done: only it comes back.
+    nowMs += 10_000;
+    const again = await receive('g', 40);
+    expect(again.map(idOf)).toEqual([idOf(deliveries[2])]);
+    expect(await consumer.ackAll('g', 'T', [again[0].receiptHandle])).toBeUndefined();
+  });
+
+  it('fails every entry of an ack batch with the reason when its journal refuses the acks', async () => {
+    await send(3);
+    const deliveries = await receive('g', 3);
+    state.journal.becomeSlave();
+    const errors = await consumer.ackAll('g', 'T', deliveries.map((d) => d.receiptHandle));
+    expect(errors?.map((error) => (error as Error).message)).toEqual(deliveries.map(() => expect.stringMatching(/slave/)));
+    await state.journal.becomeMaster();
+    expect(await consumer.ackAll('g', 'T', deliveries.map((d) => d.receiptHandle))).toBeUndefined();
   });
 
   it('makes a message visible at once with a zero invisible duration, under a new handle', async () => {

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { deadLetterTopicOf, latencyProbe, RmqError, type Clock } from '@rmq/base';
 import { tagHashOf, type MessageStore, type StoredRecord } from '@rmq/store';
-import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { InflightEntry, QueueConsumption } from './queue-consumption';
 import { PERM_READ, type TopicRegistry } from './topic-registry';
 import type { MessageFilter } from './message-filter';
@@ -205,14 +205,74 @@ export class ConsumerService {
 
   /** Acks a delivery; resolves once the ack is durable. */
   async ack(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
-    const handle = this.decode(group, topic, receiptHandle, clientId);
-    const key = progressKey(group, topic, handle.queueId, handle.member);
-    const state = this.state(key);
-    const durable = this.options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
-    if (!durable) throw staleHandle(state, handle.queueOffset);
-    // FIFO: the next message of the group may be due now.
-    if (state.fifo) this.wakeups.wake(topic);
-    await durable;
+    const errors = await this.ackAll(group, topic, [receiptHandle], clientId);
+    if (errors) throw errors[0];
+  }
+
+  /**
+   * Acks the deliveries of one AckMessage call (one group and topic), each on its own: resolves
+   * once every ack made is durable, with undefined when all were made, else with each entry's
+   * error (undefined where acked). The group's settings, the member and the queue's progress are
+   * looked up once per call and per run of handles of one queue, not per handle, and the acks
+   * share their journal record.
+   */
+  async ackAll(group: string, topic: string, receiptHandles: readonly string[], clientId?: string): Promise<unknown[] | undefined> {
+    const count = receiptHandles.length;
+    let errors: unknown[] | undefined;
+    const fail = (index: number, error: unknown) => ((errors ??= new Array<unknown>(count).fill(undefined))[index] = error);
+    // Journal writes the acks wait for (usually one record for all), and which one each entry waits for.
+    const writes: Promise<void>[] = [];
+    const writeOf = new Int32Array(count).fill(-1);
+    let wakeFifo = false;
+    try {
+      const secret = this.options.secret();
+      const settings = this.options.groups.settingsOf(group);
+      const expectedMember = this.memberOf(settings, clientId);
+      if (clientId) this.clientSeen(clientId);
+      const fifo = settings.fifo && this.options.topics.get(topic)?.messageType === 'FIFO';
+      const handle: ReceiptHandle = { group, topic, queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
+      let key: ProgressKey | undefined;
+      let state: QueueConsumption | undefined;
+      for (let i = 0; i < count; i++) {
+        try {
+          verifyReceiptHandle(receiptHandles[i], secret, group, topic, handle);
+          if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
+          // Acks come in runs of one queue: its progress is looked up once per run.
+          if (key === undefined || state === undefined || key.q !== handle.queueId) {
+            key = progressKey(group, topic, handle.queueId, expectedMember);
+            state = this.options.progress.state(key, fifo);
+          }
+          const durable = this.options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
+          if (!durable) throw staleHandle(state, handle.queueOffset);
+          if (writes.length === 0 || writes[writes.length - 1] !== durable) {
+            const at = writes.indexOf(durable);
+            writeOf[i] = at >= 0 ? at : writes.push(durable) - 1;
+          } else writeOf[i] = writes.length - 1;
+          // FIFO: the next message of the group may be due now.
+          if (state.fifo) wakeFifo = true;
+        } catch (error) {
+          fail(i, error);
+        }
+      }
+    } catch (error) {
+      // The call as a whole was refused (a broadcast group without a client id): every entry says why.
+      for (let i = 0; i < count; i++) fail(i, error);
+    }
+    if (wakeFifo) this.wakeups.wake(topic);
+    if (writes.length === 1) {
+      try {
+        await writes[0];
+      } catch (error) {
+        for (let i = 0; i < count; i++) if (writeOf[i] === 0) fail(i, error);
+      }
+    } else if (writes.length > 1) {
+      const settled = await Promise.allSettled(writes);
+      for (let i = 0; i < count; i++) {
+        const result = writeOf[i] >= 0 ? settled[writeOf[i]] : undefined;
+        if (result?.status === 'rejected') fail(i, result.reason);
+      }
+    }
+    return errors;
   }
 
   /**
@@ -473,7 +533,7 @@ export class ConsumerService {
     const nowMs = this.options.clock.nowMs();
     const writes: Writes = [];
     for (const delivery of deliveries) {
-      const handle = decodeReceiptHandle(delivery.receiptHandle, this.options.secret());
+      const handle = decodeReceiptHandle(delivery.receiptHandle, this.options.secret(), request.group, request.topic);
       const key = progressKey(request.group, request.topic, handle.queueId, request.member);
       const next = { deliveryId: this.nextDeliveryId(), visibleAtMs: nowMs, attempt: delivery.deliveryAttempt - 1 };
       const durable = this.options.progress.renew(key, this.state(key, request.settings), handle.queueOffset, handle.deliveryId, next);
@@ -548,15 +608,10 @@ export class ConsumerService {
   }
 
   private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
-    const handle = decodeReceiptHandle(receiptHandle, this.options.secret());
-    if (handle.group !== group) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to consumer group ${handle.group}, not ${group}` });
-    if (handle.topic !== topic) throw new RmqError('INVALID_RECEIPT_HANDLE', { reason: `it belongs to topic ${handle.topic}, not ${topic}` });
+    const handle = decodeReceiptHandle(receiptHandle, this.options.secret(), group, topic);
     if (clientId) this.clientSeen(clientId);
     const expected = this.memberOf(this.options.groups.settingsOf(group), clientId);
-    if (handle.member !== expected) {
-      const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
-      throw new RmqError('INVALID_RECEIPT_HANDLE', { reason });
-    }
+    if (handle.member !== expected) throw memberMismatch(group, expected);
     return handle;
   }
 
@@ -595,6 +650,12 @@ export function checkInvisibleMs(invisibleMs: number): void {
 
 function progressKey(group: string, topic: string, queueId: number, member: string | undefined): ProgressKey {
   return member === undefined ? { g: group, t: topic, q: queueId } : { g: group, t: topic, q: queueId, m: member };
+}
+
+/** A handle of a broadcast member given by another client, or of no member given in a broadcast group (or the reverse). */
+function memberMismatch(group: string, expected: string | undefined): RmqError {
+  const reason = expected === undefined ? `it was issued for broadcast consumption, and group ${group} is not consumed in broadcast mode` : `it was issued to another member of broadcast group ${group}`;
+  return new RmqError('INVALID_RECEIPT_HANDLE', { reason });
 }
 
 /** Why a handle's delivery is not the current one, as far as this broker can tell. */

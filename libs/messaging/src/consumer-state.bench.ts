@@ -96,14 +96,14 @@ async function receiveAll(broker: Broker, count: number, group: string): Promise
   return handles;
 }
 
-/** 8 consumers ack `handles` in batches; each ack awaits durability, a batch is one state record. */
+/** 8 consumers ack `handles` in batches (one ackAll each, as an AckMessage); each ack awaits durability, a batch is one state record. */
 async function ackAll(broker: Broker, handles: string[], group: string): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: CONSUMERS }, async () => {
     while (next < handles.length) {
       const batch = handles.slice(next, next + RECEIVE_BATCH);
       next += batch.length;
-      await Promise.all(batch.map((handle) => broker.consumer.ack(group, 'Bench', handle)));
+      await broker.consumer.ackAll(group, 'Bench', batch);
     }
   }));
 }
@@ -115,8 +115,8 @@ async function consumeAndAck(broker: Broker, count: number, group: string): Prom
   await Promise.all(Array.from({ length: CONSUMERS }, async () => {
     while (acked < count) {
       const batch = await broker.consumer.receive({ group, topic: 'Bench', filter, countMax: RECEIVE_BATCH, invisibleMs: 60_000, longPollingMs: 200 });
-      // One batch of acks: every ack awaits durability; together they are one state record.
-      await Promise.all(batch.map((delivery) => broker.consumer.ack(group, 'Bench', delivery.receiptHandle)));
+      // One batch of acks (one AckMessage): every ack awaits durability; together they are one state record.
+      await broker.consumer.ackAll(group, 'Bench', batch.map((delivery) => delivery.receiptHandle));
       acked += batch.length;
     }
   }));

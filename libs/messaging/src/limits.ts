@@ -14,6 +14,11 @@ export const MESSAGING_LIMITS = {
    * 1,024 messages of 4 MiB would otherwise hold 4 GiB. At least one message always fits.
    */
   receiveBytesMax: 8 * 1024 * 1024,
+  /**
+   * (consumer group, topic) pairs whose receipt-handle MAC prefix is kept (receipt-handle.ts); past
+   * it the cache starts over (each entry is a few dozen bytes; recomputing one costs a microsecond).
+   */
+  receiptPrefixesMax: 4_096,
   /** Entries of one AckMessage and messages of one SendMessage. */
   ackEntriesMax: 1024,
   sendMessagesMax: 1024,

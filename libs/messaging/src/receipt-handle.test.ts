@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { decodeReceiptHandle, encodeReceiptHandle, macV1, type ReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, encodeReceiptHandleV2, macV1, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 
 const secret = randomBytes(32);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 describe('receipt handles', () => {
   it('decode what they encode, with and without the push flag and the broadcast member', () => {
@@ -15,43 +16,118 @@ describe('receipt handles', () => {
           const handle: ReceiptHandle = { ...base };
           if (push) handle.push = true;
           if (member !== undefined) handle.member = member;
-          expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), secret)).toEqual(handle);
+          expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), secret, handle.group, handle.topic)).toEqual(handle);
         },
       ),
       { numRuns: 200, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
     );
   });
 
-  it('still reads the six-field handles issued before push flags and members existed', () => {
-    const handle = { group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'd' };
-    const encoded = encodeV1(['r1', 'g', 'T', 1, 2, 'd']);
-    expect(JSON.parse(Buffer.from(encoded.split('.')[0], 'base64url').toString())).toHaveLength(6);
-    expect(decodeReceiptHandle(encoded, secret)).toEqual(handle);
+  it('reads handles into a reused object, resetting what the previous one set', () => {
+    const out: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '' };
+    verifyReceiptHandle(encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'a', push: true, member: 'm' }, secret), secret, 'g', 'T', out);
+    expect(out).toEqual({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'a', push: true, member: 'm' });
+    verifyReceiptHandle(encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 3, queueOffset: 2 ** 52, deliveryId: 'b' }, secret), secret, 'g', 'T', out);
+    expect(out).toEqual({ group: 'g', topic: 'T', queueId: 3, queueOffset: 2 ** 52, deliveryId: 'b' });
   });
 
-  it('still reads r1 handles (JSON + HMAC) minted before the binary format, with push flag and member', () => {
-    expect(decodeReceiptHandle(encodeV1(['r1', 'g', 'T', 3, 4, 'd', 1, 'client-1']), secret)).toEqual({ group: 'g', topic: 'T', queueId: 3, queueOffset: 4, deliveryId: 'd', push: true, member: 'client-1' });
+  it('is short: no group or topic in the handle', () => {
+    const handle = encodeReceiptHandle({ group: 'pb-g-1765080000000-abcdef', topic: 'pb-1765080000000-abcdef', queueId: 5, queueOffset: 123_456, deliveryId: '1a2b3c4d-1a2b' }, secret);
+    expect(handle).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(handle.length).toBe(48);
   });
 
-  it('refuses a handle with any byte changed, and a truncated one', () => {
-    const encoded = Buffer.from(encodeReceiptHandle({ group: 'group', topic: 'topic', queueId: 7, queueOffset: 2 ** 40 + 5, deliveryId: 'run-1z', member: 'm' }, secret), 'base64url');
-    for (let at = 0; at < encoded.length; at++) {
-      const altered = Buffer.from(encoded);
-      altered[at] ^= 0x01;
-      expect(() => decodeReceiptHandle(altered.toString('base64url'), secret)).toThrow(/signature does not match|not a handle this broker issued/);
+  it('refuses a handle given for another consumer group or topic, naming both', () => {
+    const handle = encodeReceiptHandle({ group: 'owner', topic: 'T', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
+    const reason = (group: string, topic: string) =>
+      `receipt handle is not valid: its signature does not match: it was forged or altered, comes from another broker, or was issued for another consumer group or topic than ${group} / ${topic}`;
+    expect(() => decodeReceiptHandle(handle, secret, 'intruder', 'T')).toThrow(reason('intruder', 'T'));
+    expect(() => decodeReceiptHandle(handle, secret, 'owner', 'U')).toThrow(reason('owner', 'U'));
+    // The group and topic are hashed with their lengths: moving bytes between them does not match.
+    const split = encodeReceiptHandle({ group: 'ab', topic: 'c', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
+    expect(() => decodeReceiptHandle(split, secret, 'a', 'bc')).toThrow(/signature does not match/);
+    expect(decodeReceiptHandle(split, secret, 'ab', 'c').deliveryId).toBe('d');
+  });
+
+  it('refuses a handle with any bit of any byte changed, a truncated one and a lengthened one', () => {
+    for (const member of [undefined, 'client-1']) {
+      const encoded = Buffer.from(encodeReceiptHandle({ group: 'group', topic: 'topic', queueId: 7, queueOffset: 2 ** 40 + 5, deliveryId: 'run-1z', member, push: true }, secret), 'base64url');
+      for (let at = 0; at < encoded.length; at++) {
+        for (let bit = 0; bit < 8; bit++) {
+          const altered = Buffer.from(encoded);
+          altered[at] ^= 1 << bit;
+          expect(() => decodeReceiptHandle(altered.toString('base64url'), secret, 'group', 'topic')).toThrow(/receipt handle is not valid: (its signature does not match|it is not a handle this broker issued)/);
+        }
+      }
+      expect(() => decodeReceiptHandle(encoded.subarray(0, encoded.length - 1).toString('base64url'), secret, 'group', 'topic')).toThrow(/signature does not match/);
+      expect(() => decodeReceiptHandle(Buffer.concat([encoded, Buffer.from([0])]).toString('base64url'), secret, 'group', 'topic')).toThrow(/signature does not match/);
     }
-    expect(() => decodeReceiptHandle(encoded.subarray(0, encoded.length - 1).toString('base64url'), secret)).toThrow(/signature does not match/);
-    expect(() => decodeReceiptHandle('', secret)).toThrow(/not a handle this broker issued/);
+    expect(() => decodeReceiptHandle('', secret, 'g', 'T')).toThrow(/not a handle this broker issued/);
+    expect(() => decodeReceiptHandle('not-a-handle', secret, 'g', 'T')).toThrow(/receipt handle is not valid/);
   });
 
-  it('stays valid for the same secret read again (a restart loads the persisted key)', () => {
+  it('refuses the text of a handle with any character replaced', () => {
+    // 36 bytes: 48 characters with no padding bits, so every character carries signed bits.
+    const text = encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: '1a2b3c4d-1a2b' }, secret);
+    expect(text).toHaveLength(48);
+    for (let at = 0; at < text.length; at++) {
+      for (const replacement of [BASE64URL[(BASE64URL.indexOf(text[at]) + 1) % 64], BASE64URL[(BASE64URL.indexOf(text[at]) + 32) % 64]]) {
+        const altered = text.slice(0, at) + replacement + text.slice(at + 1);
+        expect(() => decodeReceiptHandle(altered, secret, 'g', 'T')).toThrow(/receipt handle is not valid/);
+      }
+    }
+  });
+
+  it('stays valid for the same secret read again (a restart or a failover loads the replicated key)', () => {
     const handle = { group: 'g', topic: 'T', queueId: 0, queueOffset: 9, deliveryId: 'd' };
-    expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), Buffer.from(secret))).toEqual(handle);
+    expect(decodeReceiptHandle(encodeReceiptHandle(handle, secret), Buffer.from(secret), 'g', 'T')).toEqual(handle);
   });
 
   it('refuses a handle signed with another secret', () => {
     const encoded = encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 0, queueOffset: 0, deliveryId: 'd', push: true }, randomBytes(32));
-    expect(() => decodeReceiptHandle(encoded, secret)).toThrow(/signature does not match/);
+    expect(() => decodeReceiptHandle(encoded, secret, 'g', 'T')).toThrow(/signature does not match/);
+  });
+
+  describe('handles minted before r3', () => {
+    it('still reads r2 handles (group and topic inside, SipHash over the handle), with push flag and member', () => {
+      const handle = { group: 'g', topic: 'T', queueId: 3, queueOffset: 2 ** 40, deliveryId: 'd', push: true, member: 'client-1' };
+      expect(decodeReceiptHandle(encodeReceiptHandleV2(handle, secret), secret, 'g', 'T')).toEqual(handle);
+    });
+
+    it('verifies r2 handles minted by the r2 code itself (main at 1c16da8), for a secret of 32 bytes of 7', () => {
+      const key = Buffer.alloc(32, 7);
+      const minted = [
+        'AgEAAAADAAABAAAAABEADHZlY3Rvci1ncm91cAALVmVjdG9yVG9waWMACzBhMWIyYzNkLTJzIiUN4R5L5yQ',
+        'AgIAAAAAAAAAAAAAAAUADHZlY3Rvci1ncm91cAALVmVjdG9yVG9waWMACzBhMWIyYzNkLTJ0AAhjbGllbnQtN7nxLS5arEgP',
+      ];
+      expect(decodeReceiptHandle(minted[0], key, 'vector-group', 'VectorTopic')).toEqual({ group: 'vector-group', topic: 'VectorTopic', queueId: 3, queueOffset: 2 ** 40 + 17, deliveryId: '0a1b2c3d-2s', push: true });
+      expect(decodeReceiptHandle(minted[1], key, 'vector-group', 'VectorTopic')).toEqual({ group: 'vector-group', topic: 'VectorTopic', queueId: 0, queueOffset: 5, deliveryId: '0a1b2c3d-2t', member: 'client-7' });
+      expect(encodeReceiptHandleV2({ group: 'vector-group', topic: 'VectorTopic', queueId: 3, queueOffset: 2 ** 40 + 17, deliveryId: '0a1b2c3d-2s', push: true }, key)).toBe(minted[0]);
+    });
+
+    it('refuses an r2 handle of another group or topic, naming the one it belongs to, and an altered one', () => {
+      const encoded = encodeReceiptHandleV2({ group: 'owner', topic: 'T', queueId: 0, queueOffset: 0, deliveryId: 'd' }, secret);
+      expect(() => decodeReceiptHandle(encoded, secret, 'intruder', 'T')).toThrow('it belongs to consumer group owner, not intruder');
+      expect(() => decodeReceiptHandle(encoded, secret, 'owner', 'U')).toThrow('it belongs to topic T, not U');
+      const bytes = Buffer.from(encoded, 'base64url');
+      for (let at = 1; at < bytes.length; at++) {
+        const altered = Buffer.from(bytes);
+        altered[at] ^= 0x01;
+        expect(() => decodeReceiptHandle(altered.toString('base64url'), secret, 'owner', 'T')).toThrow(/signature does not match/);
+      }
+    });
+
+    it('still reads the six-field r1 handles issued before push flags and members existed', () => {
+      const handle = { group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'd' };
+      const encoded = encodeV1(['r1', 'g', 'T', 1, 2, 'd']);
+      expect(JSON.parse(Buffer.from(encoded.split('.')[0], 'base64url').toString())).toHaveLength(6);
+      expect(decodeReceiptHandle(encoded, secret, 'g', 'T')).toEqual(handle);
+    });
+
+    it('still reads r1 handles (JSON + HMAC) minted before the binary format, with push flag and member', () => {
+      expect(decodeReceiptHandle(encodeV1(['r1', 'g', 'T', 3, 4, 'd', 1, 'client-1']), secret, 'g', 'T')).toEqual({ group: 'g', topic: 'T', queueId: 3, queueOffset: 4, deliveryId: 'd', push: true, member: 'client-1' });
+      expect(() => decodeReceiptHandle(encodeV1(['r1', 'g', 'T', 3, 4, 'd']), secret, 'h', 'T')).toThrow('it belongs to consumer group g, not h');
+    });
   });
 });
 

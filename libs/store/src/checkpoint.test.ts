@@ -4,6 +4,8 @@
 import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, makeTempDir } from '@rmq/testing';
+import { Checkpointer } from './checkpoint';
+import type { ConsumeQueue } from './consume-queue';
 import { MessageStore, type AppendInput } from './message-store';
 import type { Checkpoint } from './store-recovery';
 
@@ -67,5 +69,26 @@ describe('periodic checkpoints with quiet queues', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('does not rewrite an unchanged checkpoint on a periodic tick, but does when asked for all queues', async () => {
+    const queue = { topic: 'T', queueId: 0, firstUnpersistedLogOffset: undefined, unpersistedCount: 0, countBelowLogOffset: async () => 3, persist: async () => undefined };
+    let dispatched = 300;
+    const checkpointer = new Checkpointer({
+      dataDir: temp.path, queues: new Map([['T/0', queue as unknown as ConsumeQueue]]), dispatchedLogOffset: () => dispatched, committedLogOffset: () => dispatched,
+      persistEntriesMin: 409, persistLagBytesMax: 1 << 26,
+    });
+    const file = join(temp.path, 'checkpoint.json');
+    await checkpointer.run('due');
+    const first = statSync(file).ino; // written atomically: a rewrite is a new file
+    await checkpointer.run('due');
+    expect(statSync(file).ino).toBe(first);
+    await checkpointer.run('all');
+    const second = statSync(file).ino;
+    expect(second).not.toBe(first);
+    dispatched = 400;
+    await checkpointer.run('due');
+    expect(statSync(file).ino).not.toBe(second);
+    expect(checkpointIn(temp.path).dispatchedLogOffset).toBe(400);
   });
 });

@@ -32,6 +32,8 @@ export class Checkpointer {
   /** The log offset the last checkpoint written covers (retention deletes only below it). */
   checkpointedLogOffset = 0;
   private checkpointing: Promise<void> | undefined;
+  /** What the last checkpoint written said, so an idle store does not rewrite the same one every tick. */
+  private lastWritten: { dispatchedLogOffset: number; committedLogOffset: number; queueCount: number } | undefined;
 
   constructor(private readonly deps: CheckpointerDeps) {}
 
@@ -65,11 +67,16 @@ export class Checkpointer {
       for (const queue of held) dispatchedLogOffset = Math.min(dispatchedLogOffset, queue.firstUnpersistedLogOffset ?? Infinity);
     }
     const committedLogOffset = Math.min(this.deps.committedLogOffset(), dispatchedLogOffset);
+    const last = this.lastWritten;
+    if (scope === 'due' && persisted.length === 0 && last?.dispatchedLogOffset === dispatchedLogOffset && last.committedLogOffset === committedLogOffset && last.queueCount === queues.length) {
+      return; // nothing moved since the last one
+    }
     const queueCounts: Record<string, number> = {};
     for (const queue of queues) queueCounts[checkpointQueueName(queue.topic, queue.queueId)] = await queue.countBelowLogOffset(dispatchedLogOffset);
     for (const queue of persisted) await queue.persist();
     await writeJsonAtomic(join(this.deps.dataDir, 'checkpoint.json'), { dispatchedLogOffset, committedLogOffset, queueCounts } satisfies Checkpoint);
     this.checkpointedLogOffset = Math.max(this.checkpointedLogOffset, dispatchedLogOffset); // retention: deletes only below this
+    this.lastWritten = { dispatchedLogOffset, committedLogOffset, queueCount: queues.length };
   }
 
   private isDue(queue: ConsumeQueue, dispatchedLogOffset: number): boolean {

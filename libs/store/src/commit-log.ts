@@ -19,6 +19,8 @@ const SEGMENT_FILE_MODE = 0o600;
 export interface Chunk {
   logOffset: number;
   bytes: Buffer;
+  /** A reader was handed a view of these bytes (recent-writes.ts): their slab is never reused (append-buffer.ts). */
+  exposed?: boolean;
 }
 
 export interface RecoveryReport {

@@ -18,8 +18,9 @@ export async function readLogStretch(log: CommitLog, fromLogOffset: number, limi
   if (fromLogOffset >= limitLogOffset) return { bytes: Buffer.alloc(0), endLogOffset: fromLogOffset };
   const segmentEnd = fromLogOffset - (fromLogOffset % log.segmentSizeBytes) + log.segmentSizeBytes;
   const readBytesMax = Math.max(BLANK_RECORD_BYTES_MIN, Math.min(sizeBytesMax, limitLogOffset - fromLogOffset));
-  // Bytes just written come from memory as they were written (no read, no copy) and are not
-  // CRC-checked again: they never left memory (the slave checks every record it gets).
+  // Bytes just written come from memory as they were written (no file read) and are not
+  // CRC-checked again: they never left memory (the slave checks every record it gets). They are
+  // copied out: the stretch may wait in a stream's buffer while its slab is reused (append-buffer.ts).
   const kept = recent?.from(fromLogOffset, readBytesMax);
   let fromMemory = kept !== undefined;
   let bytes = kept ?? (await log.readUpTo(fromLogOffset, readBytesMax));
@@ -49,5 +50,5 @@ export async function readLogStretch(log: CommitLog, fromLogOffset: number, limi
       break;
     }
   }
-  return { bytes: bytes.subarray(0, position), endLogOffset: at };
+  return { bytes: fromMemory ? Buffer.from(bytes.subarray(0, position)) : bytes.subarray(0, position), endLogOffset: at };
 }

@@ -34,6 +34,36 @@ describe.each<FlushMode>(['sync', 'async'])('MessageStore (%s)', (flushMode) => 
     await store.close();
   });
 
+  it('keeps a shipped stretch and a record read from memory intact while held, and every record, however much is written after (slabs reused)', async () => {
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode });
+    const body = 'x'.repeat(16 * 1024 - 40);
+    let batches = 0;
+    /** 48 MiB more, more than is kept in memory: the slabs nobody read are reused meanwhile. */
+    const writeBulk = async () => {
+      for (let i = 0; i < 24; i++, batches++) await store.append(Array.from({ length: 128 }, (_, n) => message('Bulk', n % 4, `${batches}-${n}-${body}`)));
+    };
+    await store.append([message('Shipped', 0, 'shipped-body')]);
+    const shipped = await store.readLog(0, store.writtenLogOffset, 1 << 20); // as a master ships it, from memory
+    const shippedThen = Buffer.from(shipped.bytes);
+    await writeBulk();
+    expect(shipped.bytes.equals(shippedThen)).toBe(true);
+    await store.append([message('Held', 0, 'held-body')]);
+    const [held] = (await store.read('Held', 0, 0, { countMax: 1 })).records; // from memory: a view of its slab
+    await writeBulk();
+    expect(held.body.toString()).toBe('held-body');
+    for (const queueId of [0, 3]) {
+      const records = [];
+      for (let next = 0, reads = 0; next < batches * 32 && reads < 200; reads++) {
+        const read = await store.read('Bulk', queueId, next, { countMax: 1_000 });
+        records.push(...read.records);
+        next = read.nextQueueOffset;
+      }
+      expect(records.length).toBe(batches * 32);
+      records.forEach((record, n) => expect(record.body.toString()).toBe(`${Math.floor(n / 32)}-${(n % 32) * 4 + queueId}-${body}`));
+    }
+    await store.close();
+  });
+
   it('refuses a batch holding a record too large for a segment, whole, and goes on as if it never came', async () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode, segmentSizeBytes: 4096 });
     const refused = await store.append([message('T', 0, 'fits'), message('T', 0, 'x'.repeat(5000))]).catch((error: Error) => error);

@@ -1,6 +1,7 @@
 // The log's most recent bytes, kept in memory as they were written (the append buffer's chunks:
-// a slab region is never reused, so they stay as written). A consumer that keeps up reads records
-// just committed: it gets slices of these, with no file read (a thread-pool round trip, which on
+// a slab is reused only once its chunks left this list and no reader was handed a view of one, so
+// they stay as written). A consumer that keeps up reads records just committed: it views them
+// here (chunkHolding marks the chunk exposed), with no file read (a thread-pool round trip, which on
 // a busy machine waits for a CPU twice) and no copy. Bounded by bytes, oldest dropped first;
 // emptied when the log's bytes may change (cut back, started over: its generation moves).
 import type { Chunk } from './commit-log';
@@ -46,7 +47,15 @@ export class RecentWrites {
   /** The kept chunk that holds all of [logOffset, logOffset + sizeBytes), if one does (a record is viewed in it, no slice). */
   chunkHolding(logOffset: number, sizeBytes: number): Chunk | undefined {
     const chunk = this.chunkAt(logOffset);
-    return chunk && logOffset - chunk.logOffset + sizeBytes <= chunk.bytes.length ? chunk : undefined;
+    if (!chunk || logOffset - chunk.logOffset + sizeBytes > chunk.bytes.length) return undefined;
+    chunk.exposed = true; // the reader may keep a view of it (a record viewed where it lies): its slab is never reused
+    return chunk;
+  }
+
+  /** The log offset of the oldest byte kept (MAX_SAFE_INTEGER when none is). */
+  get keptFromLogOffset(): number {
+    this.checkGeneration();
+    return this.head < this.chunks.length ? this.chunks[this.head].logOffset : Number.MAX_SAFE_INTEGER;
   }
 
   /** The last kept chunk starting at or before logOffset. */
@@ -66,6 +75,8 @@ export class RecentWrites {
   /**
    * The kept bytes from `logOffset` to the end of the chunk holding it, at most `sizeBytesMax`
    * (a chunk holds whole records, so the slice ends at a record boundary unless cut by the bound).
+   * Not marked exposed: the caller (log-reader.ts, shipping) copies what it keeps before it
+   * returns, and a slab is reused only after writes complete, which takes a turn of the event loop.
    */
   from(logOffset: number, sizeBytesMax: number): Buffer | undefined {
     const chunk = this.chunkAt(logOffset);

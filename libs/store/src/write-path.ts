@@ -90,7 +90,8 @@ export class WritePath {
   private giveUp = false;
 
   constructor(private readonly deps: WritePathDeps) {
-    this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes);
+    // A slab is reused once its bytes are acknowledged here (synced in sync mode: a failed sync writes them again) and no longer kept in memory.
+    this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes, () => Math.min(this.commits.localAcked, this.recent.keptFromLogOffset));
     this.recent = new RecentWrites(deps.log, STORE_LIMITS.recentWritesBytesMax);
     this.commits = new CommitTracker(deps.settings.flushMode, deps.log.endOffset, deps.committedLogOffset, deps.settings.commitPolicy, (topic, queueId) => {
       for (const listener of this.listeners) listener(topic, queueId);

@@ -2,9 +2,10 @@
 // share of busy (non-idle) time. Usage: node tools/perf/cpu-profile-summary.mjs <file.cpuprofile> [--top 30]
 // [--from S --to S: only samples in that window, seconds from the profile's start] [--timeline: busy ms per second,
 // to find the phases] [--inclusive: time with each function on the stack, callees included]
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sourceLinesOf } from './source-map-lines.mjs';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -42,47 +43,12 @@ if (values.timeline) {
   console.log(Array.from(busyPerSecond, (us, second) => `${second}s:${Math.round((us ?? 0) / 1000)}`).join(' '));
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** For a bundle with a .map beside it: generated line (0-based) -> source file of its first mapping. */
-function sourceLinesOf(bundlePath) {
-  const mapPath = values.map ?? `${bundlePath}.map`;
-  if (!existsSync(mapPath)) return undefined;
-  const map = JSON.parse(readFileSync(mapPath, 'utf8'));
-  const lines = [];
-  let source = 0;
-  map.mappings.split(';').forEach((line, index) => {
-    let first;
-    for (const segment of line.split(',')) {
-      if (!segment) continue;
-      const fields = [];
-      let value = 0;
-      let shift = 0;
-      for (const char of segment) {
-        const digit = BASE64.indexOf(char);
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      if (fields.length >= 4) {
-        source += fields[1]; // relative to the previous segment's source, across lines
-        first ??= source;
-      }
-    }
-    lines[index] = first === undefined ? undefined : map.sources[first];
-  });
-  return lines;
-}
 
 const bundles = new Map();
 function sourceOf(url, lineNumber) {
   if (!url.startsWith('file://') || !/\/dist\/([^/]+\/)?main\.js$/.test(url)) return undefined; // our app bundles only (dist/<name>/main.js: copies for a before/after)
   const path = fileURLToPath(url);
-  if (!bundles.has(path)) bundles.set(path, sourceLinesOf(path));
+  if (!bundles.has(path)) bundles.set(path, sourceLinesOf(values.map ?? `${path}.map`));
   return bundles.get(path)?.[lineNumber];
 }
 

@@ -2,9 +2,10 @@
 // by function (self) and with each function on the stack (inclusive), as a share of all sampled bytes;
 // our bundles' frames are mapped back to their source files as cpu-profile-summary.mjs does.
 // Usage: node tools/perf/heap-profile-summary.mjs <file.heapprofile> [--top 40] [--map bundle.js.map] [--per N: bytes per N calls]
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sourceLinesOf } from './source-map-lines.mjs';
 
 const { values, positionals } = parseArgs({
   options: { top: { type: 'string', default: '40' }, map: { type: 'string' }, per: { type: 'string' } },
@@ -15,47 +16,12 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Generated line (0-based) -> source file of its first mapping. */
-function sourceLinesOf(bundlePath) {
-  const mapPath = values.map ?? `${bundlePath}.map`;
-  if (!existsSync(mapPath)) return undefined;
-  const map = JSON.parse(readFileSync(mapPath, 'utf8'));
-  const lines = [];
-  let source = 0;
-  map.mappings.split(';').forEach((line, index) => {
-    let first;
-    for (const segment of line.split(',')) {
-      if (!segment) continue;
-      const fields = [];
-      let value = 0;
-      let shift = 0;
-      for (const char of segment) {
-        const digit = BASE64.indexOf(char);
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      if (fields.length >= 4) {
-        source += fields[1];
-        first ??= source;
-      }
-    }
-    lines[index] = first === undefined ? undefined : map.sources[first];
-  });
-  return lines;
-}
 const bundles = new Map();
 function where(frame) {
   const { url, lineNumber } = frame;
   if (/\/dist\/([^/]+\/)?main\.js$/.test(url)) {
     const path = url.startsWith('file://') ? fileURLToPath(url) : url; // heap profiles give plain paths
-    if (!bundles.has(path)) bundles.set(path, sourceLinesOf(path));
+    if (!bundles.has(path)) bundles.set(path, sourceLinesOf(values.map ?? `${path}.map`));
     const source = bundles.get(path)?.[lineNumber];
     if (source) return source.match(/(libs|apps)\/[^/]+\/src\/[^:]+/)?.[0] ?? source;
   }

@@ -60,12 +60,12 @@ export class Checkpointer {
   private async write(scope: CheckpointScope): Promise<void> {
     const queues = [...this.deps.queues.values()];
     const durableLogOffset = this.deps.dispatchedLogOffset();
+    // The checkpoint stops below the first new entry of every queue it holds back.
     let dispatchedLogOffset = durableLogOffset;
-    const persisted = scope === 'all' ? queues : queues.filter((queue) => this.isDue(queue, dispatchedLogOffset));
-    if (persisted.length < queues.length) {
-      const held = new Set(queues);
-      for (const queue of persisted) held.delete(queue);
-      for (const queue of held) dispatchedLogOffset = Math.min(dispatchedLogOffset, queue.firstUnpersistedLogOffset ?? Infinity);
+    const persisted: ConsumeQueue[] = [];
+    for (const queue of queues) {
+      if (scope === 'all' || this.isDue(queue, durableLogOffset)) persisted.push(queue);
+      else dispatchedLogOffset = Math.min(dispatchedLogOffset, queue.firstUnpersistedLogOffset ?? Infinity);
     }
     // Not lowered with the held-back queues: what lies between is durable and committed, and is
     // readable at once after a restart (recovery dispatches it again; readers must not wait for a new write).

@@ -5,12 +5,16 @@
 // the server's CPU µs per call (its /proc CPU time over the phase / calls).
 //   --target bare        a bare @grpc/grpc-js server (default options, as peerbench's ceiling) started here,
 //                        answering each method with fixed reply bytes: grpc-js's own cost per call, the floor
+//                        (--bare-options ours: the same server with our servers' options, grpc-server.ts;
+//                        --bare-options http2: no grpc-js at all, node:http2 answering each unary call itself,
+//                        headers, one length-prefixed message and trailers: what grpc-js's own layer costs)
 //   --target host:port   a running broker of ours (with --auto-create-topics), with --server-pid <its pid>
 //   --broker <bundle.js> starts that broker bundle here (data in a fresh temp dir, `sync`), then measures it
 // Phases (--phases): heartbeat (the cheapest handler: the per-call overhead), send, ack (real receipt
 // handles: the sent messages are received first, in batches of 32; measured as the receive phase,
 // one ReceiveMessage of up to 32 at a time as the official simple consumer asks, when `receive` is
 // listed too: µs per receive call and per message).
+// Prints the client's CPU per call too: what the official client spends on one call against this server.
 // Usage: node tools/perf/call-cost.mjs --target bare|host:port [--server-pid P] [--calls 20000] [--inflight 64] [--phases heartbeat,send,ack]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,8 +42,24 @@ function okStatus() {
   return new def.Status().setCode(def.Code.OK).setMessage('OK');
 }
 
+/**
+ * The options of our servers (libs/contracts/src/grpc-server.ts with GRPC_SERVER_LIMITS), for a bare server
+ * that differs from ours only in its handlers. Kept in step by hand: this script runs without a build.
+ */
+const OUR_SERVER_OPTIONS = {
+  'grpc.max_receive_message_length': 32 * 1024 * 1024, // the broker's
+  'grpc.max_concurrent_streams': 1_000,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.max_connection_idle_ms': 15 * 60_000,
+  'grpc.max_connection_age_ms': 60 * 60_000,
+  'grpc.max_connection_age_grace_ms': 90_000,
+  'grpc-node.max_session_memory': 64,
+  'grpc.enable_channelz': 0,
+};
+
 /** A bare grpc-js server: requests are not decoded, replies are fixed bytes (what grpc-js alone costs). */
-function serveBare() {
+function serveBare(options) {
   const replies = {
     heartbeat: new pb.HeartbeatResponse().setStatus(okStatus()).serializeBinary(),
     sendMessage: new pb.SendMessageResponse().setStatus(okStatus()).setEntriesList([
@@ -47,6 +67,7 @@ function serveBare() {
     ackMessage: new pb.AckMessageResponse().setStatus(okStatus()).setEntriesList([
       new pb.AckMessageResultEntry().setStatus(okStatus()).setMessageId('01000000000000000000000000000000AA').setReceiptHandle('x'.repeat(60))]).serializeBinary(),
   };
+  if (options === 'http2') return serveHttp2(replies);
   const definition = {};
   const handlers = {};
   for (const [name, method] of Object.entries(MessagingServiceService)) {
@@ -55,13 +76,42 @@ function serveBare() {
     definition[name] = { ...method, requestDeserialize: (b) => b, responseSerialize: (b) => b };
     handlers[name] = (_call, callback) => callback(null, bytes);
   }
-  const server = new grpc.Server();
+  const server = new grpc.Server(options === 'ours' ? OUR_SERVER_OPTIONS : {});
   server.addService(definition, handlers);
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
     if (error) throw error;
     process.send({ port });
   });
   process.on('message', (m) => m === 'exit' && server.tryShutdown(() => process.exit(0)));
+}
+
+/** Unary calls answered by node:http2 alone: the request's bytes are read and dropped, the reply is fixed. */
+function serveHttp2(replies) {
+  const http2 = require('node:http2');
+  const framed = new Map();
+  for (const [name, method] of Object.entries(MessagingServiceService)) {
+    if (!replies[name]) continue;
+    const frame = Buffer.alloc(5 + replies[name].length);
+    frame.writeUInt32BE(replies[name].length, 1); // byte 0: not compressed
+    Buffer.from(replies[name]).copy(frame, 5);
+    framed.set(method.path, frame);
+  }
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    const frame = framed.get(headers[':path']);
+    if (!frame) {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': '12' }, { endStream: true });
+      return;
+    }
+    stream.on('data', () => {});
+    stream.once('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+      stream.end(frame);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', (m) => m === 'exit' && server.close(() => process.exit(0)));
 }
 
 function cpuSecondsOf(pid) {
@@ -186,7 +236,9 @@ async function main() {
     target: { type: 'string', default: 'bare' }, 'server-pid': { type: 'string' }, calls: { type: 'string', default: '20000' },
     inflight: { type: 'string', default: '64' }, phases: { type: 'string', default: 'heartbeat,send,ack' }, size: { type: 'string', default: '1024' },
     label: { type: 'string' }, broker: { type: 'string' }, port: { type: 'string', default: '18139' },
+    'bare-options': { type: 'string', default: 'default' },
   } });
+  if (!['default', 'ours', 'http2'].includes(values['bare-options'])) throw new Error('--bare-options is default, ours or http2');
   const calls = Number(values.calls);
   const inflight = Number(values.inflight);
   const bare = values.target === 'bare' && !values.broker;
@@ -194,7 +246,7 @@ async function main() {
   let serverPid = Number(values['server-pid']);
   let child;
   if (bare) {
-    child = fork(SELF, ['--serve-bare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(SELF, ['--serve-bare', values['bare-options']], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const { port } = await new Promise((resolve) => child.once('message', resolve));
     address = `127.0.0.1:${port}`;
     serverPid = child.pid;
@@ -248,14 +300,14 @@ async function main() {
       if (child.dataDir) rmSync(child.dataDir, { recursive: true, force: true });
     }
   }
-  const label = values.label ?? (bare ? 'bare grpc-js' : values.broker ?? values.target);
+  const label = values.label ?? (bare ? { default: 'bare grpc-js', ours: 'bare, our options', http2: 'bare node:http2' }[values['bare-options']] : values.broker ?? values.target);
   for (const [name, r] of Object.entries(results)) {
-    console.log(`${label.padEnd(14)} ${name.padEnd(9)} ${Math.round(r.callsPerSec).toString().padStart(6)} calls/s  server ${r.serverUsPerCall.toFixed(1).padStart(6)} µs/call (${r.serverCpuPct.toFixed(0)}% CPU)  client ${r.clientCpuPct.toFixed(0)}% CPU` +
+    console.log(`${label.padEnd(14)} ${name.padEnd(9)} ${Math.round(r.callsPerSec).toString().padStart(6)} calls/s  server ${r.serverUsPerCall.toFixed(1).padStart(6)} µs/call (${r.serverCpuPct.toFixed(0)}% CPU)  client ${r.clientCpuPct.toFixed(0)}% CPU, ${(r.clientCpuPct * 1e4 / r.callsPerSec).toFixed(1)} µs/call` +
       (r.perMessageUs ? `  (${r.perMessageUs.toFixed(1)} µs per message received, one call at a time)` : '') +
       (r.failed ? `  ${r.failed} failed, first: ${r.firstProblem}` : ''));
   }
   if (process.env.CALL_COST_JSON) console.log(JSON.stringify(results));
 }
 
-if (process.argv[2] === '--serve-bare') serveBare();
+if (process.argv[2] === '--serve-bare') serveBare(process.argv[3]);
 else await main();

@@ -15,6 +15,7 @@
 // one ReceiveMessage of up to 32 at a time as the official simple consumer asks, when `receive` is
 // listed too: µs per receive call and per message).
 // Prints the client's CPU per call too: what the official client spends on one call against this server.
+// GC_TRACE=1: the server's GC pauses per phase (young and full collections, pause µs per call), from --trace-gc.
 // Usage: node tools/perf/call-cost.mjs --target bare|host:port [--server-pid P] [--calls 20000] [--inflight 64] [--phases heartbeat,send,ack]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +38,8 @@ const { Duration } = require('google-protobuf/google/protobuf/duration_pb.js');
 const SELF = fileURLToPath(import.meta.url);
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const DEADLINE_MS = 3000; // the official client's default request timeout
+/** BARE_DELAY_MS=<ms>: the bare grpc-js server answers that much later (a stand-in for a broker's fdatasync wait). */
+const DELAY_MS = Number(process.env.BARE_DELAY_MS ?? 0);
 
 function okStatus() {
   return new def.Status().setCode(def.Code.OK).setMessage('OK');
@@ -74,7 +77,7 @@ function serveBare(options) {
     if (!replies[name]) continue;
     const bytes = Buffer.from(replies[name]);
     definition[name] = { ...method, requestDeserialize: (b) => b, responseSerialize: (b) => b };
-    handlers[name] = (_call, callback) => callback(null, bytes);
+    handlers[name] = DELAY_MS > 0 ? (_call, callback) => setTimeout(() => callback(null, bytes), DELAY_MS) : (_call, callback) => callback(null, bytes);
   }
   const server = new grpc.Server(options === 'ours' ? OUR_SERVER_OPTIONS : {});
   server.addService(definition, handlers);
@@ -114,6 +117,26 @@ function serveHttp2(replies) {
   process.on('message', (m) => m === 'exit' && server.close(() => process.exit(0)));
 }
 
+/**
+ * GC_TRACE=1: the server runs under node's --trace-gc and its pauses are added up here from its stdout
+ * (young-generation collections and full mark-compacts apart), so each phase reports its GC per call.
+ */
+const GC_TRACE = process.env.GC_TRACE === '1';
+const gc = { young: 0, youngMs: 0, full: 0, fullMs: 0 };
+
+function tallyGc(stream) {
+  let partial = '';
+  stream.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop();
+    for (const line of lines) {
+      const m = /: (Scavenge|Minor Mark-Compact|Mark-Compact)\b.*?, ([0-9.]+) \/ [0-9.]+ ms/.exec(line);
+      if (!m) continue;
+      if (m[1] === 'Mark-Compact') { gc.full++; gc.fullMs += Number(m[2]); } else { gc.young++; gc.youngMs += Number(m[2]); }
+    }
+  });
+}
+
 function cpuSecondsOf(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
@@ -147,6 +170,7 @@ async function phase(client, method, makeRequest, calls, inflight, clientId, ser
   let failed = 0;
   let firstProblem;
   const cpu0 = cpuSecondsOf(serverPid);
+  const gc0 = { ...gc };
   const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
   const worker = async () => {
@@ -164,10 +188,12 @@ async function phase(client, method, makeRequest, calls, inflight, clientId, ser
   await Promise.all(Array.from({ length: Math.min(inflight, calls) }, worker));
   const secs = (performance.now() - t0) / 1000;
   const serverCpu = cpuSecondsOf(serverPid) - cpu0;
+  await new Promise((resolve) => setTimeout(resolve, GC_TRACE ? 200 : 0)); // the trace lines of the phase's last pauses
+  const gcOfPhase = GC_TRACE ? { young: gc.young - gc0.young, youngMs: gc.youngMs - gc0.youngMs, full: gc.full - gc0.full, fullMs: gc.fullMs - gc0.fullMs } : undefined;
   const clientCpu = process.cpuUsage(clientCpu0);
   return {
     calls, failed, firstProblem, secs, callsPerSec: calls / secs,
-    serverUsPerCall: (serverCpu * 1e6) / calls, serverCpuPct: (100 * serverCpu) / secs,
+    serverUsPerCall: (serverCpu * 1e6) / calls, serverCpuPct: (100 * serverCpu) / secs, gc: gcOfPhase,
     clientCpuPct: (100 * (clientCpu.user + clientCpu.system) / 1e6) / secs,
   };
 }
@@ -214,7 +240,7 @@ async function receiveAll(client, topic, group, count, clientId, serverPid) {
 /** Starts a broker bundle on 127.0.0.1:port with its own data dir; resolves once it logs "ready". */
 async function startBroker(bundle, port) {
   const dataDir = mkdtempSync(join(tmpdir(), 'call-cost-'));
-  const child = spawn(process.execPath, [...(process.env.NODE_FLAGS ? process.env.NODE_FLAGS.split(' ') : []), bundle,
+  const child = spawn(process.execPath, [...(process.env.NODE_FLAGS ? process.env.NODE_FLAGS.split(' ') : []), ...(GC_TRACE ? ['--trace-gc'] : []), bundle,
     '--listen', `127.0.0.1:${port}`, '--http-listen', '127.0.0.1:0', '--data-dir', dataDir, '--name-servers', '',
     '--auto-create-topics', '--flush-mode', process.env.FLUSH ?? 'sync', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.dataDir = dataDir;
@@ -227,6 +253,7 @@ async function startBroker(bundle, port) {
     });
     child.once('exit', (code) => reject(new Error(`the broker exited (${code}): ${seen.slice(-500)}`)));
   });
+  if (GC_TRACE) tallyGc(child.stdout);
   child.stdout.resume();
   return { child, address: `127.0.0.1:${port}` };
 }
@@ -246,7 +273,8 @@ async function main() {
   let serverPid = Number(values['server-pid']);
   let child;
   if (bare) {
-    child = fork(SELF, ['--serve-bare', values['bare-options']], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(SELF, ['--serve-bare', values['bare-options']], { stdio: ['ignore', GC_TRACE ? 'pipe' : 'inherit', 'inherit', 'ipc'], execArgv: GC_TRACE ? ['--trace-gc'] : [] });
+    if (GC_TRACE) tallyGc(child.stdout);
     const { port } = await new Promise((resolve) => child.once('message', resolve));
     address = `127.0.0.1:${port}`;
     serverPid = child.pid;
@@ -304,6 +332,7 @@ async function main() {
   for (const [name, r] of Object.entries(results)) {
     console.log(`${label.padEnd(14)} ${name.padEnd(9)} ${Math.round(r.callsPerSec).toString().padStart(6)} calls/s  server ${r.serverUsPerCall.toFixed(1).padStart(6)} µs/call (${r.serverCpuPct.toFixed(0)}% CPU)  client ${r.clientCpuPct.toFixed(0)}% CPU, ${(r.clientCpuPct * 1e4 / r.callsPerSec).toFixed(1)} µs/call` +
       (r.perMessageUs ? `  (${r.perMessageUs.toFixed(1)} µs per message received, one call at a time)` : '') +
+      (r.gc ? `  GC: ${r.gc.young} young ${(r.gc.youngMs * 1000 / r.calls).toFixed(1)} µs/call, ${r.gc.full} full ${(r.gc.fullMs * 1000 / r.calls).toFixed(1)} µs/call` : '') +
       (r.failed ? `  ${r.failed} failed, first: ${r.firstProblem}` : ''));
   }
   if (process.env.CALL_COST_JSON) console.log(JSON.stringify(results));

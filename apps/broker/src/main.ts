@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import {
-  addService, admin, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
+  addService, admin, messagingFastMethods, serveUnaryFastPath, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
   shutdownServer, unaryHandlers, v2, type CallGuard,
 } from '@rmq/contracts';
 import {
@@ -320,11 +320,16 @@ async function main(): Promise<void> {
     ? accessGuard({ users, bootstrapAdmin: { name: config.authAdminUser, secret: adminSecret }, clock, clockSkewMsMax: config.authClockSkewMs, log })
     : undefined;
   if (config.auth) log.info('authentication on', { adminUser: config.authAdminUser, users: users.list().length });
-  addService(grpcServer, v2.MessagingService, guardHandlers(v2.MessagingService, withForwarding(messagingService({
+  const messagingHandlers = guardHandlers(v2.MessagingService, withForwarding(messagingService({
     topics, producer, consumer, routes, log, metrics, tracing: messageTracing, clientMetrics: createClientMetrics(metricsRegistry), endpoint, brokerName: config.brokerName,
     isMaster: () => role() === 'master', requireInSync: () => replica.master()?.requireInSync(), epoch, autoCreateTopic, groups, model, producerStreams, pulls,
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
-  }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog));
+  }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog);
+  addService(grpcServer, v2.MessagingService, messagingHandlers);
+  // The official client's one call per message, without grpc-js's per-call layer (unary-fast-path.ts):
+  // only where no call guard and no tracing would see the call, and while master (a slave forwards).
+  const fastPath = !guard && !tracing.enabled && serveUnaryFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master' });
+  log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage'] : [] });
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },

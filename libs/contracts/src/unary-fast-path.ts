@@ -1,0 +1,252 @@
+// The official client makes one SendMessage per message and one AckMessage per message, so
+// grpc-js's own work per call (Metadata from the headers, an intercepting call with its listeners,
+// a stream decoder, a deadline timer: 25-45 µs of CPU and a third of a call's garbage, measured in
+// docs/performance.md, wave 7) is a large share of what such a message costs. This answers the
+// unary methods given on node:http2 itself, on the HTTP/2 servers grpc-js made, and hands every
+// other call to grpc-js as before. What the client sees is what grpc-js answers: the same
+// response headers, one length-prefixed reply, `grpc-status`/`grpc-message` trailers, and the same
+// statuses for a bad deadline header, an oversized or malformed request, a request over the
+// request budget (in-band, as request-budget-interceptor.ts answers it) and a passed deadline.
+//
+// grpc-js offers no hook before its 'stream' listener: this wraps the listener it installs and
+// calls its idle-connection bookkeeping, both private to grpc-js (pinned in package.json);
+// `serveUnaryFastPath` answers false, and nothing changes, when they are not where expected.
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import type { DescMessage } from '@bufbuild/protobuf';
+import { inBandStatusReply } from './call-guard';
+import { HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
+import { GRPC_SERVER_LIMITS } from './limits';
+import type { RequestBudget } from './request-budget';
+import { statusOf } from './status';
+import * as v2 from './v2';
+
+export interface FastUnaryMethod {
+  /** The gRPC path, e.g. /apache.rocketmq.v2.MessagingService/SendMessage. */
+  path: string;
+  decode: (bytes: Buffer) => unknown;
+  /** May return a shared scratch buffer: its bytes are copied before the next call. */
+  encode: (reply: never) => Buffer;
+  handler: grpc.handleUnaryCall<never, never>;
+  /** The reply that carries a refusal by the request budget in-band (its apache Status); none: a gRPC status. */
+  inBandReply?: (status: v2.Status) => unknown;
+  /** Refused past the request budget whatever its size (sends), as requestBudgetInterceptor's alwaysBudgeted. */
+  alwaysBudgeted?: boolean;
+}
+
+export interface FastPathOptions {
+  receiveBytesMax: number;
+  budget?: RequestBudget;
+  /** GRPC_SERVER_LIMITS.requestReadMsMax unless given (tests). */
+  requestReadMsMax?: number;
+  /** Calls go to grpc-js while this is false (a slave forwards sends with grpc-js's call). */
+  enabled?: () => boolean;
+}
+
+/** The official client's per-message calls, SendMessage and AckMessage, with their hand-written codecs, served by `handlers`. */
+export function messagingFastMethods(handlers: { sendMessage: unknown; ackMessage: unknown }): FastUnaryMethod[] {
+  const method = (name: 'SendMessage' | 'AckMessage', handler: unknown, output: DescMessage, alwaysBudgeted: boolean): FastUnaryMethod => {
+    const path = `/${v2.MessagingService.typeName}/${name}`;
+    const codec = HOT_PATH_CODECS.get(path);
+    if (!codec?.requestDeserialize || !codec.responseSerialize) throw new Error(`no hand-written codec for ${path}`);
+    return {
+      path, decode: codec.requestDeserialize, encode: codec.responseSerialize, handler: handler as FastUnaryMethod['handler'],
+      inBandReply: inBandStatusReply(output) as FastUnaryMethod['inBandReply'], alwaysBudgeted,
+    };
+  };
+  return [
+    // Sends are budgeted whatever their size, as the broker's requestBudgetInterceptor says (alwaysBudgeted).
+    method('SendMessage', handlers.sendMessage, v2.SendMessageResponseSchema, true),
+    method('AckMessage', handlers.ackMessage, v2.AckMessageResponseSchema, false),
+  ];
+}
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+interface GrpcServerInternals {
+  http2Servers?: Map<Http2Server, unknown>;
+  onStreamOpened?: (stream: ServerHttp2Stream) => void;
+}
+
+const FRAME_HEADER_BYTES = 5;
+/** grpc-js's DEADLINE_REGEX and units. */
+const TIMEOUT_HEADER = /(\d{1,8})\s*([HMSmun])/;
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+const REPLY_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip', 'grpc-encoding': 'identity' };
+const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+
+/**
+ * Answers `methods` on `server`'s HTTP/2 servers (call once they are bound: after `listen`), with
+ * no call guard and no tracing in front of them (neither sees these calls). False when grpc-js's
+ * internals are not as this expects: grpc-js then answers everything, as before.
+ */
+export function serveUnaryFastPath(server: grpc.Server, methods: readonly FastUnaryMethod[], options: FastPathOptions): boolean {
+  const internals = server as unknown as GrpcServerInternals;
+  const http2Servers = internals.http2Servers;
+  if (!(http2Servers instanceof Map) || http2Servers.size === 0 || typeof internals.onStreamOpened !== 'function') return false;
+  const listenersOf = [...http2Servers.keys()].map((http2Server) => [http2Server, http2Server.listeners('stream') as StreamListener[]] as const);
+  if (listenersOf.some(([, listeners]) => listeners.length !== 1)) return false;
+  const byPath = new Map(methods.map((method) => [method.path, method]));
+  const enabled = options.enabled ?? (() => true);
+  const readMsMax = options.requestReadMsMax ?? GRPC_SERVER_LIMITS.requestReadMsMax;
+  for (const [http2Server, [grpcListener]] of listenersOf) {
+    http2Server.removeListener('stream', grpcListener);
+    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const method = byPath.get(headers[':path'] as string);
+      const encoding = headers['grpc-encoding'];
+      if (
+        method === undefined || headers[':method'] !== 'POST' || !headers['content-type']?.startsWith('application/grpc') ||
+        (encoding !== undefined && encoding !== 'identity') || !enabled()
+      ) {
+        grpcListener.call(http2Server, stream, headers);
+        return;
+      }
+      stream.once('error', () => undefined); // a 'close' follows: the call is then cancelled
+      internals.onStreamOpened!.call(server, stream); // grpc-js's idle-connection count
+      new FastUnaryCall(stream, headers, method, options, readMsMax).start();
+    });
+  }
+  return true;
+}
+
+/** One call: both the call object the handler sees (request, metadata, cancelled) and its reader and responder. */
+class FastUnaryCall {
+  request: unknown;
+  readonly metadata = { get: (name: string): string[] => headerValues(this.headers[name]) };
+  private deadline = Infinity;
+  private chunks: Buffer[] = [];
+  private received = 0;
+  private held = 0;
+  private done = false;
+  private stalled: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer): void => this.read(chunk);
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly headers: IncomingHttpHeaders,
+    private readonly method: FastUnaryMethod,
+    private readonly options: FastPathOptions,
+    private readonly readMsMax: number,
+  ) {}
+
+  get cancelled(): boolean {
+    return this.stream.destroyed || this.stream.closed;
+  }
+
+  /** What in-band.ts's call context listens to for its abort signal. */
+  once(event: string, listener: () => void): this {
+    if (event === 'cancelled') this.stream.once('close', listener);
+    return this;
+  }
+
+  start(): void {
+    const timeout = this.headers['grpc-timeout'];
+    if (timeout !== undefined) {
+      const match = TIMEOUT_HEADER.exec(String(timeout));
+      if (!match) return this.fail(grpc.status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
+      this.deadline = Date.now() + ((Number(match[1]) * TIMEOUT_UNIT_MS[match[2]]) | 0);
+    }
+    this.stream.once('close', () => this.end());
+    this.stream.on('data', this.onData);
+    this.stream.once('end', () => this.answer());
+  }
+
+  private read(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    const before = this.received;
+    this.received += chunk.length;
+    if (before >= FRAME_HEADER_BYTES || this.received < FRAME_HEADER_BYTES) return;
+    const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+    if (head[0] !== 0) return this.fail(grpc.status.INTERNAL, 'a compressed request message without a grpc-encoding header');
+    const length = head.readUInt32BE(1);
+    if (length > this.options.receiveBytesMax) {
+      return this.fail(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.options.receiveBytesMax})`);
+    }
+    this.admit(FRAME_HEADER_BYTES + length);
+  }
+
+  /** The request budget, as request-budget-interceptor.ts applies it: by the frame header, before the body arrives. */
+  private admit(bytes: number): void {
+    const budget = this.options.budget;
+    if (!budget) return;
+    const error = budget.take(bytes, bytes > GRPC_SERVER_LIMITS.requestBytesAlwaysAdmittedMax || this.method.alwaysBudgeted === true);
+    if (error) {
+      const inBand = this.method.inBandReply?.(statusOf(error));
+      if (inBand) return this.reply(inBand);
+      return this.fail(grpc.status.RESOURCE_EXHAUSTED, error.message);
+    }
+    this.held = bytes;
+    if (this.received < bytes) {
+      this.stalled = setTimeout(
+        () => this.fail(grpc.status.DEADLINE_EXCEEDED, `the request announced ${bytes} bytes and did not arrive whole within ${this.readMsMax} ms`),
+        this.readMsMax,
+      );
+      this.stalled.unref();
+    }
+  }
+
+  private answer(): void {
+    if (this.done) return;
+    clearTimeout(this.stalled);
+    const whole = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.chunks = [];
+    if (whole.length < FRAME_HEADER_BYTES) {
+      return this.fail(grpc.status.UNIMPLEMENTED, `Received no request message for server streaming method ${this.method.path}`);
+    }
+    const end = FRAME_HEADER_BYTES + whole.readUInt32BE(1);
+    if (whole.length > end) return this.fail(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.method.path}`);
+    if (whole.length < end) return this.fail(grpc.status.INTERNAL, `the request message ended after ${whole.length - FRAME_HEADER_BYTES} of its ${end - FRAME_HEADER_BYTES} bytes`);
+    try {
+      this.request = this.method.decode(whole.subarray(FRAME_HEADER_BYTES));
+    } catch (error) {
+      return this.fail(grpc.status.INTERNAL, `Error deserializing request: ${(error as Error).message}`);
+    }
+    this.method.handler(this as unknown as grpc.ServerUnaryCall<never, never>, (error, reply) => {
+      if (this.done) return;
+      if (Date.now() > this.deadline) return this.fail(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      if (error) return this.fail((error as grpc.ServiceError).code ?? grpc.status.UNKNOWN, (error as Error).message ?? String(error));
+      this.reply(reply);
+    });
+  }
+
+  private reply(reply: unknown): void {
+    let body: Buffer;
+    try {
+      body = this.method.encode(reply as never);
+    } catch (error) {
+      return this.fail(grpc.status.INTERNAL, `Error serializing response: ${(error as Error).message}`);
+    }
+    this.end();
+    if (this.cancelled) return;
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, FRAME_HEADER_BYTES);
+    const stream = this.stream;
+    stream.respond(REPLY_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+    stream.end(frame);
+  }
+
+  /** A trailers-only answer, as grpc-js gives one. */
+  private fail(code: grpc.status, details: string): void {
+    this.end();
+    if (this.cancelled || this.stream.headersSent) return;
+    this.stream.respond({ ...REPLY_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeURI(details) }, { endStream: true });
+  }
+
+  /** Reads no more and gives the budget's bytes back, once, whatever ended the call. */
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.stalled);
+    this.stream.removeListener('data', this.onData);
+    this.chunks = [];
+    this.options.budget?.give(this.held);
+    this.held = 0;
+  }
+}
+
+function headerValues(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}

@@ -11,6 +11,7 @@
 // grpc-js offers no hook before its 'stream' listener: this wraps the listener it installs and
 // calls its idle-connection bookkeeping, both private to grpc-js (pinned in package.json);
 // `serveUnaryFastPath` answers false, and nothing changes, when they are not where expected.
+import * as http2 from 'node:http2';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
@@ -117,6 +118,7 @@ class FastUnaryCall {
   private received = 0;
   private held = 0;
   private done = false;
+  private requestEnded = false;
   private stalled: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
 
@@ -147,7 +149,10 @@ class FastUnaryCall {
     }
     this.stream.once('close', () => this.end());
     this.stream.on('data', this.onData);
-    this.stream.once('end', () => this.answer());
+    this.stream.once('end', () => {
+      this.requestEnded = true;
+      this.answer();
+    });
   }
 
   private read(chunk: Buffer): void {
@@ -232,6 +237,8 @@ class FastUnaryCall {
     this.end();
     if (this.cancelled || this.stream.headersSent) return;
     this.stream.respond({ ...REPLY_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeURI(details) }, { endStream: true });
+    // Answered before the request ended (refused, stalled): the rest of it is not wanted (RFC 9113 8.1).
+    if (!this.requestEnded) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** Reads no more and gives the budget's bytes back, once, whatever ended the call. */

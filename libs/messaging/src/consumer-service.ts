@@ -82,14 +82,20 @@ export class ConsumerService {
     const topic = this.options.topics.require(received.topic);
     const settings = this.options.groups.settingsOf(received.group);
     if (!settings.consumeEnabled) throw new RmqError('BAD_REQUEST', { reason: `consumer group ${received.group} is disabled (consume enabled is off); enable it with rmq group update` });
-    const request: Receive = { ...received, settings, member: this.context.memberOf(settings, received.clientId) };
+    // A literal, not a spread of `received`: V8 builds spreads on a slow path, and this runs per receive call.
+    // (Typed so that a field added to ReceiveRequest and not copied here does not compile.)
+    const request: { [K in keyof Required<Receive>]: Receive[K] } = {
+      group: received.group, topic: received.topic, filter: received.filter, countMax: received.countMax, invisibleMs: received.invisibleMs,
+      longPollingMs: received.longPollingMs, push: received.push, clientId: received.clientId, signal: received.signal,
+      queueId: received.queueId, pushQueueId: received.pushQueueId, settings, member: this.context.memberOf(settings, received.clientId),
+    };
     if (received.clientId) this.context.clientSeen(received.clientId);
     if ((topic.perm & PERM_READ) === 0) throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} is not readable on this broker` });
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
     }
     if (!request.push) checkSimpleInvisibleMs(request.invisibleMs, this.options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
-    const queueIds = request.queueId !== undefined ? [request.queueId] : Array.from({ length: topic.queueCount }, (_, queueId) => queueId);
+    const queueIds = request.queueId !== undefined ? [request.queueId] : allQueues(topic.queueCount);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     // New messages wake one long poll of this group (or broadcast member) per queue (topic-wakeups.ts).
     const scope = { owner: `${request.group}\u0000${request.member ?? ''}`, queueId: request.queueId };
@@ -185,4 +191,13 @@ export class ConsumerService {
     this.unsubscribe();
     this.context.wakeups.wakeAll();
   }
+}
+
+/** The ids 0 .. count - 1, made once per queue count (every receive of a simple consumer reads them all). */
+const queueIdLists = new Map<number, readonly number[]>();
+
+function allQueues(count: number): readonly number[] {
+  let ids = queueIdLists.get(count);
+  if (!ids) queueIdLists.set(count, (ids = Object.freeze(Array.from({ length: count }, (_, queueId) => queueId))));
+  return ids;
 }

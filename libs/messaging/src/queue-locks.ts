@@ -4,11 +4,13 @@ export class QueueLocks {
   private readonly locks = new Map<string, Promise<void>>();
 
   async with(key: string, fn: () => Promise<void>): Promise<void> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
+    const previous = this.locks.get(key);
     let release!: () => void;
-    const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Uncontended (the usual case): no chain, no wait.
+    const mine = previous === undefined ? held : previous.then(() => held);
     this.locks.set(key, mine);
-    await previous;
+    if (previous !== undefined) await previous;
     try {
       await fn();
     } finally {

@@ -68,6 +68,7 @@ export class ReceiveLook {
   ) {}
 
   async look(request: Receive, queueIds: readonly number[]): Promise<Gathered> {
+    const { options } = this.context;
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
@@ -76,15 +77,17 @@ export class ReceiveLook {
       const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
       return { key, state: this.context.state(key, request.settings) };
     });
-    // Redeliveries first (usually none are due: no await then), queue by queue.
+    // Redeliveries first (usually none are due: no call, no await then), queue by queue.
     for (const { key, state } of queues) {
       if (!hasRoom(request, out)) break;
-      await this.redeliverDue(request, key, state, out, writes);
+      if (state.hasDue(options.clock.nowMs())) await this.redeliverDue(request, key, state, out, writes);
     }
     // New messages from every queue at once, each asked for a fair share of what is left; the
     // queues that had more are asked again. One round of reads per receive, not one per queue
     // after another (each a lock, a store read and, on a busy machine, a wait for the CPU).
-    let asked = queues;
+    // A queue with nothing past the group's progress is not asked (no lock, no read): what a
+    // concurrent receive reads meanwhile is not this one's anyway.
+    let asked = queues.filter(({ key, state }) => state.nextOffset < options.store.queueRange(request.topic, key.q).maxQueueOffset);
     for (let pass = 0; asked.length > 0 && hasRoom(request, out) && pass < NEW_MESSAGE_PASSES_MAX; pass++) {
       const share = { count: Math.ceil((request.countMax - out.deliveries.length) / asked.length), sizeBytes: Math.max(1, Math.floor(bytesLeft(out) / asked.length)) };
       const more = await Promise.all(asked.map(({ key, state }) => this.deliverNew(request, key, state, out, writes, share)));

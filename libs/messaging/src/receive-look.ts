@@ -55,8 +55,13 @@ export interface Gathered {
 
 /** Looks for due messages per queue and receive (FIFO: a settled message releases the next of its group). */
 const REDELIVERY_PASSES_MAX = 4;
-/** Rounds of new-message reads per receive: queues that filled their share are asked again for what is left. */
+/** Rounds of new-message reads per receive: queues not asked yet, then those that filled their share, are asked for what is left. */
 const NEW_MESSAGE_PASSES_MAX = 4;
+/**
+ * The least share of a receive's batch a queue is asked for while other queues are left for a
+ * later pass: each queue asked costs a lock, a read and a journal record whatever it gives.
+ */
+const QUEUE_SHARE_MIN = 16;
 
 export class ReceiveLook {
   private rotation = 0;
@@ -72,7 +77,9 @@ export class ReceiveLook {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
-    const first = this.rotation++ % queueIds.length;
+    const first = this.rotation % queueIds.length;
+    // The next receive starts past the queues this one is expected to ask (see QUEUE_SHARE_MIN below).
+    this.rotation += Math.min(queueIds.length, Math.ceil(request.countMax / QUEUE_SHARE_MIN));
     const queues = queueIds.map((_, i) => {
       const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
       return { key, state: this.context.state(key, request.settings) };
@@ -82,17 +89,25 @@ export class ReceiveLook {
       if (!hasRoom(request, out)) break;
       if (state.hasDue(options.clock.nowMs())) await this.redeliverDue(request, key, state, out, writes);
     }
-    // New messages from every queue at once, each asked for a fair share of what is left; the
-    // queues that had more are asked again. One round of reads per receive, not one per queue
-    // after another (each a lock, a store read and, on a busy machine, a wait for the CPU).
-    // A queue with nothing past the group's progress is not asked (no lock, no read): what a
-    // concurrent receive reads meanwhile is not this one's anyway.
-    let asked = queues.filter(({ key, state }) => state.nextOffset < options.store.queueRange(request.topic, key.q).maxQueueOffset);
-    for (let pass = 0; asked.length > 0 && hasRoom(request, out) && pass < NEW_MESSAGE_PASSES_MAX; pass++) {
-      const share = { count: Math.ceil((request.countMax - out.deliveries.length) / asked.length), sizeBytes: Math.max(1, Math.floor(bytesLeft(out) / asked.length)) };
+    // New messages from the queues at once, each asked for a fair share of what is left, in
+    // passes: one round of reads per pass, not one queue after another (each a lock, a store read
+    // and, on a busy machine, a wait for the CPU). A small batch asks only as many queues as it
+    // needs at QUEUE_SHARE_MIN messages each (a simple consumer's 32 asks two of eight, starting
+    // where the last receive did not), the queues not asked yet come next, then those that had
+    // more than their share; the last pass asks every queue left, so no queue with messages is
+    // passed over. A queue with nothing past the group's progress is not asked (no lock, no
+    // read): what a concurrent receive reads meanwhile is not this one's anyway.
+    let candidates = queues.filter(({ key, state }) => state.nextOffset < options.store.queueRange(request.topic, key.q).maxQueueOffset);
+    for (let pass = 0; candidates.length > 0 && hasRoom(request, out) && pass < NEW_MESSAGE_PASSES_MAX; pass++) {
+      const left = request.countMax - out.deliveries.length;
+      const askedCount = pass === NEW_MESSAGE_PASSES_MAX - 1 ? candidates.length : Math.min(candidates.length, Math.ceil(left / QUEUE_SHARE_MIN));
+      const asked = candidates.slice(0, askedCount);
+      const share = { count: Math.ceil(left / askedCount), sizeBytes: Math.max(1, Math.floor(bytesLeft(out) / askedCount)) };
       const more = await Promise.all(asked.map(({ key, state }) => this.deliverNew(request, key, state, out, writes, share)));
-      asked = asked.filter((_, index) => more[index]);
+      candidates = candidates.slice(askedCount).concat(asked.filter((_, index) => more[index]));
     }
+    // Queues not asked (the batch was full) still hold messages: another waiter may take them.
+    if (candidates.length > 0) out.leftBehind = true;
     // The deliveries reach the OS before anyone sees them: after a crash of the broker they stay
     // invisible until their deadline (after a crash of the machine they may be delivered again).
     await Promise.all(writes);

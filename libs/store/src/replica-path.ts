@@ -13,7 +13,7 @@ import type { MessageIndex } from './message-index';
 import { rebuildIndex } from './log-scan';
 import type { RetentionRunner } from './retention';
 import type { Checkpointer } from './checkpoint';
-import { newPendingAppend, type Placement, type WritePath } from './write-path';
+import { newPendingAppend, type WritePath } from './write-path';
 import type { AppendResult, StoreSettings } from './store-options';
 
 export interface ReplicaPathDeps {
@@ -52,18 +52,16 @@ export class ReplicaPath {
     }
     let shipped: ShippedRecord[];
     let shippedEnd: number;
-    let nextQueueOffsets: Map<string, number>;
     try {
       ({ records: shipped, endLogOffset: shippedEnd } = parseShippedRecords(bytes, atLogOffset, log.segmentSizeBytes, settings.indexedProperties));
-      nextQueueOffsets = this.checkPlacement(atLogOffset, shipped);
+      this.checkPlacement(atLogOffset, shipped);
     } catch (error) {
       return Promise.reject(error);
     }
     const entry = { ...newPendingAppend(), replicated: true };
     // Records that follow one another in a segment go into the append buffer as one chunk, the
     // shipped bytes themselves (a run ends at a segment's end or a shipped blank); the last
-    // record's queue is reused while it repeats. Each shipped record becomes its own placement
-    // and result (it has their fields): no other object per record.
+    // record's queue is reused while it repeats.
     let runStart = 0;
     let queue: ConsumeQueue | undefined;
     for (let index = 0; index < shipped.length; index++) {
@@ -73,9 +71,8 @@ export class ReplicaPath {
       if (queue === undefined || queue.topic !== record.topic || queue.queueId !== record.queueId) {
         queue = queueIn(this.deps.queues, this.deps.queueFiles, record.topic, record.queueId, record.queueOffset, writes.queueKeyOf(record.topic, record.queueId));
       }
-      record.queue = queue;
-      entry.placements.push(record as Placement);
-      entry.results.push(record);
+      entry.placements.push({ queue, logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs, indexKeys: record.indexKeys });
+      entry.results.push({ logOffset, queueOffset: record.queueOffset, storeTimestampMs: record.storeTimestampMs });
       const next = shipped[index + 1];
       const end = logOffset + record.sizeBytes;
       if (next === undefined || next.logOffset !== end || end % log.segmentSizeBytes === 0) {
@@ -85,7 +82,7 @@ export class ReplicaPath {
         runStart = index + 1;
       }
     }
-    for (const [key, queueOffset] of nextQueueOffsets) this.deps.nextQueueOffsets.set(key, queueOffset);
+    for (const [key, queueOffset] of this.lastQueueOffsets(shipped)) this.deps.nextQueueOffsets.set(key, queueOffset + 1);
     if (shippedEnd > log.endOffset) {
       // The stretch ended with a blank: this log's segment ends there too.
       const blank = log.padSegment();
@@ -96,11 +93,8 @@ export class ReplicaPath {
     return writes.enqueue(entry);
   }
 
-  /**
-   * Checked in full before anything changes: offsets as this log would place them, queue offsets in
-   * sequence. Returns the next queue offset of every queue the stretch touched, by queue key.
-   */
-  private checkPlacement(atLogOffset: number, shipped: ShippedRecord[]): Map<string, number> {
+  /** Checked in full before anything changes: offsets as this log would place them, queue offsets in sequence. */
+  private checkPlacement(atLogOffset: number, shipped: ShippedRecord[]): void {
     let end = atLogOffset;
     const next = new Map<string, number>();
     let key = '';
@@ -117,7 +111,19 @@ export class ReplicaPath {
       next.set(key, expected + 1);
       end = record.logOffset + record.sizeBytes;
     }
-    return next;
+  }
+
+  /** The last queue offset of every queue in a stretch, by queue key. */
+  private lastQueueOffsets(shipped: ShippedRecord[]): Map<string, number> {
+    const last = new Map<string, number>();
+    let key = '';
+    for (let index = 0; index < shipped.length; index++) {
+      const record = shipped[index];
+      const previous = shipped[index - 1];
+      if (previous === undefined || previous.topic !== record.topic || previous.queueId !== record.queueId) key = this.deps.writes.queueKeyOf(record.topic, record.queueId);
+      last.set(key, record.queueOffset);
+    }
+    return last;
   }
 
   /**

@@ -9,7 +9,6 @@ import { RmqError } from '@rmq/base';
 import { BLANK_RECORD_BYTES_MIN, RECORD_HEADER_BYTES, checkRecord, readU64 } from './record';
 import { readUtf8 } from './record-strings';
 import { indexKeysOf, type IndexedProperties, type IndexKeys } from './message-index';
-import type { ConsumeQueue } from './consume-queue';
 
 /** What a slave needs of one shipped record to place it (record.ts has the layout). */
 export interface ShippedRecord {
@@ -24,8 +23,6 @@ export interface ShippedRecord {
   topic: string;
   /** Only when the store indexes (`indexed` given) and the record has an id or keys. */
   indexKeys: IndexKeys | undefined;
-  /** Set by the replica path when it places the record: the record is then its own placement (one object per record). */
-  queue: ConsumeQueue | undefined;
 }
 
 /**
@@ -52,7 +49,6 @@ export function parseShippedRecords(bytes: Buffer, fromLogOffset: number, segmen
         tagHash: bytes.readUInt32BE(position + 52),
         topic: readUtf8(bytes, topicStart, topicStart + topicLength), // the same string for the same topic
         indexKeys: keys?.read(bytes, topicStart + topicLength, position + check.sizeBytes),
-        queue: undefined,
       });
       position += check.sizeBytes;
       logOffset += check.sizeBytes;

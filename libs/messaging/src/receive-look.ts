@@ -78,8 +78,9 @@ export class ReceiveLook {
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
     const first = this.rotation % queueIds.length;
-    // The next receive starts past the queues this one is expected to ask (see QUEUE_SHARE_MIN below).
-    this.rotation += Math.min(queueIds.length, Math.ceil(request.countMax / QUEUE_SHARE_MIN));
+    // The next receive starts past the queues this one is expected to ask (see QUEUE_SHARE_MIN below);
+    // one that asks them all still starts elsewhere (at most length - 1 on).
+    this.rotation += Math.max(1, Math.min(queueIds.length - 1, Math.ceil(request.countMax / QUEUE_SHARE_MIN)));
     const queues = queueIds.map((_, i) => {
       const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
       return { key, state: this.context.state(key, request.settings) };

@@ -61,6 +61,8 @@ export interface StoreOptions {
   fileIo?: FileIo;
   /** The log's newest bytes (and queue entries pointing there) are read on the main thread (sync-reads.ts); 0: never. */
   syncReadWindowBytes?: number;
+  /** Zeros kept written ahead of the log's end in its segment (zero-ahead.ts), so an fdatasync grows no file; 0: none. */
+  zeroAheadBytes?: number;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -174,6 +176,7 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     acceptDataLoss: false,
     fileIo: nodeFileIo,
     syncReadWindowBytes: STORE_LIMITS.syncReadWindowBytesDefault,
+    zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault,
     ...withoutUndefined(options),
   };
 }

@@ -1,5 +1,5 @@
 // Debug only: timestamps along a message's path through the broker, for a sample of the records
-// stored (every Nth), keyed by log offset: reserved → batch cut → written → fdatasync issued →
+// stored (every Nth), keyed by log offset: its send call reaching the producer → reserved → batch cut → written → fdatasync issued →
 // synced → committed → send answered; then, if a receive delivers it, the receive's wake and
 // resumption → the start of the look that found it → claimed → delivery records written →
 // frames written. Also every group commit's write and fdatasync time, event-loop delay and GC
@@ -12,10 +12,11 @@ import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } fr
 export const PROBE_STAGES = [
   'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'sendAnswered',
   'woken', 'receiveResumed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten',
+  'sendStarted', // marked once the record exists, with the time its send call reached the producer (after decoding)
 ] as const;
 /** The intervals reported: each from one stage to another of the same record. */
 const INTERVALS: [ProbeStage, ProbeStage][] = [
-  ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
+  ['sendStarted', 'reserved'], ['sendStarted', 'sendAnswered'], ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
   ['committed', 'sendAnswered'], ['committed', 'woken'], ['woken', 'receiveResumed'], ['committed', 'lookStarted'],
   ['lookStarted', 'claimed'], ['claimed', 'deliveryWritten'], ['deliveryWritten', 'framesWritten'],
   ['reserved', 'committed'], ['committed', 'framesWritten'], ['reserved', 'framesWritten'],

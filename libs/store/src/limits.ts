@@ -39,6 +39,12 @@ export const STORE_LIMITS = {
    * zeros (a few ms on this disk) and the others grow no file. Disk writes double at most.
    */
   zeroAheadBytesDefault: 2 * 1024 * 1024,
+  /**
+   * fdatasyncs of the log in flight at once (sync mode): an append written while one runs gets its
+   * own at once instead of waiting for it to end (half an fdatasync on average, all of a slow one).
+   * Two, not more: each costs CPU on the event loop and in the thread pool, and the disk serves them in turn.
+   */
+  syncsInFlightMax: 2,
   /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */

@@ -44,7 +44,7 @@ export const STORE_LIMITS = {
    * own at once instead of waiting for it to end (half an fdatasync on average, all of a slow one).
    * Two, not more: each costs CPU on the event loop and in the thread pool, and the disk serves them in turn.
    */
-  syncsInFlightMax: 2,
+  syncsInFlightMaxDefault: 2,
   /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */

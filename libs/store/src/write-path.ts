@@ -4,7 +4,7 @@
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
 // hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
 // makes everything written so far durable with one fdatasync, and what is written while it runs
-// gets a second one at once, without waiting for the first (STORE_LIMITS.syncsInFlightMax).
+// gets a second one at once, without waiting for the first (store option syncsInFlightMax).
 // While that many run, appends whose caller waits for their `written` stage (deliveries) are
 // written at once; the others are written together just before the next fdatasync (one
 // pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
@@ -95,6 +95,9 @@ export class WritePath {
   private giveUp = false;
 
   constructor(private readonly deps: WritePathDeps) {
+    const { syncsInFlightMax, zeroAheadBytes } = deps.settings;
+    assert(Number.isInteger(syncsInFlightMax) && syncsInFlightMax >= 1, 'syncsInFlightMax is a whole number of at least 1', { syncsInFlightMax });
+    assert(Number.isInteger(zeroAheadBytes) && zeroAheadBytes >= 0, 'zeroAheadBytes is a whole number of at least 0', { zeroAheadBytes });
     // A slab is reused once its bytes are acknowledged here (synced in sync mode: a failed sync writes them again) and no longer kept in memory.
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes, () => Math.min(this.commits.localAcked, this.recent.keptFromLogOffset));
     this.recent = new RecentWrites(deps.log, STORE_LIMITS.recentWritesBytesMax);
@@ -206,7 +209,7 @@ export class WritePath {
     // While another fdatasync may start, an append is written at once (and gets one of its own);
     // while as many as may run do, appends that only wait for the commit are written together
     // just before the next one (one pwritev); one whose caller waits for `written` goes out at once.
-    if (!this.syncing || entry.written || this.syncsInFlight.length < STORE_LIMITS.syncsInFlightMax) this.writing ??= this.writeLoop();
+    if (!this.syncing || entry.written || this.syncsInFlight.length < this.deps.settings.syncsInFlightMax) this.writing ??= this.writeLoop();
     return done;
   }
 
@@ -369,7 +372,7 @@ export class WritePath {
           await this.writing;
           continue;
         }
-        if (this.unsynced.length > 0 && this.syncsInFlight.length < STORE_LIMITS.syncsInFlightMax) {
+        if (this.unsynced.length > 0 && this.syncsInFlight.length < this.deps.settings.syncsInFlightMax) {
           this.issueSync();
           continue;
         }

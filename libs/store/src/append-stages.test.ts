@@ -1,6 +1,6 @@
 // appendStaged: `written` resolves once the batch reached the OS, before its fdatasync; `committed`
 // (what append() resolves with) only after it. Held fdatasyncs (gatedFileIo) make the order visible.
-// A batch written while an fdatasync runs gets one of its own at once (two in flight at most).
+// With syncsInFlightMax 2, a batch written while an fdatasync runs gets one of its own at once.
 import { eventually, makeTempDir } from '@rmq/testing';
 import { faultyFileIo, gatedFileIo, nodeFileIo } from './file-io';
 import { MessageStore, type AppendInput } from './message-store';
@@ -79,9 +79,69 @@ describe('MessageStore.appendStaged', () => {
     }
   });
 
-  it('in sync mode gives a batch written while an fdatasync runs one of its own at once, and commits in log order', async () => {
-    const io = steppedFileIo((path) => path.includes('commitlog'));
+  it('in sync mode writes a batch while an earlier fdatasync runs, and commits it only after an fdatasync of its own', async () => {
+    const io = gatedFileIo((path) => path.includes('commitlog'));
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      io.hold();
+      const first = store.appendStaged([message('a')]);
+      await first.written;
+      await eventually(() => expect(io.waiting).toBe(1));
+      // The second batch reaches the OS without waiting for the first one's fdatasync...
+      const second = store.appendStaged([message('b')]);
+      const [b] = await second.written;
+      let secondCommitted = false;
+      void second.committed.then(() => (secondCommitted = true));
+      // ...and gets no fdatasync while one is in flight (the next covers everything written meanwhile).
+      expect(io.waiting).toBe(1);
+      io.release();
+      io.hold(); // the second batch's fdatasync, issued once the first ends, is held
+      await first.committed;
+      expect(store.queueRange('T', 0).maxQueueOffset).toBe(1);
+      await eventually(() => expect(io.waiting).toBe(1));
+      expect(secondCommitted).toBe(false);
+      expect(store.durableLogOffset).toBeLessThanOrEqual(b.logOffset);
+      io.release();
+      expect(await second.committed).toEqual([b]);
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['a', 'b']);
+    } finally {
+      io.release();
+      await store.close();
+    }
+  });
+
+  it('in sync mode writes plain appends that arrive during an fdatasync together, just before the next one', async () => {
+    const gated = gatedFileIo((path) => path.includes('commitlog'));
+    let logWrites = 0;
+    const io = { ...gated, writevSync: (...args: Parameters<typeof gated.writevSync>) => (args[0].includes('commitlog') && logWrites++, gated.writevSync(...args)) };
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      gated.hold();
+      const first = store.append([message('a')]);
+      await eventually(() => expect(gated.waiting).toBe(1));
+      const writesBefore = logWrites;
+      const plain: Promise<unknown>[] = [];
+      for (const body of ['b', 'c', 'd']) {
+        plain.push(store.append([message(body)]));
+        await new Promise(setImmediate); // each in an event-loop turn of its own, as calls arrive
+      }
+      expect(logWrites).toBe(writesBefore); // none written while the fdatasync runs
+      gated.release();
+      await first;
+      await Promise.all(plain);
+      expect(logWrites).toBe(writesBefore + 1); // all three in one pwritev
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['a', 'b', 'c', 'd']);
+    } finally {
+      gated.release();
+      await store.close();
+    }
+  });
+
+  it('with two fdatasyncs in flight gives a batch written while one runs one of its own at once, and commits in log order', async () => {
+    const io = steppedFileIo((path) => path.includes('commitlog'));
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io, syncsInFlightMax: 2 });
     try {
       io.hold();
       const first = store.appendStaged([message('a')]);
@@ -109,9 +169,9 @@ describe('MessageStore.appendStaged', () => {
     }
   });
 
-  it('in sync mode writes both batches again when the first of two fdatasyncs in flight fails, and commits them in order', async () => {
+  it('with two fdatasyncs in flight writes both batches again when the first fails, and commits them in order', async () => {
     const io = steppedFileIo((path) => path.includes('commitlog'));
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io, syncsInFlightMax: 2 });
     try {
       io.hold();
       const first = store.append([message('a')]);
@@ -135,11 +195,11 @@ describe('MessageStore.appendStaged', () => {
     await reopened.close();
   });
 
-  it('in sync mode writes plain appends that arrive while two fdatasyncs run together, just before the next one', async () => {
+  it('with two fdatasyncs in flight writes plain appends that arrive while both run together, just before the next one', async () => {
     const gated = gatedFileIo((path) => path.includes('commitlog'));
     let logWrites = 0;
     const io = { ...gated, writevSync: (...args: Parameters<typeof gated.writevSync>) => (args[0].includes('commitlog') && logWrites++, gated.writevSync(...args)) };
-    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io, syncsInFlightMax: 2 });
     try {
       gated.hold();
       const first = store.append([message('a')]);

@@ -3,11 +3,11 @@
 // are added once the bytes are written, and durable in sync mode; appends are answered, and
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
 // hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
-// makes everything written so far durable with one fdatasync, and what is written while it runs
-// gets a second one at once, without waiting for the first (store option syncsInFlightMax).
-// While that many run, appends whose caller waits for their `written` stage (deliveries) are
-// written at once; the others are written together just before the next fdatasync (one
-// pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
+// makes everything written so far durable with one fdatasync, and the next one covers whatever
+// was written meanwhile (with store option syncsInFlightMax 2, default 1, what is written while
+// one runs gets a second at once). While as many run as may, appends whose caller waits for
+// their `written` stage (deliveries) are written at once; the others are written together just
+// before the next fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
 // stalls writing: appends are refused with the reason while the bytes are written (and synced)
 // again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
 // Any other write error refuses every later append.
@@ -206,8 +206,8 @@ export class WritePath {
       };
     });
     this.pending.push(entry);
-    // While another fdatasync may start, an append is written at once (and gets one of its own);
-    // while as many as may run do, appends that only wait for the commit are written together
+    // While another fdatasync may start (syncsInFlightMax > 1), an append is written at once and
+    // gets one of its own; while as many as may run do, appends that only wait for the commit are written together
     // just before the next one (one pwritev); one whose caller waits for `written` goes out at once.
     if (!this.syncing || entry.written || this.syncsInFlight.length < this.deps.settings.syncsInFlightMax) this.writing ??= this.writeLoop();
     return done;

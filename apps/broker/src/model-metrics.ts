@@ -20,7 +20,7 @@ export function createModelMetrics(registry: Registry, sources: { timers: () => 
     },
   });
   const transactionEnds = new Counter({ name: 'rocketmq_transaction_ends_total', help: 'transactions ended, by outcome (commit, rollback, expired: rolled back after the last check)', labelNames: ['topic', 'outcome'], registers: [registry] });
-  const transactionChecks = new Counter({ name: 'rocketmq_transaction_checks_total', help: 'checks of open transactions sent to producers (or due with none connected)', labelNames: ['topic'], registers: [registry] });
+  const transactionChecks = new Counter({ name: 'rocketmq_transaction_checks_total', help: 'checks of open transactions sent to a connected producer', labelNames: ['topic'], registers: [registry] });
   new Gauge({
     name: 'rocketmq_timer_pending_messages',
     help: 'delay messages scheduled and not yet delivered or recalled',

@@ -55,10 +55,10 @@ describe('broker process', () => {
         // A record torn by the kill at the log's end: a copy of the last one with a damaged body.
         // (Damage below the store's checkpoint stops the broker instead: accept-data-loss.int.test.ts.)
         const bytes = readFileSync(segment);
-        const lastSizeBytes = lastRecordSizeBytes(bytes);
-        const torn = Buffer.from(bytes.subarray(bytes.length - lastSizeBytes));
+        const last = lastRecord(bytes);
+        const torn = Buffer.from(bytes.subarray(last.start, last.end));
         torn[torn.length - 3] ^= 0xff;
-        writeFileSync(segment, Buffer.concat([bytes, torn]));
+        writeFileSync(segment, Buffer.concat([bytes.subarray(0, last.end), torn]));
       });
       const cut = local.cluster.broker.logs.find((line) => line.msg?.toString().startsWith('commit log cut during recovery'));
       expect(cut).toMatchObject({ level: 'warn', reason: 'CRC mismatch' });
@@ -89,11 +89,15 @@ describe('broker process', () => {
 });
 
 /** The size of the last record of a segment's bytes (records start with their u32 size). */
-function lastRecordSizeBytes(segment: Buffer): number {
+/** Where the last record of a segment file lies: the walk stops at the zeros written ahead of the log's end, or the file's end. */
+function lastRecord(segment: Buffer): { start: number; end: number } {
+  let start = 0;
   let at = 0;
-  for (;;) {
+  while (at + 4 <= segment.length) {
     const sizeBytes = segment.readUInt32BE(at);
-    if (at + sizeBytes >= segment.length) return sizeBytes;
+    if (sizeBytes === 0) break;
+    start = at;
     at += sizeBytes;
   }
+  return { start, end: at };
 }

@@ -1,5 +1,5 @@
 // Debug only: timestamps along a message's path through the broker, for a sample of the records
-// stored (every Nth), keyed by log offset: reserved → batch cut → written → fdatasync issued →
+// stored (every Nth), keyed by log offset: its send call reaching the producer → reserved → batch cut → written → fdatasync issued →
 // synced → committed → send answered; then, if a receive delivers it, the receive's wake and
 // resumption → the start of the look that found it → claimed → delivery records written →
 // frames written. Also every group commit's write and fdatasync time, event-loop delay and GC
@@ -12,10 +12,11 @@ import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } fr
 export const PROBE_STAGES = [
   'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'sendAnswered',
   'woken', 'receiveResumed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten',
+  'sendStarted', // marked once the record exists, with the time its send call reached the producer (after decoding)
 ] as const;
 /** The intervals reported: each from one stage to another of the same record. */
 const INTERVALS: [ProbeStage, ProbeStage][] = [
-  ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
+  ['sendStarted', 'reserved'], ['sendStarted', 'sendAnswered'], ['reserved', 'batchCut'], ['batchCut', 'written'], ['written', 'syncIssued'], ['syncIssued', 'synced'], ['synced', 'committed'],
   ['committed', 'sendAnswered'], ['committed', 'woken'], ['woken', 'receiveResumed'], ['committed', 'lookStarted'],
   ['lookStarted', 'claimed'], ['claimed', 'deliveryWritten'], ['deliveryWritten', 'framesWritten'],
   ['reserved', 'committed'], ['committed', 'framesWritten'], ['reserved', 'framesWritten'],
@@ -30,6 +31,8 @@ export class LatencyProbe {
   private readonly commits: { records: number; syncMs: number; gapMs: number }[] = [];
   private lastCommitEndMs = 0;
   private readonly gcPausesMs: number[] = [];
+  /** The same pauses by kind (scavenge, mark-compact, incremental marking, weak callbacks). */
+  private readonly gcPausesMsByKind = new Map<string, number[]>();
   private readonly counters = new Map<string, number>();
   private loopDelay: IntervalHistogram | undefined;
 
@@ -77,7 +80,13 @@ export class LatencyProbe {
     this.loopDelay = monitorEventLoopDelay({ resolution: 1 });
     this.loopDelay.enable();
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) this.gcPausesMs.push(entry.duration);
+      for (const entry of list.getEntries()) {
+        this.gcPausesMs.push(entry.duration);
+        const kind = GC_KINDS.get((entry as { detail?: { kind?: number } }).detail?.kind ?? 0) ?? 'other';
+        let pauses = this.gcPausesMsByKind.get(kind);
+        if (!pauses) this.gcPausesMsByKind.set(kind, (pauses = []));
+        pauses.push(entry.duration);
+      }
     }).observe({ entryTypes: ['gc'] });
     process.on('exit', () => {
       const text = this.report();
@@ -115,10 +124,16 @@ export class LatencyProbe {
     if (this.gcPausesMs.length > 0) {
       const total = this.gcPausesMs.reduce((sum, ms) => sum + ms, 0);
       lines.push(`GC pauses: ${this.gcPausesMs.length}, ${total.toFixed(0)} ms in all; ${summary(this.gcPausesMs)}`);
+      for (const [kind, pauses] of this.gcPausesMsByKind) {
+        lines.push(`  ${kind.padEnd(12)} ${pauses.reduce((sum, ms) => sum + ms, 0).toFixed(0)} ms in all; ${summary(pauses)}`);
+      }
     }
     return `${lines.join('\n')}\n`;
   }
 }
+
+/** perf_hooks' GC entry kinds (constants.NODE_PERFORMANCE_GC_*). */
+const GC_KINDS = new Map([[1, 'scavenge'], [4, 'mark-compact'], [8, 'incremental'], [16, 'weak']]);
 
 function summary(values: number[], digits = 3): string {
   const sorted = Float64Array.from(values).sort();

@@ -76,6 +76,7 @@ export class ProducerService {
    * at one message per call its frame and extra promise are a measurable share of a send's garbage.
    */
   send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
+    const startedMs = latencyProbe.enabled ? performance.now() : 0;
     let inputs: AppendInput[];
     try {
       inputs = messages.map((message) => {
@@ -87,7 +88,12 @@ export class ProducerService {
       return Promise.reject(error);
     }
     return this.store.append(inputs).then((results) => {
-      if (latencyProbe.enabled) for (const result of results) latencyProbe.mark(result.logOffset, 'sendAnswered');
+      if (latencyProbe.enabled) {
+        for (const result of results) {
+          latencyProbe.mark(result.logOffset, 'sendStarted', startedMs);
+          latencyProbe.mark(result.logOffset, 'sendAnswered');
+        }
+      }
       return results.map((result, i) => {
         const sent: SendResult = { messageId: messages[i].messageId, queueId: inputs[i].queueId, queueOffset: result.queueOffset, logOffset: result.logOffset };
         const stager = this.stagers[messages[i].messageType];

@@ -1,7 +1,7 @@
 // When an open transaction is checked back with its producer (pure): the first check when it
 // is `firstMs` old (the producer's orphaned_transaction_recovery_duration, or the broker's
-// default), then after doubling intervals capped at `intervalMaxMs`. Derived from the half
-// message's age alone, so a restart resumes the same schedule without storing check counts.
+// default), then after doubling intervals capped at `intervalMaxMs`. Ages count from the half's
+// birth (from later after a restart: transaction-service.ts), so no check count is stored.
 
 export interface CheckPolicy {
   firstMs: number;
@@ -21,4 +21,9 @@ export function checksDueBy(ageMs: number, policy: CheckPolicy): number {
   let count = 0;
   while (count < policy.checksMax && checkAgeMs(count, policy) <= ageMs) count++;
   return count;
+}
+
+/** Checks tried before a transaction no producer could be asked about expires: checksMax more. */
+export function orphanAttemptsMax(policy: Pick<CheckPolicy, 'checksMax'>): number {
+  return 2 * policy.checksMax;
 }

@@ -30,16 +30,23 @@ describe('TransactionService', () => {
   let transactions: TransactionService;
   let producer: ProducerService;
   let checks: { message: IncomingMessage; transactionId: string }[];
+  /** Checks tried while no producer was connected (checkBack answered false). */
+  let unreached: string[];
+  let producerConnected: (transactionId: string) => boolean;
   let sequence = 0;
 
-  async function open(firstMs = 60_000, checksMax = 3): Promise<void> {
+  async function open(firstMs = 60_000, checksMax = 3, clock = systemClock): Promise<void> {
     store = await MessageStore.open({ dataDir: `${temp.path}/store`, flushMode: 'async' });
     state = await openBrokerState({ store, dataDir: temp.path, clock: systemClock, autoCreateGroups: true, groupDefaults: () => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: false, consumeType: 'clustering', consumeEnabled: true }) });
     topics = state.topics;
     await topics.create('TX', { queueCount: 2, messageType: 'TRANSACTION' });
     transactions = await TransactionService.open({
-      store, clock: systemClock, queueCountOf: (topic) => topics.get(topic)?.queueCount, policy: { firstMs, intervalMaxMs: 400, checksMax },
+      store, clock, queueCountOf: (topic) => topics.get(topic)?.queueCount, policy: { firstMs, intervalMaxMs: 400, checksMax },
       checkBack: (message, transactionId) => {
+        if (!producerConnected(transactionId)) {
+          unreached.push(transactionId);
+          return false;
+        }
         checks.push({ message, transactionId });
         return true;
       },
@@ -59,6 +66,8 @@ describe('TransactionService', () => {
   beforeEach(async () => {
     temp = makeTempDir('transactions');
     checks = [];
+    unreached = [];
+    producerConnected = () => true;
   });
 
   afterEach(async () => {
@@ -111,5 +120,32 @@ describe('TransactionService', () => {
     expect(checks[0].message).toMatchObject({ topic: 'TX', messageId: sent.messageId });
     expect(await visible()).toEqual([]);
     expect(transactions.stats()).toMatchObject({ open: 0, checks: 3, expired: 1 });
+  });
+
+  it('counts only checks that reached a producer: with none connected it tries again, and expires after as many attempts again', async () => {
+    producerConnected = () => false;
+    await open(200, 2);
+    const [late, orphan] = await producer.send([message(), message()]);
+    await eventually(() => expect(unreached.filter((id) => id === late.transactionId)).toHaveLength(3), { timeoutMs: 10_000 });
+    expect(transactions.list().map((t) => [t.messageId, t.checks])).toEqual([[late.messageId, 0], [orphan.messageId, 0]]);
+    producerConnected = (id) => id === late.transactionId; // the late one's producer connects, the orphan's never does
+    await eventually(() => expect(transactions.stats().expired).toBe(2), { timeoutMs: 15_000 });
+    // Four attempts each (twice checksMax): the late one's fourth reached its producer.
+    expect(checks.map((c) => c.transactionId)).toEqual([late.transactionId]);
+    expect(unreached.filter((id) => id === orphan.transactionId)).toHaveLength(4);
+    expect(transactions.stats()).toMatchObject({ open: 0, checks: 1, expired: 2 });
+  });
+
+  it('after a long stop, an open transaction is checked again on its schedule, not expired at the first sweep', async () => {
+    await open(200, 2);
+    const [sent] = await producer.send([message()]);
+    await close();
+    producerConnected = () => false; // its producer has not reconnected yet when the broker is back an hour later
+    const anHourLater = { nowMs: () => Date.now() + 3_600_000 };
+    await open(200, 2, anHourLater);
+    await eventually(() => expect(unreached).toHaveLength(2), { timeoutMs: 10_000 });
+    expect(transactions.list().map((t) => t.messageId)).toEqual([sent.messageId]);
+    producerConnected = () => true;
+    await eventually(() => expect(checks.map((c) => c.transactionId)).toEqual([sent.transactionId]), { timeoutMs: 10_000 });
   });
 });

@@ -5,12 +5,15 @@
 //     from the log alone: halves from the last op's openLow, minus those some later op settled.
 //   - An end claims its transaction before it appends, so two ends (a client and a check
 //     answer) never both act; the loser is told the transaction has already ended.
+//   - Only a check that reached a producer counts towards checksMax: one made while no producer
+//     of the topic is connected (a restart, a reconnecting client) is tried again on the schedule,
+//     and a transaction nobody can be asked about expires after as many attempts again.
 import { RmqError, type Clock } from '@rmq/base';
 import type { AppendInput, AppendResult, MessageStore } from '@rmq/store';
 import { MESSAGING_LIMITS } from './limits';
 import { fromStoredRecord, SYSTEM_PROPERTY, type IncomingMessage, type OutgoingMessage } from './message-properties';
 import type { MessageStager } from './producer-service';
-import { checkAgeMs, checksDueBy, type CheckPolicy } from './transaction-checks';
+import { checkAgeMs, checksDueBy, orphanAttemptsMax, type CheckPolicy } from './transaction-checks';
 import { decodeTransactionId, encodeTransactionId } from './transaction-id';
 import { committedInput, halfInput, HALF_TOPIC, OP_TOPIC, opInput, TRANSACTION_PROPERTY, type TransactionOutcome } from './transaction-records';
 import { realTopicOf } from './system-records';
@@ -40,6 +43,10 @@ interface OpenEntry extends OpenTransaction {
   logOffset: number;
   sizeBytes: number;
   firstCheckMs: number;
+  /** Checks tried, reached a producer or not: the next one is due at checkAgeMs(attempts). */
+  attempts: number;
+  /** Where the check schedule's ages count from: the half's birth, or later after a restart. */
+  scheduleOriginMs: number;
   ending: boolean;
 }
 
@@ -120,7 +127,8 @@ export class TransactionService {
     this.knownHalfEnd = Math.max(this.knownHalfEnd, result.queueOffset + 1);
     this.open.set(result.queueOffset, {
       transactionId, topic: message.topic, messageId: message.messageId, halfQueueOffset: result.queueOffset, bornMs: result.storeTimestampMs, checks: 0,
-      logOffset: result.logOffset, sizeBytes: 0, firstCheckMs: message.orphanedRecoveryMs || this.options.policy.firstMs, ending: false,
+      logOffset: result.logOffset, sizeBytes: 0, firstCheckMs: message.orphanedRecoveryMs || this.options.policy.firstMs,
+      attempts: 0, scheduleOriginMs: result.storeTimestampMs, ending: false,
     });
     return transactionId;
   }
@@ -165,21 +173,24 @@ export class TransactionService {
       for (const entry of [...this.open.values()]) {
         if (entry.ending) continue;
         const policy = { ...this.options.policy, firstMs: entry.firstCheckMs };
-        const ageMs = nowMs - entry.bornMs;
-        if (entry.checks >= policy.checksMax && ageMs >= checkAgeMs(policy.checksMax, policy)) {
+        const attemptsMax = orphanAttemptsMax(policy);
+        const ageMs = nowMs - entry.scheduleOriginMs;
+        const nextDueMs = checkAgeMs(entry.attempts, policy);
+        // One interval after the last check, as after a check nobody answered.
+        if ((entry.checks >= policy.checksMax || entry.attempts >= attemptsMax) && ageMs >= nextDueMs) {
           await this.settle(entry, 'EXPIRED').catch(this.options.onError);
           continue;
         }
-        const due = checksDueBy(ageMs, policy);
-        if (due <= entry.checks) continue;
-        entry.checks++; // one check per sweep: missed ones are not made up for at once
-        this.counts.checks++;
-        this.options.onEvent?.(entry.topic, 'CHECK');
+        if (ageMs < nextDueMs || entry.attempts >= attemptsMax) continue;
+        entry.attempts++; // one check per sweep: missed ones are not made up for at once
         const half = await this.options.store.read(HALF_TOPIC, 0, entry.halfQueueOffset, { countMax: 1 });
         const record = half.records[0];
         if (!record || record.queueOffset !== entry.halfQueueOffset) continue;
         const message = { ...fromStoredRecord(record), topic: entry.topic };
-        this.options.checkBack(message, entry.transactionId);
+        if (!this.options.checkBack(message, entry.transactionId)) continue;
+        entry.checks++;
+        this.counts.checks++;
+        this.options.onEvent?.(entry.topic, 'CHECK');
       }
     } catch (error) {
       this.options.onError(error);
@@ -229,11 +240,15 @@ export class TransactionService {
       const topic = realTopicOf(record);
       const messageId = record.properties.get(SYSTEM_PROPERTY.messageId) ?? '';
       const firstCheckMs = Number(record.properties.get(SYSTEM_PROPERTY.orphanedRecoveryMs)) || this.options.policy.firstMs;
-      // Checks due while the broker was down count as made, but one is made again soon.
-      const checks = Math.max(0, checksDueBy(nowMs - record.storeTimestampMs, { ...this.options.policy, firstMs: firstCheckMs }) - 1);
+      // Checks are not stored: those due before now count as made, but one is made again at once, and
+      // the schedule goes on from there (not from the half's age, which would expire a transaction
+      // whose producer has not reconnected yet at the first sweep after a long stop).
+      const policy = { ...this.options.policy, firstMs: firstCheckMs };
+      const checks = Math.max(0, checksDueBy(nowMs - record.storeTimestampMs, policy) - 1);
       this.open.set(halfQueueOffset, {
         transactionId: encodeTransactionId({ topic, messageId, halfQueueOffset }), topic, messageId, halfQueueOffset, bornMs: record.storeTimestampMs,
-        checks, logOffset: location.logOffset, sizeBytes: location.sizeBytes, firstCheckMs, ending: false,
+        checks, logOffset: location.logOffset, sizeBytes: location.sizeBytes, firstCheckMs,
+        attempts: checks, scheduleOriginMs: checks === 0 ? record.storeTimestampMs : nowMs - checkAgeMs(checks, policy), ending: false,
       });
     }
   }

@@ -11,6 +11,7 @@ import type { StoredRecord } from './record-view';
 import { scanToValidEnd, segmentFileName, segmentFilePath } from './log-recovery';
 import { nodeFileIo, type FileIo } from './file-io';
 import type { SyncReads } from './sync-reads';
+import { ZeroAhead } from './zero-ahead';
 
 const SEGMENT_NAME = /^\d{20}$/;
 /** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
@@ -64,6 +65,7 @@ export class CommitLog {
   generation = 0;
   /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
   onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
+  private readonly zeroAhead: ZeroAhead;
 
   private constructor(
     private readonly dir: string,
@@ -72,9 +74,11 @@ export class CommitLog {
     firstSegmentStart: number,
     private readonly fileIo: FileIo,
     private readonly syncReads: SyncReads | undefined,
+    zeroAheadBytes: number,
   ) {
     this.reservedEnd = logEndOffset;
     this.firstSegmentStart = firstSegmentStart;
+    this.zeroAhead = new ZeroAhead(zeroAheadBytes, segmentSizeBytes, fileIo);
   }
 
   /**
@@ -90,14 +94,14 @@ export class CommitLog {
     replayFromLogOffset: number,
     /** May return a promise (the dispatcher persisting what it holds): the scan waits for it. */
     onRecord: (record: StoredRecord) => unknown,
-    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo; syncReads?: SyncReads } = {},
+    options: { damage?: DamagePolicy & { checkpointLogOffset: number }; fileIo?: FileIo; syncReads?: SyncReads; zeroAheadBytes?: number } = {},
   ): Promise<{ log: CommitLog; report: RecoveryReport }> {
-    const { damage, fileIo = nodeFileIo, syncReads } = options;
+    const { damage, fileIo = nodeFileIo, syncReads, zeroAheadBytes = 0 } = options;
     await mkdir(dir, { recursive: true });
     const starts = (await readdir(dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number).sort((a, b) => a - b);
     for (const start of starts) assert(start % segmentSizeBytes === 0, 'segment start is not a multiple of the segment size; was the segment size changed?', { start, segmentSizeBytes });
     if (starts.length === 0) {
-      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo, syncReads), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
+      return { log: new CommitLog(dir, segmentSizeBytes, 0, 0, fileIo, syncReads, zeroAheadBytes), report: { scannedFromLogOffset: 0, logEndOffset: 0, recordsReplayed: 0 } };
     }
     const firstStart = starts[0];
     const startSet = new Set(starts);
@@ -105,7 +109,7 @@ export class CommitLog {
     const end = await scanToValidEnd(startSet, segmentSizeBytes, segmentFilePath(dir), scanFrom, onRecord);
     const at = end.logEndOffset;
     const report: RecoveryReport = { scannedFromLogOffset: scanFrom, logEndOffset: at, recordsReplayed: end.recordsReplayed };
-    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo, syncReads);
+    const log = new CommitLog(dir, segmentSizeBytes, at, firstStart, fileIo, syncReads, zeroAheadBytes);
     const lastStart = at - (at % segmentSizeBytes);
     const laterSegments = starts.some((start) => start > lastStart);
     if (damage && at < damage.checkpointLogOffset && (end.cut || laterSegments)) {
@@ -127,7 +131,7 @@ export class CommitLog {
     if (startSet.has(lastStart)) {
       const file = await log.segment(lastStart);
       const { size } = await file.stat();
-      if (size > at - lastStart) {
+      if (size > at - lastStart && !end.zeroTail) {
         await file.truncate(at - lastStart);
         await file.datasync();
       }
@@ -173,6 +177,7 @@ export class CommitLog {
     const atBoundary = logOffset === keepStart && logOffset > this.firstSegmentStart;
     const deleteFrom = atBoundary ? logOffset : keepStart + this.segmentSizeBytes;
     const starts = (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name)).map(Number);
+    this.zeroAhead.forget();
     for (const start of starts.filter((start) => start >= deleteFrom)) {
       const file = this.segments.get(start);
       this.segments.delete(start);
@@ -191,6 +196,7 @@ export class CommitLog {
   async restartAt(logOffset: number): Promise<void> {
     this.generation++;
     assert(logOffset % this.segmentSizeBytes === 0, 'a log starts at a segment boundary', { logOffset });
+    this.zeroAhead.forget();
     for (const [start, file] of this.segments) {
       this.segments.delete(start);
       await file.close();
@@ -224,6 +230,7 @@ export class CommitLog {
         if (buffers.length === 0) break;
         buffers = [buffers[0].subarray(written), ...buffers.slice(1)]; // a short write: go on from there
       }
+      this.zeroAhead.extend(segmentStart, this.segmentPath(segmentStart), file.fd, position);
       touched.push(segmentStart);
       i = j;
     }
@@ -289,6 +296,7 @@ export class CommitLog {
     assert(start === this.firstSegmentStart, 'only the oldest segment may be deleted', { start, firstSegmentStart: this.firstSegmentStart });
     assert(start < activeStart, 'the active segment must never be deleted', { start, activeStart, logEndOffset: this.reservedEnd });
     this.firstSegmentStart = start + this.segmentSizeBytes;
+    this.zeroAhead.forget(start);
     const file = this.segments.get(start);
     if (file) {
       this.segments.delete(start);

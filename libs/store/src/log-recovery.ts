@@ -1,7 +1,9 @@
 // Finding the valid end of the commit log at start-up: records are checked one by one (size,
 // magic, CRC32C, the log offset they claim) from a record boundary, reading each segment in
 // bounded windows, never a whole segment at once. The first torn or invalid record is the end.
-import { open } from 'node:fs/promises';
+// Zeros from a record boundary to the end of the file are the end too, not damage: the segment
+// being written holds zeros ahead of its data (zero-ahead.ts).
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkRecord } from './record';
 import { decodeRecord, type StoredRecord } from './record-view';
@@ -13,6 +15,8 @@ export interface ScanEnd {
   recordsReplayed: number;
   /** Set when bytes after the end were not a valid record: where and why. */
   cut?: { atLogOffset: number; reason: string };
+  /** The last segment's file holds only zeros after the end (written ahead): kept, not cut. */
+  zeroTail?: boolean;
 }
 
 /**
@@ -66,15 +70,20 @@ export async function scanToValidEnd(
         const fileOffset = at - segmentStart;
         const windowReachesFileEnd = windowLogOffset - segmentStart + window.length >= fileSizeBytes;
         if (fileOffset >= fileSizeBytes) break;
+        const leadBytes = Math.min(8, fileSizeBytes - fileOffset);
+        if (window.length - position >= leadBytes && isZero(window.subarray(position, position + leadBytes))) {
+          if (await zerosToEnd(file, fileOffset, fileSizeBytes)) {
+            end.zeroTail = true;
+            break;
+          }
+          end.cut = { atLogOffset: at, reason: 'zero bytes where a record should start (unwritten or lost data)' };
+          break;
+        }
         if (windowReachesFileEnd) {
           end.cut = { atLogOffset: at, reason: 'incomplete record at the end (torn write)' };
           break;
         }
         const claimedSizeBytes = window.length - position >= 4 ? window.readUInt32BE(position) : 0;
-        if (window.length - position >= 8 && claimedSizeBytes === 0) {
-          end.cut = { atLogOffset: at, reason: 'zero bytes where a record should start (unwritten or lost data)' };
-          break;
-        }
         if (claimedSizeBytes > segmentEnd - at) {
           end.cut = { atLogOffset: at, reason: `record size ${claimedSizeBytes} runs past the end of its segment` };
           break;
@@ -93,6 +102,22 @@ export async function scanToValidEnd(
   }
   end.logEndOffset = at;
   return end;
+}
+
+/** Whether the file holds only zero bytes in [from, to), read in bounded windows. */
+async function zerosToEnd(file: FileHandle, from: number, to: number): Promise<boolean> {
+  const window = Buffer.allocUnsafe(Math.min(STORE_LIMITS.recoveryReadBytes, to - from));
+  for (let at = from; at < to; ) {
+    const { bytesRead } = await file.read(window, 0, Math.min(window.length, to - at), at);
+    if (bytesRead === 0 || !isZero(window.subarray(0, bytesRead))) return bytesRead === 0;
+    at += bytesRead;
+  }
+  return true;
+}
+
+function isZero(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 export function segmentFileName(start: number): string {

@@ -116,9 +116,10 @@ describe('MessageStore recovery', () => {
   it('cuts a torn tail after an unclean stop and never shows the half-written record', async () => {
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', checkpointIntervalMs: 60_000 });
     await store.append([message('T', 0, 'first'), message('T', 0, 'second')]);
-    // Simulate a crash: no close(); then append garbage that looks like the start of a record.
+    // Simulate a crash: no close(); then write garbage that looks like the start of a record at the
+    // log's end (over the zeros written ahead of it).
     const segment = join(temp.path, 'commitlog', segmentName(0));
-    const sizeBefore = statSync(segment).size;
+    const sizeBefore = store.stats().logEndOffset;
     const fd = openSync(segment, 'r+');
     writeSync(fd, Buffer.from([0, 0, 1, 0, 0x52, 0x4d, 0x51, 0x31, 9, 9]), 0, 10, sizeBefore);
     closeSync(fd);

@@ -14,19 +14,23 @@ function message(queueId: number, body: string): AppendInput {
   return { topic: 'R', queueId, tagHash: 7, flags: 0, bornTimestampMs: 1_700_000_000_000, properties: new Map([['id', body]]), body: Buffer.from(body) };
 }
 
-/** The master's log from its start, as its segment files hold it, one buffer per segment. */
+/**
+ * The master's log from its start, as its segment files hold it, one buffer per segment: its
+ * records, then the 8-byte header of its blank (the zeros written ahead of the end are not log bytes).
+ */
 function shippedSegments(dataDir: string): Buffer[] {
   const dir = join(dataDir, 'commitlog');
-  return readdirSync(dir).sort().map((name) => readFileSync(join(dir, name)));
-}
-
-/** The whole log as one shipped stretch: each segment's records, then the 8-byte header of its blank. */
-function shippedStretch(segments: Buffer[]): Buffer {
-  return Buffer.concat(segments.map((segment, index) => {
+  return readdirSync(dir).sort().map((name, index) => {
+    const segment = readFileSync(join(dir, name));
     let at = 0;
     for (let check = checkRecord(segment, 0, index * SEGMENT_BYTES); check.kind === 'record'; check = checkRecord(segment, at, index * SEGMENT_BYTES + at)) at += check.sizeBytes;
     return segment.subarray(0, at < segment.length && segment.readUInt32BE(at) !== 0 ? at + BLANK_RECORD_BYTES_MIN : at);
-  }));
+  });
+}
+
+/** The whole log as one shipped stretch. */
+function shippedStretch(segments: Buffer[]): Buffer {
+  return Buffer.concat(segments);
 }
 
 async function bodies(store: MessageStore, queueId: number): Promise<string[]> {

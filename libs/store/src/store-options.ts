@@ -61,6 +61,10 @@ export interface StoreOptions {
   fileIo?: FileIo;
   /** The log's newest bytes (and queue entries pointing there) are read on the main thread (sync-reads.ts); 0: never. */
   syncReadWindowBytes?: number;
+  /** Zeros kept written ahead of the log's end in its segment (zero-ahead.ts), so an fdatasync grows no file; 0: none. */
+  zeroAheadBytes?: number;
+  /** sync mode: fdatasyncs of the log in flight at once (write-path.ts); 1: a batch written meanwhile waits for the one running. */
+  syncsInFlightMax?: number;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -174,6 +178,8 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     acceptDataLoss: false,
     fileIo: nodeFileIo,
     syncReadWindowBytes: STORE_LIMITS.syncReadWindowBytesDefault,
+    zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault,
+    syncsInFlightMax: STORE_LIMITS.syncsInFlightMaxDefault,
     ...withoutUndefined(options),
   };
 }

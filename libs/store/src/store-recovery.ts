@@ -44,6 +44,7 @@ export async function recoverStore(
     damage: DamagePolicy;
     fileIo: FileIo;
     syncReads?: SyncReads;
+    zeroAheadBytes?: number;
     onEvent?: (event: { kind: 'queuesRebuilding'; queues: string[] }) => void;
   },
   queueFiles: QueueFileSettings,
@@ -87,7 +88,7 @@ export async function recoverStore(
     });
     queue.append({ logOffset: record.logOffset, sizeBytes: record.sizeBytes, tagHash: record.tagHash });
     return queue.unpersistedCount >= STORE_LIMITS.queueReplayPersistEntries ? queue.persist() : undefined;
-  }, { damage: { ...settings.damage, checkpointLogOffset: dispatched }, fileIo: settings.fileIo, syncReads: settings.syncReads });
+  }, { damage: { ...settings.damage, checkpointLogOffset: dispatched }, fileIo: settings.fileIo, syncReads: settings.syncReads, zeroAheadBytes: settings.zeroAheadBytes });
   if (report.logEndOffset < dispatched) {
     for (const queue of queues.values()) await queue.truncateFromLogOffset(report.logEndOffset);
   }

@@ -87,7 +87,18 @@ export async function startReplicaGroup(options: ReplicaGroupOptions): Promise<R
 /** Segment files of a broker's commit log, by name. */
 export function commitLogSegments(dataDir: string): Map<string, Buffer> {
   const dir = join(dataDir, 'store', 'commitlog');
-  return new Map(readdirSync(dir).filter((name) => /^\d{20}$/.test(name)).sort().map((name) => [name, readFileSync(join(dir, name))]));
+  return new Map(readdirSync(dir).filter((name) => /^\d{20}$/.test(name)).sort().map((name) => [name, withoutZeroTail(readFileSync(join(dir, name)))]));
+}
+
+/**
+ * A segment's bytes without the zeros at its end: the store writes zeros ahead of the log's end
+ * (zero-ahead.ts) as far as its own batches took it, so two copies of one log differ there. (The
+ * last record's body may end in zeros too: both copies lose them alike.)
+ */
+function withoutZeroTail(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return bytes.subarray(0, end);
 }
 
 /**

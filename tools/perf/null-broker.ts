@@ -1,0 +1,47 @@
+// A broker that does nothing: the RocketMQ v2 calls peerbench's rocketmq-raw makes (QueryRoute, Telemetry's
+// Settings, Heartbeat, SendMessage, NotifyClientTermination) answered at once through the same grpc-js server
+// setup and hot-path SendMessage codec as the broker, nothing stored. Produce against it measures the benchmark
+// client's own ceiling (its CPU per message and the gRPC transport), the rate no broker can beat with that
+// client on this machine. Usage: node tools/run-ts.mjs tools/perf/null-broker.ts [--listen 127.0.0.1:18099]
+// (other flags are ignored, so its bundle stands in for a broker's in ab-run.sh: `node tools/run-ts.mjs --bundle-only
+// tools/perf/null-broker.ts` prints the bundle; `tools/perf/ab-run.sh 3 <that bundle> apps/broker/dist/main.js --
+// --tests produce` measures both in one run).
+import { addService, create, createGrpcServer, listen, v2, type ServiceHandlers } from '@rmq/contracts';
+
+const listenArg = process.argv.indexOf('--listen');
+const [host, portText] = (listenArg >= 0 ? process.argv[listenArg + 1] : '127.0.0.1:18099').split(':');
+const port = Number(portText);
+const ok = () => create(v2.StatusSchema, { code: v2.Code.OK, message: 'OK' });
+
+async function main(): Promise<void> {
+  const server = createGrpcServer();
+  const endpoints = create(v2.EndpointsSchema, { scheme: v2.AddressScheme.IPv4, addresses: [{ host, port }] });
+  // Only what produce needs; grpc-js answers UNIMPLEMENTED for the other methods.
+  const handlers: Partial<ServiceHandlers<typeof v2.MessagingService.method>> = {
+    queryRoute: (call, callback) => callback(null, create(v2.QueryRouteResponseSchema, {
+      status: ok(),
+      messageQueues: [0, 1, 2, 3, 4, 5, 6, 7].map((id) => ({
+        topic: call.request.topic, id, permission: v2.Permission.READ_WRITE,
+        broker: { name: 'null', id: 0, endpoints }, acceptMessageTypes: [v2.MessageType.NORMAL],
+      })),
+    })),
+    heartbeat: (_call, callback) => callback(null, create(v2.HeartbeatResponseSchema, { status: ok() })),
+    sendMessage: (call, callback) => callback(null, create(v2.SendMessageResponseSchema, {
+      status: ok(),
+      entries: call.request.messages.map((message, offset) => ({ status: ok(), messageId: message.systemProperties?.messageId ?? '', offset: BigInt(offset) })),
+    })),
+    notifyClientTermination: (_call, callback) => callback(null, create(v2.NotifyClientTerminationResponseSchema, { status: ok() })),
+    telemetry: (call) => {
+      call.on('data', (command: v2.TelemetryCommand) => {
+        if (command.command.case === 'settings') call.write(create(v2.TelemetryCommandSchema, { status: ok(), command: { case: 'settings', value: command.command.value } }));
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  };
+  addService(server, v2.MessagingService, handlers as ServiceHandlers<typeof v2.MessagingService.method>);
+  await listen(server, host, port);
+  console.log(JSON.stringify({ msg: 'ready', port, pid: process.pid }));
+}
+
+void main();

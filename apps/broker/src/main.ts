@@ -328,7 +328,7 @@ async function main(): Promise<void> {
   addService(grpcServer, v2.MessagingService, messagingHandlers);
   // The official client's one call per message, without grpc-js's per-call layer (unary-fast-path.ts):
   // only where no call guard and no tracing would see the call, and while master (a slave forwards).
-  const fastPath = !guard && !tracing.enabled && serveUnaryFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master' });
+  const fastPath = !guard && !tracing.enabled && serveUnaryFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master', clock });
   log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage'] : [] });
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),

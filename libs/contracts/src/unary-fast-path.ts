@@ -15,6 +15,7 @@ import * as http2 from 'node:http2';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
+import { systemClock, type Clock } from '@rmq/base';
 import { inBandStatusReply } from './call-guard';
 import { HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 import { GRPC_SERVER_LIMITS } from './limits';
@@ -42,6 +43,8 @@ export interface FastPathOptions {
   requestReadMsMax?: number;
   /** Calls go to grpc-js while this is false (a slave forwards sends with grpc-js's call). */
   enabled?: () => boolean;
+  /** Times the calls' grpc-timeout deadlines; the system clock unless given. */
+  clock?: Clock;
 }
 
 /** The official client's per-message calls, SendMessage and AckMessage, with their hand-written codecs, served by `handlers`. */
@@ -121,6 +124,7 @@ class FastUnaryCall {
   private requestEnded = false;
   private stalled: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
+  private readonly clock: Clock;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -128,7 +132,9 @@ class FastUnaryCall {
     private readonly method: FastUnaryMethod,
     private readonly options: FastPathOptions,
     private readonly readMsMax: number,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   get cancelled(): boolean {
     return this.stream.destroyed || this.stream.closed;
@@ -145,7 +151,7 @@ class FastUnaryCall {
     if (timeout !== undefined) {
       const match = TIMEOUT_HEADER.exec(String(timeout));
       if (!match) return this.fail(grpc.status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
-      this.deadline = Date.now() + ((Number(match[1]) * TIMEOUT_UNIT_MS[match[2]]) | 0);
+      this.deadline = this.clock.nowMs() + ((Number(match[1]) * TIMEOUT_UNIT_MS[match[2]]) | 0);
     }
     this.stream.once('close', () => this.end());
     this.stream.on('data', this.onData);
@@ -207,7 +213,7 @@ class FastUnaryCall {
     }
     this.method.handler(this as unknown as grpc.ServerUnaryCall<never, never>, (error, reply) => {
       if (this.done) return;
-      if (Date.now() > this.deadline) return this.fail(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      if (this.clock.nowMs() > this.deadline) return this.fail(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
       if (error) return this.fail((error as grpc.ServiceError).code ?? grpc.status.UNKNOWN, (error as Error).message ?? String(error));
       this.reply(reply);
     });

@@ -234,11 +234,7 @@ class FastUnaryCall {
     body.copy(frame, FRAME_HEADER_BYTES);
     const stream = this.stream;
     stream.respond(REPLY_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', () => {
-      stream.sendTrailers(OK_TRAILERS);
-      // Refused in-band before the request ended: the rest of it is not wanted (RFC 9113 8.1).
-      if (!this.requestEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    });
+    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
     stream.end(frame);
   }
 
@@ -257,7 +253,6 @@ class FastUnaryCall {
     this.done = true;
     clearTimeout(this.stalled);
     this.stream.removeListener('data', this.onData);
-    if (!this.requestEnded) this.stream.pause(); // read no more of it: HTTP/2 flow control stops the sender
     this.chunks = [];
     this.options.budget?.give(this.held);
     this.held = 0;

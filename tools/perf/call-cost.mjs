@@ -9,8 +9,8 @@
 //   --broker <bundle.js> starts that broker bundle here (data in a fresh temp dir, `sync`), then measures it
 // Phases (--phases): heartbeat (the cheapest handler: the per-call overhead), send, ack (real receipt
 // handles: the sent messages are received first, in batches of 32; measured as the receive phase,
-// one ReceiveMessage of up to 32 at a time as the official simple consumer asks, when `receive` is
-// listed too: µs per receive call and per message).
+// one ReceiveMessage of up to 32 (--receive-batch) at a time as the official simple consumer asks, when
+// `receive` is listed too: µs per receive call and per message).
 // Usage: node tools/perf/call-cost.mjs --target bare|host:port [--server-pid P] [--calls 20000] [--inflight 64] [--phases heartbeat,send,ack]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -127,7 +127,7 @@ const statusProblem = (reply) => {
   return status && status.getCode() !== def.Code.OK ? `status ${status.getCode()}: ${status.getMessage()}` : undefined;
 };
 
-async function receiveAll(client, topic, group, count, clientId, serverPid) {
+async function receiveAll(client, topic, group, count, clientId, serverPid, batch) {
   const cpu0 = serverPid ? cpuSecondsOf(serverPid) : 0;
   const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -138,7 +138,7 @@ async function receiveAll(client, topic, group, count, clientId, serverPid) {
       .setGroup(new def.Resource().setName(group))
       .setMessageQueue(new def.MessageQueue().setTopic(new def.Resource().setName(topic)).setId(0))
       .setFilterExpression(new def.FilterExpression().setType(def.FilterType.TAG).setExpression('*'))
-      .setBatchSize(32).setAutoRenew(false)
+      .setBatchSize(batch).setAutoRenew(false)
       .setInvisibleDuration(new Duration().setSeconds(300))
       .setLongPollingTimeout(new Duration().setSeconds(5));
     calls++;
@@ -185,6 +185,7 @@ async function main() {
   const { values } = parseArgs({ options: {
     target: { type: 'string', default: 'bare' }, 'server-pid': { type: 'string' }, calls: { type: 'string', default: '20000' },
     inflight: { type: 'string', default: '64' }, phases: { type: 'string', default: 'heartbeat,send,ack' }, size: { type: 'string', default: '1024' },
+    'receive-batch': { type: 'string', default: '32' },
     label: { type: 'string' }, broker: { type: 'string' }, port: { type: 'string', default: '18139' },
   } });
   const calls = Number(values.calls);
@@ -230,7 +231,7 @@ async function main() {
       if (name === 'send') results.send = await phase(client, 'sendMessage', sendRequest, calls, inflight, clientId, serverPid, statusProblem);
       if (name === 'ack') {
         if (!phases.includes('send')) await phase(client, 'sendMessage', sendRequest, calls, inflight, clientId, serverPid, statusProblem);
-        const handles = bare ? Array.from({ length: calls }, () => ['01AA', 'x'.repeat(60)]) : await receiveAll(client, topic, group, calls, clientId, serverPid);
+        const handles = bare ? Array.from({ length: calls }, () => ['01AA', 'x'.repeat(60)]) : await receiveAll(client, topic, group, calls, clientId, serverPid, Number(values['receive-batch']));
         if (phases.includes('receive') && handles.cost) results.receive = handles.cost;
         const ackRequest = (i) => new pb.AckMessageRequest()
           .setGroup(new def.Resource().setName(group)).setTopic(new def.Resource().setName(topic))

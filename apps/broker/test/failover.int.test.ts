@@ -149,7 +149,17 @@ describe('failover path of the official client (master + slave, name server as a
 
       await group.start(0, { role: 'slave', epoch: 1 });
       await eventually(async () => expect(await group.routed(TOPIC)).toEqual([[1, 'master', 2], [0, 'slave', 2]]), { timeoutMs: 10_000 });
+      // The producer still routes broker 0's address (its route is from before the kill) and, unless its
+      // one send after the kill went there, has not isolated it. While broker 0 was down, its grpc-js
+      // channel to that address kept reconnecting with exponential backoff (the client renews its telemetry
+      // stream every second), and until the next attempt connects the channel fails every call at once with
+      // UNAVAILABLE "No connection established"; with one candidate per broker name, all 3 attempts of a send
+      // fail there within milliseconds, without reaching any broker. The client reconnects on its own
+      // schedule (its producer session reappears on broker 0), so the sends start once it has.
+      await eventually(async () => expect(await group.metric(0, 'rocketmq_producer_connections')).toBeGreaterThanOrEqual(1), { timeoutMs: 30_000 });
+      const throughReturnedSlave = await forwarded(group, 0, 'sendMessage');
       for (let i = 0; i < 20; i++) await producer.send({ topic: TOPIC, body: Buffer.from(`after-failover-${i}`) });
+      process.stdout.write(`after failover: ${(await forwarded(group, 0, 'sendMessage')) - throughReturnedSlave} of 20 sends through the returned slave\n`);
 
       // The push consumer asks the route's first endpoint (broker 1, now master) for its queues and reads the new master.
       await eventually(() => expect(consumed.has('after-failover-19')).toBe(true), { timeoutMs: 30_000 });

@@ -75,6 +75,24 @@ describe('ConsumerService', () => {
     expect(a).toHaveLength(20);
   });
 
+  it('takes a small batch from as few queues as it needs, and the next receive goes on from the queues after them', async () => {
+    await send(160); // 20 in each of the 8 queues
+    const first = await receive('g', 32);
+    const second = await receive('g', 32);
+    const queuesOf = (batch: typeof first) => [...new Set(batch.map((delivery) => delivery.record.queueId))].sort();
+    expect(first).toHaveLength(32);
+    expect(second).toHaveLength(32);
+    expect(queuesOf(first)).toHaveLength(2);
+    expect(queuesOf(second)).toHaveLength(2);
+    expect(queuesOf(first).filter((queueId) => queuesOf(second).includes(queueId))).toEqual([]);
+  });
+
+  it('gathers from every queue with messages in one receive when the first queues it asks have few', async () => {
+    await send(8); // one in each queue
+    const batch = await receive('g', 32);
+    expect(batch.map(idOf).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `id-${i}`).sort());
+  });
+
   it('filters by tag and counts filtered messages as done', async () => {
     await send(5, 'A');
     await send(5, 'B');

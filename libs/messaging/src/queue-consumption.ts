@@ -113,6 +113,7 @@ export class QueueConsumption {
 
   /** Offsets whose invisible time is over (earliest deadlines), oldest first, up to `countMax`. */
   due(nowMs: number, countMax: number): { queueOffset: number; entry: InflightEntry }[] {
+    if (!this.hasDue(nowMs)) return []; // the usual case (every receive asks every queue): nothing built
     const taken: DeadlineEntry[] = [];
     const offsets = new Set<number>();
     while (offsets.size < countMax) {
@@ -124,6 +125,12 @@ export class QueueConsumption {
     // Still in flight until the caller claims them: their entries go back.
     for (const entry of taken) this.deadlines.push(entry);
     return [...offsets].sort((a, b) => a - b).map((queueOffset) => ({ queueOffset, entry: this.inflight.get(queueOffset)! }));
+  }
+
+  /** Some in-flight message's invisible time is over at `nowMs`. */
+  hasDue(nowMs: number): boolean {
+    const top = this.deadlines.peek(this.isCurrent);
+    return top !== undefined && top.visibleAtMs <= nowMs;
   }
 
   /** The earliest time an in-flight message becomes visible again. */

@@ -1,0 +1,141 @@
+// What a consumer does with a receipt handle: ack (AckMessage, many at once), change the invisible
+// duration (a push consumer's nack), or move the message to the dead-letter topic. Each handle is
+// checked (its tag, the group, topic and broadcast member, the delivery still current) and each
+// change is journaled; the answer waits until it is durable.
+import { decodeReceiptHandle, encodeReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+import type { ProgressKey } from './consumer-progress';
+import type { QueueConsumption } from './queue-consumption';
+import { retryPolicyDelayMs } from './retry-policy';
+import { MESSAGING_LIMITS } from './limits';
+import { progressKey, type ConsumerContext } from './consumer-context';
+import { checkInvisibleMs, checkSimpleInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
+import { DEAD_LETTER_RETRY_MS, type DeadLetters } from './dead-letters';
+
+export class ConsumerAcks {
+  constructor(
+    private readonly context: ConsumerContext,
+    private readonly deadLetters: DeadLetters,
+  ) {}
+
+  /**
+   * Acks the deliveries of one AckMessage call (one group and topic), each on its own: resolves
+   * once every ack made is durable, with undefined when all were made, else with each entry's
+   * error (undefined where acked). The group's settings, the member and the queue's progress are
+   * looked up once per call and per run of handles of one queue, not per handle, and the acks
+   * share their journal record.
+   */
+  async ackAll(group: string, topic: string, receiptHandles: readonly string[], clientId?: string): Promise<unknown[] | undefined> {
+    const { options } = this.context;
+    const count = receiptHandles.length;
+    let errors: unknown[] | undefined;
+    const fail = (index: number, error: unknown) => ((errors ??= new Array<unknown>(count).fill(undefined))[index] = error);
+    // Journal writes the acks wait for (usually one record for all), and which one each entry waits for.
+    const writes: Promise<void>[] = [];
+    const writeOf = new Int32Array(count).fill(-1);
+    let wakeFifo = false;
+    try {
+      const secret = options.secret();
+      const settings = options.groups.settingsOf(group);
+      const expectedMember = this.context.memberOf(settings, clientId);
+      if (clientId) this.context.clientSeen(clientId);
+      const fifo = settings.fifo && options.topics.get(topic)?.messageType === 'FIFO';
+      const handle: ReceiptHandle = { group, topic, queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
+      let key: ProgressKey | undefined;
+      let state: QueueConsumption | undefined;
+      for (let i = 0; i < count; i++) {
+        try {
+          verifyReceiptHandle(receiptHandles[i], secret, group, topic, handle);
+          if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
+          // Acks come in runs of one queue: its progress is looked up once per run.
+          if (key === undefined || state === undefined || key.q !== handle.queueId) {
+            key = progressKey(group, topic, handle.queueId, expectedMember);
+            state = options.progress.state(key, fifo);
+          }
+          const durable = options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
+          if (!durable) throw staleHandle(state, handle.queueOffset);
+          if (writes.length === 0 || writes[writes.length - 1] !== durable) {
+            const at = writes.indexOf(durable);
+            writeOf[i] = at >= 0 ? at : writes.push(durable) - 1;
+          } else writeOf[i] = writes.length - 1;
+          // FIFO: the next message of the group may be due now.
+          if (state.fifo) wakeFifo = true;
+        } catch (error) {
+          fail(i, error);
+        }
+      }
+    } catch (error) {
+      // The call as a whole was refused (a broadcast group without a client id): every entry says why.
+      for (let i = 0; i < count; i++) fail(i, error);
+    }
+    if (wakeFifo) this.context.wakeups.wake(topic);
+    if (writes.length === 1) {
+      try {
+        await writes[0];
+      } catch (error) {
+        for (let i = 0; i < count; i++) if (writeOf[i] === 0) fail(i, error);
+      }
+    } else if (writes.length > 1) {
+      const settled = await Promise.allSettled(writes);
+      for (let i = 0; i < count; i++) {
+        const result = writeOf[i] >= 0 ? settled[writeOf[i]] : undefined;
+        if (result?.status === 'rejected') fail(i, result.reason);
+      }
+    }
+    return errors;
+  }
+
+  /**
+   * Makes a received message invisible for `invisibleMs` from now; returns its new handle. For a
+   * push consumer's delivery this is its nack: the message comes back after the group's retry
+   * delay for this attempt (or `invisibleMs` if longer), and after the last attempt it goes to the
+   * dead-letter topic at once instead.
+   */
+  async changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): Promise<string> {
+    const { options } = this.context;
+    checkInvisibleMs(invisibleMs);
+    const handle = this.decode(group, topic, receiptHandle, clientId);
+    if (!handle.push) checkSimpleInvisibleMs(invisibleMs, options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
+    const key = progressKey(group, topic, handle.queueId, handle.member);
+    const state = this.context.state(key);
+    const current = state.current(handle.queueOffset);
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle(state, handle.queueOffset);
+    const settings = options.groups.settingsOf(group);
+    const nowMs = options.clock.nowMs();
+    const lastAttempt = current.attempt >= settings.maxAttempts;
+    const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryPolicyDelayMs(settings.retry, current.attempt, invisibleMs);
+    const deliveryId = this.context.nextDeliveryId();
+    const visibleAtMs = nowMs + delayMs;
+    const durable = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
+    // Visible sooner than before: long polls sleeping until the old deadline must look again.
+    if (visibleAtMs < current.visibleAtMs) this.context.wakeups.wake(topic);
+    await durable;
+    return encodeReceiptHandle({ ...handle, deliveryId }, options.secret());
+  }
+
+  /** Moves a received message to the dead-letter topic now (FIFO consumers give up this way). */
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string, clientId?: string): Promise<void> {
+    const { options } = this.context;
+    const handle = this.decode(group, topic, receiptHandle, clientId);
+    const key = progressKey(group, topic, handle.queueId, handle.member);
+    const state = this.context.state(key);
+    const current = state.current(handle.queueOffset);
+    if (!current || current.deliveryId !== handle.deliveryId) throw staleHandle(state, handle.queueOffset);
+    const nowMs = options.clock.nowMs();
+    const deliveryId = this.context.nextDeliveryId();
+    const claimed = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs: nowMs + DEAD_LETTER_RETRY_MS, attempt: current.attempt });
+    const [record] = (await options.store.read(topic, handle.queueId, handle.queueOffset, { countMax: 1 })).records;
+    // Deleted by retention while in flight: nothing left to move.
+    if (!record) await options.progress.complete(key, state, handle.queueOffset, deliveryId);
+    else await this.deadLetters.complete(key, state, handle.queueOffset, deliveryId, record);
+    await claimed;
+  }
+
+  private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
+    const { options } = this.context;
+    const handle = decodeReceiptHandle(receiptHandle, options.secret(), group, topic);
+    if (clientId) this.context.clientSeen(clientId);
+    const expected = this.context.memberOf(options.groups.settingsOf(group), clientId);
+    if (handle.member !== expected) throw memberMismatch(group, expected);
+    return handle;
+  }
+}

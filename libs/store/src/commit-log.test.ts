@@ -4,7 +4,6 @@ import { openSync, readdirSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '@rmq/testing';
 import { CommitLog, segmentName, type Chunk } from './commit-log';
-import { gatedFileIo } from './file-io';
 import { encodeBlank, encodeRecord, encodedSizeBytes, type RecordInput } from './record';
 import type { StoredRecord } from './record-view';
 
@@ -95,27 +94,5 @@ describe('CommitLog', () => {
     expect(statSync(join(temp.path, segmentName(SEGMENT_BYTES))).size).toBe(600);
     expect(report.logEndOffset).toBe(SEGMENT_BYTES + 600);
     expect(records.map((record) => record.logOffset)).toEqual(logOffsets);
-  });
-
-  // fileIo.datasync calls fdatasync(fd) directly (not FileHandle.datasync, which holds the handle
-  // open): closing a segment under it would fail it with EBADF, or sync whatever file took the fd.
-  it('closes a segment only after the fdatasyncs issued on it settle', async () => {
-    const io = gatedFileIo(() => true);
-    const { log } = await CommitLog.open(temp.path, SEGMENT_BYTES, 0, () => undefined, { fileIo: io });
-    const { logOffset } = log.reserve(200);
-    const touched = await log.write([{ logOffset, bytes: encodeRecord(inputOfSize(200), { logOffset, queueOffset: 0, storeTimestampMs: 2 }) }]);
-    io.hold();
-    const syncing = log.datasync(touched);
-    for (let i = 0; i < 100 && io.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(io.waiting).toBe(1);
-    let restarted = false;
-    const restarting = log.restartAt(SEGMENT_BYTES).then(() => (restarted = true));
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(restarted).toBe(false); // waits for the fdatasync on the segment's handle
-    io.release();
-    await expect(syncing).resolves.toBeUndefined();
-    await restarting;
-    expect(readdirSync(temp.path)).toEqual([]);
-    await log.close();
   });
 });

@@ -16,7 +16,6 @@ import { ZeroAhead } from './zero-ahead';
 const SEGMENT_NAME = /^\d{20}$/;
 /** Owner only: the log holds the broker's state records, user secrets and the receipt-handle key among them. */
 const SEGMENT_FILE_MODE = 0o600;
-const ignore = (): void => undefined;
 
 export interface Chunk {
   logOffset: number;
@@ -67,8 +66,6 @@ export class CommitLog {
   /** Observability: called after each fdatasync of a segment (an fsync latency histogram). */
   onDatasync: ((segmentStart: number, durationMs: number) => void) | undefined;
   private readonly zeroAhead: ZeroAhead;
-  /** Per segment handle, settled once every fdatasync issued on it so far has: fileIo.datasync does not hold it open. */
-  private readonly syncing = new Map<FileHandle, Promise<void>>();
 
   private constructor(
     private readonly dir: string,
@@ -184,7 +181,7 @@ export class CommitLog {
     for (const start of starts.filter((start) => start >= deleteFrom)) {
       const file = this.segments.get(start);
       this.segments.delete(start);
-      if (file) await this.closeSegment(file);
+      await file?.close();
       await rm(join(this.dir, segmentName(start)), { force: true });
     }
     if (!atBoundary && starts.includes(keepStart)) {
@@ -202,7 +199,7 @@ export class CommitLog {
     this.zeroAhead.forget();
     for (const [start, file] of this.segments) {
       this.segments.delete(start);
-      await this.closeSegment(file);
+      await file.close();
     }
     for (const name of (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name))) await rm(join(this.dir, name), { force: true });
     this.firstSegmentStart = logOffset;
@@ -244,28 +241,9 @@ export class CommitLog {
     for (const start of segmentStarts) {
       if (start < this.firstSegmentStart) continue; // deleted by retention: nothing left to sync
       const startedMs = performance.now();
-      await this.syncSegment(this.segmentPath(start), await this.segment(start));
+      await this.fileIo.datasync(this.segmentPath(start), await this.segment(start));
       this.onDatasync?.(start, performance.now() - startedMs);
     }
-  }
-
-  private async syncSegment(path: string, file: FileHandle): Promise<void> {
-    const sync = this.fileIo.datasync(path, file);
-    const settled = sync.then(ignore, ignore);
-    const previous = this.syncing.get(file);
-    const all = previous ? previous.then(() => settled) : settled;
-    this.syncing.set(file, all);
-    try {
-      await sync;
-    } finally {
-      if (this.syncing.get(file) === all) this.syncing.delete(file);
-    }
-  }
-
-  /** Closes a segment's handle once the fdatasyncs issued on it have settled (its fd must not be reused under them). */
-  private async closeSegment(file: FileHandle): Promise<void> {
-    await this.syncing.get(file);
-    await file.close();
   }
 
   async read(logOffset: number, sizeBytes: number): Promise<Buffer> {
@@ -277,8 +255,8 @@ export class CommitLog {
 
   async close(): Promise<void> {
     for (const [start, file] of this.segments) {
-      await this.syncSegment(this.segmentPath(start), file);
-      await this.closeSegment(file);
+      await this.fileIo.datasync(this.segmentPath(start), file);
+      await file.close();
     }
     this.segments.clear();
     await this.releaseRetiredHandles();
@@ -331,7 +309,7 @@ export class CommitLog {
   async releaseRetiredHandles(): Promise<void> {
     const retired = this.retiredHandles;
     this.retiredHandles = [];
-    for (const file of retired) await this.closeSegment(file);
+    for (const file of retired) await file.close();
   }
 
   /** Reads up to `sizeBytesMax` bytes from `logOffset`, within one segment; fewer at the segment file's end. */

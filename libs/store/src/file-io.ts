@@ -2,7 +2,7 @@
 // queue files) and its synchronous reads of them (sync-reads.ts): tests pass a FileIo that fails like a
 // bad or full disk does (EIO, ENOSPC) and check what the store answers. Opens, asynchronous reads,
 // truncations and the small JSON files do not go through it.
-import { fdatasync, readSync, writevSync } from 'node:fs';
+import { readSync, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface FileIo {
@@ -10,7 +10,6 @@ export interface FileIo {
   writevSync(path: string, fd: number, buffers: Buffer[], position: number): number;
   /** Positional write (queue files); the bytes written. */
   write(path: string, file: FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
-  /** fdatasync(2) of the file; the caller keeps it open until this settles (FileHandle.close does not wait for it). */
   datasync(path: string, file: FileHandle): Promise<void>;
   /** Positional read on the main thread (bytes the page cache holds: sync-reads.ts); the bytes read. */
   readSync(path: string, fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
@@ -19,21 +18,9 @@ export interface FileIo {
 export const nodeFileIo: FileIo = {
   writevSync: (_path, fd, buffers, position) => writevSync(fd, buffers, position),
   write: async (_path, file, buffer, offset, length, position) => (await file.write(buffer, offset, length, position)).bytesWritten,
-  datasync: (_path, file) => datasyncFd(file.fd),
+  datasync: (_path, file) => file.datasync(),
   readSync: (_path, fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
 };
-
-/**
- * fdatasync(2) through libuv's pool with a callback: FileHandle.datasync() costs the main thread about 10 µs more
- * per call (two async functions and a request object with its own stats array; tools/perf/sync-cost.mjs), at
- * about 1,000 group commits a second. Unlike FileHandle's methods it does not hold the handle open: the caller does.
- */
-function datasyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (fd < 0) reject(Object.assign(new Error('EBADF: file closed, fdatasync'), { code: 'EBADF', syscall: 'fdatasync' }));
-    else fdatasync(fd, (error) => (error ? reject(error) : resolve()));
-  });
-}
 
 export type FileOperation = 'write' | 'datasync' | 'read';
 

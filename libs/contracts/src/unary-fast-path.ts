@@ -140,6 +140,16 @@ class FastUnaryCall {
     return this.stream.destroyed || this.stream.closed;
   }
 
+  /** As grpc-js's call: a master's handlers do not ask, but one that turns slave mid-call forwards by it. */
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  getPeer(): string {
+    const socket = this.stream.session?.socket;
+    return socket?.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
   /** What in-band.ts's call context listens to for its abort signal. */
   once(event: string, listener: () => void): this {
     if (event === 'cancelled') this.stream.once('close', listener);

@@ -43,6 +43,8 @@ describe('TopicWakeups.wakeQueue', () => {
     expect(ended).toEqual(['g-first']);
     wakeups.wakeQueue('T', 2); // the next commit
     await eventually(() => expect(ended.sort()).toEqual(['g-first', 'g-second']));
+    wakeups.wake('T'); // ends g-queue-2's wait, whose 60 s timer would keep jest from exiting
+    await eventually(() => expect(ended).toContain('g-queue-2'));
   });
 });
 

@@ -3,27 +3,15 @@
 // and a request that stalls ended after the read limit.
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { setTimeout as delay } from 'node:timers/promises';
 import { addService, createClient, listen, reply, shutdownServer } from './grpc-adapter';
 import { createGrpcServer } from './grpc-server';
 import { RequestBudget } from './request-budget';
 import { requestBudgetInterceptor } from './request-budget-interceptor';
 import * as v2 from './v2';
+import { eventually } from '../test/eventually';
 
 const BUDGET_BYTES = 1024 * 1024;
 
-/** Retries `check` until it passes, for at most 5 s (contracts cannot use @rmq/testing: it depends on contracts). */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await delay(10);
-    }
-  }
-}
 const SEND_PATH = '/apache.rocketmq.v2.MessagingService/SendMessage';
 
 describe('request budget interceptor', () => {

@@ -11,23 +11,12 @@ import { createGrpcServer } from './grpc-server';
 import { RequestBudget } from './request-budget';
 import { messagingFastMethods, serveUnaryFastPath } from './unary-fast-path';
 import * as v2 from './v2';
+import { eventually } from '../test/eventually';
 
 const SEND_PATH = '/apache.rocketmq.v2.MessagingService/SendMessage';
 const RECEIVE_BYTES_MAX = 64 * 1024;
 const BUDGET_BYTES = 48 * 1024; // below RECEIVE_BYTES_MAX: a request may announce all of it
 
-/** Retries `check` until it passes, for at most 5 s (contracts cannot use @rmq/testing: it depends on contracts). */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await delay(10);
-    }
-  }
-}
 
 type SendCall = grpc.ServerUnaryCall<v2.SendMessageRequest, v2.SendMessageResponse>;
 

@@ -6,15 +6,21 @@
 // (other flags are ignored, so its bundle stands in for a broker's in ab-run.sh: `node tools/run-ts.mjs --bundle-only
 // tools/perf/null-broker.ts` prints the bundle; `tools/perf/ab-run.sh 3 <that bundle> apps/broker/dist/main.js --
 // --tests produce` measures both in one run).
-import { addService, create, createGrpcServer, listen, v2, type ServiceHandlers } from '@rmq/contracts';
+// --fast-path: SendMessage and AckMessage answered on node:http2 (unary-fast-path.ts) as the broker answers them
+// without auth, a cluster secret or tracing, instead of by grpc-js. ab-run.sh passes no per-bundle flags: a
+// two-line bundle `process.argv.push('--fast-path'); require('<null bundle>');` in its own directory stands in.
+import { addService, create, createGrpcServer, listen, messagingFastMethods, serveUnaryFastPath, v2, type ServiceHandlers } from '@rmq/contracts';
 
 const listenArg = process.argv.indexOf('--listen');
 const [host, portText] = (listenArg >= 0 ? process.argv[listenArg + 1] : '127.0.0.1:18099').split(':');
 const port = Number(portText);
+const fastPath = process.argv.includes('--fast-path');
+/** The broker's (main.ts). */
+const RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 const ok = () => create(v2.StatusSchema, { code: v2.Code.OK, message: 'OK' });
 
 async function main(): Promise<void> {
-  const server = createGrpcServer();
+  const server = createGrpcServer({ receiveMessageBytesMax: RECEIVE_BYTES_MAX });
   const endpoints = create(v2.EndpointsSchema, { scheme: v2.AddressScheme.IPv4, addresses: [{ host, port }] });
   // Only what produce needs; grpc-js answers UNIMPLEMENTED for the other methods.
   const handlers: Partial<ServiceHandlers<typeof v2.MessagingService.method>> = {
@@ -30,6 +36,9 @@ async function main(): Promise<void> {
       status: ok(),
       entries: call.request.messages.map((message, offset) => ({ status: ok(), messageId: message.systemProperties?.messageId ?? '', offset: BigInt(offset) })),
     })),
+    ackMessage: (call, callback) => callback(null, create(v2.AckMessageResponseSchema, {
+      status: ok(), entries: call.request.entries.map((entry) => ({ messageId: entry.messageId, status: ok() })),
+    })),
     notifyClientTermination: (_call, callback) => callback(null, create(v2.NotifyClientTerminationResponseSchema, { status: ok() })),
     telemetry: (call) => {
       call.on('data', (command: v2.TelemetryCommand) => {
@@ -41,7 +50,10 @@ async function main(): Promise<void> {
   };
   addService(server, v2.MessagingService, handlers as ServiceHandlers<typeof v2.MessagingService.method>);
   await listen(server, host, port);
-  console.log(JSON.stringify({ msg: 'ready', port, pid: process.pid }));
+  // As the broker's main.ts: after listen (the HTTP/2 servers exist), the broker's receive limit.
+  const fast = fastPath && serveUnaryFastPath(server, messagingFastMethods(handlers as { sendMessage: unknown; ackMessage: unknown }), { receiveBytesMax: RECEIVE_BYTES_MAX });
+  if (fastPath && !fast) throw new Error('--fast-path: grpc-js internals are not as unary-fast-path.ts expects');
+  console.log(JSON.stringify({ msg: 'ready', port, pid: process.pid, fastPath: fast }));
 }
 
 void main();

@@ -8,3 +8,4 @@ export * from './siphash';
 export * from './request-signature';
 export * from './latency-probe';
 export * from './short-strings';
+export * from './md5-lanes';

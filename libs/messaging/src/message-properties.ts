@@ -1,8 +1,8 @@
 // How a message's attributes are kept in a record's property map: system attributes under
 // "s.", user properties under "u.", so neither can shadow the other.
-import { hash } from 'node:crypto';
 import type { AppendInput, StoredRecord } from '@rmq/store';
 import { tagHashOf } from '@rmq/store';
+import { md5HexUpper } from '@rmq/base';
 
 export const SYSTEM_PROPERTY = {
   messageId: 's.id',
@@ -59,13 +59,14 @@ export interface IncomingMessage extends OutgoingMessage {
   body: Buffer;
 }
 
-export function toAppendInput(message: OutgoingMessage, queueId: number): AppendInput {
+/** `bodyMd5`: the body's digest when the caller has it (computed with the rest of its batch: md5-lanes.ts). */
+export function toAppendInput(message: OutgoingMessage, queueId: number, bodyMd5 = bodyMd5Hex(message.body)): AppendInput {
   // A flat list, not a Map: built and encoded without an object per property (record.ts).
   const properties: string[] = [
     SYSTEM_PROPERTY.messageId, message.messageId,
     SYSTEM_PROPERTY.messageType, message.messageType,
     SYSTEM_PROPERTY.bornHost, message.bornHost,
-    SYSTEM_PROPERTY.bodyMd5, bodyMd5Hex(message.body),
+    SYSTEM_PROPERTY.bodyMd5, bodyMd5,
   ];
   if (message.tag !== undefined) properties.push(SYSTEM_PROPERTY.tag, message.tag);
   if (message.keys.length > 0) properties.push(SYSTEM_PROPERTY.keys, JSON.stringify(message.keys));
@@ -124,9 +125,9 @@ function numberOrUndefined(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number(text);
 }
 
-/** The body digest consumers get (upper-case hex MD5). crypto.hash: no Hash object per message. */
+/** The body digest consumers get (upper-case hex MD5); a batch's with md5HexUpperAll. */
 function bodyMd5Hex(body: Uint8Array): string {
-  return hash('md5', body, 'hex').toUpperCase();
+  return md5HexUpper(body);
 }
 
 /** Bytes the user properties take, as the size limit counts them. */

@@ -3,7 +3,7 @@
 // stays on one queue, in order), others round robin over the topic's queues. DELAY and
 // TRANSACTION messages are handed to a stager that stores them elsewhere first (a schedule, a
 // half message); without one they are refused as unsupported.
-import { fnv1a32, latencyProbe, RmqError } from '@rmq/base';
+import { fnv1a32, latencyProbe, md5HexUpperAll, RmqError } from '@rmq/base';
 import type { AppendInput, AppendResult, MessageStore } from '@rmq/store';
 import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
 import { toAppendInput, userPropertiesSizeBytes, type MessageType, type OutgoingMessage } from './message-properties';
@@ -79,10 +79,12 @@ export class ProducerService {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     let inputs: AppendInput[];
     try {
-      inputs = messages.map((message) => {
-        const topic = this.validate(message);
+      const topics = messages.map((message) => this.validate(message));
+      // A batch's body digests in one pass, eight at a time where their sizes allow (md5-lanes.ts).
+      const digests = messages.length > 1 ? md5HexUpperAll(messages.map((message) => message.body)) : undefined;
+      inputs = messages.map((message, i) => {
         const stager = this.stagers[message.messageType];
-        return stager ? stager.stage(message, topic) : toAppendInput(message, this.queueFor(message, topic));
+        return stager ? stager.stage(message, topics[i]) : toAppendInput(message, this.queueFor(message, topics[i]), digests?.[i]);
       });
     } catch (error) {
       return Promise.reject(error);

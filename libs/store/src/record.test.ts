@@ -8,6 +8,7 @@ import {
   checkRecord,
   encodeBlank,
   encodeRecord,
+  encodeRecordInto,
   encodedSizeBytes,
   propertyMap,
   propertyOf,
@@ -169,6 +170,36 @@ describe('record encoding', () => {
       }),
       { numRuns: NUM_RUNS },
     );
+  });
+
+  it('encodes into views of one slab and into other buffers in turn the same bytes as alone', () => {
+    // The encoder keeps a DataView of the buffer it wrote last: switching targets must not write through a stale one.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(recordInput, placement, fc.boolean()), { minLength: 1, maxLength: 6 }), (records) => {
+        const slab = Buffer.alloc(records.reduce((sum, [input]) => sum + encodedSizeBytes(input), 0) + 16, 0xee);
+        const slabView = slab.subarray(8); // a view at an offset, as a slab may be
+        let at = 0;
+        for (const [input, where, elsewhereFirst] of records) {
+          const alone = encodeRecord(input, where);
+          if (elsewhereFirst) encodeRecordInto(Buffer.alloc(alone.length), 0, input, where, alone.length);
+          encodeRecordInto(slabView, at, input, where, alone.length);
+          expect(Buffer.compare(slabView.subarray(at, at + alone.length), alone)).toBe(0);
+          at += alone.length;
+        }
+        expect(slab.subarray(0, 8)).toEqual(Buffer.alloc(8, 0xee)); // nothing written before the view
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('refuses a queue id or property count a record cannot hold, rather than writing it wrapped', () => {
+    const input: RecordInput = { topic: 't', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 0, properties: [], body: Buffer.from('x') };
+    const where = { logOffset: 0, queueOffset: 0, storeTimestampMs: 0 };
+    expect(() => encodeRecord({ ...input, queueId: -1 }, where)).toThrow(/queue id out of range/);
+    expect(() => encodeRecord({ ...input, queueId: U32_MAX + 1 }, where)).toThrow(/queue id out of range/);
+    const many = Array.from({ length: 0x10000 }, (_, i) => [`k${i}`, '']).flat();
+    expect(() => encodeRecord({ ...input, properties: many }, where)).toThrow(/too many properties/);
+    expect(() => encodeRecord({ ...input, bornTimestampMs: -1 }, where)).toThrow(/u64 field out of range/);
   });
 
   it('hashes a tag to a non-zero u32 and no tag to 0', () => {

@@ -97,37 +97,66 @@ export function encodeRecord(input: RecordInput, placement: RecordPlacement, siz
 /**
  * Encodes a record into `target` at `start` (the write path encodes a batch into one buffer),
  * writing at absolute positions: no view of the record is made but the one its CRC is taken of.
+ * Fixed-width fields go through a DataView of the target (about a tenth of what Buffer's
+ * writeUInt32BE costs per call, measured; wave 8): DataView wraps out-of-range values where
+ * Buffer threw, so every field that could be out of range is asserted first.
  */
 export function encodeRecordInto(target: Buffer, start: number, input: RecordInput, placement: RecordPlacement, sizeBytes: number): void {
   const buf = target;
   // Per message: the details object only when an invariant breaks.
   if (start + sizeBytes > buf.length) assert(false, 'no room for the record in the target buffer', { start, sizeBytes, targetBytes: target.length });
-  buf.writeUInt32BE(sizeBytes, start);
-  buf.writeUInt32BE(RECORD_MAGIC, start + 4);
-  buf.writeUInt32BE(input.flags >>> 0, start + 12);
-  writeU64(buf, start + 16, placement.logOffset);
-  writeU64(buf, start + 24, placement.queueOffset);
-  writeU64(buf, start + 32, input.bornTimestampMs);
-  writeU64(buf, start + 40, placement.storeTimestampMs);
-  buf.writeUInt32BE(input.queueId, start + 48);
-  buf.writeUInt32BE(input.tagHash >>> 0, start + 52);
+  const view = viewOf(buf);
+  const queueId = input.queueId;
+  if (!(queueId >= 0 && queueId <= 0xffffffff)) assert(false, 'queue id out of range', { queueId });
+  const properties = input.properties;
+  const count = propertyCount(properties);
+  if (count > 0xffff) assert(false, 'too many properties for a u16 count', { count });
+  view.setUint32(start, sizeBytes);
+  view.setUint32(start + 4, RECORD_MAGIC);
+  view.setUint32(start + 12, input.flags >>> 0);
+  setU64(view, start + 16, placement.logOffset);
+  setU64(view, start + 24, placement.queueOffset);
+  setU64(view, start + 32, input.bornTimestampMs);
+  setU64(view, start + 40, placement.storeTimestampMs);
+  view.setUint32(start + 48, queueId);
+  view.setUint32(start + 52, input.tagHash >>> 0);
   // Strings are written where encodedSizeBytes made room for them (the same byte counts): the
   // assert below the body catches any disagreement.
   const end = start + sizeBytes;
-  let at = writeString16(buf, start + RECORD_HEADER_BYTES, input.topic);
-  const properties = input.properties;
-  buf.writeUInt16BE(propertyCount(properties), at);
+  let at = writeString16(buf, view, start + RECORD_HEADER_BYTES, input.topic);
+  view.setUint16(at, count);
   at += 2;
   if (isPropertyList(properties)) {
-    for (let i = 0; i < properties.length; i += 2) at = writeProperty(buf, at, properties[i], properties[i + 1]);
+    for (let i = 0; i < properties.length; i += 2) at = writeProperty(buf, view, at, properties[i], properties[i + 1]);
   } else {
-    properties.forEach((value, key) => (at = writeProperty(buf, at, key, value)));
+    properties.forEach((value, key) => (at = writeProperty(buf, view, at, key, value)));
   }
-  buf.writeUInt32BE(input.body.byteLength, at);
+  view.setUint32(at, input.body.byteLength);
   at += 4;
   if (at + input.body.byteLength !== end) assert(false, 'record encoding size mismatch', { at: at - start + input.body.byteLength, sizeBytes });
   buf.set(input.body, at);
-  buf.writeUInt32BE(crc32c(buf.subarray(start + 12, end)), start + 8);
+  view.setUint32(start + 8, crc32c(buf.subarray(start + 12, end)));
+}
+
+/**
+ * The DataView of the buffer encoded into last: a batch's records all go into one append slab,
+ * so one view serves thousands of records (it keeps that one buffer referenced until the next).
+ */
+let lastTarget: Buffer | undefined;
+let lastView: DataView | undefined;
+
+function viewOf(buf: Buffer): DataView {
+  if (buf !== lastTarget || lastView === undefined) {
+    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    lastTarget = buf;
+  }
+  return lastView;
+}
+
+function setU64(view: DataView, at: number, value: number): void {
+  if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, 'u64 field out of range', { value });
+  view.setUint32(at, Math.floor(value / 0x1_0000_0000));
+  view.setUint32(at + 4, value >>> 0);
 }
 
 /** Offsets and timestamps are u64 on disk; as JS numbers they stay below 2^53 (asserted). */
@@ -182,17 +211,17 @@ export function checkRecord(buf: Buffer, at: number, expectedLogOffset: number, 
   return { kind: 'record', sizeBytes };
 }
 
-function writeProperty(buf: Buffer, at: number, key: string, value: string): number {
-  at = writeString16(buf, at, key);
+function writeProperty(buf: Buffer, view: DataView, at: number, key: string, value: string): number {
+  at = writeString16(buf, view, at, key);
   const valueBytes = writeUtf8(buf, at + 4, value);
-  buf.writeUInt32BE(valueBytes, at);
+  view.setUint32(at, valueBytes);
   return at + 4 + valueBytes;
 }
 
-function writeString16(buf: Buffer, at: number, text: string): number {
+function writeString16(buf: Buffer, view: DataView, at: number, text: string): number {
   const length = writeUtf8(buf, at + 2, text);
   if (length > 0xffff) assert(false, 'string too long for a u16 length', { length });
-  buf.writeUInt16BE(length, at);
+  view.setUint16(at, length);
   return at + 2 + length;
 }
 

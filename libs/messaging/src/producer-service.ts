@@ -3,7 +3,7 @@
 // stays on one queue, in order), others round robin over the topic's queues. DELAY and
 // TRANSACTION messages are handed to a stager that stores them elsewhere first (a schedule, a
 // half message); without one they are refused as unsupported.
-import { fnv1a32, latencyProbe, md5HexUpperAll, RmqError } from '@rmq/base';
+import { fnv1a32, latencyProbe, md5HexUpperAll, md5LanesAvailable, RmqError } from '@rmq/base';
 import type { AppendInput, AppendResult, MessageStore } from '@rmq/store';
 import { PERM_WRITE, type TopicConfig, type TopicRegistry } from './topic-registry';
 import { toAppendInput, userPropertiesSizeBytes, type MessageType, type OutgoingMessage } from './message-properties';
@@ -36,7 +36,10 @@ export class ProducerService {
     private readonly topics: TopicRegistry,
     private readonly bodySizeBytesMax: number = MESSAGING_LIMITS.bodySizeBytesMax,
     private readonly stagers: Partial<Record<MessageType, MessageStager>> = {},
-  ) {}
+  ) {
+    // The digest lanes' module is assembled and compiled now (tens of ms, once per process), not during the first batch.
+    md5LanesAvailable();
+  }
 
   /** Throws the first problem found; nothing is stored unless every message is valid. */
   validate(message: OutgoingMessage): TopicConfig {

@@ -1,7 +1,7 @@
 // The reply side of a server-streaming call the fast path answers (unary-fast-path.ts). grpc-js
 // writes one message per HTTP/2 write, each copied once more behind its 5-byte length prefix, the
 // next one only after the previous write completed. Here every message is encoded straight into
-// shared chunks behind its prefix (no second copy), the frames a call writes in one tick lie back
+// the call's chunks behind its prefix (no second copy), the frames a call writes in one tick lie back
 // to back and go out as one HTTP/2 write (a write of several buffers when they span chunks), and
 // what the client sees is what grpc-js sends: its headers on the first write, `grpc-status` and
 // `grpc-message` trailers, or a trailers-only answer when nothing was written.
@@ -17,24 +17,26 @@ const TRAILERS_ONLY_HEADERS = { ':status': 200, 'content-type': 'application/grp
 export function trailersOnly(status: CallStatus): http2.OutgoingHttpHeaders {
   return { ...TRAILERS_ONLY_HEADERS, 'grpc-status': String(status.code), 'grpc-message': encodeURI(status.details) };
 }
-/** Large enough that a receive of 1,000 frames of 1 KiB spans a few chunks. */
-const CHUNK_BYTES = 256 * 1024;
+/** A call's first chunk (a long poll's lone status frame fits, with room for a few messages); later chunks 4× larger, up to CHUNK_BYTES_MAX. */
+const CHUNK_BYTES_FIRST = 16 * 1024;
+const CHUNK_BYTES_MAX = 1024 * 1024;
 
 /**
- * Frames encoded in place: `take` hands an encoder the bytes after a frame header's room in the
- * current chunk, `frame` writes the header in front of what it encoded. Chunks are only appended
- * to, never reused (a frame's bytes may wait in an HTTP/2 stream's queue): a full chunk is left to
- * the frames that point into it, as node's Buffer pool does. One for the process: encoding is
- * synchronous.
+ * One call's frames, encoded in place: `take` hands an encoder the bytes after a frame header's
+ * room in the current chunk, `frame` writes the header in front of what it encoded. Chunks are
+ * only appended to, never reused (a frame's bytes may wait in the HTTP/2 stream's queue), and are
+ * the call's own: a slow reader holds no more memory than what was written to it, not a chunk
+ * shared with other calls.
  */
 class FrameChunks extends ScratchBuffer {
-  chunk: Buffer = Buffer.allocUnsafe(0);
+  chunk: Buffer = Buffer.alloc(0);
   used = 0;
   private bodyStart = -1;
 
   override take(size: number): Buffer {
     if (this.chunk.length - this.used < FRAME_HEADER_BYTES + size) {
-      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, FRAME_HEADER_BYTES + size));
+      const grown = this.chunk.length === 0 ? CHUNK_BYTES_FIRST : Math.min(4 * this.chunk.length, CHUNK_BYTES_MAX);
+      this.chunk = Buffer.allocUnsafe(Math.max(grown, FRAME_HEADER_BYTES + size));
       this.used = 0;
     }
     this.bodyStart = this.used + FRAME_HEADER_BYTES;
@@ -54,8 +56,6 @@ class FrameChunks extends ScratchBuffer {
   }
 }
 
-const chunks = new FrameChunks();
-
 /** A call's status as grpc-js sends it. */
 export interface CallStatus {
   code: number;
@@ -73,6 +73,7 @@ export class FastStreamWriter {
   private waitingDrain = false;
   private status: CallStatus | undefined;
   private finished = false;
+  private readonly chunks = new FrameChunks();
   private readonly flushNow = (): void => this.flush();
 
   constructor(
@@ -83,6 +84,7 @@ export class FastStreamWriter {
   /** False while the stream wants no more (the caller may go on: the frames wait here, not in the stream). */
   write(message: unknown): boolean {
     if (this.finished) return false;
+    const chunks = this.chunks;
     const start = chunks.frame(this.encodeInto(message as never, chunks));
     const chunk = chunks.chunk;
     if (chunk === this.runChunk && start === this.runEnd) {

@@ -35,7 +35,7 @@ interface Observed {
 }
 
 /**
- * Answers by the request's group: "Batch" writes batchSize messages of 100 bytes, then a status;
+ * Answers by the request's group: "Batch" writes batchSize messages of 100 bytes ("Wide": 1 KiB), then a status;
  * "Hold" keeps the call (a long poll) and notes its abort; "Slow" writes batchSize messages of
  * 16 KiB one per macrotask, then a status.
  */
@@ -64,7 +64,8 @@ function receiveHandler(who: string, observed: Observed) {
       };
       return next();
     }
-    for (let index = 0; index < request.batchSize; index++) call.write(messageFrame(who, index, 100));
+    const bodyBytes = group === 'Wide' ? 1024 : 100;
+    for (let index = 0; index < request.batchSize; index++) call.write(messageFrame(who, index, bodyBytes));
     finish();
   };
 }
@@ -201,6 +202,14 @@ describe('streaming fast path (ReceiveMessage)', () => {
     enabled = true;
     expect(fastRaw.chunks).toHaveLength(1); // 10 messages of ~120 bytes and the status: one write, one DATA frame
     expect(grpcRaw.chunks.length).toBeGreaterThan(1);
+  });
+
+  it('sends a receive that spans several of its chunks whole and in order', async () => {
+    const replies = await receive('Wide', 1_000); // 1.1 MB: chunks of 16 KiB, 64 KiB, 256 KiB, 1 MiB
+    expect(replies).toHaveLength(1_001);
+    expect(replies.slice(0, 1_000).map((r) => r.content.case === 'message' && Number(r.content.value.systemProperties?.queueOffset))).toEqual([...Array(1_000).keys()]);
+    expect(replies.slice(0, 1_000).every((r) => r.content.case === 'message' && r.content.value.body.length === 1024 && r.content.value.body[0] === Number(r.content.value.systemProperties?.queueOffset) % 251)).toBe(true);
+    expect(replies[1_000].content).toMatchObject({ case: 'status', value: { code: v2.Code.OK } });
   });
 
   it('holds frames back from a slow reader (write() answers false) and sends them all, in order, once it reads', async () => {

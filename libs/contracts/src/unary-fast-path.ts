@@ -154,6 +154,8 @@ class FastCall {
   private writer: FastStreamWriter | undefined;
   private cancelListeners: (() => void)[] | undefined;
   private cancelNotified = false;
+  /** The handler's answer is complete (a unary reply, a streaming call's end): nothing is left to cancel. */
+  private answered = false;
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
   private readonly clock: Clock;
 
@@ -207,6 +209,7 @@ class FastCall {
   /** Ends the call with OK after the replies written. */
   end(): void {
     if (this.writer === undefined || this.cancelled) return;
+    this.answered = true;
     this.release();
     this.writer.end(OK_STATUS);
   }
@@ -246,7 +249,9 @@ class FastCall {
     }
     this.stream.once('close', () => {
       this.release();
-      this.notifyCancelled();
+      // grpc-js also signals 'cancelled' after a call it answered; nobody listens then (a long poll's
+      // signal), and aborting it costs an event per receive.
+      if (!this.answered) this.notifyCancelled();
     });
     this.stream.on('data', this.onData);
     this.stream.once('end', () => {
@@ -340,6 +345,7 @@ class FastCall {
     }
     this.release();
     if (this.cancelled) return;
+    this.answered = true;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
     frame[0] = 0;
     frame.writeUInt32BE(body.length, 1);

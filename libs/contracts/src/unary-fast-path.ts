@@ -126,7 +126,7 @@ export function serveUnaryFastPath(server: grpc.Server, methods: readonly FastMe
         grpcListener.call(http2Server, stream, headers);
         return;
       }
-      stream.once('error', () => undefined); // a 'close' follows: the call is then cancelled
+      stream.on('error', () => undefined); // a 'close' follows: the call is then cancelled
       internals.onStreamOpened!.call(server, stream); // grpc-js's idle-connection count
       new FastCall(stream, headers, method, options, readMsMax).start();
     });

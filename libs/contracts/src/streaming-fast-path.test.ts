@@ -231,6 +231,10 @@ describe('streaming fast path (ReceiveMessage)', () => {
     await eventually(() => expect(fast.held.get('cancelling')).toBeDefined());
     expect(budget.inFlightBytes).toBeGreaterThan(0);
     const held = fast.held.get('cancelling')!;
+    // The headers as grpc-js's Metadata gives them to a forwarder (getMap): no pseudo-headers.
+    const headers = held.call.metadata.getMap();
+    expect(headers['x-mq-client-id']).toBe('cancelling');
+    expect(Object.keys(headers).filter((name) => name.startsWith(':'))).toEqual([]);
     expect(held.aborted).toBe(false);
     expect(held.call.cancelled).toBe(false);
     abort.abort();

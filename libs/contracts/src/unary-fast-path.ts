@@ -3,11 +3,12 @@
 // a stream decoder, a deadline timer: 25-45 µs of CPU and a third of a call's garbage, measured in
 // docs/performance.md, wave 7) is a large share of what such a message costs. This answers the
 // unary methods given on node:http2 itself, on the HTTP/2 servers grpc-js made, and hands every
-// other call to grpc-js as before. It answers server-streaming methods (ReceiveMessage) the same
-// way, their frames written several per HTTP/2 write (fast-stream-writer.ts). What the client sees is what grpc-js answers: the same
-// response headers, one length-prefixed reply, `grpc-status`/`grpc-message` trailers, and the same
-// statuses for a bad deadline header, an oversized or malformed request, a request over the
-// request budget (in-band, as request-budget-interceptor.ts answers it) and a passed deadline.
+// other call to grpc-js as before; server-streaming methods (ReceiveMessage) too, their frames
+// written several per HTTP/2 write (fast-stream-writer.ts). What the client sees is what grpc-js
+// answers: the same response headers, length-prefixed replies, `grpc-status`/`grpc-message`
+// trailers, and the same statuses for a bad deadline header, an oversized or malformed request, a
+// request over the request budget (in-band, as request-budget-interceptor.ts answers it) and a
+// passed deadline.
 //
 // grpc-js offers no hook before its 'stream' listener: this wraps the listener it installs and
 // calls its idle-connection bookkeeping, both private to grpc-js (pinned in package.json);
@@ -140,8 +141,7 @@ export function serveUnaryFastPath(server: grpc.Server, methods: readonly FastMe
  */
 class FastCall {
   request: unknown;
-  /** As grpc-js's Metadata, for what handlers ask of it: a header's values, and all of them (a forwarder copies them). */
-  readonly metadata = { get: (name: string): string[] => headerValues(this.headers[name]), getMap: () => metadataMap(this.headers) };
+  readonly metadata: HeaderMetadata;
   private deadline = Infinity;
   private chunks: Buffer[] = [];
   private received = 0;
@@ -167,6 +167,7 @@ class FastCall {
     private readonly readMsMax: number,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.metadata = new HeaderMetadata(headers);
   }
 
   get cancelled(): boolean {
@@ -397,14 +398,23 @@ class FastCall {
   }
 }
 
-/** The headers a client sent, as grpc-js's Metadata.getMap() gives them: no pseudo-headers, the first value of each. */
-function metadataMap(headers: IncomingHttpHeaders): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined) continue;
-    map[name] = Array.isArray(value) ? value[0] : value;
+/** The request headers as grpc-js's Metadata, for what handlers ask of it: a header's values, and all of them (a forwarder copies them). */
+class HeaderMetadata {
+  constructor(private readonly headers: IncomingHttpHeaders) {}
+
+  get(name: string): string[] {
+    return headerValues(this.headers[name]);
   }
-  return map;
+
+  /** As Metadata.getMap(): no pseudo-headers, the first value of each. */
+  getMap(): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.headers)) {
+      if (name.startsWith(':') || value === undefined) continue;
+      map[name] = Array.isArray(value) ? value[0] : value;
+    }
+    return map;
+  }
 }
 
 function headerValues(value: string | string[] | undefined): string[] {

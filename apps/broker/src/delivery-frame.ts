@@ -226,6 +226,19 @@ function millisField(tag: number, ms: number): void {
 
 const NO_KEYS: readonly string[] = [];
 
+/** The UTF-8 length of a string every frame of a receive repeats (its namespace, the store host): computed once per value. */
+class RepeatedLength {
+  private text = '';
+  private length = 0;
+
+  of(text: string): number {
+    if (text !== this.text) (this.text = text, this.length = Buffer.byteLength(text));
+    return this.length;
+  }
+}
+const namespaceBytes = new RepeatedLength();
+const storeHostBytes = new RepeatedLength();
+
 /**
  * The bytes of `frame` in `scratch`, or undefined when a value is outside what
  * this encoder covers (an unknown message type, a delivery time that is not a whole number of
@@ -254,8 +267,8 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   const keys = present(KEYS) ? (JSON.parse(slotText(source, KEYS)) as string[]) : NO_KEYS;
   const computedMd5 = present(BODY_MD5) ? undefined : createHash('md5').update(record.body).digest('hex').toUpperCase();
   const bodyEncoding = present(BODY_ENCODING) && slotEquals(source, BODY_ENCODING, GZIP) ? 2 : 1; // v2.Encoding
-  const namespaceLength = Buffer.byteLength(namespace);
-  const storeHostLength = Buffer.byteLength(storeHost);
+  const namespaceLength = namespaceBytes.of(namespace);
+  const storeHostLength = storeHostBytes.of(storeHost);
   const handleLength = Buffer.byteLength(receiptHandle);
 
   // Sizes, inner first.

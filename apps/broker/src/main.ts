@@ -326,10 +326,11 @@ async function main(): Promise<void> {
     membership: new GroupMembership(), clock, pushLongPollingMs: config.pushLongPollingMs, pushInvisibleMs: config.pushInvisibleMs, permission,
   }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog);
   addService(grpcServer, v2.MessagingService, messagingHandlers);
-  // The official client's one call per message, without grpc-js's per-call layer (unary-fast-path.ts):
-  // only where no call guard and no tracing would see the call, and while master (a slave forwards).
+  // The official client's one call per message and its receives, without grpc-js's per-call layer
+  // (unary-fast-path.ts): only where no call guard and no tracing would see the call, and while
+  // master (a slave forwards).
   const fastPath = !guard && !tracing.enabled && serveUnaryFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master', clock });
-  log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage'] : [] });
+  log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage', 'ReceiveMessage'] : [] });
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },

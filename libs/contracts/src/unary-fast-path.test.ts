@@ -87,7 +87,7 @@ describe('unary fast path', () => {
     server = createGrpcServer({ receiveMessageBytesMax: RECEIVE_BYTES_MAX });
     addService(server, v2.MessagingService, { sendMessage: sendHandler('grpc-js', {}, seenGrpc) } as never);
     address = `127.0.0.1:${await listen(server, '127.0.0.1', 0)}`;
-    const fastHandlers = { sendMessage: sendHandler('fast', fastHeld, seenFast), ackMessage: () => undefined };
+    const fastHandlers = { sendMessage: sendHandler('fast', fastHeld, seenFast), ackMessage: () => undefined, receiveMessage: () => undefined };
     installed = serveUnaryFastPath(server, messagingFastMethods(fastHandlers), {
       receiveBytesMax: RECEIVE_BYTES_MAX, budget, requestReadMsMax: 200, enabled: () => enabled,
     });

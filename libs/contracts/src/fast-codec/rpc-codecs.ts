@@ -124,6 +124,11 @@ export function encodeAckMessageResponse(m: AckMessageResponse, scratch?: Scratc
   return w.buf;
 }
 
+/** A ReceiveMessage reply in `scratch`: a delivered message the broker writes from its stored bytes encodes itself (self-encoding-frame.ts). */
+export function encodeReceiveMessageResponseInto(m: ReceiveMessageResponse | SelfEncodingFrame, scratch: ScratchBuffer): Buffer {
+  return isSelfEncodingFrame(m) ? m.encodeInto(scratch) : encodeReceiveMessageResponse(m, scratch);
+}
+
 /** `scratch`: write into it instead of a new Buffer (the result is valid until its next use). */
 export function encodeReceiveMessageResponse(m: ReceiveMessageResponse, scratch?: ScratchBuffer): Buffer {
   lengths.reset();
@@ -200,7 +205,7 @@ export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string,
   }],
   ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
     // A delivered message the broker writes from its stored bytes encodes itself (self-encoding-frame.ts).
-    responseSerialize: (m: ReceiveMessageResponse | SelfEncodingFrame) => isSelfEncodingFrame(m) ? m.encodeInto(replyScratch) : encodeReceiveMessageResponse(m, replyScratch),
+    responseSerialize: (m: ReceiveMessageResponse | SelfEncodingFrame) => encodeReceiveMessageResponseInto(m, replyScratch),
   }],
   ['/rmq.replication.v1.ReplicationService/Follow', { responseSerialize: (m: FollowResponse) => encodeFollowResponse(m, replyScratch) }],
   ['/apache.rocketmq.v2.MessagingService/AckMessage', {

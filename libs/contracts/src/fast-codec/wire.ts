@@ -350,11 +350,12 @@ export class LengthQueue {
  * frames, and the GC work that comes with it). Grows to the largest encoding asked for.
  */
 export class ScratchBuffer {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  /** Allocated on the first take(): a subclass that takes its bytes elsewhere never allocates it. */
+  private buf = Buffer.alloc(0);
 
   /** The first `size` bytes of the scratch buffer; valid until the next take(). */
   take(size: number): Buffer {
-    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, 2 * this.buf.length));
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, 2 * this.buf.length, 64 * 1024));
     return this.buf.subarray(0, size);
   }
 }

@@ -6,10 +6,10 @@
 // (other flags are ignored, so its bundle stands in for a broker's in ab-run.sh: `node tools/run-ts.mjs --bundle-only
 // tools/perf/null-broker.ts` prints the bundle; `tools/perf/ab-run.sh 3 <that bundle> apps/broker/dist/main.js --
 // --tests produce` measures both in one run).
-// --fast-path: SendMessage and AckMessage answered on node:http2 (unary-fast-path.ts) as the broker answers them
+// --fast-path: SendMessage and AckMessage answered on node:http2 (fast-path.ts) as the broker answers them
 // without auth, a cluster secret or tracing, instead of by grpc-js. ab-run.sh passes no per-bundle flags: a
 // two-line bundle `process.argv.push('--fast-path'); require('<null bundle>');` in its own directory stands in.
-import { addService, create, createGrpcServer, listen, messagingFastMethods, serveUnaryFastPath, v2, type ServiceHandlers } from '@rmq/contracts';
+import { addService, create, createGrpcServer, listen, messagingFastMethods, serveFastPath, v2, type ServiceHandlers } from '@rmq/contracts';
 
 const listenArg = process.argv.indexOf('--listen');
 const [host, portText] = (listenArg >= 0 ? process.argv[listenArg + 1] : '127.0.0.1:18099').split(':');
@@ -51,8 +51,9 @@ async function main(): Promise<void> {
   addService(server, v2.MessagingService, handlers as ServiceHandlers<typeof v2.MessagingService.method>);
   await listen(server, host, port);
   // As the broker's main.ts: after listen (the HTTP/2 servers exist), the broker's receive limit.
-  const fast = fastPath && serveUnaryFastPath(server, messagingFastMethods(handlers as { sendMessage: unknown; ackMessage: unknown }), { receiveBytesMax: RECEIVE_BYTES_MAX });
-  if (fastPath && !fast) throw new Error('--fast-path: grpc-js internals are not as unary-fast-path.ts expects');
+  const fast = fastPath && serveFastPath(server, messagingFastMethods(handlers as { sendMessage: unknown; ackMessage: unknown; receiveMessage: unknown })
+    .filter((method) => typeof method.handler === 'function'), { receiveBytesMax: RECEIVE_BYTES_MAX }) // it has no receives;
+  if (fastPath && !fast) throw new Error('--fast-path: grpc-js internals are not as fast-path.ts expects');
   console.log(JSON.stringify({ msg: 'ready', port, pid: process.pid, fastPath: fast }));
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import {
-  addService, admin, messagingFastMethods, serveUnaryFastPath, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
+  addService, admin, messagingFastMethods, serveFastPath, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
   shutdownServer, unaryHandlers, v2, type CallGuard,
 } from '@rmq/contracts';
 import {
@@ -327,9 +327,9 @@ async function main(): Promise<void> {
   }), { roles, forwarder, brokerName: config.brokerName, onRefused: forwardMetrics.refused }), guard, errorLog);
   addService(grpcServer, v2.MessagingService, messagingHandlers);
   // The official client's one call per message and its receives, without grpc-js's per-call layer
-  // (unary-fast-path.ts): only where no call guard and no tracing would see the call, and while
+  // (fast-path.ts): only where no call guard and no tracing would see the call, and while
   // master (a slave forwards).
-  const fastPath = !guard && !tracing.enabled && serveUnaryFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master', clock });
+  const fastPath = !guard && !tracing.enabled && serveFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master', clock });
   log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage', 'ReceiveMessage'] : [] });
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),

@@ -1,4 +1,4 @@
-// The reply side of a server-streaming call the fast path answers (unary-fast-path.ts). grpc-js
+// The reply side of a server-streaming call the fast path answers (fast-path.ts). grpc-js
 // writes one message per HTTP/2 write, each copied once more behind its 5-byte length prefix, the
 // next one only after the previous write completed. Here every message is encoded straight into
 // the call's chunks behind its prefix (no second copy), the frames a call writes in one tick lie back

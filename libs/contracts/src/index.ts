@@ -19,7 +19,7 @@ export { create, equals, toBinary, fromBinary, toJson } from '@bufbuild/protobuf
 export { timestampFromMs, timestampMs, durationFromMs, durationMs } from './wkt';
 export { SELF_ENCODING_FRAME, isSelfEncodingFrame, type SelfEncodingFrame } from './fast-codec/self-encoding-frame';
 export { encodeReceiveMessageResponse } from './fast-codec/rpc-codecs';
-export { messagingFastMethods, serveUnaryFastPath, type FastPathOptions, type FastMethod, type FastServerStreamingMethod, type FastUnaryMethod } from './unary-fast-path';
+export { messagingFastMethods, serveFastPath, type FastPathOptions, type FastMethod, type FastServerStreamingMethod, type FastUnaryMethod } from './fast-path';
 export { ScratchBuffer, utf8Length, varint32Size } from './fast-codec/wire';
 export * from './request-budget';
 export * from './request-budget-interceptor';

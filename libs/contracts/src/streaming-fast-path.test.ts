@@ -11,7 +11,7 @@ import { addService, createClient, listen, shutdownServer } from './grpc-adapter
 import { createGrpcServer } from './grpc-server';
 import { callContextOf } from './in-band';
 import { RequestBudget } from './request-budget';
-import { messagingFastMethods, serveUnaryFastPath } from './unary-fast-path';
+import { messagingFastMethods, serveFastPath } from './fast-path';
 import * as v2 from './v2';
 import { eventually } from '../test/eventually';
 
@@ -144,7 +144,7 @@ describe('streaming fast path (ReceiveMessage)', () => {
     addService(server, v2.MessagingService, { receiveMessage: receiveHandler('grpc-js', viaGrpc) } as never);
     address = `127.0.0.1:${await listen(server, '127.0.0.1', 0)}`;
     const handlers = { sendMessage: () => undefined, ackMessage: () => undefined, receiveMessage: receiveHandler('fast', fast) };
-    installed = serveUnaryFastPath(server, messagingFastMethods(handlers), {
+    installed = serveFastPath(server, messagingFastMethods(handlers), {
       receiveBytesMax: RECEIVE_BYTES_MAX, budget, requestReadMsMax: 200, enabled: () => enabled,
     });
     client = createClient(v2.MessagingService, address);

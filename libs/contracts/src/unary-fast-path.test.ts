@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { addService, createClient, listen, reply, shutdownServer } from './grpc-adapter';
 import { createGrpcServer } from './grpc-server';
 import { RequestBudget } from './request-budget';
-import { messagingFastMethods, serveUnaryFastPath } from './unary-fast-path';
+import { messagingFastMethods, serveFastPath } from './fast-path';
 import * as v2 from './v2';
 import { eventually } from '../test/eventually';
 
@@ -88,7 +88,7 @@ describe('unary fast path', () => {
     addService(server, v2.MessagingService, { sendMessage: sendHandler('grpc-js', {}, seenGrpc) } as never);
     address = `127.0.0.1:${await listen(server, '127.0.0.1', 0)}`;
     const fastHandlers = { sendMessage: sendHandler('fast', fastHeld, seenFast), ackMessage: () => undefined, receiveMessage: () => undefined };
-    installed = serveUnaryFastPath(server, messagingFastMethods(fastHandlers), {
+    installed = serveFastPath(server, messagingFastMethods(fastHandlers), {
       receiveBytesMax: RECEIVE_BYTES_MAX, budget, requestReadMsMax: 200, enabled: () => enabled,
     });
     client = createClient(v2.MessagingService, address);

@@ -12,7 +12,7 @@
 //
 // grpc-js offers no hook before its 'stream' listener: this wraps the listener it installs and
 // calls its idle-connection bookkeeping, both private to grpc-js (pinned in package.json);
-// `serveUnaryFastPath` answers false, and nothing changes, when they are not where expected.
+// `serveFastPath` answers false, and nothing changes, when they are not where expected.
 import * as http2 from 'node:http2';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
@@ -106,7 +106,7 @@ const OK_STATUS = { code: grpc.status.OK, details: 'OK' };
  * no call guard and no tracing in front of them (neither sees these calls). False when grpc-js's
  * internals are not as this expects: grpc-js then answers everything, as before.
  */
-export function serveUnaryFastPath(server: grpc.Server, methods: readonly FastMethod[], options: FastPathOptions): boolean {
+export function serveFastPath(server: grpc.Server, methods: readonly FastMethod[], options: FastPathOptions): boolean {
   const internals = server as unknown as GrpcServerInternals;
   const http2Servers = internals.http2Servers;
   if (!(http2Servers instanceof Map) || http2Servers.size === 0 || typeof internals.onStreamOpened !== 'function') return false;

@@ -1,7 +1,6 @@
 // Broker: stores messages and serves apache.rocketmq.v2.MessagingService (what the official
 // clients speak), rmq.admin.v1.AdminService and rmq.replication.v1.ReplicationService on one gRPC port.
-import './heap-tuning'; // before anything runs hot: see heap-tuning.ts
-import { tracing } from './tracing'; // first of the rest: see tracing.ts
+import { tracing } from './tracing'; // first: see tracing.ts
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';

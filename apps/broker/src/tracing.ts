@@ -1,4 +1,4 @@
-// Imported before anything that loads @grpc/grpc-js (main.ts), whose
+// The first import of main.ts: tracing starts before anything loads @grpc/grpc-js, whose
 // OpenTelemetry instrumentation patches it as it is required.
 import { startAppTracing } from '@rmq/observability';
 

@@ -6,7 +6,8 @@
 # Usage: tools/perf/ab-run.sh <rounds> <bundle.js>... [-- extra run.mjs args]   (PEERBENCH: a peerbench copy with node_modules)
 # DATA_ROOT=/dev/shm puts the broker's data on tmpfs (fsync then costs nothing: the path without the disk);
 # NICE=-10 runs broker and client at that priority (root; the path without other processes' CPU load).
-# NODE_FLAGS="--max-semi-space-size=64" passes flags to the broker's node.
+# NODE_FLAGS="--max-semi-space-size=64" passes flags to the broker's node; a file `node-flags` beside a bundle adds
+# flags for that bundle alone (a copy of one bundle in dist/<label>/ with its own flags: V8 flags A/B in one run).
 set -euo pipefail
 source "$(dirname "$0")/ab-args.sh"
 pb=${PEERBENCH:-/tmp/pb-perf}
@@ -18,7 +19,8 @@ for round in $(seq 1 "$rounds"); do
     label=$(basename "$(dirname "$bundle")")-r$round
     data=${DATA_ROOT:-$out}/data-$label
     rm -rf "$data"
-    nice -n "${NICE:-0}" node ${NODE_FLAGS:-} "$bundle" --listen 127.0.0.1:$port --http-listen 127.0.0.1:0 --data-dir "$data" --name-servers '' \
+    bundle_flags=$(cat "$(dirname "$bundle")/node-flags" 2>/dev/null || true)
+    nice -n "${NICE:-0}" node ${NODE_FLAGS:-} $bundle_flags "$bundle" --listen 127.0.0.1:$port --http-listen 127.0.0.1:0 --data-dir "$data" --name-servers '' \
       --auto-create-topics --flush-mode "${FLUSH:-sync}" --log-level warn >"$out/broker-$label.log" 2>&1 &
     broker=$!
     for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

@@ -19,7 +19,7 @@ const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
 const bundles = new Map();
 function where(frame) {
   const { url, lineNumber } = frame;
-  if (/\/dist\/([^/]+\/)?main\.js$/.test(url)) {
+  if (/\/dist\/([^/]+\/)?main\.js$|\/\.cache\/rmq-run\/[^/]+\.cjs$/.test(url)) { // app bundles, and tools/run-ts.mjs' bundles
     const path = url.startsWith('file://') ? fileURLToPath(url) : url; // heap profiles give plain paths
     if (!bundles.has(path)) bundles.set(path, sourceLinesOf(values.map ?? `${path}.map`));
     const source = bundles.get(path)?.[lineNumber];

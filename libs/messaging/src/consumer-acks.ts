@@ -2,7 +2,7 @@
 // duration (a push consumer's nack), or move the message to the dead-letter topic. Each handle is
 // checked (its tag, the group, topic and broadcast member, the delivery still current) and each
 // change is journaled; the answer waits until it is durable.
-import { decodeReceiptHandle, encodeReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { ProgressKey } from './consumer-progress';
 import type { QueueConsumption } from './queue-consumption';
 import { retryPolicyDelayMs } from './retry-policy';
@@ -44,14 +44,31 @@ export class ConsumerAcks {
       let state: QueueConsumption | undefined;
       for (let i = 0; i < count; i++) {
         try {
-          verifyReceiptHandle(receiptHandles[i], secret, group, topic, handle);
-          if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
+          const text = receiptHandles[i];
+          // A handle this process minted for a delivery still current, presented as minted, is
+          // checked by comparing it with that delivery's handle (kept in its in-flight entry, whose
+          // queue belongs to this group, topic and member): no tag to compute. Anything else is verified.
+          let deliveryId: string | undefined;
+          if (receiptHandlePosition(text, handle)) {
+            if (key === undefined || state === undefined || key.q !== handle.queueId) {
+              key = progressKey(group, topic, handle.queueId, expectedMember);
+              // Looked up, not made: a handle not yet checked may name any queue.
+              state = options.progress.peek(key) !== undefined ? options.progress.state(key, fifo) : undefined;
+            }
+            const current = state?.current(handle.queueOffset);
+            if (current?.receiptHandle !== undefined && sameReceiptHandle(current.receiptHandle, text)) deliveryId = current.deliveryId;
+          }
+          if (deliveryId === undefined) {
+            verifyReceiptHandle(text, secret, group, topic, handle);
+            if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
+            deliveryId = handle.deliveryId;
+          }
           // Acks come in runs of one queue: its progress is looked up once per run.
           if (key === undefined || state === undefined || key.q !== handle.queueId) {
             key = progressKey(group, topic, handle.queueId, expectedMember);
             state = options.progress.state(key, fifo);
           }
-          const durable = options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
+          const durable = options.progress.complete(key, state, handle.queueOffset, deliveryId);
           if (!durable) throw staleHandle(state, handle.queueOffset);
           if (writes.length === 0 || writes[writes.length - 1] !== durable) {
             const at = writes.indexOf(durable);
@@ -105,11 +122,12 @@ export class ConsumerAcks {
     const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryPolicyDelayMs(settings.retry, current.attempt, invisibleMs);
     const deliveryId = this.context.nextDeliveryId();
     const visibleAtMs = nowMs + delayMs;
-    const durable = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
+    const minted = encodeReceiptHandle({ ...handle, deliveryId }, options.secret());
+    const durable = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt, receiptHandle: minted });
     // Visible sooner than before: long polls sleeping until the old deadline must look again.
     if (visibleAtMs < current.visibleAtMs) this.context.wakeups.wake(topic);
     await durable;
-    return encodeReceiptHandle({ ...handle, deliveryId }, options.secret());
+    return minted;
   }
 
   /** Moves a received message to the dead-letter topic now (FIFO consumers give up this way). */

@@ -19,6 +19,11 @@ export interface InflightEntry {
   attempt: number;
   /** FIFO mode: the message's group (kept across redeliveries of the offset). */
   messageGroup?: string;
+  /**
+   * The receipt handle minted for this delivery, in memory only (not journaled, not in snapshots):
+   * an ack that presents exactly it is this delivery's, with no tag to check (consumer-acks.ts).
+   */
+  receiptHandle?: string;
 }
 
 /** Stale deadline entries tolerated beyond twice the in-flight count before the heap is rebuilt. */
@@ -209,6 +214,12 @@ export class QueueConsumption {
     return true;
   }
 
+  /** Keeps the handle minted for a delivery (claimed before its handle was minted) while that delivery is current. */
+  keepReceiptHandle(queueOffset: number, deliveryId: string, receiptHandle: string): void {
+    const entry = this.inflight.get(queueOffset);
+    if (entry !== undefined && entry.deliveryId === deliveryId) entry.receiptHandle = receiptHandle;
+  }
+
   /** The current delivery of an offset, if it is in flight. */
   current(queueOffset: number): InflightEntry | undefined {
     return this.inflight.get(queueOffset);
@@ -253,7 +264,8 @@ export class QueueConsumption {
  * a slow path (microseconds), and this runs for deliveries and acks.
  */
 function withVisibleAt(entry: InflightEntry, visibleAtMs: number, messageGroup: string | undefined): InflightEntry {
+  // The same delivery (its id kept): its handle too.
   return messageGroup === undefined
-    ? { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt }
-    : { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, messageGroup };
+    ? { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, receiptHandle: entry.receiptHandle }
+    : { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, messageGroup, receiptHandle: entry.receiptHandle };
 }

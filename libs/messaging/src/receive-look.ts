@@ -3,7 +3,7 @@
 // receipt handle, and the look resolves once its delivery records reached the OS.
 import { latencyProbe } from '@rmq/base';
 import type { StoredRecord } from '@rmq/store';
-import { encodeReceiptHandle, decodeReceiptHandle } from './receipt-handle';
+import { encodeReceiptHandle, decodeReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { ProgressKey } from './consumer-progress';
 import type { QueueConsumption } from './queue-consumption';
 import type { MessageFilter } from './message-filter';
@@ -66,6 +66,8 @@ const QUEUE_SHARE_MIN = 16;
 export class ReceiveLook {
   private rotation = 0;
   private readonly queueLocks = new QueueLocks();
+  /** What a handle is minted from, reused (minting is synchronous). */
+  private readonly handle: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
 
   constructor(
     private readonly context: ConsumerContext,
@@ -181,7 +183,9 @@ export class ReceiveLook {
           await this.deadLetters.complete(key, state, claim.queueOffset, claim.deliveryId, record);
           settled++;
         } else {
-          gather(out, this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+          const receiptHandle = this.mint(request, queueId, claim.queueOffset, claim.deliveryId);
+          state.keepReceiptHandle(claim.queueOffset, claim.deliveryId, receiptHandle);
+          gather(out, this.delivery(request, queueId, record, claim.deliveryId, claim.attempt, receiptHandle));
         }
       }
       if (settled === 0 || !state.fifo) return;
@@ -215,11 +219,13 @@ export class ReceiveLook {
         const skipped = options.progress.skipTo(key, state, record.queueOffset);
         if (skipped) addWrite(writes, skipped);
         const deliveryId = this.context.nextDeliveryId();
-        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
+        // Minted before the admit, so the in-flight entry keeps it (an ack presenting it needs no tag check).
+        const receiptHandle = this.mint(request, queueId, record.queueOffset, deliveryId);
+        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1, receiptHandle };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
         const admitted = options.progress.admit(key, state, record.queueOffset, state.fifo ? record.property(SYSTEM_PROPERTY.messageGroup) : undefined, entry);
         addWrite(writes, admitted.written);
-        if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
+        if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1, receiptHandle));
         if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');
       }
       const skipped = options.progress.skipTo(key, state, nextQueueOffset);
@@ -231,17 +237,29 @@ export class ReceiveLook {
     return more;
   }
 
-  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+  /** The handle of a delivery (not yet tracked or handed out: a FIFO message may be held instead). */
+  private mint(request: Receive, queueId: number, queueOffset: number, deliveryId: string): string {
+    const handle = this.handle;
+    handle.group = request.group;
+    handle.topic = request.topic;
+    handle.queueId = queueId;
+    handle.queueOffset = queueOffset;
+    handle.deliveryId = deliveryId;
+    handle.push = request.push;
+    handle.member = request.member;
+    return encodeReceiptHandle(handle, this.context.options.secret());
+  }
+
+  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number, receiptHandle: string): Delivery {
     const { options } = this.context;
-    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
     if (request.push && request.clientId) {
       const renewUntilMs = options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
       this.context.renewals.track({
-        group: handle.group, member: handle.member, topic: handle.topic, queueId, queueOffset: handle.queueOffset, deliveryId,
+        group: request.group, member: request.member, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId,
         clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs,
       });
     }
-    return { record, receiptHandle: encodeReceiptHandle(handle, options.secret()), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
+    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 }
 

@@ -87,6 +87,21 @@ describe('ConsumerService', () => {
     expect(queuesOf(first).filter((queueId) => queuesOf(second).includes(queueId))).toEqual([]);
   });
 
+  it("starts each group's small receives where its own last one stopped, whatever other groups received meanwhile", async () => {
+    await send(160); // 20 in each of the 8 queues
+    const queuesOf = (batch: Awaited<ReturnType<typeof receive>>) => [...new Set(batch.map((delivery) => delivery.record.queueId))].sort();
+    const alone = [await receive('a', 32), await receive('a', 32)].map(queuesOf);
+    // Group b's receives between group c's: c's start queues are a's (one queue id list: the same order).
+    const interleaved: number[][] = [];
+    for (let i = 0; i < 2; i++) {
+      interleaved.push(queuesOf(await receive('c', 32)));
+      await receive('b', 32);
+      await receive('b', 32);
+      await receive('b', 32);
+    }
+    expect(interleaved).toEqual(alone);
+  });
+
   it('gathers from every queue with messages in one receive when the first queues it asks have few', async () => {
     await send(8); // one in each queue
     const batch = await receive('g', 32);

@@ -145,13 +145,14 @@ export class QueueConsumption {
 
   /** Records a delivery (first or repeated) of `queueOffset`. */
   deliver(queueOffset: number, entry: InflightEntry): void {
-    assert(queueOffset >= this.committed && !this.doneAbove.has(queueOffset), 'delivering an offset that is done', { queueOffset, committed: this.committed });
     if (queueOffset >= this.next) {
+      // Nothing at or past `next` is done: no range to look up.
       assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
       this.setInflight(queueOffset, entry); // never handed out before: no message group to keep
       return;
     }
+    assert(queueOffset >= this.committed && !this.doneAbove.has(queueOffset), 'delivering an offset that is done', { queueOffset, committed: this.committed });
     this.setInflight(queueOffset, this.withGroupOf(queueOffset, entry));
   }
 

@@ -62,9 +62,16 @@ const NEW_MESSAGE_PASSES_MAX = 4;
  * later pass: each queue asked costs a lock, a read and a journal record whatever it gives.
  */
 const QUEUE_SHARE_MIN = 16;
+/** Groups, and topics (or topic and member) per group, whose receives' start queue is remembered. */
+const ROTATIONS_MAX = 10_000;
 
 export class ReceiveLook {
-  private rotation = 0;
+  /**
+   * Where the next receive of each group (broadcast: member) and topic starts among the queues:
+   * its own, so one group's receives do not move another's start. Only a hint: forgotten when
+   * there are more than ROTATIONS_MAX groups.
+   */
+  private readonly rotations = new Map<string, Map<string, number>>();
   private readonly queueLocks = new QueueLocks();
   /** What a handle is minted from, reused (minting is synchronous). */
   private readonly handle: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
@@ -79,10 +86,7 @@ export class ReceiveLook {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
-    const first = this.rotation % queueIds.length;
-    // The next receive starts past the queues this one is expected to ask (see QUEUE_SHARE_MIN below);
-    // one that asks them all still starts elsewhere (at most length - 1 on).
-    this.rotation += Math.max(1, Math.min(queueIds.length - 1, Math.ceil(request.countMax / QUEUE_SHARE_MIN)));
+    const first = this.rotate(request, queueIds.length);
     const queues = queueIds.map((_, i) => {
       const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
       return { key, state: this.context.state(key, request.settings) };
@@ -121,6 +125,24 @@ export class ReceiveLook {
       }
     }
     return out;
+  }
+
+  /**
+   * The index of the queue this receive starts at. The next receive of its group and topic starts
+   * past the queues this one is expected to ask (see QUEUE_SHARE_MIN below); one that asks them
+   * all still starts elsewhere (at most length - 1 on).
+   */
+  private rotate(request: Receive, queueCount: number): number {
+    let topics = this.rotations.get(request.group);
+    if (topics === undefined) {
+      if (this.rotations.size >= ROTATIONS_MAX) this.rotations.clear();
+      this.rotations.set(request.group, (topics = new Map()));
+    }
+    const scope = request.member === undefined ? request.topic : `${request.topic}\u0000${request.member}`;
+    if (topics.size >= ROTATIONS_MAX && !topics.has(scope)) topics.clear();
+    const rotation = topics.get(scope) ?? 0;
+    topics.set(scope, (rotation + Math.max(1, Math.min(queueCount - 1, Math.ceil(request.countMax / QUEUE_SHARE_MIN)))) % queueCount);
+    return rotation % queueCount;
   }
 
   /**

@@ -11,6 +11,9 @@ import { progressKey, type ConsumerContext } from './consumer-context';
 import { checkInvisibleMs, checkSimpleInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
 import { DEAD_LETTER_RETRY_MS, type DeadLetters } from './dead-letters';
 
+/** Queue ids below this have their progress remembered for the rest of an ack call (topics have at most a few hundred queues). */
+const QUEUES_CACHED_MAX = 1024;
+
 export class ConsumerAcks {
   constructor(
     private readonly context: ConsumerContext,
@@ -20,9 +23,8 @@ export class ConsumerAcks {
   /**
    * Acks the deliveries of one AckMessage call (one group and topic), each on its own: resolves
    * once every ack made is durable, with undefined when all were made, else with each entry's
-   * error (undefined where acked). The group's settings, the member and the queue's progress are
-   * looked up once per call and per run of handles of one queue, not per handle, and the acks
-   * share their journal record.
+   * error (undefined where acked). The group's settings, the member and each queue's progress are
+   * looked up once per call, not per handle, and the acks share their journal record.
    */
   async ackAll(group: string, topic: string, receiptHandles: readonly string[], clientId?: string): Promise<unknown[] | undefined> {
     const { options } = this.context;
@@ -40,8 +42,19 @@ export class ConsumerAcks {
       if (clientId) this.context.clientSeen(clientId);
       const fifo = settings.fifo && options.topics.get(topic)?.messageType === 'FIFO';
       const handle: ReceiptHandle = { group, topic, queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
-      let key: ProgressKey | undefined;
-      let state: QueueConsumption | undefined;
+      // Each queue's progress is looked up once per call (a client's batch mixes the queues of its
+      // receives), by queue id; `make`: made if missing (only for a handle whose tag was checked:
+      // one not yet checked may name any queue).
+      const queues: ({ key: ProgressKey; state: QueueConsumption } | undefined)[] = [];
+      const progressOf = (queueId: number, make: boolean): { key: ProgressKey; state: QueueConsumption } | undefined => {
+        const cached = queueId < QUEUES_CACHED_MAX ? queues[queueId] : undefined;
+        if (cached !== undefined) return cached;
+        const key = progressKey(group, topic, queueId, expectedMember);
+        if (!make && options.progress.peek(key) === undefined) return undefined;
+        const found = { key, state: options.progress.state(key, fifo) };
+        if (queueId < QUEUES_CACHED_MAX) queues[queueId] = found;
+        return found;
+      };
       for (let i = 0; i < count; i++) {
         try {
           const text = receiptHandles[i];
@@ -50,12 +63,7 @@ export class ConsumerAcks {
           // queue belongs to this group, topic and member): no tag to compute. Anything else is verified.
           let deliveryId: string | undefined;
           if (receiptHandlePosition(text, handle)) {
-            if (key === undefined || state === undefined || key.q !== handle.queueId) {
-              key = progressKey(group, topic, handle.queueId, expectedMember);
-              // Looked up, not made: a handle not yet checked may name any queue.
-              state = options.progress.peek(key) !== undefined ? options.progress.state(key, fifo) : undefined;
-            }
-            const current = state?.current(handle.queueOffset);
+            const current = progressOf(handle.queueId, false)?.state.current(handle.queueOffset);
             if (current?.receiptHandle !== undefined && sameReceiptHandle(current.receiptHandle, text)) deliveryId = current.deliveryId;
           }
           if (deliveryId === undefined) {
@@ -63,11 +71,7 @@ export class ConsumerAcks {
             if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
             deliveryId = handle.deliveryId;
           }
-          // Acks come in runs of one queue: its progress is looked up once per run.
-          if (key === undefined || state === undefined || key.q !== handle.queueId) {
-            key = progressKey(group, topic, handle.queueId, expectedMember);
-            state = options.progress.state(key, fifo);
-          }
+          const { key, state } = progressOf(handle.queueId, true)!;
           const durable = options.progress.complete(key, state, handle.queueOffset, deliveryId);
           if (!durable) throw staleHandle(state, handle.queueOffset);
           if (writes.length === 0 || writes[writes.length - 1] !== durable) {

@@ -11,6 +11,7 @@ import { assert } from '@rmq/base';
 import { MessageGroupOrder } from './message-group-order';
 import { OffsetRanges, type OffsetRange } from './offset-ranges';
 import { DeadlineHeap, type DeadlineEntry } from './deadline-heap';
+import { InflightTable } from './inflight-table';
 
 export interface InflightEntry {
   deliveryId: string;
@@ -45,7 +46,7 @@ export interface QueueConsumptionSnapshot {
 export class QueueConsumption {
   private committed: number;
   private next: number;
-  private readonly inflight = new Map<number, InflightEntry>();
+  private readonly inflight: InflightTable<InflightEntry>;
   private readonly doneAbove = new OffsetRanges();
   private readonly deadlines = new DeadlineHeap();
   /** Present in FIFO mode only. */
@@ -54,6 +55,7 @@ export class QueueConsumption {
   constructor(committedOffset: number, options: { fifo?: boolean } = {}) {
     this.committed = committedOffset;
     this.next = committedOffset;
+    this.inflight = new InflightTable(committedOffset);
     this.order = options.fifo ? new MessageGroupOrder() : undefined;
   }
 
@@ -76,7 +78,7 @@ export class QueueConsumption {
     }
     if (state.order) {
       // A group's oldest message may not stay held (its predecessor was done before the save).
-      for (const [queueOffset, entry] of state.inflight) {
+      for (const [queueOffset, entry] of state.inflight.entries()) {
         if (entry.messageGroup !== undefined && entry.attempt === 0 && state.order.head(entry.messageGroup) === queueOffset) entry.visibleAtMs = 0;
       }
     }
@@ -94,7 +96,8 @@ export class QueueConsumption {
     return {
       committedOffset: this.committed,
       nextOffset: this.next,
-      inflight: [...this.inflight].map(([queueOffset, entry]) =>
+      // In offset order, whichever way they are kept (a restored state keeps them otherwise).
+      inflight: [...this.inflight.entries()].sort((a, b) => a[0] - b[0]).map(([queueOffset, entry]) =>
         entry.messageGroup === undefined
           ? [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]
           : [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt, entry.messageGroup],
@@ -245,7 +248,7 @@ export class QueueConsumption {
   }
 
   private *deadlineEntries(): Iterable<DeadlineEntry> {
-    for (const [queueOffset, entry] of this.inflight) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
+    for (const [queueOffset, entry] of this.inflight.entries()) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
   }
 
   private readonly isCurrent = (candidate: DeadlineEntry): boolean => {
@@ -256,6 +259,7 @@ export class QueueConsumption {
   private advance(): void {
     const end = this.doneAbove.takeRangeStartingAt(this.committed);
     if (end !== undefined) this.committed = end;
+    this.inflight.dropBelow(this.committed);
   }
 }
 

@@ -6,8 +6,12 @@
 // while the queue moved far on, or past a skip over a large gap) is kept in a Map instead. Pure.
 import { assert } from '@rmq/base';
 
-/** Slots the array may span; an offset further above `base` goes to the Map. */
-export const INFLIGHT_SLOTS_MAX = 1 << 16;
+/**
+ * Slots the array may span; an offset further above `base` goes to the Map. The array's memory
+ * follows the span of offsets in flight, not their count (one message left in flight while its
+ * queue moves on widens it): at most 64 KiB of slots per queue state.
+ */
+export const INFLIGHT_SLOTS_MAX = 1 << 13;
 /** Empty slots at the front tolerated before they are dropped (then at least half the array). */
 const DROP_SLOTS_MIN = 256;
 

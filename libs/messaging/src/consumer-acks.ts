@@ -2,7 +2,7 @@
 // duration (a push consumer's nack), or move the message to the dead-letter topic. Each handle is
 // checked (its tag, the group, topic and broadcast member, the delivery still current) and each
 // change is journaled; the answer waits until it is durable.
-import { decodeReceiptHandle, encodeReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { ProgressKey } from './consumer-progress';
 import type { QueueConsumption } from './queue-consumption';
 import { retryPolicyDelayMs } from './retry-policy';
@@ -10,6 +10,9 @@ import { MESSAGING_LIMITS } from './limits';
 import { progressKey, type ConsumerContext } from './consumer-context';
 import { checkInvisibleMs, checkSimpleInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
 import { DEAD_LETTER_RETRY_MS, type DeadLetters } from './dead-letters';
+
+/** Queue ids below this have their progress remembered for the rest of an ack call (topics have at most a few hundred queues). */
+const QUEUES_CACHED_MAX = 1024;
 
 export class ConsumerAcks {
   constructor(
@@ -20,9 +23,8 @@ export class ConsumerAcks {
   /**
    * Acks the deliveries of one AckMessage call (one group and topic), each on its own: resolves
    * once every ack made is durable, with undefined when all were made, else with each entry's
-   * error (undefined where acked). The group's settings, the member and the queue's progress are
-   * looked up once per call and per run of handles of one queue, not per handle, and the acks
-   * share their journal record.
+   * error (undefined where acked). The group's settings, the member and each queue's progress are
+   * looked up once per call, not per handle, and the acks share their journal record.
    */
   async ackAll(group: string, topic: string, receiptHandles: readonly string[], clientId?: string): Promise<unknown[] | undefined> {
     const { options } = this.context;
@@ -40,18 +42,37 @@ export class ConsumerAcks {
       if (clientId) this.context.clientSeen(clientId);
       const fifo = settings.fifo && options.topics.get(topic)?.messageType === 'FIFO';
       const handle: ReceiptHandle = { group, topic, queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
-      let key: ProgressKey | undefined;
-      let state: QueueConsumption | undefined;
+      // Each queue's progress is looked up once per call (a client's batch mixes the queues of its
+      // receives), by queue id; `make`: made if missing (only for a handle whose tag was checked:
+      // one not yet checked may name any queue).
+      const queues: ({ key: ProgressKey; state: QueueConsumption } | undefined)[] = [];
+      const progressOf = (queueId: number, make: boolean): { key: ProgressKey; state: QueueConsumption } | undefined => {
+        const cached = queueId < QUEUES_CACHED_MAX ? queues[queueId] : undefined;
+        if (cached !== undefined) return cached;
+        const key = progressKey(group, topic, queueId, expectedMember);
+        if (!make && options.progress.peek(key) === undefined) return undefined;
+        const found = { key, state: options.progress.state(key, fifo) };
+        if (queueId < QUEUES_CACHED_MAX) queues[queueId] = found;
+        return found;
+      };
       for (let i = 0; i < count; i++) {
         try {
-          verifyReceiptHandle(receiptHandles[i], secret, group, topic, handle);
-          if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
-          // Acks come in runs of one queue: its progress is looked up once per run.
-          if (key === undefined || state === undefined || key.q !== handle.queueId) {
-            key = progressKey(group, topic, handle.queueId, expectedMember);
-            state = options.progress.state(key, fifo);
+          const text = receiptHandles[i];
+          // A handle this process minted for a delivery still current, presented as minted, is
+          // checked by comparing it with that delivery's handle (kept in its in-flight entry, whose
+          // queue belongs to this group, topic and member): no tag to compute. Anything else is verified.
+          let deliveryId: string | undefined;
+          if (receiptHandlePosition(text, handle)) {
+            const current = progressOf(handle.queueId, false)?.state.current(handle.queueOffset);
+            if (current?.receiptHandle !== undefined && sameReceiptHandle(current.receiptHandle, text)) deliveryId = current.deliveryId;
           }
-          const durable = options.progress.complete(key, state, handle.queueOffset, handle.deliveryId);
+          if (deliveryId === undefined) {
+            verifyReceiptHandle(text, secret, group, topic, handle);
+            if (handle.member !== expectedMember) throw memberMismatch(group, expectedMember);
+            deliveryId = handle.deliveryId;
+          }
+          const { key, state } = progressOf(handle.queueId, true)!;
+          const durable = options.progress.complete(key, state, handle.queueOffset, deliveryId);
           if (!durable) throw staleHandle(state, handle.queueOffset);
           if (writes.length === 0 || writes[writes.length - 1] !== durable) {
             const at = writes.indexOf(durable);
@@ -105,11 +126,12 @@ export class ConsumerAcks {
     const delayMs = !handle.push ? invisibleMs : lastAttempt ? 0 : retryPolicyDelayMs(settings.retry, current.attempt, invisibleMs);
     const deliveryId = this.context.nextDeliveryId();
     const visibleAtMs = nowMs + delayMs;
-    const durable = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt });
+    const minted = encodeReceiptHandle({ ...handle, deliveryId }, options.secret());
+    const durable = options.progress.renew(key, state, handle.queueOffset, handle.deliveryId, { deliveryId, visibleAtMs, attempt: current.attempt, receiptHandle: minted });
     // Visible sooner than before: long polls sleeping until the old deadline must look again.
     if (visibleAtMs < current.visibleAtMs) this.context.wakeups.wake(topic);
     await durable;
-    return encodeReceiptHandle({ ...handle, deliveryId }, options.secret());
+    return minted;
   }
 
   /** Moves a received message to the dead-letter topic now (FIFO consumers give up this way). */

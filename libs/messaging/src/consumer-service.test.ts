@@ -87,6 +87,21 @@ describe('ConsumerService', () => {
     expect(queuesOf(first).filter((queueId) => queuesOf(second).includes(queueId))).toEqual([]);
   });
 
+  it("starts each group's small receives where its own last one stopped, whatever other groups received meanwhile", async () => {
+    await send(160); // 20 in each of the 8 queues
+    const queuesOf = (batch: Awaited<ReturnType<typeof receive>>) => [...new Set(batch.map((delivery) => delivery.record.queueId))].sort();
+    const alone = [await receive('a', 32), await receive('a', 32)].map(queuesOf);
+    // Group b's receives between group c's: c's start queues are a's (one queue id list: the same order).
+    const interleaved: number[][] = [];
+    for (let i = 0; i < 2; i++) {
+      interleaved.push(queuesOf(await receive('c', 32)));
+      await receive('b', 32);
+      await receive('b', 32);
+      await receive('b', 32);
+    }
+    expect(interleaved).toEqual(alone);
+  });
+
   it('gathers from every queue with messages in one receive when the first queues it asks have few', async () => {
     await send(8); // one in each queue
     const batch = await receive('g', 32);
@@ -168,6 +183,53 @@ describe('ConsumerService', () => {
     const again = await receive('g', 40);
     expect(again.map(idOf)).toEqual([idOf(deliveries[2])]);
     expect(await consumer.ackAll('g', 'T', [again[0].receiptHandle])).toBeUndefined();
+  });
+
+  it('acks a handle presented as minted by comparing it with its delivery\'s, with no tag check; others are checked by their tag', async () => {
+    // The secret changes after the receives: a handle checked by its tag is refused then, one compared is not.
+    let secret = randomBytes(32);
+    const minted = randomBytes(32);
+    const keyed = new ConsumerService({ store, topics, groups: state.groups, progress: state.progress, clock, secret: () => secret });
+    const receiveKeyed = (countMax: number) => keyed.receive({ group: 'g', topic: 'T', filter: parseTagExpression('*'), countMax, invisibleMs: 5_000, longPollingMs: 0 });
+    try {
+      await send(4);
+      secret = minted;
+      const deliveries = await receiveKeyed(3);
+      secret = randomBytes(32);
+      expect(await keyed.ackAll('g', 'T', deliveries.map((d) => d.receiptHandle))).toBeUndefined();
+      // Acked: the entry is gone, so the same text is checked by its tag (refused by the other secret).
+      await expect(keyed.ack('g', 'T', deliveries[0].receiptHandle)).rejects.toThrow(/signature does not match/);
+      // A redelivery keeps its own new handle; the first delivery's is checked by its tag, and stale.
+      secret = minted;
+      await send(1);
+      const [first] = await receiveKeyed(2);
+      nowMs += 5_000;
+      const [second, third] = await receiveKeyed(2);
+      expect([second.deliveryAttempt, third.deliveryAttempt]).toEqual([2, 2]);
+      await expect(keyed.ack('g', 'T', first.receiptHandle)).rejects.toThrow(/acknowledged or delivered again/);
+      secret = randomBytes(32);
+      await keyed.ack('g', 'T', third.receiptHandle);
+      // The handle of a change of invisible duration is kept too.
+      secret = minted;
+      const changed = await keyed.changeInvisibleDuration('g', 'T', second.receiptHandle, 10_000);
+      secret = randomBytes(32);
+      await keyed.ack('g', 'T', changed);
+    } finally {
+      keyed.close();
+    }
+  });
+
+  it('refuses a handle altered anywhere, its fixed fields included, though an in-flight entry holds the handle as minted', async () => {
+    await send(2);
+    const deliveries = await receive('g', 2);
+    const handle = deliveries[0].receiptHandle;
+    for (const at of [0, 3, 8, 12, 19, 25, handle.length - 3]) {
+      const altered = handle.slice(0, at) + (handle[at] === 'A' ? 'B' : 'A') + handle.slice(at + 1);
+      await expect(consumer.ack('g', 'T', altered)).rejects.toThrow(/INVALID_RECEIPT_HANDLE|not a handle|signature does not match|unknown format/);
+    }
+    // Another group's ack of it: its own state has no such delivery, and the tag names another group.
+    await expect(consumer.ack('other', 'T', handle)).rejects.toThrow(/issued for another consumer group or topic than other \/ T/);
+    expect(await consumer.ackAll('g', 'T', deliveries.map((d) => d.receiptHandle))).toBeUndefined();
   });
 
   it('fails every entry of an ack batch with the reason when its journal refuses the acks', async () => {

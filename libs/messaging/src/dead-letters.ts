@@ -29,7 +29,7 @@ export class DeadLetters {
     const deadLetter = attempt > maxAttempts;
     // A dead-letter claim holds the message back for a while; if the move fails it is retried then.
     const visibleAtMs = nowMs + (deadLetter ? DEAD_LETTER_RETRY_MS : invisibleMs);
-    addWrite(writes, this.context.options.progress.deliver(key, state, queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt }));
+    addWrite(writes, this.context.options.progress.deliver(key, state, queueOffset, { deliveryId, visibleAtMs, attempt: deadLetter ? entry.attempt : attempt, receiptHandle: undefined }));
     return { queueOffset, deliveryId, attempt, deadLetter };
   }
 

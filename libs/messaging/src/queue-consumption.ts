@@ -11,6 +11,7 @@ import { assert } from '@rmq/base';
 import { MessageGroupOrder } from './message-group-order';
 import { OffsetRanges, type OffsetRange } from './offset-ranges';
 import { DeadlineHeap, type DeadlineEntry } from './deadline-heap';
+import { InflightTable } from './inflight-table';
 
 export interface InflightEntry {
   deliveryId: string;
@@ -19,6 +20,11 @@ export interface InflightEntry {
   attempt: number;
   /** FIFO mode: the message's group (kept across redeliveries of the offset). */
   messageGroup?: string;
+  /**
+   * The receipt handle minted for this delivery, in memory only (not journaled, not in snapshots):
+   * an ack that presents exactly it is this delivery's, with no tag to check (consumer-acks.ts).
+   */
+  receiptHandle?: string;
 }
 
 /** Stale deadline entries tolerated beyond twice the in-flight count before the heap is rebuilt. */
@@ -40,7 +46,7 @@ export interface QueueConsumptionSnapshot {
 export class QueueConsumption {
   private committed: number;
   private next: number;
-  private readonly inflight = new Map<number, InflightEntry>();
+  private readonly inflight: InflightTable<InflightEntry>;
   private readonly doneAbove = new OffsetRanges();
   private readonly deadlines = new DeadlineHeap();
   /** Present in FIFO mode only. */
@@ -49,6 +55,7 @@ export class QueueConsumption {
   constructor(committedOffset: number, options: { fifo?: boolean } = {}) {
     this.committed = committedOffset;
     this.next = committedOffset;
+    this.inflight = new InflightTable(committedOffset);
     this.order = options.fifo ? new MessageGroupOrder() : undefined;
   }
 
@@ -71,7 +78,7 @@ export class QueueConsumption {
     }
     if (state.order) {
       // A group's oldest message may not stay held (its predecessor was done before the save).
-      for (const [queueOffset, entry] of state.inflight) {
+      for (const [queueOffset, entry] of state.inflight.entries()) {
         if (entry.messageGroup !== undefined && entry.attempt === 0 && state.order.head(entry.messageGroup) === queueOffset) entry.visibleAtMs = 0;
       }
     }
@@ -89,7 +96,8 @@ export class QueueConsumption {
     return {
       committedOffset: this.committed,
       nextOffset: this.next,
-      inflight: [...this.inflight].map(([queueOffset, entry]) =>
+      // In offset order, whichever way they are kept (a restored state keeps them otherwise).
+      inflight: [...this.inflight.entries()].sort((a, b) => a[0] - b[0]).map(([queueOffset, entry]) =>
         entry.messageGroup === undefined
           ? [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt]
           : [queueOffset, entry.deliveryId, entry.visibleAtMs, entry.attempt, entry.messageGroup],
@@ -140,13 +148,14 @@ export class QueueConsumption {
 
   /** Records a delivery (first or repeated) of `queueOffset`. */
   deliver(queueOffset: number, entry: InflightEntry): void {
-    assert(queueOffset >= this.committed && !this.doneAbove.has(queueOffset), 'delivering an offset that is done', { queueOffset, committed: this.committed });
     if (queueOffset >= this.next) {
+      // Nothing at or past `next` is done: no range to look up.
       assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
       this.setInflight(queueOffset, entry); // never handed out before: no message group to keep
       return;
     }
+    assert(queueOffset >= this.committed && !this.doneAbove.has(queueOffset), 'delivering an offset that is done', { queueOffset, committed: this.committed });
     this.setInflight(queueOffset, this.withGroupOf(queueOffset, entry));
   }
 
@@ -209,6 +218,12 @@ export class QueueConsumption {
     return true;
   }
 
+  /** Keeps the handle minted for a delivery (claimed before its handle was minted) while that delivery is current. */
+  keepReceiptHandle(queueOffset: number, deliveryId: string, receiptHandle: string): void {
+    const entry = this.inflight.get(queueOffset);
+    if (entry !== undefined && entry.deliveryId === deliveryId) entry.receiptHandle = receiptHandle;
+  }
+
   /** The current delivery of an offset, if it is in flight. */
   current(queueOffset: number): InflightEntry | undefined {
     return this.inflight.get(queueOffset);
@@ -233,7 +248,7 @@ export class QueueConsumption {
   }
 
   private *deadlineEntries(): Iterable<DeadlineEntry> {
-    for (const [queueOffset, entry] of this.inflight) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
+    for (const [queueOffset, entry] of this.inflight.entries()) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
   }
 
   private readonly isCurrent = (candidate: DeadlineEntry): boolean => {
@@ -244,6 +259,7 @@ export class QueueConsumption {
   private advance(): void {
     const end = this.doneAbove.takeRangeStartingAt(this.committed);
     if (end !== undefined) this.committed = end;
+    this.inflight.dropBelow(this.committed);
   }
 }
 
@@ -253,7 +269,8 @@ export class QueueConsumption {
  * a slow path (microseconds), and this runs for deliveries and acks.
  */
 function withVisibleAt(entry: InflightEntry, visibleAtMs: number, messageGroup: string | undefined): InflightEntry {
+  // The same delivery (its id kept): its handle too.
   return messageGroup === undefined
-    ? { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt }
-    : { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, messageGroup };
+    ? { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, receiptHandle: entry.receiptHandle }
+    : { deliveryId: entry.deliveryId, visibleAtMs, attempt: entry.attempt, messageGroup, receiptHandle: entry.receiptHandle };
 }

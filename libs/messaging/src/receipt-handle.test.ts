@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { decodeReceiptHandle, encodeReceiptHandle, encodeReceiptHandleV2, macV1, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, encodeReceiptHandleV2, macV1, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 
 const secret = randomBytes(32);
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -34,6 +34,50 @@ describe('receipt handles', () => {
     expect(out).toEqual({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'a', push: true, member: 'm' });
     verifyReceiptHandle(encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 3, queueOffset: 2 ** 52, deliveryId: 'b' }, secret), secret, 'g', 'T', out);
     expect(out).toEqual({ group: 'g', topic: 'T', queueId: 3, queueOffset: 2 ** 52, deliveryId: 'b' });
+  });
+
+  it('tells where an r3 handle points without checking it, as its decoding does, at any queue id and offset', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ queueId: fc.nat(2 ** 32 - 1), queueOffset: fc.maxSafeNat(), deliveryId: fc.string({ maxLength: 20 }), push: fc.option(fc.constant(true), { nil: undefined }), member: fc.option(fc.string(), { nil: undefined }) }),
+        (fields) => {
+          const handle: ReceiptHandle = { group: 'g', topic: 'T', ...fields };
+          const text = encodeReceiptHandle(handle, secret);
+          const out = { queueId: -1, queueOffset: -1 };
+          expect(receiptHandlePosition(text, out)).toBe(true);
+          const decoded = decodeReceiptHandle(text, secret, 'g', 'T');
+          expect(out).toEqual({ queueId: decoded.queueId, queueOffset: decoded.queueOffset });
+          expect(out).toEqual({ queueId: fields.queueId, queueOffset: fields.queueOffset });
+        },
+      ),
+      { numRuns: 300, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
+    );
+  });
+
+  it('finds no position in what is not an r3 handle: r2 and r1 handles, short or foreign text', () => {
+    const handle: ReceiptHandle = { group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'abc' };
+    const out = { queueId: -1, queueOffset: -1 };
+    const r3 = encodeReceiptHandle(handle, secret);
+    const r1Payload = Buffer.from(JSON.stringify(['r1', 'g', 'T', 1, 2, 'abc'])).toString('base64url');
+    for (const text of [
+      encodeReceiptHandleV2(handle, secret), `${r1Payload}.${macV1(r1Payload, secret)}`, '', 'A', r3.slice(0, 30),
+      `${r3.slice(0, 5)}.${r3.slice(6)}`, `${r3.slice(0, 5)}é${r3.slice(6)}`, `${r3.slice(0, 19)}=${r3.slice(20)}`, 'x'.repeat(47),
+    ]) {
+      expect(receiptHandlePosition(text, out)).toBe(false);
+    }
+    expect(out).toEqual({ queueId: -1, queueOffset: -1 });
+  });
+
+  it('compares a presented handle with a minted one character by character', () => {
+    const minted = encodeReceiptHandle({ group: 'g', topic: 'T', queueId: 1, queueOffset: 2, deliveryId: 'abc' }, secret);
+    expect(sameReceiptHandle(minted, `${minted}`)).toBe(true);
+    expect(sameReceiptHandle(minted, minted.slice(0, -1))).toBe(false);
+    expect(sameReceiptHandle(minted, `${minted}A`)).toBe(false);
+    for (const at of [0, 10, minted.length - 1]) {
+      const altered = minted.slice(0, at) + (minted[at] === 'A' ? 'B' : 'A') + minted.slice(at + 1);
+      expect(sameReceiptHandle(minted, altered)).toBe(false);
+    }
+    expect(sameReceiptHandle('', '')).toBe(true);
   });
 
   it('is short: no group or topic in the handle', () => {

@@ -165,6 +165,57 @@ export function verifyReceiptHandle(text: string, secret: Buffer, group: string,
   return out;
 }
 
+/** base64url character code -> its 6 bits; -1 for any other character. */
+const SEXTETS = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+/** The characters that hold an r3 handle's fixed fields (bytes 0-13: 4 characters per 3 bytes). */
+const FIXED_CHARS = 20;
+/** Characters of the shortest r3 handle (an empty delivery id). */
+const R3_CHARS_MIN = Math.ceil(((FIXED_BYTES + 1 + TAG_BYTES) * 4) / 3);
+const fixedScratch = new Uint8Array((FIXED_CHARS / 4) * 3);
+
+/**
+ * The queue and offset an r3 handle names, read without checking its tag: only to find the
+ * delivery it may belong to, whose handle as minted the caller then compares with `text`
+ * (sameReceiptHandle). False when `text` is not an r3 handle. Decoded here, not by Buffer's
+ * base64url: 20 characters cost less than the native call.
+ */
+export function receiptHandlePosition(text: string, out: { queueId: number; queueOffset: number }): boolean {
+  if (text.length < R3_CHARS_MIN) return false;
+  const bytes = fixedScratch;
+  for (let group = 0; group < FIXED_CHARS / 4; group++) {
+    let bits = 0;
+    for (let i = 4 * group; i < 4 * group + 4; i++) {
+      const code = text.charCodeAt(i);
+      const sextet = code < 128 ? SEXTETS[code] : -1;
+      if (sextet < 0) return false;
+      bits = (bits << 6) | sextet;
+    }
+    bytes[3 * group] = bits >>> 16;
+    bytes[3 * group + 1] = bits >>> 8;
+    bytes[3 * group + 2] = bits;
+  }
+  if (bytes[0] !== VERSION) return false;
+  out.queueId = ((bytes[2] << 24) | (bytes[3] << 16) | (bytes[4] << 8) | bytes[5]) >>> 0;
+  out.queueOffset = (((bytes[6] << 24) | (bytes[7] << 16) | (bytes[8] << 8) | bytes[9]) >>> 0) * 0x1_0000_0000 + (((bytes[10] << 24) | (bytes[11] << 16) | (bytes[12] << 8) | bytes[13]) >>> 0);
+  return true;
+}
+
+/**
+ * Whether a handle presented is exactly one this broker minted (kept since): then it needs no tag
+ * check. Every character is compared (no early exit), so the time says nothing of where they differ.
+ */
+export function sameReceiptHandle(minted: string, presented: string): boolean {
+  if (minted.length !== presented.length) return false;
+  let difference = 0;
+  for (let i = 0; i < minted.length; i++) difference |= minted.charCodeAt(i) ^ presented.charCodeAt(i);
+  return difference === 0;
+}
+
 /** An r1 or r2 handle names its group and topic: they must be the ones the call names. */
 function checkOwner(handle: ReceiptHandle, group: string, topic: string, out: ReceiptHandle): ReceiptHandle {
   if (handle.group !== group) throw invalid(`it belongs to consumer group ${handle.group}, not ${group}`);

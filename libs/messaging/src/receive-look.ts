@@ -3,7 +3,7 @@
 // receipt handle, and the look resolves once its delivery records reached the OS.
 import { latencyProbe } from '@rmq/base';
 import type { StoredRecord } from '@rmq/store';
-import { encodeReceiptHandle, decodeReceiptHandle } from './receipt-handle';
+import { encodeReceiptHandle, decodeReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { ProgressKey } from './consumer-progress';
 import type { QueueConsumption } from './queue-consumption';
 import type { MessageFilter } from './message-filter';
@@ -62,10 +62,19 @@ const NEW_MESSAGE_PASSES_MAX = 4;
  * later pass: each queue asked costs a lock, a read and a journal record whatever it gives.
  */
 const QUEUE_SHARE_MIN = 16;
+/** Groups, and topics (or topic and member) per group, whose receives' start queue is remembered. */
+const ROTATIONS_MAX = 10_000;
 
 export class ReceiveLook {
-  private rotation = 0;
+  /**
+   * Where the next receive of each group (broadcast: member) and topic starts among the queues:
+   * its own, so one group's receives do not move another's start. Only a hint: forgotten when
+   * there are more than ROTATIONS_MAX groups.
+   */
+  private readonly rotations = new Map<string, Map<string, number>>();
   private readonly queueLocks = new QueueLocks();
+  /** What a handle is minted from, reused (minting is synchronous). */
+  private readonly handle: ReceiptHandle = { group: '', topic: '', queueId: 0, queueOffset: 0, deliveryId: '', push: undefined, member: undefined };
 
   constructor(
     private readonly context: ConsumerContext,
@@ -77,10 +86,7 @@ export class ReceiveLook {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     const out: Gathered = { deliveries: [], sizeBytes: 0 };
     const writes: Writes = [];
-    const first = this.rotation % queueIds.length;
-    // The next receive starts past the queues this one is expected to ask (see QUEUE_SHARE_MIN below);
-    // one that asks them all still starts elsewhere (at most length - 1 on).
-    this.rotation += Math.max(1, Math.min(queueIds.length - 1, Math.ceil(request.countMax / QUEUE_SHARE_MIN)));
+    const first = this.rotate(request, queueIds.length);
     const queues = queueIds.map((_, i) => {
       const key = progressKey(request.group, request.topic, queueIds[(first + i) % queueIds.length], request.member);
       return { key, state: this.context.state(key, request.settings) };
@@ -119,6 +125,24 @@ export class ReceiveLook {
       }
     }
     return out;
+  }
+
+  /**
+   * The index of the queue this receive starts at. The next receive of its group and topic starts
+   * past the queues this one is expected to ask (see QUEUE_SHARE_MIN below); one that asks them
+   * all still starts elsewhere (at most length - 1 on).
+   */
+  private rotate(request: Receive, queueCount: number): number {
+    let topics = this.rotations.get(request.group);
+    if (topics === undefined) {
+      if (this.rotations.size >= ROTATIONS_MAX) this.rotations.clear();
+      this.rotations.set(request.group, (topics = new Map()));
+    }
+    const scope = request.member === undefined ? request.topic : `${request.topic}\u0000${request.member}`;
+    if (topics.size >= ROTATIONS_MAX && !topics.has(scope)) topics.clear();
+    const rotation = topics.get(scope) ?? 0;
+    topics.set(scope, (rotation + Math.max(1, Math.min(queueCount - 1, Math.ceil(request.countMax / QUEUE_SHARE_MIN)))) % queueCount);
+    return rotation % queueCount;
   }
 
   /**
@@ -181,7 +205,9 @@ export class ReceiveLook {
           await this.deadLetters.complete(key, state, claim.queueOffset, claim.deliveryId, record);
           settled++;
         } else {
-          gather(out, this.delivery(request, queueId, record, claim.deliveryId, claim.attempt));
+          const receiptHandle = this.mint(request, queueId, claim.queueOffset, claim.deliveryId);
+          state.keepReceiptHandle(claim.queueOffset, claim.deliveryId, receiptHandle);
+          gather(out, this.delivery(request, queueId, record, claim.deliveryId, claim.attempt, receiptHandle));
         }
       }
       if (settled === 0 || !state.fifo) return;
@@ -215,11 +241,13 @@ export class ReceiveLook {
         const skipped = options.progress.skipTo(key, state, record.queueOffset);
         if (skipped) addWrite(writes, skipped);
         const deliveryId = this.context.nextDeliveryId();
-        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1 };
+        // Minted before the admit, so the in-flight entry keeps it (an ack presenting it needs no tag check).
+        const receiptHandle = this.mint(request, queueId, record.queueOffset, deliveryId);
+        const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1, receiptHandle };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
         const admitted = options.progress.admit(key, state, record.queueOffset, state.fifo ? record.property(SYSTEM_PROPERTY.messageGroup) : undefined, entry);
         addWrite(writes, admitted.written);
-        if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1));
+        if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1, receiptHandle));
         if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');
       }
       const skipped = options.progress.skipTo(key, state, nextQueueOffset);
@@ -231,17 +259,29 @@ export class ReceiveLook {
     return more;
   }
 
-  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number): Delivery {
+  /** The handle of a delivery (not yet tracked or handed out: a FIFO message may be held instead). */
+  private mint(request: Receive, queueId: number, queueOffset: number, deliveryId: string): string {
+    const handle = this.handle;
+    handle.group = request.group;
+    handle.topic = request.topic;
+    handle.queueId = queueId;
+    handle.queueOffset = queueOffset;
+    handle.deliveryId = deliveryId;
+    handle.push = request.push;
+    handle.member = request.member;
+    return encodeReceiptHandle(handle, this.context.options.secret());
+  }
+
+  private delivery(request: Receive, queueId: number, record: StoredRecord, deliveryId: string, attempt: number, receiptHandle: string): Delivery {
     const { options } = this.context;
-    const handle = { group: request.group, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId, push: request.push, member: request.member };
     if (request.push && request.clientId) {
       const renewUntilMs = options.clock.nowMs() + MESSAGING_LIMITS.autoRenewTotalMsMax;
       this.context.renewals.track({
-        group: handle.group, member: handle.member, topic: handle.topic, queueId, queueOffset: handle.queueOffset, deliveryId,
+        group: request.group, member: request.member, topic: request.topic, queueId, queueOffset: record.queueOffset, deliveryId,
         clientId: request.clientId, invisibleMs: request.invisibleMs, renewUntilMs,
       });
     }
-    return { record, receiptHandle: encodeReceiptHandle(handle, options.secret()), deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
+    return { record, receiptHandle, deliveryAttempt: attempt, invisibleMs: request.invisibleMs };
   }
 }
 

@@ -73,6 +73,21 @@ describe('ByteWriter and ByteReader', () => {
     expect(w.refs.get(dropped)).toBe(1);
   });
 
+  it('answers a reference asked for again from its memo, and forgets the memo with a rollback that dropped it', () => {
+    const w = new ByteWriter();
+    const a = {};
+    const b = {};
+    w.mark();
+    expect(w.ref(a)).toBeUndefined();
+    expect([w.ref(a), w.ref(a), w.ref(a)]).toEqual([0, 0, 0]);
+    w.mark();
+    expect(w.ref(b)).toBeUndefined();
+    expect([w.ref(b), w.ref(b)]).toEqual([1, 1]); // b is the memo now
+    w.rollback(); // b was defined by the entry rolled back
+    expect(w.ref(b)).toBeUndefined();
+    expect([w.ref(a), w.ref(b), w.ref(a)]).toEqual([0, 1, 0]);
+  });
+
   it('refuses bytes that are cut short or out of range, saying where', () => {
     expect(() => new ByteReader(Buffer.from([])).u8()).toThrow(/ends inside a value/);
     expect(() => new ByteReader(Buffer.from([0x80, 0x80])).varint()).toThrow(/ends inside a value/);

@@ -18,6 +18,9 @@ export class ByteWriter {
   readonly refs = new Map<object, number>();
   private entryStart = 0;
   private entryRefs = 0;
+  /** The token ref() was last asked for and its index (entries come in runs of one key: no Map lookup then). */
+  private lastToken: object | undefined;
+  private lastIndex = 0;
 
   constructor(initialBytes = 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -39,6 +42,7 @@ export class ByteWriter {
   rollback(): void {
     this.at = this.entryStart;
     this.invalid = false;
+    this.lastToken = undefined;
     if (this.refs.size === this.entryRefs) return;
     for (const [token, index] of this.refs) if (index >= this.entryRefs) this.refs.delete(token);
   }
@@ -93,8 +97,13 @@ export class ByteWriter {
    * the next index (the caller writes the key right after) and returns undefined.
    */
   ref(token: object): number | undefined {
+    if (token === this.lastToken) return this.lastIndex;
     const index = this.refs.get(token);
-    if (index !== undefined) return index;
+    if (index !== undefined) {
+      this.lastToken = token;
+      this.lastIndex = index;
+      return index;
+    }
     this.refs.set(token, this.refs.size);
     return undefined;
   }

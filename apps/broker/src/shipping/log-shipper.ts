@@ -79,11 +79,7 @@ export class LogShipper {
     if (this.next >= shippable || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
     const { epoch, endLogOffset: epochEnd } = this.master.epochAt(this.next);
     const limit = Math.min(shippable, epochEnd);
-    // With nothing queued on the stream, the write below serializes the batch at once (grpc-js's
-    // call, no interceptor on streams: into the reply scratch, then its frame), so the bytes in
-    // memory need no copy of their own; the slave checks each record's CRC and log offset anyway.
-    const use = this.call.writableLength === 0 && this.call.writableCorked === 0 ? 'turn' : 'kept';
-    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax, use);
+    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax);
     if (batch.bytes.length === 0) return false;
     const startLogOffset = this.next;
     this.next = batch.endLogOffset;

@@ -18,6 +18,7 @@ import {
   type OutgoingMessage,
   type ProducerService,
   type PullService,
+  type SendResult,
   type TopicRegistry,
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
@@ -102,24 +103,19 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
       return {};
     }, log, observe),
 
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, async (request: v2.SendMessageRequest, context) => {
-      if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
-      deps.requireInSync?.();
-      deps.permission.requireWrite(deps.brokerName);
-      if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
-      if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
-        throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+    // Not an async function: its frame would hold the request and the messages until the reply,
+    // through the fdatasync; what waits for the append keeps only what the reply needs.
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, (request: v2.SendMessageRequest, context) => {
+      try {
+        const messages = acceptedMessages(deps, request);
+        // A known topic costs no await (one per call at one message per call).
+        if (messages.every((message) => deps.topics.get(message.topic) !== undefined)) return sendAccepted(deps, messages, context);
+        return (async () => {
+          for (const message of messages) if (!deps.topics.get(message.topic)) await topicFor(message.topic);
+        })().then(() => sendAccepted(deps, messages, context));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const messages = request.messages.map(fromWireMessage);
-      const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
-      if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
-      // A known topic costs no await (one per call at one message per call).
-      for (const message of messages) if (!deps.topics.get(message.topic)) await topicFor(message.topic);
-      const results = deps.tracing.enabled
-        ? await deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages))
-        : await deps.producer.send(messages);
-      countMessagesIn(deps.metrics, messages);
-      return sendMessageResponse(results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)));
     }, log, observe),
 
     queryAssignment: inBand('QueryAssignment', v2.QueryAssignmentResponseSchema, async (request: v2.QueryAssignmentRequest, context) => {
@@ -369,10 +365,51 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
 }
 
 /** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
-function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMessage[]): void {
-  if (messages.length === 1) return metrics.messagesIn(messages[0].topic, messages[0].messageType, [messages[0].body.byteLength]);
+/** A SendMessage request's messages in domain terms, or the first reason to refuse it. */
+function acceptedMessages(deps: MessagingDeps, request: v2.SendMessageRequest): OutgoingMessage[] {
+  if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
+  deps.requireInSync?.();
+  deps.permission.requireWrite(deps.brokerName);
+  if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+  if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
+    throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+  }
+  const messages = request.messages.map(fromWireMessage);
+  const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
+  if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
+  return messages;
+}
+
+/** Stores valid messages of known topics; the reply waits for them with the metrics' tally, not the messages. */
+function sendAccepted(deps: MessagingDeps, messages: OutgoingMessage[], context: CallContext): Promise<v2.SendMessageResponse> {
+  const tally = tallyMessagesIn(messages);
+  // (A closure here that captured the messages would keep them through the wait: tracing's is made apart.)
+  const sending = deps.tracing.enabled ? tracedSend(deps, messages, context) : deps.producer.send(messages);
+  return sending.then((results) => {
+    countMessagesIn(deps.metrics, tally);
+    return sendMessageResponse(results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)));
+  });
+}
+
+function tracedSend(deps: MessagingDeps, messages: OutgoingMessage[], context: CallContext): Promise<SendResult[]> {
+  return deps.tracing.send(messages, context.traceparent, () => deps.producer.send(messages));
+}
+
+interface MessagesInTally {
+  topic: string;
+  messageType: string;
+  sizesBytes: number[];
+}
+
+function countMessagesIn(metrics: BrokerMetrics, tally: readonly MessagesInTally[]): void {
+  for (const { topic, messageType, sizesBytes } of tally) metrics.messagesIn(topic, messageType, sizesBytes);
+}
+
+function tallyMessagesIn(messages: readonly OutgoingMessage[]): MessagesInTally[] {
+
+  if (messages.length === 1) return [{ topic: messages[0].topic, messageType: messages[0].messageType, sizesBytes: [messages[0].body.byteLength] }];
   // A request usually carries one topic and type: a short list, not a Map with a key string per message.
-  const groups: { topic: string; messageType: string; sizesBytes: number[] }[] = [];
+  const groups: MessagesInTally[] = [];
   let group: (typeof groups)[number] | undefined;
   for (const message of messages) {
     if (group?.topic !== message.topic || group.messageType !== message.messageType) {
@@ -381,7 +418,7 @@ function countMessagesIn(metrics: BrokerMetrics, messages: readonly OutgoingMess
     }
     group.sizesBytes.push(message.body.byteLength);
   }
-  for (const { topic, messageType, sizesBytes } of groups) metrics.messagesIn(topic, messageType, sizesBytes);
+  return groups;
 }
 
 function requireGroup(name: string | undefined): string {

@@ -77,28 +77,51 @@ export class ProducerService {
   /**
    * Stores valid messages in one append; resolves once they are durable. Not an async function:
    * at one message per call its frame and extra promise are a measurable share of a send's garbage.
+   * The records are encoded when the append is made: from then on only the ids and queues wait for
+   * the fdatasync, not the messages and their append inputs (so those die young, uncopied by scavenges).
    */
   send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     let inputs: AppendInput[];
     try {
-      const topics = messages.map((message) => this.validate(message));
-      // A batch's body digests in one pass, eight at a time where their sizes allow (md5-lanes.ts).
-      const digests = messages.length > 1 ? md5HexUpperAll(messages.map((message) => message.body)) : undefined;
-      inputs = messages.map((message, i) => {
-        const stager = this.stagers[message.messageType];
-        return stager ? stager.stage(message, topics[i]) : toAppendInput(message, this.queueFor(message, topics[i]), digests?.[i]);
-      });
+      inputs = this.appendInputs(messages);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.store.append(inputs).then((results) => {
-      if (latencyProbe.enabled) {
-        for (const result of results) {
-          latencyProbe.mark(result.logOffset, 'sendStarted', startedMs);
-          latencyProbe.mark(result.logOffset, 'sendAnswered');
-        }
+    const appended = this.store.append(inputs);
+    if (messages.some((message) => this.stagers[message.messageType] !== undefined)) return this.stagedResults(messages, inputs, appended, startedMs);
+    // (No closure of this function may capture the messages or inputs: it would keep them through the wait.)
+    const messageIds = new Array<string>(messages.length);
+    const queueIds = new Array<number>(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      messageIds[i] = messages[i].messageId;
+      queueIds[i] = inputs[i].queueId;
+    }
+    return appended.then((results) => {
+      if (latencyProbe.enabled) markSent(results, startedMs);
+      const sent = new Array<SendResult>(results.length);
+      for (let i = 0; i < results.length; i++) {
+        sent[i] = { messageId: messageIds[i], queueId: queueIds[i], queueOffset: results[i].queueOffset, logOffset: results[i].logOffset };
       }
+      return sent;
+    });
+  }
+
+  /** Validates the messages (throws the first problem) and makes their append inputs. */
+  private appendInputs(messages: readonly OutgoingMessage[]): AppendInput[] {
+    const topics = messages.map((message) => this.validate(message));
+    // A batch's body digests in one pass, eight at a time where their sizes allow (md5-lanes.ts).
+    const digests = messages.length > 1 ? md5HexUpperAll(messages.map((message) => message.body)) : undefined;
+    return messages.map((message, i) => {
+      const stager = this.stagers[message.messageType];
+      return stager ? stager.stage(message, topics[i]) : toAppendInput(message, this.queueFor(message, topics[i]), digests?.[i]);
+    });
+  }
+
+  /** Results of a batch with DELAY or TRANSACTION messages: the stagers' receipts need the messages. */
+  private stagedResults(messages: readonly OutgoingMessage[], inputs: readonly AppendInput[], appended: Promise<AppendResult[]>, startedMs: number): Promise<SendResult[]> {
+    return appended.then((results) => {
+      if (latencyProbe.enabled) markSent(results, startedMs);
       return results.map((result, i) => {
         const sent: SendResult = { messageId: messages[i].messageId, queueId: inputs[i].queueId, queueOffset: result.queueOffset, logOffset: result.logOffset };
         const stager = this.stagers[messages[i].messageType];
@@ -110,6 +133,13 @@ export class ProducerService {
   private queueFor(message: OutgoingMessage, topic: TopicConfig): number {
     if (message.messageGroup !== undefined) return fnv1a32(message.messageGroup) % topic.queueCount;
     return this.roundRobin++ % topic.queueCount;
+  }
+}
+
+function markSent(results: readonly AppendResult[], startedMs: number): void {
+  for (const result of results) {
+    latencyProbe.mark(result.logOffset, 'sendStarted', startedMs);
+    latencyProbe.mark(result.logOffset, 'sendAnswered');
   }
 }
 

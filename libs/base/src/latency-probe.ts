@@ -28,9 +28,13 @@ const ROWS_MAX = 200_000;
 export class LatencyProbe {
   private readonly rows = new Map<number, Float64Array>();
   private reservations = 0;
-  private readonly commits: { records: number; syncMs: number; gapMs: number }[] = [];
+  private readonly commits: { records: number; syncMs: number; gapMs: number; startedMs: number; syncedMs: number }[] = [];
+  /** Other flushes of the process's files (checkpoint, queue files, state files): to tell which log fdatasyncs they overlapped. */
+  private readonly otherSyncs: { kind: string; startedMs: number; endedMs: number }[] = [];
   private lastCommitEndMs = 0;
   private readonly gcPausesMs: number[] = [];
+  /** When each GC pause ran: an fdatasync's completion waits for the event loop, so a pause lengthens it as measured. */
+  private readonly gcIntervals: { startedMs: number; endedMs: number }[] = [];
   /** The same pauses by kind (scavenge, mark-compact, incremental marking, weak callbacks). */
   private readonly gcPausesMsByKind = new Map<string, number[]>();
   private readonly counters = new Map<string, number>();
@@ -71,8 +75,15 @@ export class LatencyProbe {
   /** One fdatasync of the log: the records it made durable, when it started and ended (idle time: since the last ended). */
   commit(records: number, startedMs: number, syncedMs: number): void {
     if (this.every <= 0) return;
-    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0 });
+    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0, startedMs, syncedMs });
     this.lastCommitEndMs = syncedMs;
+  }
+
+  /** Times `operation` (a flush of a file other than the log: `kind` names it) when the probe is on. */
+  timeSync<T>(kind: string, operation: () => Promise<T>): Promise<T> {
+    if (this.every <= 0) return operation();
+    const startedMs = performance.now();
+    return operation().finally(() => this.otherSyncs.push({ kind, startedMs, endedMs: performance.now() }));
   }
 
   /** Starts the event-loop and GC monitors and the report at exit. */
@@ -82,6 +93,7 @@ export class LatencyProbe {
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
         this.gcPausesMs.push(entry.duration);
+        this.gcIntervals.push({ startedMs: entry.startTime, endedMs: entry.startTime + entry.duration });
         const kind = GC_KINDS.get((entry as { detail?: { kind?: number } }).detail?.kind ?? 0) ?? 'other';
         let pauses = this.gcPausesMsByKind.get(kind);
         if (!pauses) this.gcPausesMsByKind.set(kind, (pauses = []));
@@ -115,6 +127,8 @@ export class LatencyProbe {
       lines.push(`  records per commit ${summary(this.commits.map((c) => c.records), 0)}`);
       lines.push(`  fdatasync ms       ${summary(this.commits.map((c) => c.syncMs))}`);
       lines.push(`  idle before ms     ${summary(this.commits.map((c) => c.gapMs))}`);
+      lines.push(...this.overlapReport());
+      lines.push(...this.gcOverlapReport());
     }
     if (this.counters.size > 0) lines.push(`counts: ${[...this.counters].map(([name, count]) => `${name} ${count}`).join(', ')}`);
     if (this.loopDelay) {
@@ -130,7 +144,75 @@ export class LatencyProbe {
     }
     return `${lines.join('\n')}\n`;
   }
+
+  /** The log's fdatasyncs split by whether a GC pause ran between their start and the loop seeing them end. */
+  private gcOverlapReport(): string[] {
+    const pauses = [...this.gcIntervals].sort((a, b) => a.startedMs - b.startedMs);
+    const threshold = [...this.commits].map((c) => c.syncMs).sort((a, b) => b - a)[Math.ceil(this.commits.length / 100) - 1] ?? Infinity;
+    const during: number[] = [];
+    const without: number[] = [];
+    let slowDuring = 0;
+    let first = 0;
+    for (const commit of this.commits) {
+      while (first < pauses.length && pauses[first].endedMs < commit.startedMs - 1_000) first++;
+      let overlapped = false;
+      for (let i = first; i < pauses.length && pauses[i].startedMs < commit.syncedMs && !overlapped; i++) overlapped = pauses[i].endedMs > commit.startedMs;
+      (overlapped ? during : without).push(commit.syncMs);
+      if (overlapped && commit.syncMs >= threshold) slowDuring++;
+    }
+    return [
+      `  fdatasync ms, a GC pause within it        ${during.length > 0 ? summary(during) : 'n 0'}`,
+      `  fdatasync ms, no GC pause within it       ${without.length > 0 ? summary(without) : 'n 0'}`,
+      `  the slowest 1% (≥ ${threshold.toFixed(3)} ms): ${slowDuring} had a GC pause within them`,
+    ];
+  }
+
+  /** The log's fdatasyncs split by the other flushes that overlapped them (any part of one within the other). */
+  private overlapReport(): string[] {
+    if (this.otherSyncs.length === 0) return ['  no other flush timed'];
+    const others = [...this.otherSyncs].sort((a, b) => a.startedMs - b.startedMs);
+    const byKind = new Map<string, number[]>();
+    const alone: number[] = [];
+    const overlapped: number[] = [];
+    const after: number[] = []; // started within AFTER_MS of another flush's end: an indirect effect (the journal) would show here
+    const slowest = [...this.commits].sort((a, b) => b.syncMs - a.syncMs).slice(0, Math.ceil(this.commits.length / 100));
+    const slowThresholdMs = slowest.length > 0 ? slowest[slowest.length - 1].syncMs : Infinity;
+    let slowNear = 0;
+    let first = 0; // others ending before a commit starts never overlap a later commit (commits come in start order)
+    for (const commit of this.commits) {
+      while (first < others.length && others[first].endedMs < commit.startedMs - 1_000) first++;
+      const kinds = new Set<string>();
+      let near = false;
+      for (let i = first; i < others.length && others[i].startedMs < commit.syncedMs; i++) {
+        if (others[i].endedMs > commit.startedMs) kinds.add(others[i].kind);
+        else if (commit.startedMs - others[i].endedMs < AFTER_MS) near = true;
+      }
+      (kinds.size > 0 ? overlapped : near ? after : alone).push(commit.syncMs);
+      if ((kinds.size > 0 || near) && commit.syncMs >= slowThresholdMs) slowNear++;
+      for (const kind of kinds) {
+        let list = byKind.get(kind);
+        if (!list) byKind.set(kind, (list = []));
+        list.push(commit.syncMs);
+      }
+    }
+    const lines = [`  fdatasync ms, no other flush overlapping or ${AFTER_MS} ms before  ${alone.length > 0 ? summary(alone) : 'n 0'}`];
+    lines.push(`  fdatasync ms, another flush overlapping   ${overlapped.length > 0 ? summary(overlapped) : 'n 0'}`);
+    lines.push(`  fdatasync ms, another flush ended < ${AFTER_MS} ms before  ${after.length > 0 ? summary(after) : 'n 0'}`);
+    lines.push(`  the slowest 1% (${slowest.length}, ≥ ${slowThresholdMs.toFixed(3)} ms): ${slowNear} overlapped or followed another flush`);
+    for (const [kind, list] of byKind) lines.push(`    overlapped by ${kind.padEnd(24)} ${summary(list)}`);
+    const kinds = new Map<string, number[]>();
+    for (const other of others) {
+      let list = kinds.get(other.kind);
+      if (!list) kinds.set(other.kind, (list = []));
+      list.push(other.endedMs - other.startedMs);
+    }
+    for (const [kind, list] of kinds) lines.push(`  other flush ${kind.padEnd(26)} ms ${summary(list)}`);
+    return lines;
+  }
 }
+
+/** How soon after another flush ended an fdatasync of the log counts as following it. */
+const AFTER_MS = 20;
 
 /** perf_hooks' GC entry kinds (constants.NODE_PERFORMANCE_GC_*). */
 const GC_KINDS = new Map([[1, 'scavenge'], [4, 'mark-compact'], [8, 'incremental'], [16, 'weak']]);

@@ -3,8 +3,10 @@
 // one append), the time from append() to its resolution (an fdatasync covering it), p50/p90/p99, and
 // every fdatasync's duration. Rounds alternate the write path's settings in one run, so the ratios
 // hold on a shared machine: `main` (no zeros written ahead, one fdatasync in flight), `zeros` (2 MiB
-// written ahead of the log end, zero-ahead.ts), `zeros+2` (and two fdatasyncs in flight).
-// Options: --rate <records/s> (2000), --seconds <per round> (5), --rounds (3), --dir (OS temp folder).
+// written ahead of the log end, zero-ahead.ts), `zeros+2` (and two fdatasyncs in flight), `no-ckpt` (zeros
+// ahead, no periodic checkpoint: what the checkpoint's fsyncs cost the log's). Records go to 8 queues in turn.
+// Options: --rate <records/s> (2000), --seconds <per round> (5), --rounds (3), --dir (OS temp folder),
+// --variants <names, comma-separated> (all).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +14,14 @@ import { nodeFileIo, type FileIo } from './file-io';
 import { MessageStore, type AppendInput } from './message-store';
 import { STORE_LIMITS } from './limits';
 
+const CHECKPOINT_MS = STORE_LIMITS.checkpointIntervalMsDefault;
 const VARIANTS = [
-  { name: 'main', zeroAheadBytes: 0, syncsInFlightMax: 1 },
-  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1 },
-  { name: 'zeros+2', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 2 },
+  { name: 'main', zeroAheadBytes: 0, syncsInFlightMax: 1, checkpointIntervalMs: CHECKPOINT_MS },
+  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1, checkpointIntervalMs: CHECKPOINT_MS },
+  { name: 'zeros+2', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 2, checkpointIntervalMs: CHECKPOINT_MS },
+  { name: 'no-ckpt', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1, checkpointIntervalMs: 3_600_000 },
 ];
+const QUEUES = 8;
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -39,9 +44,9 @@ async function round(dir: string, variant: (typeof VARIANTS)[number], rate: numb
       if (path.includes('commitlog')) syncsMs.push(performance.now() - startedMs);
     },
   };
-  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes, syncsInFlightMax: variant.syncsInFlightMax });
+  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes, syncsInFlightMax: variant.syncsInFlightMax, checkpointIntervalMs: variant.checkpointIntervalMs });
   const body = Buffer.alloc(1024, 0x61);
-  const input: AppendInput = { topic: 'T', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 0, properties: new Map(), body };
+  const inputs: AppendInput[] = Array.from({ length: QUEUES }, (_, queueId) => ({ topic: 'T', queueId, tagHash: 0, flags: 0, bornTimestampMs: 0, properties: new Map(), body }));
   const latenciesMs: number[] = [];
   const inFlight = new Set<Promise<void>>();
   const startedMs = performance.now();
@@ -50,10 +55,10 @@ async function round(dir: string, variant: (typeof VARIANTS)[number], rate: numb
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - startedMs) * rate) / 1000) + 1);
     if (due > sent) {
-      const count = due - sent;
+      const first = sent;
       sent = due;
       const appendedMs = performance.now();
-      const done = store.append(Array.from({ length: count }, () => input)).then(() => {
+      const done = store.append(Array.from({ length: due - first }, (_, i) => inputs[(first + i) % QUEUES])).then(() => {
         latenciesMs.push(performance.now() - appendedMs);
         inFlight.delete(done);
       });
@@ -71,9 +76,11 @@ async function main(): Promise<void> {
   const seconds = Number(option('seconds', '5'));
   const rounds = Number(option('rounds', '3'));
   const parent = option('dir', tmpdir());
+  const names = option('variants', VARIANTS.map((variant) => variant.name).join(',')).split(',');
+  const variants = VARIANTS.filter((variant) => names.includes(variant.name));
   console.log(`commit latency, sync mode, ${rate} records/s of 1 KiB, ${seconds} s per round, ${rounds} rounds`);
   for (let r = 1; r <= rounds; r++) {
-    for (const variant of VARIANTS) {
+    for (const variant of r % 2 === 1 ? variants : [...variants].reverse()) { // the order alternates: no variant always runs first
       const dir = mkdtempSync(join(parent, 'commit-latency-'));
       try {
         console.log(`round ${r} ${await round(dir, variant, rate, seconds)}`);

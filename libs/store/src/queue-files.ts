@@ -4,6 +4,7 @@
 // and writes go through the store's FileHandlePool; nothing here is held in memory.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { latencyProbe } from '@rmq/base';
 import type { FileHandlePool } from './file-handle-pool';
 import { nodeFileIo, type FileIo } from './file-io';
 import type { SyncReads } from './sync-reads';
@@ -95,7 +96,7 @@ export class QueueFiles {
         while (written < bytes.length) {
           written += await this.fileIo.write(path, file, bytes, written, bytes.length - written, (at - fileStart) * CONSUME_QUEUE_ENTRY_BYTES + written);
         }
-        await this.fileIo.datasync(path, file);
+        await latencyProbe.timeSync('queue file datasync', () => this.fileIo.datasync(path, file));
       });
       position += bytes.length;
       at += bytes.length / CONSUME_QUEUE_ENTRY_BYTES;

@@ -2,7 +2,8 @@
 // is written and fsynced, then renamed over the old one, then the folder is fsynced. A crash
 // leaves either the old or the new file, never half of one. Writes of one path are serialised.
 import { open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { latencyProbe } from '@rmq/base';
 
 /** Writes in flight per path: a second write of the same file waits for the first (one temp file each). */
 const writesInFlight = new Map<string, Promise<void>>();
@@ -25,14 +26,14 @@ async function replaceFile(path: string, data: string | Uint8Array, mode: number
     // open's mode applies only to a file it creates; a temp file left by a crash keeps its own.
     if (mode !== undefined) await file.chmod(mode);
     await file.writeFile(data);
-    await file.datasync();
+    await latencyProbe.timeSync(`${basename(path)} datasync`, () => file.datasync());
   } finally {
     await file.close();
   }
-  await rename(temp, path);
+  await latencyProbe.timeSync(`${basename(path)} rename`, () => rename(temp, path));
   const folder = await open(dirname(path), 'r');
   try {
-    await folder.sync();
+    await latencyProbe.timeSync(`${basename(path)} folder fsync`, () => folder.sync());
   } finally {
     await folder.close();
   }

@@ -1,0 +1,25 @@
+import { LatencyProbe } from './latency-probe';
+
+describe('LatencyProbe: which log fdatasyncs other flushes overlapped', () => {
+  it('splits the fdatasyncs into overlapped by a flush, started soon after one, and neither', async () => {
+    const probe = new LatencyProbe(1);
+    const startedMs = performance.now();
+    await probe.timeSync('checkpoint.json datasync', () => new Promise<void>((resolve) => setTimeout(resolve, 2)));
+    const endedMs = performance.now();
+    probe.commit(1, startedMs + 1, startedMs + 1.5); // within the flush
+    probe.commit(1, endedMs + 5, endedMs + 6); // 5 ms after it ended
+    probe.commit(1, endedMs + 100, endedMs + 101); // long after
+    const report = probe.report();
+    expect(report).toMatch(/another flush overlapping +n 1 /);
+    expect(report).toMatch(/another flush ended < 20 ms before +n 1 /);
+    expect(report).toMatch(/no other flush overlapping or 20 ms before +n 1 /);
+    expect(report).toMatch(/overlapped by checkpoint\.json datasync +n 1 /);
+    expect(report).toMatch(/other flush checkpoint\.json datasync +ms n 1 /);
+  });
+
+  it('times nothing when off, and passes the operation through', async () => {
+    const probe = new LatencyProbe(0);
+    await expect(probe.timeSync('x', async () => 7)).resolves.toBe(7);
+    expect(probe.report()).not.toMatch(/other flush/);
+  });
+});

@@ -2,8 +2,8 @@
 // peerbench's latency test paces sends (every millisecond the records due at --rate, 1 KiB each, in
 // one append), the time from append() to its resolution (an fdatasync covering it), p50/p90/p99, and
 // every fdatasync's duration. Rounds alternate the write path's settings in one run, so the ratios
-// hold on a shared machine: `main` (no zeros written ahead, one fdatasync in flight), `zeros` (2 MiB
-// written ahead of the log end, zero-ahead.ts), `zeros+2` (and two fdatasyncs in flight).
+// hold on a shared machine: `main` (no zeros written ahead) and `zeros` (2 MiB written ahead of the
+// log end, zero-ahead.ts, the default).
 // Options: --rate <records/s> (2000), --seconds <per round> (5), --rounds (3), --dir (OS temp folder).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,8 @@ import { MessageStore, type AppendInput } from './message-store';
 import { STORE_LIMITS } from './limits';
 
 const VARIANTS = [
-  { name: 'main', zeroAheadBytes: 0, syncsInFlightMax: 1 },
-  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1 },
-  { name: 'zeros+2', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 2 },
+  { name: 'main', zeroAheadBytes: 0 },
+  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault },
 ];
 
 function option(name: string, fallback: string): string {
@@ -39,7 +38,7 @@ async function round(dir: string, variant: (typeof VARIANTS)[number], rate: numb
       if (path.includes('commitlog')) syncsMs.push(performance.now() - startedMs);
     },
   };
-  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes, syncsInFlightMax: variant.syncsInFlightMax });
+  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes });
   const body = Buffer.alloc(1024, 0x61);
   const input: AppendInput = { topic: 'T', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 0, properties: new Map(), body };
   const latenciesMs: number[] = [];

@@ -26,7 +26,16 @@ export class ElectionWatch {
 
   /** Watches first, then reads, so no change between the two is missed. Fails if etcd cannot be reached. */
   async start(): Promise<string | undefined> {
-    const watcher = await withTimeout(this.election.watch().prefix('').create(), ETCD_CALL_TIMEOUT_MS, 'watching the etcd election');
+    // watcher() is attached to etcd3's watch manager at once (create() hides it until it connects):
+    // one that cannot connect in time is cancelled here, not left reconnecting for good with
+    // backoff timers (a controller retrying while etcd was down gathered one a retry).
+    const watcher = this.election.watch().prefix('').watcher();
+    try {
+      await withTimeout(whenConnected(watcher), ETCD_CALL_TIMEOUT_MS, 'watching the etcd election');
+    } catch (error) {
+      await watcher.cancel().catch(() => undefined);
+      throw error;
+    }
     this.watcher = watcher;
     if (this.stopped) {
       await watcher.cancel();
@@ -89,4 +98,12 @@ export class ElectionWatch {
     void this.watcher?.cancel().catch(() => undefined);
     this.listener.onError(error);
   }
+}
+
+/** Resolves once the watcher is registered with etcd; fails with its first error. */
+function whenConnected(watcher: Watcher): Promise<void> {
+  return new Promise((resolve, reject) => {
+    watcher.once('connected', () => resolve());
+    watcher.once('error', reject);
+  });
 }

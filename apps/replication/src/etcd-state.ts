@@ -7,15 +7,19 @@ import { performance } from 'node:perf_hooks';
 import { withTimeout } from '@rmq/base';
 import type { Logger } from '@rmq/observability';
 import type { ReplicaGroup } from '@rmq/replication';
-import { Election, Etcd3, type Campaign, type Namespace } from 'etcd3';
+import { Election, Etcd3, type Campaign, type IOptions, type Namespace } from 'etcd3';
 import { ElectionWatch } from './election-watch';
-import { ETCD_CALL_TIMEOUT_MS, ETCD_CAMPAIGN_RETRY_MS, ETCD_LEADER_LEASE_TTL_S, LEADER_VERIFY_INTERVAL_MS } from './limits';
+import { ETCD_CALL_TIMEOUT_MS, ETCD_CAMPAIGN_RETRY_MS, ETCD_LEADER_LEASE_TTL_S, ETCD_WATCH_RETRY_MS, LEADER_VERIFY_INTERVAL_MS } from './limits';
 import { decodeGroupRecord, encodeGroup } from './state-codec';
 import type { CasResult, Leadership, LeadershipListener, StateStore, VersionedGroup } from './state-store';
 
 export function connectEtcd(hosts: readonly string[]): Etcd3 {
-  return new Etcd3({ hosts: hosts.map((host) => `http://${host}`), dialTimeout: ETCD_CALL_TIMEOUT_MS });
+  return new Etcd3({ hosts: hosts.map((host) => `http://${host}`), dialTimeout: ETCD_CALL_TIMEOUT_MS, faultHandling: { watchBackoff } });
 }
+
+/** etcd3's watch manager waits this long before each new try to open a lost watch stream. */
+const watchBackoff: WatchBackoff = { duration: ETCD_WATCH_RETRY_MS, next: () => watchBackoff };
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
 
 export class EtcdLeadership implements Leadership {
   private readonly election: Election;
@@ -31,6 +35,7 @@ export class EtcdLeadership implements Leadership {
   private observedLeader: string | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private observeTimer: NodeJS.Timeout | undefined;
   private listener: LeadershipListener | undefined;
   /** Problems already logged in the current outage: etcd unreachable is logged once, not twice a second. */
   private readonly logged = new Set<'campaign' | 'observe'>();
@@ -75,6 +80,7 @@ export class EtcdLeadership implements Leadership {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.observeTimer);
     clearInterval(this.verifyTimer);
     this.step('down');
     await Promise.allSettled([
@@ -113,7 +119,7 @@ export class EtcdLeadership implements Leadership {
     this.observedLeader = undefined;
     void watch.stop();
     this.warnOnce('observe', message, error);
-    if (!this.closed) setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
+    if (!this.closed) this.observeTimer = setTimeout(() => void this.observe(), ETCD_CAMPAIGN_RETRY_MS);
   }
 
   private runCampaign(): void {

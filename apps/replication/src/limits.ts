@@ -12,5 +12,12 @@ export const ETCD_LEADER_LEASE_TTL_S = 2;
 /** Wait before a controller campaigns again after losing its lease or failing to reach etcd. */
 export const ETCD_CAMPAIGN_RETRY_MS = 500;
 
+/**
+ * Wait before etcd3 opens a lost watch stream again, every time. Its default backs off to 30 s:
+ * a follower would name a stale leader that long after an etcd restart (the lease is 2 s), and
+ * the pending retry (a timer etcd3 does not clear on close) kept a closed client's process alive.
+ */
+export const ETCD_WATCH_RETRY_MS = 500;
+
 /** How often a leading controller reads its own election key back; a few times per lease TTL. */
 export const LEADER_VERIFY_INTERVAL_MS = 400;

@@ -2,9 +2,9 @@
 // peerbench's latency test paces sends (every millisecond the records due at --rate, 1 KiB each, in
 // one append), the time from append() to its resolution (an fdatasync covering it), p50/p90/p99, and
 // every fdatasync's duration. Rounds alternate the write path's settings in one run, so the ratios
-// hold on a shared machine: `main` (no zeros written ahead, one fdatasync in flight), `zeros` (2 MiB
-// written ahead of the log end, zero-ahead.ts), `zeros+2` (and two fdatasyncs in flight), `no-ckpt` (zeros
-// ahead, no periodic checkpoint: what the checkpoint's fsyncs cost the log's). Records go to 8 queues in turn.
+// hold on a shared machine: `main` (no zeros written ahead), `zeros` (2 MiB written ahead of the log
+// end, zero-ahead.ts, the default), `no-ckpt` (zeros ahead, no periodic checkpoint: what the
+// checkpoint's fsyncs cost the log's). Records go to 8 queues in turn.
 // Options: --rate <records/s> (2000), --seconds <per round> (5), --rounds (3), --dir (OS temp folder),
 // --variants <names, comma-separated> (all).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,10 +16,9 @@ import { STORE_LIMITS } from './limits';
 
 const CHECKPOINT_MS = STORE_LIMITS.checkpointIntervalMsDefault;
 const VARIANTS = [
-  { name: 'main', zeroAheadBytes: 0, syncsInFlightMax: 1, checkpointIntervalMs: CHECKPOINT_MS },
-  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1, checkpointIntervalMs: CHECKPOINT_MS },
-  { name: 'zeros+2', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 2, checkpointIntervalMs: CHECKPOINT_MS },
-  { name: 'no-ckpt', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, syncsInFlightMax: 1, checkpointIntervalMs: 3_600_000 },
+  { name: 'main', zeroAheadBytes: 0, checkpointIntervalMs: CHECKPOINT_MS },
+  { name: 'zeros', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, checkpointIntervalMs: CHECKPOINT_MS },
+  { name: 'no-ckpt', zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault, checkpointIntervalMs: 3_600_000 },
 ];
 const QUEUES = 8;
 
@@ -44,7 +43,7 @@ async function round(dir: string, variant: (typeof VARIANTS)[number], rate: numb
       if (path.includes('commitlog')) syncsMs.push(performance.now() - startedMs);
     },
   };
-  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes, syncsInFlightMax: variant.syncsInFlightMax, checkpointIntervalMs: variant.checkpointIntervalMs });
+  const store = await MessageStore.open({ dataDir: dir, flushMode: 'sync', fileIo, zeroAheadBytes: variant.zeroAheadBytes, checkpointIntervalMs: variant.checkpointIntervalMs });
   const body = Buffer.alloc(1024, 0x61);
   const inputs: AppendInput[] = Array.from({ length: QUEUES }, (_, queueId) => ({ topic: 'T', queueId, tagHash: 0, flags: 0, bornTimestampMs: 0, properties: new Map(), body }));
   const latenciesMs: number[] = [];

@@ -39,14 +39,6 @@ export const STORE_LIMITS = {
    * zeros (a few ms on this disk) and the others grow no file. Disk writes double at most.
    */
   zeroAheadBytesDefault: 2 * 1024 * 1024,
-  /**
-   * fdatasyncs of the log in flight at once (sync mode). With 2, an append written while one runs
-   * gets its own at once instead of waiting for it to end (half an fdatasync on average, all of a
-   * slow one). 1: measured in wave 7 (docs/performance.md) at 2,000 msg/s through gRPC, 2 took
-   * 0.05-0.3 ms off the median commit and cost 5 points more broker CPU (more fdatasyncs, each
-   * about 40 µs of the event loop), with no gain at p99; in the store alone no gain at all.
-   */
-  syncsInFlightMaxDefault: 1,
   /** Recovery reads a segment in windows of this size (a larger record gets a read of its own). */
   recoveryReadBytes: 8 * 1024 * 1024,
   /** One read returns at most this many bytes (a gRPC reply must stay well under 4 MiB per message frame). */

@@ -63,8 +63,6 @@ export interface StoreOptions {
   syncReadWindowBytes?: number;
   /** Zeros kept written ahead of the log's end in its segment (zero-ahead.ts), so an fdatasync grows no file; 0: none. */
   zeroAheadBytes?: number;
-  /** sync mode: fdatasyncs of the log in flight at once (write-path.ts); 1: a batch written meanwhile waits for the one running. */
-  syncsInFlightMax?: number;
 }
 
 export type OptionalSettings = 'onEvent' | 'indexedProperties';
@@ -179,7 +177,6 @@ export function settingsOf(options: StoreOptions): StoreSettings {
     fileIo: nodeFileIo,
     syncReadWindowBytes: STORE_LIMITS.syncReadWindowBytesDefault,
     zeroAheadBytes: STORE_LIMITS.zeroAheadBytesDefault,
-    syncsInFlightMax: STORE_LIMITS.syncsInFlightMaxDefault,
     ...withoutUndefined(options),
   };
 }

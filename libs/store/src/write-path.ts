@@ -4,10 +4,10 @@
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
 // hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
 // makes everything written so far durable with one fdatasync, and the next one covers whatever
-// was written meanwhile (with store option syncsInFlightMax 2, default 1, what is written while
-// one runs gets a second at once). While as many run as may, appends whose caller waits for
-// their `written` stage (deliveries) are written at once; the others are written together just
-// before the next fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
+// was written meanwhile (one at a time: a second in flight was measured in wave 7 and gained
+// nothing, docs/performance.md). While one runs, appends whose caller waits for their `written`
+// stage (deliveries) are written at once; the others are written together just before the next
+// fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
 // stalls writing: appends are refused with the reason while the bytes are written (and synced)
 // again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
 // Any other write error refuses every later append.
@@ -73,10 +73,8 @@ export class WritePath {
   /** Sync mode: batches written and not yet synced, in log order, with their bytes (written again after a failed sync). */
   private unsynced: WrittenBatch[] = [];
   private syncing: Promise<void> | undefined;
-  /** Sync mode: fdatasyncs issued and not yet handled, oldest first, each with the batches it covers. */
-  private syncsInFlight: SyncInFlight[] = [];
-  /** Wakes the sync loop while it waits for an fdatasync: a batch was written meanwhile. */
-  private wakeSyncLoop: (() => void) | undefined;
+  /** Sync mode: set while the sync loop waits for an fdatasync. */
+  private syncInFlight = false;
   private dirtySegments = new Set<number>();
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
@@ -95,8 +93,7 @@ export class WritePath {
   private giveUp = false;
 
   constructor(private readonly deps: WritePathDeps) {
-    const { syncsInFlightMax, zeroAheadBytes } = deps.settings;
-    assert(Number.isInteger(syncsInFlightMax) && syncsInFlightMax >= 1, 'syncsInFlightMax is a whole number of at least 1', { syncsInFlightMax });
+    const { zeroAheadBytes } = deps.settings;
     assert(Number.isInteger(zeroAheadBytes) && zeroAheadBytes >= 0, 'zeroAheadBytes is a whole number of at least 0', { zeroAheadBytes });
     // A slab is reused once its bytes are acknowledged here (synced in sync mode: a failed sync writes them again) and no longer kept in memory.
     this.appendBuffer = new AppendBuffer(deps.log.segmentSizeBytes, () => Math.min(this.commits.localAcked, this.recent.keptFromLogOffset));
@@ -207,10 +204,9 @@ export class WritePath {
       };
     });
     this.pending.push(entry);
-    // While another fdatasync may start (syncsInFlightMax > 1), an append is written at once and
-    // gets one of its own; while as many as may run do, appends that only wait for the commit are written together
-    // just before the next one (one pwritev); one whose caller waits for `written` goes out at once.
-    if (!this.syncing || entry.written || this.syncsInFlight.length < this.deps.settings.syncsInFlightMax) this.writing ??= this.writeLoop();
+    // While an fdatasync runs, appends that only wait for the commit are written together just
+    // before the next one (one pwritev); one whose caller waits for `written` goes out at once.
+    if (!this.syncing || entry.written || !this.syncInFlight) this.writing ??= this.writeLoop();
     return done;
   }
 
@@ -342,7 +338,6 @@ export class WritePath {
           this.unsynced.push({ batch, chunks, touched: touched! });
           this.commits.handedToOs(endOf(batch)); // slaves may fetch it while it syncs here
           this.syncing ??= this.syncLoop();
-          this.wakeSyncLoop?.();
         } else {
           for (const start of touched!) this.dirtySegments.add(start);
           settle(batch, this);
@@ -355,12 +350,11 @@ export class WritePath {
   }
 
   /**
-   * Sync mode: an fdatasync for everything written so far, and another for what is written while
-   * it runs (at most `syncsInFlightMax` at once: a batch need not wait for an fdatasync that
-   * started before its write, and could not count on it anyway); the batches each covered are
-   * confirmed in log order once it and every earlier one went through. After a failed fdatasync
-   * the kernel may have dropped the bytes: every batch not yet confirmed is written again and
-   * synced before any later one is confirmed.
+   * Sync mode: an fdatasync for everything written so far, then another for what was written
+   * while it ran (a batch cannot count on an fdatasync that started before its write); the
+   * batches each covered are confirmed in log order once it went through. After a failed
+   * fdatasync the kernel may have dropped the bytes: the batches it covered and every one written
+   * since are written again and synced before any of them is confirmed.
    */
   private async syncLoop(): Promise<void> {
     await null; // lets the write loop record this loop before it can finish
@@ -373,27 +367,15 @@ export class WritePath {
           await this.writing;
           continue;
         }
-        if (this.unsynced.length > 0 && this.syncsInFlight.length < this.deps.settings.syncsInFlightMax) {
-          this.issueSync();
-          continue;
+        if (this.unsynced.length === 0) break; // nothing pending, written, being written or synced: done
+        const group = this.unsynced;
+        this.unsynced = [];
+        const error = await this.sync(group);
+        if (error !== undefined) {
+          const again = () => this.writeAndSyncAgain(group);
+          if (!isTransientIoError(error) || !(await this.retryStalled(error, again))) this.fail(error);
         }
-        const oldest = this.syncsInFlight[0];
-        if (!oldest) break; // nothing pending, written, being written or synced: done
-        const woken = new Promise<undefined>((resolve) => (this.wakeSyncLoop = () => resolve(undefined)));
-        const outcome = await Promise.race([oldest.outcome, woken]);
-        this.wakeSyncLoop = undefined;
-        if (outcome === undefined) continue; // a batch was written: it may get an fdatasync of its own now
-        this.syncsInFlight.shift();
-        if (latencyProbe.enabled) {
-          const syncedMs = performance.now();
-          for (const { batch } of oldest.group) markBatch(batch, 'synced', syncedMs);
-          latencyProbe.commit(oldest.group.reduce((sum, { batch }) => sum + batch.reduce((n, entry) => n + entry.placements.length, 0), 0), oldest.startedMs, syncedMs);
-        }
-        if (outcome.error !== undefined) {
-          const again = () => this.writeAndSyncAgain(oldest.group);
-          if (!isTransientIoError(outcome.error) || !(await this.retryStalled(outcome.error, again))) this.fail(outcome.error);
-        }
-        for (const { batch } of oldest.group) {
+        for (const { batch } of group) {
           settle(batch, this);
           // After a failure nothing later is confirmed: queue offsets stay without holes.
           if (this.failure) this.refuse(batch, false);
@@ -401,24 +383,34 @@ export class WritePath {
         }
       }
     } finally {
-      this.wakeSyncLoop = undefined;
       this.syncing = undefined;
     }
   }
 
-  /** Starts an fdatasync for every batch written and not yet covered by one. */
-  private issueSync(): void {
-    const group = this.unsynced;
-    this.unsynced = [];
+  /** One fdatasync for the batches of the group: resolves with its error, if it failed. */
+  private async sync(group: WrittenBatch[]): Promise<unknown> {
     const startedMs = latencyProbe.enabled ? performance.now() : 0;
     if (latencyProbe.enabled) for (const { batch } of group) markBatch(batch, 'syncIssued', startedMs);
-    const outcome = this.deps.log.datasync(segmentsOf(group)).then(() => ({ error: undefined }), (error: unknown) => ({ error: error ?? new Error('fdatasync failed') }));
-    this.syncsInFlight.push({ group, startedMs, outcome });
+    this.syncInFlight = true;
+    let error: unknown;
+    try {
+      await this.deps.log.datasync(segmentsOf(group));
+    } catch (failure) {
+      error = failure ?? new Error('fdatasync failed');
+    } finally {
+      this.syncInFlight = false;
+    }
+    if (latencyProbe.enabled) {
+      const syncedMs = performance.now();
+      for (const { batch } of group) markBatch(batch, 'synced', syncedMs);
+      latencyProbe.commit(group.reduce((sum, { batch }) => sum + batch.reduce((n, entry) => n + entry.placements.length, 0), 0), startedMs, syncedMs);
+    }
+    return error;
   }
 
   /** After a failed fdatasync: the group and everything written since, written again, then synced. */
   private async writeAndSyncAgain(group: WrittenBatch[]): Promise<void> {
-    const all = [...group, ...this.syncsInFlight.flatMap((sync) => sync.group), ...this.unsynced];
+    const all = [...group, ...this.unsynced];
     for (const { chunks } of all) await this.deps.log.write(chunks);
     await this.deps.log.datasync(segmentsOf(all));
   }
@@ -481,13 +473,6 @@ interface WrittenBatch {
   chunks: Chunk[];
   /** The log segments its bytes went to. */
   touched: number[];
-}
-
-/** An fdatasync issued (sync mode): the batches it covers, and how it ended. */
-interface SyncInFlight {
-  group: WrittenBatch[];
-  startedMs: number;
-  outcome: Promise<{ error: unknown }>;
 }
 
 function segmentsOf(group: WrittenBatch[]): number[] {

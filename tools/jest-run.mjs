@@ -1,7 +1,7 @@
 // Runs one jest process and reads its results: the one place that knows jest's --json output and
 // the watchdog. Jest writes its results file when the run is over; if it is still alive some time
-// after that, a test leaked a handle (the official client leaves a timer behind): say so and stop
-// it, rather than let the run hang until CI's deadline.
+// after that, a test leaked a handle (a timer, socket or process): say so and stop it, rather than
+// let the run hang until CI's deadline.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,13 +1,13 @@
 // rmq.admin.v1.AdminService on the broker: topics, consumer groups and status, for the CLI and
 // the metrics app.
-import { admin, create, namesrv, type UnaryImplementation } from '@rmq/contracts';
+import { admin, create, namesrv, topicMessageTypeFromWire, topicMessageTypeToWire, type UnaryImplementation } from '@rmq/contracts';
 import { RmqError } from '@rmq/base';
 import type { MessageStore } from '@rmq/store';
 import type { BrokerPermission } from './broker-permission';
 import type { RoleProvider } from './role-provider';
 import type { RoleStatus } from './shipping/replica-role';
 import { userAdmin } from './user-admin';
-import { TOPIC_MESSAGE_TYPES, type AccessStore, type ConsumerProgress, type GroupRegistry, type TopicConfig, type TopicMessageType, type TopicRegistry } from '@rmq/messaging';
+import type { AccessStore, ConsumerProgress, GroupRegistry, TopicConfig, TopicRegistry } from '@rmq/messaging';
 import type { ModelServices } from './model-services';
 import { groupProgress, groupSettingsFromWire, groupToWire } from './admin-groups';
 import { findMessagesHandler } from './admin-messages';
@@ -50,7 +50,7 @@ export function topicToWire(topic: TopicConfig): namesrv.TopicConfig {
     readQueueCount: topic.queueCount,
     writeQueueCount: topic.queueCount,
     perm: topic.perm,
-    messageType: namesrv.TopicMessageType[topic.messageType],
+    messageType: topicMessageTypeToWire(topic.messageType),
   });
 }
 
@@ -59,12 +59,8 @@ export function adminService(deps: AdminDeps): UnaryImplementation<typeof admin.
     ...userAdmin(deps.users),
     findMessages: findMessagesHandler(deps.store),
     createTopic: async (request) => {
-      let messageType: TopicMessageType = 'NORMAL';
-      if (request.messageType !== namesrv.TopicMessageType.UNSPECIFIED) {
-        const name = namesrv.TopicMessageType[request.messageType] as TopicMessageType | undefined;
-        if (!name || !TOPIC_MESSAGE_TYPES.includes(name)) throw new RmqError('BAD_REQUEST', { reason: `unknown message type ${request.messageType}` });
-        messageType = name;
-      }
+      const messageType = topicMessageTypeFromWire(request.messageType);
+      if (!messageType) throw new RmqError('BAD_REQUEST', { reason: `unknown message type ${request.messageType}` });
       const { topic, created } = await deps.topics.create(request.name, { queueCount: request.queueCount, perm: request.perm, messageType });
       if (created) deps.onRouteChanged();
       return create(admin.CreateTopicResponseSchema, { topic: topicToWire(topic), created });

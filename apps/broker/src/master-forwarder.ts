@@ -5,7 +5,7 @@
 // fast: the official client isolates an endpoint that failed until it shuts down.
 import * as grpc from '@grpc/grpc-js';
 import { RmqError } from '@rmq/base';
-import { create, createClient, durationFromMs, durationMs, statusOf, v2, type ServiceClient } from '@rmq/contracts';
+import { create, createClient, durationFromMs, durationMs, isRetryableElsewhere, statusOf, v2, type ServiceClient } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import { viewChange, type RoleProvider, type RoleView } from './role-provider';
 
@@ -67,7 +67,7 @@ export class MasterForwarder {
           attempt.reason = `${master} answered: ${reply.status.message}`;
         } catch (error) {
           attempt.reason = `${master} unreachable: ${(error as grpc.ServiceError).details ?? String(error)}`;
-          if (!isRetryable(error)) return this.done(method, 'no_master', { kind: 'reply', reply: noMasterReply(attempt.noMaster()) });
+          if (!isRetryableElsewhere(error)) return this.done(method, 'no_master', { kind: 'reply', reply: noMasterReply(attempt.noMaster()) });
         }
         this.options.roles.masterUnreachable(master);
       }
@@ -233,8 +233,3 @@ function forwardedMetadata(incoming: grpc.Metadata, selfEndpoint: string): grpc.
   return metadata;
 }
 
-/** Transport failures worth a retry on the next master; a deadline or a cancel is final. */
-function isRetryable(error: unknown): boolean {
-  const code = (error as grpc.ServiceError).code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN;
-}

@@ -3,10 +3,10 @@
 // this broker's own view merged in (routeWithSelf), so a route is right even before the name
 // servers have heard of a topic created, or a master promoted, a moment ago.
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { createClient, namesrv } from '@rmq/contracts';
+import { createClient, namesrv, topicMessageTypeFromWire } from '@rmq/contracts';
 import type { Logger } from '@rmq/observability';
 import type { TopicConfig } from '@rmq/messaging';
-import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, type TopicMessageType, type TopicRoute } from '@rmq/routing';
+import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, type TopicRoute } from '@rmq/routing';
 
 /**
  * Name servers are asked in parallel and the first answer wins; none answering within this
@@ -16,12 +16,6 @@ import { effectivePerm, routeWithSelf, type BrokerEndpoint, type BrokerRole, typ
 const NAME_SERVER_DEADLINE_MS = 1_500;
 /** Topics whose last route answer is kept, for when no name server answers in time. */
 const CACHED_ROUTES_MAX = 10_000;
-const MESSAGE_TYPES: Record<number, TopicMessageType> = {
-  [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
-  [namesrv.TopicMessageType.FIFO]: 'FIFO',
-  [namesrv.TopicMessageType.DELAY]: 'DELAY',
-  [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
-};
 
 export interface SelfDescription {
   clusterName: string;
@@ -112,7 +106,7 @@ function routeFromWire(reply: namesrv.GetTopicRouteResponse): TopicRoute | undef
       readQueueCount: queue.readQueueCount,
       writeQueueCount: queue.writeQueueCount,
       perm: queue.perm,
-      messageType: MESSAGE_TYPES[queue.messageType] ?? 'NORMAL',
+      messageType: topicMessageTypeFromWire(queue.messageType) ?? 'NORMAL',
     })),
     brokers: reply.brokers.flatMap((broker) =>
       broker.broker

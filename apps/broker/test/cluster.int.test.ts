@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ConsumeResult, PushConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient, v2, type ServiceClient } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, shutdownOfficialClient, startOfficialProducer, startTwoBrokerCluster, type TwoBrokerCluster } from '@rmq/testing';
 
 
 function asClient(clientId: string): { metadata: grpc.Metadata; deadlineMs: number } {
@@ -122,8 +122,8 @@ describe('two broker groups', () => {
       await eventually(() => expect(union().size).toBe(sent.length), { timeoutMs: 20_000 });
       expect([...union()].sort()).toEqual([...sent].sort());
     } finally {
-      await Promise.all(consumers.map((consumer) => consumer.shutdown().catch(() => undefined)));
-      await producer.shutdown().catch(() => undefined);
+      await Promise.all(consumers.map((consumer) => shutdownOfficialClient(consumer)));
+      await shutdownOfficialClient(producer);
     }
   }, 90_000);
 
@@ -132,7 +132,7 @@ describe('two broker groups', () => {
     try {
       for (let i = 0; i < 40; i++) await producer.send({ topic: 'Spread', body: Buffer.from(`s-${i}`) });
     } finally {
-      await producer.shutdown().catch(() => undefined);
+      await shutdownOfficialClient(producer);
     }
     const stored = await Promise.all((['broker-a', 'broker-b'] as const).map(async (broker) => {
       const client = createClient(admin.AdminService, cluster.endpoints[broker]);
@@ -171,7 +171,7 @@ describe('two broker groups', () => {
       try {
         for (let i = 0; i < 10; i++) await producer.send({ topic: 'Drained', body: Buffer.from(`drained-${i}`) });
       } finally {
-        await producer.shutdown().catch(() => undefined);
+        await shutdownOfficialClient(producer);
       }
       const { queues } = await adminB.getTopic({ name: 'Drained' }, { deadlineMs: 5_000 });
       expect(queues.reduce((sum, queue) => sum + Number(queue.maxOffset), 0)).toBe(1); // only the one stored before
@@ -224,7 +224,7 @@ describe('two broker groups', () => {
       for (let i = 0; i < 30; i++) receipts.push(await producer.send({ topic: 'Failover', body: Buffer.from(`after-${i}`) }));
       expect(receipts.every((receipt) => typeof receipt?.messageId === 'string')).toBe(true);
     } finally {
-      await producer.shutdown().catch(() => undefined);
+      await shutdownOfficialClient(producer);
     }
   }, 60_000);
 });

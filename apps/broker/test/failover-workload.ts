@@ -5,7 +5,7 @@
 // message body is unique, so a message is known by its body whatever the client retried.
 import { delay } from '@rmq/base';
 import { ConsumeResult, type MessageView, type Producer, type PushConsumer, type SimpleConsumer } from 'rocketmq-client-nodejs';
-import { officialPushConsumer, officialSimpleConsumer, startOfficialProducer } from '@rmq/testing';
+import { officialPushConsumer, officialSimpleConsumer, shutdownOfficialClient, startOfficialProducer } from '@rmq/testing';
 
 export interface SendRecord {
   body: string;
@@ -132,7 +132,7 @@ export async function startPushConsuming(accessPoint: string, group: string, top
 async function stopAll(signal: () => void, loops: Promise<void>[], clients: (Producer | SimpleConsumer | PushConsumer)[]): Promise<void> {
   signal();
   await Promise.all(loops);
-  await Promise.all(clients.map((client) => client.shutdown().catch(() => undefined)));
+  await Promise.all(clients.map((client) => shutdownOfficialClient(client)));
 }
 
 /** Acknowledged sends whose body `consumed` lacks. */

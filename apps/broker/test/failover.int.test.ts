@@ -7,7 +7,7 @@
 // new master holds.
 import { ConsumeResult, PushConsumer, SimpleConsumer, type MessageView, type Producer } from 'rocketmq-client-nodejs';
 import { admin, createClient, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, quietClientLogger, startOfficialProducer, startFailoverGroup, type FailoverGroup } from '@rmq/testing';
+import { eventually, killAllApps, quietClientLogger, shutdownOfficialClient, startOfficialProducer, startFailoverGroup, type FailoverGroup } from '@rmq/testing';
 
 const TOPIC = 'FailoverTopic';
 const HOLD_MS = 2_000;
@@ -34,7 +34,7 @@ describe('failover path of the official client (master + slave, name server as a
   }, 60_000);
 
   afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
+    await shutdownOfficialClient(producer);
     await group?.stop();
     await killAllApps();
   });
@@ -164,7 +164,7 @@ describe('failover path of the official client (master + slave, name server as a
       // The push consumer asks the route's first endpoint (broker 1, now master) for its queues and reads the new master.
       await eventually(() => expect(consumed.has('after-failover-19')).toBe(true), { timeoutMs: 30_000 });
     } finally {
-      await push.shutdown().catch(() => undefined);
+      await shutdownOfficialClient(push);
     }
   }, 120_000);
 

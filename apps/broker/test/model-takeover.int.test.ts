@@ -8,7 +8,7 @@
 // duplicate or an early delivery in the log is seen, not hidden by a consumer group.
 import type { Producer } from 'rocketmq-client-nodejs';
 import { admin, createClient, namesrv, v2 } from '@rmq/contracts';
-import { eventually, killAllApps, startFailoverGroup, startOfficialCheckedProducer, type FailoverGroup, scrapeMetrics } from '@rmq/testing';
+import { eventually, killAllApps, shutdownOfficialClient, startFailoverGroup, startOfficialCheckedProducer, type FailoverGroup, scrapeMetrics } from '@rmq/testing';
 
 const DELAY_TOPIC = 'TakeoverDelay';
 const TX_TOPIC = 'TakeoverTx';
@@ -63,7 +63,7 @@ describe('a replica taking over delivers every pending delay message and ends ev
   }, 60_000);
 
   afterAll(async () => {
-    await producer?.shutdown().catch(() => undefined);
+    await shutdownOfficialClient(producer);
     await group?.stop();
     await killAllApps();
   });

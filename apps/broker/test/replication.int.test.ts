@@ -4,7 +4,7 @@
 // it after --in-sync-lag-ms; --min-in-sync-replicas refuses sends while the set is too small.
 import { rmSync } from 'node:fs';
 import { admin, createClient, v2 } from '@rmq/contracts';
-import { commitLogSegments, eventually, firstDifference, killAllApps, sampleValue, startOfficialProducer, startReplicaGroup, type ReplicaGroup, scrapeMetrics } from '@rmq/testing';
+import { commitLogSegments, eventually, firstDifference, killAllApps, sampleValue, shutdownOfficialClient, startOfficialProducer, startReplicaGroup, type ReplicaGroup, scrapeMetrics } from '@rmq/testing';
 
 const TOPIC = 'Replicated';
 const BODY = Buffer.alloc(700, 0x62);
@@ -34,7 +34,7 @@ async function sendAll(endpoint: string, count: number, tag: string): Promise<vo
       await Promise.all(Array.from({ length: Math.min(50, count - sent) }, (_, i) => producer.send({ topic: TOPIC, tag, keys: [`${tag}-${sent + i}`], body: BODY })));
     }
   } finally {
-    await producer.shutdown().catch(() => undefined);
+    await shutdownOfficialClient(producer);
   }
 }
 
@@ -159,7 +159,7 @@ describe('replica group: log shipping between processes', () => {
         expect(group.master.logs.some((line) => line.msg === 'slave left the in-sync set')).toBe(true);
       } finally {
         process.kill(group.slaves[0]!.pid, 'SIGCONT');
-        await producer.shutdown().catch(() => undefined);
+        await shutdownOfficialClient(producer);
       }
       // Resumed, it catches up and joins again.
       await eventually(async () => expect((await status(group.master.endpoints.grpc)).inSyncReplicas).toBe(2), { timeoutMs: 15_000 });
@@ -179,7 +179,7 @@ describe('replica group: log shipping between processes', () => {
         expect(refused).toMatchObject({ code: v2.Code.HA_NOT_AVAILABLE });
         expect(String((refused as Error).message)).toContain('has 1 in-sync replicas (itself included) and needs 2 (--min-in-sync-replicas)');
       } finally {
-        await producer.shutdown().catch(() => undefined);
+        await shutdownOfficialClient(producer);
       }
       await group.startSlave(0);
       await eventually(async () => expect((await status(group.master.endpoints.grpc)).inSyncReplicas).toBe(2), { timeoutMs: 15_000 });

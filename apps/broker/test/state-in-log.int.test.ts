@@ -6,7 +6,7 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { admin, createClient, v2 } from '@rmq/contracts';
-import { eventually, makeTempDir, officialSimpleConsumer as simpleConsumer, runRmq, startApp } from '@rmq/testing';
+import { eventually, makeTempDir, officialSimpleConsumer as simpleConsumer, runRmq, shutdownOfficialClient, startApp } from '@rmq/testing';
 import { useLocalCluster } from './local-cluster';
 
 async function receiveAll(consumer: SimpleConsumer, invisibleMs: number, count: number): Promise<MessageView[]> {
@@ -78,7 +78,7 @@ describe('broker state kept in the commit log', () => {
       await broker.kill('SIGTERM');
       copy.remove();
       await local.cluster.restartBroker('SIGKILL');
-      await consumer.shutdown().catch(() => undefined);
+      await shutdownOfficialClient(consumer);
       await eventually(() => local.cluster.admin.listTopics({}, { deadlineMs: 1_000 }));
     }
   }, 90_000);
@@ -91,7 +91,7 @@ describe('broker state kept in the commit log', () => {
     // A receive answers once its delivery records reached the OS; the kill follows the last answer at once.
     const received = await receiveAll(consumer, 60_000, 24);
     await local.cluster.restartBroker('SIGKILL');
-    await consumer.shutdown().catch(() => undefined);
+    await shutdownOfficialClient(consumer);
     const messaging = createClient(v2.MessagingService, local.cluster.endpoint);
     try {
       const ack = await messaging.ackMessage(
@@ -117,7 +117,7 @@ describe('broker state kept in the commit log', () => {
     // The last one is pushed out to 60 s: after the crash it must not come back at the old 2 s deadline.
     await consumer.changeInvisibleDuration(received[19], 60_000);
     await local.cluster.restartBroker('SIGKILL');
-    await consumer.shutdown().catch(() => undefined);
+    await shutdownOfficialClient(consumer);
     consumer = simpleConsumer(local.cluster.endpoint, 'ack-durable', 'AckDurableTopic');
     await consumer.startup();
     try {

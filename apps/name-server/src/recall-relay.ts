@@ -7,7 +7,7 @@
 // forwards to its master and holds the call while an election runs.
 import * as grpc from '@grpc/grpc-js';
 import { RmqError } from '@rmq/base';
-import { createClient, v2, type ServiceClient } from '@rmq/contracts';
+import { createClient, isRetryableElsewhere, v2, type ServiceClient } from '@rmq/contracts';
 import { decodeRecallHandle } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import type { RouteRegistry } from '@rmq/routing';
@@ -68,7 +68,7 @@ export class RecallRelay {
         failures.push(`${endpoint} unreachable: ${reason}`);
         this.deps.log.warn('recall: a broker of the group did not answer', { brokerName, endpoint, reason });
         const timedOut = (error as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED;
-        if (signal.aborted || !(isRetryable(error) || (timedOut && !isLast))) break;
+        if (signal.aborted || !(isRetryableElsewhere(error) || (timedOut && !isLast))) break;
       }
     }
     if (busy) return busy;
@@ -115,8 +115,3 @@ function clientHeaders(incoming: grpc.Metadata): grpc.Metadata {
   return metadata;
 }
 
-/** A member that is down or restarting: worth trying the next one; a deadline or a cancel is final. */
-function isRetryable(error: unknown): boolean {
-  const code = (error as grpc.ServiceError).code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN;
-}

@@ -1,7 +1,7 @@
 // The one place that turns NameServerService messages into routing domain types and back.
 // Wire quirks stay here: int64 as bigint, enums as numbers, proto3's "unset" as 0.
 import { RmqError } from '@rmq/base';
-import { create, namesrv } from '@rmq/contracts';
+import { create, namesrv, topicMessageTypeFromWire, topicMessageTypeToWire } from '@rmq/contracts';
 import {
   PERM_READ_WRITE,
   type BrokerEndpoint,
@@ -10,25 +10,8 @@ import {
   type BrokerRole,
   type LiveBroker,
   type TopicConfig,
-  type TopicMessageType,
   type TopicRoute,
 } from '@rmq/routing';
-
-const MESSAGE_TYPE_FROM_WIRE: Record<namesrv.TopicMessageType, TopicMessageType> = {
-  // RocketMQ treats a topic without a declared type as a normal one.
-  [namesrv.TopicMessageType.UNSPECIFIED]: 'NORMAL',
-  [namesrv.TopicMessageType.NORMAL]: 'NORMAL',
-  [namesrv.TopicMessageType.FIFO]: 'FIFO',
-  [namesrv.TopicMessageType.DELAY]: 'DELAY',
-  [namesrv.TopicMessageType.TRANSACTION]: 'TRANSACTION',
-};
-
-const MESSAGE_TYPE_TO_WIRE: Record<TopicMessageType, namesrv.TopicMessageType> = {
-  NORMAL: namesrv.TopicMessageType.NORMAL,
-  FIFO: namesrv.TopicMessageType.FIFO,
-  DELAY: namesrv.TopicMessageType.DELAY,
-  TRANSACTION: namesrv.TopicMessageType.TRANSACTION,
-};
 
 const ROLE_FROM_WIRE: Record<namesrv.BrokerRole, BrokerRole> = {
   // A registration from before roles: the broker served writes, so it counts as a master.
@@ -70,7 +53,7 @@ export function identityFromWire(identity: namesrv.BrokerIdentity | undefined): 
 }
 
 function topicFromWire(topic: namesrv.TopicConfig): TopicConfig {
-  const messageType = MESSAGE_TYPE_FROM_WIRE[topic.messageType] as TopicMessageType | undefined;
+  const messageType = topicMessageTypeFromWire(topic.messageType);
   if (!messageType) throw new RmqError('BAD_REQUEST', { reason: `topic "${topic.name}" has unknown message type ${topic.messageType}` });
   return {
     name: topic.name,
@@ -85,7 +68,7 @@ function topicFromWire(topic: namesrv.TopicConfig): TopicConfig {
 export function routeToWire(topic: string, route: TopicRoute | undefined): namesrv.GetTopicRouteResponse {
   return create(namesrv.GetTopicRouteResponseSchema, {
     topic,
-    queues: (route?.queues ?? []).map((queue) => ({ ...queue, messageType: MESSAGE_TYPE_TO_WIRE[queue.messageType] })),
+    queues: (route?.queues ?? []).map((queue) => ({ ...queue, messageType: topicMessageTypeToWire(queue.messageType) })),
     brokers: (route?.brokers ?? []).map(endpointToWire),
   });
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { RmqError } from '@rmq/base';
-import { addService, createClient, listen, reply, shutdownServer } from './grpc-adapter';
+import { addService, createClient, isRetryableElsewhere, listen, reply, shutdownServer } from './grpc-adapter';
 import { unaryHandlers } from './handlers';
 import { errorCodeOf } from './status';
 import * as echo from './gen/rmq/echo/v1/echo_pb';
@@ -88,5 +88,25 @@ describe('grpc-js adapter over a generated service', () => {
     chat.end();
     await done;
     expect(answers).toEqual(['re:one', 're:two']);
+  });
+
+  it('deems a call that reached no server worth trying elsewhere, not one the server refused, cancelled or past its deadline', async () => {
+    const nowhere = createClient(echo.EchoService, '127.0.0.1:1'); // nothing listens on port 1
+    try {
+      const unreachable = await nowhere.echo({ text: 'hi' }, { deadlineMs: 5_000 }).catch((error: unknown) => error);
+      expect(unreachable).toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect(isRetryableElsewhere(unreachable)).toBe(true);
+    } finally {
+      nowhere.close();
+    }
+    const refused = await client.echo({ text: 'fail' }, { deadlineMs: 2_000 }).catch((error: unknown) => error);
+    expect(isRetryableElsewhere(refused)).toBe(false);
+    const aborted = new AbortController();
+    const cancelled = client.echo({ text: 'hi' }, { deadlineMs: 2_000, signal: aborted.signal }).catch((error: unknown) => error);
+    aborted.abort();
+    expect(await cancelled).toMatchObject({ code: grpc.status.CANCELLED });
+    expect(isRetryableElsewhere(await cancelled)).toBe(false);
+    expect(isRetryableElsewhere({ code: grpc.status.DEADLINE_EXCEEDED })).toBe(false);
+    expect(isRetryableElsewhere(undefined)).toBe(false);
   });
 });

@@ -160,6 +160,15 @@ export function listen(
 }
 
 /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts the rest. */
+/**
+ * A call that failed on its way (the server down or restarting, the connection dropped: grpc-js
+ * says UNAVAILABLE, INTERNAL or UNKNOWN): worth trying the next server. A deadline or a cancel is final.
+ */
+export function isRetryableElsewhere(error: unknown): boolean {
+  const code = (error as Partial<grpc.ServiceError> | undefined)?.code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN;
+}
+
 export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => {

@@ -1,8 +1,10 @@
 // A route entry as apache.rocketmq.v2.MessageQueue, for every server that answers QueryRoute or
-// QueryAssignment (the name server and the brokers). Takes routing's RouteQueue by shape, so
-// contracts stays free of domain imports.
+// QueryAssignment (the name server and the brokers), and a topic's message type on the name
+// server's wire. Takes routing's RouteQueue and TopicMessageType by shape, so contracts stays
+// free of domain imports.
 import { create } from '@bufbuild/protobuf';
 import { AddressScheme, MessageQueueSchema, MessageType, Permission, type MessageQueue } from './gen/apache/rocketmq/v2/definition_pb';
+import { TopicMessageType } from './gen/rmq/namesrv/v1/namesrv_pb';
 
 export interface RouteQueueShape {
   brokerName: string;
@@ -42,4 +44,29 @@ export function messageQueueToWire(topic: string, namespace: string, queue: Rout
     },
     acceptMessageTypes: [MESSAGE_TYPES[queue.messageType]],
   });
+}
+
+const TOPIC_MESSAGE_TYPES_FROM_WIRE: Record<TopicMessageType, RouteQueueShape['messageType']> = {
+  // RocketMQ treats a topic without a declared type as a normal one.
+  [TopicMessageType.UNSPECIFIED]: 'NORMAL',
+  [TopicMessageType.NORMAL]: 'NORMAL',
+  [TopicMessageType.FIFO]: 'FIFO',
+  [TopicMessageType.DELAY]: 'DELAY',
+  [TopicMessageType.TRANSACTION]: 'TRANSACTION',
+};
+
+const TOPIC_MESSAGE_TYPES_TO_WIRE: Record<RouteQueueShape['messageType'], TopicMessageType> = {
+  NORMAL: TopicMessageType.NORMAL,
+  FIFO: TopicMessageType.FIFO,
+  DELAY: TopicMessageType.DELAY,
+  TRANSACTION: TopicMessageType.TRANSACTION,
+};
+
+/** A topic's message type as the name server's wire has it: UNSPECIFIED is NORMAL, a value this build does not know undefined. */
+export function topicMessageTypeFromWire(type: TopicMessageType): RouteQueueShape['messageType'] | undefined {
+  return Object.hasOwn(TOPIC_MESSAGE_TYPES_FROM_WIRE, type) ? TOPIC_MESSAGE_TYPES_FROM_WIRE[type] : undefined;
+}
+
+export function topicMessageTypeToWire(type: RouteQueueShape['messageType']): TopicMessageType {
+  return TOPIC_MESSAGE_TYPES_TO_WIRE[type];
 }

@@ -5,7 +5,6 @@ import { MESSAGING_LIMITS } from './limits';
 import type { StateJournal, StateSection } from './state/state-journal';
 
 export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
-export const TOPIC_MESSAGE_TYPES: readonly TopicMessageType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
 
 /** RocketMQ's permission bits. */
 export const PERM_READ = 4;

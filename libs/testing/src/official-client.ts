@@ -1,5 +1,6 @@
 // The official rocketmq-client-nodejs as tests and benchmarks use it: silent, and producers and
 // consumers made in one call.
+import { EventEmitter } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { format } from 'node:util';
 import { Producer, PushConsumer, SimpleConsumer, type ConsumeResult, type MessageView } from 'rocketmq-client-nodejs';
@@ -10,6 +11,11 @@ import { eventually } from './eventually';
  * ~/logs), unless RMQ_TEST_CLIENT_LOG names a file: then every client line is appended there.
  */
 export const quietClientLogger = clientLogger(process.env.RMQ_TEST_CLIENT_LOG);
+
+// The client's consume services ignore the logger a consumer is given: each makes its own with
+// getDefaultLogger (an EggLogger appending to ~/logs/rocketmq, whose 1 s flush interval nothing
+// ever clears, so a jest run with a push consumer could not exit). They get this one instead.
+(require('rocketmq-client-nodejs/dist/client/Logger') as { getDefaultLogger: () => unknown }).getDefaultLogger = () => quietClientLogger;
 
 function clientLogger(file: string | undefined): never {
   if (!file) return { info() {}, warn() {}, error() {}, debug() {} } as never;
@@ -22,6 +28,28 @@ export async function startOfficialProducer(endpoints: string): Promise<Producer
   const producer = new Producer({ endpoints, namespace: '', logger: quietClientLogger });
   await producer.startup();
   return producer;
+}
+
+/**
+ * Shuts an official client down, also when a broker of its routes is gone, so that nothing of it
+ * keeps the process alive (a jest run could not exit). Its shutdown() tells each broker that it
+ * ends and gives up at the first that does not answer, before it releases its telemetry streams
+ * and closes its connections and their 60 s idle check: a broker that does not answer is passed
+ * over here. And a telemetry stream that failed (its broker gone) is reopened a second later by a
+ * timer that shutdown() leaves: reopened after it, the stream is one that never connects nor fails.
+ * What else the shutdown fails with is not the subject of the tests that call this.
+ */
+export async function shutdownOfficialClient(client: Producer | PushConsumer | SimpleConsumer | undefined): Promise<void> {
+  if (!client) return;
+  const internals = client as unknown as {
+    rpcClientManager: { notifyClientTermination: (...args: unknown[]) => Promise<unknown> };
+    createTelemetryStream: () => unknown;
+  };
+  const connections = internals.rpcClientManager;
+  const notify = connections.notifyClientTermination.bind(connections);
+  connections.notifyClientTermination = (...args) => notify(...args).catch(() => undefined);
+  await client.shutdown().catch(() => undefined);
+  internals.createTelemetryStream = () => Object.assign(new EventEmitter(), { write() {}, end() {} });
 }
 
 /** Sends `count` small messages ("m0", "m1", ...) to `topic` with a fresh official producer, one after another. */

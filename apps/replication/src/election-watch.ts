@@ -33,7 +33,9 @@ export class ElectionWatch {
     try {
       await withTimeout(whenConnected(watcher), ETCD_CALL_TIMEOUT_MS, 'watching the etcd election');
     } catch (error) {
-      await watcher.cancel().catch(() => undefined);
+      // Not awaited: etcd3's cancel waits for the watch to connect or drop, which a hung etcd
+      // (or a watch it refused) never does; start() must fail within its timeout.
+      void watcher.cancel().catch(() => undefined);
       throw error;
     }
     this.watcher = watcher;

@@ -23,6 +23,7 @@ import { brokerConfigSchema } from './broker-config';
 import { createBrokerMetrics } from './broker-metrics';
 import { createModelMetrics } from './model-metrics';
 import { ModelServices } from './model-services';
+import { copiedTailReadable } from './copied-tail';
 import { toWireMessage } from './message-codec';
 import { ProducerStreams } from './producer-streams';
 
@@ -45,6 +46,8 @@ import { replicationService } from './shipping/replication-service';
 import { createReplicationMetrics } from './shipping/replication-metrics';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
+/** How long a new master waits for the log tail it copied to become readable before it rebuilds its state. */
+const COPIED_TAIL_WAIT_MS = 10_000;
 /** Above the body limit plus the envelope, so an oversized body gets our clear status, not gRPC's. */
 const GRPC_RECEIVE_BYTES_MAX = 32 * 1024 * 1024;
 
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
       void model.stop().catch((error: unknown) => log.error('could not stop delay and transactional messages', { error }));
     },
     toMaster: async () => {
+      await copiedTailReadable(store, log, COPIED_TAIL_WAIT_MS);
       await stateBecomesMaster(state);
       await permission.applyFlag(config.permission);
       await model.start();

@@ -1,4 +1,4 @@
-import { isRmqError, systemClock } from '@rmq/base';
+import { isRmqError, systemClock, type Clock } from '@rmq/base';
 import { eventually, makeTempDir } from '@rmq/testing';
 import { MessageStore, type StoredRecord } from '@rmq/store';
 import { SYSTEM_PROPERTY, type OutgoingMessage } from './message-properties';
@@ -21,13 +21,13 @@ describe('TimerService (delay messages)', () => {
   let producer: ProducerService;
   let sequence = 0;
 
-  async function open(): Promise<void> {
+  async function open(clock: Clock = systemClock): Promise<void> {
     store = await MessageStore.open({ dataDir: `${temp.path}/store`, flushMode: 'async' });
     state = await openBrokerState({ store, dataDir: temp.path, clock: systemClock, autoCreateGroups: true, groupDefaults: () => ({ maxAttempts: 3, retry: { kind: 'customized', delaysMs: [1_000] }, fifo: false, consumeType: 'clustering', consumeEnabled: true }) });
     topics = state.topics;
     await topics.create('D', { queueCount: QUEUES, messageType: 'DELAY' });
     timers = await TimerService.open({
-      store, clock: systemClock, brokerName: 'broker-a', delayMsMax: 60 * 60 * 1000, dir: `${temp.path}/timer`, queueCountOf: (topic) => topics.get(topic)?.queueCount,
+      store, clock, brokerName: 'broker-a', delayMsMax: 60 * 60 * 1000, dir: `${temp.path}/timer`, queueCountOf: (topic) => topics.get(topic)?.queueCount,
       onError: (error) => {
         throw error;
       },
@@ -138,6 +138,22 @@ describe('TimerService (delay messages)', () => {
     await eventually(() => expect(timers.stats().pending).toBe(0));
     const ids = (await delivered()).map((r) => r.properties.get(SYSTEM_PROPERTY.messageId));
     expect(ids.sort()).toEqual([sent.messageId, late.messageId].sort());
+  });
+
+  it('does not deliver twice an unmarked delivery of a schedule due earlier in the second the service starts in', async () => {
+    // Due 100 ms into a past second; the service starts again 50 ms after that (a clock set back),
+    // so the schedule is due before the start but in the start's own second.
+    const dueMs = Math.floor((Date.now() - 3_000) / 1000) * 1000 + 100;
+    await timers.close();
+    const [sent] = await producer.send([message(dueMs - Date.now())]);
+    const { records } = await store.read(TIMER_TOPIC, TIMER_QUEUE.schedules, 0, { countMax: 1 });
+    await store.append([reputInput(records[0], QUEUES)]); // delivered, its mark cut off
+    await state.journal.close();
+    await store.close();
+    const shiftMs = Date.now() - (dueMs + 50);
+    await open({ nowMs: () => Date.now() - shiftMs });
+    await eventually(() => expect(timers.stats().pending).toBe(0), { timeoutMs: 5_000 });
+    expect(idsOf(await delivered())).toEqual([sent.messageId]);
   });
 
   /** Stops the service and appends, as its dispatches would have, each group of schedule offsets' deliveries with the mark given (none: cut off). */

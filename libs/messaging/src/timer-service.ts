@@ -100,6 +100,8 @@ export class TimerService {
   private tailReputs!: TailReputs;
   /** The last mark in the log at start: below queueOffset, everything due before dueMs was settled. */
   private lastMark = { queueOffset: 0, dueMs: 0 };
+  /** Schedules below this queue offset were in the log at start (a previous master may have delivered them). */
+  private queueOffsetAtStart = 0;
 
   private constructor(
     private readonly options: TimerServiceOptions,
@@ -202,11 +204,12 @@ export class TimerService {
     this.tailReputs = new TailReputs(store);
     this.lastMark = { queueOffset: markQueueOffset, dueMs: markDueMs };
     const { maxQueueOffset } = store.queueRange(TIMER_TOPIC, TIMER_QUEUE.schedules);
+    this.queueOffsetAtStart = maxQueueOffset; // before any is placed: their reads start at once
     for (let from = 0; from < maxQueueOffset; ) {
       const entries = await store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, from, MESSAGING_LIMITS.timerRecoveryChunk);
       if (entries.length === 0) break;
       const pending = entries.filter((entry) => !recalls.has(entry.queueOffset) && !(entry.queueOffset < markQueueOffset && (entry.tagHash + 1) * 1000 <= markDueMs));
-      this.place(pending.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })), true);
+      this.place(pending.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })));
       from = entries[entries.length - 1].queueOffset + 1;
       this.indexedQueueOffset = from;
     }
@@ -227,7 +230,7 @@ export class TimerService {
           const entries = await this.options.store.queueEntries(TIMER_TOPIC, TIMER_QUEUE.schedules, this.indexedQueueOffset, MESSAGING_LIMITS.timerRecoveryChunk);
           if (entries.length === 0) break;
           this.indexedQueueOffset = entries[entries.length - 1].queueOffset + 1;
-          this.place(entries.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })), false);
+          this.place(entries.map((entry) => ({ queueOffset: entry.queueOffset, logOffset: entry.logOffset, sizeBytes: entry.sizeBytes, dueSecond: entry.tagHash })));
         }
       } while (this.indexAgain);
     })().finally(() => {
@@ -237,7 +240,7 @@ export class TimerService {
   }
 
   /** Puts new pending schedules where they belong: memory when due soon, else their bucket. */
-  private place(entries: BucketEntry[], recovering: boolean): void {
+  private place(entries: BucketEntry[]): void {
     const nearEntries: BucketEntry[] = [];
     const byBucket = new Map<number, BucketEntry[]>();
     for (const entry of entries) {
@@ -259,21 +262,21 @@ export class TimerService {
       else byBucket.set(bucket, [entry]);
     }
     for (const [bucket, list] of byBucket) this.buckets.append(bucket, list).catch(this.options.onError);
-    if (nearEntries.length > 0) void this.resolve(nearEntries, recovering).catch(this.options.onError);
+    if (nearEntries.length > 0) void this.resolve(nearEntries).catch(this.options.onError);
   }
 
   /** Reads the records of schedules due soon and puts them on the heap. */
-  private resolve(entries: BucketEntry[], recovering: boolean): Promise<void> {
+  private resolve(entries: BucketEntry[]): Promise<void> {
     for (const entry of entries) {
       this.resolving.set(entry.queueOffset, entry.dueSecond);
       this.resolvingBySecond.set(entry.dueSecond, (this.resolvingBySecond.get(entry.dueSecond) ?? 0) + 1);
     }
-    const work = this.resolveNow(entries, recovering).finally(() => this.resolvingWork.delete(work));
+    const work = this.resolveNow(entries).finally(() => this.resolvingWork.delete(work));
     this.resolvingWork.add(work);
     return work;
   }
 
-  private async resolveNow(entries: BucketEntry[], recovering: boolean): Promise<void> {
+  private async resolveNow(entries: BucketEntry[]): Promise<void> {
     for (let at = 0; at < entries.length; at += MESSAGING_LIMITS.timerReadSpanMax) {
       const chunk = entries.slice(at, at + MESSAGING_LIMITS.timerReadSpanMax);
       const records = await readSchedules(this.options.store, chunk.map((entry) => entry.queueOffset));
@@ -290,7 +293,9 @@ export class TimerService {
           this.pendingCount--; // settled before the start: recovery kept the mark's own second, whose schedules the index dates only to the second
           continue;
         }
-        this.requeue({ dueMs, queueOffset, record, checkDuplicate: recovering && dueMs <= this.startMs, cancelled: false });
+        // Whichever way it came here: one due in the start's own second waited in its bucket.
+        const checkDuplicate = queueOffset < this.queueOffsetAtStart && dueMs <= this.startMs;
+        this.requeue({ dueMs, queueOffset, record, checkDuplicate, cancelled: false });
       }
       this.wake();
     }
@@ -337,7 +342,7 @@ export class TimerService {
         cache.added.delete(second);
         this.windowEndSecond = second + 1;
         if (this.buckets.bucketOf(second + 1) !== bucket) this.caches.delete(bucket);
-        if (entries.length > 0) await this.resolve(entries, false);
+        if (entries.length > 0) await this.resolve(entries);
       }
     } catch (error) {
       this.options.onError(error);

@@ -387,6 +387,15 @@ export class MessageStore {
     return this.writes.commits.committed;
   }
 
+  /**
+   * Resolves once everything this log holds now (written or still being written) is committed, so
+   * readable: a slave becoming master reads its state from the log only after the tail it copied
+   * (written, not yet durable or confirmed by the old master) became readable.
+   */
+  whenCommittedToEnd(): Promise<void> {
+    return this.writes.commits.whenCommitted(this.log.endOffset);
+  }
+
   /** 'local' alone; 'replicated' in a replica group, where advanceCommitted moves the committed offset. */
   setCommitPolicy(policy: CommitPolicy): void {
     this.writes.commits.setPolicy(policy);

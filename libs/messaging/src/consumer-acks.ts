@@ -1,13 +1,15 @@
 // What a consumer does with a receipt handle: ack (AckMessage, many at once), change the invisible
 // duration (a push consumer's nack), or move the message to the dead-letter topic. Each handle is
-// checked (its tag, the group, topic and broadcast member, the delivery still current) and each
-// change is journaled; the answer waits until it is durable.
-import { decodeReceiptHandle, encodeReceiptHandle, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+// checked (compared with the handle kept for its delivery when presented as minted, else by its
+// tag; the group, topic and broadcast member, the delivery still current) the same way by all
+// three, and each change is journaled; the answer waits until it is durable.
+import { decodeReceiptHandle, encodeReceiptHandle, keptReceiptHandle, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 import type { ProgressKey } from './consumer-progress';
 import type { QueueConsumption } from './queue-consumption';
 import { retryPolicyDelayMs } from './retry-policy';
 import { MESSAGING_LIMITS } from './limits';
 import { progressKey, type ConsumerContext } from './consumer-context';
+import type { GroupConfig } from './group-registry';
 import { checkInvisibleMs, checkSimpleInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
 import { DEAD_LETTER_RETRY_MS, type DeadLetters } from './dead-letters';
 
@@ -154,10 +156,30 @@ export class ConsumerAcks {
 
   private decode(group: string, topic: string, receiptHandle: string, clientId?: string) {
     const { options } = this.context;
-    const handle = decodeReceiptHandle(receiptHandle, options.secret(), group, topic);
+    const settings = options.groups.settingsOf(group);
+    const handle = this.kept(group, topic, receiptHandle, settings, clientId) ?? decodeReceiptHandle(receiptHandle, options.secret(), group, topic);
     if (clientId) this.context.clientSeen(clientId);
-    const expected = this.context.memberOf(options.groups.settingsOf(group), clientId);
+    const expected = this.context.memberOf(settings, clientId);
     if (handle.member !== expected) throw memberMismatch(group, expected);
     return handle;
+  }
+
+  /**
+   * A handle presented exactly as this process minted it for a delivery still current is taken
+   * by comparison, as ackAll takes it: a changed secret then refuses neither the ack nor the
+   * change of invisible duration of that handle (decisions.md, receipt handles). Else undefined.
+   */
+  private kept(group: string, topic: string, text: string, settings: GroupConfig, clientId: string | undefined): ReceiptHandle | undefined {
+    const position = { queueId: 0, queueOffset: 0 };
+    if (!receiptHandlePosition(text, position)) return undefined;
+    let member: string | undefined;
+    try {
+      member = this.context.memberOf(settings, clientId);
+    } catch {
+      return undefined; // refused below, after the tag check, as before
+    }
+    const current = this.context.options.progress.peek(progressKey(group, topic, position.queueId, member))?.current(position.queueOffset);
+    if (current?.receiptHandle === undefined || !sameReceiptHandle(current.receiptHandle, text)) return undefined;
+    return keptReceiptHandle(text, group, topic, current.deliveryId, member);
   }
 }

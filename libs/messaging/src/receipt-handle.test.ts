@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { decodeReceiptHandle, encodeReceiptHandle, encodeReceiptHandleV2, macV1, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
+import { decodeReceiptHandle, encodeReceiptHandle, encodeReceiptHandleV2, keptReceiptHandle, macV1, receiptHandlePosition, sameReceiptHandle, verifyReceiptHandle, type ReceiptHandle } from './receipt-handle';
 
 const secret = randomBytes(32);
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -21,6 +21,15 @@ describe('receipt handles', () => {
       ),
       { numRuns: 200, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
     );
+  });
+
+  it('read as kept (no tag: the caller compared the text with the handle it minted) give what decoding gives', () => {
+    for (const extra of [{}, { push: true }, { member: 'client-1' }, { push: true, member: 'client-1' }]) {
+      const handle: ReceiptHandle = { group: 'g', topic: 't', queueId: 3, queueOffset: 2 ** 40 + 5, deliveryId: 'run-1z', push: undefined, member: undefined, ...extra };
+      const text = encodeReceiptHandle(handle, secret);
+      expect(keptReceiptHandle(text, 'g', 't', handle.deliveryId, handle.member)).toEqual(decodeReceiptHandle(text, secret, 'g', 't'));
+    }
+    expect(keptReceiptHandle('garbage', 'g', 't', 'id', undefined)).toBeUndefined();
   });
 
   it('keeps delivery ids, groups, topics and members that are not ASCII', () => {

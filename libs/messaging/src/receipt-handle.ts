@@ -206,6 +206,18 @@ export function receiptHandlePosition(text: string, out: { queueId: number; queu
 }
 
 /**
+ * The fields of a handle this process minted and kept for a delivery (sameReceiptHandle said the
+ * text is that handle), read without its tag: what ChangeInvisibleDuration and the dead-letter
+ * move need besides the delivery id and member, which the caller takes from the delivery.
+ */
+export function keptReceiptHandle(text: string, group: string, topic: string, deliveryId: string, member: string | undefined): ReceiptHandle | undefined {
+  const handle: ReceiptHandle = { group, topic, queueId: 0, queueOffset: 0, deliveryId, push: undefined, member };
+  if (!receiptHandlePosition(text, handle)) return undefined;
+  handle.push = (fixedScratch[1] & FLAG_PUSH) !== 0 ? true : undefined; // the flags byte, just decoded
+  return handle;
+}
+
+/**
  * Whether a handle presented is exactly one this broker minted (kept since): then it needs no tag
  * check. Every character is compared (no early exit), so the time says nothing of where they differ.
  */

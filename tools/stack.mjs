@@ -13,6 +13,7 @@
 // stops them in order. If this script is SIGKILLed, they keep running: stop them by pid.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +89,37 @@ function readOptions() {
     verbose: values.verbose ?? process.env.RMQ_STACK_VERBOSE === '1',
     addresses: Object.fromEntries(Object.keys(ADDRESSES).map((flag) => [flag, address(flag)])),
   };
+}
+
+/** Why `host:port` cannot be listened on now (an error code such as EADDRINUSE), or undefined. */
+function listenProblem(address) {
+  const at = address.lastIndexOf(':');
+  const [host, port] = [address.slice(0, at), Number(address.slice(at + 1))];
+  return new Promise((resolveProblem) => {
+    const server = createServer();
+    server.once('error', (error) => resolveProblem(error.code ?? error.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolveProblem(undefined)));
+  });
+}
+
+/**
+ * Every address the stack would listen on that it cannot (taken by another program or another
+ * stack, or named twice), each with its flag and variable: said before anything starts, rather
+ * than as a stack trace of the first app that fails to bind.
+ */
+async function addressProblems({ replicas, addresses }) {
+  const problems = [];
+  const flagOf = new Map();
+  for (const [flag, address] of Object.entries(addresses)) {
+    if (replicas < 2 && flag.startsWith('broker-1')) continue;
+    const named = `--${flag} / ${envName(flag)}`;
+    if (!address.endsWith(':0') && flagOf.has(address)) problems.push({ flag, text: `${address} is given twice: to --${flagOf.get(address)} and to ${named}` });
+    flagOf.set(address, flag);
+    const code = await listenProblem(address);
+    if (code === 'EADDRINUSE') problems.push({ flag, text: `${address} (${named}) is in use by another program, perhaps another rmq stack` });
+    else if (code) problems.push({ flag, text: `cannot listen on ${address} (${named}): ${code}` });
+  }
+  return problems;
 }
 
 /** The apps in start order; they are stopped in `stopOrder`. Brokers are restarted when they die. */
@@ -253,6 +285,14 @@ async function main() {
     options = readOptions();
   } catch (error) {
     console.error(`error: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const problems = await addressProblems(options);
+  if (problems.length > 0) {
+    const [{ flag }] = problems;
+    const port = Number(options.addresses[flag].split(':').pop());
+    const example = `${envName(flag)}=127.0.0.1:${port >= 1 && port < 55_000 ? port + 10_000 : 0}`;
+    console.error(`${problems.map((problem) => `error: ${problem.text}`).join('\n')}\n\nStop what holds ${problems.length > 1 ? 'them' : 'it'}, or move this stack's ${problems.length > 1 ? 'addresses' : 'address'}, e.g. ${example} npm start\n(npm start -- --help lists every address with its flag and variable)`);
     process.exit(2);
   }
   mkdirSync(join(options.dataDir, 'logs'), { recursive: true });

@@ -30,7 +30,7 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     ['a topic name with spaces', message('bad topic', Buffer.from('x')), v2.Code.ILLEGAL_TOPIC, /only letters, digits/],
     ['a body over 4 MiB', message('GoodTopic', Buffer.alloc(4 * 1024 * 1024 + 1, 1)), v2.Code.MESSAGE_BODY_TOO_LARGE, /message body is 4194305 bytes; the limit is/],
     ['an empty body', message('GoodTopic', Buffer.alloc(0)), v2.Code.MESSAGE_BODY_EMPTY, /message body is empty/],
-    ['a FIFO message to a normal topic', message('GoodTopic', Buffer.from('x'), { messageType: v2.MessageType.FIFO }), v2.Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, /accepts NORMAL messages, but this message is FIFO/],
+    ['a FIFO message to a normal topic', message('GoodTopic', Buffer.from('x'), { messageType: v2.MessageType.FIFO }), v2.Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, /accepts NORMAL messages \(without a message group, delivery time or transaction\), but this message is FIFO/],
     ['a tag with a space', message('GoodTopic', Buffer.from('x'), { tag: 'a b' }), v2.Code.ILLEGAL_MESSAGE_TAG, /tag "a b" is not valid/],
     ['a dead-letter topic as its topic', message('%DLQ%owner', Buffer.from('x')), v2.Code.BAD_REQUEST, /%DLQ%owner is a dead-letter topic: only the broker writes to it/],
   ])('refuses a send with %s', async (_what, bad, code, text) => {

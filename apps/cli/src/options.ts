@@ -69,7 +69,7 @@ export function parseTopicName(text: string): string {
 }
 
 function parseWholeNumber(text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected a whole number, got "${text}"`);
+  if (!/^-?\d+$/.test(text)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${text}"`);
   const value = Number(text);
   if (value < min || value > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${value}`);
   return value;

@@ -32,6 +32,7 @@ describe('rmq command line parsing (no network)', () => {
   it.each([
     [['topic', 'create', 'bad name!'], 'not a valid topic name'],
     [['topic', 'create', 'T', '--queues', '0'], "option '-q, --queues <count>' argument '0' is invalid"],
+    [['topic', 'create', 'T', '--queues', '-3'], 'expected a number from 1 to 2147483647, got -3'],
     [['topic', 'create', 'T', '--type', 'lite'], 'Allowed choices are normal, fifo, delay, transaction'],
     [['topic', 'create'], "missing required argument 'name'"],
     [['topic', 'show', 'T', '--broker', '8081'], 'expected host:port'],

@@ -23,7 +23,7 @@ export const ERRORS = {
   ILLEGAL_MESSAGE_PROPERTY: { kind: 'badRequest', text: 'message property {key} is not valid: {reason}' },
   ILLEGAL_MESSAGE_TYPE: {
     kind: 'badRequest',
-    text: 'topic {topic} accepts {accepted} messages, but this message is {actual}',
+    text: 'topic {topic} accepts {accepted} messages ({shape}), but this message is {actual}',
   },
   ILLEGAL_INVISIBLE_TIME: {
     kind: 'badRequest',

@@ -27,6 +27,13 @@ export interface MessageStager {
 }
 
 const KEY_PATTERN = /^[^\s]+$/;
+/** What makes a message of each type, for the error that a topic takes another type. */
+const MESSAGE_TYPE_SHAPES: Record<MessageType, string> = {
+  NORMAL: 'without a message group, delivery time or transaction',
+  FIFO: 'with a message group',
+  DELAY: 'with a delivery time',
+  TRANSACTION: 'sent in a transaction',
+};
 
 export class ProducerService {
   private roundRobin = 0;
@@ -53,7 +60,7 @@ export class ProducerService {
       throw new RmqError('UNSUPPORTED', { feature: `${message.messageType.toLowerCase()} messages` });
     }
     if (topic.messageType !== message.messageType) {
-      throw new RmqError('ILLEGAL_MESSAGE_TYPE', { topic: topic.name, accepted: topic.messageType, actual: message.messageType });
+      throw new RmqError('ILLEGAL_MESSAGE_TYPE', { topic: topic.name, accepted: topic.messageType, shape: MESSAGE_TYPE_SHAPES[topic.messageType], actual: message.messageType });
     }
     if (message.messageType === 'FIFO' && !message.messageGroup) {
       throw new RmqError('BAD_REQUEST', { reason: 'a FIFO message needs a message group' });

@@ -247,6 +247,13 @@ function box(lines) {
   return [`+${'-'.repeat(width + 2)}+`, ...lines.map((line) => `| ${line.padEnd(width)} |`), `+${'-'.repeat(width + 2)}+`].join('\n');
 }
 
+/** With addresses moved off the defaults: the variables that point every `rmq` command at this stack. */
+function rmqEnvironment({ broker, nameServer, controller }) {
+  const moved = [['RMQ_NAME_SERVER', nameServer, ADDRESSES['name-server']], ['RMQ_BROKER', broker, ADDRESSES.broker], ['RMQ_CONTROLLER', controller, ADDRESSES.replication]]
+    .filter(([, address, byDefault]) => address !== byDefault);
+  return moved.length === 0 ? [] : [`rmq here:        export ${moved.map(([name, address]) => `${name}=${address}`).join(' ')}`];
+}
+
 function summary(options, endpoints) {
   const show = (path) => {
     const relativePath = relative(process.cwd(), path);
@@ -274,6 +281,7 @@ function summary(options, endpoints) {
     '',
     `Create a topic:  npx rmq topic create TestTopic${brokerFlag}   (on the master: see cluster status)`,
     `Cluster status:  npx rmq cluster status${nameServerFlag}`,
+    ...rmqEnvironment({ broker, nameServer, controller: endpoints.replication?.grpc ?? options.addresses.replication }),
     'Failover:        kill the master broker\'s process; the stack restarts it and it rejoins as a slave',
     'Stop:            Ctrl-C',
   ]);

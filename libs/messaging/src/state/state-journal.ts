@@ -306,6 +306,7 @@ export class StateJournal {
       stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
     );
     const appended = this.options.store.appendStaged([...changeRecords, ...snapshotRecords]);
+    if (changes) this.pending.release(); // copied into the log's buffers by the append
     if (changes) this.settle(changes.batch, appended);
     // The snapshot file may describe only durable records: this flight lasts until the commit.
     this.inFlight = appended.committed.then(
@@ -363,6 +364,7 @@ export class StateJournal {
     let appended: AppendStages;
     try {
       appended = this.options.store.appendStaged(taken.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)));
+      this.pending.release(); // copied into the log's buffers by the append
     } catch (error) {
       // Refused at once (a record it cannot take): its callers hear it instead of waiting forever.
       taken.batch.written.reject(error);

@@ -343,19 +343,25 @@ export class StateJournal {
     if (this.pendingWaitsWritten) {
       if (this.flushQueued) return;
       this.flushQueued = true;
-      queueMicrotask(() => {
-        this.flushQueued = false;
-        this.flushNow();
-      });
+      queueMicrotask(this.queuedFlush);
       return;
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushNow();
-    });
+    setImmediate(this.scheduledFlush);
   }
+
+  // Made once: a closure written inside scheduleFlush (run per delivery and per ack) would make
+  // V8 allocate a context for `this` on every call, whether or not it schedules anything.
+  private readonly queuedFlush = (): void => {
+    this.flushQueued = false;
+    this.flushNow();
+  };
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flushNow();
+  };
 
   private flushNow(): void {
     if (this.inFlight) return;

@@ -2,113 +2,134 @@
 // costs O(due × log n) instead of a walk and sort of everything in flight (O(due) for deadlines
 // pushed in order: a sorted run beside the heap). Entries are never updated in place: a changed
 // deadline pushes a new entry, and the caller's `isCurrent` drops the stale ones when they reach
-// the top (lazy deletion). Pure.
+// the top (lazy deletion). An entry is two numbers (deadline, queue offset) in parallel arrays:
+// no object per delivery. Pure.
 
-export interface DeadlineEntry {
-  visibleAtMs: number;
-  queueOffset: number;
-  deliveryId: string;
-}
+/** Whether the entry (deadline, queue offset) is still the offset's current deadline. */
+export type IsCurrent = (visibleAtMs: number, queueOffset: number) => boolean;
 
 /** Taken entries at the front of the run before it is compacted. */
 const RUN_COMPACT_MIN = 1024;
 
 export class DeadlineHeap {
-  private readonly heap: DeadlineEntry[] = [];
+  private heapAt: number[] = [];
+  private heapOffset: number[] = [];
   /**
    * Entries pushed in deadline order (the usual case: one invisible duration, a clock that moves
    * on) are a sorted run instead, taken from the front in O(1); the heap holds the others.
    */
-  private run: DeadlineEntry[] = [];
+  private runAt: number[] = [];
+  private runOffset: number[] = [];
   private runHead = 0;
+  /** The earliest entry, as peek() found it. */
+  topVisibleAtMs = 0;
+  topQueueOffset = 0;
 
   get size(): number {
-    return this.heap.length + this.run.length - this.runHead;
+    return this.heapAt.length + this.runAt.length - this.runHead;
   }
 
-  push(entry: DeadlineEntry): void {
-    const run = this.run;
-    if (run.length === this.runHead || !earlier(entry, run[run.length - 1])) {
-      run.push(entry);
+  push(visibleAtMs: number, queueOffset: number): void {
+    const last = this.runAt.length - 1;
+    if (last < this.runHead || !earlier(visibleAtMs, queueOffset, this.runAt[last], this.runOffset[last])) {
+      this.runAt.push(visibleAtMs);
+      this.runOffset.push(queueOffset);
       return;
     }
-    const heap = this.heap;
-    heap.push(entry);
-    let index = heap.length - 1;
+    const at = this.heapAt;
+    const offsets = this.heapOffset;
+    let index = at.length;
+    at.push(visibleAtMs);
+    offsets.push(queueOffset);
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (!earlier(heap[index], heap[parent])) break;
-      const swapped = heap[index];
-      heap[index] = heap[parent];
-      heap[parent] = swapped;
+      if (!earlier(visibleAtMs, queueOffset, at[parent], offsets[parent])) break;
+      at[index] = at[parent];
+      offsets[index] = offsets[parent];
       index = parent;
     }
+    at[index] = visibleAtMs;
+    offsets[index] = queueOffset;
   }
 
-  /** The earliest current entry, after dropping stale ones from the top. */
-  peek(isCurrent: (entry: DeadlineEntry) => boolean): DeadlineEntry | undefined {
-    while (this.runHead < this.run.length && !isCurrent(this.run[this.runHead])) this.takeFromRun();
-    while (this.heap.length > 0 && !isCurrent(this.heap[0])) this.popHeap();
-    return this.earliest() === 'run' ? this.run[this.runHead] : this.heap[0];
+  /**
+   * Drops stale entries from the top; false when none is left, else topVisibleAtMs and
+   * topQueueOffset hold the earliest current entry.
+   */
+  peek(isCurrent: IsCurrent): boolean {
+    while (this.runHead < this.runAt.length && !isCurrent(this.runAt[this.runHead], this.runOffset[this.runHead])) this.takeFromRun();
+    while (this.heapAt.length > 0 && !isCurrent(this.heapAt[0], this.heapOffset[0])) this.popHeap();
+    if (this.fromRun()) {
+      this.topVisibleAtMs = this.runAt[this.runHead];
+      this.topQueueOffset = this.runOffset[this.runHead];
+      return true;
+    }
+    if (this.heapAt.length === 0) return false;
+    this.topVisibleAtMs = this.heapAt[0];
+    this.topQueueOffset = this.heapOffset[0];
+    return true;
   }
 
-  pop(): DeadlineEntry | undefined {
-    return this.earliest() === 'run' ? this.takeFromRun() : this.popHeap();
+  /** Removes the earliest entry (current or not); false when there is none. */
+  pop(): boolean {
+    if (this.fromRun()) this.takeFromRun();
+    else if (this.heapAt.length > 0) this.popHeap();
+    else return false;
+    return true;
   }
 
-  /** Rebuilds the heap from the current entries only (when stale ones pile up). */
-  rebuild(current: Iterable<DeadlineEntry>): void {
-    this.heap.length = 0;
-    this.run = [];
+  /** Forgets every entry (before pushing the current ones again, when stale ones pile up). */
+  clear(): void {
+    this.heapAt = [];
+    this.heapOffset = [];
+    this.runAt = [];
+    this.runOffset = [];
     this.runHead = 0;
-    for (const entry of current) this.push(entry);
   }
 
-  /** Where the earliest entry is (the run on a tie: it holds the older pushes). */
-  private earliest(): 'run' | 'heap' {
-    const first = this.run[this.runHead];
-    if (this.runHead >= this.run.length) return 'heap';
-    return this.heap.length > 0 && earlier(this.heap[0], first) ? 'heap' : 'run';
+  /** Whether the earliest entry is the run's (the run on a tie: it holds the older pushes). */
+  private fromRun(): boolean {
+    if (this.runHead >= this.runAt.length) return false;
+    return this.heapAt.length === 0 || !earlier(this.heapAt[0], this.heapOffset[0], this.runAt[this.runHead], this.runOffset[this.runHead]);
   }
 
-  private takeFromRun(): DeadlineEntry {
-    const entry = this.run[this.runHead];
-    this.run[this.runHead++] = undefined as unknown as DeadlineEntry; // let it be collected
-    if (this.runHead === this.run.length) {
-      this.run.length = 0;
+  private takeFromRun(): void {
+    this.runHead++;
+    if (this.runHead === this.runAt.length) {
+      this.runAt.length = 0;
+      this.runOffset.length = 0;
       this.runHead = 0;
-    } else if (this.runHead >= RUN_COMPACT_MIN && 2 * this.runHead >= this.run.length) {
-      this.run = this.run.slice(this.runHead);
+    } else if (this.runHead >= RUN_COMPACT_MIN && 2 * this.runHead >= this.runAt.length) {
+      this.runAt = this.runAt.slice(this.runHead);
+      this.runOffset = this.runOffset.slice(this.runHead);
       this.runHead = 0;
     }
-    return entry;
   }
 
-  private popHeap(): DeadlineEntry | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last) {
-      heap[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = 2 * index + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && earlier(heap[left], heap[smallest])) smallest = left;
-        if (right < heap.length && earlier(heap[right], heap[smallest])) smallest = right;
-        if (smallest === index) break;
-        const swapped = heap[index];
-        heap[index] = heap[smallest];
-        heap[smallest] = swapped;
-        index = smallest;
-      }
+  private popHeap(): void {
+    const at = this.heapAt;
+    const offsets = this.heapOffset;
+    const lastAt = at.pop()!;
+    const lastOffset = offsets.pop()!;
+    const length = at.length;
+    if (length === 0) return;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      const child = right < length && earlier(at[right], offsets[right], at[left], offsets[left]) ? right : left;
+      if (!earlier(at[child], offsets[child], lastAt, lastOffset)) break;
+      at[index] = at[child];
+      offsets[index] = offsets[child];
+      index = child;
     }
-    return top;
+    at[index] = lastAt;
+    offsets[index] = lastOffset;
   }
 }
 
 /** Earlier deadline first; among equal deadlines the lower queue offset (oldest message) first. */
-function earlier(a: DeadlineEntry, b: DeadlineEntry): boolean {
-  return a.visibleAtMs < b.visibleAtMs || (a.visibleAtMs === b.visibleAtMs && a.queueOffset < b.queueOffset);
+function earlier(aAt: number, aOffset: number, bAt: number, bOffset: number): boolean {
+  return aAt < bAt || (aAt === bAt && aOffset < bOffset);
 }

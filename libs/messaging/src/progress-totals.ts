@@ -30,6 +30,12 @@ export class ProgressTotals {
   private readonly pairs = new Map<string, MutableTotals>();
   /** Which entry a group's queue state counts in (by identity: states are never copied). */
   private readonly owners = new Map<QueueConsumption, MutableTotals>();
+  /**
+   * The state before() last looked up and its entry (undefined: not counted): changes come in runs
+   * of one queue (a receive's admits, an ack batch's completes), so most need no Map lookup.
+   */
+  private lastState: QueueConsumption | undefined;
+  private lastTotals: MutableTotals | undefined;
   /** Between before() and after(): the sums being moved, and the state's figures before the change. */
   private changing: MutableTotals | undefined;
   private committedBefore = 0;
@@ -39,6 +45,7 @@ export class ProgressTotals {
   /** A group's state for (topic, queueId) was made, or replaced `previous` (a replayed restore). */
   added(group: string, topic: string, queueId: number, state: QueueConsumption, previous?: QueueConsumption): void {
     if (previous) this.removed(previous);
+    this.lastState = undefined;
     const id = `${group}\u0000${topic}`;
     let totals = this.pairs.get(id);
     if (!totals) this.pairs.set(id, (totals = { group, topic, queueIds: new Set(), committedSum: 0, nextSum: 0, inflight: 0 }));
@@ -65,7 +72,11 @@ export class ProgressTotals {
    * then after(state), synchronously (one change at a time).
    */
   before(state: QueueConsumption): void {
-    const totals = this.owners.get(state);
+    let totals = this.lastTotals;
+    if (state !== this.lastState) {
+      totals = this.lastTotals = this.owners.get(state);
+      this.lastState = state;
+    }
     this.changing = totals;
     if (!totals) return;
     this.committedBefore = state.committedOffset;
@@ -90,12 +101,15 @@ export class ProgressTotals {
   clear(): void {
     this.pairs.clear();
     this.owners.clear();
+    this.lastState = undefined;
+    this.lastTotals = undefined;
   }
 
   private removed(state: QueueConsumption): void {
     const totals = this.owners.get(state);
     if (!totals) return;
     this.owners.delete(state);
+    this.lastState = undefined;
     totals.committedSum -= state.committedOffset;
     totals.nextSum -= state.nextOffset;
     totals.inflight -= state.inflightCount;

@@ -20,6 +20,57 @@ describe('QueueConsumption', () => {
     expect(state.complete(0, 'second')).toBe(true);
   });
 
+  it('hands out an offset redelivered with the same deadline once, and nothing of it once acked', () => {
+    const state = new QueueConsumption(0);
+    state.deliver(0, { deliveryId: 'first', visibleAtMs: 100, attempt: 1 });
+    state.deliver(1, { deliveryId: 'other', visibleAtMs: 150, attempt: 1 });
+    state.deliver(0, { deliveryId: 'second', visibleAtMs: 100, attempt: 2 }); // the old deadline entry matches the new one
+    expect(state.due(100, 10).map(({ queueOffset, entry }) => [queueOffset, entry.deliveryId])).toEqual([[0, 'second']]);
+    expect(state.due(200, 10).map(({ queueOffset }) => queueOffset)).toEqual([0, 1]);
+    expect(state.complete(0, 'second')).toBe(true);
+    expect(state.hasDue(120)).toBe(false);
+    expect(state.nextVisibleAtMs()).toBe(150);
+    expect(state.due(200, 10).map(({ queueOffset }) => queueOffset)).toEqual([1]);
+  });
+
+  it('finds due offsets like a scan of everything in flight, through redeliveries, extensions and acks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ kind: fc.constantFrom('deliver', 'redeliver', 'extend', 'ack', 'due'), pick: fc.nat(), ms: fc.nat(40) }), { maxLength: 200 }),
+        (ops) => {
+          const state = new QueueConsumption(0);
+          const inflight = new Map<number, { deliveryId: string; visibleAtMs: number }>();
+          let next = 0;
+          let id = 0;
+          for (const { kind, pick, ms } of ops) {
+            const offsets = [...inflight.keys()];
+            const offset = offsets[pick % Math.max(1, offsets.length)];
+            if (kind === 'deliver' || offset === undefined) {
+              const entry = { deliveryId: `d${id++}`, visibleAtMs: ms, attempt: 1 };
+              state.deliver(next, { ...entry });
+              inflight.set(next++, entry);
+            } else if (kind === 'redeliver') {
+              const entry = { deliveryId: `d${id++}`, visibleAtMs: ms, attempt: 2 };
+              state.deliver(offset, { ...entry });
+              inflight.set(offset, entry);
+            } else if (kind === 'extend') {
+              expect(state.extend(offset, inflight.get(offset)!.deliveryId, ms)).toBe(true);
+              inflight.get(offset)!.visibleAtMs = ms;
+            } else if (kind === 'ack') {
+              expect(state.complete(offset, inflight.get(offset)!.deliveryId)).toBe(true);
+              inflight.delete(offset);
+            }
+            const expected = [...inflight].filter(([, entry]) => entry.visibleAtMs <= ms).map(([queueOffset]) => queueOffset).sort((a, b) => a - b);
+            expect(state.due(ms, 1_000).map(({ queueOffset }) => queueOffset)).toEqual(expected);
+            const earliest = Math.min(...[...inflight.values()].map((entry) => entry.visibleAtMs));
+            expect(state.nextVisibleAtMs()).toBe(inflight.size > 0 ? earliest : undefined);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps committedOffset = lowest offset not done, whatever the order of acks and skips', () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 80 }), (delivered, ackPicks) => {

@@ -10,7 +10,7 @@
 import { assert } from '@rmq/base';
 import { MessageGroupOrder } from './message-group-order';
 import { OffsetRanges, type OffsetRange } from './offset-ranges';
-import { DeadlineHeap, type DeadlineEntry } from './deadline-heap';
+import { DeadlineHeap } from './deadline-heap';
 import { InflightTable } from './inflight-table';
 
 export interface InflightEntry {
@@ -87,7 +87,7 @@ export class QueueConsumption {
       state.doneAbove.add(Math.max(start, state.committed), Math.min(end, state.next));
     }
     for (const queueOffset of state.inflight.keys()) assert(!state.doneAbove.has(queueOffset), 'a saved offset is both done and in flight', { queueOffset });
-    state.deadlines.rebuild(state.deadlineEntries());
+    state.rebuildDeadlines();
     state.advance();
     return state;
   }
@@ -122,40 +122,41 @@ export class QueueConsumption {
   /** Offsets whose invisible time is over (earliest deadlines), oldest first, up to `countMax`. */
   due(nowMs: number, countMax: number): { queueOffset: number; entry: InflightEntry }[] {
     if (!this.hasDue(nowMs)) return []; // the usual case (every receive asks every queue): nothing built
-    const taken: DeadlineEntry[] = [];
+    const deadlines = this.deadlines;
+    const taken: number[] = []; // deadline, queue offset, ...
     const offsets = new Set<number>();
     while (offsets.size < countMax) {
-      const top = this.deadlines.peek(this.isCurrent);
-      if (!top || top.visibleAtMs > nowMs) break;
-      taken.push(this.deadlines.pop()!);
-      offsets.add(top.queueOffset); // a deadline set twice to the same time has two entries
+      if (!deadlines.peek(this.isCurrent) || deadlines.topVisibleAtMs > nowMs) break;
+      taken.push(deadlines.topVisibleAtMs, deadlines.topQueueOffset);
+      offsets.add(deadlines.topQueueOffset); // a deadline set twice to the same time has two entries
+      deadlines.pop();
     }
     // Still in flight until the caller claims them: their entries go back.
-    for (const entry of taken) this.deadlines.push(entry);
+    for (let i = 0; i < taken.length; i += 2) deadlines.push(taken[i], taken[i + 1]);
     return [...offsets].sort((a, b) => a - b).map((queueOffset) => ({ queueOffset, entry: this.inflight.get(queueOffset)! }));
   }
 
   /** Some in-flight message's invisible time is over at `nowMs`. */
   hasDue(nowMs: number): boolean {
-    const top = this.deadlines.peek(this.isCurrent);
-    return top !== undefined && top.visibleAtMs <= nowMs;
+    return this.deadlines.peek(this.isCurrent) && this.deadlines.topVisibleAtMs <= nowMs;
   }
 
   /** The earliest time an in-flight message becomes visible again. */
   nextVisibleAtMs(): number | undefined {
-    return this.deadlines.peek(this.isCurrent)?.visibleAtMs;
+    return this.deadlines.peek(this.isCurrent) ? this.deadlines.topVisibleAtMs : undefined;
   }
 
   /** Records a delivery (first or repeated) of `queueOffset`. */
   deliver(queueOffset: number, entry: InflightEntry): void {
     if (queueOffset >= this.next) {
       // Nothing at or past `next` is done: no range to look up.
-      assert(queueOffset === this.next, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
+      // The details object only on failure: built per delivery, it was most of this method's garbage.
+      if (queueOffset !== this.next) assert(false, 'new deliveries must follow the queue in order', { queueOffset, next: this.next });
       this.next = queueOffset + 1;
       this.setInflight(queueOffset, entry); // never handed out before: no message group to keep
       return;
     }
-    assert(queueOffset >= this.committed && !this.doneAbove.has(queueOffset), 'delivering an offset that is done', { queueOffset, committed: this.committed });
+    if (queueOffset < this.committed || this.doneAbove.has(queueOffset)) assert(false, 'delivering an offset that is done', { queueOffset, committed: this.committed });
     this.setInflight(queueOffset, this.withGroupOf(queueOffset, entry));
   }
 
@@ -242,18 +243,24 @@ export class QueueConsumption {
 
   private setInflight(queueOffset: number, entry: InflightEntry): void {
     this.inflight.set(queueOffset, entry);
-    this.deadlines.push({ visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId });
+    this.deadlines.push(entry.visibleAtMs, queueOffset);
     // Stale heap entries (old deadlines) are dropped lazily; rebuild when they outnumber the live ones.
-    if (this.deadlines.size > 2 * this.inflight.size + DEADLINE_HEAP_SLACK) this.deadlines.rebuild(this.deadlineEntries());
+    if (this.deadlines.size > 2 * this.inflight.size + DEADLINE_HEAP_SLACK) this.rebuildDeadlines();
   }
 
-  private *deadlineEntries(): Iterable<DeadlineEntry> {
-    for (const [queueOffset, entry] of this.inflight.entries()) yield { visibleAtMs: entry.visibleAtMs, queueOffset, deliveryId: entry.deliveryId };
+  private rebuildDeadlines(): void {
+    this.deadlines.clear();
+    for (const [queueOffset, entry] of this.inflight.entries()) this.deadlines.push(entry.visibleAtMs, queueOffset);
   }
 
-  private readonly isCurrent = (candidate: DeadlineEntry): boolean => {
-    const entry = this.inflight.get(candidate.queueOffset);
-    return entry !== undefined && entry.deliveryId === candidate.deliveryId && entry.visibleAtMs === candidate.visibleAtMs;
+  /**
+   * A deadline entry is current while its offset is in flight with that deadline. A superseded
+   * delivery given the same deadline leaves an entry that counts as current too: a duplicate of the
+   * live one (due() takes each offset once), dropped with it once that deadline changes.
+   */
+  private readonly isCurrent = (visibleAtMs: number, queueOffset: number): boolean => {
+    const entry = this.inflight.get(queueOffset);
+    return entry !== undefined && entry.visibleAtMs === visibleAtMs;
   };
 
   private advance(): void {

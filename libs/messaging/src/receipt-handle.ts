@@ -15,7 +15,7 @@
 // '.' + HMAC-SHA256) were minted before and are still read, so deliveries in flight across an
 // upgrade can still be acked.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RmqError, sipHash24, sipHash24Resume, sipHashKey, sipHashPrefix, type SipHashKey, type SipHashPrefix } from '@rmq/base';
+import { RmqError, sipHash24, sipHash24Resume, sipHashKey, sipHashPrefix, sipHashScratch, type SipHashKey, type SipHashPrefix } from '@rmq/base';
 import { MESSAGING_LIMITS } from './limits';
 
 export interface ReceiptHandle {
@@ -52,12 +52,20 @@ interface Keys {
 
 const keysBySecret = new WeakMap<Buffer, Keys>();
 const expectedTag = new Uint8Array(TAG_BYTES); // decoding is synchronous: one scratch buffer serves all
-/** Minting and reading are synchronous: one scratch buffer serves every call (no Buffer per handle). */
+/** The tag presented with an r3 handle (the scratch's tag overwrites it in place). */
+const presentedTag = new Uint8Array(TAG_BYTES);
+/**
+ * Minting and reading are synchronous: one scratch serves every call (no Buffer per handle). A
+ * handle is written where SipHash reads it (WebAssembly memory: siphash-wasm.ts); one too long
+ * for that (a member name of tens of KiB) goes through `scratch` and SipHash in JavaScript.
+ */
+const tagger = sipHashScratch();
 let scratch = Buffer.allocUnsafe(512);
 /** The group, topic and prefix of the last handle minted or read (a receive or an ack names one pair for all its handles). */
 let last: { secret: Buffer; group: string; topic: string; prefix: SipHashPrefix } | undefined;
 
 function scratchOf(bytes: number): Buffer {
+  if (bytes <= tagger.lengthMax) return tagger.bytes;
   if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
   return scratch;
 }
@@ -117,7 +125,9 @@ export function encodeReceiptHandle(handle: ReceiptHandle, secret: Buffer): stri
   buf[FIXED_BYTES] = idBytes;
   let at = FIXED_BYTES + 1 + idBytes;
   if (member !== undefined) at = writeString(buf, at, member);
-  sipHash24Resume(prefixOf(secret, handle.group, handle.topic), buf, 0, at, buf, at);
+  const prefix = prefixOf(secret, handle.group, handle.topic);
+  if (buf === tagger.bytes) tagger.resume(prefix, at);
+  else sipHash24Resume(prefix, buf, 0, at, buf, at);
   return buf.toString('base64url', 0, at + TAG_BYTES);
 }
 
@@ -138,9 +148,12 @@ export function verifyReceiptHandle(text: string, secret: Buffer, group: string,
   if (length > 0 && whole[0] === V2_VERSION) return checkOwner(decodeV2(whole.subarray(0, length), secret), group, topic, out);
   if (length < FIXED_BYTES + 1 + TAG_BYTES || whole[0] !== VERSION) throw invalid('it is not a handle this broker issued');
   const end = length - TAG_BYTES;
-  sipHash24Resume(prefixOf(secret, group, topic), whole, 0, end, expectedTag, 0);
+  const prefix = prefixOf(secret, group, topic);
+  for (let i = 0; i < TAG_BYTES; i++) presentedTag[i] = whole[end + i];
+  if (whole === tagger.bytes) tagger.resume(prefix, end); // the expected tag, over the presented one
+  else sipHash24Resume(prefix, whole, 0, end, whole, end);
   let difference = 0; // constant time: every byte is compared
-  for (let i = 0; i < TAG_BYTES; i++) difference |= expectedTag[i] ^ whole[end + i];
+  for (let i = 0; i < TAG_BYTES; i++) difference |= presentedTag[i] ^ whole[end + i];
   if (difference !== 0) {
     throw invalid(`its signature does not match: it was forged or altered, comes from another broker, or was issued for another consumer group or topic than ${group} / ${topic}`);
   }

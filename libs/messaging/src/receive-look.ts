@@ -238,14 +238,15 @@ export class ReceiveLook {
         // Other queues of this receive gathered meanwhile: what does not fit is left for the next receive.
         if (!hasRoom(request, out)) return;
         if (!request.filter.acceptsAll && !request.filter.accept(record.property(SYSTEM_PROPERTY.tag), userPropertiesOf(record))) continue;
-        const skipped = options.progress.skipTo(key, state, record.queueOffset);
+        const queueOffset = record.queueOffset; // read from the record's bytes: once
+        const skipped = options.progress.skipTo(key, state, queueOffset);
         if (skipped) addWrite(writes, skipped);
         const deliveryId = this.context.nextDeliveryId();
         // Minted before the admit, so the in-flight entry keeps it (an ack presenting it needs no tag check).
-        const receiptHandle = this.mint(request, queueId, record.queueOffset, deliveryId);
+        const receiptHandle = this.mint(request, queueId, queueOffset, deliveryId);
         const entry = { deliveryId, visibleAtMs: nowMs + request.invisibleMs, attempt: 1, receiptHandle };
         // FIFO: held (not handed out) while an earlier message of its message group is not done.
-        const admitted = options.progress.admit(key, state, record.queueOffset, state.fifo ? record.property(SYSTEM_PROPERTY.messageGroup) : undefined, entry);
+        const admitted = options.progress.admit(key, state, queueOffset, state.fifo ? record.property(SYSTEM_PROPERTY.messageGroup) : undefined, entry);
         addWrite(writes, admitted.written);
         if (admitted.delivered) gather(out, this.delivery(request, queueId, record, deliveryId, 1, receiptHandle));
         if (latencyProbe.enabled) latencyProbe.mark(record.logOffset, 'claimed');

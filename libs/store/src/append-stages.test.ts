@@ -47,6 +47,24 @@ describe('MessageStore.appendStaged', () => {
     }
   });
 
+  it('copies the bodies before it returns: a caller may overwrite them at once (the state journal reuses its buffer)', async () => {
+    const io = gatedFileIo((path) => path.includes('commitlog'));
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      io.hold(); // nothing is written or synced before the bodies are overwritten
+      const inputs = [message('first body'), message('second body')];
+      const { committed } = store.appendStaged(inputs);
+      for (const input of inputs) input.body.fill(0x78);
+      io.release();
+      await committed;
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['first body', 'second body']);
+    } finally {
+      io.release();
+      await store.close();
+    }
+  });
+
   it('in sync mode writes a batch while an earlier fdatasync runs, and commits it only after an fdatasync of its own', async () => {
     const io = gatedFileIo((path) => path.includes('commitlog'));
     const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });

@@ -172,7 +172,8 @@ export class MessageStore {
   /**
    * Appends records in order; `written` resolves once they reached the OS (a process crash cannot
    * lose them, a machine crash can), `committed` as append() does. For state records answered
-   * before they are durable (a receive's delivery records: decisions.md).
+   * before they are durable (a receive's delivery records: decisions.md). The records are encoded
+   * into the log's own buffers before this returns: the caller may reuse the inputs' bodies then.
    */
   appendStaged(inputs: readonly AppendInput[]): AppendStages {
     return this.writes.appendStaged(inputs);

@@ -31,6 +31,21 @@ export class ByteWriter {
     return this.buf.subarray(0, this.at);
   }
 
+  /** Empties the writer for another body, keeping its buffer (the bytes given out before are overwritten). */
+  reset(): void {
+    this.at = 0;
+    this.invalid = false;
+    this.refs.clear();
+    this.entryStart = 0;
+    this.entryRefs = 0;
+    this.lastToken = undefined;
+  }
+
+  /** The buffer's size (what a reused writer holds on to). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Starts an entry: `rollback()` returns to here. */
   mark(): void {
     this.entryStart = this.at;

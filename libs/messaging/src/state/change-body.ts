@@ -11,10 +11,16 @@ export const ENTRY_JSON = 0;
 /** One change as the JSON records hold it. */
 export type Entry = [section: string, change: unknown];
 
+/** A writer's buffer kept for the next body up to this size (larger ones, from rare large changes, are let go). */
+const SPARE_BYTES_MAX = 256 * 1024;
+
 /** Changes waiting for the next record: bodies of bounded size, the last one still growing. */
 export class PendingBodies {
   private sealed: Buffer[] = [];
   private writer: ByteWriter | undefined;
+  /** The writer of the last body taken: once released, its buffer (grown to a batch's size) serves the next body. */
+  private taken: ByteWriter | undefined;
+  private spare: ByteWriter | undefined;
 
   constructor(private readonly bodyBytesMax: number) {}
 
@@ -33,7 +39,9 @@ export class PendingBodies {
       writer = undefined;
     }
     if (!writer) {
-      writer = this.writer = new ByteWriter(); // 1 KiB from the shared pool: most records are small (one ack at low rates)
+      // A released buffer, or 1 KiB from the shared pool: most records are small (one ack at low rates).
+      writer = this.writer = this.spare ?? new ByteWriter();
+      this.spare = undefined;
       writer.u8(CHANGE_BODY_VERSION);
     }
     writer.mark();
@@ -56,13 +64,30 @@ export class PendingBodies {
     this.end();
   }
 
-  /** The bodies written so far, in order; pending is empty after. */
+  /**
+   * The bodies written so far, in order; pending is empty after. They are views of the writers'
+   * buffers: valid until release().
+   */
   take(): Buffer[] {
     const bodies = this.sealed;
     if (this.writer) bodies.push(this.writer.bytes);
+    this.taken = this.writer;
     this.sealed = [];
     this.writer = undefined;
     return bodies;
+  }
+
+  /**
+   * The bodies last taken were copied (the store encodes a record into its own buffer as it is
+   * appended): the last one's buffer is reused for the next body instead of a new one grown by
+   * doubling from 1 KiB per record.
+   */
+  release(): void {
+    const taken = this.taken;
+    this.taken = undefined;
+    if (!taken || taken.capacity > SPARE_BYTES_MAX) return;
+    taken.reset();
+    this.spare = taken;
   }
 }
 

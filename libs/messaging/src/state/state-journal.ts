@@ -306,6 +306,7 @@ export class StateJournal {
       stateRecord(body, { [KIND_PROPERTY]: KIND_SNAPSHOT, id, part: String(index), parts: String(parts.length) }, this.options.clock),
     );
     const appended = this.options.store.appendStaged([...changeRecords, ...snapshotRecords]);
+    if (changes) this.pending.release(); // copied into the log's buffers by the append
     if (changes) this.settle(changes.batch, appended);
     // The snapshot file may describe only durable records: this flight lasts until the commit.
     this.inFlight = appended.committed.then(
@@ -342,19 +343,25 @@ export class StateJournal {
     if (this.pendingWaitsWritten) {
       if (this.flushQueued) return;
       this.flushQueued = true;
-      queueMicrotask(() => {
-        this.flushQueued = false;
-        this.flushNow();
-      });
+      queueMicrotask(this.queuedFlush);
       return;
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushNow();
-    });
+    setImmediate(this.scheduledFlush);
   }
+
+  // Made once: a closure written inside scheduleFlush (run per delivery and per ack) would make
+  // V8 allocate a context for `this` on every call, whether or not it schedules anything.
+  private readonly queuedFlush = (): void => {
+    this.flushQueued = false;
+    this.flushNow();
+  };
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flushNow();
+  };
 
   private flushNow(): void {
     if (this.inFlight) return;
@@ -363,6 +370,7 @@ export class StateJournal {
     let appended: AppendStages;
     try {
       appended = this.options.store.appendStaged(taken.bodies.map((body) => stateRecord(body, { [KIND_PROPERTY]: KIND_CHANGES }, this.options.clock)));
+      this.pending.release(); // copied into the log's buffers by the append
     } catch (error) {
       // Refused at once (a record it cannot take): its callers hear it instead of waiting forever.
       taken.batch.written.reject(error);

@@ -12,6 +12,7 @@ import { createGrpcServer } from './grpc-server';
 import { callContextOf } from './in-band';
 import { RequestBudget } from './request-budget';
 import { messagingFastMethods, serveFastPath } from './fast-path';
+import { SELF_ENCODING_FRAME, type SelfEncodingFrame } from './fast-codec/self-encoding-frame';
 import * as v2 from './v2';
 import { eventually } from '../test/eventually';
 
@@ -64,11 +65,25 @@ function receiveHandler(who: string, observed: Observed) {
       };
       return next();
     }
+    if (group === 'Broken') {
+      // Three replies, then one whose encoding fails, all in one tick.
+      for (let index = 0; index < 3; index++) call.write(messageFrame(who, index, 100));
+      call.write(unencodable as never);
+      return finish();
+    }
     const bodyBytes = group === 'Wide' ? 1024 : 100;
     for (let index = 0; index < request.batchSize; index++) call.write(messageFrame(who, index, bodyBytes));
     finish();
   };
 }
+
+/** A reply whose encoding throws, on the fast path and in grpc-js's serializer (both encode self-encoding frames). */
+const unencodable: SelfEncodingFrame = {
+  $typeName: SELF_ENCODING_FRAME,
+  encodeInto: () => {
+    throw new Error('cannot encode this one');
+  },
+};
 
 function receiveRequestBytes(group: string, batchSize: number, filterBytes = 0): Buffer {
   return Buffer.from(toBinary(v2.ReceiveMessageRequestSchema, create(v2.ReceiveMessageRequestSchema, {
@@ -245,6 +260,55 @@ describe('streaming fast path (ReceiveMessage)', () => {
     // Writes to a cancelled call go nowhere.
     expect(held.call.write(statusFrame(v2.Code.OK, 'late'))).toBe(false);
     held.call.end();
+  });
+
+  it('gives binary (-bin) headers to the handler as Buffers, as grpc-js\'s Metadata does (a forwarder copies them)', async () => {
+    const headers = { 'x-mq-client-id': 'bin-headers', 'x-trace-bin': Buffer.from([0, 1, 2, 250, 255]).toString('base64'), 'x-two-bin': 'AAE=, /w==', 'x-plain': 'text' };
+    const held = async (observed: Observed) => {
+      const call = rawCall(address, framed(receiveRequestBytes('Hold', 32)), headers);
+      await eventually(() => expect(observed.held.get('bin-headers')).toBeDefined());
+      const entry = observed.held.get('bin-headers')!;
+      observed.held.delete('bin-headers');
+      const seen = { map: entry.call.metadata.getMap(), two: entry.call.metadata.get('x-two-bin'), plain: entry.call.metadata.get('x-plain') };
+      call.cancel();
+      await call.result;
+      return seen;
+    };
+    const fastSeen = await held(fast);
+    enabled = false;
+    const grpcSeen = await held(viaGrpc);
+    enabled = true;
+    expect(Buffer.isBuffer(fastSeen.map['x-trace-bin'])).toBe(true);
+    expect([...(fastSeen.map['x-trace-bin'] as Buffer)]).toEqual([0, 1, 2, 250, 255]);
+    expect(fastSeen.two).toEqual([Buffer.from([0, 1]), Buffer.from([255])]);
+    const pick = (map: Record<string, unknown>) => Object.fromEntries(Object.keys(headers).map((name) => [name, map[name]]));
+    expect(pick(fastSeen.map)).toEqual(pick(grpcSeen.map));
+    expect(fastSeen.two).toEqual(grpcSeen.two);
+    expect(fastSeen.plain).toEqual(grpcSeen.plain);
+    expect(budget.inFlightBytes).toBe(0);
+  });
+
+  it('sends the replies written before one whose encoding fails, then INTERNAL, as grpc-js does', async () => {
+    const request = framed(receiveRequestBytes('Broken', 0));
+    const fastRaw = await rawCall(address, request).result;
+    enabled = false;
+    const grpcRaw = await rawCall(address, request).result;
+    enabled = true;
+    for (const answer of [fastRaw, grpcRaw]) {
+      const replies = repliesOf(Buffer.concat(answer.chunks));
+      expect(replies.map((r) => r.content.case === 'message' && r.content.value.systemProperties?.messageId)).toEqual(['0', '1', '2']);
+      expect(answer.trailers['grpc-status']).toBe(String(grpc.status.INTERNAL));
+    }
+    expect(visible(fastRaw.headers)).toEqual(visible(grpcRaw.headers));
+    expect(decodeURI(String(fastRaw.trailers['grpc-message']))).toMatch(/^Error serializing response/);
+    expect(budget.inFlightBytes).toBe(0);
+    // The grpc-js client sees the three replies, then the error.
+    const replies: v2.ReceiveMessageResponse[] = [];
+    const metadata = new grpc.Metadata();
+    const call = client.receiveMessage({ group: { name: 'Broken' } }, { deadlineMs: 5_000, metadata });
+    call.on('data', (reply: v2.ReceiveMessageResponse) => replies.push(reply));
+    await expect(new Promise((resolve, reject) => (call.on('error', reject), call.on('end', resolve)))).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    expect(replies).toHaveLength(3);
   });
 
   it('ends a long poll past its grpc-timeout with DEADLINE_EXCEEDED, as grpc-js does, and the handler sees it cancelled', async () => {

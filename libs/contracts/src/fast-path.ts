@@ -16,9 +16,10 @@
 import * as http2 from 'node:http2';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, type DescMessage } from '@bufbuild/protobuf';
+import type { DescMessage } from '@bufbuild/protobuf';
 import { systemClock, type Clock } from '@rmq/base';
 import { inBandStatusReply } from './call-guard';
+import { decodeReceiveMessageRequest } from './fast-codec/receive-request-codec';
 import { encodeReceiveMessageResponseInto, HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 import type { ScratchBuffer } from './fast-codec/wire';
 import { FastStreamWriter, FRAME_HEADER_BYTES, REPLY_HEADERS, trailersOnly } from './fast-stream-writer';
@@ -82,7 +83,7 @@ export function messagingFastMethods(handlers: { sendMessage: unknown; ackMessag
     method('AckMessage', handlers.ackMessage, v2.AckMessageResponseSchema, false),
     {
       kind: 'serverStreaming', path: `/${v2.MessagingService.typeName}/ReceiveMessage`,
-      decode: (bytes) => fromBinary(v2.ReceiveMessageRequestSchema, bytes), encodeInto: encodeReceiveMessageResponseInto as FastServerStreamingMethod['encodeInto'],
+      decode: decodeReceiveMessageRequest, encodeInto: encodeReceiveMessageResponseInto as FastServerStreamingMethod['encodeInto'],
       handler: handlers.receiveMessage as FastServerStreamingMethod['handler'],
       inBandReply: inBandStatusReply(v2.ReceiveMessageResponseSchema) as FastMethodBase['inBandReply'], alwaysBudgeted: false,
     },

@@ -79,6 +79,26 @@ export class WireReader {
     return hi === 0 ? BigInt(lo >>> 0) : BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
   }
 
+  /** A bool varint: true when any of its 64 bits is set, as the generated reader decides it. */
+  bool(): boolean {
+    const buf = this.buf;
+    let set = 0;
+    let b = 0;
+    for (let read = 0; read < 9; read++) {
+      b = buf[this.pos++];
+      set |= b & 0x7f;
+      if (b < 0x80) {
+        this.assertBounds();
+        return set !== 0;
+      }
+    }
+    b = buf[this.pos++];
+    set |= b & 0x01; // the tenth byte holds bit 63 alone
+    if (b >= 0x80) throw new Error('invalid varint');
+    this.assertBounds();
+    return set !== 0;
+  }
+
   /** Reads a tag into fieldNo / wireType. */
   tag(): void {
     const start = this.pos;

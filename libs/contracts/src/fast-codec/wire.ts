@@ -16,6 +16,9 @@ const GROUP_DEPTH_MAX = 100;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = Buffer.alloc(0);
 
+/** Node's Buffer method behind toString('utf8', start, end), without its argument checks. */
+type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
+
 export class WireReader {
   pos = 0;
   /** Set by `tag()`: the field number and wire type just read. */
@@ -129,7 +132,8 @@ export class WireReader {
     // A short ASCII string seen before (a topic, a host name, a property key) is not decoded again.
     const known = knownShortString(this.buf, start, this.pos);
     if (known !== undefined) return known;
-    const text = this.buf.toString('utf8', start, this.pos);
+    // utf8Slice is what toString('utf8', ...) calls after checking its arguments (checked here already): ~30 ns less per string.
+    const text = (this.buf as Utf8Sliceable).utf8Slice(start, this.pos);
     // toString replaces bad sequences with U+FFFD; only then is the strict (slower) check needed.
     if (text.indexOf('\ufffd') !== -1) strictUtf8.decode(this.buf.subarray(start, this.pos));
     // The generated code decodes with a default TextDecoder, which drops a leading byte order mark.

@@ -12,6 +12,7 @@ import { createGrpcServer } from './grpc-server';
 import { callContextOf } from './in-band';
 import { RequestBudget } from './request-budget';
 import { messagingFastMethods, serveFastPath } from './fast-path';
+import { pooledChunkBytes } from './fast-stream-writer';
 import { SELF_ENCODING_FRAME, type SelfEncodingFrame } from './fast-codec/self-encoding-frame';
 import * as v2 from './v2';
 import { eventually } from '../test/eventually';
@@ -26,6 +27,10 @@ const messageFrame = (who: string, index: number, bodyBytes: number) =>
   create(v2.ReceiveMessageResponseSchema, {
     content: { case: 'message', value: { topic: { name: who }, systemProperties: { messageId: String(index), queueOffset: BigInt(index) }, body: Buffer.alloc(bodyBytes, index % 251) } },
   });
+const seededFrame = (who: string, index: number, seed: number) =>
+  create(v2.ReceiveMessageResponseSchema, {
+    content: { case: 'message', value: { topic: { name: who }, systemProperties: { messageId: `${seed}/${index}`, queueOffset: BigInt(index) }, body: Buffer.alloc(1024, (index + seed) % 251) } },
+  });
 const statusFrame = (code: v2.Code, message: string) => create(v2.ReceiveMessageResponseSchema, { content: { case: 'status', value: { code, message } } });
 
 interface Observed {
@@ -33,6 +38,8 @@ interface Observed {
   held: Map<string, { call: ReceiveCall; aborted: boolean }>;
   /** Whether write() ever answered false to the slow writer. */
   refusedWrite: boolean;
+  /** The seeds of the "Seeded" calls whose handler has written everything. */
+  seeded: Set<number>;
 }
 
 /**
@@ -70,6 +77,14 @@ function receiveHandler(who: string, observed: Observed) {
       for (let index = 0; index < 3; index++) call.write(messageFrame(who, index, 100));
       call.write(unencodable as never);
       return finish();
+    }
+    if (group === 'Seeded') {
+      // 1 KiB bodies whose bytes depend on the call (its filter expression's length) and the index.
+      const seed = request.filterExpression?.expression.length ?? 0;
+      for (let index = 0; index < request.batchSize; index++) call.write(seededFrame(who, index, seed));
+      finish();
+      observed.seeded.add(seed);
+      return;
     }
     const bodyBytes = group === 'Wide' ? 1024 : 100;
     for (let index = 0; index < request.batchSize; index++) call.write(messageFrame(who, index, bodyBytes));
@@ -146,8 +161,8 @@ function visible(headers: http2.IncomingHttpHeaders): Record<string, unknown> {
 
 describe('streaming fast path (ReceiveMessage)', () => {
   const budget = new RequestBudget({ bytesMax: BUDGET_BYTES, setting: '--test-budget' });
-  const fast: Observed = { held: new Map(), refusedWrite: false };
-  const viaGrpc: Observed = { held: new Map(), refusedWrite: false };
+  const fast: Observed = { held: new Map(), refusedWrite: false, seeded: new Set() };
+  const viaGrpc: Observed = { held: new Map(), refusedWrite: false, seeded: new Set() };
   let enabled = true;
   let installed = false;
   let server: grpc.Server;
@@ -225,6 +240,32 @@ describe('streaming fast path (ReceiveMessage)', () => {
     expect(replies.slice(0, 1_000).map((r) => r.content.case === 'message' && Number(r.content.value.systemProperties?.queueOffset))).toEqual([...Array(1_000).keys()]);
     expect(replies.slice(0, 1_000).every((r) => r.content.case === 'message' && r.content.value.body.length === 1024 && r.content.value.body[0] === Number(r.content.value.systemProperties?.queueOffset) % 251)).toBe(true);
     expect(replies[1_000].content).toMatchObject({ case: 'status', value: { code: v2.Code.OK } });
+  });
+
+  it('reuses a finished call\'s chunks for the next calls, once the stream has written them, without mixing calls\' bytes', async () => {
+    const count = 1_500; // chunks of 16 KiB, 64 KiB, 256 KiB and two of 1 MiB per call
+    const check = (answer: RawResult, seed: number) => {
+      expect(answer.trailers['grpc-status']).toBe('0');
+      const replies = repliesOf(Buffer.concat(answer.chunks));
+      expect(replies).toHaveLength(count + 1);
+      for (let index = 0; index < count; index++) {
+        const reply = replies[index].content;
+        if (reply.case !== 'message') throw new Error(`reply ${index} is not a message`);
+        expect(reply.value.systemProperties?.messageId).toBe(`${seed}/${index}`);
+        expect(reply.value.body.every((byte) => byte === (index + seed) % 251)).toBe(true);
+      }
+    };
+    const seeded = (seed: number, paused = false) => rawCall(address, framed(receiveRequestBytes('Seeded', count, seed)), {}, { paused });
+    check(await seeded(1).result, 1);
+    await eventually(() => expect(pooledChunkBytes()).toBeGreaterThan(0));
+    // A paused reader holds its chunks while other calls take and give back theirs.
+    const held = seeded(2, true);
+    await eventually(() => expect(fast.seeded.has(2)).toBe(true)); // its frames written and its status too
+    const others = await Promise.all([seeded(3).result, seeded(4).result, seeded(5).result]);
+    others.forEach((answer, i) => check(answer, 3 + i));
+    held.resume();
+    check(await held.result, 2);
+    check(await seeded(6).result, 6);
   });
 
   it('holds frames back from a slow reader (write() answers false) and sends them all, in order, once it reads', async () => {

@@ -308,8 +308,10 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   const bodyLength = record.bodyLength;
   if (bodyLength !== 0) message += 1 + delimited(bodyLength);
 
-  out = scratch.take(1 + delimited(message));
-  pos = 0;
+  const size = 1 + delimited(message);
+  pos = scratch.takeAt(size);
+  out = scratch.bytes;
+  const end = pos + size;
   out[pos++] = 0x12; // ReceiveMessageResponse.message
   varint(message);
   out[pos++] = 0x0a; // Message.topic
@@ -347,10 +349,9 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   if (present(MESSAGE_GROUP)) (out[pos++] = 0x8a, out[pos++] = 0x01, varint(slotLength(MESSAGE_GROUP)), copy(source, slots[2 * MESSAGE_GROUP], slots[2 * MESSAGE_GROUP + 1]));
   if (present(TRACE_CONTEXT)) (out[pos++] = 0x92, out[pos++] = 0x01, varint(slotLength(TRACE_CONTEXT)), copy(source, slots[2 * TRACE_CONTEXT], slots[2 * TRACE_CONTEXT + 1]));
   if (bodyLength !== 0) rangeField(0x22, source, record.bodyStart, record.bodyStart + bodyLength);
-  if (pos !== out.length) throw new Error(`delivery frame size mismatch: wrote ${pos} of ${out.length} bytes`);
-  const bytes = out;
+  if (pos !== end) throw new Error(`delivery frame size mismatch: wrote ${size - (end - pos)} of ${size} bytes`);
   out = EMPTY;
-  return bytes;
+  return scratch.written();
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -77,14 +77,34 @@ export function pooledChunkBytes(): number {
  * the call's own: a slow reader holds no more memory than what was written to it, not a chunk
  * shared with other calls.
  */
+/** What FrameChunks.written() answers: the frame is where takeAt() said, of the size it was asked. */
+const WRITTEN_IN_PLACE = Buffer.alloc(0);
+
 class FrameChunks extends ScratchBuffer {
   chunk: Buffer = Buffer.alloc(0);
   used = 0;
   /** Every chunk this call took, for the pool once the stream is done with them. */
   readonly taken: Buffer[] = [];
   private bodyStart = -1;
+  private bodyLength = 0;
 
   override take(size: number): Buffer {
+    this.reserveFrame(size);
+    return this.chunk.subarray(this.bodyStart, this.bodyStart + size);
+  }
+
+  override takeAt(size: number): number {
+    this.reserveFrame(size);
+    this.bytes = this.chunk;
+    this.bodyLength = size;
+    return this.bodyStart;
+  }
+
+  override written(): Buffer {
+    return WRITTEN_IN_PLACE;
+  }
+
+  private reserveFrame(size: number): void {
     if (this.chunk.length - this.used < FRAME_HEADER_BYTES + size) {
       const grown = this.chunk.length === 0 ? CHUNK_BYTES_FIRST : Math.min(4 * this.chunk.length, CHUNK_BYTES_MAX);
       const needed = FRAME_HEADER_BYTES + size;
@@ -93,17 +113,28 @@ class FrameChunks extends ScratchBuffer {
       this.used = 0;
     }
     this.bodyStart = this.used + FRAME_HEADER_BYTES;
-    return this.chunk.subarray(this.bodyStart, this.bodyStart + size);
   }
 
-  /** Frames `body`, the encoder's result: in place when it is what take() gave, else copied. Returns the frame's start in `chunk`. */
+  /**
+   * Frames `body`, the encoder's result: in place when it is what take() gave or what takeAt()
+   * said (WRITTEN_IN_PLACE), else copied. Returns the frame's start in `chunk`.
+   */
   frame(body: Buffer): number {
-    const inPlace = this.bodyStart >= 0 && body.buffer === this.chunk.buffer && body.byteOffset === this.chunk.byteOffset + this.bodyStart && this.bodyStart + body.length <= this.chunk.length;
-    if (!inPlace) body.copy(this.take(body.length));
+    let length = body.length;
+    if (body === WRITTEN_IN_PLACE) {
+      if (this.bodyStart < 0) throw new Error('a frame written in place without takeAt()');
+      length = this.bodyLength;
+    } else if (!(this.bodyStart >= 0 && body.buffer === this.chunk.buffer && body.byteOffset === this.chunk.byteOffset + this.bodyStart && this.bodyStart + length <= this.chunk.length)) {
+      body.copy(this.take(length));
+    }
     const start = this.bodyStart - FRAME_HEADER_BYTES;
-    this.chunk[start] = 0;
-    this.chunk.writeUInt32BE(body.length, start + 1);
-    this.used = this.bodyStart + body.length;
+    const chunk = this.chunk;
+    chunk[start] = 0;
+    chunk[start + 1] = length >>> 24;
+    chunk[start + 2] = (length >>> 16) & 0xff;
+    chunk[start + 3] = (length >>> 8) & 0xff;
+    chunk[start + 4] = length & 0xff;
+    this.used = this.bodyStart + length;
     this.bodyStart = -1;
     return start;
   }

@@ -376,10 +376,33 @@ export class LengthQueue {
 export class ScratchBuffer {
   /** Allocated on the first take(): a subclass that takes its bytes elsewhere never allocates it. */
   private buf = Buffer.alloc(0);
+  /** Where takeAt() hands out its bytes. */
+  bytes: Buffer = this.buf;
+  private takenSize = 0;
 
   /** The first `size` bytes of the scratch buffer; valid until the next take(). */
   take(size: number): Buffer {
-    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, 2 * this.buf.length, 64 * 1024));
+    this.reserve(size);
     return this.buf.subarray(0, size);
+  }
+
+  /**
+   * As take(), without a Buffer view per call (an object for the GC per delivered message): the
+   * caller writes `size` bytes into `this.bytes` from the offset returned, then hands on written().
+   */
+  takeAt(size: number): number {
+    this.reserve(size);
+    this.bytes = this.buf;
+    this.takenSize = size;
+    return 0;
+  }
+
+  /** What takeAt()'s caller wrote, for whoever takes the encoding (a subclass may answer a marker it knows). */
+  written(): Buffer {
+    return this.buf.subarray(0, this.takenSize);
+  }
+
+  private reserve(size: number): void {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, 2 * this.buf.length, 64 * 1024));
   }
 }

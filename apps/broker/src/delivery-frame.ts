@@ -149,10 +149,14 @@ function numberVarintSize(value: number): number {
   return size;
 }
 
-/** Timestamp / Duration of `ms` (seconds = 1, nanos = 2), without tag and length. */
+/**
+ * Timestamp / Duration of `ms` (seconds = 1, nanos = 2), without tag and length. The remainder
+ * by subtraction: `ms % 1000` of a millisecond timestamp (above 2^31) is a floating-point modulo,
+ * a call into C that cost as much as the rest of the field.
+ */
 function millisSize(ms: number): number {
   const seconds = Math.floor(ms / 1000);
-  const nanos = (ms % 1000) * 1_000_000;
+  const nanos = (ms - seconds * 1000) * 1_000_000;
   return (seconds !== 0 ? 1 + numberVarintSize(seconds) : 0) + (nanos !== 0 ? 1 + varint32Size(nanos) : 0);
 }
 
@@ -215,11 +219,12 @@ function textField(tag: number, text: string, length: number): void {
   pos += length;
 }
 
-function millisField(tag: number, ms: number): void {
+/** `size`: millisSize(ms), computed once with the frame's sizes. */
+function millisField(tag: number, ms: number, size: number): void {
   const seconds = Math.floor(ms / 1000);
-  const nanos = (ms % 1000) * 1_000_000;
+  const nanos = (ms - seconds * 1000) * 1_000_000;
   varint(tag);
-  varint(millisSize(ms));
+  varint(size);
   if (seconds !== 0) (out[pos++] = 0x08, numberVarint(seconds));
   if (nanos !== 0) (out[pos++] = 0x10, varint(nanos));
 }
@@ -282,15 +287,19 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   const digestSize = 2 + (md5Length !== 0 ? 1 + delimited(md5Length) : 0);
   system += 1 + delimited(digestSize);
   system += 2 + 2; // body encoding and message type: one-byte enums
-  system += 1 + delimited(millisSize(bornMs));
+  const bornSize = millisSize(bornMs);
+  const storeSize = millisSize(storeMs);
+  const invisibleSize = millisSize(invisibleMs);
+  const deliverAtSize = deliverAtMs !== undefined ? millisSize(deliverAtMs) : 0;
+  system += 1 + delimited(bornSize);
   if (present(BORN_HOST) && slotLength(BORN_HOST) !== 0) system += 1 + delimited(slotLength(BORN_HOST));
-  system += 1 + delimited(millisSize(storeMs));
+  system += 1 + delimited(storeSize);
   if (storeHostLength !== 0) system += 1 + delimited(storeHostLength);
-  if (deliverAtMs !== undefined) system += 1 + delimited(millisSize(deliverAtMs));
+  if (deliverAtMs !== undefined) system += 1 + delimited(deliverAtSize);
   system += 1 + delimited(handleLength);
   if (queueId !== 0) system += 1 + varint32Size(queueId);
   system += 1 + numberVarintSize(queueOffset);
-  system += 1 + delimited(millisSize(invisibleMs));
+  system += 1 + delimited(invisibleSize);
   system += 2 + varint32Size(deliveryAttempt); // field numbers 16 and up take two tag bytes
   if (present(MESSAGE_GROUP)) system += 2 + delimited(slotLength(MESSAGE_GROUP));
   if (present(TRACE_CONTEXT)) system += 2 + delimited(slotLength(TRACE_CONTEXT));
@@ -299,8 +308,10 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   const bodyLength = record.bodyLength;
   if (bodyLength !== 0) message += 1 + delimited(bodyLength);
 
-  out = scratch.take(1 + delimited(message));
-  pos = 0;
+  const size = 1 + delimited(message);
+  pos = scratch.takeAt(size);
+  out = scratch.bytes;
+  const end = pos + size;
   out[pos++] = 0x12; // ReceiveMessageResponse.message
   varint(message);
   out[pos++] = 0x0a; // Message.topic
@@ -325,23 +336,22 @@ export function encodeFromRecord(frame: DeliveryFrame, scratch: ScratchBuffer): 
   else if (md5Length !== 0) slotField(0x12, source, BODY_MD5);
   (out[pos++] = 0x28, out[pos++] = bodyEncoding);
   (out[pos++] = 0x30, out[pos++] = messageType);
-  millisField(0x3a, bornMs);
+  millisField(0x3a, bornMs, bornSize);
   if (present(BORN_HOST) && slotLength(BORN_HOST) !== 0) slotField(0x42, source, BORN_HOST);
-  millisField(0x4a, storeMs);
+  millisField(0x4a, storeMs, storeSize);
   if (storeHostLength !== 0) textField(0x52, storeHost, storeHostLength);
-  if (deliverAtMs !== undefined) millisField(0x5a, deliverAtMs);
+  if (deliverAtMs !== undefined) millisField(0x5a, deliverAtMs, deliverAtSize);
   textField(0x62, receiptHandle, handleLength);
   if (queueId !== 0) (out[pos++] = 0x68, varint(queueId));
   (out[pos++] = 0x70, numberVarint(queueOffset));
-  millisField(0x7a, invisibleMs);
+  millisField(0x7a, invisibleMs, invisibleSize);
   (out[pos++] = 0x80, out[pos++] = 0x01, varint(deliveryAttempt)); // field 16, varint
   if (present(MESSAGE_GROUP)) (out[pos++] = 0x8a, out[pos++] = 0x01, varint(slotLength(MESSAGE_GROUP)), copy(source, slots[2 * MESSAGE_GROUP], slots[2 * MESSAGE_GROUP + 1]));
   if (present(TRACE_CONTEXT)) (out[pos++] = 0x92, out[pos++] = 0x01, varint(slotLength(TRACE_CONTEXT)), copy(source, slots[2 * TRACE_CONTEXT], slots[2 * TRACE_CONTEXT + 1]));
   if (bodyLength !== 0) rangeField(0x22, source, record.bodyStart, record.bodyStart + bodyLength);
-  if (pos !== out.length) throw new Error(`delivery frame size mismatch: wrote ${pos} of ${out.length} bytes`);
-  const bytes = out;
+  if (pos !== end) throw new Error(`delivery frame size mismatch: wrote ${size - (end - pos)} of ${size} bytes`);
   out = EMPTY;
-  return bytes;
+  return scratch.written();
 }
 
 const EMPTY = Buffer.alloc(0);

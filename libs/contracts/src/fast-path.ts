@@ -16,9 +16,10 @@
 import * as http2 from 'node:http2';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, type DescMessage } from '@bufbuild/protobuf';
+import type { DescMessage } from '@bufbuild/protobuf';
 import { systemClock, type Clock } from '@rmq/base';
 import { inBandStatusReply } from './call-guard';
+import { decodeReceiveMessageRequest } from './fast-codec/receive-request-codec';
 import { encodeReceiveMessageResponseInto, HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
 import type { ScratchBuffer } from './fast-codec/wire';
 import { FastStreamWriter, FRAME_HEADER_BYTES, REPLY_HEADERS, trailersOnly } from './fast-stream-writer';
@@ -82,7 +83,7 @@ export function messagingFastMethods(handlers: { sendMessage: unknown; ackMessag
     method('AckMessage', handlers.ackMessage, v2.AckMessageResponseSchema, false),
     {
       kind: 'serverStreaming', path: `/${v2.MessagingService.typeName}/ReceiveMessage`,
-      decode: (bytes) => fromBinary(v2.ReceiveMessageRequestSchema, bytes), encodeInto: encodeReceiveMessageResponseInto as FastServerStreamingMethod['encodeInto'],
+      decode: decodeReceiveMessageRequest, encodeInto: encodeReceiveMessageResponseInto as FastServerStreamingMethod['encodeInto'],
       handler: handlers.receiveMessage as FastServerStreamingMethod['handler'],
       inBandReply: inBandStatusReply(v2.ReceiveMessageResponseSchema) as FastMethodBase['inBandReply'], alwaysBudgeted: false,
     },
@@ -202,7 +203,10 @@ class FastCall {
     try {
       return writer.write(reply);
     } catch (error) {
-      this.fail(grpc.status.INTERNAL, `Error serializing response: ${(error as Error).message}`);
+      // grpc-js serializes each reply in turn and ends the call at the first it cannot: the replies
+      // written before it still go out, then the status (its sendStatus after their writes).
+      this.release();
+      writer.end({ code: grpc.status.INTERNAL, details: `Error serializing response: ${(error as Error).message}` });
       return false;
     }
   }
@@ -398,26 +402,33 @@ class FastCall {
   }
 }
 
-/** The request headers as grpc-js's Metadata, for what handlers ask of it: a header's values, and all of them (a forwarder copies them). */
+/**
+ * The request headers as grpc-js's Metadata, for what handlers ask of it: a header's values, and
+ * all of them (a forwarder copies them). Binary headers (`-bin`) are Buffers, as grpc-js's
+ * Metadata.fromHttp2Headers gives them: base64 decoded, a custom one split at commas.
+ */
 class HeaderMetadata {
   constructor(private readonly headers: IncomingHttpHeaders) {}
 
-  get(name: string): string[] {
-    return headerValues(this.headers[name]);
+  get(name: string): (string | Buffer)[] {
+    return headerValues(name, this.headers[name]);
   }
 
   /** As Metadata.getMap(): no pseudo-headers, the first value of each. */
-  getMap(): Record<string, string> {
-    const map: Record<string, string> = {};
+  getMap(): Record<string, string | Buffer> {
+    const map: Record<string, string | Buffer> = {};
     for (const [name, value] of Object.entries(this.headers)) {
-      if (name.startsWith(':') || value === undefined) continue;
-      map[name] = Array.isArray(value) ? value[0] : value;
+      if (name.startsWith(':')) continue;
+      const values = headerValues(name, value);
+      if (values.length > 0) map[name] = values[0];
     }
     return map;
   }
 }
 
-function headerValues(value: string | string[] | undefined): string[] {
+function headerValues(name: string, value: string | string[] | undefined): (string | Buffer)[] {
   if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
+  if (!name.endsWith('-bin')) return Array.isArray(value) ? value : [value];
+  const texts = Array.isArray(value) ? value : name.startsWith('grpc-') ? [value] : value.split(',').map((part) => part.trim());
+  return texts.map((text) => Buffer.from(text, 'base64'));
 }

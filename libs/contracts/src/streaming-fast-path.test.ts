@@ -12,6 +12,8 @@ import { createGrpcServer } from './grpc-server';
 import { callContextOf } from './in-band';
 import { RequestBudget } from './request-budget';
 import { messagingFastMethods, serveFastPath } from './fast-path';
+import { pooledChunkBytes } from './fast-stream-writer';
+import { SELF_ENCODING_FRAME, type SelfEncodingFrame } from './fast-codec/self-encoding-frame';
 import * as v2 from './v2';
 import { eventually } from '../test/eventually';
 
@@ -25,6 +27,10 @@ const messageFrame = (who: string, index: number, bodyBytes: number) =>
   create(v2.ReceiveMessageResponseSchema, {
     content: { case: 'message', value: { topic: { name: who }, systemProperties: { messageId: String(index), queueOffset: BigInt(index) }, body: Buffer.alloc(bodyBytes, index % 251) } },
   });
+const seededFrame = (who: string, index: number, seed: number) =>
+  create(v2.ReceiveMessageResponseSchema, {
+    content: { case: 'message', value: { topic: { name: who }, systemProperties: { messageId: `${seed}/${index}`, queueOffset: BigInt(index) }, body: Buffer.alloc(1024, (index + seed) % 251) } },
+  });
 const statusFrame = (code: v2.Code, message: string) => create(v2.ReceiveMessageResponseSchema, { content: { case: 'status', value: { code, message } } });
 
 interface Observed {
@@ -32,6 +38,8 @@ interface Observed {
   held: Map<string, { call: ReceiveCall; aborted: boolean }>;
   /** Whether write() ever answered false to the slow writer. */
   refusedWrite: boolean;
+  /** The seeds of the "Seeded" calls whose handler has written everything. */
+  seeded: Set<number>;
 }
 
 /**
@@ -64,11 +72,33 @@ function receiveHandler(who: string, observed: Observed) {
       };
       return next();
     }
+    if (group === 'Broken') {
+      // Three replies, then one whose encoding fails, all in one tick.
+      for (let index = 0; index < 3; index++) call.write(messageFrame(who, index, 100));
+      call.write(unencodable as never);
+      return finish();
+    }
+    if (group === 'Seeded') {
+      // 1 KiB bodies whose bytes depend on the call (its filter expression's length) and the index.
+      const seed = request.filterExpression?.expression.length ?? 0;
+      for (let index = 0; index < request.batchSize; index++) call.write(seededFrame(who, index, seed));
+      finish();
+      observed.seeded.add(seed);
+      return;
+    }
     const bodyBytes = group === 'Wide' ? 1024 : 100;
     for (let index = 0; index < request.batchSize; index++) call.write(messageFrame(who, index, bodyBytes));
     finish();
   };
 }
+
+/** A reply whose encoding throws, on the fast path and in grpc-js's serializer (both encode self-encoding frames). */
+const unencodable: SelfEncodingFrame = {
+  $typeName: SELF_ENCODING_FRAME,
+  encodeInto: () => {
+    throw new Error('cannot encode this one');
+  },
+};
 
 function receiveRequestBytes(group: string, batchSize: number, filterBytes = 0): Buffer {
   return Buffer.from(toBinary(v2.ReceiveMessageRequestSchema, create(v2.ReceiveMessageRequestSchema, {
@@ -131,8 +161,8 @@ function visible(headers: http2.IncomingHttpHeaders): Record<string, unknown> {
 
 describe('streaming fast path (ReceiveMessage)', () => {
   const budget = new RequestBudget({ bytesMax: BUDGET_BYTES, setting: '--test-budget' });
-  const fast: Observed = { held: new Map(), refusedWrite: false };
-  const viaGrpc: Observed = { held: new Map(), refusedWrite: false };
+  const fast: Observed = { held: new Map(), refusedWrite: false, seeded: new Set() };
+  const viaGrpc: Observed = { held: new Map(), refusedWrite: false, seeded: new Set() };
   let enabled = true;
   let installed = false;
   let server: grpc.Server;
@@ -212,6 +242,32 @@ describe('streaming fast path (ReceiveMessage)', () => {
     expect(replies[1_000].content).toMatchObject({ case: 'status', value: { code: v2.Code.OK } });
   });
 
+  it('reuses a finished call\'s chunks for the next calls, once the stream has written them, without mixing calls\' bytes', async () => {
+    const count = 1_500; // chunks of 16 KiB, 64 KiB, 256 KiB and two of 1 MiB per call
+    const check = (answer: RawResult, seed: number) => {
+      expect(answer.trailers['grpc-status']).toBe('0');
+      const replies = repliesOf(Buffer.concat(answer.chunks));
+      expect(replies).toHaveLength(count + 1);
+      for (let index = 0; index < count; index++) {
+        const reply = replies[index].content;
+        if (reply.case !== 'message') throw new Error(`reply ${index} is not a message`);
+        expect(reply.value.systemProperties?.messageId).toBe(`${seed}/${index}`);
+        expect(reply.value.body.every((byte) => byte === (index + seed) % 251)).toBe(true);
+      }
+    };
+    const seeded = (seed: number, paused = false) => rawCall(address, framed(receiveRequestBytes('Seeded', count, seed)), {}, { paused });
+    check(await seeded(1).result, 1);
+    await eventually(() => expect(pooledChunkBytes()).toBeGreaterThan(0));
+    // A paused reader holds its chunks while other calls take and give back theirs.
+    const held = seeded(2, true);
+    await eventually(() => expect(fast.seeded.has(2)).toBe(true)); // its frames written and its status too
+    const others = await Promise.all([seeded(3).result, seeded(4).result, seeded(5).result]);
+    others.forEach((answer, i) => check(answer, 3 + i));
+    held.resume();
+    check(await held.result, 2);
+    check(await seeded(6).result, 6);
+  });
+
   it('holds frames back from a slow reader (write() answers false) and sends them all, in order, once it reads', async () => {
     const count = 64; // 1 MiB: far past the stream's 64 KiB window and its write buffer
     const slow = rawCall(address, framed(receiveRequestBytes('Slow', count)), {}, { paused: true });
@@ -245,6 +301,55 @@ describe('streaming fast path (ReceiveMessage)', () => {
     // Writes to a cancelled call go nowhere.
     expect(held.call.write(statusFrame(v2.Code.OK, 'late'))).toBe(false);
     held.call.end();
+  });
+
+  it('gives binary (-bin) headers to the handler as Buffers, as grpc-js\'s Metadata does (a forwarder copies them)', async () => {
+    const headers = { 'x-mq-client-id': 'bin-headers', 'x-trace-bin': Buffer.from([0, 1, 2, 250, 255]).toString('base64'), 'x-two-bin': 'AAE=, /w==', 'x-plain': 'text' };
+    const held = async (observed: Observed) => {
+      const call = rawCall(address, framed(receiveRequestBytes('Hold', 32)), headers);
+      await eventually(() => expect(observed.held.get('bin-headers')).toBeDefined());
+      const entry = observed.held.get('bin-headers')!;
+      observed.held.delete('bin-headers');
+      const seen = { map: entry.call.metadata.getMap(), two: entry.call.metadata.get('x-two-bin'), plain: entry.call.metadata.get('x-plain') };
+      call.cancel();
+      await call.result;
+      return seen;
+    };
+    const fastSeen = await held(fast);
+    enabled = false;
+    const grpcSeen = await held(viaGrpc);
+    enabled = true;
+    expect(Buffer.isBuffer(fastSeen.map['x-trace-bin'])).toBe(true);
+    expect([...(fastSeen.map['x-trace-bin'] as Buffer)]).toEqual([0, 1, 2, 250, 255]);
+    expect(fastSeen.two).toEqual([Buffer.from([0, 1]), Buffer.from([255])]);
+    const pick = (map: Record<string, unknown>) => Object.fromEntries(Object.keys(headers).map((name) => [name, map[name]]));
+    expect(pick(fastSeen.map)).toEqual(pick(grpcSeen.map));
+    expect(fastSeen.two).toEqual(grpcSeen.two);
+    expect(fastSeen.plain).toEqual(grpcSeen.plain);
+    expect(budget.inFlightBytes).toBe(0);
+  });
+
+  it('sends the replies written before one whose encoding fails, then INTERNAL, as grpc-js does', async () => {
+    const request = framed(receiveRequestBytes('Broken', 0));
+    const fastRaw = await rawCall(address, request).result;
+    enabled = false;
+    const grpcRaw = await rawCall(address, request).result;
+    enabled = true;
+    for (const answer of [fastRaw, grpcRaw]) {
+      const replies = repliesOf(Buffer.concat(answer.chunks));
+      expect(replies.map((r) => r.content.case === 'message' && r.content.value.systemProperties?.messageId)).toEqual(['0', '1', '2']);
+      expect(answer.trailers['grpc-status']).toBe(String(grpc.status.INTERNAL));
+    }
+    expect(visible(fastRaw.headers)).toEqual(visible(grpcRaw.headers));
+    expect(decodeURI(String(fastRaw.trailers['grpc-message']))).toMatch(/^Error serializing response/);
+    expect(budget.inFlightBytes).toBe(0);
+    // The grpc-js client sees the three replies, then the error.
+    const replies: v2.ReceiveMessageResponse[] = [];
+    const metadata = new grpc.Metadata();
+    const call = client.receiveMessage({ group: { name: 'Broken' } }, { deadlineMs: 5_000, metadata });
+    call.on('data', (reply: v2.ReceiveMessageResponse) => replies.push(reply));
+    await expect(new Promise((resolve, reject) => (call.on('error', reject), call.on('end', resolve)))).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    expect(replies).toHaveLength(3);
   });
 
   it('ends a long poll past its grpc-timeout with DEADLINE_EXCEEDED, as grpc-js does, and the handler sees it cancelled', async () => {

@@ -41,7 +41,7 @@ function decodeTimestamp(r: WireReader, end: number, into: Timestamp | undefined
   return decodeSecondsNanos(r, end, into ?? { $typeName: 'google.protobuf.Timestamp', seconds: 0n, nanos: 0 });
 }
 
-function decodeDuration(r: WireReader, end: number, into: Duration | undefined): Duration {
+export function decodeDuration(r: WireReader, end: number, into: Duration | undefined): Duration {
   return decodeSecondsNanos(r, end, into ?? { $typeName: 'google.protobuf.Duration', seconds: 0n, nanos: 0 });
 }
 

@@ -15,6 +15,7 @@ import {
   encodeReceiveMessageResponse,
   encodeSendMessageResponse,
 } from './rpc-codecs';
+import { decodeReceiveMessageRequest } from './receive-request-codec';
 
 const RUNS = 200;
 
@@ -102,6 +103,22 @@ const wireMessage = message(v2.MessageSchema, {
 const sendRequest = message(v2.SendMessageRequestSchema, { messages: fc.array(wireMessage, { maxLength: 3 }) });
 const ackEntry = message(v2.AckMessageEntrySchema, { messageId: text, receiptHandle: text, liteTopic: text });
 const ackRequest = message(v2.AckMessageRequestSchema, { group: resource, topic: resource, entries: fc.array(ackEntry, { maxLength: 4 }) });
+const enumValues = fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), int32), { maxLength: 4 });
+const address = message(v2.AddressSchema, { host: text, port: int32 });
+const endpoints = message(v2.EndpointsSchema, { scheme: int32, addresses: fc.array(address, { maxLength: 3 }) });
+const broker = message(v2.BrokerSchema, { name: text, id: int32, endpoints });
+const messageQueue = message(v2.MessageQueueSchema, { topic: resource, id: int32, permission: int32, broker, acceptMessageTypes: enumValues });
+const filterExpression = message(v2.FilterExpressionSchema, { type: int32, expression: text });
+const receiveRequest = message(v2.ReceiveMessageRequestSchema, {
+  group: resource,
+  messageQueue,
+  filterExpression,
+  batchSize: int32,
+  invisibleDuration: duration,
+  autoRenew: fc.boolean(),
+  longPollingTimeout: duration,
+  attemptId: text,
+});
 const receiveResponse = message(v2.ReceiveMessageResponseSchema, {
   content: fc.oneof(
     wireMessage.map((value) => ({ case: 'message' as const, value })),
@@ -191,6 +208,20 @@ describe('hot-path codec against the generated code', () => {
 
   test('AckMessageRequest decodes as fromBinary does', () => {
     checkDecoder(v2.AckMessageRequestSchema, ackRequest, decodeAckMessageRequest);
+  });
+
+  test('ReceiveMessageRequest decodes as fromBinary does (queue, broker, endpoints, filter, durations, bool, optional attempt id)', () => {
+    checkDecoder(v2.ReceiveMessageRequestSchema, receiveRequest, decodeReceiveMessageRequest);
+  });
+
+  test('ReceiveMessageRequest: a repeated enum unpacked (one value per field) or packed, and bools of any varint length, decode as fromBinary does', () => {
+    // MessageQueue (field 2) with accept_message_types (field 5) as three unpacked values and one packed run, then auto_renew (6).
+    const queue = [0x28, 0x01, 0x28, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x2a, 0x02, 0x02, 0x03, 0x28, 0x04];
+    for (const autoRenew of [[0x00], [0x01], [0x80, 0x00], [0x80, 0x80, 0x80, 0x80, 0x10], [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]]) {
+      const wire = Buffer.from([0x12, queue.length, ...queue, 0x30, ...autoRenew]);
+      expect(plain(decodeReceiveMessageRequest(wire))).toStrictEqual(plain(fromBinary(v2.ReceiveMessageRequestSchema, wire)));
+    }
+    expect(decodeReceiveMessageRequest(Buffer.from([0x12, queue.length, ...queue])).messageQueue?.acceptMessageTypes).toEqual([1, -1, 2, 3, 4]);
   });
 
   test('ReceiveMessageResponse encodes byte for byte as toBinary does (message, status, delivery timestamp)', () => {

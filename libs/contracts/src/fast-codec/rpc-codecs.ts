@@ -14,6 +14,7 @@ import type {
 } from '../gen/apache/rocketmq/v2/service_pb';
 import type { FollowResponse } from '../gen/rmq/replication/v1/replication_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
+import { decodeReceiveMessageRequest } from './receive-request-codec';
 import { isSelfEncodingFrame, type SelfEncodingFrame } from './self-encoding-frame';
 import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
@@ -204,6 +205,7 @@ export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string,
     responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
   }],
   ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
+    requestDeserialize: decodeReceiveMessageRequest,
     // A delivered message the broker writes from its stored bytes encodes itself (self-encoding-frame.ts).
     responseSerialize: (m: ReceiveMessageResponse | SelfEncodingFrame) => encodeReceiveMessageResponseInto(m, replyScratch),
   }],

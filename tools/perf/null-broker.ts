@@ -9,7 +9,7 @@
 // --fast-path: SendMessage and AckMessage answered on node:http2 (fast-path.ts) as the broker answers them
 // without auth, a cluster secret or tracing, instead of by grpc-js. ab-run.sh passes no per-bundle flags: a
 // two-line bundle `process.argv.push('--fast-path'); require('<null bundle>');` in its own directory stands in.
-import { addService, create, createGrpcServer, listen, messagingFastMethods, serveFastPath, v2, type ServiceHandlers } from '@rmq/contracts';
+import { addService, create, createGrpcServer, listen, messagingFastMethods, SendMessageReply, serveFastPath, v2, type SendRequestColumns, type ServiceHandlers } from '@rmq/contracts';
 
 const listenArg = process.argv.indexOf('--listen');
 const [host, portText] = (listenArg >= 0 ? process.argv[listenArg + 1] : '127.0.0.1:18099').split(':');
@@ -32,10 +32,12 @@ async function main(): Promise<void> {
       })),
     })),
     heartbeat: (_call, callback) => callback(null, create(v2.HeartbeatResponseSchema, { status: ok() })),
-    sendMessage: (call, callback) => callback(null, create(v2.SendMessageResponseSchema, {
-      status: ok(),
-      entries: call.request.messages.map((message, offset) => ({ status: ok(), messageId: message.systemProperties?.messageId ?? '', offset: BigInt(offset) })),
-    })),
+    // As the broker reads and answers a send (send-request.ts, send-reply.ts): the ids by column, the reply from them.
+    sendMessage: (call, callback) => {
+      const reply = new SendMessageReply((call.request as unknown as SendRequestColumns).messageIds.map((messageId, queueOffset) => ({ messageId, queueOffset })));
+      reply.status = ok();
+      callback(null, reply as unknown as v2.SendMessageResponse);
+    },
     ackMessage: (call, callback) => callback(null, create(v2.AckMessageResponseSchema, {
       status: ok(), entries: call.request.entries.map((entry) => ({ messageId: entry.messageId, status: ok() })),
     })),

@@ -2,7 +2,7 @@
 // turns the wire request into domain calls and back; failures become the reply's status
 // through `inBand` (unary) or a final status frame (ReceiveMessage).
 import type * as grpc from '@grpc/grpc-js';
-import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, statusOf, timestampMs, toRmqError, v2, type CallContext, type ServiceHandlers } from '@rmq/contracts';
+import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus, SendMessageReply, sendRequestColumns, statusOf, timestampMs, toRmqError, v2, type CallContext, type SendRequestColumns, type ServiceHandlers } from '@rmq/contracts';
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, latencyProbe, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
@@ -23,7 +23,7 @@ import {
 } from '@rmq/messaging';
 import type { Logger } from '@rmq/observability';
 import { DeliveryFrame } from './delivery-frame';
-import { ackMessageReply, fromWireMessage, sendMessageResponse, sendResultEntry, toWireMessage } from './message-codec';
+import { ackMessageReply, fromWireColumns, toWireMessage } from './message-codec';
 import type { RouteResolver } from './route-resolver';
 import { telemetryHandler } from './telemetry-handler';
 import type { BrokerPermission } from './broker-permission';
@@ -105,7 +105,8 @@ export function messagingService(deps: MessagingDeps): ServiceHandlers<Service> 
 
     // Not an async function: its frame would hold the request and the messages until the reply,
     // through the fdatasync; what waits for the append keeps only what the reply needs.
-    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, (request: v2.SendMessageRequest, context) => {
+    // The hot-path decoder gives the request by column (send-request.ts); the reply is encoded from the results (send-reply.ts).
+    sendMessage: inBand('SendMessage', v2.SendMessageResponseSchema, (request: v2.SendMessageRequest | SendRequestColumns, context) => {
       try {
         const messages = acceptedMessages(deps, request);
         // A known topic costs no await (one per call at one message per call).
@@ -364,17 +365,19 @@ async function pull(request: v2.PullMessageRequest, context: CallContext, deps: 
   return { messages, nextOffset: result.nextQueueOffset };
 }
 
-/** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
 /** A SendMessage request's messages in domain terms, or the first reason to refuse it. */
-function acceptedMessages(deps: MessagingDeps, request: v2.SendMessageRequest): OutgoingMessage[] {
+function acceptedMessages(deps: MessagingDeps, request: v2.SendMessageRequest | SendRequestColumns): OutgoingMessage[] {
   if (!deps.isMaster()) throw new RmqError('NOT_MASTER', { brokerName: deps.brokerName, epoch: deps.epoch() });
   deps.requireInSync?.();
   deps.permission.requireWrite(deps.brokerName);
-  if (request.messages.length === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
-  if (request.messages.length > MESSAGING_LIMITS.sendMessagesMax) {
-    throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${request.messages.length}` });
+  const columns = sendRequestColumns(request);
+  const count = columns.count;
+  if (count === 0) throw new RmqError('BAD_REQUEST', { reason: 'the request has no messages' });
+  if (count > MESSAGING_LIMITS.sendMessagesMax) {
+    throw new RmqError('BAD_REQUEST', { reason: `a request may carry at most ${MESSAGING_LIMITS.sendMessagesMax} messages, this one has ${count}` });
   }
-  const messages = request.messages.map(fromWireMessage);
+  const messages = new Array<OutgoingMessage>(count);
+  for (let i = 0; i < count; i++) messages[i] = fromWireColumns(columns, i);
   const deadLetter = messages.find((message) => message.topic.startsWith(DLQ_TOPIC_PREFIX));
   if (deadLetter) throw new RmqError('BAD_REQUEST', { reason: `${deadLetter.topic} is a dead-letter topic: only the broker writes to it` });
   return messages;
@@ -387,7 +390,8 @@ function sendAccepted(deps: MessagingDeps, messages: OutgoingMessage[], context:
   const sending = deps.tracing.enabled ? tracedSend(deps, messages, context) : deps.producer.send(messages);
   return sending.then((results) => {
     countMessagesIn(deps.metrics, tally);
-    return sendMessageResponse(results.map((result) => sendResultEntry(result.messageId, result.queueOffset, result)));
+    // Encoded from the results as they are (send-reply.ts); inBand takes it as a complete reply.
+    return new SendMessageReply(results) as unknown as v2.SendMessageResponse;
   });
 }
 
@@ -405,8 +409,8 @@ function countMessagesIn(metrics: BrokerMetrics, tally: readonly MessagesInTally
   for (const { topic, messageType, sizesBytes } of tally) metrics.messagesIn(topic, messageType, sizesBytes);
 }
 
+/** Counts a request's messages by topic and type: the counters move once per topic and type, not per message. */
 function tallyMessagesIn(messages: readonly OutgoingMessage[]): MessagesInTally[] {
-
   if (messages.length === 1) return [{ topic: messages[0].topic, messageType: messages[0].messageType, sizesBytes: [messages[0].body.byteLength] }];
   // A request usually carries one topic and type: a short list, not a Map with a key string per message.
   const groups: MessagesInTally[] = [];

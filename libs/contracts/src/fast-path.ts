@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '@rmq/base';
 import { inBandStatusReply } from './call-guard';
 import { decodeReceiveMessageRequest } from './fast-codec/receive-request-codec';
 import { encodeReceiveMessageResponseInto, HOT_PATH_CODECS } from './fast-codec/rpc-codecs';
+import { decodeSendRequestChunks, type RequestParts } from './fast-codec/send-request';
 import type { ScratchBuffer } from './fast-codec/wire';
 import { FastStreamWriter, FRAME_HEADER_BYTES, REPLY_HEADERS, trailersOnly } from './fast-stream-writer';
 import { GRPC_SERVER_LIMITS } from './limits';
@@ -32,6 +33,8 @@ interface FastMethodBase {
   /** The gRPC path, e.g. /apache.rocketmq.v2.MessagingService/SendMessage. */
   path: string;
   decode: (bytes: Buffer) => unknown;
+  /** Decodes a request that arrived in several chunks without joining them (SendMessage: send-request.ts). */
+  decodeParts?: (parts: RequestParts) => unknown;
   /** The reply that carries a refusal by the request budget in-band (its apache Status); none: a gRPC status. */
   inBandReply?: (status: v2.Status) => unknown;
   /** Refused past the request budget whatever its size (sends), as requestBudgetInterceptor's alwaysBudgeted. */
@@ -74,6 +77,7 @@ export function messagingFastMethods(handlers: { sendMessage: unknown; ackMessag
     if (!codec?.requestDeserialize || !codec.responseSerialize) throw new Error(`no hand-written codec for ${path}`);
     return {
       path, decode: codec.requestDeserialize, encode: codec.responseSerialize, handler: handler as FastUnaryMethod['handler'],
+      decodeParts: name === 'SendMessage' ? decodeSendRequestChunks : undefined,
       inBandReply: inBandStatusReply(output) as FastUnaryMethod['inBandReply'], alwaysBudgeted,
     };
   };
@@ -146,6 +150,8 @@ class FastCall {
   private deadline = Infinity;
   private chunks: Buffer[] = [];
   private received = 0;
+  /** The request message's length, from its frame header. */
+  private announced = 0;
   private held = 0;
   private done = false;
   private requestEnded = false;
@@ -272,7 +278,7 @@ class FastCall {
     if (before >= FRAME_HEADER_BYTES || this.received < FRAME_HEADER_BYTES) return;
     const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
     if (head[0] !== 0) return this.fail(grpc.status.INTERNAL, 'a compressed request message without a grpc-encoding header');
-    const length = head.readUInt32BE(1);
+    const length = (this.announced = head.readUInt32BE(1));
     if (length > this.options.receiveBytesMax) {
       return this.fail(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.options.receiveBytesMax})`);
     }
@@ -302,16 +308,20 @@ class FastCall {
   private answer(): void {
     if (this.done) return;
     clearTimeout(this.stalled);
-    const whole = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const chunks = this.chunks;
     this.chunks = [];
-    if (whole.length < FRAME_HEADER_BYTES) {
+    const received = this.received;
+    if (received < FRAME_HEADER_BYTES) {
       return this.fail(grpc.status.UNIMPLEMENTED, `Received no request message for server streaming method ${this.method.path}`);
     }
-    const end = FRAME_HEADER_BYTES + whole.readUInt32BE(1);
-    if (whole.length > end) return this.fail(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.method.path}`);
-    if (whole.length < end) return this.fail(grpc.status.INTERNAL, `the request message ended after ${whole.length - FRAME_HEADER_BYTES} of its ${end - FRAME_HEADER_BYTES} bytes`);
+    const end = FRAME_HEADER_BYTES + this.announced;
+    if (received > end) return this.fail(grpc.status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.method.path}`);
+    if (received < end) return this.fail(grpc.status.INTERNAL, `the request message ended after ${received - FRAME_HEADER_BYTES} of its ${end - FRAME_HEADER_BYTES} bytes`);
     try {
-      this.request = this.method.decode(whole.subarray(FRAME_HEADER_BYTES));
+      // A send's chunks are read where they lie (send-request.ts): no copy of the whole request.
+      const decodeParts = this.method.decodeParts;
+      if (decodeParts !== undefined && chunks.length > 1) this.request = decodeParts({ chunks, start: FRAME_HEADER_BYTES, length: this.announced });
+      else this.request = this.method.decode((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).subarray(FRAME_HEADER_BYTES));
     } catch (error) {
       return this.fail(grpc.status.INTERNAL, `Error deserializing request: ${(error as Error).message}`);
     }

@@ -23,3 +23,5 @@ export { messagingFastMethods, serveFastPath, type FastPathOptions, type FastMet
 export { ScratchBuffer, utf8Length, varint32Size } from './fast-codec/wire';
 export * from './request-budget';
 export * from './request-budget-interceptor';
+export { SendRequestColumns, SEND_FIELD, sendRequestColumns } from './fast-codec/send-request';
+export { SendMessageReply, type SentMessage } from './fast-codec/send-reply';

@@ -67,46 +67,46 @@ function decodeDeadLetterQueue(r: WireReader, end: number, into: DeadLetterQueue
   return m;
 }
 
+export function emptySystemProperties(): SystemProperties {
+  return { $typeName: 'apache.rocketmq.v2.SystemProperties', keys: [], messageId: '', bodyEncoding: 0, messageType: 0, bornHost: '', storeHost: '', queueId: 0 };
+}
+
 export function decodeSystemProperties(r: WireReader, end: number, into?: SystemProperties): SystemProperties {
-  const m: SystemProperties = into ?? {
-    $typeName: 'apache.rocketmq.v2.SystemProperties',
-    keys: [],
-    messageId: '',
-    bodyEncoding: 0,
-    messageType: 0,
-    bornHost: '',
-    storeHost: '',
-    queueId: 0,
-  };
+  const m = into ?? emptySystemProperties();
   while (r.pos < end) {
     r.tag();
-    switch (r.fieldNo) {
-      case 1: m.tag = r.string(); break;
-      case 2: m.keys.push(r.string()); break;
-      case 3: m.messageId = r.string(); break;
-      case 4: m.bodyDigest = decodeDigest(r, r.nestedEnd(), m.bodyDigest); break;
-      case 5: m.bodyEncoding = r.int32(); break;
-      case 6: m.messageType = r.int32(); break;
-      case 7: m.bornTimestamp = decodeTimestamp(r, r.nestedEnd(), m.bornTimestamp); break;
-      case 8: m.bornHost = r.string(); break;
-      case 9: m.storeTimestamp = decodeTimestamp(r, r.nestedEnd(), m.storeTimestamp); break;
-      case 10: m.storeHost = r.string(); break;
-      case 11: m.deliveryTimestamp = decodeTimestamp(r, r.nestedEnd(), m.deliveryTimestamp); break;
-      case 12: m.receiptHandle = r.string(); break;
-      case 13: m.queueId = r.int32(); break;
-      case 14: m.queueOffset = r.int64(); break;
-      case 15: m.invisibleDuration = decodeDuration(r, r.nestedEnd(), m.invisibleDuration); break;
-      case 16: m.deliveryAttempt = r.int32(); break;
-      case 17: m.messageGroup = r.string(); break;
-      case 18: m.traceContext = r.string(); break;
-      case 19: m.orphanedTransactionRecoveryDuration = decodeDuration(r, r.nestedEnd(), m.orphanedTransactionRecoveryDuration); break;
-      case 20: m.deadLetterQueue = decodeDeadLetterQueue(r, r.nestedEnd(), m.deadLetterQueue); break;
-      case 21: m.liteTopic = r.string(); break;
-      case 22: m.priority = r.int32(); break;
-      default: withUnknown(m, r.unknown());
-    }
+    decodeSystemPropertiesField(r, m);
   }
   return m;
+}
+
+/** The field whose tag was just read, into `m` (send-request.ts reads the fields it drops with this). */
+export function decodeSystemPropertiesField(r: WireReader, m: SystemProperties): void {
+  switch (r.fieldNo) {
+    case 1: m.tag = r.string(); break;
+    case 2: m.keys.push(r.string()); break;
+    case 3: m.messageId = r.string(); break;
+    case 4: m.bodyDigest = decodeDigest(r, r.nestedEnd(), m.bodyDigest); break;
+    case 5: m.bodyEncoding = r.int32(); break;
+    case 6: m.messageType = r.int32(); break;
+    case 7: m.bornTimestamp = decodeTimestamp(r, r.nestedEnd(), m.bornTimestamp); break;
+    case 8: m.bornHost = r.string(); break;
+    case 9: m.storeTimestamp = decodeTimestamp(r, r.nestedEnd(), m.storeTimestamp); break;
+    case 10: m.storeHost = r.string(); break;
+    case 11: m.deliveryTimestamp = decodeTimestamp(r, r.nestedEnd(), m.deliveryTimestamp); break;
+    case 12: m.receiptHandle = r.string(); break;
+    case 13: m.queueId = r.int32(); break;
+    case 14: m.queueOffset = r.int64(); break;
+    case 15: m.invisibleDuration = decodeDuration(r, r.nestedEnd(), m.invisibleDuration); break;
+    case 16: m.deliveryAttempt = r.int32(); break;
+    case 17: m.messageGroup = r.string(); break;
+    case 18: m.traceContext = r.string(); break;
+    case 19: m.orphanedTransactionRecoveryDuration = decodeDuration(r, r.nestedEnd(), m.orphanedTransactionRecoveryDuration); break;
+    case 20: m.deadLetterQueue = decodeDeadLetterQueue(r, r.nestedEnd(), m.deadLetterQueue); break;
+    case 21: m.liteTopic = r.string(); break;
+    case 22: m.priority = r.int32(); break;
+    default: withUnknown(m, r.unknown());
+  }
 }
 
 /** One map<string, string> entry; a missing key or value is '' (as the generated code does). */

@@ -16,6 +16,8 @@ import {
   encodeSendMessageResponse,
 } from './rpc-codecs';
 import { decodeReceiveMessageRequest } from './receive-request-codec';
+import { decodeSendRequestChunks, decodeSendRequestColumns, SEND_FIELD, type SendRequestColumns } from './send-request';
+import { encodeSendMessageReply, SendMessageReply, type SentMessage } from './send-reply';
 
 const RUNS = 200;
 
@@ -253,4 +255,147 @@ describe('hot-path codec against the generated code', () => {
       { numRuns: RUNS },
     );
   });
+
+  test('SendMessageRequest by column: every field the send path reads as fromBinary gives it, the same bytes refused, the tree kept', () => {
+    checkDecoder(v2.SendMessageRequestSchema, sendRequest, (wire) => columnsAsTree(decodeSendRequestColumns(wire), wire) as v2.SendMessageRequest);
+  });
+
+  test('SendMessageRequest by column stands in for the generated request (toBinary, messages, unknown fields)', () => {
+    fc.assert(
+      fc.property(sendRequest, (made) => {
+        const wire = Buffer.from(toBinary(v2.SendMessageRequestSchema, made));
+        const columns = decodeSendRequestColumns(wire);
+        const tree = fromBinary(v2.SendMessageRequestSchema, wire);
+        expect(plain(columns.tree())).toStrictEqual(plain(tree));
+        expect(plain(columns.messages)).toStrictEqual(plain(tree.messages));
+        // What a slave's forwarder does with it: the generated serializer writes what it wrote for the tree.
+        expect(Array.from(toBinary(v2.SendMessageRequestSchema, columns as unknown as v2.SendMessageRequest))).toStrictEqual(Array.from(toBinary(v2.SendMessageRequestSchema, tree)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('SendMessageRequest by column from the chunks it arrived in reads as from one buffer: the same fields, the same refusals, the same bytes', () => {
+    /** The request after a 5-byte frame header, cut into chunks of the sizes drawn (the last takes the rest). */
+    const chunked = (wire: Uint8Array, sizes: number[]) => {
+      const framed = Buffer.concat([Buffer.from([0, 1, 2, 3, 4]), wire]);
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (const size of sizes) {
+        if (at >= framed.length) break;
+        chunks.push(Buffer.from(framed.subarray(at, at + size))); // copies: no chunk shares memory with another
+        at += size;
+      }
+      if (at < framed.length) chunks.push(Buffer.from(framed.subarray(at)));
+      return { chunks, start: 5, length: wire.length };
+    };
+    const sizes = fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 40 });
+    const same = (wire: Uint8Array, cut: number[]) => {
+      const parts = chunked(wire, cut);
+      const whole = Buffer.from(wire);
+      expect(outcome(() => columnsAsTree(decodeSendRequestChunks(parts), whole))).toStrictEqual(outcome(() => columnsAsTree(decodeSendRequestColumns(whole), whole)));
+      let columns: SendRequestColumns | undefined;
+      try {
+        columns = decodeSendRequestChunks(parts);
+      } catch {
+        return;
+      }
+      expect(Array.from(columns.bytes)).toStrictEqual(Array.from(whole));
+    };
+    fc.assert(fc.property(sendRequest, sizes, (made, cut) => same(toBinary(v2.SendMessageRequestSchema, made), cut)), { numRuns: RUNS });
+    fc.assert(fc.property(sendRequest, sendRequest, sizes, (a, b, cut) => same(Buffer.concat([toBinary(v2.SendMessageRequestSchema, a), toBinary(v2.SendMessageRequestSchema, b)]), cut)), { numRuns: RUNS });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), sizes, (wire, cut) => same(wire, cut)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(sendRequest, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), sizes, (made, changes, cut) => {
+        const wire = Buffer.from(toBinary(v2.SendMessageRequestSchema, made));
+        if (wire.length === 0) return;
+        for (const [at, value] of changes) wire[at % wire.length] = value;
+        same(wire, cut);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('a send in HTTP/2-sized chunks is read in place: bodies are views of the chunks, only straddling messages copied', () => {
+    const request = create(v2.SendMessageRequestSchema, {
+      messages: Array.from({ length: 40 }, (_, i) => ({
+        topic: { name: 'T' }, body: Buffer.alloc(1024, i), systemProperties: { messageId: `id-${i}`, bornHost: 'h', bornTimestamp: { seconds: 1_700_000_000n, nanos: 5_000_000 } },
+      })),
+    });
+    const framed = Buffer.concat([Buffer.alloc(5), toBinary(v2.SendMessageRequestSchema, request)]);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < framed.length; at += 16_384) chunks.push(Buffer.from(framed.subarray(at, at + 16_384)));
+    const columns = decodeSendRequestChunks({ chunks, start: 5, length: framed.length - 5 });
+    expect(columns.count).toBe(40);
+    const inPlace = columns.bodies.filter((body) => chunks.some((chunk) => chunk.buffer === body.buffer)).length;
+    expect(inPlace).toBeGreaterThanOrEqual(36); // 2 of 40 straddle a 16 KiB boundary
+    expect(columns.bodies.map((body) => body[0])).toStrictEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(columns.bornMs[3]).toBe(1_700_000_000_005);
+  });
+
+  test('SendMessageResponse from the results encodes byte for byte as toBinary of its entries does', () => {
+    const sent: fc.Arbitrary<SentMessage> = fc.record({
+      messageId: text,
+      queueOffset: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2 ** 31 + 5 }), fc.constantFrom(2 ** 35 - 1, 2 ** 35, 2 ** 42 + 3, Number.MAX_SAFE_INTEGER)),
+      transactionId: fc.option(text, { nil: undefined }),
+      recallHandle: fc.option(text, { nil: undefined }),
+    }, { requiredKeys: ['messageId', 'queueOffset'] });
+    const scratch = new ScratchBuffer();
+    fc.assert(
+      fc.property(fc.array(sent, { maxLength: 6 }), fc.option(status, { nil: undefined }), (results, topStatus) => {
+        const reply = new SendMessageReply(results);
+        reply.status = topStatus;
+        const expected = toBinary(v2.SendMessageResponseSchema, create(v2.SendMessageResponseSchema, { status: topStatus, entries: reply.entries }));
+        expect(Array.from(encodeSendMessageReply(reply))).toStrictEqual(Array.from(expected));
+        expect(Array.from(encodeSendMessageReply(reply, scratch))).toStrictEqual(Array.from(expected));
+        expect(reply.entries.map((entry) => entry.offset)).toStrictEqual(results.map((result) => BigInt(result.queueOffset)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });
+
+/**
+ * The columns as the generated tree of what they hold, for checkDecoder: fields the send path does
+ * not read come from fromBinary (so the comparison covers the columns' fields only, and that both
+ * decoders accept and refuse alike).
+ */
+function columnsAsTree(c: SendRequestColumns, wire: Buffer): unknown {
+  let reference: v2.SendMessageRequest;
+  try {
+    reference = fromBinary(v2.SendMessageRequestSchema, wire);
+  } catch {
+    return { decodedByColumnsOnly: true }; // never equal to the outcome of a refusal
+  }
+  if (c.count !== reference.messages.length) return { columns: c.count, tree: reference.messages.length };
+  // Timestamps and the duration: the columns hold their ms (timestampMs); a tree field shown when they agree.
+  const same = <T extends { seconds: bigint; nanos: number }>(tree: T | undefined, ms: number) => (tree !== undefined && Number(tree.seconds) * 1000 + Math.floor(tree.nanos / 1_000_000) === ms ? tree : { ms });
+  const messages = reference.messages.map((m, i) => {
+    const present = c.present[i];
+    const ref = m.systemProperties;
+    const system = (present & SEND_FIELD.systemProperties) === 0 ? undefined : {
+      ...ref,
+      messageId: c.messageIds[i],
+      tag: c.tags[i],
+      keys: c.keys[i],
+      bodyEncoding: c.bodyEncodings[i],
+      messageType: c.messageTypes[i],
+      bornHost: c.bornHosts[i],
+      messageGroup: c.messageGroups[i],
+      traceContext: c.traceContexts[i],
+      bornTimestamp: (present & SEND_FIELD.bornTimestamp) === 0 ? undefined
+        : same(ref?.bornTimestamp, c.bornMs[i]),
+      deliveryTimestamp: (present & SEND_FIELD.deliveryTimestamp) === 0 ? undefined
+        : same(ref?.deliveryTimestamp, c.deliveryMs[i]),
+      orphanedTransactionRecoveryDuration: (present & SEND_FIELD.orphanedRecoveryDuration) === 0 ? undefined
+        : same(ref?.orphanedTransactionRecoveryDuration, c.orphanedRecoveryMs[i]),
+    };
+    // Absent optional fields are absent in the tree, not undefined.
+    if (system) for (const key of Object.keys(system) as (keyof typeof system)[]) if (system[key] === undefined) delete system[key];
+    const topic = m.topic ? { ...m.topic, name: c.topics[i] } : c.topics[i] === '' ? undefined : { name: c.topics[i] };
+    const message: Record<string, unknown> = { ...m, topic, body: c.bodies[i], userProperties: c.userProperties[i] ?? {}, systemProperties: system };
+    for (const key of ['topic', 'systemProperties']) if (message[key] === undefined) delete message[key];
+    return message;
+  });
+  return { ...reference, messages };
+}

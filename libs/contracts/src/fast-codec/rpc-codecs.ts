@@ -16,6 +16,8 @@ import type { FollowResponse } from '../gen/rmq/replication/v1/replication_pb';
 import { decodeMessage, decodeResource, messageSize, statusSize, writeMessage, writeStatus } from './message-codec';
 import { decodeReceiveMessageRequest } from './receive-request-codec';
 import { isSelfEncodingFrame, type SelfEncodingFrame } from './self-encoding-frame';
+import { decodeSendRequestColumns } from './send-request';
+import { encodeSendMessageReply, isSendMessageReply, type SendMessageReply } from './send-reply';
 import { int64Size, LengthQueue, ScratchBuffer, unknownFieldsSize, varint32Size, WireReader, WireWriter } from './wire';
 
 // One queue serves every encode: encoding is synchronous, so calls never interleave.
@@ -201,8 +203,10 @@ const replyScratch = new ScratchBuffer();
 /** grpc-js method path -> the hand-written (de)serializers that replace the generated ones. */
 export const HOT_PATH_CODECS: ReadonlyMap<string, MethodCodec> = new Map<string, MethodCodec>([
   ['/apache.rocketmq.v2.MessagingService/SendMessage', {
-    requestDeserialize: decodeSendMessageRequest,
-    responseSerialize: (m: SendMessageResponse) => encodeSendMessageResponse(m, replyScratch),
+    // The send path reads the messages' fields by column (send-request.ts); a forwarding slave takes the tree from the bytes.
+    requestDeserialize: decodeSendRequestColumns,
+    // The broker's replies are encoded from the results (send-reply.ts); a forwarded master's reply is a tree.
+    responseSerialize: (m: SendMessageResponse | SendMessageReply) => (isSendMessageReply(m) ? encodeSendMessageReply(m, replyScratch) : encodeSendMessageResponse(m, replyScratch)),
   }],
   ['/apache.rocketmq.v2.MessagingService/ReceiveMessage', {
     requestDeserialize: decodeReceiveMessageRequest,

@@ -102,6 +102,39 @@ export class WireReader {
     return set !== 0;
   }
 
+  /**
+   * The same varint as int64(), read alike (the same bytes are refused), as the number
+   * Number(int64()) would give: no bigint (a born timestamp's seconds, per message sent).
+   */
+  int64Number(): number {
+    const buf = this.buf;
+    let lo = 0;
+    let hi = 0;
+    let b = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      b = buf[this.pos++];
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.assertBounds();
+        return lo >>> 0;
+      }
+    }
+    b = buf[this.pos++];
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x70) >> 4;
+    if (b >= 0x80) {
+      for (let shift = 3; shift <= 31; shift += 7) {
+        b = buf[this.pos++];
+        hi |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+      }
+      if (b >= 0x80) throw new Error('invalid varint');
+    }
+    this.assertBounds();
+    // hi * 2^32 is exact; adding lo rounds once, to nearest, as Number(bigint) does.
+    return (hi | 0) * 4294967296 + (lo >>> 0);
+  }
+
   /** Reads a tag into fieldNo / wireType. */
   tag(): void {
     const start = this.pos;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CLUSTER_ACCESS_KEY, GROUP_NAME_LENGTH_MAX, isRmqError, nameProblem, systemClock } from '@rmq/base';
 import { ConfigError, parseHostPort, readConfigOrExit, readSecretFile, readTlsFiles, type TlsFiles } from '@rmq/config';
 import {
-  addService, admin, messagingFastMethods, serveFastPath, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
+  addService, admin, messagingFastMethods, serveFastPath, serveBidiFastPath, channelCredentials, clusterSecretGuard, createGrpcServer, guardHandlers, listen, namesrv, peerLink, replication, RequestBudget, requestBudgetInterceptor, serverCredentials,
   shutdownServer, unaryHandlers, v2, type CallGuard,
 } from '@rmq/contracts';
 import {
@@ -43,6 +43,7 @@ import { LocalRoleExecutor, openControllerLink, type BrokerRoleState, type Journ
 import type { RoleProvider } from './role-provider';
 import { ReplicaRole } from './shipping/replica-role';
 import { replicationService } from './shipping/replication-service';
+import { followFastMethod } from './shipping/follow-fast-path';
 import { createReplicationMetrics } from './shipping/replication-metrics';
 
 const GRPC_SHUTDOWN_GRACE_MS = 3_000;
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   // Calls to the master and the controllers: TLS with --tls-ca-file, signed with the cluster secret.
   const peer = peerLink(tls.client, clusterSecret || undefined, clock);
   const replica = await ReplicaRole.open({
-    peer,
+    peer, plainFollow: !tls.client && !clusterSecret && !tracing.enabled,
     store, storeDir: join(config.dataDir, 'store'), brokerName: config.brokerName, replicaId: String(config.brokerId), endpoint: () => endpoint,
     flushMode: config.flushMode as 'sync' | 'async', minInSyncReplicas: config.minInSyncReplicas, clock, log,
     bounds: { lagMsMax: config.inSyncLagMs, lagBytesMax: config.inSyncLagMib * 1024 * 1024 },
@@ -238,10 +239,11 @@ async function main(): Promise<void> {
         onRefused: (call, problem, reason) => audit.warn('access refused', { method: call.method, code: 'UNAUTHORIZED', problem, peer: call.peer, reason }) })
     : undefined;
   if (!clusterSecret && config.auth) log.warn('--auth without --cluster-secret-file: anyone who reaches this port may follow this broker\'s log (ReplicationService)');
-  addService(grpcServer, replication.ReplicationService, guardHandlers(replication.ReplicationService, replicationService({
+  const replicationHandlers = guardHandlers(replication.ReplicationService, replicationService({
     brokerName: config.brokerName, store, master: () => replica.master(), epoch, log, clusterSecret: clusterSecret || undefined,
     onReplicaCopied: messageTracing.enabled ? (replicaId, startedAtMs, durationMs, sizeBytes) => messageTracing.replicaCopied(replicaId, startedAtMs, durationMs, sizeBytes) : undefined,
-  }), replicationGuard, (message, fields) => log.error(message, fields)));
+  }), replicationGuard, (message, fields) => log.error(message, fields));
+  addService(grpcServer, replication.ReplicationService, replicationHandlers);
   endpointRef.value = endpoint;
 
   // Role, epoch and master: from the controller (--controller), else from the flags, changed by
@@ -335,6 +337,10 @@ async function main(): Promise<void> {
   // master (a slave forwards).
   const fastPath = !guard && !tracing.enabled && serveFastPath(grpcServer, messagingFastMethods(messagingHandlers), { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, budget: requestBudget, enabled: () => role() === 'master', clock });
   log.info('unary fast path', { methods: fastPath ? ['SendMessage', 'AckMessage', 'ReceiveMessage'] : [] });
+  // A slave's Follow stream, each log batch encoded once into a reused frame (follow-fast-path.ts):
+  // under the same conditions, and no cluster secret either.
+  const followFastPath = !guard && !replicationGuard && !tracing.enabled && serveBidiFastPath(grpcServer, [followFastMethod(replicationHandlers.follow)], { receiveBytesMax: GRPC_RECEIVE_BYTES_MAX, clock });
+  log.info('bidi fast path', { methods: followFastPath ? ['Follow'] : [] });
   addService(grpcServer, admin.AdminService, guardHandlers(admin.AdminService, unaryHandlers(adminService({
     topics, groups, progress, store, role, epoch, roles, model, replication: () => replica.status(),
     identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId },

@@ -21,6 +21,10 @@ export { SELF_ENCODING_FRAME, isSelfEncodingFrame, type SelfEncodingFrame } from
 export { encodeReceiveMessageResponse } from './fast-codec/rpc-codecs';
 export { messagingFastMethods, serveFastPath, type FastPathOptions, type FastMethod, type FastServerStreamingMethod, type FastUnaryMethod } from './fast-path';
 export { ScratchBuffer, utf8Length, varint32Size } from './fast-codec/wire';
+export { encodesWhenWritten, serveBidiFastPath, type BidiFastPathOptions, type FastBidiMethod } from './bidi-fast-path';
+export { encodeFollowResponse } from './fast-codec/rpc-codecs';
+export { decodeFollowResponse, encodeFollowProgress } from './fast-codec/follow-codecs';
+export { PlainBidiCall, type PlainBidiCallOptions } from './plain-bidi-call';
 export * from './request-budget';
 export * from './request-budget-interceptor';
 export { SendRequestColumns, SEND_FIELD, sendRequestColumns } from './fast-codec/send-request';

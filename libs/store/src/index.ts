@@ -21,6 +21,6 @@ export type { ScanReport } from './log-scan';
 export { EpochFile, truncationPoint, type EpochEntry } from './epoch-file';
 export { placeRecord } from './commit-log';
 export type { CommitPolicy } from './commit-tracker';
-export type { LogStretch } from './log-reader';
+export type { LogStretch, StretchUse } from './log-reader';
 export type { QueueEntry } from './consume-queue';
 export { faultyFileIo, gatedFileIo, isTransientIoError, nodeFileIo, type FileIo, type FileOperation, type GatedFileIo } from './file-io';

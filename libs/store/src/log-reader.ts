@@ -13,14 +13,22 @@ export interface LogStretch {
   endLogOffset: number;
 }
 
-export async function readLogStretch(log: CommitLog, fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number, recent?: RecentWrites): Promise<LogStretch> {
+/**
+ * How long the caller keeps a stretch read from memory: 'kept' (copied out, as long as it likes) or
+ * 'turn' (used before this turn of the event loop ends, e.g. serialized by a synchronous stream
+ * write: a view, no copy; a slab is reused only after writes complete, a later turn).
+ */
+export type StretchUse = 'kept' | 'turn';
+
+export async function readLogStretch(log: CommitLog, fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number, recent?: RecentWrites, use: StretchUse = 'kept'): Promise<LogStretch> {
   if (fromLogOffset < log.minOffset) throw new RmqError('NOT_FOUND', { what: 'log offset', name: `${fromLogOffset} (below the oldest segment, ${log.minOffset})` });
   if (fromLogOffset >= limitLogOffset) return { bytes: Buffer.alloc(0), endLogOffset: fromLogOffset };
   const segmentEnd = fromLogOffset - (fromLogOffset % log.segmentSizeBytes) + log.segmentSizeBytes;
   const readBytesMax = Math.max(BLANK_RECORD_BYTES_MIN, Math.min(sizeBytesMax, limitLogOffset - fromLogOffset));
   // Bytes just written come from memory as they were written (no file read) and are not
   // CRC-checked again: they never left memory (the slave checks every record it gets). They are
-  // copied out: the stretch may wait in a stream's buffer while its slab is reused (append-buffer.ts).
+  // copied out unless used within this turn: the stretch may wait in a stream's buffer while its
+  // slab is reused (append-buffer.ts).
   const kept = recent?.from(fromLogOffset, readBytesMax);
   let fromMemory = kept !== undefined;
   let bytes = kept ?? (await log.readUpTo(fromLogOffset, readBytesMax));
@@ -50,5 +58,6 @@ export async function readLogStretch(log: CommitLog, fromLogOffset: number, limi
       break;
     }
   }
-  return { bytes: fromMemory ? Buffer.from(bytes.subarray(0, position)) : bytes.subarray(0, position), endLogOffset: at };
+  const stretch = bytes.subarray(0, position);
+  return { bytes: fromMemory && use === 'kept' ? Buffer.from(stretch) : stretch, endLogOffset: at };
 }

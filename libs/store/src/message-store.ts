@@ -31,7 +31,7 @@ import { isTransientIoError } from './file-io';
 import { ReplicaPath, truncatingError } from './replica-path';
 import { Checkpointer } from './checkpoint';
 import type { CommitPolicy } from './commit-tracker';
-import { readLogStretch, type LogStretch } from './log-reader';
+import { readLogStretch, type LogStretch, type StretchUse } from './log-reader';
 import { settingsOf, type AppendInput, type AppendResult, type AppendStages, type ReadOptions, type ReadResult, type StoreOptions, type StoreSettings, type StoreStats } from './store-options';
 
 export type { AppendInput, AppendResult, AppendStages, FlushMode, ReadOptions, ReadResult, StoreEvent, StoreOptions, StoreStats } from './store-options';
@@ -417,9 +417,13 @@ export class MessageStore {
     this.writes.appendRefusal = refusal;
   }
 
-  /** A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below `limitLogOffset`. */
-  readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number): Promise<LogStretch> {
-    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent);
+  /**
+   * A stretch of whole records from `fromLogOffset`, as the segment holds it, ending at or below
+   * `limitLogOffset`. With use 'turn' the bytes may be a view valid only until this turn of the
+   * event loop ends (log-reader.ts).
+   */
+  readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number, use: StretchUse = 'kept'): Promise<LogStretch> {
+    return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent, use);
   }
 
   stats(): StoreStats {

@@ -7,6 +7,7 @@ import { isRmqError } from '@rmq/base';
 import { makeTempDir } from '@rmq/testing';
 import { MessageStore, type AppendInput, type AppendResult } from './message-store';
 import { BLANK_RECORD_BYTES_MIN, checkRecord, encodedSizeBytes } from './record';
+import { STORE_LIMITS } from './limits';
 
 const SEGMENT_BYTES = 4096;
 
@@ -121,6 +122,19 @@ describe('MessageStore replication hooks', () => {
     master = await open('master');
     await master.append([message(0, 'after-reopen'), message(1, 'y'.repeat(900))]);
     for (const sizeBytesMax of bounds) expect(Buffer.concat(await shipAll(master, sizeBytesMax)).equals(files())).toBe(true);
+  });
+
+  it('ships from memory as a view when the caller uses it within the turn, as a copy of its own otherwise', async () => {
+    const at = master.writtenLogOffset;
+    await master.append([message(0, 'a'), message(1, 'b'), message(2, 'c')]);
+    const kept = await master.readLog(at, master.writtenLogOffset, 1 << 20, 'kept');
+    const turn = await master.readLog(at, master.writtenLogOffset, 1 << 20, 'turn');
+    expect(turn.endLogOffset).toBe(master.writtenLogOffset);
+    expect(kept.endLogOffset).toBe(turn.endLogOffset);
+    expect(turn.bytes.equals(kept.bytes)).toBe(true);
+    // The view lies in the append buffer's slab; the copy is memory of its own.
+    expect(turn.bytes.buffer.byteLength).toBeGreaterThanOrEqual(STORE_LIMITS.appendSlabBytes);
+    expect(kept.bytes.buffer).not.toBe(turn.bytes.buffer);
   });
 
   it('refuses bytes with one flipped bit, or shipped from the wrong offset, and appends nothing', async () => {

@@ -12,6 +12,7 @@ import type { EpochFile, MessageStore } from '@rmq/store';
 import { planFollow } from './follow-plan';
 import { describeProvenMaster, MasterNotProvenError, requireMasterProof } from './master-proof-check';
 import { REPLICATION_LIMITS } from './limits';
+import { openPlainFollow } from './plain-follow';
 
 export interface LogFollowerOptions {
   store: MessageStore;
@@ -26,6 +27,8 @@ export interface LogFollowerOptions {
   log: Logger;
   /** After the log was cut back or started over: what was built from the cut part is rebuilt (broker state). */
   onLogCut?: () => Promise<void>;
+  /** The Follow stream over plain HTTP/2 instead of grpc-js (plain-follow.ts): only without TLS, cluster secret and tracing. */
+  plainFollow?: boolean;
 }
 
 export interface FollowerStatus {
@@ -46,10 +49,12 @@ export interface FollowerStatus {
  * per batch. The window covers what the master may have unacknowledged (its own bound), so only
  * that bound holds the master back.
  */
-const FOLLOW_CHANNEL_OPTIONS = { 'grpc-node.flow_control_window': REPLICATION_LIMITS.unackedBytesMax + REPLICATION_LIMITS.batchBytesMax };
+const FOLLOW_WINDOW_BYTES = REPLICATION_LIMITS.unackedBytesMax + REPLICATION_LIMITS.batchBytesMax;
+const FOLLOW_CHANNEL_OPTIONS = { 'grpc-node.flow_control_window': FOLLOW_WINDOW_BYTES };
 
 type Client = ServiceClient<typeof replication.ReplicationService.method>;
-type FollowStream = ClientDuplexStream<replication.FollowRequest, replication.FollowResponse>;
+/** What the follow loop uses of a Follow call: grpc-js's ClientDuplexStream, or a PlainBidiCall. */
+type FollowStream = Pick<ClientDuplexStream<replication.FollowRequest, replication.FollowResponse>, 'write' | 'cancel' | 'on'>;
 
 export class LogFollower {
   private readonly abort = new AbortController();
@@ -130,7 +135,9 @@ export class LogFollower {
     const from = store.writtenLogOffset;
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
     const challenge = this.options.peer?.challengeMaster?.(brokerName);
-    const stream = client.follow({ signal: this.abort.signal, metadata: challenge?.metadata ?? this.options.peer?.metadata() });
+    const stream: FollowStream = this.options.plainFollow && !challenge
+      ? openPlainFollow(this.options.masterEndpoint, this.abort.signal, FOLLOW_WINDOW_BYTES) as unknown as FollowStream
+      : client.follow({ signal: this.abort.signal, metadata: challenge?.metadata ?? this.options.peer?.metadata() });
     stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
     log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });
     await this.consume(stream, challenge);

@@ -4,7 +4,7 @@
 // while the stream's buffer is full (gRPC flow control). Caught up, it waits for the store to
 // write more, sending an empty batch when the committed offset moved or the stream was idle.
 import type * as grpc from '@grpc/grpc-js';
-import { create, replication } from '@rmq/contracts';
+import { create, encodesWhenWritten, replication } from '@rmq/contracts';
 import type { MessageStore } from '@rmq/store';
 import type { ReplicationMaster } from './replication-master';
 import { REPLICATION_LIMITS } from './limits';
@@ -26,6 +26,8 @@ export class LogShipper {
   private wake: (() => void) | undefined;
   /** Batches shipped and not yet acknowledged, oldest first (only with an onCopied listener). */
   private readonly shipped: { endLogOffset: number; startedAt: number; sizeBytes: number }[] = [];
+  /** A call that encodes each batch as it is written takes bytes viewed in the append buffer (no copy of its own). */
+  private readonly readUse: 'kept' | 'turn';
 
   constructor(
     private readonly call: FollowCall,
@@ -36,6 +38,7 @@ export class LogShipper {
   ) {
     this.next = fromLogOffset;
     this.ackedWritten = fromLogOffset;
+    this.readUse = encodesWhenWritten(call) ? 'turn' : 'kept';
   }
 
   /** The slave wrote up to here: room for more. */
@@ -79,7 +82,8 @@ export class LogShipper {
     if (this.next >= shippable || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
     const { epoch, endLogOffset: epochEnd } = this.master.epochAt(this.next);
     const limit = Math.min(shippable, epochEnd);
-    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax);
+    // A view is used before this turn ends: send() writes it at once, in this turn's microtasks.
+    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax, this.readUse);
     if (batch.bytes.length === 0) return false;
     const startLogOffset = this.next;
     this.next = batch.endLogOffset;

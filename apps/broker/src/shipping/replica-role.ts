@@ -29,6 +29,8 @@ export interface ReplicaRoleOptions {
   log: Logger;
   /** How this broker calls its master: TLS and the cluster secret's signature. */
   peer?: PeerLink;
+  /** Follows the master over plain HTTP/2 (plain-follow.ts): only without TLS, cluster secret and tracing. */
+  plainFollow?: boolean;
 }
 
 export type RoleStatus =
@@ -143,7 +145,7 @@ export class ReplicaRole {
     this.prepareSlave();
     await this.follower?.stop();
     this.follower = new LogFollower({
-      store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log, peer: this.options.peer,
+      store, epochs: this.epochs, brokerName: this.options.brokerName, replicaId: this.options.replicaId, endpoint: this.options.endpoint(), masterEndpoint, log, peer: this.options.peer, plainFollow: this.options.plainFollow,
       onLogCut: () => this.onLogCut?.() ?? Promise.resolve(),
     });
     this.follower.start();

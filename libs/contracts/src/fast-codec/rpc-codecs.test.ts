@@ -18,6 +18,7 @@ import {
 import { decodeReceiveMessageRequest } from './receive-request-codec';
 import { decodeSendRequestChunks, decodeSendRequestColumns, SEND_FIELD, type SendRequestColumns } from './send-request';
 import { encodeSendMessageReply, SendMessageReply, type SentMessage } from './send-reply';
+import { decodeFollowResponse, encodeFollowProgress } from './follow-codecs';
 
 const RUNS = 200;
 
@@ -239,6 +240,20 @@ describe('hot-path codec against the generated code', () => {
     checkEncoder(replication.FollowResponseSchema, followResponse, encodeFollowResponse);
     const scratch = new ScratchBuffer();
     checkEncoder(replication.FollowResponseSchema, followResponse, (made) => Buffer.from(encodeFollowResponse(made, scratch)));
+  });
+
+  test('FollowResponse decodes as fromBinary does, its data a slice of the input; a Progress report encodes as toBinary does', () => {
+    checkDecoder(replication.FollowResponseSchema, followResponse, decodeFollowResponse);
+    const wire = Buffer.from(toBinary(replication.FollowResponseSchema, create(replication.FollowResponseSchema, { data: new Uint8Array(10) })));
+    expect(decodeFollowResponse(wire).data.buffer).toBe(wire.buffer);
+    const offset = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.maxSafeNat());
+    fc.assert(
+      fc.property(offset, offset, (written, durable) => {
+        const made = create(replication.FollowRequestSchema, { kind: { case: 'progress', value: { writtenLogOffset: BigInt(written), durableLogOffset: BigInt(durable) } } });
+        expect(Array.from(encodeFollowProgress(written, durable))).toStrictEqual(Array.from(toBinary(replication.FollowRequestSchema, made)));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   test('a Message survives encode (fast) then decode (fast), body a slice of the input', () => {

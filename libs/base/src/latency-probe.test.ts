@@ -23,3 +23,24 @@ describe('LatencyProbe: which log fdatasyncs other flushes overlapped', () => {
     expect(probe.report()).not.toMatch(/other flush/);
   });
 });
+
+describe('LatencyProbe: the slowest 1% by step', () => {
+  it('names the step that held each of the slowest records', () => {
+    const probe = new LatencyProbe(1);
+    const stages = ['sendStarted', 'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten'] as const;
+    for (let record = 0; record < 200; record++) {
+      probe.sample(record); // marks `reserved` now
+      let atMs = performance.now() - 0.1;
+      for (const stage of stages) {
+        // Records 0 and 1 are the slow ones: 0 waits at the fdatasync, 1 for a receive.
+        if (stage !== 'sendStarted') atMs += (record === 0 && stage === 'synced') || (record === 1 && stage === 'lookStarted') ? 20 : 0.1;
+        probe.mark(record, stage, atMs);
+      }
+    }
+    const report = probe.report();
+    expect(report).toMatch(/the slowest 1% \(2 of 200 delivered/);
+    expect(report).toMatch(/syncIssued → synced +mean 10\.050 n 2 .*the longest step of 1/);
+    expect(report).toMatch(/committed → lookStarted +mean 10\.050 n 2 .*the longest step of 1/);
+    expect(report).toMatch(/reserved → batchCut +mean 0\.1\d\d n 2 .*the longest step of 0/);
+  });
+});

@@ -23,6 +23,8 @@ const INTERVALS: [ProbeStage, ProbeStage][] = [
 ];
 export type ProbeStage = (typeof PROBE_STAGES)[number];
 const STAGE_INDEX = new Map<ProbeStage, number>(PROBE_STAGES.map((stage, index) => [stage, index]));
+/** A delivered record's path in order, for splitting the slowest ones by step (a step whose end is unmarked joins the next). */
+const PATH: ProbeStage[] = ['sendStarted', 'reserved', 'batchCut', 'written', 'syncIssued', 'synced', 'committed', 'woken', 'receiveResumed', 'lookStarted', 'claimed', 'deliveryWritten', 'framesWritten'];
 const ROWS_MAX = 200_000;
 
 export class LatencyProbe {
@@ -122,6 +124,7 @@ export class LatencyProbe {
         if (deltas.length > 0) lines.push(`    ${`${from} → ${to}`.padEnd(34)} ${summary(deltas)}`);
       }
     }
+    lines.push(...slowestReport(delivered));
     if (this.commits.length > 0) {
       lines.push(`group commits: ${this.commits.length}`);
       lines.push(`  records per commit ${summary(this.commits.map((c) => c.records), 0)}`);
@@ -209,6 +212,47 @@ export class LatencyProbe {
     for (const [kind, list] of kinds) lines.push(`  other flush ${kind.padEnd(26)} ms ${summary(list)}`);
     return lines;
   }
+}
+
+/**
+ * The slowest 1% of the delivered records (send call in the producer → frames written), split by
+ * step: each step's mean and p50 over them, and for how many that step was the longest.
+ */
+export function slowestReport(delivered: Float64Array[]): string[] {
+  const first = STAGE_INDEX.get('sendStarted')!;
+  const last = STAGE_INDEX.get('framesWritten')!;
+  const whole = delivered.filter((row) => !Number.isNaN(row[first]));
+  if (whole.length === 0) return [];
+  const total = (row: Float64Array) => row[last] - row[first];
+  const slowest = [...whole].sort((a, b) => total(b) - total(a)).slice(0, Math.ceil(whole.length / 100));
+  const steps = new Map<string, { ms: number[]; longest: number }>();
+  for (const row of slowest) {
+    let from = PATH[0];
+    let longest = '';
+    let longestMs = -1;
+    const parts: [string, number][] = [];
+    for (const stage of PATH.slice(1)) {
+      const at = row[STAGE_INDEX.get(stage)!];
+      if (Number.isNaN(at)) continue;
+      parts.push([`${from} → ${stage}`, at - row[STAGE_INDEX.get(from)!]]);
+      from = stage;
+    }
+    for (const [name, ms] of parts) if (ms > longestMs) [longest, longestMs] = [name, ms];
+    for (const [name, ms] of parts) {
+      let step = steps.get(name);
+      if (!step) steps.set(name, (step = { ms: [], longest: 0 }));
+      step.ms.push(ms);
+      if (name === longest) step.longest++;
+    }
+  }
+  const threshold = total(slowest[slowest.length - 1]);
+  const lines = [`the slowest 1% (${slowest.length} of ${whole.length} delivered, send call → frames written ≥ ${threshold.toFixed(3)} ms), by step:`];
+  const order = (name: string) => PATH.indexOf(name.split(' → ')[0] as ProbeStage) * 100 + PATH.indexOf(name.split(' → ')[1] as ProbeStage);
+  for (const [name, { ms, longest }] of [...steps].sort((a, b) => order(a[0]) - order(b[0]))) {
+    const mean = ms.reduce((sum, value) => sum + value, 0) / ms.length;
+    lines.push(`    ${name.padEnd(34)} mean ${mean.toFixed(3)} ${summary(ms)}; the longest step of ${longest}`);
+  }
+  return lines;
 }
 
 /** How soon after another flush ended an fdatasync of the log counts as following it. */

@@ -37,6 +37,11 @@ describe('copiedTailReadable (a new master reads its state only once the tail it
     store.advanceCommitted(store.writtenLogOffset);
     await waiting;
     expect(store.queueRange('T', 0).maxQueueOffset).toBe(1);
+    expect(lines.join('\n')).toMatch(/the copied log tail is committed: state is rebuilt with it/);
+  });
+
+  it('returns at once when the whole log is readable', async () => {
+    await copiedTailReadable(store, log, 10_000);
     expect(lines).toEqual([]);
   });
 

@@ -7,11 +7,13 @@ import { useLocalCluster } from './local-cluster';
 
 const topicOf = (group: string) => `Handle_${group}`;
 
-function message(topic: string, body: Buffer, extra: Partial<{ tag: string; messageType: v2.MessageType }> = {}) {
+function message(topic: string, body: Buffer, extra: Partial<{ tag: string; messageType: v2.MessageType; messageGroup: string }> = {}) {
   return {
     topic: { name: topic },
     body,
-    systemProperties: { messageId: `id-${Math.random().toString(16).slice(2)}`, messageType: extra.messageType ?? v2.MessageType.NORMAL, tag: extra.tag, bodyEncoding: v2.Encoding.IDENTITY },
+    systemProperties: {
+      messageId: `id-${Math.random().toString(16).slice(2)}`, messageType: extra.messageType ?? v2.MessageType.NORMAL, tag: extra.tag, messageGroup: extra.messageGroup, bodyEncoding: v2.Encoding.IDENTITY,
+    },
   };
 }
 
@@ -32,6 +34,10 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     ['an empty body', message('GoodTopic', Buffer.alloc(0)), v2.Code.MESSAGE_BODY_EMPTY, /message body is empty/],
     ['a FIFO message to a normal topic', message('GoodTopic', Buffer.from('x'), { messageType: v2.MessageType.FIFO }), v2.Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, /accepts NORMAL messages \(without a message group, delivery time or transaction\), but this message is FIFO/],
     ['a tag with a space', message('GoodTopic', Buffer.from('x'), { tag: 'a b' }), v2.Code.ILLEGAL_MESSAGE_TAG, /tag "a b" is not valid/],
+    // As RocketMQ's proxy refuses message groups: 64 bytes and more, blank, control characters.
+    ['a message group of 100 bytes', message('GoodTopic', Buffer.from('x'), { messageGroup: 'g'.repeat(100) }), v2.Code.ILLEGAL_MESSAGE_GROUP, /message group "g{80}\.\.\." is not valid: it takes 100 bytes in UTF-8; the limit is 63/],
+    ['a message group with a line break', message('GoodTopic', Buffer.from('x'), { messageGroup: 'a\nb' }), v2.Code.ILLEGAL_MESSAGE_GROUP, /message group "a\\nb" is not valid: it contains a control character/],
+    ['a blank message group', message('GoodTopic', Buffer.from('x'), { messageGroup: '  ' }), v2.Code.ILLEGAL_MESSAGE_GROUP, /it is empty or only spaces/],
     ['a dead-letter topic as its topic', message('%DLQ%owner', Buffer.from('x')), v2.Code.BAD_REQUEST, /%DLQ%owner is a dead-letter topic: only the broker writes to it/],
   ])('refuses a send with %s', async (_what, bad, code, text) => {
     const reply = await local.client.sendMessage({ messages: [bad] }, { deadlineMs: 5_000 });

@@ -111,7 +111,8 @@ describe('a replica taking over delivers every pending delay message and ends ev
     } finally {
       adminClient.close();
     }
-    process.stdout.write(`takeover: kill ${killedMs - startMs} ms after the first send, new master serving ${Date.now() - killedMs} ms after the kill\n`);
+    const tail = group.replicas[1]!.logs.find((line) => String(line.msg).startsWith('the copied log tail'));
+    process.stdout.write(`takeover: kill ${killedMs - startMs} ms after the first send, new master serving ${Date.now() - killedMs} ms after the kill; copied tail: ${tail ? `${String(tail.msg)} ${JSON.stringify(tail)}` : 'all readable at once'}\n`);
     // The same way after the master changed: the handle names the group, not the broker that took the send.
     expect((await producer.recallMessage(DELAY_TOPIC, recalledLater.recallHandle)).messageId).toBe(recalledLater.messageId);
 

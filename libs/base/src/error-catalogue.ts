@@ -20,6 +20,7 @@ export const ERRORS = {
   ILLEGAL_CONSUMER_GROUP: { kind: 'badRequest', text: 'consumer group name {group} is not valid: {reason}' },
   ILLEGAL_MESSAGE_TAG: { kind: 'badRequest', text: 'message tag {tag} is not valid: {reason}' },
   ILLEGAL_MESSAGE_KEY: { kind: 'badRequest', text: 'message key {key} is not valid: {reason}' },
+  ILLEGAL_MESSAGE_GROUP: { kind: 'badRequest', text: 'message group {group} is not valid: {reason}' },
   ILLEGAL_MESSAGE_PROPERTY: { kind: 'badRequest', text: 'message property {key} is not valid: {reason}' },
   ILLEGAL_MESSAGE_TYPE: {
     kind: 'badRequest',

@@ -4,6 +4,8 @@ export const MESSAGING_LIMITS = {
   bodySizeBytesMax: 4 * 1024 * 1024 - 64 * 1024,
   /** The proxy's cap on user properties. */
   propertiesSizeBytesMax: 16 * 1024,
+  /** A message group's UTF-8 bytes (RocketMQ's proxy refuses 64 and more: maxMessageGroupSize). */
+  messageGroupBytesMax: 63,
   /** Broker default for new topics (RocketMQ defaultTopicQueueNums). */
   queueCountDefault: 8,
   queueCountMax: 1024,

@@ -27,6 +27,20 @@ export interface MessageStager {
 }
 
 const KEY_PATTERN = /^[^\s]+$/;
+/** Why a message group is refused, as RocketMQ's proxy refuses it (it is also a key of the broker's FIFO state). */
+function messageGroupProblem(group: string): string | undefined {
+  if (group.trim().length === 0) return 'it is empty or only spaces';
+  if (/[\u0000-\u001f\u007f]/.test(group)) return 'it contains a control character';
+  const sizeBytes = Buffer.byteLength(group);
+  if (sizeBytes > MESSAGING_LIMITS.messageGroupBytesMax) return `it takes ${sizeBytes} bytes in UTF-8; the limit is ${MESSAGING_LIMITS.messageGroupBytesMax}`;
+  return undefined;
+}
+
+/** A long value cut for an error message. */
+function shortened(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+}
+
 /** What makes a message of each type, for the error that a topic takes another type. */
 const MESSAGE_TYPE_SHAPES: Record<MessageType, string> = {
   NORMAL: 'without a message group, delivery time or transaction',
@@ -64,6 +78,10 @@ export class ProducerService {
     }
     if (message.messageType === 'FIFO' && !message.messageGroup) {
       throw new RmqError('BAD_REQUEST', { reason: 'a FIFO message needs a message group' });
+    }
+    if (message.messageGroup !== undefined) {
+      const problem = messageGroupProblem(message.messageGroup);
+      if (problem) throw new RmqError('ILLEGAL_MESSAGE_GROUP', { group: JSON.stringify(shortened(message.messageGroup)), reason: problem });
     }
     if (message.tag !== undefined && (message.tag.length === 0 || /[|\s]/.test(message.tag) || message.tag === '*')) {
       throw new RmqError('ILLEGAL_MESSAGE_TAG', { tag: JSON.stringify(message.tag), reason: 'a tag is non-empty, without spaces or |, and not *' });

@@ -7,7 +7,7 @@
 // below it are deleted (never the one holding the last entry, whose size says the queue's count).
 // An entry of size 0 is a hole (a queue rebuilt after retention starts inside its first file).
 import { assert } from '@rmq/base';
-import { readU64, writeU64 } from './record';
+import { readU64, u32At, u64At, writeU64 } from './record';
 import { CONSUME_QUEUE_ENTRY_BYTES, type QueueFiles } from './queue-files';
 
 export { CONSUME_QUEUE_ENTRY_BYTES } from './queue-files';
@@ -290,7 +290,8 @@ export class ConsumeQueue {
 }
 
 export function entryAt(bytes: Buffer, at: number): QueueEntry {
-  return { logOffset: readU64(bytes, at), sizeBytes: bytes.readUInt32BE(at + 8), tagHash: bytes.readUInt32BE(at + 12) };
+  if (at < 0 || at + CONSUME_QUEUE_ENTRY_BYTES > bytes.length) assert(false, 'a queue entry past the bytes read', { at, length: bytes.length });
+  return { logOffset: u64At(bytes, at), sizeBytes: u32At(bytes, at + 8), tagHash: u32At(bytes, at + 12) };
 }
 
 function isNotFound(error: unknown): boolean {

@@ -5,7 +5,7 @@
 // needs (message group, tag) without building the map. Layout: record.ts.
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '@rmq/base';
-import { readU64, RECORD_HEADER_BYTES, RECORD_MAGIC, type RecordInput } from './record';
+import { RECORD_HEADER_BYTES, RECORD_MAGIC, u32At, u64At, type RecordInput } from './record';
 import { readUtf8 } from './record-strings';
 
 export class StoredRecord implements RecordInput {
@@ -25,10 +25,12 @@ export class StoredRecord implements RecordInput {
 
   /** Checks the magic, and the CRC unless `crcChecked`; finds the properties and the body. */
   constructor(source: Buffer, start: number, crcChecked: boolean) {
-    const sizeBytes = source.readUInt32BE(start);
-    if (source.readUInt32BE(start + 4) !== RECORD_MAGIC) assert(false, 'not a record', { magic: source.readUInt32BE(start + 4) });
-    if (!crcChecked && crc32c(source.subarray(start + 12, start + sizeBytes)) !== source.readUInt32BE(start + 8)) {
-      assert(false, 'record CRC mismatch on read', { logOffset: readU64(source, start + 16) });
+    // Fields are read with u32At (no range check of its own): the record is checked to lie within `source` first.
+    const sizeBytes = u32At(source, start);
+    if (start < 0 || start + sizeBytes > source.length || sizeBytes < RECORD_HEADER_BYTES) assert(false, 'a record runs past the bytes read', { start, sizeBytes, length: source.length });
+    if (u32At(source, start + 4) !== RECORD_MAGIC) assert(false, 'not a record', { magic: u32At(source, start + 4) });
+    if (!crcChecked && crc32c(source.subarray(start + 12, start + sizeBytes)) !== u32At(source, start + 8)) {
+      assert(false, 'record CRC mismatch on read', { logOffset: u64At(source, start + 16) });
     }
     this.source = source;
     this.start = start;
@@ -40,39 +42,39 @@ export class StoredRecord implements RecordInput {
     this.propertiesStart = at;
     for (let i = 0; i < this.propertyCount; i++) {
       at += 2 + ((source[at] << 8) | source[at + 1]);
-      at += 4 + source.readUInt32BE(at);
+      at += 4 + u32At(source, at);
     }
-    this.bodyLength = source.readUInt32BE(at);
+    this.bodyLength = u32At(source, at);
     this.bodyStart = at + 4;
     if (this.bodyStart + this.bodyLength !== start + sizeBytes) assert(false, 'record fields overrun its size', { logOffset: this.logOffset, sizeBytes });
   }
 
   get flags(): number {
-    return this.source.readUInt32BE(this.start + 12);
+    return u32At(this.source, this.start + 12);
   }
 
   get logOffset(): number {
-    return readU64(this.source, this.start + 16);
+    return u64At(this.source, this.start + 16);
   }
 
   get queueOffset(): number {
-    return readU64(this.source, this.start + 24);
+    return u64At(this.source, this.start + 24);
   }
 
   get bornTimestampMs(): number {
-    return readU64(this.source, this.start + 32);
+    return u64At(this.source, this.start + 32);
   }
 
   get storeTimestampMs(): number {
-    return readU64(this.source, this.start + 40);
+    return u64At(this.source, this.start + 40);
   }
 
   get queueId(): number {
-    return this.source.readUInt32BE(this.start + 48);
+    return u32At(this.source, this.start + 48);
   }
 
   get tagHash(): number {
-    return this.source.readUInt32BE(this.start + 52);
+    return u32At(this.source, this.start + 52);
   }
 
   /** Where the topic's UTF-8 bytes are, in `source` (its length is topicLength). */
@@ -143,7 +145,7 @@ export class PropertyCursor {
     this.keyStart = at + 2;
     this.keyEnd = this.keyStart + ((source[at] << 8) | source[at + 1]);
     this.valueStart = this.keyEnd + 4;
-    this.valueEnd = this.valueStart + source.readUInt32BE(this.keyEnd);
+    this.valueEnd = this.valueStart + u32At(source, this.keyEnd);
     this.at = this.valueEnd;
     return true;
   }

@@ -12,7 +12,10 @@ import {
   encodedSizeBytes,
   propertyMap,
   propertyOf,
+  readU64,
   tagHashOf,
+  u32At,
+  u64At,
   type RecordInput,
 } from './record';
 import { decodeRecord, StoredRecord } from './record-view';
@@ -152,6 +155,27 @@ describe('record encoding', () => {
     expect(decodeRecord(bytes, true).body.toString()).toBe('bodx'); // e.g. right after checkRecord, or bytes that never left memory
   });
 
+  it('refuses to view a record that runs past the bytes it lies in, whatever its CRC says', () => {
+    const input: RecordInput = { topic: 'T', queueId: 0, tagHash: 0, flags: 0, bornTimestampMs: 1, properties: new Map([['k', 'v']]), body: Buffer.from('body') };
+    const bytes = encodeRecord(input, { logOffset: 0, queueOffset: 0, storeTimestampMs: 2 });
+    for (const cut of [1, 4, bytes.length - 8]) {
+      expect(() => new StoredRecord(bytes.subarray(0, bytes.length - cut), 0, true)).toThrow(/runs past the bytes read/);
+    }
+    expect(() => new StoredRecord(bytes, bytes.length, true)).toThrow(/runs past the bytes read|not a record/);
+  });
+
+  it('reads u32 and u64 fields as Buffer does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 8, maxLength: 24 }), fc.nat(16), (bytes, at) => {
+        const buf = Buffer.from(bytes);
+        const start = at % (buf.length - 7);
+        expect(u32At(buf, start)).toBe(buf.readUInt32BE(start));
+        expect(u64At(buf, start)).toBe(readU64(buf, start));
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
   it('views a record where it lies in a larger buffer, and finds one property by its bytes as the map has it', () => {
     fc.assert(
       fc.property(recordInput, placement, fc.nat(64), fc.array(text(16), { maxLength: 3 }), (input, where, before, otherKeys) => {
@@ -159,6 +183,7 @@ describe('record encoding', () => {
         const source = Buffer.concat([Buffer.alloc(before, 0xee), bytes, Buffer.alloc(5, 0xee)]);
         const record = new StoredRecord(source, before, false);
         expect(record).toMatchObject({ topic: input.topic, queueId: input.queueId, queueOffset: where.queueOffset, sizeBytes: bytes.length, bodyLength: input.body.byteLength });
+        expect([record.logOffset, record.storeTimestampMs, record.bornTimestampMs, record.flags, record.tagHash]).toEqual([where.logOffset, where.storeTimestampMs, input.bornTimestampMs, input.flags, input.tagHash]);
         // Looked up before the map exists (from the bytes), then after (from the map): the same answers.
         const properties = input.properties as Map<string, string>;
         const keys = [...properties.keys(), ...otherKeys];

@@ -171,6 +171,20 @@ export function readU64(buf: Buffer, at: number): number {
   return buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 
+/**
+ * A big-endian u32 at `at`, which the caller knows lies within `buf` (bytes past its end read as
+ * 0, no RangeError). Plain byte reads, which V8 inlines: Buffer's readUInt32BE, with its range
+ * checks, stayed a call per field on the read path (a record's header, its queue entry).
+ */
+export function u32At(buf: Uint8Array, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
+}
+
+/** readU64 for a field the caller knows lies within `buf` (see u32At). */
+export function u64At(buf: Uint8Array, at: number): number {
+  return u32At(buf, at) * 0x1_0000_0000 + u32At(buf, at + 4);
+}
+
 export function encodeBlank(sizeBytes: number): Buffer {
   const buf = Buffer.alloc(BLANK_RECORD_BYTES_MIN);
   encodeBlankInto(buf, 0, sizeBytes);

@@ -9,7 +9,7 @@
 // --fast-path: SendMessage and AckMessage answered on node:http2 (fast-path.ts) as the broker answers them
 // without auth, a cluster secret or tracing, instead of by grpc-js. ab-run.sh passes no per-bundle flags: a
 // two-line bundle `process.argv.push('--fast-path'); require('<null bundle>');` in its own directory stands in.
-import { addService, create, createGrpcServer, listen, messagingFastMethods, SendMessageReply, serveFastPath, v2, type SendRequestColumns, type ServiceHandlers } from '@rmq/contracts';
+import { addService, create, createGrpcServer, listen, messagingFastMethods, SendMessageReply, serveFastPath, v2, type SendRequestColumns, type ServiceHandlers, widenReceiveWindows } from '@rmq/contracts';
 
 const listenArg = process.argv.indexOf('--listen');
 const [host, portText] = (listenArg >= 0 ? process.argv[listenArg + 1] : '127.0.0.1:18099').split(':');
@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   };
   addService(server, v2.MessagingService, handlers as ServiceHandlers<typeof v2.MessagingService.method>);
   await listen(server, host, port);
+  // Experiment (wave 9): RMQ_RECEIVE_WINDOW=<bytes> widens the HTTP/2 receive windows.
+  if (process.env.RMQ_RECEIVE_WINDOW) widenReceiveWindows(server, Number(process.env.RMQ_RECEIVE_WINDOW));
   // As the broker's main.ts: after listen (the HTTP/2 servers exist), the broker's receive limit.
   const fast = fastPath && serveFastPath(server, messagingFastMethods(handlers as { sendMessage: unknown; ackMessage: unknown; receiveMessage: unknown })
     .filter((method) => typeof method.handler === 'function'), { receiveBytesMax: RECEIVE_BYTES_MAX }) // it has no receives;

@@ -46,6 +46,14 @@ export const GRPC_SERVER_LIMITS = {
    * notices only after 80 s) holds the budget at most this long per request.
    */
   requestReadMsMax: 15_000,
+  /**
+   * HTTP/2 flow-control window a client may send into, per stream and per connection
+   * (widenReceiveWindows). Node's default, 64 KiB, makes a 280 KB send (256 messages of 1 KiB)
+   * wait for several window updates, each a write here and a wake-up there: 4 MiB holds a few
+   * such sends in flight. It bounds no memory (the server reads whatever arrives at once: the
+   * request budget and session memory bound that).
+   */
+  receiveWindowBytes: 4 * 1024 * 1024,
   /** Default size of one request message; above the 4 MiB message body plus its envelope. */
   receiveMessageBytesMaxDefault: 8 * 1024 * 1024,
 } as const;

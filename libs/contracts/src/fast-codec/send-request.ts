@@ -180,9 +180,10 @@ function readMessages(cursor: ChunkCursor, columns: SendRequestColumns): boolean
     if (cursor.byte() !== 0x0a) return false; // field 1, length-delimited: a message
     const length = cursor.varint();
     if (length < 0 || length > cursor.left) return false;
-    const { reader, start } = cursor.take(length);
-    decodeMessageInto(columns, columns.add(), reader, start + length);
-    if (reader.pos !== start + length) return false;
+    const reader = cursor.take(length);
+    const end = cursor.start + length;
+    decodeMessageInto(columns, columns.add(), reader, end);
+    if (reader.pos !== end) return false;
   }
   return true;
 }
@@ -215,14 +216,18 @@ class ChunkCursor {
     let value = 0;
     for (let shift = 0; shift < 35 && this.left > 0; shift += 7) {
       const b = this.byte();
-      value += (b & 0x7f) * 2 ** shift;
+      // Below 2^28 the bits fit an int32; the fifth byte is added by multiplication (no sign).
+      value = shift < 28 ? value | ((b & 0x7f) << shift) : value + (b & 0x7f) * 0x10000000;
       if (b < 0x80) return value <= 0xffffffff ? value : -1;
     }
     return -1;
   }
 
-  /** The next `length` bytes, where they lie in one buffer, else copied into one; moves past them. */
-  take(length: number): { reader: WireReader; start: number } {
+  /** Where take()'s bytes start in its reader's buffer. */
+  start = 0;
+
+  /** A reader at the next `length` bytes (from `start`), where they lie in one buffer, else copied into one; moves past them. */
+  take(length: number): WireReader {
     while (this.index < this.chunks.length - 1 && this.pos >= this.chunks[this.index].length) {
       this.index++;
       this.pos = 0;
@@ -252,7 +257,8 @@ class ChunkCursor {
     }
     this.left -= length;
     reader.pos = start;
-    return { reader, start };
+    this.start = start;
+    return reader;
   }
 
   /** The messages ahead (field-1 entries up to the first other field), read without moving: for sizing the columns. */

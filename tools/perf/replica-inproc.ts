@@ -2,10 +2,8 @@
 // peerbench's (1 KiB bodies, a message id, born host, type and body digest, 256 per append, 8 queues), its log
 // is read back in stretches of up to 1 MiB (as the master ships them), then a slave store appends every
 // stretch (appendReplicated: check, place, write, confirm; async flush so fdatasync stays out). Prints the
-// slave's CPU µs per record (the process's CPU over the appends). Rounds alternate how each stretch
-// arrives: copied into fresh memory (`fresh`, as grpc-js's receive) or into the store's reused
-// replica buffers (`reused`, MessageStore.replicaBuffer, as the slave's plain-HTTP/2 Follow). Usage:
-//   node tools/run-ts.mjs tools/perf/replica-inproc.ts [--count 200000] [--rounds 3] [--variants fresh,reused]
+// slave's CPU µs per record (the process's CPU over the appends). Usage:
+//   node tools/run-ts.mjs tools/perf/replica-inproc.ts [--count 200000] [--rounds 3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +20,6 @@ const indexed = { messageId: '__MESSAGE_ID', keys: '__KEYS' };
 async function main(): Promise<void> {
   const count = Number(arg('--count', '200000'));
   const rounds = Number(arg('--rounds', '3'));
-  const variants = arg('--variants', 'fresh,reused').split(',');
   const dir = mkdtempSync(join(tmpdir(), 'replica-inproc-'));
   try {
     const master = await MessageStore.open({ dataDir: join(dir, 'master'), flushMode: 'async', indexedProperties: indexed });
@@ -42,22 +39,17 @@ async function main(): Promise<void> {
       at = stretch.endLogOffset;
     }
     await master.close();
-    for (let round = 1; round <= rounds * variants.length; round++) {
-      const variant = variants[(round - 1) % variants.length];
+    for (let round = 1; round <= rounds; round++) {
       rmSync(join(dir, 'slave'), { recursive: true, force: true });
       const slave = await MessageStore.open({ dataDir: join(dir, 'slave'), flushMode: 'async', indexedProperties: indexed });
       slave.setCommitPolicy('replicated');
       const cpu0 = process.cpuUsage();
       const started = performance.now();
       let records = 0;
-      for (const { at, bytes } of stretches) {
-        const arrived = variant === 'reused' ? slave.replicaBuffer(bytes.length, 1024 * 1024 + 64 * 1024) : Buffer.allocUnsafeSlow(bytes.length);
-        bytes.copy(arrived);
-        records += (await slave.appendReplicated(at, arrived)).length;
-      }
+      for (const { at, bytes } of stretches) records += (await slave.appendReplicated(at, Buffer.from(bytes))).length;
       const cpu = process.cpuUsage(cpu0);
       const ms = performance.now() - started;
-      console.log(`round ${round} ${variant.padEnd(7)}: ${records} records, ${((cpu.user + cpu.system) / records).toFixed(2)} µs/record CPU (user ${(cpu.user / records).toFixed(2)}), ${Math.round(records / (ms / 1000))} records/s`);
+      console.log(`round ${round}: ${records} records, ${((cpu.user + cpu.system) / records).toFixed(2)} µs/record CPU (user ${(cpu.user / records).toFixed(2)}), ${Math.round(records / (ms / 1000))} records/s`);
       await slave.close();
     }
   } finally {

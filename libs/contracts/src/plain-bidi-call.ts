@@ -26,11 +26,9 @@ export interface PlainBidiCallOptions<Request, Reply> {
   receiveBytesMax: number;
   /** Cancels the call (CANCELLED) when it aborts. */
   signal?: AbortSignal;
-  /** Memory for a reply of `sizeBytes` (e.g. reused once the decoded reply is no longer needed); fresh unless given. */
-  allocate?: (sizeBytes: number) => Buffer;
 }
 
-const EMPTY: Buffer = Buffer.alloc(0);
+const EMPTY = Buffer.alloc(0);
 
 export class PlainBidiCall<Request, Reply> extends EventEmitter {
   private readonly session: http2.ClientHttp2Session;
@@ -40,7 +38,7 @@ export class PlainBidiCall<Request, Reply> extends EventEmitter {
   /** The reply being received: its prefix's bytes so far, then its body. */
   private readonly prefix = Buffer.alloc(FRAME_HEADER_BYTES);
   private prefixFilled = 0;
-  private body: Buffer = EMPTY;
+  private body = EMPTY;
   private bodyFilled = 0;
   private readonly onAbort = (): void => this.cancel();
 
@@ -99,7 +97,7 @@ export class PlainBidiCall<Request, Reply> extends EventEmitter {
         if (this.prefix[0] !== 0) return this.fail(grpc.status.INTERNAL, 'a compressed reply the call did not ask for');
         const length = this.prefix.readUInt32BE(1);
         if (length > this.options.receiveBytesMax) return this.fail(grpc.status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${this.options.receiveBytesMax})`);
-        this.body = length === 0 ? EMPTY : this.options.allocate?.(length) ?? Buffer.allocUnsafeSlow(length);
+        this.body = length === 0 ? EMPTY : Buffer.allocUnsafeSlow(length);
         this.bodyFilled = 0;
       }
       const taken = Math.min(this.body.length - this.bodyFilled, chunk.length - at);

@@ -92,33 +92,4 @@ describe('AppendBuffer', () => {
     below = Number.MAX_SAFE_INTEGER;
     expect(fillSlabs(buffer, 0, 2)).not.toContain(first);
   });
-  it('reuses a shipped buffer (replicaBuffer) once all its adopted runs are below reusableBelow and no reader saw them; other memory never', () => {
-    let below = 0;
-    const buffer = new AppendBuffer(1000, () => below);
-    const first = buffer.replicaBuffer(300, 1024);
-    // Two runs from one buffer (a segment ends at 1000), adopted as the slave's follow loop does.
-    buffer.adopt(900, first.subarray(10, 110));
-    buffer.adopt(1000, first.subarray(110, 200));
-    buffer.take();
-    const second = buffer.replicaBuffer(300, 1024);
-    expect(second.buffer).not.toBe(first.buffer); // the first buffer's runs are still needed
-    buffer.adopt(1090, second.subarray(0, 100));
-    buffer.take();
-    below = 1089; // one byte short of the first buffer's last run
-    expect(buffer.replicaBuffer(300, 1024).buffer).not.toBe(first.buffer);
-    const third = buffer.replicaBuffer(300, 1024);
-    buffer.adopt(1190, third.subarray(0, 100));
-    const [thirdRun] = buffer.take();
-    below = Number.MAX_SAFE_INTEGER;
-    thirdRun.exposed = true; // RecentWrites.find handed out a view of it
-    const reused = buffer.replicaBuffer(1024, 1024);
-    expect(reused.buffer).toBe(first.buffer); // the oldest adopted buffer, whole
-    expect(reused.length).toBe(1024);
-    expect(buffer.replicaBuffer(10, 1024).buffer).toBe(second.buffer);
-    expect(buffer.replicaBuffer(10, 1024).buffer).not.toBe(third.buffer); // seen by a reader: never reused
-    const foreign = Buffer.alloc(100); // memory replicaBuffer did not hand out (grpc-js's concatenation)
-    buffer.adopt(1290, foreign);
-    buffer.take();
-    expect(buffer.replicaBuffer(10, 1024).buffer).not.toBe(foreign.buffer);
-  });
 });

@@ -22,8 +22,6 @@ interface RetiredSlab {
 
 /** Enough to outlast recent-writes.ts's bytes (a slab is reusable only once those moved past it), and two more. */
 const RETIRED_SLABS_MAX = Math.ceil(STORE_LIMITS.recentWritesBytesMax / STORE_LIMITS.appendSlabBytes) + 2;
-/** Shipped buffers waiting to be reused: enough to outlast recent-writes.ts's bytes in buffers of 1 MiB (a master's batches), and a few more. */
-const RETIRED_REPLICA_BUFFERS_MAX = Math.ceil(STORE_LIMITS.recentWritesBytesMax / (1024 * 1024)) + 8;
 
 export class AppendBuffer {
   private chunks: Chunk[] = [];
@@ -36,10 +34,6 @@ export class AppendBuffer {
   /** The chunk being filled: its first log offset and where it starts in the slab. */
   private open: { logOffset: number; slabStart: number } | undefined;
   private nextLogOffset = -1;
-  /** The memory replicaBuffer() handed out: runs adopted from it are reused like slabs. */
-  private readonly replicaOwned = new WeakSet<ArrayBufferLike>();
-  /** Adopted replica buffers, oldest first, each with its runs. */
-  private replicaRetired: RetiredSlab[] = [];
 
   /**
    * A chunk never crosses a segment boundary: each chunk is written into one segment file.
@@ -90,42 +84,8 @@ export class AppendBuffer {
     const segmentEnd = logOffset - (logOffset % this.segmentSizeBytes) + this.segmentSizeBytes;
     if (logOffset + bytes.length > segmentEnd) assert(false, 'an adopted run crosses a segment end', { logOffset, sizeBytes: bytes.length });
     this.closeChunk();
-    const chunk: Chunk = { logOffset, bytes, exposed: false };
-    this.chunks.push(chunk);
+    this.chunks.push({ logOffset, bytes });
     this.nextLogOffset = logOffset + bytes.length;
-    if (this.replicaOwned.has(bytes.buffer)) this.retireReplicaRun(chunk);
-  }
-
-  /**
-   * Memory for a shipped stretch of `sizeBytes` that adopt() will take (a slave receiving its
-   * master's log): the buffer of stretches adopted earlier once no one needs their bytes any more
-   * (the rule of slabs above), else a fresh one of `capacityBytes`. Fresh memory per shipped MiB
-   * costs page faults and the garbage collector's external-memory pressure (docs/performance.md, wave 9).
-   */
-  replicaBuffer(sizeBytes: number, capacityBytes: number): Buffer {
-    const oldest = this.replicaRetired[0];
-    let memory: Buffer | undefined;
-    if (oldest && oldest.endLogOffset <= this.reusableBelow()) {
-      this.replicaRetired.shift();
-      if (oldest.slab.length >= sizeBytes && !oldest.chunks.some((chunk) => chunk.exposed)) memory = oldest.slab;
-    }
-    if (memory === undefined) {
-      memory = Buffer.allocUnsafeSlow(Math.max(sizeBytes, capacityBytes));
-      this.replicaOwned.add(memory.buffer);
-    }
-    return memory.subarray(0, sizeBytes);
-  }
-
-  private retireReplicaRun(chunk: Chunk): void {
-    const buffer = chunk.bytes.buffer;
-    const last = this.replicaRetired[this.replicaRetired.length - 1];
-    if (last !== undefined && last.slab.buffer === buffer) {
-      last.chunks.push(chunk);
-      last.endLogOffset = chunk.logOffset + chunk.bytes.length;
-      return;
-    }
-    this.replicaRetired.push({ slab: Buffer.from(buffer), chunks: [chunk], endLogOffset: chunk.logOffset + chunk.bytes.length });
-    if (this.replicaRetired.length > RETIRED_REPLICA_BUFFERS_MAX) this.replicaRetired.shift();
   }
 
   /** Forgets the log position (the log was cut back); nothing may be claimed and not taken. */
@@ -133,7 +93,6 @@ export class AppendBuffer {
     assert(this.chunks.length === 0 && !this.open, 'append buffer reset with bytes not yet written');
     this.nextLogOffset = -1;
     this.retired = []; // offsets start over: the old slabs go to the garbage collector
-    this.replicaRetired = [];
   }
 
   /** The current slab is full: kept for reuse if it has the standard size. */

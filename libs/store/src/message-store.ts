@@ -412,11 +412,6 @@ export class MessageStore {
    * `limitLogOffset`. With use 'turn' the bytes may be a view valid only until this turn of the
    * event loop ends (log-reader.ts).
    */
-  /** Memory for a shipped stretch appendReplicated() will take, reused once its bytes are no longer needed (append-buffer.ts). */
-  replicaBuffer(sizeBytes: number, capacityBytes: number): Buffer {
-    return this.writes.appendBuffer.replicaBuffer(sizeBytes, capacityBytes);
-  }
-
   readLog(fromLogOffset: number, limitLogOffset: number, sizeBytesMax: number, use: StretchUse = 'kept'): Promise<LogStretch> {
     return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent, use);
   }

@@ -136,7 +136,7 @@ export class LogFollower {
     await epochs.truncateFrom(from - 1); // epochs starting here or later hold nothing in this log (yet)
     const challenge = this.options.peer?.challengeMaster?.(brokerName);
     const stream: FollowStream = this.options.plainFollow && !challenge
-      ? openPlainFollow(this.options.masterEndpoint, this.abort.signal, FOLLOW_WINDOW_BYTES, store) as unknown as FollowStream
+      ? openPlainFollow(this.options.masterEndpoint, this.abort.signal, FOLLOW_WINDOW_BYTES) as unknown as FollowStream
       : client.follow({ signal: this.abort.signal, metadata: challenge?.metadata ?? this.options.peer?.metadata() });
     stream.write(create(replication.FollowRequestSchema, { kind: { case: 'subscribe', value: { brokerName, replicaId: this.options.replicaId, fromLogOffset: BigInt(from), epochs: epochs.entries().map((entry) => ({ epoch: BigInt(entry.epoch), startLogOffset: BigInt(entry.startLogOffset) })), segmentSizeBytes: BigInt(store.segmentSizeBytes), endpoint: this.options.endpoint } } }));
     log.info('following the master', { master: this.options.masterEndpoint, fromLogOffset: from, plan: plan.kind });

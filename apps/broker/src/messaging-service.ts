@@ -6,7 +6,6 @@ import { callContextOf, create, durationMs, inBand, messageQueueToWire, okStatus
 import { DLQ_TOPIC_PREFIX, GROUP_NAME_LENGTH_MAX, latencyProbe, nameProblem, RmqError, type Clock } from '@rmq/base';
 import { assignQueues, preferZone, routeQueues, type GroupMembership, type MemberKind } from '@rmq/routing';
 import {
-  checkInvisibleMs,
   fromStoredRecord,
   MESSAGING_LIMITS,
   parseSqlFilter,
@@ -278,8 +277,8 @@ async function receive(request: v2.ReceiveMessageRequest, context: CallContext, 
     throw new RmqError('BAD_REQUEST', { reason: `batch size must be between 1 and ${MESSAGING_LIMITS.receiveBatchCountMax}, got ${request.batchSize}` });
   }
   // The push consumer never says: it gets --push-invisible-ms, renewed while it is alive.
+  // Checked by the consumer, against the least this consumer may ask for.
   const invisibleMs = request.invisibleDuration ? durationMs(request.invisibleDuration) : deps.pushInvisibleMs;
-  checkInvisibleMs(invisibleMs);
   const longPollingMs = request.longPollingTimeout ? durationMs(request.longPollingTimeout) : MESSAGING_LIMITS.longPollingMsDefault;
   if (longPollingMs < MESSAGING_LIMITS.longPollingMsMin || longPollingMs > MESSAGING_LIMITS.longPollingMsMax) {
     throw new RmqError('ILLEGAL_POLLING_TIME', { durationMs: longPollingMs, minMs: MESSAGING_LIMITS.longPollingMsMin, maxMs: MESSAGING_LIMITS.longPollingMsMax });

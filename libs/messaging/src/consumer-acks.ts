@@ -10,7 +10,7 @@ import { retryPolicyDelayMs } from './retry-policy';
 import { MESSAGING_LIMITS } from './limits';
 import { progressKey, type ConsumerContext } from './consumer-context';
 import type { GroupConfig } from './group-registry';
-import { checkInvisibleMs, checkSimpleInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
+import { checkInvisibleMs, memberMismatch, staleHandle } from './consumer-errors';
 import { DEAD_LETTER_RETRY_MS, type DeadLetters } from './dead-letters';
 
 /** Queue ids below this have their progress remembered for the rest of an ack call (topics have at most a few hundred queues). */
@@ -115,9 +115,8 @@ export class ConsumerAcks {
    */
   async changeInvisibleDuration(group: string, topic: string, receiptHandle: string, invisibleMs: number, clientId?: string): Promise<string> {
     const { options } = this.context;
-    checkInvisibleMs(invisibleMs);
     const handle = this.decode(group, topic, receiptHandle, clientId);
-    if (!handle.push) checkSimpleInvisibleMs(invisibleMs, options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
+    checkInvisibleMs(invisibleMs, handle.push ? MESSAGING_LIMITS.invisibleMsMin : options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
     const key = progressKey(group, topic, handle.queueId, handle.member);
     const state = this.context.state(key);
     const current = state.current(handle.queueOffset);

@@ -4,15 +4,15 @@ import { RmqError } from '@rmq/base';
 import { MESSAGING_LIMITS } from './limits';
 import type { QueueConsumption } from './queue-consumption';
 
-export function checkInvisibleMs(invisibleMs: number): void {
-  if (!Number.isFinite(invisibleMs) || invisibleMs < MESSAGING_LIMITS.invisibleMsMin || invisibleMs > MESSAGING_LIMITS.invisibleMsMax) {
-    throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs: MESSAGING_LIMITS.invisibleMsMin, maxMs: MESSAGING_LIMITS.invisibleMsMax });
+/**
+ * An invisible time within [minMs, the limit's max]. A SimpleConsumer's minMs is the broker's
+ * --invisible-ms-min (RocketMQ: 10 s); push consumers' nacks may ask for 0. One check, so the
+ * range the error states is the one that applies to this consumer.
+ */
+export function checkInvisibleMs(invisibleMs: number, minMs: number = MESSAGING_LIMITS.invisibleMsMin): void {
+  if (!Number.isFinite(invisibleMs) || invisibleMs < minMs || invisibleMs > MESSAGING_LIMITS.invisibleMsMax) {
+    throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs, maxMs: MESSAGING_LIMITS.invisibleMsMax });
   }
-}
-
-/** A SimpleConsumer's invisible time must be at least `minMs` (RocketMQ: 10 s); push consumers are exempt. */
-export function checkSimpleInvisibleMs(invisibleMs: number, minMs: number): void {
-  if (invisibleMs < minMs) throw new RmqError('ILLEGAL_INVISIBLE_TIME', { durationMs: invisibleMs, minMs, maxMs: MESSAGING_LIMITS.invisibleMsMax });
 }
 
 /** A handle of a broadcast member given by another client, or of no member given in a broadcast group (or the reverse). */

@@ -86,6 +86,9 @@ describe('ConsumerService limits', () => {
     await expect(receive({ invisibleMs: 1_000 })).rejects.toMatchObject({ code: 'ILLEGAL_INVISIBLE_TIME', message: expect.stringContaining('[10000,') });
     const [simple] = await receive({ countMax: 1 });
     await expect(consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 0)).rejects.toThrow(/out of range \[10000,/);
+    // Over the maximum, a SimpleConsumer is told its own range, not a push consumer's.
+    await expect(consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 2 * 86_400_000)).rejects.toThrow(/out of range \[10000, 43200000\]/);
+    await expect(receive({ invisibleMs: 2 * 86_400_000 })).rejects.toThrow(/out of range \[10000, 43200000\]/);
     expect(await consumer.changeInvisibleDuration('g', 'T', simple.receiptHandle, 10_000)).toEqual(expect.any(String));
     const [push] = await receive({ countMax: 1, invisibleMs: 60_000, push: true });
     expect(await consumer.changeInvisibleDuration('g', 'T', push.receiptHandle, 0)).toEqual(expect.any(String));

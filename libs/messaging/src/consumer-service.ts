@@ -13,7 +13,7 @@ import { PERM_READ } from './topic-registry';
 import { MESSAGING_LIMITS } from './limits';
 import { ReceiveSlots } from './receive-slots';
 import { ConsumerContext, type ConsumerServiceOptions } from './consumer-context';
-import { checkSimpleInvisibleMs } from './consumer-errors';
+import { checkInvisibleMs } from './consumer-errors';
 import { DeadLetters } from './dead-letters';
 import { ConsumerSweep } from './consumer-sweep';
 import { ConsumerAcks } from './consumer-acks';
@@ -94,7 +94,7 @@ export class ConsumerService {
     if (request.queueId !== undefined && (request.queueId < 0 || request.queueId >= topic.queueCount)) {
       throw new RmqError('BAD_REQUEST', { reason: `topic ${topic.name} has queues 0 to ${topic.queueCount - 1} on this broker, not queue ${request.queueId}` });
     }
-    if (!request.push) checkSimpleInvisibleMs(request.invisibleMs, this.options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
+    checkInvisibleMs(request.invisibleMs, request.push ? MESSAGING_LIMITS.invisibleMsMin : this.options.simpleInvisibleMsMin ?? MESSAGING_LIMITS.invisibleMsMin);
     const queueIds = request.queueId !== undefined ? [request.queueId] : allQueues(topic.queueCount);
     const deadlineMs = this.options.clock.nowMs() + request.longPollingMs;
     // New messages wake one long poll of this group (or broadcast member) per queue (topic-wakeups.ts).

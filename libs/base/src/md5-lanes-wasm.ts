@@ -7,6 +7,8 @@
 // Memory (three 64 KiB pages): lane l's blocks at l * LANE_BYTES_MAX, lane l's 32-byte hex digest at
 // DIGESTS_AT + 32 l. Exports `md5x4(blockCount)` (lanes 0-3) and `md5x8(blockCount)` (lanes 0-7).
 
+import { name, section, uleb, WasmCode } from './wasm-bytes';
+
 export const LANES_MAX = 8;
 export const LANE_BYTES_MAX = 16 * 1024;
 export const DIGESTS_AT = LANES_MAX * LANE_BYTES_MAX;
@@ -25,8 +27,8 @@ const wordOf = (step: number): number => {
 
 // Opcodes used (WebAssembly core 2.0 with fixed-width SIMD).
 const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, brIf: 0x0d, localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Const: 0x41, i32LtU: 0x49, i32Add: 0x6a, simd: 0xfd,
+  block: 0x02, loop: 0x03, end: 0x0b, brIf: 0x0d,
+  i32LtU: 0x49, i32Add: 0x6a, simd: 0xfd,
 } as const;
 const SIMD = {
   load: 0x00, store: 0x0b, const: 0x0c, shuffle: 0x0d, swizzle: 0x0e, i32x4Splat: 0x11, not: 0x4d, and: 0x4e, or: 0x50, xor: 0x51,
@@ -35,56 +37,10 @@ const SIMD = {
 const I32 = 0x7f;
 const V128 = 0x7b;
 
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return (out.push(byte), out);
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(text: string): number[] {
-  return [...uleb(text.length), ...Buffer.from(text, 'ascii')];
-}
-
 /** The instructions of md5x4, written by small helpers that name what they push. */
-class Code {
-  readonly bytes: number[] = [];
-  op(...bytes: number[]): this {
-    this.bytes.push(...bytes);
-    return this;
-  }
+class Code extends WasmCode {
   simd(opcode: number, ...immediates: number[]): this {
     return this.op(OP.simd, ...uleb(opcode), ...immediates);
-  }
-  get(local: number): this {
-    return this.op(OP.localGet, ...uleb(local));
-  }
-  set(local: number): this {
-    return this.op(OP.localSet, ...uleb(local));
-  }
-  tee(local: number): this {
-    return this.op(OP.localTee, ...uleb(local));
-  }
-  i32(value: number): this {
-    return this.op(OP.i32Const, ...sleb(value | 0));
   }
   v128(bytes: number[]): this {
     return this.simd(SIMD.const, ...bytes);

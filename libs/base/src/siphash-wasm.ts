@@ -9,47 +9,20 @@
 // DATA_AT + length, little-endian as the reference implementation does. The message's last 0-7
 // bytes are read as one 8-byte load and masked: up to 7 bytes past the message are read, never used.
 
+import { name, section, sleb, uleb, WasmCode } from './wasm-bytes';
+
 export const STATE_AT = 0;
 export const DATA_AT = 64;
 const MEMORY_PAGES = 2;
 export const MEMORY_BYTES = MEMORY_PAGES * 64 * 1024;
 
 const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i64Load: 0x29, i64Store: 0x37, i32Const: 0x41, i64Const: 0x42, i32GeU: 0x4f, i32Add: 0x6a, i32And: 0x71, i32Shl: 0x74,
+  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
+  i64Load: 0x29, i64Store: 0x37, i64Const: 0x42, i32GeU: 0x4f, i32Add: 0x6a, i32And: 0x71, i32Shl: 0x74,
   i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Add: 0x7c, i64Sub: 0x7d, i64Shl: 0x86, i64Rotl: 0x89, i64ExtendI32U: 0xad,
 } as const;
 const I32 = 0x7f;
 const I64 = 0x7e;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return (out.push(byte), out);
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(text: string): number[] {
-  return [...uleb(text.length), ...Buffer.from(text, 'ascii')];
-}
 
 // Locals: params length (0), before (1); then i32 p (2), end (3); i64 v0..v3 (4-7), m (8).
 const LENGTH = 0;
@@ -62,21 +35,7 @@ const V2 = 6;
 const V3 = 7;
 const M = 8;
 
-class Code {
-  readonly bytes: number[] = [];
-  op(...bytes: number[]): this {
-    this.bytes.push(...bytes);
-    return this;
-  }
-  get(local: number): this {
-    return this.op(OP.localGet, local);
-  }
-  set(local: number): this {
-    return this.op(OP.localSet, local);
-  }
-  i32(value: number): this {
-    return this.op(OP.i32Const, ...sleb(value | 0));
-  }
+class Code extends WasmCode {
   i64(value: number): this {
     return this.op(OP.i64Const, ...sleb(value));
   }

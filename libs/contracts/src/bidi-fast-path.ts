@@ -12,10 +12,11 @@
 // are not where expected. It may be called before or after `serveFastPath` (each passes on the
 // calls it does not answer).
 import { EventEmitter } from 'node:events';
-import type { Http2Server, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '@rmq/base';
 import type { ScratchBuffer } from './fast-codec/wire';
+import { grpcTimeoutMs, interceptGrpcStreams, isPlainGrpcCall } from './grpc-stream-intercept';
 import { FRAME_HEADER_BYTES, REPLY_HEADERS, trailersOnly, type CallStatus } from './fast-stream-writer';
 import { ReusedFrames, type ReplyFrame } from './reused-frames';
 
@@ -36,42 +37,21 @@ export interface BidiFastPathOptions {
   clock?: Clock;
 }
 
-type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
-interface GrpcServerInternals {
-  http2Servers?: Map<Http2Server, unknown>;
-  onStreamOpened?: (stream: ServerHttp2Stream) => void;
-}
-
-/** grpc-js's DEADLINE_REGEX and units. */
-const TIMEOUT_HEADER = /(\d{1,8})\s*([HMSmun])/;
-const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const OK_STATUS: CallStatus = { code: grpc.status.OK, details: 'OK' };
 /** grpc-js's server calls buffer 16 replies (their streams' object-mode high-water mark). */
 const WRITE_BUFFER_FRAMES = 16;
 
 /** Answers `methods` on `server`'s HTTP/2 servers (after `listen`); false when grpc-js's internals are not as expected. */
 export function serveBidiFastPath(server: grpc.Server, methods: readonly FastBidiMethod[], options: BidiFastPathOptions): boolean {
-  const internals = server as unknown as GrpcServerInternals;
-  const http2Servers = internals.http2Servers;
-  if (!(http2Servers instanceof Map) || http2Servers.size === 0 || typeof internals.onStreamOpened !== 'function') return false;
-  const listenersOf = [...http2Servers.keys()].map((http2Server) => [http2Server, http2Server.listeners('stream') as StreamListener[]] as const);
-  if (listenersOf.some(([, listeners]) => listeners.length !== 1)) return false;
   const byPath = new Map(methods.map((method) => [method.path, method]));
-  for (const [http2Server, [passOn]] of listenersOf) {
-    http2Server.removeListener('stream', passOn);
-    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  return interceptGrpcStreams(
+    server,
+    (headers) => {
       const method = byPath.get(headers[':path'] as string);
-      const encoding = headers['grpc-encoding'];
-      if (method === undefined || headers[':method'] !== 'POST' || !headers['content-type']?.startsWith('application/grpc') || (encoding !== undefined && encoding !== 'identity')) {
-        passOn.call(http2Server, stream, headers);
-        return;
-      }
-      stream.on('error', () => undefined); // a 'close' follows: the call is then cancelled
-      internals.onStreamOpened!.call(server, stream); // grpc-js's idle-connection count
-      new FastBidiCall(stream, headers, method, options).start();
-    });
-  }
-  return true;
+      return method !== undefined && isPlainGrpcCall(headers) ? method : undefined;
+    },
+    (stream, headers, method) => new FastBidiCall(stream, headers, method, options).start(),
+  );
 }
 
 /** True for a call of this fast path: write() encodes the reply before it returns, so its bytes need not outlive the call. */
@@ -104,12 +84,11 @@ class FastBidiCall extends EventEmitter {
     this.frames = new ReusedFrames(method.replyFrameBytesMax);
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) {
-      const match = TIMEOUT_HEADER.exec(String(timeout));
-      if (!match) {
+      const timeoutMs = grpcTimeoutMs(timeout);
+      if (timeoutMs === undefined) {
         this.deadline = -1;
         return;
       }
-      const timeoutMs = (Number(match[1]) * TIMEOUT_UNIT_MS[match[2]]) | 0;
       this.deadline = (options.clock ?? systemClock).nowMs() + timeoutMs;
       this.deadlineTimer = setTimeout(() => this.expire(), timeoutMs);
     }

@@ -14,7 +14,7 @@
 // calls its idle-connection bookkeeping, both private to grpc-js (pinned in package.json);
 // `serveFastPath` answers false, and nothing changes, when they are not where expected.
 import * as http2 from 'node:http2';
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
 import { systemClock, type Clock } from '@rmq/base';
@@ -24,6 +24,7 @@ import { encodeReceiveMessageResponseInto, HOT_PATH_CODECS } from './fast-codec/
 import { decodeSendRequestChunks, type RequestParts } from './fast-codec/send-request';
 import type { ScratchBuffer } from './fast-codec/wire';
 import { FastStreamWriter, FRAME_HEADER_BYTES, REPLY_HEADERS, trailersOnly } from './fast-stream-writer';
+import { grpcTimeoutMs, interceptGrpcStreams, isPlainGrpcCall } from './grpc-stream-intercept';
 import { GRPC_SERVER_LIMITS } from './limits';
 import type { RequestBudget } from './request-budget';
 import { statusOf } from './status';
@@ -94,15 +95,6 @@ export function messagingFastMethods(handlers: { sendMessage: unknown; ackMessag
   ];
 }
 
-type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
-interface GrpcServerInternals {
-  http2Servers?: Map<Http2Server, unknown>;
-  onStreamOpened?: (stream: ServerHttp2Stream) => void;
-}
-
-/** grpc-js's DEADLINE_REGEX and units. */
-const TIMEOUT_HEADER = /(\d{1,8})\s*([HMSmun])/;
-const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
 const OK_STATUS = { code: grpc.status.OK, details: 'OK' };
 
@@ -112,32 +104,17 @@ const OK_STATUS = { code: grpc.status.OK, details: 'OK' };
  * internals are not as this expects: grpc-js then answers everything, as before.
  */
 export function serveFastPath(server: grpc.Server, methods: readonly FastMethod[], options: FastPathOptions): boolean {
-  const internals = server as unknown as GrpcServerInternals;
-  const http2Servers = internals.http2Servers;
-  if (!(http2Servers instanceof Map) || http2Servers.size === 0 || typeof internals.onStreamOpened !== 'function') return false;
-  const listenersOf = [...http2Servers.keys()].map((http2Server) => [http2Server, http2Server.listeners('stream') as StreamListener[]] as const);
-  if (listenersOf.some(([, listeners]) => listeners.length !== 1)) return false;
   const byPath = new Map(methods.map((method) => [method.path, method]));
   const enabled = options.enabled ?? (() => true);
   const readMsMax = options.requestReadMsMax ?? GRPC_SERVER_LIMITS.requestReadMsMax;
-  for (const [http2Server, [grpcListener]] of listenersOf) {
-    http2Server.removeListener('stream', grpcListener);
-    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  return interceptGrpcStreams(
+    server,
+    (headers) => {
       const method = byPath.get(headers[':path'] as string);
-      const encoding = headers['grpc-encoding'];
-      if (
-        method === undefined || headers[':method'] !== 'POST' || !headers['content-type']?.startsWith('application/grpc') ||
-        (encoding !== undefined && encoding !== 'identity') || !enabled()
-      ) {
-        grpcListener.call(http2Server, stream, headers);
-        return;
-      }
-      stream.on('error', () => undefined); // a 'close' follows: the call is then cancelled
-      internals.onStreamOpened!.call(server, stream); // grpc-js's idle-connection count
-      new FastCall(stream, headers, method, options, readMsMax).start();
-    });
-  }
-  return true;
+      return method !== undefined && isPlainGrpcCall(headers) && enabled() ? method : undefined;
+    },
+    (stream, headers, method) => new FastCall(stream, headers, method, options, readMsMax).start(),
+  );
 }
 
 /**
@@ -251,9 +228,8 @@ class FastCall {
   start(): void {
     const timeout = this.headers['grpc-timeout'];
     if (timeout !== undefined) {
-      const match = TIMEOUT_HEADER.exec(String(timeout));
-      if (!match) return this.fail(grpc.status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
-      const timeoutMs = (Number(match[1]) * TIMEOUT_UNIT_MS[match[2]]) | 0;
+      const timeoutMs = grpcTimeoutMs(timeout);
+      if (timeoutMs === undefined) return this.fail(grpc.status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
       this.deadline = this.clock.nowMs() + timeoutMs;
       // A long poll may outlast its deadline: grpc-js's timer ends it (a unary answer checks the deadline when it comes).
       if (this.method.kind === 'serverStreaming') this.deadlineTimer = setTimeout(() => this.expire(), timeoutMs);

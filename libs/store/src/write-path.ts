@@ -4,12 +4,13 @@
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
 // hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
 // makes everything written so far durable with one fdatasync, and the next one covers whatever
-// was written meanwhile (one at a time: a second in flight was measured in wave 7 and gained
-// nothing, docs/performance.md). While one runs, appends whose caller waits for their `written`
-// stage (deliveries) are written at once; the others are written together just before the next
-// fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
-// stalls writing: appends are refused with the reason while the bytes are written (and synced)
-// again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
+// was written meanwhile (one at a time: a second in flight was measured in waves 7 and 9 and gained
+// nothing, docs/performance.md), started before the batches the last one made durable are answered.
+// While one runs, appends whose caller waits for their `written` stage (deliveries) are written at
+// once; the others are written together just before the next fdatasync (one pwritev, not one per
+// append). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are refused with the
+// reason while the bytes are written (and synced) again, with backoff, until it succeeds; then
+// writing resumes where it stopped, nothing lost.
 // Any other write error refuses every later append.
 import { assert, latencyProbe, RmqError, type ProbeStage } from '@rmq/base';
 import { isTransientIoError } from './file-io';

@@ -416,11 +416,12 @@ export class WritePath {
     if (this.pending.length > 0) this.writing ??= this.writeLoop();
     const writing = this.writing;
     if (writing) {
-      await new Promise<void>((resolve) => {
-        this.onStall = resolve;
-        void writing.then(resolve);
-      });
-      this.onStall = undefined;
+      const stalled = new Promise<void>((resolve) => (this.onStall = resolve));
+      try {
+        await Promise.race([writing, stalled]);
+      } finally {
+        this.onStall = undefined;
+      }
     }
     return this.unsynced.length > 0 && !this.failure && !this.stalled ? this.startSync() : undefined;
   }

@@ -44,3 +44,15 @@ describe('LatencyProbe: the slowest 1% by step', () => {
     expect(report).toMatch(/reserved → batchCut +mean 0\.1\d\d n 2 .*the longest step of 0/);
   });
 });
+
+describe('LatencyProbe: the hand-off between fdatasyncs', () => {
+  it('reports the idle time before an fdatasync apart when appends waited at the end of the one before', () => {
+    const probe = new LatencyProbe(1);
+    probe.commit(1, 0, 1, true); // appends waited when it ended
+    probe.commit(1, 1.5, 2, false); // 0.5 ms hand-off
+    probe.commit(1, 7, 8); // 5 ms idle: nothing waited
+    const report = probe.report();
+    expect(report).toMatch(/idle before ms +n 3 /);
+    expect(report).toMatch(/appends waiting when the last ended \(the hand-off\) n 1 p50 0\.500 /);
+  });
+});

@@ -30,7 +30,9 @@ const ROWS_MAX = 200_000;
 export class LatencyProbe {
   private readonly rows = new Map<number, Float64Array>();
   private reservations = 0;
-  private readonly commits: { records: number; syncMs: number; gapMs: number; startedMs: number; syncedMs: number }[] = [];
+  private readonly commits: { records: number; syncMs: number; gapMs: number; startedMs: number; syncedMs: number; afterWaiting: boolean }[] = [];
+  /** Whether appends waited (pending or written) when the last fdatasync's end was seen. */
+  private lastCommitLeftWaiting = false;
   /** Other flushes of the process's files (checkpoint, queue files, state files): to tell which log fdatasyncs they overlapped. */
   private readonly otherSyncs: { kind: string; startedMs: number; endedMs: number }[] = [];
   private lastCommitEndMs = 0;
@@ -74,11 +76,17 @@ export class LatencyProbe {
     return this.rows.has(logOffset);
   }
 
-  /** One fdatasync of the log: the records it made durable, when it started and ended (idle time: since the last ended). */
-  commit(records: number, startedMs: number, syncedMs: number): void {
+  /**
+   * One fdatasync of the log: the records it made durable, when it started and ended (idle time:
+   * since the last ended), and whether appends were waiting for the next one when its end was seen
+   * (then the idle time before the next is the hand-off: answers and wakes run before it starts).
+   */
+  commit(records: number, startedMs: number, syncedMs: number, leftWaiting = false): void {
     if (this.every <= 0) return;
-    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs: this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0, startedMs, syncedMs });
+    const gapMs = this.lastCommitEndMs ? startedMs - this.lastCommitEndMs : 0;
+    this.commits.push({ records, syncMs: syncedMs - startedMs, gapMs, startedMs, syncedMs, afterWaiting: this.lastCommitLeftWaiting });
     this.lastCommitEndMs = syncedMs;
+    this.lastCommitLeftWaiting = leftWaiting;
   }
 
   /** Times `operation` (a flush of a file other than the log: `kind` names it) when the probe is on. */
@@ -130,6 +138,8 @@ export class LatencyProbe {
       lines.push(`  records per commit ${summary(this.commits.map((c) => c.records), 0)}`);
       lines.push(`  fdatasync ms       ${summary(this.commits.map((c) => c.syncMs))}`);
       lines.push(`  idle before ms     ${summary(this.commits.map((c) => c.gapMs))}`);
+      const handOffs = this.commits.filter((c) => c.afterWaiting).map((c) => c.gapMs);
+      if (handOffs.length > 0) lines.push(`  idle before ms, appends waiting when the last ended (the hand-off) ${summary(handOffs)}`);
       lines.push(...this.overlapReport());
       lines.push(...this.gcOverlapReport());
     }

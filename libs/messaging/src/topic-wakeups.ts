@@ -29,6 +29,10 @@ export class TopicWakeups {
    * it, so another of the owner's waiters need not be woken for the next queue. Cleared after it.
    */
   private burst: Map<string, Set<string>> | undefined;
+  /** Debug only (latency probe): topics whose parked long polls were counted in the current synchronous run of wakes. */
+  private probedTopics: Set<string> | undefined;
+  /** Debug only (latency probe): topics a long poll has waited on. */
+  private readonly probeWaitedTopics = new Set<string>();
   /** Debug only (latency probe): when each topic was last woken. */
   readonly lastWakeAtMs = new Map<string, number>();
 
@@ -49,6 +53,7 @@ export class TopicWakeups {
    * aborts. Without a scope every wake of the topic ends the wait.
    */
   wait(topic: string, timeoutMs: number, signal?: AbortSignal, scope?: WaiterScope): Promise<void> {
+    if (latencyProbe.enabled) this.probeWaitedTopics.add(topic);
     return new Promise((resolve) => {
       const topicWaiters = this.waiters.get(topic) ?? new Set();
       this.waiters.set(topic, topicWaiters);
@@ -79,6 +84,7 @@ export class TopicWakeups {
   wakeQueue(topic: string, queueId: number): void {
     this.counted(topic);
     const topicWaiters = this.waiters.get(topic);
+    if (latencyProbe.enabled) this.probeParked(topic, topicWaiters?.size ?? 0);
     if (!topicWaiters) return;
     const lookingEverywhere = this.burstOf(topic);
     let woken: Set<string> | undefined;
@@ -120,6 +126,17 @@ export class TopicWakeups {
   /** Ends every wait (at shutdown). */
   wakeAll(): void {
     for (const topicWaiters of [...this.waiters.values()]) for (const waiter of topicWaiters) waiter.end();
+  }
+
+  /** Debug only (latency probe): how many long polls were parked on the topic at each commit's first wake (0: the new messages wait for a receive to arrive). */
+  private probeParked(topic: string, parked: number): void {
+    if (!this.probeWaitedTopics.has(topic) || this.probedTopics?.has(topic)) return; // topics no receive reads (the state journal's) left out
+    if (!this.probedTopics) {
+      this.probedTopics = new Set();
+      queueMicrotask(() => (this.probedTopics = undefined));
+    }
+    this.probedTopics.add(topic);
+    latencyProbe.count(`commits finding ${parked} receives parked`);
   }
 
   private counted(topic: string): void {

@@ -1,6 +1,7 @@
 // appendStaged: `written` resolves once the batch reached the OS, before its fdatasync; `committed`
 // (what append() resolves with) only after it. Held fdatasyncs (gatedFileIo) make the order visible.
-// One fdatasync runs at a time: a batch written while it runs waits for the next.
+// One fdatasync runs at a time: a batch written while it runs waits for the next, which starts before
+// the batches the last one made durable are answered.
 import { eventually, makeTempDir } from '@rmq/testing';
 import { faultyFileIo, gatedFileIo, nodeFileIo, type FileIo } from './file-io';
 import { MessageStore, type AppendInput } from './message-store';
@@ -171,6 +172,65 @@ describe('MessageStore.appendStaged', () => {
       await expect(refused.committed).rejects.toMatchObject({ code: 'STORE_CLOSED' });
     } finally {
       await store.close().catch(() => undefined);
+    }
+  });
+
+  it('in sync mode starts the fdatasync of what waited before answering what the last one made durable', async () => {
+    const gate = gatedFileIo((path) => path.includes('commitlog'));
+    let syncsStarted = 0;
+    const io: FileIo = {
+      ...nodeFileIo,
+      writevSync: gate.writevSync,
+      datasync: (path, file) => {
+        if (path.includes('commitlog')) syncsStarted++;
+        return gate.datasync(path, file);
+      },
+    };
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: io });
+    try {
+      await store.append([message('first')]);
+      gate.hold();
+      const a = store.append([message('a')]);
+      await eventually(() => expect(gate.waiting).toBe(1));
+      const startedBefore = syncsStarted;
+      const b = store.append([message('b')]); // waits for the held fdatasync
+      let syncsWhenAAnswered = -1;
+      const aAnswered = a.then(() => (syncsWhenAAnswered = syncsStarted));
+      gate.release();
+      await aAnswered;
+      expect(syncsWhenAAnswered).toBe(startedBefore + 1); // b's fdatasync was already on its way
+      const [resultB] = await b;
+      expect(store.durableLogOffset).toBeGreaterThan(resultB.logOffset);
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['first', 'a', 'b']);
+    } finally {
+      gate.release();
+      await store.close();
+    }
+  });
+
+  it('in sync mode answers what an fdatasync made durable while the write of what waited for it stalls', async () => {
+    const gate = gatedFileIo((path) => path.includes('commitlog'));
+    let failing = false;
+    const faulty = faultyFileIo((operation, path) => (failing && operation === 'write' && path.includes('commitlog') ? 'EIO' : undefined), gate);
+    const store = await MessageStore.open({ dataDir: temp.path, flushMode: 'sync', fileIo: faulty });
+    try {
+      await store.append([message('first')]);
+      gate.hold();
+      const a = store.append([message('a')]);
+      await eventually(() => expect(gate.waiting).toBe(1));
+      const b = store.append([message('b')]); // written once the held fdatasync ends: that write fails for a while
+      failing = true;
+      gate.release();
+      await a; // answered although b's write is being retried
+      expect(store.queueRange('T', 0).maxQueueOffset).toBe(2);
+      failing = false;
+      await b;
+      const { records } = await store.read('T', 0, 0, { countMax: 10 });
+      expect(records.map((record) => record.body.toString())).toEqual(['first', 'a', 'b']);
+    } finally {
+      gate.release();
+      await store.close();
     }
   });
 });

@@ -4,12 +4,13 @@
 // records readable, once committed: commit-tracker.ts). Group commit is two loops: the write loop
 // hands the appends waiting together to the OS (one pwritev); in sync mode the sync loop then
 // makes everything written so far durable with one fdatasync, and the next one covers whatever
-// was written meanwhile (one at a time: a second in flight was measured in wave 7 and gained
-// nothing, docs/performance.md). While one runs, appends whose caller waits for their `written`
-// stage (deliveries) are written at once; the others are written together just before the next
-// fdatasync (one pwritev, not one per append). A transient error (EIO, ENOSPC, EMFILE...)
-// stalls writing: appends are refused with the reason while the bytes are written (and synced)
-// again, with backoff, until it succeeds; then writing resumes where it stopped, nothing lost.
+// was written meanwhile (one at a time: a second in flight was measured in waves 7 and 9 and gained
+// nothing, docs/performance.md), started before the batches the last one made durable are answered.
+// While one runs, appends whose caller waits for their `written` stage (deliveries) are written at
+// once; the others are written together just before the next fdatasync (one pwritev, not one per
+// append). A transient error (EIO, ENOSPC, EMFILE...) stalls writing: appends are refused with the
+// reason while the bytes are written (and synced) again, with backoff, until it succeeds; then
+// writing resumes where it stopped, nothing lost.
 // Any other write error refuses every later append.
 import { assert, latencyProbe, RmqError, type ProbeStage } from '@rmq/base';
 import { isTransientIoError } from './file-io';
@@ -75,6 +76,8 @@ export class WritePath {
   private syncing: Promise<void> | undefined;
   /** Sync mode: set while the sync loop waits for an fdatasync. */
   private syncInFlight = false;
+  /** Sync mode: told when a write stalls while the sync loop waits for it before confirming what was synced. */
+  private onStall: (() => void) | undefined;
   private dirtySegments = new Set<number>();
   private flushing: Promise<void> | undefined;
   private readonly listeners = new Set<(topic: string, queueId: number) => void>();
@@ -257,6 +260,7 @@ export class WritePath {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     if (!this.stalled) this.stalledSinceMs = this.deps.settings.clock.nowMs();
     this.stalled = new RmqError('STORE_UNAVAILABLE', { reason: `${code} on ${operation}: ${(error as Error).message}` });
+    this.onStall?.();
     this.deps.settings.onEvent?.({ kind: 'writeStalled', error, operation });
   }
 
@@ -352,39 +356,74 @@ export class WritePath {
   /**
    * Sync mode: an fdatasync for everything written so far, then another for what was written
    * while it ran (a batch cannot count on an fdatasync that started before its write); the
-   * batches each covered are confirmed in log order once it went through. After a failed
-   * fdatasync the kernel may have dropped the bytes: the batches it covered and every one written
-   * since are written again and synced before any of them is confirmed.
+   * batches each covered are confirmed in log order once it went through. What waits when one
+   * ends is written and its fdatasync started before the batches just synced are confirmed: their
+   * answers and wakes (promise chains that run before anything awaited here) would otherwise
+   * delay it. After a failed fdatasync the kernel may have dropped the bytes: the batches it
+   * covered and every one written since are written again and synced before any of them is confirmed.
    */
   private async syncLoop(): Promise<void> {
     await null; // lets the write loop record this loop before it can finish
     try {
+      let next: { group: WrittenBatch[]; outcome: Promise<unknown> } | undefined;
       for (;;) {
-        // What arrived meanwhile is written now, to go into the next fdatasync. After any wait,
-        // look again: an append may have arrived meanwhile (and started no write loop).
-        if (this.pending.length > 0) this.writing ??= this.writeLoop();
-        if (this.writing) {
-          await this.writing;
-          continue;
+        let current = next;
+        next = undefined;
+        if (!current) {
+          // What arrived meanwhile is written now, to go into the next fdatasync. After any wait,
+          // look again: an append may have arrived meanwhile (and started no write loop).
+          if (this.pending.length > 0) this.writing ??= this.writeLoop();
+          if (this.writing) {
+            await this.writing;
+            continue;
+          }
+          if (this.unsynced.length === 0) break; // nothing pending, written, being written or synced: done
+          current = this.startSync();
         }
-        if (this.unsynced.length === 0) break; // nothing pending, written, being written or synced: done
-        const group = this.unsynced;
-        this.unsynced = [];
-        const error = await this.sync(group);
+        const { group } = current;
+        const error = await current.outcome;
         if (error !== undefined) {
           const again = () => this.writeAndSyncAgain(group);
           if (!isTransientIoError(error) || !(await this.retryStalled(error, again))) this.fail(error);
         }
+        // After a failure nothing later is confirmed: queue offsets stay without holes.
+        const refused = this.failure !== undefined;
+        if (!refused && !this.stalled) next = await this.startNextEarly();
         for (const { batch } of group) {
           settle(batch, this);
-          // After a failure nothing later is confirmed: queue offsets stay without holes.
-          if (this.failure) this.refuse(batch, false);
+          if (refused) this.refuse(batch, false);
           else this.confirm(batch);
         }
       }
     } finally {
       this.syncing = undefined;
     }
+  }
+
+  /** Starts an fdatasync of every batch written and not yet covered by one. */
+  private startSync(): { group: WrittenBatch[]; outcome: Promise<unknown> } {
+    const group = this.unsynced;
+    this.unsynced = [];
+    return { group, outcome: this.sync(group) };
+  }
+
+  /**
+   * Right after an fdatasync went through: writes the appends that waited for it and starts
+   * theirs. A write that stalls (a transient error, retried with backoff) is not waited for:
+   * the batches just synced are confirmed meanwhile, and the loop syncs what it wrote later.
+   */
+  private async startNextEarly(): Promise<{ group: WrittenBatch[]; outcome: Promise<unknown> } | undefined> {
+    if (this.pending.length > 0) this.writing ??= this.writeLoop();
+    const writing = this.writing;
+    if (writing) {
+      const stalled = new Promise<void>((resolve) => (this.onStall = resolve));
+      try {
+        await Promise.race([writing, stalled]);
+      } finally {
+        this.onStall = undefined;
+      }
+    }
+    return this.unsynced.length > 0 && !this.failure && !this.stalled ? this.startSync() : undefined;
   }
 
   /** One fdatasync for the batches of the group: resolves with its error, if it failed. */
@@ -403,7 +442,8 @@ export class WritePath {
     if (latencyProbe.enabled) {
       const syncedMs = performance.now();
       for (const { batch } of group) markBatch(batch, 'synced', syncedMs);
-      latencyProbe.commit(group.reduce((sum, { batch }) => sum + batch.reduce((n, entry) => n + entry.placements.length, 0), 0), startedMs, syncedMs);
+      const records = group.reduce((sum, { batch }) => sum + batch.reduce((n, entry) => n + entry.placements.length, 0), 0);
+      latencyProbe.commit(records, startedMs, syncedMs, this.pending.length > 0 || this.unsynced.length > 0);
     }
     return error;
   }

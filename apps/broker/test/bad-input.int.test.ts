@@ -38,12 +38,18 @@ describe('broker answers bad input with a clear status and keeps serving', () =>
     ['a message group of 100 bytes', message('GoodTopic', Buffer.from('x'), { messageGroup: 'g'.repeat(100) }), v2.Code.ILLEGAL_MESSAGE_GROUP, /message group "g{80}\.\.\." is not valid: it takes 100 bytes in UTF-8; the limit is 63/],
     ['a message group with a line break', message('GoodTopic', Buffer.from('x'), { messageGroup: 'a\nb' }), v2.Code.ILLEGAL_MESSAGE_GROUP, /message group "a\\nb" is not valid: it contains a control character/],
     ['a blank message group', message('GoodTopic', Buffer.from('x'), { messageGroup: '  ' }), v2.Code.ILLEGAL_MESSAGE_GROUP, /it is empty or only spaces/],
+    ['a message group with a C1 control character', message('GoodTopic', Buffer.from('x'), { messageGroup: 'a\u0085b' }), v2.Code.ILLEGAL_MESSAGE_GROUP, /it contains a control character/],
     ['a dead-letter topic as its topic', message('%DLQ%owner', Buffer.from('x')), v2.Code.BAD_REQUEST, /%DLQ%owner is a dead-letter topic: only the broker writes to it/],
   ])('refuses a send with %s', async (_what, bad, code, text) => {
     const reply = await local.client.sendMessage({ messages: [bad] }, { deadlineMs: 5_000 });
     expect(reply.status?.code).toBe(code);
     expect(reply.status?.message).toMatch(text);
     await expectServing();
+  });
+
+  it('takes an empty message group field on a normal message as no group', async () => {
+    const reply = await local.client.sendMessage({ messages: [message('GoodTopic', Buffer.from('x'), { messageGroup: '' })] }, { deadlineMs: 5_000 });
+    expect(reply.status?.code).toBe(v2.Code.OK);
   });
 
   it('refuses a receive with an illegal group, filter or invisible duration', async () => {

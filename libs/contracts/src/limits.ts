@@ -50,8 +50,9 @@ export const GRPC_SERVER_LIMITS = {
    * HTTP/2 flow-control window a client may send into, per stream and per connection
    * (widenReceiveWindows). Node's default, 64 KiB, makes a 280 KB send (256 messages of 1 KiB)
    * wait for several window updates, each a write here and a wake-up there: 4 MiB holds a few
-   * such sends in flight. It bounds no memory (the server reads whatever arrives at once: the
-   * request budget and session memory bound that).
+   * such sends in flight. It is also what a connection may hold unread (grpc-js pauses a streaming
+   * call between reads): 4 MiB per connection instead of 64 KiB, under node's per-session memory
+   * limit (10 MB); unary requests are read at once and bounded by the request budget.
    */
   receiveWindowBytes: 4 * 1024 * 1024,
   /** Default size of one request message; above the 4 MiB message body plus its envelope. */

@@ -30,7 +30,7 @@ const KEY_PATTERN = /^[^\s]+$/;
 /** Why a message group is refused, as RocketMQ's proxy refuses it (it is also a key of the broker's FIFO state). */
 function messageGroupProblem(group: string): string | undefined {
   if (group.trim().length === 0) return 'it is empty or only spaces';
-  if (/[\u0000-\u001f\u007f]/.test(group)) return 'it contains a control character';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(group)) return 'it contains a control character';
   const sizeBytes = Buffer.byteLength(group);
   if (sizeBytes > MESSAGING_LIMITS.messageGroupBytesMax) return `it takes ${sizeBytes} bytes in UTF-8; the limit is ${MESSAGING_LIMITS.messageGroupBytesMax}`;
   return undefined;
@@ -79,7 +79,8 @@ export class ProducerService {
     if (message.messageType === 'FIFO' && !message.messageGroup) {
       throw new RmqError('BAD_REQUEST', { reason: 'a FIFO message needs a message group' });
     }
-    if (message.messageGroup !== undefined) {
+    // An empty group is no group (RocketMQ's proxy checks only a non-empty one); FIFO needs one, above.
+    if (message.messageGroup) {
       const problem = messageGroupProblem(message.messageGroup);
       if (problem) throw new RmqError('ILLEGAL_MESSAGE_GROUP', { group: JSON.stringify(shortened(message.messageGroup)), reason: problem });
     }

@@ -11,12 +11,18 @@ export interface LogStretch {
   bytes: Buffer;
   /** Where the next stretch starts (the next segment's start after a blank). */
   endLogOffset: number;
+  /**
+   * With use 'turn': the bytes are a view of kept memory (recent-writes.ts), theirs only while the
+   * stretch's start is still kept (MessageStore.keepsInMemory) when they are used.
+   */
+  viewOfMemory?: boolean;
 }
 
 /**
  * How long the caller keeps a stretch read from memory: 'kept' (copied out, as long as it likes) or
- * 'turn' (used before this turn of the event loop ends, e.g. serialized by a synchronous stream
- * write: a view, no copy; a slab is reused only after writes complete, a later turn).
+ * 'turn' (a view, no copy, for a caller that uses it at once, e.g. serialized by a synchronous
+ * stream write: it checks MessageStore.keepsInMemory right before, since writes in the microtasks
+ * before it may have dropped the chunk and reused its slab).
  */
 export type StretchUse = 'kept' | 'turn';
 
@@ -59,5 +65,6 @@ export async function readLogStretch(log: CommitLog, fromLogOffset: number, limi
     }
   }
   const stretch = bytes.subarray(0, position);
-  return { bytes: fromMemory && use === 'kept' ? Buffer.from(stretch) : stretch, endLogOffset: at };
+  if (!fromMemory) return { bytes: stretch, endLogOffset: at };
+  return use === 'kept' ? { bytes: Buffer.from(stretch), endLogOffset: at } : { bytes: stretch, endLogOffset: at, viewOfMemory: true };
 }

@@ -426,6 +426,16 @@ export class MessageStore {
     return readLogStretch(this.log, fromLogOffset, Math.min(limitLogOffset, this.writes.commits.shippable), sizeBytesMax, this.writes.recent, use);
   }
 
+  /**
+   * Whether the bytes from `logOffset` on are still kept in memory as written: a 'turn' view of
+   * them (readLog) still holds them. Checked right before the view is used, in the same
+   * synchronous stretch: between readLog's answer and its use, microtasks may have written,
+   * dropped the oldest kept chunks and reused their slabs.
+   */
+  keepsInMemory(logOffset: number): boolean {
+    return logOffset >= this.writes.recent.keptFromLogOffset;
+  }
+
   stats(): StoreStats {
     const { confirmedLogOffset, flushedLogOffset } = this.writes;
     return {

@@ -76,7 +76,7 @@ export class RecentWrites {
    * The kept bytes from `logOffset` to the end of the chunk holding it, at most `sizeBytesMax`
    * (a chunk holds whole records, so the slice ends at a record boundary unless cut by the bound).
    * Not marked exposed: the caller (log-reader.ts, shipping) copies what it keeps before it
-   * returns, and a slab is reused only after writes complete, which takes a turn of the event loop.
+   * returns, or uses a view at once after checking the chunk is still kept (keptFromLogOffset).
    */
   from(logOffset: number, sizeBytesMax: number): Buffer | undefined {
     const chunk = this.chunkAt(logOffset);

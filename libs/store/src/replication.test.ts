@@ -135,6 +135,23 @@ describe('MessageStore replication hooks', () => {
     // The view lies in the append buffer's slab; the copy is memory of its own.
     expect(turn.bytes.buffer.byteLength).toBeGreaterThanOrEqual(STORE_LIMITS.appendSlabBytes);
     expect(kept.bytes.buffer).not.toBe(turn.bytes.buffer);
+    expect(turn.viewOfMemory).toBe(true);
+    expect(kept.viewOfMemory).toBeUndefined();
+  });
+
+  it('says a view of memory holds its bytes only while they are kept: later writes push them out and reuse their slab', async () => {
+    const store = await MessageStore.open({ dataDir: join(temp.path, 'kept'), flushMode: 'async', segmentSizeBytes: 64 * 1024 * 1024 });
+    try {
+      await store.append([{ ...message(0, 'first'), properties: new Map() }]);
+      expect((await store.readLog(0, store.writtenLogOffset, 1 << 20, 'turn')).viewOfMemory).toBe(true);
+      expect(store.keepsInMemory(0)).toBe(true);
+      const big = Buffer.alloc(1024 * 1024, 0x7a);
+      for (let written = 0; written <= STORE_LIMITS.recentWritesBytesMax; written += big.length) await store.append([{ ...message(0, ''), properties: new Map(), body: big }]);
+      expect(store.keepsInMemory(0)).toBe(false); // the shipper reads it again (log-shipper.ts)
+      expect(store.keepsInMemory(store.writtenLogOffset - 100)).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses bytes with one flipped bit, or shipped from the wrong offset, and appends nothing', async () => {

@@ -82,8 +82,10 @@ export class LogShipper {
     if (this.next >= shippable || this.next - this.ackedWritten >= REPLICATION_LIMITS.unackedBytesMax) return false;
     const { epoch, endLogOffset: epochEnd } = this.master.epochAt(this.next);
     const limit = Math.min(shippable, epochEnd);
-    // A view is used before this turn ends: send() writes it at once, in this turn's microtasks.
-    const batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax, this.readUse);
+    // A view is used at once: send() encodes it inside call.write, with no await in between. Its
+    // memory may have been reused while readLog's answer waited (then it is read again, copied).
+    let batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax, this.readUse);
+    if (batch.viewOfMemory && !this.store.keepsInMemory(this.next)) batch = await this.store.readLog(this.next, limit, REPLICATION_LIMITS.batchBytesMax, 'kept');
     if (batch.bytes.length === 0) return false;
     const startLogOffset = this.next;
     this.next = batch.endLogOffset;

@@ -331,6 +331,23 @@ describe('hot-path codec against the generated code', () => {
     );
   });
 
+  test('a first chunk shorter than the gRPC prefix: the request is read from its own first byte, never from the prefix', () => {
+    // A prefix whose length bytes (2560 = 00 00 0a 00) read as an empty message would be taken for
+    // one, and the request's own last two bytes (another empty message) left unread: the same count,
+    // in another order, unless the cursor carries the prefix's remainder into the next chunk.
+    const withBody = (size: number) => toBinary(v2.SendMessageRequestSchema, create(v2.SendMessageRequestSchema, { messages: [{ topic: { name: 'T' }, body: Buffer.alloc(size, 7) }] }));
+    let first = withBody(2540);
+    for (let size = 2500; first.length !== 2558; size++) first = withBody(size);
+    const wire = Buffer.concat([first, Buffer.from([0x0a, 0x00])]);
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0x0a, 0x00]), wire]);
+    for (const cut of [1, 2, 3, 4]) {
+      const chunks = [Buffer.from(framed.subarray(0, cut)), Buffer.from(framed.subarray(cut, 1000)), Buffer.from(framed.subarray(1000))];
+      const columns = decodeSendRequestChunks({ chunks, start: 5, length: wire.length });
+      expect(columnsAsTree(columns, wire)).toStrictEqual(columnsAsTree(decodeSendRequestColumns(wire), wire));
+      expect(columns.bodies[0].length).toBeGreaterThan(2000);
+    }
+  });
+
   test('a send in HTTP/2-sized chunks is read in place: bodies are views of the chunks, only straddling messages copied', () => {
     const request = create(v2.SendMessageRequestSchema, {
       messages: Array.from({ length: 40 }, (_, i) => ({

@@ -198,8 +198,15 @@ class ChunkCursor {
 
   constructor(parts: RequestParts) {
     this.chunks = parts.chunks;
-    this.pos = parts.start;
     this.left = parts.length;
+    // The start may lie past the first chunks (a first DATA frame shorter than the gRPC prefix):
+    // carry the remainder, so every later move within a chunk can restart at 0.
+    let pos = parts.start;
+    while (this.index < this.chunks.length - 1 && pos >= this.chunks[this.index].length) {
+      pos -= this.chunks[this.index].length;
+      this.index++;
+    }
+    this.pos = pos;
   }
 
   byte(): number {

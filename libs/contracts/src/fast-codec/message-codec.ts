@@ -110,7 +110,7 @@ export function decodeSystemPropertiesField(r: WireReader, m: SystemProperties):
 }
 
 /** One map<string, string> entry; a missing key or value is '' (as the generated code does). */
-function decodeStringEntry(r: WireReader, end: number, map: Record<string, string>): void {
+export function decodeStringEntry(r: WireReader, end: number, map: Record<string, string>): void {
   let key = '';
   let value = '';
   while (r.pos < end) {

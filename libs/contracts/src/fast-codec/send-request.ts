@@ -9,7 +9,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Message } from '../gen/apache/rocketmq/v2/definition_pb';
 import type { SendMessageRequest } from '../gen/apache/rocketmq/v2/service_pb';
 import { SendMessageRequestSchema } from '../gen/apache/rocketmq/v2/service_pb';
-import { decodeSystemPropertiesField, emptySystemProperties } from './message-codec';
+import { decodeStringEntry, decodeSystemPropertiesField, emptySystemProperties } from './message-codec';
 import { WireReader } from './wire';
 
 /** Bits of `SendRequestColumns.present`: which nested messages a message carried. */
@@ -343,18 +343,6 @@ function decodeTopic(c: SendRequestColumns, i: number, r: WireReader, end: numbe
     else if (r.fieldNo === 2) c.topics[i] = r.string();
     else r.unknown();
   }
-}
-
-/** As message-codec.ts's decodeStringEntry: a missing key or value is ''. */
-function decodeStringEntry(r: WireReader, end: number, map: Record<string, string>): void {
-  let key = '';
-  let value = '';
-  while (r.pos < end) {
-    r.tag();
-    if (r.fieldNo === 1) key = r.string();
-    else if (r.fieldNo === 2) value = r.string();
-  }
-  map[key] = value;
 }
 
 /** Timestamp or Duration: int64 seconds = 1, int32 nanos = 2. */

@@ -210,6 +210,11 @@ export function createSipHashScratch(useWasm = true): SipHashScratch {
   return (useWasm ? wasmScratch() : undefined) ?? jsScratch();
 }
 
+/** A scratch's message leaves its last 8 bytes for the tag. */
+function checkScratchLength(bytes: Buffer, length: number): void {
+  if (!(length >= 0 && length <= bytes.length - 8)) throw new Error(`a SipHash scratch message is at most ${bytes.length - 8} bytes, got ${length}`);
+}
+
 function wasmScratch(): SipHashScratch | undefined {
   try {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
@@ -224,7 +229,7 @@ function wasmScratch(): SipHashScratch | undefined {
       bytes,
       lengthMax: bytes.length - 8,
       resume(prefix: SipHashPrefix, length: number): void {
-        if (!(length >= 0 && length <= bytes.length - 8)) throw new Error(`a SipHash scratch message is at most ${bytes.length - 8} bytes, got ${length}`);
+        checkScratchLength(bytes, length);
         const from = prefix.state;
         state[0] = from[0];
         state[1] = from[1];
@@ -249,7 +254,7 @@ function jsScratch(): SipHashScratch {
     bytes,
     lengthMax: bytes.length - 8,
     resume(prefix: SipHashPrefix, length: number): void {
-      if (!(length >= 0 && length <= bytes.length - 8)) throw new Error(`a SipHash scratch message is at most ${bytes.length - 8} bytes, got ${length}`);
+      checkScratchLength(bytes, length);
       sipHash24Resume(prefix, bytes, 0, length, bytes, length);
     },
   };
